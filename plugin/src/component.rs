@@ -1,0 +1,267 @@
+//! wit-bindgen glue only: WIT calls -> the plain-Rust core, and the WIT
+//! imports behind the [`crate::host`] traits.
+
+wit_bindgen::generate!({
+    world: "smartlock-plugin",
+    path: "../wit",
+});
+
+use exports::pms::smartlock::{admin, events, messages};
+use pms::smartlock::{clock, email, http, log, storage, types};
+
+use crate::error::PluginError;
+use crate::host::{self as core, Level};
+use crate::model::{BookingFacts, PropertyFacts, Provider};
+use crate::{admin as core_admin, events as core_events, render, tick};
+
+/// The host as seen through the WIT imports.
+struct WitHost;
+
+impl core::Http for WitHost {
+    fn send(&self, r: &core::HttpRequest) -> Result<core::HttpResponse, core::HttpError> {
+        let method = match r.method {
+            core::Method::Get => http::Method::Get,
+            core::Method::Post => http::Method::Post,
+            core::Method::Put => http::Method::Put,
+            core::Method::Delete => http::Method::Delete,
+        };
+        let req = http::Request { method, url: r.url.clone(), headers: r.headers.clone(), body: r.body.clone() };
+        match http::send(&req) {
+            Ok(resp) => Ok(core::HttpResponse { status: resp.status, headers: resp.headers, body: resp.body }),
+            Err(http::HttpError::Forbidden(m)) => Err(core::HttpError::Forbidden(m)),
+            Err(http::HttpError::Timeout) => Err(core::HttpError::Timeout),
+            Err(http::HttpError::TooLarge(n)) => Err(core::HttpError::TooLarge(n)),
+            Err(http::HttpError::Transport(m)) => Err(core::HttpError::Transport(m)),
+        }
+    }
+}
+
+fn storage_err(e: storage::StorageError) -> core::StorageError {
+    match e {
+        storage::StorageError::Unavailable(m) => core::StorageError::Unavailable(m),
+        storage::StorageError::TooLarge(m) => core::StorageError::TooLarge(m),
+    }
+}
+
+impl core::Storage for WitHost {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, core::StorageError> {
+        storage::get(key).map_err(storage_err)
+    }
+
+    fn apply(&self, writes: Vec<core::Write>) -> Result<(), core::StorageError> {
+        let writes: Vec<storage::Write> = writes
+            .into_iter()
+            .map(|w| match w {
+                core::Write::Set(key, value) => storage::Write::Set(storage::Entry { key, value }),
+                core::Write::Delete(key) => storage::Write::Delete(key),
+            })
+            .collect();
+        storage::apply(&writes).map_err(storage_err)
+    }
+
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>, core::StorageError> {
+        storage::list(prefix, start_after, limit)
+            .map(|entries| entries.into_iter().map(|e| (e.key, e.value)).collect())
+            .map_err(storage_err)
+    }
+}
+
+impl core::Mailer for WitHost {
+    fn send_to_owner(&self, dedup_key: &str, subject: &str, body: &str) -> Result<(), String> {
+        email::send_to_owner(dedup_key, subject, body)
+    }
+}
+
+impl core::Clock for WitHost {
+    fn now(&self) -> i64 {
+        clock::now()
+    }
+}
+
+impl core::Log for WitHost {
+    fn log(&self, level: Level, message: &str) {
+        let level = match level {
+            Level::Trace => log::Level::Trace,
+            Level::Debug => log::Level::Debug,
+            Level::Info => log::Level::Info,
+            Level::Warn => log::Level::Warn,
+            Level::Error => log::Level::Error,
+        };
+        log::log(level, message);
+    }
+}
+
+fn to_wit_error(e: PluginError) -> types::Error {
+    match e {
+        PluginError::InvalidInput { field, reason } => types::Error::InvalidInput(types::FieldError { field, reason }),
+        PluginError::NotFound { field, id } => {
+            types::Error::NotFound(types::FieldError { field, reason: format!("no such id \"{}\"", crate::model::clip(&id)) })
+        }
+        PluginError::NotConnected => types::Error::NotConnected,
+        PluginError::CredentialsRejected(m) => types::Error::CredentialsRejected(m),
+        PluginError::LockNeedsBridge(m) => types::Error::LockNeedsBridge(m),
+        PluginError::OtherProviderAssigned(m) => types::Error::OtherProviderAssigned(m),
+        PluginError::ProviderUnsupported(m) => types::Error::ProviderUnsupported(m),
+        PluginError::VendorUnavailable(m) => types::Error::VendorUnavailable(m),
+        PluginError::Storage(e) => types::Error::StorageFailed(e.to_string()),
+    }
+}
+
+fn provider_in(p: types::Provider) -> Provider {
+    match p {
+        types::Provider::Igloohome => Provider::Igloohome,
+        types::Provider::Nuki => Provider::Nuki,
+        types::Provider::Ttlock => Provider::Ttlock,
+    }
+}
+
+fn provider_out(p: Provider) -> types::Provider {
+    match p {
+        Provider::Igloohome => types::Provider::Igloohome,
+        Provider::Nuki => types::Provider::Nuki,
+        Provider::Ttlock => types::Provider::Ttlock,
+    }
+}
+
+fn property_in(p: types::Property) -> PropertyFacts {
+    PropertyFacts {
+        id: p.id,
+        name: p.name,
+        timezone: p.timezone,
+        check_in_time: p.check_in_time,
+        check_out_time: p.check_out_time,
+    }
+}
+
+fn booking_in(b: types::Booking) -> BookingFacts {
+    BookingFacts {
+        id: b.id,
+        property_id: b.property_id,
+        guest_name: b.guest_name,
+        check_in: b.check_in,
+        check_out: b.check_out,
+        check_in_time: b.check_in_time,
+        check_out_time: b.check_out_time,
+        confirmed: matches!(b.status, types::BookingStatus::Confirmed),
+    }
+}
+
+fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
+    admin::Assignment {
+        property_id: a.property_id,
+        provider: provider_out(a.provider),
+        lock_id: a.lock_id,
+        lock_name: a.lock_name,
+        bridge_id: a.bridge_id,
+        days_before: a.days_before,
+        margin_minutes: a.margin_minutes,
+    }
+}
+
+struct Component;
+
+impl events::Guest for Component {
+    fn on_booking_changed(event: types::BookingEvent) -> Result<(), types::Error> {
+        core_events::on_booking_changed(&WitHost, booking_in(event.booking), property_in(event.property)).map_err(to_wit_error)
+    }
+
+    fn on_property_changed(property: types::Property) -> Result<(), types::Error> {
+        core_events::on_property_changed(&WitHost, property_in(property)).map_err(to_wit_error)
+    }
+
+    fn on_tick(now: types::Instant) -> Result<events::TickSummary, types::Error> {
+        tick::on_tick(&WitHost, now)
+            .map(|s| events::TickSummary { processed: s.processed, vendor_requests: s.vendor_requests, more_due: s.more_due })
+            .map_err(to_wit_error)
+    }
+}
+
+impl messages::Guest for Component {
+    fn render_variable(name: String, booking_id: String) -> Option<String> {
+        render::render_variable(&WitHost, &name, &booking_id)
+    }
+}
+
+impl admin::Guest for Component {
+    fn connect(provider: types::Provider, client_id: String, client_secret: String) -> Result<admin::Account, types::Error> {
+        core_admin::connect(&WitHost, provider_in(provider), &client_id, &client_secret)
+            .map(|a| admin::Account { provider: provider_out(a.provider), name: a.name })
+            .map_err(to_wit_error)
+    }
+
+    fn disconnect(provider: types::Provider) -> Result<(), types::Error> {
+        core_admin::disconnect(&WitHost, provider_in(provider)).map_err(to_wit_error)
+    }
+
+    fn accounts() -> Result<Vec<admin::Account>, types::Error> {
+        core_admin::accounts(&WitHost)
+            .map(|list| list.into_iter().map(|a| admin::Account { provider: provider_out(a.provider), name: a.name }).collect())
+            .map_err(to_wit_error)
+    }
+
+    fn list_locks(provider: types::Provider) -> Result<Vec<admin::LockInfo>, types::Error> {
+        core_admin::list_locks(&WitHost, provider_in(provider))
+            .map(|locks| {
+                locks
+                    .into_iter()
+                    .map(|l| admin::LockInfo { provider: provider, id: l.id, name: l.name, bridge_id: l.bridge_id })
+                    .collect()
+            })
+            .map_err(to_wit_error)
+    }
+
+    fn assign(
+        property_id: String,
+        provider: types::Provider,
+        lock_id: String,
+        days_before: Option<i32>,
+        margin_minutes: Option<i32>,
+    ) -> Result<admin::Assignment, types::Error> {
+        core_admin::assign(&WitHost, &property_id, provider_in(provider), &lock_id, days_before, margin_minutes)
+            .map(assignment_out)
+            .map_err(to_wit_error)
+    }
+
+    fn unassign(property_id: String) -> Result<(), types::Error> {
+        core_admin::unassign(&WitHost, &property_id).map_err(to_wit_error)
+    }
+
+    fn get_assignment(property_id: String) -> Result<Option<admin::Assignment>, types::Error> {
+        core_admin::assignment(&WitHost, &property_id).map(|a| a.map(assignment_out)).map_err(to_wit_error)
+    }
+
+    fn booking_status(booking_id: String) -> Result<admin::CodeStatus, types::Error> {
+        use core_admin::CodeState as S;
+        core_admin::booking_status(&WitHost, &booking_id)
+            .map(|s| admin::CodeStatus {
+                booking_id: s.booking_id,
+                state: match s.state {
+                    S::None => admin::CodeState::None,
+                    S::Scheduled => admin::CodeState::Scheduled,
+                    S::Creating => admin::CodeState::Creating,
+                    S::OnLock => admin::CodeState::OnLock,
+                    S::Moving => admin::CodeState::Moving,
+                    S::Deleting => admin::CodeState::Deleting,
+                    S::Retrying => admin::CodeState::Retrying,
+                    S::Failed => admin::CodeState::Failed,
+                    S::Removed => admin::CodeState::Removed,
+                    S::LeftToExpire => admin::CodeState::LeftToExpire,
+                },
+                pin: s.pin,
+                lock_id: s.lock_id,
+                window: s.window.map(|w| admin::Window {
+                    start: w.start,
+                    end: w.end,
+                    start_local: w.start_local,
+                    end_local: w.end_local,
+                }),
+                create_at: s.create_at,
+                last_error: s.last_error,
+                next_attempt: s.next_attempt,
+                alert_sent: s.alert_sent,
+            })
+            .map_err(to_wit_error)
+    }
+}
+
+export!(Component);

@@ -1,0 +1,26 @@
+//! Smart-lock access codes for PMS bookings.
+//!
+//! The domain logic is plain Rust over the [`host::Host`] traits; the
+//! `component` module (wasm32 only) binds it to the WIT world
+//! `pms:smartlock/smartlock-plugin`, and [`memory_host`] runs it natively
+//! for unit tests and the harness's native benchmark.
+
+pub mod admin;
+pub mod alert;
+pub mod error;
+pub mod events;
+pub mod host;
+pub mod igloohome;
+pub mod lifecycle;
+pub mod memory_host;
+pub mod model;
+pub mod pin;
+pub mod render;
+pub mod schedule;
+pub mod store;
+pub mod tick;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use error::{PluginError, Result};

@@ -1,0 +1,347 @@
+//! The per-booking code lifecycle (R6-R18) as an explicit, persisted state
+//! machine.
+//!
+//! A [`BookingRecord`] holds what the booking *wants* (its [`Target`]: lock,
+//! window and schedule, recomputed by [`replan`] whenever a fact changes) and
+//! what is *known* to be on a lock (`on_lock`) or on its way there (`job`).
+//! [`decide`] is a pure function from the record and the time to the next
+//! [`Decision`]; the tick (see `tick.rs`) carries decisions out, one vendor
+//! call at a time, saving the record *before* each call that depends on it.
+//!
+//! Crash safety rests on one rule: a job whose submission outcome is unknown
+//! (`job_id: None` — written before the POST, or the POST got no clear
+//! answer) is first undone by deleting its PIN from the lock (idempotent),
+//! then created again with the same PIN. So a restart never leaves a PIN the
+//! plugin does not know about, and never two PINs for one booking.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Assignment, BookingFacts, PropertyFacts};
+use crate::schedule::{self, Instant, Plan, PlanInput};
+use crate::store::Indexed;
+
+/// Hourly retries (R11, R16).
+pub const RETRY_SECS: i64 = 3600;
+/// A queued job is polled again this long after the last look.
+pub const POLL_SECS: i64 = 60;
+/// A job still pending after this long is treated as lost: its outcome is
+/// unknown, so it is undone and redone.
+pub const JOB_LOST_SECS: i64 = 30 * 60;
+/// When the bridge already has this many of our jobs in flight, wait: the
+/// bridge works one job at a time and lets queued jobs expire after ~2 min.
+pub const MAX_IN_FLIGHT_PER_BRIDGE: u32 = 3;
+
+/// Where a code sits (or should sit) and for which window. `start`/`end` are
+/// the window the booking promises (R10), not the clamped start sent to the
+/// vendor, so comparisons stay stable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub lock_id: String,
+    pub bridge_id: String,
+    pub start: Instant,
+    pub end: Instant,
+}
+
+/// A PIN at a placement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Code {
+    pub pin: String,
+    pub placement: Placement,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    Create,
+    Delete,
+}
+
+/// A bridge job of this booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub kind: JobKind,
+    pub code: Code,
+    /// `None` while the submission's outcome is unknown.
+    pub job_id: Option<String>,
+    pub submitted_at: Instant,
+}
+
+/// What the booking wants, computed from facts by [`replan`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub placement: Placement,
+    pub plan: Plan,
+    pub timezone: String,
+    pub lock_name: String,
+    pub property_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingRecord {
+    pub facts: BookingFacts,
+    pub target: Option<Target>,
+    /// When the booking last became eligible, or its target last changed
+    /// (R7, R13).
+    pub eligible_at: Option<Instant>,
+    /// The guest's PIN, chosen at the first creation and kept (R14).
+    pub pin: Option<String>,
+    /// The code confirmed on a lock.
+    pub on_lock: Option<Code>,
+    pub job: Option<Job>,
+    /// The lock on which the guest's PIN was last confirmed: re-creating it
+    /// there is a move (immediate, R14), not a new code (scheduled, R17).
+    pub issued_on: Option<String>,
+    pub attempts_failed: u32,
+    /// No new attempt before this instant (hourly retries, Retry-After).
+    pub retry_at: Option<Instant>,
+    pub last_error: Option<String>,
+    pub alert_sent: bool,
+    /// Disconnected: the code is left to expire on the lock (R18).
+    pub left_to_expire: bool,
+    pub next_due: Option<Instant>,
+    /// Index entries in storage that belong to this record.
+    #[serde(default)]
+    pub indexed: Indexed,
+}
+
+/// The next thing to do for a booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Ask the vendor whether a queued job is done.
+    Poll(String),
+    /// Queue a job for this code.
+    Submit(JobKind, Code),
+    /// Send the one alert e-mail (R12, R13).
+    Alert,
+    /// Nothing to do before this instant (`None`: until something changes).
+    Wait(Option<Instant>),
+}
+
+impl BookingRecord {
+    pub fn new(facts: BookingFacts) -> Self {
+        BookingRecord {
+            facts,
+            target: None,
+            eligible_at: None,
+            pin: None,
+            on_lock: None,
+            job: None,
+            issued_on: None,
+            attempts_failed: 0,
+            retry_at: None,
+            last_error: None,
+            alert_sent: false,
+            left_to_expire: false,
+            next_due: None,
+            indexed: Indexed::default(),
+        }
+    }
+
+    /// The index entries this record should own.
+    pub fn wanted_index(&self) -> Indexed {
+        let mut pins: Vec<(String, String)> = Vec::new();
+        let mut hold = |lock: &str, pin: &str| {
+            let entry = (lock.to_string(), pin.to_string());
+            if !pins.contains(&entry) {
+                pins.push(entry);
+            }
+        };
+        if let Some(c) = &self.on_lock {
+            hold(&c.placement.lock_id, &c.pin);
+        }
+        if let Some(j) = &self.job {
+            hold(&j.code.placement.lock_id, &j.code.pin);
+        }
+        // While the guest's PIN is to be (re)created on the lock it was on,
+        // keep it reserved there so no other booking takes it meanwhile.
+        if let (Some(t), Some(pin), Some(issued)) = (&self.target, &self.pin, &self.issued_on) {
+            if &t.placement.lock_id == issued && !self.left_to_expire {
+                hold(issued, pin);
+            }
+        }
+        Indexed {
+            due: if self.left_to_expire { None } else { self.next_due },
+            pins,
+            in_flight: self.job.as_ref().map(|j| j.code.placement.bridge_id.clone()),
+            property: Some(self.facts.property_id.clone()),
+        }
+    }
+
+    /// Where the code should be at `now`, all rules considered.
+    pub fn wanted_placement(&self, now: Instant) -> Option<Placement> {
+        if !self.facts.confirmed {
+            return None; // R15: cancelled, delete at once.
+        }
+        let target = self.target.as_ref().map(|t| &t.placement);
+        if let Some(code) = &self.on_lock {
+            let cur = &code.placement;
+            let same_lock = target.is_some_and(|t| t.lock_id == cur.lock_id);
+            // R17: a guest in the middle of the stay keeps the code on the
+            // old lock until check-out, whatever happened to the assignment.
+            if !same_lock && now >= cur.start {
+                return (now < cur.end).then(|| cur.clone());
+            }
+        }
+        let t = target?;
+        (now < t.end).then(|| t.clone())
+    }
+
+    /// Whether the one alert e-mail is due (R12, R13).
+    pub fn alert_due(&self, now: Instant) -> bool {
+        let Some(t) = &self.target else { return false };
+        if self.alert_sent || !self.facts.confirmed || now < t.plan.alert_at || now >= t.placement.end {
+            return false;
+        }
+        let on_target = self.on_lock.as_ref().is_some_and(|c| c.placement.lock_id == t.placement.lock_id);
+        if on_target {
+            return false;
+        }
+        let eligible_at = self.eligible_at.unwrap_or(now);
+        // Eligible in time: the code should exist by 18:00 on the eve.
+        // Eligible after that: alert only once the immediate attempt failed.
+        eligible_at < t.plan.alert_at || self.attempts_failed > 0
+    }
+
+    /// Creation window for the target: from when, until when (R6, R11, R13, R14).
+    fn creation_bounds(&self, t: &Target) -> (Instant, Instant) {
+        let moving = self.issued_on.as_deref() == Some(t.placement.lock_id.as_str());
+        if moving {
+            // The guest already has this PIN: put it back at once, until the stay ends.
+            (Instant::MIN, t.placement.end)
+        } else {
+            let eligible_at = self.eligible_at.unwrap_or(t.plan.create_at);
+            (t.plan.create_at, schedule::attempt_deadline(&t.plan, eligible_at))
+        }
+    }
+
+    /// Whether creation of the target has been given up (R11: after the deadline).
+    pub fn gave_up(&self, now: Instant) -> bool {
+        let Some(t) = &self.target else { return false };
+        if self.on_lock.is_some() || self.job.is_some() || !self.facts.confirmed {
+            return false;
+        }
+        let (_, deadline) = self.creation_bounds(t);
+        let first_try = self.attempts_failed == 0;
+        !(now < deadline || (first_try && now < t.placement.end))
+    }
+}
+
+/// The next step for a record at `now` (pure).
+pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
+    if rec.left_to_expire {
+        return Decision::Wait(None);
+    }
+    let retry_wait = rec.retry_at.filter(|&r| r > now);
+    if let Some(job) = &rec.job {
+        return match (&job.job_id, retry_wait) {
+            (Some(id), _) => Decision::Poll(id.clone()),
+            // Unknown outcome: undo (delete is idempotent), honouring the retry pace.
+            (None, Some(r)) => Decision::Wait(Some(r)),
+            (None, None) => Decision::Submit(JobKind::Delete, job.code.clone()),
+        };
+    }
+    if rec.alert_due(now) {
+        return Decision::Alert;
+    }
+    let want = rec.wanted_placement(now);
+    let alert_wake = rec
+        .target
+        .as_ref()
+        .filter(|t| !rec.alert_sent && now < t.plan.alert_at && rec.on_lock.is_none())
+        .map(|t| t.plan.alert_at);
+
+    if let Some(code) = &rec.on_lock {
+        if want.as_ref() == Some(&code.placement) {
+            // Wake to delete at the end of the window (R16).
+            return Decision::Wait(earliest([Some(code.placement.end), alert_wake]));
+        }
+        if let Some(r) = retry_wait {
+            return Decision::Wait(Some(r));
+        }
+        return Decision::Submit(JobKind::Delete, code.clone());
+    }
+
+    let (Some(placement), Some(t)) = (want, rec.target.as_ref()) else {
+        return Decision::Wait(None);
+    };
+    let (from, deadline) = rec.creation_bounds(t);
+    if now < from {
+        return Decision::Wait(earliest([Some(from), alert_wake]));
+    }
+    if rec.gave_up(now) {
+        return Decision::Wait(None);
+    }
+    if let Some(r) = retry_wait {
+        // The next hourly attempt, if it is still before the deadline.
+        let next = (r < deadline).then_some(r);
+        return Decision::Wait(earliest([next, alert_wake]));
+    }
+    let pin = rec.pin.clone().unwrap_or_default(); // chosen by the tick if empty
+    Decision::Submit(JobKind::Create, Code { pin, placement })
+}
+
+fn earliest<const N: usize>(candidates: [Option<Instant>; N]) -> Option<Instant> {
+    candidates.into_iter().flatten().min()
+}
+
+/// Recomputes what the booking wants from the current facts (R9, R10, R14,
+/// R15, R17). Returns whether anything changed.
+pub fn replan(
+    rec: &mut BookingRecord,
+    property: Option<&PropertyFacts>,
+    assignment: Option<&Assignment>,
+    now: Instant,
+) -> Result<bool, schedule::ScheduleError> {
+    let target = match (rec.facts.confirmed, property, assignment) {
+        (true, Some(p), Some(a)) => Some(target_for(&rec.facts, p, a)?),
+        _ => None,
+    };
+    let material = |t: &Option<Target>| t.as_ref().map(|t| (t.placement.clone(), t.plan));
+    if material(&target) == material(&rec.target) {
+        // Names only (or nothing): keep the schedule and its progress.
+        let changed = target != rec.target;
+        rec.target = target;
+        return Ok(changed);
+    }
+    if target.is_some() {
+        rec.eligible_at = Some(now);
+        rec.left_to_expire = false;
+    }
+    rec.target = target;
+    // A new plan deserves a prompt first attempt, not the old failure's pace.
+    rec.retry_at = None;
+    rec.attempts_failed = 0;
+    rec.next_due = Some(now);
+    Ok(true)
+}
+
+fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Target, schedule::ScheduleError> {
+    let tz = schedule::parse_timezone("property.timezone", &p.timezone)?;
+    let parse_opt = |field: &'static str, v: &Option<String>| v.as_deref().map(|s| schedule::parse_time(field, s)).transpose();
+    let (check_in_time, check_out_time) = schedule::resolve_times(
+        parse_opt("booking.check-in-time", &b.check_in_time)?,
+        parse_opt("booking.check-out-time", &b.check_out_time)?,
+        parse_opt("property.check-in-time", &p.check_in_time)?,
+        parse_opt("property.check-out-time", &p.check_out_time)?,
+    );
+    let plan = schedule::plan(&PlanInput {
+        tz,
+        check_in: schedule::parse_date("booking.check-in", &b.check_in)?,
+        check_out: schedule::parse_date("booking.check-out", &b.check_out)?,
+        check_in_time,
+        check_out_time,
+        days_before: a.days_before,
+        margin_minutes: a.margin_minutes,
+    })?;
+    Ok(Target {
+        placement: Placement {
+            lock_id: a.lock_id.clone(),
+            bridge_id: a.bridge_id.clone(),
+            start: plan.window_start,
+            end: plan.window_end,
+        },
+        plan,
+        timezone: p.timezone.clone(),
+        lock_name: a.lock_name.clone(),
+        property_name: p.name.clone(),
+    })
+}

@@ -1,0 +1,109 @@
+//! An in-memory [`Host`](crate::host::Host) for native unit tests and the
+//! harness's native benchmark. HTTP goes to whatever [`Http`] is plugged in.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use crate::host::{Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Storage, StorageError, Write};
+use crate::schedule::Instant;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    pub at: Instant,
+    pub dedup_key: String,
+    pub subject: String,
+    pub body: String,
+}
+
+pub struct MemoryHost<N: Http> {
+    pub http: N,
+    pub now: Cell<Instant>,
+    pub kv: RefCell<BTreeMap<String, Vec<u8>>>,
+    pub mails: RefCell<Vec<SentMail>>,
+    pub logs: RefCell<Vec<(Level, String)>>,
+}
+
+impl<N: Http> MemoryHost<N> {
+    pub fn new(http: N, now: Instant) -> Self {
+        MemoryHost {
+            http,
+            now: Cell::new(now),
+            kv: RefCell::new(BTreeMap::new()),
+            mails: RefCell::new(Vec::new()),
+            logs: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl<N: Http> Http for MemoryHost<N> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.http.send(request)
+    }
+}
+
+impl<N: Http> Storage for MemoryHost<N> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.kv.borrow().get(key).cloned())
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+        let mut kv = self.kv.borrow_mut();
+        for w in writes {
+            match w {
+                Write::Set(k, v) => {
+                    kv.insert(k, v);
+                }
+                Write::Delete(k) => {
+                    kv.remove(&k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        use std::ops::Bound;
+        let kv = self.kv.borrow();
+        let lower = match start_after {
+            Some(a) if a >= prefix => Bound::Excluded(a.to_string()),
+            _ => Bound::Included(prefix.to_string()),
+        };
+        Ok(kv
+            .range((lower, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit as usize)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+impl<N: Http> Mailer for MemoryHost<N> {
+    fn send_to_owner(&self, dedup_key: &str, subject: &str, body: &str) -> Result<(), String> {
+        let mut mails = self.mails.borrow_mut();
+        if !mails.iter().any(|m| m.dedup_key == dedup_key) {
+            mails.push(SentMail { at: self.now.get(), dedup_key: dedup_key.into(), subject: subject.into(), body: body.into() });
+        }
+        Ok(())
+    }
+}
+
+impl<N: Http> Clock for MemoryHost<N> {
+    fn now(&self) -> Instant {
+        self.now.get()
+    }
+}
+
+impl<N: Http> Log for MemoryHost<N> {
+    fn log(&self, level: Level, message: &str) {
+        self.logs.borrow_mut().push((level, message.to_string()));
+    }
+}
+
+/// An [`Http`] that refuses everything (for tests that must make no call).
+pub struct NoNetwork;
+
+impl Http for NoNetwork {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+        Err(HttpError::Forbidden(format!("no network in this test: {}", request.url)))
+    }
+}

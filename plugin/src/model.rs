@@ -1,0 +1,153 @@
+//! The facts the plugin keeps about properties, bookings and assignments,
+//! validated on the way in so that everything stored is well-formed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PluginError, Result};
+use crate::schedule;
+
+pub const MAX_ID_LEN: usize = 128;
+pub const MAX_NAME_LEN: usize = 200;
+
+pub const DAYS_BEFORE_RANGE: (i32, i32) = (1, 14);
+pub const DEFAULT_DAYS_BEFORE: u32 = 5;
+pub const MARGIN_RANGE: (i32, i32) = (0, 240);
+pub const DEFAULT_MARGIN_MINUTES: u32 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Igloohome,
+    Nuki,
+    Ttlock,
+}
+
+impl Provider {
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Provider::Igloohome => "igloohome",
+            Provider::Nuki => "Nuki",
+            Provider::Ttlock => "TTLock",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyFacts {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+    pub check_in_time: Option<String>,
+    pub check_out_time: Option<String>,
+}
+
+impl PropertyFacts {
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self, prefix: &str) -> Result<()> {
+        check_id(&format!("{prefix}id"), &self.id)?;
+        check_text(&format!("{prefix}name"), &self.name)?;
+        schedule::parse_timezone("timezone", &self.timezone)
+            .map_err(|_| PluginError::invalid(&format!("{prefix}timezone"), format!("is not a known IANA timezone: \"{}\"", clip(&self.timezone))))?;
+        check_time(&format!("{prefix}check-in-time"), self.check_in_time.as_deref())?;
+        check_time(&format!("{prefix}check-out-time"), self.check_out_time.as_deref())?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingFacts {
+    pub id: String,
+    pub property_id: String,
+    pub guest_name: Option<String>,
+    pub check_in: String,
+    pub check_out: String,
+    pub check_in_time: Option<String>,
+    pub check_out_time: Option<String>,
+    pub confirmed: bool,
+}
+
+impl BookingFacts {
+    pub fn validate(&self) -> Result<()> {
+        check_id("booking.id", &self.id)?;
+        check_id("booking.property-id", &self.property_id)?;
+        if let Some(name) = &self.guest_name {
+            check_text("booking.guest-name", name)?;
+        }
+        let check_in = schedule::parse_date("booking.check-in", &self.check_in)?;
+        let check_out = schedule::parse_date("booking.check-out", &self.check_out)?;
+        if check_out <= check_in {
+            return Err(PluginError::invalid("booking.check-out", "must be after check-in"));
+        }
+        check_time("booking.check-in-time", self.check_in_time.as_deref())?;
+        check_time("booking.check-out-time", self.check_out_time.as_deref())?;
+        Ok(())
+    }
+
+    pub fn guest(&self) -> &str {
+        self.guest_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("Guest")
+    }
+}
+
+/// A property's lock and the settings of its codes (R4, R5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub property_id: String,
+    pub provider: Provider,
+    pub lock_id: String,
+    pub lock_name: String,
+    pub bridge_id: String,
+    pub days_before: u32,
+    pub margin_minutes: u32,
+}
+
+/// R5: whole days 1..=14 and minutes 0..=240; `None` keeps `current`.
+pub fn settle_setting(field: &str, value: Option<i32>, range: (i32, i32), current: u32) -> Result<u32> {
+    match value {
+        None => Ok(current),
+        Some(v) if v >= range.0 && v <= range.1 => Ok(v as u32),
+        Some(_) => Err(PluginError::invalid(field, format!("must be between {} and {}", range.0, range.1))),
+    }
+}
+
+pub fn check_id(field: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(PluginError::invalid(field, "must not be empty"));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(PluginError::invalid(field, format!("must be at most {MAX_ID_LEN} bytes")));
+    }
+    if id.chars().any(|c| c.is_control()) {
+        return Err(PluginError::invalid(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, text: &str) -> Result<()> {
+    if text.len() > MAX_NAME_LEN {
+        return Err(PluginError::invalid(field, format!("must be at most {MAX_NAME_LEN} bytes")));
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err(PluginError::invalid(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn check_time(field: &str, time: Option<&str>) -> Result<()> {
+    match time {
+        None => Ok(()),
+        Some(t) => schedule::parse_time("time", t)
+            .map(|_| ())
+            .map_err(|_| PluginError::invalid(field, format!("must be a time \"HH:MM\", not \"{}\"", clip(t)))),
+    }
+}
+
+/// Echoing input back in an error is useful, but not a whole megabyte of it.
+pub fn clip(s: &str) -> String {
+    if s.chars().count() <= 40 {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(40).collect();
+        out.push('…');
+        out
+    }
+}

@@ -1,0 +1,263 @@
+//! The plugin's storage layout on top of the host's key-value import.
+//!
+//! Records are JSON under one key each; the indexes that let a tick find due
+//! work without scanning everything are separate keys, written in the same
+//! atomic batch as the record they describe (see [`Store::save_booking`]).
+//!
+//! | key                         | value                                  |
+//! |-----------------------------|----------------------------------------|
+//! | `acct/igloohome`            | [`Connection`] (credentials)           |
+//! | `token/igloohome`           | [`CachedToken`]                        |
+//! | `prop/{property}`           | [`PropertyFacts`]                      |
+//! | `asg/{property}`            | [`Assignment`]                         |
+//! | `bk/{booking}`              | [`BookingRecord`]                      |
+//! | `pb/{property}/{booking}`   | index: the property's bookings        |
+//! | `due/{t:012}/{booking}`     | index: when a booking next needs work  |
+//! | `pin/{lock}/{pin}`          | index: PINs held on a lock -> booking  |
+//! | `fly/{bridge}/{booking}`    | index: jobs in flight on a bridge      |
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::host::{Storage, StorageError, Write};
+use crate::lifecycle::BookingRecord;
+use crate::model::{Assignment, PropertyFacts};
+use crate::schedule::Instant;
+
+/// Ids are escaped so that `/` inside an id cannot break the key structure.
+const KEY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
+pub fn esc(id: &str) -> String {
+    utf8_percent_encode(id, KEY_ESCAPE).to_string()
+}
+
+fn unesc(s: &str) -> Option<String> {
+    percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
+}
+
+pub const CONNECTION_KEY: &str = "acct/igloohome";
+pub const TOKEN_KEY: &str = "token/igloohome";
+pub const DUE_PREFIX: &str = "due/";
+
+pub fn property_key(id: &str) -> String {
+    format!("prop/{}", esc(id))
+}
+pub fn assignment_key(property: &str) -> String {
+    format!("asg/{}", esc(property))
+}
+pub fn booking_key(id: &str) -> String {
+    format!("bk/{}", esc(id))
+}
+pub fn property_bookings_prefix(property: &str) -> String {
+    format!("pb/{}/", esc(property))
+}
+fn property_booking_key(property: &str, booking: &str) -> String {
+    format!("pb/{}/{}", esc(property), esc(booking))
+}
+/// Zero-padded so that byte order is time order (instants before 1970 are
+/// clamped: nothing is ever due that early).
+pub fn due_key(at: Instant, booking: &str) -> String {
+    format!("due/{:012}/{}", at.max(0), esc(booking))
+}
+pub fn parse_due_key(key: &str) -> Option<(Instant, String)> {
+    let rest = key.strip_prefix(DUE_PREFIX)?;
+    let (t, id) = rest.split_once('/')?;
+    Some((t.parse().ok()?, unesc(id)?))
+}
+pub fn pin_key(lock: &str, pin: &str) -> String {
+    format!("pin/{}/{}", esc(lock), pin)
+}
+pub fn in_flight_prefix(bridge: &str) -> String {
+    format!("fly/{}/", esc(bridge))
+}
+fn in_flight_key(bridge: &str, booking: &str) -> String {
+    format!("fly/{}/{}", esc(bridge), esc(booking))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Connection {
+    pub client_id: String,
+    pub client_secret: String,
+    pub account_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CachedToken {
+    pub access_token: String,
+    pub expires_at: Instant,
+}
+
+/// The index entries a booking record owns; kept inside the record so a
+/// save can write exactly the difference.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Indexed {
+    pub due: Option<Instant>,
+    /// Locks on which the booking's PIN is reserved.
+    pub pins: Vec<(String, String)>,
+    /// The bridge with a job of this booking in flight.
+    pub in_flight: Option<String>,
+    pub property: Option<String>,
+}
+
+/// Typed access to the host storage.
+pub struct Store<'h, S: Storage + ?Sized> {
+    storage: &'h S,
+}
+
+impl<'h, S: Storage + ?Sized> Store<'h, S> {
+    pub fn new(storage: &'h S) -> Self {
+        Store { storage }
+    }
+
+    pub fn raw(&self) -> &'h S {
+        self.storage
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
+        match self.storage.get(key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                // Unreadable state is reported, never guessed at.
+                .map_err(|e| StorageError::Unavailable(format!("record {key} is unreadable: {e}"))),
+        }
+    }
+
+    pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageError> {
+        self.storage.apply(vec![set(key, value)?])
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.storage.apply(vec![Write::Delete(key.to_string())])
+    }
+
+    pub fn apply(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+        self.storage.apply(writes)
+    }
+
+    pub fn property(&self, id: &str) -> Result<Option<PropertyFacts>, StorageError> {
+        self.get(&property_key(id))
+    }
+
+    pub fn assignment(&self, property: &str) -> Result<Option<Assignment>, StorageError> {
+        self.get(&assignment_key(property))
+    }
+
+    pub fn connection(&self) -> Result<Option<Connection>, StorageError> {
+        self.get(CONNECTION_KEY)
+    }
+
+    pub fn booking(&self, id: &str) -> Result<Option<BookingRecord>, StorageError> {
+        self.get(&booking_key(id))
+    }
+
+    /// Every key under `prefix`, page by page.
+    pub fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.storage.list(prefix, after.as_deref(), 500)?;
+            let full = page.len() == 500;
+            after = page.last().map(|(k, _)| k.clone());
+            out.extend(page.into_iter().map(|(k, _)| k));
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Ids of the property's bookings.
+    pub fn bookings_of_property(&self, property: &str) -> Result<Vec<String>, StorageError> {
+        let prefix = property_bookings_prefix(property);
+        Ok(self
+            .keys_with_prefix(&prefix)?
+            .iter()
+            .filter_map(|k| k.strip_prefix(&prefix).and_then(unesc))
+            .collect())
+    }
+
+    /// The booking holding `pin` on `lock`, if any.
+    pub fn pin_holder(&self, lock: &str, pin: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .storage
+            .get(&pin_key(lock, pin))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Bookings with a job in flight on the bridge (at most `limit`).
+    pub fn in_flight(&self, bridge: &str, limit: u32) -> Result<Vec<String>, StorageError> {
+        let prefix = in_flight_prefix(bridge);
+        Ok(self
+            .storage
+            .list(&prefix, None, limit)?
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(&prefix).and_then(unesc))
+            .collect())
+    }
+
+    /// Writes the record and brings its index entries in line with it, all
+    /// in one atomic batch: the record is the truth, the indexes never
+    /// disagree with it after a crash. `extra` rides along in the batch.
+    pub fn save_booking(&self, rec: &mut BookingRecord, extra: Vec<Write>) -> Result<(), StorageError> {
+        let id = rec.facts.id.clone();
+        let want = rec.wanted_index();
+        let have = std::mem::take(&mut rec.indexed);
+        let mut writes = extra;
+
+        if have.due != want.due {
+            if let Some(t) = have.due {
+                writes.push(Write::Delete(due_key(t, &id)));
+            }
+            if let Some(t) = want.due {
+                writes.push(Write::Set(due_key(t, &id), Vec::new()));
+            }
+        }
+        for (lock, pin) in &have.pins {
+            if !want.pins.contains(&(lock.clone(), pin.clone())) {
+                writes.push(Write::Delete(pin_key(lock, pin)));
+            }
+        }
+        for (lock, pin) in &want.pins {
+            if !have.pins.contains(&(lock.clone(), pin.clone())) {
+                writes.push(Write::Set(pin_key(lock, pin), id.as_bytes().to_vec()));
+            }
+        }
+        if have.in_flight != want.in_flight {
+            if let Some(b) = &have.in_flight {
+                writes.push(Write::Delete(in_flight_key(b, &id)));
+            }
+            if let Some(b) = &want.in_flight {
+                writes.push(Write::Set(in_flight_key(b, &id), Vec::new()));
+            }
+        }
+        if have.property != want.property {
+            if let Some(p) = &have.property {
+                writes.push(Write::Delete(property_booking_key(p, &id)));
+            }
+            if let Some(p) = &want.property {
+                writes.push(Write::Set(property_booking_key(p, &id), Vec::new()));
+            }
+        }
+
+        rec.indexed = want;
+        match set(&booking_key(&id), rec) {
+            Ok(w) => writes.push(w),
+            Err(e) => {
+                rec.indexed = have;
+                return Err(e);
+            }
+        }
+        self.storage.apply(writes).inspect_err(|_| {
+            // The batch did not happen: the record's idea of its indexes
+            // must stay what storage holds.
+            rec.indexed = have.clone();
+        })
+    }
+}
+
+pub fn set<T: Serialize>(key: &str, value: &T) -> Result<Write, StorageError> {
+    serde_json::to_vec(value)
+        .map(|bytes| Write::Set(key.to_string(), bytes))
+        .map_err(|e| StorageError::Unavailable(format!("cannot encode {key}: {e}")))
+}
