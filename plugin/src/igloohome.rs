@@ -361,7 +361,7 @@ fn error_text(resp: &HttpResponse) -> String {
     v.as_ref()
         .and_then(|v| v.get("message").or_else(|| v.get("error")))
         .and_then(Value::as_str)
-        .map(|s| crate::model::clip(s))
+        .map(crate::model::clip)
         .unwrap_or_else(|| format!("HTTP {}", resp.status))
 }
 

@@ -345,3 +345,184 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
         property_name: p.name.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Provider;
+
+    // Europe/Paris, March 2026 (UTC+1): check-in March 20 15:00, out March 22 11:00.
+    const MAR15_0000: Instant = 1_773_529_200; // 2026-03-14T23:00:00Z
+    const MAR19_1800: Instant = 1_773_939_600; // 2026-03-19T17:00:00Z
+    const MAR20_0000: Instant = 1_773_961_200; // 2026-03-19T23:00:00Z
+    const MAR20_1430: Instant = 1_774_013_400; // 2026-03-20T13:30:00Z
+    const MAR22_1130: Instant = 1_774_175_400; // 2026-03-22T10:30:00Z
+
+    fn property() -> PropertyFacts {
+        PropertyFacts { id: "p1".into(), name: "Sea View".into(), timezone: "Europe/Paris".into(), check_in_time: None, check_out_time: None }
+    }
+
+    fn assignment(lock: &str) -> Assignment {
+        Assignment {
+            property_id: "p1".into(),
+            provider: Provider::Igloohome,
+            lock_id: lock.into(),
+            lock_name: "Front door".into(),
+            bridge_id: "B1".into(),
+            days_before: 5,
+            margin_minutes: 30,
+        }
+    }
+
+    fn booking(confirmed: bool) -> BookingFacts {
+        BookingFacts {
+            id: "b1".into(),
+            property_id: "p1".into(),
+            guest_name: Some("Ana".into()),
+            check_in: "2026-03-20".into(),
+            check_out: "2026-03-22".into(),
+            check_in_time: None,
+            check_out_time: None,
+            confirmed,
+        }
+    }
+
+    fn planned(now: Instant) -> BookingRecord {
+        let mut rec = BookingRecord::new(booking(true));
+        assert!(replan(&mut rec, Some(&property()), Some(&assignment("L1")), now).unwrap());
+        rec
+    }
+
+    fn confirm_on_lock(rec: &mut BookingRecord) {
+        let placement = rec.target.as_ref().unwrap().placement.clone();
+        rec.pin = Some("482913".into());
+        rec.issued_on = Some(placement.lock_id.clone());
+        rec.on_lock = Some(Code { pin: "482913".into(), placement });
+    }
+
+    #[test]
+    fn r6_r10_plan_is_the_seed_example() {
+        let rec = planned(MAR15_0000 - 86_400);
+        let t = rec.target.as_ref().unwrap();
+        assert_eq!(t.plan.create_at, MAR15_0000);
+        assert_eq!(t.placement.start, MAR20_1430);
+        assert_eq!(t.placement.end, MAR22_1130);
+        assert_eq!(decide(&rec, MAR15_0000 - 60), Decision::Wait(Some(MAR15_0000)));
+    }
+
+    #[test]
+    fn r6_creation_is_submitted_at_the_creation_instant() {
+        let rec = planned(MAR15_0000 - 86_400);
+        assert!(matches!(decide(&rec, MAR15_0000), Decision::Submit(JobKind::Create, _)));
+    }
+
+    #[test]
+    fn r7_late_arrival_is_created_at_once() {
+        let rec = planned(MAR15_0000 + 3 * 86_400);
+        assert!(matches!(decide(&rec, MAR15_0000 + 3 * 86_400), Decision::Submit(JobKind::Create, _)));
+    }
+
+    #[test]
+    fn queued_job_is_polled_and_unknown_outcome_is_undone_first() {
+        let mut rec = planned(MAR15_0000);
+        let placement = rec.target.as_ref().unwrap().placement.clone();
+        let code = Code { pin: "482913".into(), placement };
+        rec.job = Some(Job { kind: JobKind::Create, code: code.clone(), job_id: Some("j1".into()), submitted_at: MAR15_0000 });
+        assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Poll("j1".into()));
+        rec.job = Some(Job { kind: JobKind::Create, code: code.clone(), job_id: None, submitted_at: MAR15_0000 });
+        assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Submit(JobKind::Delete, code));
+    }
+
+    #[test]
+    fn r16_code_is_deleted_after_the_window() {
+        let mut rec = planned(MAR15_0000);
+        confirm_on_lock(&mut rec);
+        assert_eq!(decide(&rec, MAR20_1430), Decision::Wait(Some(MAR22_1130)));
+        assert!(matches!(decide(&rec, MAR22_1130), Decision::Submit(JobKind::Delete, _)));
+    }
+
+    #[test]
+    fn r15_cancelled_code_is_deleted_and_pending_creation_dropped() {
+        let mut rec = planned(MAR15_0000);
+        rec.facts.confirmed = false;
+        replan(&mut rec, Some(&property()), Some(&assignment("L1")), MAR15_0000).unwrap();
+        assert_eq!(decide(&rec, MAR15_0000 + 60), Decision::Wait(None));
+        let mut rec = planned(MAR15_0000);
+        confirm_on_lock(&mut rec);
+        rec.facts.confirmed = false;
+        replan(&mut rec, Some(&property()), Some(&assignment("L1")), MAR15_0000).unwrap();
+        assert!(matches!(decide(&rec, MAR15_0000 + 60), Decision::Submit(JobKind::Delete, _)));
+    }
+
+    #[test]
+    fn r17_guest_mid_stay_keeps_the_old_lock_code() {
+        let mut rec = planned(MAR15_0000);
+        confirm_on_lock(&mut rec);
+        replan(&mut rec, Some(&property()), Some(&assignment("L2")), MAR20_1430 + 3600).unwrap();
+        assert_eq!(decide(&rec, MAR20_1430 + 3600), Decision::Wait(Some(MAR22_1130)));
+        // Before the window: deleted from the old lock, created on the new one on schedule.
+        let mut rec = planned(MAR15_0000);
+        confirm_on_lock(&mut rec);
+        replan(&mut rec, Some(&property()), Some(&assignment("L2")), MAR15_0000 + 3600).unwrap();
+        assert!(matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(JobKind::Delete, c) if c.placement.lock_id == "L1"));
+    }
+
+    #[test]
+    fn r11_retries_stop_at_midnight_of_check_in() {
+        let mut rec = planned(MAR15_0000);
+        rec.attempts_failed = 3;
+        rec.alert_sent = true;
+        rec.retry_at = Some(MAR20_0000 + 600);
+        assert_eq!(decide(&rec, MAR20_0000 - 600), Decision::Wait(None));
+        assert!(rec.gave_up(MAR20_0000));
+    }
+
+    #[test]
+    fn r12_alert_at_six_on_the_eve_when_no_code() {
+        let mut rec = planned(MAR15_0000);
+        rec.attempts_failed = 5;
+        rec.retry_at = Some(MAR19_1800 + 1800);
+        assert_eq!(decide(&rec, MAR19_1800 - 60), Decision::Wait(Some(MAR19_1800)));
+        assert_eq!(decide(&rec, MAR19_1800), Decision::Alert);
+        rec.alert_sent = true;
+        assert_eq!(decide(&rec, MAR19_1800), Decision::Wait(Some(MAR19_1800 + 1800)));
+    }
+
+    #[test]
+    fn r13_last_minute_booking_alerts_only_after_a_failed_attempt() {
+        let mut rec = planned(MAR19_1800 + 3600);
+        assert!(matches!(decide(&rec, MAR19_1800 + 3600), Decision::Submit(JobKind::Create, _)));
+        rec.attempts_failed = 1;
+        rec.retry_at = Some(MAR19_1800 + 7200);
+        assert_eq!(decide(&rec, MAR19_1800 + 3700), Decision::Alert);
+    }
+
+    #[test]
+    fn r13_after_the_deadline_tries_until_the_window_starts() {
+        let mut rec = planned(MAR20_0000 + 3600);
+        assert!(matches!(decide(&rec, MAR20_0000 + 3600), Decision::Submit(JobKind::Create, _)));
+        rec.attempts_failed = 1;
+        rec.alert_sent = true;
+        rec.retry_at = Some(MAR20_0000 + 7200);
+        assert_eq!(decide(&rec, MAR20_0000 + 3700), Decision::Wait(Some(MAR20_0000 + 7200)));
+        rec.retry_at = Some(MAR20_1430 + 60);
+        assert_eq!(decide(&rec, MAR20_1430 - 60), Decision::Wait(None));
+    }
+
+    #[test]
+    fn r14_moved_code_is_recreated_at_once_with_the_same_pin() {
+        let mut rec = planned(MAR15_0000);
+        confirm_on_lock(&mut rec);
+        rec.facts.check_out = "2026-03-23".into();
+        replan(&mut rec, Some(&property()), Some(&assignment("L1")), MAR15_0000 + 3600).unwrap();
+        assert!(matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(JobKind::Delete, _)));
+        rec.on_lock = None; // delete confirmed
+        match decide(&rec, MAR15_0000 + 3700) {
+            Decision::Submit(JobKind::Create, code) => {
+                assert_eq!(code.pin, "482913");
+                assert_eq!(code.placement.end, MAR22_1130 + 86_400);
+            }
+            other => panic!("expected a create, got {other:?}"),
+        }
+    }
+}
