@@ -95,7 +95,7 @@ fn to_wit_error(e: PluginError) -> types::Error {
     match e {
         PluginError::InvalidInput { field, reason } => types::Error::InvalidInput(types::FieldError { field, reason }),
         PluginError::NotFound { field, id } => {
-            types::Error::NotFound(types::FieldError { field, reason: format!("no such id \"{}\"", crate::model::clip(&id)) })
+            types::Error::NotFound(types::FieldError { field, reason: format!("\"{}\" is not known", crate::model::clip(&id)) })
         }
         PluginError::NotConnected => types::Error::NotConnected,
         PluginError::CredentialsRejected(m) => types::Error::CredentialsRejected(m),

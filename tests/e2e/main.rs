@@ -1,1 +1,13 @@
-//! e2e tests
+//! End-to-end tests: the real plugin component in the wasmtime harness,
+//! against the igloohome stub over loopback HTTP, judged on the stub's
+//! lock-side truth. Test names start with the SPEC rule they prove.
+
+mod account;
+mod changes;
+mod common;
+mod examples;
+mod failures;
+mod messages;
+mod restarts;
+mod sandbox;
+mod schedule;

@@ -1,0 +1,26 @@
+//! The `log` import: plugin log lines go to `tracing` with target `plugin`
+//! and the tenant's id. Lines are capped in length and in number per call.
+
+use super::{truncate, HostState};
+use crate::runtime::bindings::pms::smartlock::log as wit;
+
+/// Longest plugin log message kept, in bytes.
+const MAX_MESSAGE_BYTES: usize = 8 * 1024;
+
+impl wit::Host for HostState {
+    fn log(&mut self, level: wit::Level, message: String) -> wasmtime::Result<()> {
+        if !self.take_log_line() {
+            return Ok(());
+        }
+        let tenant = self.tenant.id.as_str();
+        let message = truncate(&message, MAX_MESSAGE_BYTES);
+        match level {
+            wit::Level::Trace => tracing::trace!(target: "plugin", tenant, "{message}"),
+            wit::Level::Debug => tracing::debug!(target: "plugin", tenant, "{message}"),
+            wit::Level::Info => tracing::info!(target: "plugin", tenant, "{message}"),
+            wit::Level::Warn => tracing::warn!(target: "plugin", tenant, "{message}"),
+            wit::Level::Error => tracing::error!(target: "plugin", tenant, "{message}"),
+        }
+        Ok(())
+    }
+}

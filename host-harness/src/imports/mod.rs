@@ -1,0 +1,233 @@
+//! The host side of the plugin's imports.
+//!
+//! A [`Tenant`] bundles the backends one PMS account's plugin instance talks
+//! to: its storage namespace (with the e-mail outbox), its HTTP transport, its
+//! clock and its vendor routes (the HTTP allow-list). [`HostState`] is the
+//! per-call store data: the tenant, the sandboxed WASI context and the call's
+//! time accounting. Each import lives in its own file and checks its limits
+//! before it acts.
+
+pub mod clock;
+pub mod email;
+pub mod http;
+pub mod log;
+pub mod storage;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+pub use self::clock::{Clock, SimClock, SystemClock};
+pub use self::http::{
+    HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, UreqBackend, UreqConfig, VendorRoutes,
+};
+pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, StorageError, Write};
+
+/// One PMS account as the host sees it: the backends behind its imports.
+///
+/// Fields are public; [`Tenant::new`] gives in-memory storage, the real HTTP
+/// client, the system clock and the real igloohome hosts, and the `with_*`
+/// methods replace one backend each.
+#[derive(Clone)]
+pub struct Tenant {
+    /// The tenant's id, in every log line about it.
+    pub id: String,
+    /// Its key-value namespace and e-mail outbox.
+    pub storage: Arc<dyn KvStore>,
+    /// The transport for requests that passed the allow-list.
+    pub http: Arc<dyn HttpBackend>,
+    /// Its clock (the plugin's only clock).
+    pub clock: Arc<dyn Clock>,
+    /// The vendor origins it may reach, and where each is routed: the
+    /// allow-list. Any other URL is refused without a connection.
+    pub routes: VendorRoutes,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant").field("id", &self.id).field("routes", &self.routes).finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    /// A tenant with a fresh [`MemoryStore`], the shared default
+    /// [`UreqBackend`], the [`SystemClock`] and [`VendorRoutes::igloohome`].
+    pub fn new(id: impl Into<String>) -> Self {
+        static DEFAULT_HTTP: OnceLock<Arc<UreqBackend>> = OnceLock::new();
+        let http = DEFAULT_HTTP.get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default()))).clone();
+        Tenant {
+            id: id.into(),
+            storage: Arc::new(MemoryStore::new()),
+            http,
+            clock: Arc::new(SystemClock),
+            routes: VendorRoutes::igloohome(),
+        }
+    }
+
+    pub fn with_storage(mut self, storage: Arc<dyn KvStore>) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    pub fn with_http(mut self, http: Arc<dyn HttpBackend>) -> Self {
+        self.http = http;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_routes(mut self, routes: VendorRoutes) -> Self {
+        self.routes = routes;
+        self
+    }
+}
+
+/// Limits of one call, fixed when the call starts.
+#[derive(Debug, Clone)]
+pub(crate) struct CallLimits {
+    /// Time the guest itself may run (time blocked in imports not counted).
+    pub guest_time: Duration,
+    /// Time the whole call may take, imports included.
+    pub wall_time: Duration,
+    pub memory_bytes: usize,
+    pub table_elements: usize,
+}
+
+/// Bytes of guest stdout/stderr kept per call (the rest is dropped).
+const GUEST_OUTPUT_CAPACITY: usize = 64 * 1024;
+/// Log lines the guest may write per call; later ones are dropped.
+const MAX_LOG_LINES_PER_CALL: u32 = 10_000;
+
+/// The data of one call's `Store`.
+pub struct HostState {
+    pub(crate) tenant: Arc<Tenant>,
+    pub(crate) limits: StoreLimits,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) stdout: MemoryOutputPipe,
+    pub(crate) stderr: MemoryOutputPipe,
+    started: Instant,
+    /// Time spent blocked in host imports during this call.
+    host_time: Duration,
+    wall_deadline: Instant,
+    pub(crate) guest_time_limit: Duration,
+    log_lines: u32,
+}
+
+/// WASI's clocks, frozen at the Unix epoch: the plugin has no clock of its
+/// own; the `clock` import is its clock. Any accidental `SystemTime::now()`
+/// in the guest shows up as 1970.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl HostState {
+    pub(crate) fn new(tenant: Arc<Tenant>, limits: &CallLimits) -> Self {
+        let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_CAPACITY);
+        // Nothing is granted but randomness: no preopens, env, args, stdin,
+        // network or clock. Output is kept for the log, not inherited.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .table_elements(limits.table_elements)
+            .instances(64)
+            .tables(64)
+            .memories(4)
+            .trap_on_grow_failure(true)
+            .build();
+        let started = Instant::now();
+        HostState {
+            tenant,
+            limits: store_limits,
+            wasi,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+            started,
+            host_time: Duration::ZERO,
+            wall_deadline: started + limits.wall_time,
+            guest_time_limit: limits.guest_time,
+            log_lines: 0,
+        }
+    }
+
+    /// Runs `f` as time blocked in the host, not counted against the guest's
+    /// time limit.
+    pub(crate) fn in_host<R>(&mut self, f: impl FnOnce(&Self) -> R) -> R {
+        let started = Instant::now();
+        let result = f(self);
+        self.host_time += started.elapsed();
+        result
+    }
+
+    /// Time the guest itself has run so far in this call.
+    pub(crate) fn guest_elapsed(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.host_time)
+    }
+
+    /// Time left before the call's wall-clock limit.
+    pub(crate) fn wall_remaining(&self) -> Duration {
+        self.wall_deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Counts one guest log line; false once the per-call budget is spent.
+    fn take_log_line(&mut self) -> bool {
+        self.log_lines = self.log_lines.saturating_add(1);
+        if self.log_lines == MAX_LOG_LINES_PER_CALL + 1 {
+            tracing::warn!(tenant = %self.tenant.id, "plugin log budget of {MAX_LOG_LINES_PER_CALL} lines per call spent; dropping the rest");
+        }
+        self.log_lines <= MAX_LOG_LINES_PER_CALL
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl crate::runtime::bindings::pms::smartlock::types::Host for HostState {}
+
+/// Cuts `text` to at most `max` bytes on a char boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,526 @@
+//! The sandbox: the plugin component loaded once, called per tenant.
+//!
+//! As in wasmtime's `examples/fast_instantiation.rs`: the [`Engine`], the
+//! [`Component`], the [`Linker`] and the `InstancePre` are made once per
+//! [`Runtime`]; every call gets a fresh `Store` (and so a fresh instance) with
+//! limits on it. A trap (panic, time limit, memory cap) fails that one call
+//! with [`CallError::Trap`]; the next call starts from a clean instance.
+//!
+//! - Time: an epoch ticker thread advances the engine's epoch every
+//!   [`RuntimeConfig::epoch_tick`]. A call may run for
+//!   [`RuntimeConfig::call_timeout`] of plugin time (time blocked in host
+//!   imports, e.g. waiting for the vendor, is not counted) and for
+//!   [`RuntimeConfig::call_wall_limit`] in all; HTTP requests get only the
+//!   wall time that is left.
+//! - Memory: linear memory is capped at [`RuntimeConfig::memory_limit`]
+//!   (`StoreLimits` and the pooling allocator's slot size), table growth and
+//!   instance counts too.
+//! - WASI: linked, but nothing granted except randomness (see
+//!   [`crate::imports::HostState`]).
+//! - Concurrency: calls for one tenant id are serialised (a mutex per id,
+//!   shared by every [`TenantHandle`] of that id); different tenants run in
+//!   parallel, up to [`RuntimeConfig::max_instances`] at once.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+
+use crate::imports::{CallLimits, HostState, Tenant};
+use bindings::{SmartlockPlugin, SmartlockPluginPre};
+
+/// Generated bindings of world `smartlock-plugin` (`wit/`). Imports return
+/// `wasmtime::Result` so a host failure could trap; the imports here only
+/// ever return WIT errors.
+#[allow(unused_variables)] // the generated linker code of the function-less `types`
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        world: "smartlock-plugin",
+        path: "../wit",
+        imports: { default: trappable },
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
+    });
+}
+
+/// The contract's types, as the host's callers name them.
+pub mod api {
+    pub use super::bindings::exports::pms::smartlock::admin::{
+        Account, Assignment, CodeState, CodeStatus, LockInfo, Window,
+    };
+    pub use super::bindings::exports::pms::smartlock::events::TickSummary;
+    pub use super::bindings::pms::smartlock::types::{
+        Booking, BookingEvent, BookingStatus, Error, FieldError, Instant, Property, Provider,
+    };
+}
+
+/// How the runtime loads the plugin and limits its calls.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The component file (default: the one build.rs built,
+    /// [`crate::plugin_component_path`]).
+    pub component: PathBuf,
+    /// A folder for the compiled component, reused while the component and
+    /// the engine settings are unchanged. `None`: compile on every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Plugin time one call may use (default 5 s).
+    pub call_timeout: Duration,
+    /// Time one call may take in all, host imports included (default 60 s).
+    pub call_wall_limit: Duration,
+    /// Linear memory cap per instance (default 64 MiB).
+    pub memory_limit: usize,
+    /// Table size cap per table (default 20 000 elements).
+    pub table_elements: usize,
+    /// Instances alive at once, i.e. calls running in parallel (default 32).
+    pub max_instances: u32,
+    /// Epoch period: the granularity of the time limit (default 10 ms).
+    pub epoch_tick: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            component: PathBuf::from(crate::plugin_component_path()),
+            cache_dir: None,
+            call_timeout: Duration::from_secs(5),
+            call_wall_limit: Duration::from_secs(60),
+            memory_limit: 64 << 20,
+            table_elements: 20_000,
+            max_instances: 32,
+            epoch_tick: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Why a call produced no result. The plugin's own errors are the inner
+/// `Result` of each [`TenantHandle`] method, not this.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The plugin trapped (panic, time limit, memory cap, a host import
+    /// failure). The call's effects on storage up to the trap remain; the
+    /// next call gets a fresh instance.
+    #[error("plugin trapped (tenant {tenant}): {message}")]
+    Trap { tenant: String, message: String },
+    /// No instance could be made (all pool slots busy, a limit hit while
+    /// starting). The plugin did not run.
+    #[error("plugin could not be instantiated (tenant {tenant}): {message}")]
+    Instantiate { tenant: String, message: String },
+}
+
+/// The loaded plugin. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    component: Component,
+    pre: SmartlockPluginPre<HostState>,
+    config: RuntimeConfig,
+    component_size: usize,
+    load_time: Duration,
+    /// One lock per tenant id: calls of a tenant take turns.
+    turns: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.inner.config)
+            .field("component_size", &self.inner.component_size)
+            .field("load_time", &self.inner.load_time)
+            .finish_non_exhaustive()
+    }
+}
+
+fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
+    let n = config.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    // A component is a handful of core instances (the module, shims, fixups);
+    // the plugin has one linear memory and a few tables.
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(16))
+        .total_memories(n.saturating_mul(2))
+        .total_tables(n.saturating_mul(16))
+        .total_stacks(n)
+        .max_memory_size(config.memory_limit)
+        .table_elements(config.table_elements)
+        .max_unused_warm_slots(n);
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&wasm)?)
+}
+
+/// Advances the engine's epoch every `tick` until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine, tick: Duration) -> anyhow::Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })
+        .context("starting the epoch ticker")?;
+    Ok(())
+}
+
+/// Epoch ticks in `d`, rounded up.
+fn ticks(d: Duration, tick: Duration) -> u64 {
+    let tick = tick.as_nanos().max(1);
+    d.as_nanos().div_ceil(tick).try_into().unwrap_or(u64::MAX)
+}
+
+impl Runtime {
+    /// Loads [`RuntimeConfig::component`], from the cache folder when one is
+    /// configured and holds it compiled.
+    pub fn new(config: RuntimeConfig) -> anyhow::Result<Runtime> {
+        let bytes = std::fs::read(&config.component)
+            .with_context(|| format!("reading the plugin component {}", config.component.display()))?;
+        match config.cache_dir.clone() {
+            Some(dir) => Self::from_cache_or_bytes(&bytes, &dir, config),
+            None => Self::from_component_bytes(&bytes, config),
+        }
+    }
+
+    /// Compiles a component from its bytes ([`RuntimeConfig::component`] is
+    /// not read).
+    pub fn from_component_bytes(bytes: &[u8], config: RuntimeConfig) -> anyhow::Result<Runtime> {
+        let engine = engine(&config)?;
+        let started = Instant::now();
+        let component = Component::from_binary(&engine, bytes).map_err(anyhow::Error::from).context("compiling the plugin component")?;
+        Self::assemble(engine, component, bytes.len(), started.elapsed(), config)
+    }
+
+    /// Loads a component compiled earlier by [`Runtime::serialize`] with the
+    /// same engine settings.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must come from [`Runtime::serialize`] (wasmtime checks the
+    /// format and version, but runs the machine code it holds as is).
+    pub unsafe fn from_precompiled(bytes: &[u8], config: RuntimeConfig) -> anyhow::Result<Runtime> {
+        let engine = engine(&config)?;
+        let started = Instant::now();
+        // SAFETY: the caller vouches that the bytes are a serialized component.
+        let component = unsafe { Component::deserialize(&engine, bytes) }.map_err(anyhow::Error::from).context("loading the precompiled plugin")?;
+        Self::assemble(engine, component, bytes.len(), started.elapsed(), config)
+    }
+
+    /// The compiled component, for [`Runtime::from_precompiled`].
+    pub fn serialize(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(self.inner.component.serialize()?)
+    }
+
+    fn from_cache_or_bytes(bytes: &[u8], dir: &Path, config: RuntimeConfig) -> anyhow::Result<Runtime> {
+        let engine = engine(&config)?;
+        let mut hasher = DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let path = dir.join(format!("smartlock-plugin-{:016x}.cwasm", hasher.finish()));
+        if path.is_file() {
+            let started = Instant::now();
+            // SAFETY: the file was written by this function from
+            // `Component::serialize`, named after the component's bytes and
+            // the engine's settings.
+            match unsafe { Component::deserialize_file(&engine, &path) } {
+                Ok(component) => {
+                    tracing::debug!(path = %path.display(), "plugin loaded from the compile cache");
+                    return Self::assemble(engine, component, bytes.len(), started.elapsed(), config);
+                }
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring an unusable compile cache file"),
+            }
+        }
+        let started = Instant::now();
+        let component = Component::from_binary(&engine, bytes).map_err(anyhow::Error::from).context("compiling the plugin component")?;
+        let load_time = started.elapsed();
+        let written = component.serialize().map_err(anyhow::Error::from).and_then(|compiled| {
+            std::fs::create_dir_all(dir)?;
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, compiled)?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(())
+        });
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "could not write the compile cache");
+        }
+        Self::assemble(engine, component, bytes.len(), load_time, config)
+    }
+
+    fn assemble(
+        engine: Engine,
+        component: Component,
+        component_size: usize,
+        load_time: Duration,
+        config: RuntimeConfig,
+    ) -> anyhow::Result<Runtime> {
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from).context("linking WASI")?;
+        SmartlockPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(anyhow::Error::from)
+            .context("linking the host imports")?;
+        let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context("the component's imports do not match the host")?;
+        let pre = SmartlockPluginPre::new(pre).map_err(anyhow::Error::from).context("the component does not export the smartlock-plugin world")?;
+        spawn_epoch_ticker(&engine, config.epoch_tick)?;
+        tracing::info!(component_size, load_ms = load_time.as_millis() as u64, "plugin component loaded");
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                component,
+                pre,
+                config,
+                component_size,
+                load_time,
+                turns: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Size in bytes of the component this runtime was built from (the
+    /// `.wasm`, or the precompiled artifact).
+    pub fn component_size(&self) -> usize {
+        self.inner.component_size
+    }
+
+    /// How long compiling (or loading the precompiled component) took.
+    pub fn load_time(&self) -> Duration {
+        self.inner.load_time
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// A handle to call the plugin as `tenant`. Handles of the same tenant id
+    /// take turns, whichever handle they are made from.
+    pub fn tenant(&self, tenant: Tenant) -> TenantHandle {
+        let turn = self
+            .inner
+            .turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(tenant.id.clone())
+            .or_default()
+            .clone();
+        TenantHandle {
+            runtime: self.clone(),
+            tenant: Arc::new(tenant),
+            turn,
+            call_timeout: self.inner.config.call_timeout,
+        }
+    }
+}
+
+/// Calls the plugin as one tenant. Clone it freely; every method waits for
+/// the tenant's previous call to finish.
+#[derive(Clone)]
+pub struct TenantHandle {
+    runtime: Runtime,
+    tenant: Arc<Tenant>,
+    turn: Arc<Mutex<()>>,
+    call_timeout: Duration,
+}
+
+impl std::fmt::Debug for TenantHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantHandle")
+            .field("tenant", &self.tenant.id)
+            .field("call_timeout", &self.call_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of an export: the plugin's answer, or why there is none.
+pub type CallResult<T> = Result<Result<T, api::Error>, CallError>;
+
+impl TenantHandle {
+    pub fn id(&self) -> &str {
+        &self.tenant.id
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// The same tenant with another plugin-time limit per call.
+    pub fn with_call_timeout(&self, call_timeout: Duration) -> TenantHandle {
+        TenantHandle { call_timeout, ..self.clone() }
+    }
+
+    /// A booking was created, changed or cancelled.
+    pub fn on_booking_changed(&self, event: &api::BookingEvent) -> CallResult<()> {
+        self.call("on-booking-changed", |p, s| p.pms_smartlock_events().call_on_booking_changed(s, event))
+    }
+
+    /// A property was created or changed.
+    pub fn on_property_changed(&self, property: &api::Property) -> CallResult<()> {
+        self.call("on-property-changed", |p, s| p.pms_smartlock_events().call_on_property_changed(s, property))
+    }
+
+    /// The periodic tick at `now` (seconds since the epoch).
+    pub fn on_tick(&self, now: api::Instant) -> CallResult<api::TickSummary> {
+        self.call("on-tick", |p, s| p.pms_smartlock_events().call_on_tick(s, now))
+    }
+
+    /// A message variable's value for a booking.
+    pub fn render_variable(&self, name: &str, booking_id: &str) -> Result<Option<String>, CallError> {
+        self.call("render-variable", |p, s| p.pms_smartlock_messages().call_render_variable(s, name, booking_id))
+    }
+
+    pub fn connect(&self, provider: api::Provider, client_id: &str, client_secret: &str) -> CallResult<api::Account> {
+        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, provider, client_id, client_secret))
+    }
+
+    pub fn disconnect(&self, provider: api::Provider) -> CallResult<()> {
+        self.call("disconnect", |p, s| p.pms_smartlock_admin().call_disconnect(s, provider))
+    }
+
+    pub fn accounts(&self) -> CallResult<Vec<api::Account>> {
+        self.call("accounts", |p, s| p.pms_smartlock_admin().call_accounts(s))
+    }
+
+    pub fn list_locks(&self, provider: api::Provider) -> CallResult<Vec<api::LockInfo>> {
+        self.call("list-locks", |p, s| p.pms_smartlock_admin().call_list_locks(s, provider))
+    }
+
+    pub fn assign(
+        &self,
+        property_id: &str,
+        provider: api::Provider,
+        lock_id: &str,
+        days_before: Option<i32>,
+        margin_minutes: Option<i32>,
+    ) -> CallResult<api::Assignment> {
+        self.call("assign", |p, s| {
+            p.pms_smartlock_admin().call_assign(s, property_id, provider, lock_id, days_before, margin_minutes)
+        })
+    }
+
+    pub fn unassign(&self, property_id: &str) -> CallResult<()> {
+        self.call("unassign", |p, s| p.pms_smartlock_admin().call_unassign(s, property_id))
+    }
+
+    pub fn assignment(&self, property_id: &str) -> CallResult<Option<api::Assignment>> {
+        // Both bindgens call it `get-assignment`: the WIT function shares its
+        // name with the `assignment` record.
+        self.call("assignment", |p, s| p.pms_smartlock_admin().call_get_assignment(s, property_id))
+    }
+
+    pub fn booking_status(&self, booking_id: &str) -> CallResult<api::CodeStatus> {
+        self.call("booking-status", |p, s| p.pms_smartlock_admin().call_booking_status(s, booking_id))
+    }
+
+    /// Runs one export in a fresh instance, in the tenant's turn.
+    fn call<R>(
+        &self,
+        export: &'static str,
+        f: impl FnOnce(&SmartlockPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let _turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
+        let rt = &self.runtime.inner;
+        let tenant = self.tenant.id.as_str();
+        let started = Instant::now();
+        let limits = CallLimits {
+            guest_time: self.call_timeout,
+            wall_time: rt.config.call_wall_limit,
+            memory_bytes: rt.config.memory_limit,
+            table_elements: rt.config.table_elements,
+        };
+        let mut store = Store::new(&rt.engine, HostState::new(self.tenant.clone(), &limits));
+        store.limiter(|state| &mut state.limits);
+        let tick = rt.config.epoch_tick;
+        store.set_epoch_deadline(ticks(self.call_timeout, tick));
+        // At each deadline: interrupt if the plugin's own time (or the
+        // call's wall time) is spent, else look again when it could be.
+        store.epoch_deadline_callback(move |ctx| {
+            let state = ctx.data();
+            let guest_left = state.guest_time_limit.saturating_sub(state.guest_elapsed());
+            let left = guest_left.min(state.wall_remaining());
+            if left.is_zero() {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Continue(ticks(left, tick).max(1)))
+        });
+
+        let outcome = match rt.pre.instantiate(&mut store) {
+            Ok(plugin) => f(&plugin, &mut store).map_err(|e| (true, e)),
+            Err(e) => Err((false, e)),
+        };
+        let stderr = store.data().stderr.contents();
+        log_guest_output(tenant, "stdout", &store.data().stdout.contents());
+        log_guest_output(tenant, "stderr", &stderr);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        match outcome {
+            Ok(result) => {
+                tracing::debug!(tenant, export, ms, "plugin call");
+                Ok(result)
+            }
+            Err((ran, e)) => {
+                let message = describe_failure(export, &e, &limits, &stderr);
+                let tenant = tenant.to_owned();
+                if ran {
+                    tracing::error!(tenant, export, ms, message, "plugin call trapped");
+                    Err(CallError::Trap { tenant, message })
+                } else {
+                    tracing::error!(tenant, export, message, "plugin instantiation failed");
+                    Err(CallError::Instantiate { tenant, message })
+                }
+            }
+        }
+    }
+}
+
+/// Bytes of guest output put in one log line.
+const MAX_OUTPUT_LOGGED: usize = 4096;
+
+fn log_guest_output(tenant: &str, stream: &str, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let text = crate::imports::truncate(text.trim_end(), MAX_OUTPUT_LOGGED);
+    tracing::warn!(target: "plugin", tenant, stream, "plugin wrote to {stream}: {text}");
+}
+
+/// A one-line account of a failed call, with the guest's panic message when
+/// it printed one.
+fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, stderr: &[u8]) -> String {
+    let chain = format!("{error:#}");
+    let what = match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!(
+            "interrupted: exceeded the time limit ({:?} of plugin time, {:?} in all)",
+            limits.guest_time, limits.wall_time
+        ),
+        _ if chain.contains("growing memory") => {
+            format!("exceeded the memory limit of {} MiB ({chain})", limits.memory_bytes >> 20)
+        }
+        Some(Trap::UnreachableCodeReached) => "aborted (unreachable instruction: a panic or abort)".to_owned(),
+        _ => chain,
+    };
+    let panic: Vec<&str> = std::str::from_utf8(stderr)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("note:"))
+        .collect();
+    let mut message = format!("{export}: {what}");
+    if !panic.is_empty() {
+        message.push_str(" — ");
+        message.push_str(crate::imports::truncate(&panic.join(" "), 1024));
+    }
+    message
+}

@@ -1,0 +1,537 @@
+//! Scenario files and reports (shared/SCENARIOS.md, a public interface):
+//! replays a timeline on a simulated clock against the igloohome stub with
+//! the real plugin component, and reports what really happened on the locks.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::imports::{KvStore, SimClock, SqliteDb, Tenant, VendorRoutes};
+use crate::runtime::{api, CallError, Runtime, TenantHandle};
+use crate::stub::{Endpoint, Igloohome, MalformedKind, PinRecord, StubConfig, StubServer};
+use crate::template;
+
+/// The tenant id scenarios run as.
+pub const TENANT: &str = "scenario";
+/// Extra `on-tick` calls at one instant while the plugin says more is due.
+const MAX_TICK_REPEATS: u32 = 20;
+
+/// A scenario file that cannot be run (the CLI's exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidScenario(pub String);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub start: DateTime<Utc>,
+    #[serde(default = "default_tick_minutes")]
+    pub tick_minutes: u32,
+    pub igloohome: StubConfig,
+    pub steps: Vec<Step>,
+}
+
+fn default_tick_minutes() -> u32 {
+    15
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Step {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    Connect { client_id: String, client_secret: String },
+    Disconnect {},
+    Property { property: PropertyIn },
+    Assign { property: String, lock: String, days_before: Option<i64>, margin_minutes: Option<i64> },
+    Unassign { property: String },
+    Booking { booking: BookingIn },
+    Bridge { bridge: String, online: bool },
+    /// `kind` (optional, an extension): "status" (default), "malformed" or
+    /// "truncated" (a 2xx whose body is spoiled).
+    Fault { endpoint: String, #[serde(default)] status: u16, count: u32, #[serde(default)] kind: Option<String> },
+    /// Extension: every issued token stops working at once.
+    RevokeTokens {},
+    Render { booking: String, template: String },
+    Status { booking: String },
+    Restart {},
+    End {},
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Connect { .. } => "connect",
+            Action::Disconnect {} => "disconnect",
+            Action::Property { .. } => "property",
+            Action::Assign { .. } => "assign",
+            Action::Unassign { .. } => "unassign",
+            Action::Booking { .. } => "booking",
+            Action::Bridge { .. } => "bridge",
+            Action::Fault { .. } => "fault",
+            Action::RevokeTokens {} => "revoke_tokens",
+            Action::Render { .. } => "render",
+            Action::Status { .. } => "status",
+            Action::Restart {} => "restart",
+            Action::End {} => "end",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PropertyIn {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+    pub check_in_time: Option<String>,
+    pub check_out_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BookingIn {
+    pub id: String,
+    pub property: String,
+    pub guest_name: Option<String>,
+    pub check_in: String,
+    pub check_out: String,
+    pub check_in_time: Option<String>,
+    pub check_out_time: Option<String>,
+    pub status: StatusIn,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusIn {
+    Confirmed,
+    Cancelled,
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, InvalidScenario> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InvalidScenario(format!("cannot read {}: {e}", path.display())))?;
+        Scenario::parse(&text).map_err(|InvalidScenario(m)| InvalidScenario(format!("{}: {m}", path.display())))
+    }
+
+    pub fn parse(text: &str) -> Result<Scenario, InvalidScenario> {
+        let scenario: Scenario = serde_json::from_str(text).map_err(|e| InvalidScenario(format!("invalid scenario: {e}")))?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn validate(&self) -> Result<(), InvalidScenario> {
+        let bad = |m: String| Err(InvalidScenario(m));
+        if self.tick_minutes == 0 || self.tick_minutes > 24 * 60 {
+            return bad("tick_minutes must be between 1 and 1440".into());
+        }
+        self.igloohome.validate().map_err(|e| InvalidScenario(format!("igloohome: {e}")))?;
+        let mut previous = self.start;
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.at < previous {
+                return bad(format!("step {} ({}) at {} is before the previous step or the start", i + 1, step.action.name(), step.at.to_rfc3339()));
+            }
+            previous = step.at;
+            let last = i + 1 == self.steps.len();
+            match (&step.action, last) {
+                (Action::End {}, false) => return bad(format!("step {}: `end` must be the last step", i + 1)),
+                (Action::Fault { endpoint, kind, .. }, _) => {
+                    endpoint.parse::<Endpoint>().map_err(|e| InvalidScenario(format!("step {}: {e}", i + 1)))?;
+                    if let Some(k) = kind.as_deref().filter(|k| *k != "status") {
+                        k.parse::<MalformedKind>().map_err(|e| InvalidScenario(format!("step {}: {e}", i + 1)))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match self.steps.last() {
+            Some(Step { action: Action::End {}, .. }) => Ok(()),
+            _ => bad("the last step must be `end`".into()),
+        }
+    }
+}
+
+/// What happened, as SCENARIOS.md specifies (see [`Report::to_json`]).
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub scenario: String,
+    pub steps: Vec<StepReport>,
+    /// The stub's lock-side truth.
+    pub pins: Vec<PinRecord>,
+    pub emails: Vec<crate::imports::Email>,
+    pub http: crate::stub::HttpCounts,
+    /// Ticks run, and those whose call failed (an extension of the format).
+    pub ticks: u64,
+    pub tick_failures: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub at: String,
+    #[serde(rename = "do")]
+    pub kind: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Report {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "scenario": self.scenario,
+            "steps": self.steps,
+            "pins": self.pins.iter().map(|p| json!({
+                "lock": p.lock,
+                "pin": p.pin,
+                "access_name": p.access_name,
+                "start": utc(p.start),
+                "end": utc(p.end),
+                "added_at": utc(p.added_at),
+                "removed_at": p.removed_at.map(utc),
+            })).collect::<Vec<_>>(),
+            "emails": self.emails.iter().map(|e| json!({
+                "at": utc(e.at),
+                "to": "owner",
+                "subject": e.subject,
+                "body": e.body,
+            })).collect::<Vec<_>>(),
+            "http": {"requests": self.http.requests, "by_endpoint": self.http.by_endpoint},
+            "ticks": {"count": self.ticks, "failed": self.tick_failures},
+        })
+    }
+
+    /// PINs ever put on `lock`.
+    pub fn pins_on(&self, lock: &str) -> Vec<&PinRecord> {
+        self.pins.iter().filter(|p| p.lock == lock).collect()
+    }
+
+    pub fn step(&self, kind: &str) -> Vec<&StepReport> {
+        self.steps.iter().filter(|s| s.kind == kind).collect()
+    }
+}
+
+/// RFC 3339 UTC with seconds, "2026-03-20T14:30:00Z".
+pub fn utc(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// How a run is set up.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// A loaded plugin to share between runs (tests); `None` loads one.
+    pub runtime: Option<Runtime>,
+}
+
+/// A step's result, or its error as a plain sentence.
+pub type StepOutcome = Result<Value, String>;
+
+/// Runs a scenario to its `end` step.
+pub fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Report> {
+    let runtime = match &options.runtime {
+        Some(r) => r.clone(),
+        None => Runtime::new(Default::default()).context("loading the plugin")?,
+    };
+    let mut harness = Harness::start(&runtime, scenario.igloohome.clone(), scenario.start.timestamp(), scenario.tick_minutes)?;
+    let mut steps = Vec::new();
+    for step in &scenario.steps {
+        harness.advance_to(step.at.timestamp());
+        if let Action::End {} = step.action {
+            break;
+        }
+        let outcome = harness.apply(&step.action);
+        steps.push(StepReport {
+            at: utc(step.at.timestamp()),
+            kind: step.action.name().to_string(),
+            ok: outcome.is_ok(),
+            error: outcome.as_ref().err().cloned(),
+            result: outcome.ok(),
+        });
+    }
+    harness.report(&scenario.name, steps)
+}
+
+/// The scenario machinery without a file: the plugin in the runtime, the
+/// stub on loopback, SQLite storage and a simulated clock, driven step by
+/// step. Tests use it directly to look at storage or the stub mid-run.
+pub struct Harness {
+    pub plugin: TenantHandle,
+    pub stub: Igloohome,
+    pub storage: Arc<dyn KvStore>,
+    pub clock: Arc<SimClock>,
+    runtime_config: crate::runtime::RuntimeConfig,
+    tenant: Tenant,
+    /// Kept to come back from a `restart` without compiling again.
+    precompiled: Vec<u8>,
+    /// The PMS's own record of its properties, sent along with bookings.
+    properties: HashMap<String, api::Property>,
+    tick_secs: i64,
+    next_tick: i64,
+    pub ticks: u64,
+    pub tick_failures: u64,
+    // Dropped last: the stub server and the storage folder.
+    _server: StubServer,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A world at `start` (unix seconds) with `on-tick` every `tick_minutes`.
+    pub fn start(runtime: &Runtime, igloohome: StubConfig, start: i64, tick_minutes: u32) -> anyhow::Result<Harness> {
+        let stub = Igloohome::new(igloohome, start);
+        let server = StubServer::start(stub.clone()).context("starting the igloohome stub")?;
+        let clock = Arc::new(SimClock::new(start));
+        let dir = tempfile::tempdir().context("creating the scenario's storage folder")?;
+        let db = SqliteDb::open(dir.path().join("harness.sqlite")).context("opening the scenario's storage")?;
+        let storage: Arc<dyn KvStore> = Arc::new(db.tenant(TENANT));
+        let tenant = Tenant::new(TENANT)
+            .with_storage(storage.clone())
+            .with_clock(clock.clone())
+            .with_routes(VendorRoutes::igloohome_via(&server.base_url())?);
+        Ok(Harness {
+            plugin: runtime.tenant(tenant.clone()),
+            runtime_config: runtime.config().clone(),
+            precompiled: runtime.serialize()?,
+            tenant,
+            stub,
+            storage,
+            clock,
+            properties: HashMap::new(),
+            tick_secs: i64::from(tick_minutes.max(1)) * 60,
+            next_tick: start,
+            ticks: 0,
+            tick_failures: 0,
+            _server: server,
+            _dir: dir,
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Moves the clock to `t`, running every tick due on the way (a tick at
+    /// `t` itself included: ticks run before a step at the same instant).
+    pub fn advance_to(&mut self, t: i64) {
+        while self.next_tick <= t {
+            self.tick(self.next_tick);
+            self.next_tick += self.tick_secs;
+        }
+        self.set_time(t.max(self.clock.now()));
+    }
+
+    /// The report of everything so far.
+    pub fn report(&self, name: &str, steps: Vec<StepReport>) -> anyhow::Result<Report> {
+        Ok(Report {
+            scenario: name.to_string(),
+            steps,
+            pins: self.stub.pins(),
+            emails: self.storage.emails().context("reading the outbox")?,
+            http: self.stub.http_counts(),
+            ticks: self.ticks,
+            tick_failures: self.tick_failures,
+        })
+    }
+
+    fn set_time(&self, t: i64) {
+        self.clock.set(t);
+        self.stub.set_time(t);
+    }
+
+    fn tick(&mut self, t: i64) {
+        self.set_time(t);
+        for _ in 0..MAX_TICK_REPEATS {
+            self.ticks += 1;
+            match self.plugin.on_tick(t) {
+                Ok(Ok(summary)) if summary.more_due => continue,
+                Ok(Ok(_)) => return,
+                Ok(Err(e)) => {
+                    tracing::warn!(at = %utc(t), error = %error_sentence(&e), "tick failed");
+                    self.tick_failures += 1;
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(at = %utc(t), error = %e, "tick trapped");
+                    self.tick_failures += 1;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Applies one step at the current time.
+    pub fn apply(&mut self, action: &Action) -> StepOutcome {
+
+        let p = &self.plugin;
+        match action {
+            Action::Connect { client_id, client_secret } => {
+                let account = answer(p.connect(api::Provider::Igloohome, client_id, client_secret))?;
+                Ok(json!({"account": account.name}))
+            }
+            Action::Disconnect {} => answer(p.disconnect(api::Provider::Igloohome)).map(|()| json!({})),
+            Action::Property { property } => {
+                let prop = api::Property {
+                    id: property.id.clone(),
+                    name: property.name.clone(),
+                    timezone: property.timezone.clone(),
+                    check_in_time: property.check_in_time.clone(),
+                    check_out_time: property.check_out_time.clone(),
+                };
+                answer(p.on_property_changed(&prop))?;
+                self.properties.insert(prop.id.clone(), prop);
+                Ok(json!({}))
+            }
+            Action::Assign { property, lock, days_before, margin_minutes } => {
+                let a = answer(p.assign(property, api::Provider::Igloohome, lock, days_before.map(saturate), margin_minutes.map(saturate)))?;
+                Ok(json!({
+                    "property": a.property_id,
+                    "lock": a.lock_id,
+                    "lock_name": a.lock_name,
+                    "bridge": a.bridge_id,
+                    "days_before": a.days_before,
+                    "margin_minutes": a.margin_minutes,
+                }))
+            }
+            Action::Unassign { property } => answer(p.unassign(property)).map(|()| json!({})),
+            Action::Booking { booking } => {
+                let property = self
+                    .properties
+                    .get(&booking.property)
+                    .cloned()
+                    .ok_or_else(|| format!("unknown property \"{}\": add it with a `property` step first", booking.property))?;
+                let event = api::BookingEvent {
+                    booking: api::Booking {
+                        id: booking.id.clone(),
+                        property_id: booking.property.clone(),
+                        guest_name: booking.guest_name.clone(),
+                        check_in: booking.check_in.clone(),
+                        check_out: booking.check_out.clone(),
+                        check_in_time: booking.check_in_time.clone(),
+                        check_out_time: booking.check_out_time.clone(),
+                        status: match booking.status {
+                            StatusIn::Confirmed => api::BookingStatus::Confirmed,
+                            StatusIn::Cancelled => api::BookingStatus::Cancelled,
+                        },
+                    },
+                    property,
+                };
+                answer(p.on_booking_changed(&event)).map(|()| json!({}))
+            }
+            Action::Bridge { bridge, online } => {
+                self.stub.set_bridge_online(bridge, *online).map_err(|e| e.to_string())?;
+                Ok(json!({"bridge": bridge, "online": online}))
+            }
+            Action::Fault { endpoint, status, count, kind } => {
+                let ep: Endpoint = endpoint.parse().map_err(|e: crate::stub::StubError| e.to_string())?;
+                match kind.as_deref() {
+                    None | Some("status") => self.stub.inject_fault(ep, *status, *count),
+                    Some(k) => {
+                        let kind: MalformedKind = k.parse().map_err(|e: crate::stub::StubError| e.to_string())?;
+                        self.stub.inject_malformed(ep, *count, kind);
+                    }
+                }
+                Ok(json!({"endpoint": endpoint, "status": status, "count": count}))
+            }
+            Action::RevokeTokens {} => {
+                self.stub.revoke_tokens();
+                Ok(json!({}))
+            }
+            Action::Render { booking, template } => {
+                let mut failure = None;
+                let output = template::substitute(template, |name| match p.render_variable(name, booking) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        None
+                    }
+                });
+                match failure {
+                    Some(e) => Err(e),
+                    None => Ok(json!({"output": output})),
+                }
+            }
+            Action::Status { booking } => answer(p.booking_status(booking)).map(|s| status_json(&s)),
+            Action::Restart {} => {
+                // A host restart: engine, component and instances are gone;
+                // only the durable storage (and the vendor) remain.
+                // SAFETY: the bytes come from `Runtime::serialize` of this process.
+                let runtime = unsafe { Runtime::from_precompiled(&self.precompiled, self.runtime_config.clone()) }
+                    .map_err(|e| format!("restart failed: {e:#}"))?;
+                self.plugin = runtime.tenant(self.tenant.clone());
+                Ok(json!({}))
+            }
+            Action::End {} => Ok(json!({})),
+        }
+    }
+}
+
+fn saturate(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX })
+}
+
+/// The plugin's answer, or its error (or the trap) as a plain sentence.
+fn answer<T>(r: Result<Result<T, api::Error>, CallError>) -> Result<T, String> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error_sentence(&e)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A plugin error as the plain sentence reports carry. Field names are
+/// written as the scenario format spells them (`margin_minutes`).
+pub fn error_sentence(e: &api::Error) -> String {
+    let field = |f: &str| f.replace('-', "_");
+    match e {
+        api::Error::InvalidInput(fe) => format!("{} {}", field(&fe.field), fe.reason),
+        api::Error::NotFound(fe) => format!("{} {}", field(&fe.field), fe.reason),
+        api::Error::NotConnected => "no igloohome account is connected".to_string(),
+        api::Error::CredentialsRejected(m) => format!("the igloohome credentials were refused: {m}"),
+        api::Error::LockNeedsBridge(m) | api::Error::OtherProviderAssigned(m) | api::Error::ProviderUnsupported(m) => m.clone(),
+        api::Error::VendorUnavailable(m) => format!("igloohome is unavailable: {m}"),
+        api::Error::StorageFailed(m) => format!("storage failed: {m}"),
+    }
+}
+
+fn status_json(s: &api::CodeStatus) -> Value {
+    let state = match s.state {
+        api::CodeState::None => "none",
+        api::CodeState::Scheduled => "scheduled",
+        api::CodeState::Creating => "creating",
+        api::CodeState::OnLock => "on_lock",
+        api::CodeState::Moving => "moving",
+        api::CodeState::Deleting => "deleting",
+        api::CodeState::Retrying => "retrying",
+        api::CodeState::Failed => "failed",
+        api::CodeState::Removed => "removed",
+        api::CodeState::LeftToExpire => "left_to_expire",
+    };
+    json!({
+        "booking": s.booking_id,
+        "state": state,
+        "pin": s.pin,
+        "lock": s.lock_id,
+        "window": s.window.as_ref().map(|w| json!({
+            "start": utc(w.start),
+            "end": utc(w.end),
+            "start_local": w.start_local,
+            "end_local": w.end_local,
+        })),
+        "create_at": s.create_at.map(utc),
+        "last_error": s.last_error,
+        "next_attempt": s.next_attempt.map(utc),
+        "alert_sent": s.alert_sent,
+    })
+}

@@ -1,0 +1,347 @@
+//! A faithful stub of the igloohome cloud API (see `shared/IGLOOHOME_API.md`)
+//! on a simulated clock.
+//!
+//! - [`Igloohome`] is the transport-independent core: [`Igloohome::handle`]
+//!   answers one HTTP request; the simulated clock moves only through
+//!   [`Igloohome::set_time`]; bridges carry out queued jobs as the clock
+//!   passes (30 s per job, one at a time, expiry 120 s after enqueue if not
+//!   started) and the locks' PIN tables are the truth that scenarios judge.
+//! - [`StubServer`] serves it over real HTTP on loopback, and
+//!   [`serve_forever`] runs it as a process driven through `/_admin/` routes.
+//!
+//! Where the API doc is a guess the stub takes the stricter reading, so a
+//! client that works here works against both readings. In particular a job
+//! that failed or expired reports `completed: true` with `jobStatus: 2`:
+//! `completed` alone never means success, clients must read `jobStatus`.
+
+mod admin;
+mod api;
+mod config;
+mod server;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat};
+use serde::Serialize;
+
+pub use config::{OfflineReply, StubAccount, StubBridge, StubConfig, StubLock};
+pub use server::{serve_forever, StubServer, MAX_BODY_BYTES, MAX_HANG};
+pub use state::{
+    JOB_SECONDS, MAX_PENDING_PER_BRIDGE, MAX_PINS_PER_LOCK, PICKUP_WINDOW, TOKEN_LIFETIME,
+};
+
+use state::State;
+
+/// Errors of the stub's control API (not HTTP answers: those are responses).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StubError {
+    #[error("unknown bridge {0:?}")]
+    UnknownBridge(String),
+    #[error("unknown endpoint {0:?} (expected token, devices, jobs or job_status)")]
+    UnknownEndpoint(String),
+    #[error("unknown malformed-response kind {0:?} (expected malformed or truncated)")]
+    UnknownMalformedKind(String),
+    #[error("invalid igloohome configuration: {0}")]
+    InvalidConfig(String),
+}
+
+/// One HTTP request, transport-independent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StubRequest {
+    pub method: String,
+    /// The request target, e.g. `/igloohome/devices?cursor=abc`.
+    pub path_and_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl StubRequest {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP response. `status == 0` means "hang": the transport must hold
+/// the connection without answering until the client gives up (the server
+/// caps this at 120 s).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StubResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl StubResponse {
+    /// A JSON response with `Content-Type: application/json`.
+    pub fn json(status: u16, value: &serde_json::Value) -> StubResponse {
+        StubResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            // Serialising a Value cannot fail.
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+
+    /// The hang marker (see the type's doc).
+    pub fn hang() -> StubResponse {
+        StubResponse::default()
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> StubResponse {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (`Null` if it is not JSON); handy in tests.
+    pub fn json_body(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The API endpoints that are counted and can be faulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// `POST /oauth2/token`
+    Token,
+    /// `GET /igloohome/devices` and `GET /igloohome/devices/{deviceId}`
+    Devices,
+    /// `POST /igloohome/devices/{lockId}/jobs/bridges/{bridgeId}`
+    Jobs,
+    /// `GET /igloohome/jobs/{jobId}`
+    JobStatus,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 4] = [
+        Endpoint::Token,
+        Endpoint::Devices,
+        Endpoint::Jobs,
+        Endpoint::JobStatus,
+    ];
+
+    /// The name used in scenario files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Token => "token",
+            Endpoint::Devices => "devices",
+            Endpoint::Jobs => "jobs",
+            Endpoint::JobStatus => "job_status",
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = StubError;
+    fn from_str(s: &str) -> Result<Endpoint, StubError> {
+        Endpoint::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| StubError::UnknownEndpoint(s.to_string()))
+    }
+}
+
+/// A broken 200-class answer (the request is still carried out for real,
+/// only its response body is spoiled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MalformedKind {
+    /// The body is replaced by text that is not JSON.
+    Malformed,
+    /// The real body cut in half (with a matching Content-Length).
+    Truncated,
+}
+
+impl FromStr for MalformedKind {
+    type Err = StubError;
+    fn from_str(s: &str) -> Result<MalformedKind, StubError> {
+        match s {
+            "malformed" => Ok(MalformedKind::Malformed),
+            "truncated" => Ok(MalformedKind::Truncated),
+            _ => Err(StubError::UnknownMalformedKind(s.to_string())),
+        }
+    }
+}
+
+/// An armed fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FaultKind {
+    /// Answer this status without doing anything (0 = hang).
+    Status(u16),
+    /// Carry the request out, then spoil the body.
+    Body(MalformedKind),
+}
+
+/// One PIN as the lock holds it; all instants are unix seconds UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinRecord {
+    pub lock: String,
+    pub pin: String,
+    pub access_name: String,
+    pub start: i64,
+    pub end: i64,
+    /// When the bridge put it on the lock (the create job's completion).
+    pub added_at: i64,
+    /// When the bridge deleted it (the delete job's completion).
+    pub removed_at: Option<i64>,
+}
+
+/// Requests received, in total and per endpoint (admin routes excluded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpCounts {
+    /// Every API request, including faulted, rejected and unknown-route ones.
+    pub requests: u64,
+    /// Always has the four keys `token`, `devices`, `jobs`, `job_status`.
+    pub by_endpoint: BTreeMap<String, u64>,
+}
+
+impl Default for HttpCounts {
+    fn default() -> HttpCounts {
+        HttpCounts {
+            requests: 0,
+            by_endpoint: Endpoint::ALL
+                .iter()
+                .map(|e| (e.as_str().to_string(), 0))
+                .collect(),
+        }
+    }
+}
+
+/// The stub: cheap to clone, all clones share one world.
+#[derive(Clone)]
+pub struct Igloohome {
+    inner: Arc<Mutex<State>>,
+}
+
+impl fmt::Debug for Igloohome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Igloohome")
+            .field("now", &self.now())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Igloohome {
+    /// A stub whose simulated clock reads `now` (unix seconds UTC). The
+    /// configuration is taken as is; see [`StubConfig::validate`].
+    pub fn new(config: StubConfig, now: i64) -> Igloohome {
+        Igloohome {
+            inner: Arc::new(Mutex::new(State::new(config, now))),
+        }
+    }
+
+    /// Every state change completes before the lock is released and nothing
+    /// in the stub panics on request data, so a poisoned mutex (a panic in a
+    /// caller's thread, e.g. a failing test) leaves a consistent state: keep
+    /// serving it rather than cascading the panic.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers one HTTP request (API routes and `/_admin/` routes).
+    pub fn handle(&self, req: &StubRequest) -> StubResponse {
+        api::handle(&mut self.state(), req)
+    }
+
+    /// Counts a request the server refused before handling it.
+    pub(crate) fn count_refused(&self, path_and_query: &str) {
+        api::count_refused(&mut self.state(), path_and_query);
+    }
+
+    /// The simulated clock.
+    pub fn now(&self) -> i64 {
+        self.state().now()
+    }
+
+    /// Moves the simulated clock forward to `now` (a backward move is
+    /// ignored with a warning) and carries out the bridges' jobs up to it.
+    pub fn set_time(&self, now: i64) {
+        self.state().set_time(now);
+    }
+
+    /// Takes a bridge off or on line at the current simulated instant.
+    pub fn set_bridge_online(&self, bridge: &str, online: bool) -> Result<(), StubError> {
+        self.state().set_bridge_online(bridge, online)
+    }
+
+    /// Devices per page of `GET /devices` (at least 1; default 2).
+    pub fn set_page_size(&self, page_size: usize) {
+        self.state().page_size = page_size.max(1);
+    }
+
+    /// The next `count` calls to `endpoint` answer `status` with a JSON error
+    /// body and no effect (0 = hang; 429 carries `Retry-After: 30`). Faults
+    /// queue after those already armed; `count == 0` disarms the endpoint.
+    pub fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) {
+        self.state()
+            .add_fault(endpoint, FaultKind::Status(status), count);
+    }
+
+    /// The next `count` calls to `endpoint` are carried out but their
+    /// response body is spoiled as `kind` says.
+    pub fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) {
+        self.state()
+            .add_fault(endpoint, FaultKind::Body(kind), count);
+    }
+
+    /// Invalidates every access token issued so far.
+    pub fn revoke_tokens(&self) {
+        self.state().tokens.clear();
+    }
+
+    /// Every PIN that was ever on a lock, in the order they were added.
+    pub fn pins(&self) -> Vec<PinRecord> {
+        self.state().pins.clone()
+    }
+
+    pub fn http_counts(&self) -> HttpCounts {
+        self.state().counts.clone()
+    }
+
+    /// The report's `pins` array (SCENARIOS.md): instants as RFC 3339 UTC,
+    /// `removed_at` null while the PIN is still on the lock.
+    pub fn report_pins_json(&self) -> serde_json::Value {
+        admin::pins_json(&self.state().pins)
+    }
+
+    /// The report's `http` object (SCENARIOS.md).
+    pub fn http_json(&self) -> serde_json::Value {
+        admin::http_json(&self.state().counts)
+    }
+}
+
+/// `2026-03-20T14:30:00Z` (reports).
+pub(crate) fn rfc3339_utc(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `2026-03-20T14:30:00+00:00` (the API's own style).
+pub(crate) fn rfc3339_offset(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}

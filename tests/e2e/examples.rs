@@ -1,0 +1,72 @@
+//! The shared scenarios (examples/) give what SPEC.md says they should.
+
+use std::path::Path;
+
+use host_harness::scenario::{self, RunOptions, Scenario};
+
+use crate::common::*;
+
+fn example(name: &str) -> host_harness::scenario::Report {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    let scenario = Scenario::load(&path).expect("example is valid");
+    scenario::run(&scenario, &RunOptions { runtime: Some(runtime()) }).expect("example runs")
+}
+
+#[test]
+fn seed_walkthrough_creates_five_days_before_and_removes_after_check_out() {
+    let report = example("seed-walkthrough.json");
+    assert_steps_ok(&report);
+    assert_eq!(report.pins.len(), 1);
+    let p = &report.pins[0];
+    assert_eq!(p.lock, "OE1X000001");
+    assert_eq!(utc(p.added_at), "2026-03-14T23:00:30Z");
+    assert_eq!((utc(p.start), utc(p.end)), ("2026-03-20T13:30:00Z".into(), "2026-03-22T10:30:00Z".into()));
+    assert_eq!(p.removed_at.map(utc).as_deref(), Some("2026-03-22T10:30:30Z"));
+    let renders = report.step("render");
+    assert_eq!(renders[0].result.as_ref().unwrap()["output"], "Your door code is {{smartlock_code}}.");
+    assert_eq!(
+        renders[1].result.as_ref().unwrap()["output"],
+        format!("Your door code is {}. Legacy: {}. Other: {{{{guest_name}}}}.", p.pin, p.pin)
+    );
+    let status = report.step("status")[0].result.clone().unwrap();
+    assert_eq!(status["state"], "on_lock");
+    assert_eq!(status["pin"], p.pin.as_str());
+    assert!(report.emails.is_empty());
+    // Happy path: token once, devices at connect and assign, two jobs, two polls.
+    assert_eq!(report.http.by_endpoint["jobs"], 2);
+    assert_eq!(report.http.by_endpoint["job_status"], 2);
+}
+
+#[test]
+fn bridge_offline_alert_one_email_and_code_once_the_bridge_is_back() {
+    let report = example("bridge-offline-alert.json");
+    assert_steps_ok(&report);
+    // Lisbon (WEST, +01): alert at 18:00 local on June 9.
+    assert_eq!(report.emails.len(), 1);
+    assert_eq!(utc(report.emails[0].at), "2026-06-09T17:00:00Z");
+    assert_eq!(report.pins.len(), 1);
+    let p = &report.pins[0];
+    assert!(p.added_at > utc_secs("2026-06-09T19:30:00Z") && p.added_at < utc_secs("2026-06-09T23:00:00Z"), "{}", utc(p.added_at));
+    assert_eq!((utc(p.start), utc(p.end)), ("2026-06-10T13:00:00Z".into(), "2026-06-12T11:00:00Z".into()));
+    assert_eq!(p.removed_at.map(utc).as_deref(), Some("2026-06-12T11:00:30Z"));
+}
+
+fn utc_secs(s: &str) -> i64 {
+    t(s)
+}
+
+#[test]
+fn every_example_file_is_valid_and_runs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("examples/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let report = scenario::run(&scenario, &RunOptions { runtime: Some(runtime()) }).expect("runs");
+            assert_no_overlapping_duplicates(&report);
+            count += 1;
+        }
+    }
+    assert!(count >= 2);
+}

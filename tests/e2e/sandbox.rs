@@ -1,0 +1,328 @@
+//! Sandbox limits (SPEC section 5), proven with hostile fixture components.
+//!
+//! The fixture (`tests/fixtures/hostile`, built by `tests/build.rs`) exports
+//! the plugin's world; `render-variable(name, booking-id)` misbehaves
+//! according to `name` (loop, hog, panic, forbidden, escape, storage) and
+//! `sleep-ok` answers `ok`, which shows that a tenant still works after a
+//! failed call.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use host_harness::{
+    CallError, HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, Runtime, RuntimeConfig, SqliteDb, Tenant,
+    TenantHandle, UreqBackend, UreqConfig, VendorRoutes,
+};
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+/// Plugin time per call for the fixture.
+const CALL_TIMEOUT: Duration = Duration::from_millis(300);
+/// Linear memory cap per instance for the fixture.
+const MEMORY_LIMIT: usize = 32 << 20;
+
+/// The hostile fixture, compiled once per test process.
+fn runtime() -> Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            Runtime::new(RuntimeConfig {
+                component: env!("HOSTILE_FIXTURE_WASM").into(),
+                call_timeout: CALL_TIMEOUT,
+                memory_limit: MEMORY_LIMIT,
+                ..Default::default()
+            })
+            .expect("the hostile fixture loads")
+        })
+        .clone()
+}
+
+fn tenant(id: &str) -> TenantHandle {
+    runtime().tenant(Tenant::new(id))
+}
+
+/// The tenant answers a harmless call normally.
+fn assert_next_call_works(handle: &TenantHandle) {
+    assert_eq!(handle.render_variable("sleep-ok", "").expect("the call after a trap runs"), Some("ok".to_owned()));
+}
+
+/// The call trapped; returns the trap's message.
+fn expect_trap(result: Result<Option<String>, CallError>, tenant: &str) -> String {
+    match result {
+        Err(CallError::Trap { tenant: t, message }) => {
+            assert_eq!(t, tenant, "the trap names its tenant");
+            message
+        }
+        other => panic!("expected a trap for tenant {tenant}, got {other:?}"),
+    }
+}
+
+/// A listener on a free loopback port that never blocks on accept.
+fn listener() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.set_nonblocking(true).expect("non-blocking listener");
+    let port = listener.local_addr().expect("listener address").port();
+    (listener, port)
+}
+
+fn assert_never_connected(listener: &TcpListener) {
+    // Any connection attempt would be in the backlog by now: the call that
+    // could have made it has returned.
+    std::thread::sleep(Duration::from_millis(50));
+    match listener.accept() {
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+        Ok((_, peer)) => panic!("the plugin reached the listener (from {peer})"),
+        Err(e) => panic!("accept failed: {e}"),
+    }
+}
+
+/// `what=...` lines of the fixture's reports.
+fn report(text: &str) -> HashMap<&str, &str> {
+    text.lines().filter_map(|line| line.split_once('=')).collect()
+}
+
+#[test]
+fn sandbox_infinite_loop_is_interrupted_and_the_next_call_works() {
+    let handle = tenant("sandbox-loop");
+    let started = Instant::now();
+    let message = expect_trap(handle.render_variable("loop", ""), "sandbox-loop");
+    let elapsed = started.elapsed();
+    eprintln!("infinite loop interrupted after {elapsed:?}: {message}");
+    assert!(message.contains("time limit"), "{message}");
+    assert!(elapsed >= CALL_TIMEOUT - Duration::from_millis(50), "interrupted before the limit: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "interrupted too late: {elapsed:?}");
+    assert_next_call_works(&handle);
+}
+
+#[test]
+fn sandbox_per_tenant_call_timeout_overrides_the_default() {
+    let handle = tenant("sandbox-loop-short").with_call_timeout(Duration::from_millis(50));
+    let started = Instant::now();
+    let message = expect_trap(handle.render_variable("loop", ""), "sandbox-loop-short");
+    let elapsed = started.elapsed();
+    eprintln!("infinite loop with a 50 ms limit interrupted after {elapsed:?}");
+    assert!(message.contains("time limit"), "{message}");
+    assert!(elapsed < CALL_TIMEOUT, "the tenant's shorter limit was not used: {elapsed:?}");
+    assert_next_call_works(&handle);
+}
+
+#[test]
+fn sandbox_memory_hog_traps_at_the_cap_and_the_next_call_works() {
+    let handle = tenant("sandbox-hog");
+    let started = Instant::now();
+    let message = expect_trap(handle.render_variable("hog", ""), "sandbox-hog");
+    eprintln!("memory hog trapped after {:?}: {message}", started.elapsed());
+    assert!(message.contains("memory"), "the trap does not name the memory cap: {message}");
+    assert!(!message.contains("time limit"), "the hog was stopped by the clock, not the cap: {message}");
+    assert_next_call_works(&handle);
+}
+
+/// A `MakeWriter` into a shared buffer, for the log of one thread.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+/// Captures this thread's log (the calls run on the caller's thread) while
+/// the guard lives; the process-wide subscriber belongs to the other e2e
+/// tests.
+fn capture_log(filter: &str) -> (LogBuffer, impl Sized) {
+    let log = LogBuffer::default();
+    let writer = log.clone();
+    let guard = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish()
+        .set_default();
+    (log, guard)
+}
+
+#[test]
+fn sandbox_panic_fails_the_call_with_the_tenant_named_logs_it_and_the_next_call_works() {
+    let handle = tenant("sandbox-panic");
+    let (log, _guard) = capture_log("warn");
+
+    let started = Instant::now();
+    let message = expect_trap(handle.render_variable("panic", ""), "sandbox-panic");
+    eprintln!("panic trapped after {:?}: {message}", started.elapsed());
+    assert!(message.contains("panic"), "{message}");
+    assert!(message.contains("hostile fixture panics on purpose"), "the guest's panic message is missing: {message}");
+    let err = CallError::Trap { tenant: "sandbox-panic".into(), message: message.clone() }.to_string();
+    assert!(err.contains("tenant sandbox-panic"), "{err}");
+
+    let logged = log.text();
+    let trap_line = logged
+        .lines()
+        .find(|line| line.contains("plugin call trapped"))
+        .unwrap_or_else(|| panic!("the trap was not logged; log:\n{logged}"));
+    assert!(trap_line.contains("ERROR") && trap_line.contains("sandbox-panic"), "{trap_line}");
+    assert_next_call_works(&handle);
+}
+
+/// Counts the requests that get past the allow-list, then sends them for real.
+struct CountingBackend {
+    sent: AtomicUsize,
+    inner: UreqBackend,
+}
+
+impl HttpBackend for CountingBackend {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        self.inner.send(request)
+    }
+}
+
+#[test]
+fn sandbox_forbidden_urls_get_forbidden_and_no_connection_is_made() {
+    let (listener, port) = listener();
+    // The allow-list: only the igloohome origins, routed to the listener as
+    // if it were the stub. The fixture names other hosts, and the listener
+    // itself, directly.
+    let routes = VendorRoutes::igloohome_via(&format!("http://127.0.0.1:{port}")).expect("routes");
+    let backend = Arc::new(CountingBackend {
+        sent: AtomicUsize::new(0),
+        inner: UreqBackend::new(UreqConfig { timeout: Duration::from_secs(2), ..Default::default() }),
+    });
+    let handle = runtime().tenant(Tenant::new("sandbox-forbidden").with_routes(routes).with_http(backend.clone()));
+
+    let started = Instant::now();
+    let text = handle.render_variable("forbidden", &port.to_string()).expect("the call runs").expect("a report");
+    eprintln!("forbidden requests answered after {:?}:\n{text}", started.elapsed());
+    let outcomes = report(&text);
+    for url in ["https://evil.example.com/".to_owned(), format!("http://127.0.0.1:{port}/")] {
+        let outcome = outcomes.get(url.as_str()).unwrap_or_else(|| panic!("no outcome for {url}: {text}"));
+        assert!(outcome.starts_with("forbidden:"), "{url} was not refused as forbidden: {outcome}");
+    }
+    assert!(outcomes["https://evil.example.com/"].contains("evil.example.com"), "{text}");
+    assert_eq!(backend.sent.load(Ordering::SeqCst), 0, "a refused request reached the HTTP transport");
+    assert_never_connected(&listener);
+}
+
+#[test]
+fn sandbox_escape_finds_no_environment_filesystem_socket_or_clock() {
+    let (listener, port) = listener();
+    let handle = tenant("sandbox-escape");
+    let started = Instant::now();
+    let text = handle.render_variable("escape", &port.to_string()).expect("the call runs").expect("a report");
+    eprintln!("escape attempts after {:?}:\n{text}", started.elapsed());
+    let seen = report(&text);
+    let get = |what: &str| *seen.get(what).unwrap_or_else(|| panic!("no {what} in the report: {text}"));
+
+    assert_eq!(get("env"), "ok:0", "the plugin sees environment variables");
+    assert!(get("read-dir").starts_with("err:"), "the plugin lists /: {}", get("read-dir"));
+    assert!(get("read-passwd").starts_with("err:"), "the plugin reads /etc/passwd: {}", get("read-passwd"));
+    assert!(get("tcp").starts_with("err:"), "the plugin opens a socket: {}", get("tcp"));
+    assert_never_connected(&listener);
+    // No clock of its own: WASI's clocks are frozen at the Unix epoch (the
+    // `clock` import is the plugin's only clock).
+    assert_eq!(get("wall-clock-secs"), "ok:0", "the plugin reads the wall clock");
+    assert_eq!(get("monotonic-nanos"), "ok:0", "the plugin's monotonic clock moves");
+}
+
+#[test]
+fn sandbox_tenants_storage_namespaces_are_isolated() {
+    let path = std::env::temp_dir().join(format!("smartlock-sandbox-{}.sqlite", std::process::id()));
+    let db = SqliteDb::open(&path).expect("open the database");
+    let store_a = Arc::new(db.tenant("iso-a"));
+    let store_b = Arc::new(db.tenant("iso-b"));
+    let a = runtime().tenant(Tenant::new("iso-a").with_storage(store_a.clone()));
+    let b = runtime().tenant(Tenant::new("iso-b").with_storage(store_b.clone()));
+
+    assert_eq!(a.render_variable("storage", "value-a").expect("a runs"), Some("value-a".to_owned()));
+    assert_eq!(b.render_variable("storage", "value-b").expect("b runs"), Some("value-b".to_owned()));
+    // Each namespace holds its own tenant's write, under the same key.
+    assert_eq!(store_a.get("probe").expect("read a"), Some(b"value-a".to_vec()));
+    assert_eq!(store_b.get("probe").expect("read b"), Some(b"value-b".to_vec()));
+    assert_eq!(db.tenant("iso-c").get("probe").expect("read c"), None);
+
+    drop((a, b, store_a, store_b, db));
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+#[test]
+fn sandbox_a_looping_tenant_does_not_stall_other_tenants() {
+    let stuck = tenant("iso-stuck").with_call_timeout(Duration::from_secs(2));
+    let other = tenant("iso-other");
+    assert_next_call_works(&other); // warm up: not timed
+
+    let looping = std::thread::spawn(move || {
+        let started = Instant::now();
+        (stuck.render_variable("loop", ""), started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(200)); // let the loop start
+
+    let started = Instant::now();
+    for _ in 0..20 {
+        assert_next_call_works(&other);
+    }
+    let twenty = started.elapsed();
+    assert!(!looping.is_finished(), "the looping tenant finished before the other tenant's calls: no overlap");
+    eprintln!("20 calls of another tenant while one loops: {twenty:?}");
+    assert!(twenty < Duration::from_secs(1), "the other tenant was stalled: 20 calls took {twenty:?}");
+
+    let (result, looped) = looping.join().expect("the looping thread");
+    eprintln!("the looping tenant was interrupted after {looped:?}");
+    let message = expect_trap(result, "iso-stuck");
+    assert!(message.contains("time limit"), "{message}");
+    assert!(looped >= Duration::from_millis(1900) && looped < Duration::from_secs(5), "{looped:?}");
+}
+
+#[test]
+fn sandbox_calls_of_one_tenant_take_turns() {
+    let first = tenant("turns").with_call_timeout(Duration::from_millis(500));
+    let looping = std::thread::spawn(move || first.render_variable("loop", ""));
+    std::thread::sleep(Duration::from_millis(100)); // let the loop start
+
+    // Another handle of the same tenant id waits for the loop to be cut off.
+    let second = tenant("turns");
+    let started = Instant::now();
+    assert_next_call_works(&second);
+    let waited = started.elapsed();
+    eprintln!("a call of the same tenant waited {waited:?} for the looping call");
+    assert!(waited >= Duration::from_millis(300), "the second call did not wait its turn: {waited:?}");
+    expect_trap(looping.join().expect("the looping thread"), "turns");
+}
+
+#[test]
+fn sandbox_output_and_log_floods_are_capped_and_the_call_completes() {
+    let handle = tenant("sandbox-flood");
+    let (log, _guard) = capture_log("info");
+    let started = Instant::now();
+    let text = handle.render_variable("flood", "").expect("the call runs").expect("a report");
+    let elapsed = started.elapsed();
+    eprintln!("1 MiB stdout + 1 MiB stderr + 20 000 log lines took {elapsed:?}: {text:?}");
+    let seen = report(&text);
+    // Each stream keeps 64 KiB per call; writes beyond fail in the guest.
+    for stream in ["stdout-lines", "stderr-lines"] {
+        let accepted: usize = seen[stream].parse().expect("a count");
+        assert!(accepted <= 64, "{stream}: the host took {accepted} KiB");
+    }
+    let logged = log.text();
+    let flood_lines = logged.lines().filter(|line| line.contains(" flood ")).count();
+    assert!(flood_lines > 0 && flood_lines < 20_000, "{flood_lines} plugin log lines were kept");
+    assert!(logged.contains("log budget"), "the dropped log lines were not reported");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert_next_call_works(&handle);
+}
