@@ -35,7 +35,12 @@ const CLEARED_VARS: &[&str] = &[
 ];
 
 /// Prefixes of per-script variables (features, cfgs, package facts).
-const CLEARED_PREFIXES: &[&str] = &["CARGO_FEATURE_", "CARGO_CFG_", "CARGO_PKG_", "CARGO_MANIFEST_"];
+const CLEARED_PREFIXES: &[&str] = &[
+    "CARGO_FEATURE_",
+    "CARGO_CFG_",
+    "CARGO_PKG_",
+    "CARGO_MANIFEST_",
+];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=SMARTLOCK_PLUGIN_WASM");
@@ -49,9 +54,19 @@ fn main() {
         return;
     }
 
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir.parent().expect("host-harness sits in the workspace").to_path_buf();
-    for input in ["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock", "Cargo.toml"] {
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .expect("host-harness sits in the workspace")
+        .to_path_buf();
+    for input in [
+        "plugin/src",
+        "plugin/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 
@@ -59,7 +74,15 @@ fn main() {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
-        .args(["build", "-p", "smartlock-plugin", "--target", "wasm32-wasip2", "--profile", "wasm-release"])
+        .args([
+            "build",
+            "-p",
+            "smartlock-plugin",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "wasm-release",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for var in CLEARED_VARS {
@@ -72,7 +95,9 @@ fn main() {
         }
     }
 
-    let output = cmd.output().unwrap_or_else(|e| panic!("could not run cargo for the plugin: {e}"));
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("could not run cargo for the plugin: {e}"));
     if !output.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
         panic!(
@@ -86,11 +111,17 @@ fn main() {
 
     let wasm = component_path(&target_dir);
     if !wasm.is_file() {
-        panic!("the plugin build succeeded but {} is missing", wasm.display());
+        panic!(
+            "the plugin build succeeded but {} is missing",
+            wasm.display()
+        );
     }
     println!("cargo:rustc-env=SMARTLOCK_PLUGIN_WASM={}", wasm.display());
 }
 
 fn component_path(target_dir: &Path) -> PathBuf {
-    target_dir.join("wasm32-wasip2").join("wasm-release").join("smartlock_plugin.wasm")
+    target_dir
+        .join("wasm32-wasip2")
+        .join("wasm-release")
+        .join("smartlock_plugin.wasm")
 }

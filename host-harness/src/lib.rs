@@ -5,7 +5,9 @@
 
 pub mod imports;
 pub mod runtime;
+pub mod scenario;
 pub mod stub;
+pub mod template;
 
 pub use imports::{
     Clock, Email, HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock,

@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand};
 use host_harness::{Runtime, RuntimeConfig, Tenant};
 
 #[derive(Parser)]
-#[command(name = "host-harness", about = "Runs the smart-lock plugin component in a wasmtime sandbox.")]
+#[command(
+    name = "host-harness",
+    about = "Runs the smart-lock plugin component in a wasmtime sandbox."
+)]
 struct Cli {
     /// The plugin component (default: the one this binary was built with).
     #[arg(long, global = true)]
@@ -29,7 +32,10 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     host_harness::init_tracing();
     let cli = Cli::parse();
-    let mut config = RuntimeConfig { cache_dir: cli.cache_dir, ..RuntimeConfig::default() };
+    let mut config = RuntimeConfig {
+        cache_dir: cli.cache_dir,
+        ..RuntimeConfig::default()
+    };
     if let Some(component) = cli.component {
         config.component = component;
     }

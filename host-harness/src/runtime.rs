@@ -30,7 +30,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 
 use crate::imports::{CallLimits, HostState, Tenant};
 use bindings::{SmartlockPlugin, SmartlockPluginPre};
@@ -185,8 +188,12 @@ impl Runtime {
     /// Loads [`RuntimeConfig::component`], from the cache folder when one is
     /// configured and holds it compiled.
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Runtime> {
-        let bytes = std::fs::read(&config.component)
-            .with_context(|| format!("reading the plugin component {}", config.component.display()))?;
+        let bytes = std::fs::read(&config.component).with_context(|| {
+            format!(
+                "reading the plugin component {}",
+                config.component.display()
+            )
+        })?;
         match config.cache_dir.clone() {
             Some(dir) => Self::from_cache_or_bytes(&bytes, &dir, config),
             None => Self::from_component_bytes(&bytes, config),
@@ -198,7 +205,9 @@ impl Runtime {
     pub fn from_component_bytes(bytes: &[u8], config: RuntimeConfig) -> anyhow::Result<Runtime> {
         let engine = engine(&config)?;
         let started = Instant::now();
-        let component = Component::from_binary(&engine, bytes).map_err(anyhow::Error::from).context("compiling the plugin component")?;
+        let component = Component::from_binary(&engine, bytes)
+            .map_err(anyhow::Error::from)
+            .context("compiling the plugin component")?;
         Self::assemble(engine, component, bytes.len(), started.elapsed(), config)
     }
 
@@ -213,7 +222,9 @@ impl Runtime {
         let engine = engine(&config)?;
         let started = Instant::now();
         // SAFETY: the caller vouches that the bytes are a serialized component.
-        let component = unsafe { Component::deserialize(&engine, bytes) }.map_err(anyhow::Error::from).context("loading the precompiled plugin")?;
+        let component = unsafe { Component::deserialize(&engine, bytes) }
+            .map_err(anyhow::Error::from)
+            .context("loading the precompiled plugin")?;
         Self::assemble(engine, component, bytes.len(), started.elapsed(), config)
     }
 
@@ -222,7 +233,11 @@ impl Runtime {
         Ok(self.inner.component.serialize()?)
     }
 
-    fn from_cache_or_bytes(bytes: &[u8], dir: &Path, config: RuntimeConfig) -> anyhow::Result<Runtime> {
+    fn from_cache_or_bytes(
+        bytes: &[u8],
+        dir: &Path,
+        config: RuntimeConfig,
+    ) -> anyhow::Result<Runtime> {
         let engine = engine(&config)?;
         let mut hasher = DefaultHasher::new();
         bytes.hash(&mut hasher);
@@ -236,21 +251,34 @@ impl Runtime {
             match unsafe { Component::deserialize_file(&engine, &path) } {
                 Ok(component) => {
                     tracing::debug!(path = %path.display(), "plugin loaded from the compile cache");
-                    return Self::assemble(engine, component, bytes.len(), started.elapsed(), config);
+                    return Self::assemble(
+                        engine,
+                        component,
+                        bytes.len(),
+                        started.elapsed(),
+                        config,
+                    );
                 }
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring an unusable compile cache file"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring an unusable compile cache file")
+                }
             }
         }
         let started = Instant::now();
-        let component = Component::from_binary(&engine, bytes).map_err(anyhow::Error::from).context("compiling the plugin component")?;
+        let component = Component::from_binary(&engine, bytes)
+            .map_err(anyhow::Error::from)
+            .context("compiling the plugin component")?;
         let load_time = started.elapsed();
-        let written = component.serialize().map_err(anyhow::Error::from).and_then(|compiled| {
-            std::fs::create_dir_all(dir)?;
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, compiled)?;
-            std::fs::rename(&tmp, &path)?;
-            Ok(())
-        });
+        let written = component
+            .serialize()
+            .map_err(anyhow::Error::from)
+            .and_then(|compiled| {
+                std::fs::create_dir_all(dir)?;
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                std::fs::write(&tmp, compiled)?;
+                std::fs::rename(&tmp, &path)?;
+                Ok(())
+            });
         if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "could not write the compile cache");
         }
@@ -265,14 +293,25 @@ impl Runtime {
         config: RuntimeConfig,
     ) -> anyhow::Result<Runtime> {
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from).context("linking WASI")?;
+        crate::imports::add_wasi_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking WASI")?;
         SmartlockPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(anyhow::Error::from)
             .context("linking the host imports")?;
-        let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context("the component's imports do not match the host")?;
-        let pre = SmartlockPluginPre::new(pre).map_err(anyhow::Error::from).context("the component does not export the smartlock-plugin world")?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context("the component's imports do not match the host")?;
+        let pre = SmartlockPluginPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export the smartlock-plugin world")?;
         spawn_epoch_ticker(&engine, config.epoch_tick)?;
-        tracing::info!(component_size, load_ms = load_time.as_millis() as u64, "plugin component loaded");
+        tracing::info!(
+            component_size,
+            load_ms = load_time.as_millis() as u64,
+            "plugin component loaded"
+        );
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,
@@ -358,35 +397,62 @@ impl TenantHandle {
 
     /// The same tenant with another plugin-time limit per call.
     pub fn with_call_timeout(&self, call_timeout: Duration) -> TenantHandle {
-        TenantHandle { call_timeout, ..self.clone() }
+        TenantHandle {
+            call_timeout,
+            ..self.clone()
+        }
     }
 
     /// A booking was created, changed or cancelled.
     pub fn on_booking_changed(&self, event: &api::BookingEvent) -> CallResult<()> {
-        self.call("on-booking-changed", |p, s| p.pms_smartlock_events().call_on_booking_changed(s, event))
+        self.call("on-booking-changed", |p, s| {
+            p.pms_smartlock_events().call_on_booking_changed(s, event)
+        })
     }
 
     /// A property was created or changed.
     pub fn on_property_changed(&self, property: &api::Property) -> CallResult<()> {
-        self.call("on-property-changed", |p, s| p.pms_smartlock_events().call_on_property_changed(s, property))
+        self.call("on-property-changed", |p, s| {
+            p.pms_smartlock_events()
+                .call_on_property_changed(s, property)
+        })
     }
 
     /// The periodic tick at `now` (seconds since the epoch).
     pub fn on_tick(&self, now: api::Instant) -> CallResult<api::TickSummary> {
-        self.call("on-tick", |p, s| p.pms_smartlock_events().call_on_tick(s, now))
+        self.call("on-tick", |p, s| {
+            p.pms_smartlock_events().call_on_tick(s, now)
+        })
     }
 
     /// A message variable's value for a booking.
-    pub fn render_variable(&self, name: &str, booking_id: &str) -> Result<Option<String>, CallError> {
-        self.call("render-variable", |p, s| p.pms_smartlock_messages().call_render_variable(s, name, booking_id))
+    pub fn render_variable(
+        &self,
+        name: &str,
+        booking_id: &str,
+    ) -> Result<Option<String>, CallError> {
+        self.call("render-variable", |p, s| {
+            p.pms_smartlock_messages()
+                .call_render_variable(s, name, booking_id)
+        })
     }
 
-    pub fn connect(&self, provider: api::Provider, client_id: &str, client_secret: &str) -> CallResult<api::Account> {
-        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, provider, client_id, client_secret))
+    pub fn connect(
+        &self,
+        provider: api::Provider,
+        client_id: &str,
+        client_secret: &str,
+    ) -> CallResult<api::Account> {
+        self.call("connect", |p, s| {
+            p.pms_smartlock_admin()
+                .call_connect(s, provider, client_id, client_secret)
+        })
     }
 
     pub fn disconnect(&self, provider: api::Provider) -> CallResult<()> {
-        self.call("disconnect", |p, s| p.pms_smartlock_admin().call_disconnect(s, provider))
+        self.call("disconnect", |p, s| {
+            p.pms_smartlock_admin().call_disconnect(s, provider)
+        })
     }
 
     pub fn accounts(&self) -> CallResult<Vec<api::Account>> {
@@ -394,7 +460,9 @@ impl TenantHandle {
     }
 
     pub fn list_locks(&self, provider: api::Provider) -> CallResult<Vec<api::LockInfo>> {
-        self.call("list-locks", |p, s| p.pms_smartlock_admin().call_list_locks(s, provider))
+        self.call("list-locks", |p, s| {
+            p.pms_smartlock_admin().call_list_locks(s, provider)
+        })
     }
 
     pub fn assign(
@@ -406,22 +474,35 @@ impl TenantHandle {
         margin_minutes: Option<i32>,
     ) -> CallResult<api::Assignment> {
         self.call("assign", |p, s| {
-            p.pms_smartlock_admin().call_assign(s, property_id, provider, lock_id, days_before, margin_minutes)
+            p.pms_smartlock_admin().call_assign(
+                s,
+                property_id,
+                provider,
+                lock_id,
+                days_before,
+                margin_minutes,
+            )
         })
     }
 
     pub fn unassign(&self, property_id: &str) -> CallResult<()> {
-        self.call("unassign", |p, s| p.pms_smartlock_admin().call_unassign(s, property_id))
+        self.call("unassign", |p, s| {
+            p.pms_smartlock_admin().call_unassign(s, property_id)
+        })
     }
 
     pub fn assignment(&self, property_id: &str) -> CallResult<Option<api::Assignment>> {
         // Both bindgens call it `get-assignment`: the WIT function shares its
         // name with the `assignment` record.
-        self.call("assignment", |p, s| p.pms_smartlock_admin().call_get_assignment(s, property_id))
+        self.call("assignment", |p, s| {
+            p.pms_smartlock_admin().call_get_assignment(s, property_id)
+        })
     }
 
     pub fn booking_status(&self, booking_id: &str) -> CallResult<api::CodeStatus> {
-        self.call("booking-status", |p, s| p.pms_smartlock_admin().call_booking_status(s, booking_id))
+        self.call("booking-status", |p, s| {
+            p.pms_smartlock_admin().call_booking_status(s, booking_id)
+        })
     }
 
     /// Runs one export in a fresh instance, in the tenant's turn.
@@ -456,20 +537,25 @@ impl TenantHandle {
             Ok(UpdateDeadline::Continue(ticks(left, tick).max(1)))
         });
 
+        // `ran`: the plugin's code ran (a trap while instantiating is the
+        // guest's start code trapping); otherwise the host could not make an
+        // instance.
         let outcome = match rt.pre.instantiate(&mut store) {
             Ok(plugin) => f(&plugin, &mut store).map_err(|e| (true, e)),
-            Err(e) => Err((false, e)),
+            Err(e) => Err((e.downcast_ref::<Trap>().is_some(), e)),
         };
+        let stdout = store.data().stdout.contents();
         let stderr = store.data().stderr.contents();
-        log_guest_output(tenant, "stdout", &store.data().stdout.contents());
-        log_guest_output(tenant, "stderr", &stderr);
+        log_guest_output(tenant, "stdout", &stdout);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         match outcome {
             Ok(result) => {
+                log_guest_output(tenant, "stderr", &stderr);
                 tracing::debug!(tenant, export, ms, "plugin call");
                 Ok(result)
             }
             Err((ran, e)) => {
+                // What the guest printed (its panic message) goes into the error.
                 let message = describe_failure(export, &e, &limits, &stderr);
                 let tenant = tenant.to_owned();
                 if ran {
@@ -498,18 +584,30 @@ fn log_guest_output(tenant: &str, stream: &str, bytes: &[u8]) {
 
 /// A one-line account of a failed call, with the guest's panic message when
 /// it printed one.
-fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, stderr: &[u8]) -> String {
-    let chain = format!("{error:#}");
+fn describe_failure(
+    export: &str,
+    error: &wasmtime::Error,
+    limits: &CallLimits,
+    stderr: &[u8],
+) -> String {
+    // The root cause says what happened; the outer layers are wasm
+    // backtraces (addresses only: the component is stripped).
+    let cause = error.root_cause().to_string();
     let what = match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "interrupted: exceeded the time limit ({:?} of plugin time, {:?} in all)",
             limits.guest_time, limits.wall_time
         ),
-        _ if chain.contains("growing memory") => {
-            format!("exceeded the memory limit of {} MiB ({chain})", limits.memory_bytes >> 20)
+        _ if cause.contains("growing memory") => {
+            format!(
+                "exceeded the memory limit of {} MiB ({cause})",
+                limits.memory_bytes >> 20
+            )
         }
-        Some(Trap::UnreachableCodeReached) => "aborted (unreachable instruction: a panic or abort)".to_owned(),
-        _ => chain,
+        Some(Trap::UnreachableCodeReached) => {
+            "aborted (unreachable instruction: a panic or abort)".to_owned()
+        }
+        _ => cause,
     };
     let panic: Vec<&str> = std::str::from_utf8(stderr)
         .unwrap_or_default()
@@ -523,4 +621,156 @@ fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, 
         message.push_str(crate::imports::truncate(&panic.join(" "), 1024));
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::imports::MemoryStore;
+
+    /// The real plugin, compiled once for all tests of this process.
+    fn runtime() -> Runtime {
+        static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+        RUNTIME
+            .get_or_init(|| {
+                Runtime::new(RuntimeConfig::default()).expect("the plugin component loads")
+            })
+            .clone()
+    }
+
+    #[test]
+    fn ticks_round_up() {
+        let tick = Duration::from_millis(10);
+        assert_eq!(ticks(Duration::ZERO, tick), 0);
+        assert_eq!(ticks(Duration::from_millis(1), tick), 1);
+        assert_eq!(ticks(Duration::from_secs(5), tick), 500);
+        assert_eq!(ticks(Duration::from_millis(5001), tick), 501);
+    }
+
+    #[test]
+    fn render_variable_on_an_empty_store_is_none() {
+        let runtime = runtime();
+        eprintln!(
+            "component: {} bytes, loaded in {:?}",
+            runtime.component_size(),
+            runtime.load_time()
+        );
+        let store = Arc::new(MemoryStore::new());
+        let tenant = runtime.tenant(Tenant::new("render-empty").with_storage(store.clone()));
+        for (name, booking) in [
+            ("smartlock_code", "b-1"),
+            ("nuki_code", "b-1"),
+            ("unknown", "b-1"),
+        ] {
+            let started = Instant::now();
+            assert_eq!(
+                tenant.render_variable(name, booking).unwrap(),
+                None,
+                "{name}"
+            );
+            eprintln!("render-variable({name}) took {:?}", started.elapsed());
+        }
+        let started = Instant::now();
+        const CALLS: u32 = 20;
+        for _ in 0..CALLS {
+            assert_eq!(
+                tenant.render_variable("smartlock_code", "b-1").unwrap(),
+                None
+            );
+        }
+        eprintln!(
+            "mean call (fresh instance each): {:?}",
+            started.elapsed() / CALLS
+        );
+        assert!(
+            store.entries().is_empty(),
+            "rendering wrote to storage: {:?}",
+            store.entries()
+        );
+    }
+
+    #[test]
+    fn a_trap_fails_one_call_and_the_next_gets_a_fresh_instance() {
+        let tenant = runtime().tenant(Tenant::new("trap-then-fresh"));
+        let err = tenant
+            .with_call_timeout(Duration::ZERO)
+            .render_variable("smartlock_code", "b")
+            .unwrap_err();
+        match &err {
+            CallError::Trap { tenant, message } => {
+                assert_eq!(tenant, "trap-then-fresh");
+                assert!(
+                    message.contains("render-variable") && message.contains("time limit"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a trap, got {other:?}"),
+        }
+        assert_eq!(tenant.render_variable("smartlock_code", "b").unwrap(), None);
+    }
+
+    #[test]
+    fn precompiled_component_loads_and_a_memory_cap_below_its_minimum_is_refused() {
+        let runtime = runtime();
+        let compiled = runtime.serialize().unwrap();
+        // SAFETY: the bytes come from `Runtime::serialize` just above.
+        let same =
+            unsafe { Runtime::from_precompiled(&compiled, runtime.config().clone()) }.unwrap();
+        assert_eq!(
+            same.tenant(Tenant::new("pre"))
+                .render_variable("smartlock_code", "b")
+                .unwrap(),
+            None
+        );
+        let config = RuntimeConfig {
+            memory_limit: 64 * 1024,
+            ..runtime.config().clone()
+        };
+        // SAFETY: as above.
+        let err = unsafe { Runtime::from_precompiled(&compiled, config) }.unwrap_err();
+        assert!(format!("{err:#}").contains("memory"), "{err:#}");
+    }
+
+    #[test]
+    fn handles_of_one_tenant_id_share_one_turn() {
+        let runtime = runtime();
+        let a1 = runtime.tenant(Tenant::new("same"));
+        let a2 = runtime.tenant(Tenant::new("same"));
+        let b = runtime.tenant(Tenant::new("other"));
+        assert!(Arc::ptr_eq(&a1.turn, &a2.turn));
+        assert!(Arc::ptr_eq(
+            &a1.turn,
+            &a1.with_call_timeout(Duration::from_secs(1)).turn
+        ));
+        assert!(!Arc::ptr_eq(&a1.turn, &b.turn));
+    }
+
+    #[test]
+    fn the_compile_cache_is_written_then_used() {
+        let dir = std::env::temp_dir().join(format!("host-harness-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = RuntimeConfig {
+            cache_dir: Some(dir.clone()),
+            ..RuntimeConfig::default()
+        };
+        let first = Runtime::new(config.clone()).unwrap();
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let second = Runtime::new(config).unwrap();
+        eprintln!(
+            "compiled in {:?}, loaded from the cache in {:?}",
+            first.load_time(),
+            second.load_time()
+        );
+        assert_eq!(
+            second
+                .tenant(Tenant::new("cached"))
+                .render_variable("nuki_code", "b")
+                .unwrap(),
+            None
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::imports::{KvStore, SimClock, SqliteDb, Tenant, VendorRoutes};
+use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, VendorRoutes};
 use crate::runtime::{api, CallError, Runtime, TenantHandle};
 use crate::stub::{Endpoint, Igloohome, MalformedKind, PinRecord, StubConfig, StubServer};
 use crate::template;

@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use host_harness::scenario::{self, Harness, Report, RunOptions, Scenario};
 use host_harness::{Runtime, RuntimeConfig};
 use serde_json::{json, Value};

@@ -2,20 +2,20 @@
 //!
 //! The fixture (`tests/fixtures/hostile`, built by `tests/build.rs`) exports
 //! the plugin's world; `render-variable(name, booking-id)` misbehaves
-//! according to `name` (loop, hog, panic, forbidden, escape, storage) and
-//! `sleep-ok` answers `ok`, which shows that a tenant still works after a
-//! failed call.
+//! according to `name` (loop, hog, panic, forbidden, escape, storage, flood,
+//! recurse, exit, sleep; see the fixture's docs) and `sleep-ok` answers `ok`,
+//! which shows that a tenant still works after a failed call.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use host_harness::{
-    CallError, HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, Runtime, RuntimeConfig, SqliteDb, Tenant,
-    TenantHandle, UreqBackend, UreqConfig, VendorRoutes,
+    CallError, HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, MemoryStore, Runtime, RuntimeConfig,
+    SqliteDb, Tenant, TenantHandle, UreqBackend, UreqConfig, VendorRoutes,
 };
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -60,6 +60,25 @@ fn expect_trap(result: Result<Option<String>, CallError>, tenant: &str) -> Strin
     }
 }
 
+/// Starts `handle`'s `loop` call on a thread and returns once the loop runs
+/// (the fixture sets a marker key in `store` just before it spins), with the
+/// call's result and duration to join.
+fn start_loop(
+    handle: TenantHandle,
+    store: &MemoryStore,
+) -> std::thread::JoinHandle<(Result<Option<String>, CallError>, Duration)> {
+    let looping = std::thread::spawn(move || {
+        let started = Instant::now();
+        (handle.render_variable("loop", "loop-started"), started.elapsed())
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.get("loop-started").expect("memory store").is_none() {
+        assert!(Instant::now() < deadline, "the loop did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    looping
+}
+
 /// A listener on a free loopback port that never blocks on accept.
 fn listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -92,7 +111,10 @@ fn sandbox_infinite_loop_is_interrupted_and_the_next_call_works() {
     let elapsed = started.elapsed();
     eprintln!("infinite loop interrupted after {elapsed:?}: {message}");
     assert!(message.contains("time limit"), "{message}");
-    assert!(elapsed >= CALL_TIMEOUT - Duration::from_millis(50), "interrupted before the limit: {elapsed:?}");
+    assert!(
+        elapsed >= CALL_TIMEOUT.saturating_sub(Duration::from_millis(50)),
+        "interrupted before the limit: {elapsed:?}"
+    );
     assert!(elapsed < Duration::from_secs(5), "interrupted too late: {elapsed:?}");
     assert_next_call_works(&handle);
 }
@@ -126,7 +148,7 @@ struct LogBuffer(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for LogBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -136,7 +158,7 @@ impl std::io::Write for LogBuffer {
 
 impl LogBuffer {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
     }
 }
 
@@ -161,12 +183,13 @@ fn sandbox_panic_fails_the_call_with_the_tenant_named_logs_it_and_the_next_call_
     let (log, _guard) = capture_log("warn");
 
     let started = Instant::now();
-    let message = expect_trap(handle.render_variable("panic", ""), "sandbox-panic");
-    eprintln!("panic trapped after {:?}: {message}", started.elapsed());
+    let result = handle.render_variable("panic", "");
+    eprintln!("panic trapped after {:?}: {result:?}", started.elapsed());
+    let shown = result.as_ref().map_err(ToString::to_string).expect_err("the panic fails the call");
+    assert!(shown.contains("tenant sandbox-panic"), "the error does not name the tenant: {shown}");
+    let message = expect_trap(result, "sandbox-panic");
     assert!(message.contains("panic"), "{message}");
     assert!(message.contains("hostile fixture panics on purpose"), "the guest's panic message is missing: {message}");
-    let err = CallError::Trap { tenant: "sandbox-panic".into(), message: message.clone() }.to_string();
-    assert!(err.contains("tenant sandbox-panic"), "{err}");
 
     let logged = log.text();
     let trap_line = logged
@@ -263,15 +286,12 @@ fn sandbox_tenants_storage_namespaces_are_isolated() {
 
 #[test]
 fn sandbox_a_looping_tenant_does_not_stall_other_tenants() {
-    let stuck = tenant("iso-stuck").with_call_timeout(Duration::from_secs(2));
+    let store = Arc::new(MemoryStore::new());
+    let stuck = runtime().tenant(Tenant::new("iso-stuck").with_storage(store.clone()));
     let other = tenant("iso-other");
     assert_next_call_works(&other); // warm up: not timed
 
-    let looping = std::thread::spawn(move || {
-        let started = Instant::now();
-        (stuck.render_variable("loop", ""), started.elapsed())
-    });
-    std::thread::sleep(Duration::from_millis(200)); // let the loop start
+    let looping = start_loop(stuck.with_call_timeout(Duration::from_secs(2)), &store);
 
     let started = Instant::now();
     for _ in 0..20 {
@@ -291,18 +311,19 @@ fn sandbox_a_looping_tenant_does_not_stall_other_tenants() {
 
 #[test]
 fn sandbox_calls_of_one_tenant_take_turns() {
-    let first = tenant("turns").with_call_timeout(Duration::from_millis(500));
-    let looping = std::thread::spawn(move || first.render_variable("loop", ""));
-    std::thread::sleep(Duration::from_millis(100)); // let the loop start
+    let store = Arc::new(MemoryStore::new());
+    let first = runtime().tenant(Tenant::new("turns").with_storage(store.clone()));
+    let looping = start_loop(first.with_call_timeout(Duration::from_millis(500)), &store);
 
     // Another handle of the same tenant id waits for the loop to be cut off.
     let second = tenant("turns");
     let started = Instant::now();
     assert_next_call_works(&second);
     let waited = started.elapsed();
-    eprintln!("a call of the same tenant waited {waited:?} for the looping call");
+    let (result, looped) = looping.join().expect("the looping thread");
+    eprintln!("a call of the same tenant waited {waited:?} for the looping call ({looped:?})");
+    expect_trap(result, "turns");
     assert!(waited >= Duration::from_millis(300), "the second call did not wait its turn: {waited:?}");
-    expect_trap(looping.join().expect("the looping thread"), "turns");
 }
 
 #[test]
@@ -324,5 +345,46 @@ fn sandbox_output_and_log_floods_are_capped_and_the_call_completes() {
     assert!(flood_lines > 0 && flood_lines < 20_000, "{flood_lines} plugin log lines were kept");
     assert!(logged.contains("log budget"), "the dropped log lines were not reported");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert_next_call_works(&handle);
+}
+
+#[test]
+fn sandbox_stack_overflow_and_process_exit_fail_only_that_call() {
+    let handle = tenant("sandbox-crash");
+    for (name, expected) in [("recurse", "call stack exhausted"), ("exit", "exit")] {
+        let started = Instant::now();
+        let message = expect_trap(handle.render_variable(name, ""), "sandbox-crash");
+        let last_line = message.lines().last().unwrap_or_default();
+        eprintln!("{name} trapped after {:?}: {last_line}", started.elapsed());
+        assert!(message.to_lowercase().contains(expected), "{name}: {message}");
+        assert_next_call_works(&handle);
+    }
+}
+
+/// A WASI sleep is one host call (`poll` on a `subscribe-duration`
+/// pollable) that the epoch deadline cannot preempt; it must not hold the
+/// host thread, the tenant's turn and an instance slot past the time limit.
+#[test]
+fn sandbox_sleeping_does_not_hold_the_host_past_the_time_limit() {
+    let handle = tenant("sandbox-sleep");
+
+    let started = Instant::now();
+    let result = handle.render_variable("sleep", "3000");
+    let elapsed = started.elapsed();
+    eprintln!("one 3 s WASI sleep with a {CALL_TIMEOUT:?} limit returned after {elapsed:?}: {result:?}");
+    match &result {
+        // The runtime's clocks are frozen: the sleep is over at once.
+        Ok(Some(text)) => assert_eq!(text, "slept 3000 ms"),
+        Err(CallError::Trap { message, .. }) => assert!(message.contains("time limit"), "{message}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(elapsed < CALL_TIMEOUT + Duration::from_millis(500), "the sleep held the host for {elapsed:?}");
+
+    let started = Instant::now();
+    let message = expect_trap(handle.render_variable("sleep", "forever"), "sandbox-sleep");
+    let elapsed = started.elapsed();
+    eprintln!("sleeping for ever was interrupted after {elapsed:?}: {message}");
+    assert!(message.contains("time limit"), "{message}");
+    assert!(elapsed < Duration::from_secs(5), "interrupted too late: {elapsed:?}");
     assert_next_call_works(&handle);
 }

@@ -16,14 +16,17 @@ pub mod storage;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::{subscribe, DynPollable, Pollable};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 pub use self::clock::{Clock, SimClock, SystemClock};
 pub use self::http::{
-    HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, UreqBackend, UreqConfig, VendorRoutes,
+    HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, UreqBackend, UreqConfig,
+    VendorRoutes,
 };
 pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, StorageError, Write};
 
@@ -49,7 +52,10 @@ pub struct Tenant {
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant").field("id", &self.id).field("routes", &self.routes).finish_non_exhaustive()
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,7 +64,9 @@ impl Tenant {
     /// [`UreqBackend`], the [`SystemClock`] and [`VendorRoutes::igloohome`].
     pub fn new(id: impl Into<String>) -> Self {
         static DEFAULT_HTTP: OnceLock<Arc<UreqBackend>> = OnceLock::new();
-        let http = DEFAULT_HTTP.get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default()))).clone();
+        let http = DEFAULT_HTTP
+            .get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default())))
+            .clone();
         Tenant {
             id: id.into(),
             storage: Arc::new(MemoryStore::new()),
@@ -212,9 +220,61 @@ impl HostState {
     }
 }
 
+/// Links WASI 0.2 (sync) with the sandbox's policy: everything is linked so
+/// a component built with Rust's std instantiates, but the context grants
+/// nothing (see [`HostState::new`]) and the monotonic clock is frozen too: its
+/// `now` is 0 and a subscription is ready at once, so a guest sleep returns
+/// immediately instead of blocking the host thread (a guest waiting for time
+/// to pass spins until the epoch deadline interrupts it).
+pub(crate) fn add_wasi_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    linker.allow_shadowing(true);
+    monotonic_clock::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// A pollable that is always ready: on a frozen clock every deadline has
+/// already passed.
+struct Elapsed;
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Elapsed {
+    async fn ready(&mut self) {}
+}
+
+impl monotonic_clock::Host for HostState {
+    fn now(&mut self) -> wasmtime::Result<monotonic_clock::Instant> {
+        Ok(0)
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<monotonic_clock::Duration> {
+        Ok(1_000_000_000)
+    }
+
+    fn subscribe_instant(
+        &mut self,
+        _when: monotonic_clock::Instant,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        let elapsed = self.table.push(Elapsed)?;
+        subscribe(&mut self.table, elapsed)
+    }
+
+    fn subscribe_duration(
+        &mut self,
+        _duration: monotonic_clock::Duration,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        let elapsed = self.table.push(Elapsed)?;
+        subscribe(&mut self.table, elapsed)
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
