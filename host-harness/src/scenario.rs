@@ -11,13 +11,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, VendorRoutes};
+use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, UreqBackend, UreqConfig, VendorRoutes};
 use crate::runtime::{api, CallError, Runtime, TenantHandle};
 use crate::stub::{Endpoint, Igloohome, MalformedKind, PinRecord, StubConfig, StubServer};
 use crate::template;
 
 /// The tenant id scenarios run as.
 pub const TENANT: &str = "scenario";
+/// HTTP timeout towards the stub.
+const STUB_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Extra `on-tick` calls at one instant while the plugin says more is due.
 const MAX_TICK_REPEATS: u32 = 20;
 
@@ -296,7 +298,11 @@ impl Harness {
         let dir = tempfile::tempdir().context("creating the scenario's storage folder")?;
         let db = SqliteDb::open(dir.path().join("harness.sqlite")).context("opening the scenario's storage")?;
         let storage: Arc<dyn KvStore> = Arc::new(db.tenant(TENANT));
+        // The stub is on loopback and answers at once: a short timeout keeps
+        // hang faults from stalling a run.
+        let http = UreqBackend::new(UreqConfig { timeout: STUB_HTTP_TIMEOUT, ..UreqConfig::default() });
         let tenant = Tenant::new(TENANT)
+            .with_http(Arc::new(http))
             .with_storage(storage.clone())
             .with_clock(clock.clone())
             .with_routes(VendorRoutes::igloohome_via(&server.base_url())?);

@@ -7,6 +7,7 @@ mod changes;
 mod common;
 mod examples;
 mod failures;
+mod faults;
 mod messages;
 mod restarts;
 mod sandbox;
