@@ -734,6 +734,21 @@ mod tests {
     }
 
     #[test]
+    fn one_pool_slot_holds_one_call_of_the_plugin() {
+        // The pool is sized per component instance (core instances, memories,
+        // tables); one slot must fit the real plugin.
+        let runtime = runtime();
+        let compiled = runtime.serialize().unwrap();
+        let config = RuntimeConfig { max_instances: 1, ..runtime.config().clone() };
+        // SAFETY: the bytes come from `Runtime::serialize` just above.
+        let single = unsafe { Runtime::from_precompiled(&compiled, config) }.unwrap();
+        let tenant = single.tenant(Tenant::new("single"));
+        for _ in 0..3 {
+            assert_eq!(tenant.render_variable("smartlock_code", "b").unwrap(), None);
+        }
+    }
+
+    #[test]
     fn handles_of_one_tenant_id_share_one_turn() {
         let runtime = runtime();
         let a1 = runtime.tenant(Tenant::new("same"));

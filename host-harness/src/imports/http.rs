@@ -523,9 +523,9 @@ mod tests {
             wit::Host::send(&mut real, get(&format!("http://{addr}/igloohome/devices"))).unwrap();
         assert_eq!(
             refused,
-            Err(wit::HttpError::Forbidden(format!(
-                "host 127.0.0.1 is not allowed"
-            )))
+            Err(wit::HttpError::Forbidden(
+                "host 127.0.0.1 is not allowed".to_owned()
+            ))
         );
         let refused = wit::Host::send(&mut real, get("https://example.com/")).unwrap();
         assert_eq!(
