@@ -3,6 +3,8 @@
 //! implementations of its imports ([`imports`]), and a stub of the igloohome
 //! cloud for tests and demos ([`stub`]).
 
+pub mod bench;
+pub mod drive;
 pub mod imports;
 pub mod runtime;
 pub mod scenario;

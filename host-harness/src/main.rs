@@ -1,17 +1,23 @@
-//! `host-harness`: the command line of the plugin host (placeholder: loads
-//! the component and checks that it answers).
+//! `host-harness`: the command line of the plugin host.
+//!
+//!     host-harness scenario FILE.json [--report OUT.json]
+//!     host-harness stub --config FILE.json [--port N] [--start RFC3339]
+//!     host-harness bench [--json]
+//!     host-harness drive --scenario FILE.json --stub URL --db FILE.sqlite
+//!
+//! Logs go to stderr (`RUST_LOG`), results to stdout.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use host_harness::{Runtime, RuntimeConfig, Tenant};
+use host_harness::scenario::{self, InvalidScenario, RunOptions, Scenario};
+use host_harness::stub::StubConfig;
+use host_harness::{bench, drive, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
-#[command(
-    name = "host-harness",
-    about = "Runs the smart-lock plugin component in a wasmtime sandbox."
-)]
+#[command(name = "host-harness", version, about = "Runs the smart-lock plugin component in a wasmtime sandbox.")]
 struct Cli {
     /// The plugin component (default: the one this binary was built with).
     #[arg(long, global = true)]
@@ -25,35 +31,111 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Loads the component, calls it once and prints what it took.
-    Info,
+    /// Replays a scenario file against the igloohome stub and prints the
+    /// report (shared/SCENARIOS.md) as JSON.
+    Scenario {
+        /// The scenario file.
+        file: PathBuf,
+        /// Write the report here instead of stdout.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Runs the igloohome stub alone on 127.0.0.1 (prints its base URL on
+    /// stdout, then serves until `POST /_admin/shutdown`).
+    Stub {
+        /// A scenario file (its `igloohome` and `start`) or a bare
+        /// `igloohome` object.
+        #[arg(long)]
+        config: PathBuf,
+        /// Port (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The stub's simulated clock at start (RFC 3339), default the
+        /// scenario's `start` or now.
+        #[arg(long)]
+        start: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Measures the component and prints the figures.
+    Bench {
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs a scenario against a stub in another process, with durable
+    /// progress in a SQLite file: killed at any moment and started again with
+    /// the same arguments, it carries on where it was (the crash test).
+    Drive {
+        #[arg(long)]
+        scenario: PathBuf,
+        /// The stub's base URL (from `host-harness stub`).
+        #[arg(long)]
+        stub: String,
+        /// The host's storage (plugin state and the driver's progress).
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     host_harness::init_tracing();
     let cli = Cli::parse();
-    let mut config = RuntimeConfig {
-        cache_dir: cli.cache_dir,
-        ..RuntimeConfig::default()
-    };
+    let mut config = RuntimeConfig { cache_dir: cli.cache_dir, ..RuntimeConfig::default() };
     if let Some(component) = cli.component {
         config.component = component;
     }
-    match cli.command {
-        Command::Info => {
-            let component = config.component.clone();
-            let runtime = Runtime::new(config)?;
-            let tenant = runtime.tenant(Tenant::new("info"));
-            let started = Instant::now();
-            let rendered = tenant.render_variable("smartlock_code", "no-such-booking")?;
-            println!("component: {}", component.display());
-            println!("size: {} bytes", runtime.component_size());
-            println!("load: {:.1} ms", runtime.load_time().as_secs_f64() * 1000.0);
-            println!(
-                "first call (render-variable): {:.2} ms -> {rendered:?}",
-                started.elapsed().as_secs_f64() * 1000.0
-            );
+    let result = match cli.command {
+        Command::Scenario { file, report } => run_scenario(file, report, config),
+        Command::Stub { config: file, port, start } => run_stub(file, port, start),
+        Command::Bench { json } => bench::run(config, json),
+        Command::Drive { scenario, stub, db } => load(&scenario).and_then(|s| drive::run(&s, &stub, &db, config)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the scenario format promises it for invalid files.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            if e.downcast_ref::<InvalidScenario>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+fn load(file: &std::path::Path) -> anyhow::Result<Scenario> {
+    Ok(Scenario::load(file)?)
+}
+
+fn run_scenario(file: PathBuf, out: Option<PathBuf>, config: RuntimeConfig) -> anyhow::Result<()> {
+    let scenario = load(&file)?;
+    let runtime = Runtime::new(config).context("loading the plugin")?;
+    let report = scenario::run(&scenario, &RunOptions { runtime: Some(runtime) })?;
+    let text = serde_json::to_string_pretty(&report.to_json())?;
+    match out {
+        Some(path) => std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(())
+}
+
+fn run_stub(file: PathBuf, port: u16, start: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&file).map_err(|e| InvalidScenario(format!("cannot read {}: {e}", file.display())))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?;
+    let (world, scenario_start) = match value.get("igloohome") {
+        Some(world) => (world.clone(), value.get("start").and_then(|s| s.as_str()).map(str::to_string)),
+        None => (value, None),
+    };
+    let config: StubConfig =
+        serde_json::from_value(world).map_err(|e| InvalidScenario(format!("{}: igloohome: {e}", file.display())))?;
+    let now = match (start, scenario_start) {
+        (Some(s), _) => s.timestamp(),
+        (None, Some(s)) => chrono::DateTime::parse_from_rfc3339(&s)
+            .map_err(|e| InvalidScenario(format!("{}: start: {e}", file.display())))?
+            .timestamp(),
+        (None, None) => host_harness::Clock::now(&host_harness::SystemClock),
+    };
+    host_harness::stub::serve_forever(config, now, port).context("serving the stub")?;
     Ok(())
 }

@@ -505,6 +505,16 @@ impl TenantHandle {
         })
     }
 
+    /// Runs `f` with one fresh instance and its store, under the same
+    /// limits and turn as every call: several exports on one (warm) instance,
+    /// or none at all (the benchmark's instantiation cost).
+    pub fn with_instance<R>(
+        &self,
+        f: impl FnOnce(&bindings::SmartlockPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        self.call("with-instance", f)
+    }
+
     /// Runs one export in a fresh instance, in the tenant's turn.
     fn call<R>(
         &self,

@@ -99,6 +99,18 @@ pub struct PropertyIn {
     pub check_out_time: Option<String>,
 }
 
+impl PropertyIn {
+    fn to_api(&self) -> api::Property {
+        api::Property {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            timezone: self.timezone.clone(),
+            check_in_time: self.check_in_time.clone(),
+            check_out_time: self.check_out_time.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct BookingIn {
     pub id: String,
@@ -266,27 +278,62 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Report> 
     harness.report(&scenario.name, steps)
 }
 
+/// What a scenario does to the vendor's world besides the plugin's own
+/// requests: its clock, bridges and faults. The in-process [`Igloohome`]
+/// does it directly; [`crate::drive::RemoteStub`] through the stub's admin
+/// API when the stub runs in another process.
+pub trait VendorControl: Send + Sync {
+    fn set_time(&self, now: i64);
+    fn set_bridge_online(&self, bridge: &str, online: bool) -> Result<(), String>;
+    fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) -> Result<(), String>;
+    fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) -> Result<(), String>;
+    fn revoke_tokens(&self) -> Result<(), String>;
+}
+
+impl VendorControl for Igloohome {
+    fn set_time(&self, now: i64) {
+        Igloohome::set_time(self, now);
+    }
+    fn set_bridge_online(&self, bridge: &str, online: bool) -> Result<(), String> {
+        Igloohome::set_bridge_online(self, bridge, online).map_err(|e| e.to_string())
+    }
+    fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) -> Result<(), String> {
+        Igloohome::inject_fault(self, endpoint, status, count);
+        Ok(())
+    }
+    fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) -> Result<(), String> {
+        Igloohome::inject_malformed(self, endpoint, count, kind);
+        Ok(())
+    }
+    fn revoke_tokens(&self) -> Result<(), String> {
+        Igloohome::revoke_tokens(self);
+        Ok(())
+    }
+}
+
 /// The scenario machinery without a file: the plugin in the runtime, the
 /// stub on loopback, SQLite storage and a simulated clock, driven step by
-/// step. Tests use it directly to look at storage or the stub mid-run.
+/// step. Tests use it directly to look at storage or the stub mid-run; it
+/// dereferences to its [`Driver`].
 pub struct Harness {
-    pub plugin: TenantHandle,
+    driver: Driver,
     pub stub: Igloohome,
-    pub storage: Arc<dyn KvStore>,
-    pub clock: Arc<SimClock>,
-    runtime_config: crate::runtime::RuntimeConfig,
-    tenant: Tenant,
-    /// Kept to come back from a `restart` without compiling again.
-    precompiled: Vec<u8>,
-    /// The PMS's own record of its properties, sent along with bookings.
-    properties: HashMap<String, api::Property>,
-    tick_secs: i64,
-    next_tick: i64,
-    pub ticks: u64,
-    pub tick_failures: u64,
     // Dropped last: the stub server and the storage folder.
     _server: StubServer,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = Driver;
+    fn deref(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
 }
 
 impl Harness {
@@ -294,48 +341,17 @@ impl Harness {
     pub fn start(runtime: &Runtime, igloohome: StubConfig, start: i64, tick_minutes: u32) -> anyhow::Result<Harness> {
         let stub = Igloohome::new(igloohome, start);
         let server = StubServer::start(stub.clone()).context("starting the igloohome stub")?;
-        let clock = Arc::new(SimClock::new(start));
         let dir = tempfile::tempdir().context("creating the scenario's storage folder")?;
         let db = SqliteDb::open(dir.path().join("harness.sqlite")).context("opening the scenario's storage")?;
-        let storage: Arc<dyn KvStore> = Arc::new(db.tenant(TENANT));
-        // The stub is on loopback and answers at once: a short timeout keeps
-        // hang faults from stalling a run.
-        let http = UreqBackend::new(UreqConfig { timeout: STUB_HTTP_TIMEOUT, ..UreqConfig::default() });
-        let tenant = Tenant::new(TENANT)
-            .with_http(Arc::new(http))
-            .with_storage(storage.clone())
-            .with_clock(clock.clone())
-            .with_routes(VendorRoutes::igloohome_via(&server.base_url())?);
-        Ok(Harness {
-            plugin: runtime.tenant(tenant.clone()),
-            runtime_config: runtime.config().clone(),
-            precompiled: runtime.serialize()?,
-            tenant,
-            stub,
-            storage,
-            clock,
-            properties: HashMap::new(),
-            tick_secs: i64::from(tick_minutes.max(1)) * 60,
-            next_tick: start,
-            ticks: 0,
-            tick_failures: 0,
-            _server: server,
-            _dir: dir,
-        })
-    }
-
-    pub fn now(&self) -> i64 {
-        self.clock.now()
-    }
-
-    /// Moves the clock to `t`, running every tick due on the way (a tick at
-    /// `t` itself included: ticks run before a step at the same instant).
-    pub fn advance_to(&mut self, t: i64) {
-        while self.next_tick <= t {
-            self.tick(self.next_tick);
-            self.next_tick += self.tick_secs;
-        }
-        self.set_time(t.max(self.clock.now()));
+        let driver = Driver::new(
+            runtime,
+            Arc::new(stub.clone()),
+            &server.base_url(),
+            Arc::new(db.tenant(TENANT)),
+            start,
+            tick_minutes,
+        )?;
+        Ok(Harness { driver, stub, _server: server, _dir: dir })
     }
 
     /// The report of everything so far.
@@ -350,10 +366,95 @@ impl Harness {
             tick_failures: self.tick_failures,
         })
     }
+}
+
+/// Drives the plugin through a timeline: ticks on the simulated clock, and
+/// steps applied as the PMS host would.
+pub struct Driver {
+    pub plugin: TenantHandle,
+    pub storage: Arc<dyn KvStore>,
+    pub clock: Arc<SimClock>,
+    vendor: Arc<dyn VendorControl>,
+    runtime_config: crate::runtime::RuntimeConfig,
+    tenant: Tenant,
+    /// Kept to come back from a `restart` without compiling again.
+    precompiled: Vec<u8>,
+    /// The PMS's own record of its properties, sent along with bookings.
+    properties: HashMap<String, api::Property>,
+    tick_secs: i64,
+    /// The next instant `on-tick` is due.
+    pub next_tick: i64,
+    pub ticks: u64,
+    pub tick_failures: u64,
+}
+
+impl Driver {
+    /// A driver whose plugin reaches the vendor at `vendor_base` (both
+    /// igloohome hosts routed there) and keeps its state in `storage`.
+    pub fn new(
+        runtime: &Runtime,
+        vendor: Arc<dyn VendorControl>,
+        vendor_base: &str,
+        storage: Arc<dyn KvStore>,
+        start: i64,
+        tick_minutes: u32,
+    ) -> anyhow::Result<Driver> {
+        let clock = Arc::new(SimClock::new(start));
+        // The stub is on loopback and answers at once: a short timeout keeps
+        // hang faults from stalling a run.
+        let http = UreqBackend::new(UreqConfig { timeout: STUB_HTTP_TIMEOUT, ..UreqConfig::default() });
+        let tenant = Tenant::new(TENANT)
+            .with_http(Arc::new(http))
+            .with_storage(storage.clone())
+            .with_clock(clock.clone())
+            .with_routes(VendorRoutes::igloohome_via(vendor_base)?);
+        Ok(Driver {
+            plugin: runtime.tenant(tenant.clone()),
+            runtime_config: runtime.config().clone(),
+            precompiled: runtime.serialize()?,
+            tenant,
+            vendor,
+            storage,
+            clock,
+            properties: HashMap::new(),
+            tick_secs: i64::from(tick_minutes.max(1)) * 60,
+            next_tick: start,
+            ticks: 0,
+            tick_failures: 0,
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Moves the clock to `t`, running every tick due on the way (a tick at
+    /// `t` itself included: ticks run before a step at the same instant).
+    pub fn advance_to(&mut self, t: i64) {
+        self.advance_with(t, |_| {});
+    }
+
+    /// [`Driver::advance_to`], calling `after_tick` with the next tick's
+    /// instant after each tick (the crash-test driver saves its progress).
+    pub fn advance_with(&mut self, t: i64, mut after_tick: impl FnMut(i64)) {
+        while self.next_tick <= t {
+            self.tick(self.next_tick);
+            self.next_tick += self.tick_secs;
+            after_tick(self.next_tick);
+        }
+        self.set_time(t.max(self.clock.now()));
+    }
+
+    /// Records a property as the PMS knows it, without telling the plugin
+    /// (a driver resuming after a crash rebuilds the PMS's own records).
+    pub fn remember_property(&mut self, property: &PropertyIn) {
+        let prop = property.to_api();
+        self.properties.insert(prop.id.clone(), prop);
+    }
 
     fn set_time(&self, t: i64) {
         self.clock.set(t);
-        self.stub.set_time(t);
+        self.vendor.set_time(t);
     }
 
     fn tick(&mut self, t: i64) {
@@ -388,13 +489,7 @@ impl Harness {
             }
             Action::Disconnect {} => answer(p.disconnect(api::Provider::Igloohome)).map(|()| json!({})),
             Action::Property { property } => {
-                let prop = api::Property {
-                    id: property.id.clone(),
-                    name: property.name.clone(),
-                    timezone: property.timezone.clone(),
-                    check_in_time: property.check_in_time.clone(),
-                    check_out_time: property.check_out_time.clone(),
-                };
+                let prop = property.to_api();
                 answer(p.on_property_changed(&prop))?;
                 self.properties.insert(prop.id.clone(), prop);
                 Ok(json!({}))
@@ -436,22 +531,22 @@ impl Harness {
                 answer(p.on_booking_changed(&event)).map(|()| json!({}))
             }
             Action::Bridge { bridge, online } => {
-                self.stub.set_bridge_online(bridge, *online).map_err(|e| e.to_string())?;
+                self.vendor.set_bridge_online(bridge, *online)?;
                 Ok(json!({"bridge": bridge, "online": online}))
             }
             Action::Fault { endpoint, status, count, kind } => {
                 let ep: Endpoint = endpoint.parse().map_err(|e: crate::stub::StubError| e.to_string())?;
                 match kind.as_deref() {
-                    None | Some("status") => self.stub.inject_fault(ep, *status, *count),
+                    None | Some("status") => self.vendor.inject_fault(ep, *status, *count)?,
                     Some(k) => {
                         let kind: MalformedKind = k.parse().map_err(|e: crate::stub::StubError| e.to_string())?;
-                        self.stub.inject_malformed(ep, *count, kind);
+                        self.vendor.inject_malformed(ep, *count, kind)?;
                     }
                 }
                 Ok(json!({"endpoint": endpoint, "status": status, "count": count}))
             }
             Action::RevokeTokens {} => {
-                self.stub.revoke_tokens();
+                self.vendor.revoke_tokens()?;
                 Ok(json!({}))
             }
             Action::Render { booking, template } => {

@@ -24,6 +24,8 @@ use crate::store::Indexed;
 pub const RETRY_SECS: i64 = 3600;
 /// A queued job is polled again this long after the last look.
 pub const POLL_SECS: i64 = 60;
+/// How long a bridge takes per job (igloohome: about two a minute).
+pub const BRIDGE_JOB_SECS: i64 = 30;
 /// A job still pending after this long is treated as lost: its outcome is
 /// unknown, so it is undone and redone.
 pub const JOB_LOST_SECS: i64 = 30 * 60;

@@ -5,7 +5,10 @@ use crate::alert;
 use crate::error::{PluginError, Result};
 use crate::host::{Host, Level};
 use crate::igloohome::{Client, Credentials, JobState, VendorError};
-use crate::lifecycle::{decide, BookingRecord, Code, Decision, Job, JobKind, JOB_LOST_SECS, MAX_IN_FLIGHT_PER_BRIDGE, POLL_SECS, RETRY_SECS};
+use crate::lifecycle::{
+    decide, BookingRecord, Code, Decision, Job, JobKind, BRIDGE_JOB_SECS, JOB_LOST_SECS, MAX_IN_FLIGHT_PER_BRIDGE, POLL_SECS,
+    RETRY_SECS,
+};
 use crate::pin;
 use crate::schedule::{self, Instant};
 use crate::store::{self, Connection, Store, DUE_PREFIX};
@@ -196,7 +199,10 @@ fn submit<H: Host + ?Sized>(host: &H, client: &mut Client<'_, H>, rec: &mut Book
         rec.pin = Some(code.pin.clone());
     }
     rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now });
-    rec.next_due = Some(now + POLL_SECS);
+    // The bridge works its queue one job at a time: look when this one
+    // should be done, not before (a poll of a pending job is a wasted request).
+    let ahead = in_flight.iter().filter(|b| **b != rec.facts.id).count() as i64;
+    rec.next_due = Some(now + POLL_SECS.max(BRIDGE_JOB_SECS * (ahead + 1) + 5));
     store.save_booking(rec, Vec::new())?;
 
     let result = match kind {

@@ -1,0 +1,526 @@
+//! `host-harness bench`: what the component costs, measured in one run.
+//!
+//! Every figure is a median over repeated runs. Run it with `--release`:
+//! the host's own code is part of what is measured.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde_json::{json, Value};
+use smartlock_plugin::host as guest_host;
+use smartlock_plugin::memory_host::MemoryHost;
+use smartlock_plugin::model::{Assignment, BookingFacts, PropertyFacts, Provider};
+use smartlock_plugin::store::{self as guest_store, Connection};
+
+use crate::imports::{
+    HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock, SqliteDb, Tenant, VendorRoutes,
+    Write,
+};
+use crate::runtime::{api, Runtime, RuntimeConfig, TenantHandle};
+use crate::stub::{Igloohome, StubAccount, StubBridge, StubConfig, StubLock, StubRequest, StubServer};
+
+const CLIENT_ID: &str = "bench-id";
+const SECRET: &str = "bench-secret";
+/// 2027-01-04T00:00:00Z: the benchmark's "now".
+const NOW: i64 = 1_799_020_800;
+
+pub fn run(config: RuntimeConfig, as_json: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let bytes = std::fs::read(&config.component)
+        .with_context(|| format!("reading the plugin component {}", config.component.display()))?;
+
+    let mut compiles = Vec::new();
+    let mut runtime = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        runtime = Some(Runtime::from_component_bytes(&bytes, config.clone())?);
+        compiles.push(t.elapsed());
+    }
+    let runtime = runtime.context("compiled")?;
+    let precompiled = runtime.serialize()?;
+    let mut loads = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        // SAFETY: the bytes come from `serialize` of this process's engine settings.
+        drop(unsafe { Runtime::from_precompiled(&precompiled, config.clone())? });
+        loads.push(t.elapsed());
+    }
+
+    let (tick_1k, calls_1k) = tick_idle(&runtime, 1_000)?;
+    let (tick_100k, calls_100k) = tick_idle(&runtime, 100_000)?;
+    let (codes_per_second, requests_per_booking) = codes_through_loopback(&runtime)?;
+    let (wasm_ms, native_ms) = native_comparison(&runtime)?;
+
+    let figures = json!({
+        "component_bytes": bytes.len(),
+        "compile_ms": round(ms(median(&mut compiles)), 1),
+        "load_cached_ms": round(ms(median(&mut loads)), 2),
+        "instantiate_us": round(calls_1k.instantiate_us, 1),
+        "render_us": round(calls_1k.render_us, 2),
+        "booking_changed_us": round(calls_1k.booking_changed_us, 1),
+        "tick_idle_us_1k": round(tick_1k, 1),
+        "tick_idle_us_100k": round(tick_100k, 1),
+        "codes_per_second": round(codes_per_second, 0),
+        "http_requests_per_booking": round(requests_per_booking, 3),
+        "native_ratio": round(wasm_ms / native_ms, 2),
+    });
+    if as_json {
+        println!("{figures}");
+    } else {
+        for (key, value) in figures.as_object().into_iter().flatten() {
+            println!("{key:<28} {value}");
+        }
+        println!("{:<28} {} (100k store), {} (1k store)", "render_us warm", calls_100k.render_us.round(), calls_1k.render_us.round());
+        println!("{:<28} {:.1} ms wasm, {:.1} ms native", "lifecycle workload", wasm_ms, native_ms);
+        println!("{:<28} {:.1} s", "bench took", started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+/// A property, its lock and settings, and `n` future bookings, written by
+/// the plugin's own logic (natively: filling 100k bookings through the
+/// component would take minutes), then copied into `storage` in one batch.
+fn fill(storage: &dyn KvStore, n: usize) -> anyhow::Result<()> {
+    let host = MemoryHost::new(smartlock_plugin::memory_host::NoNetwork, NOW);
+    let property = PropertyFacts {
+        id: "p1".into(),
+        name: "Bench House".into(),
+        timezone: "Europe/Paris".into(),
+        check_in_time: None,
+        check_out_time: None,
+    };
+    let assignment = Assignment {
+        property_id: "p1".into(),
+        provider: Provider::Igloohome,
+        lock_id: "L1".into(),
+        lock_name: "Front door".into(),
+        bridge_id: "B1".into(),
+        days_before: 5,
+        margin_minutes: 30,
+    };
+    let connection = Connection { client_id: CLIENT_ID.into(), client_secret: SECRET.into(), account_name: "Bench".into() };
+    let guest = guest_store::Store::new(&host);
+    guest.put(guest_store::CONNECTION_KEY, &connection)?;
+    guest.put(&guest_store::property_key("p1"), &property)?;
+    guest.put(&guest_store::assignment_key("p1"), &assignment)?;
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 20).context("date")?;
+    for i in 0..n {
+        // Spread over ~3 years, from two weeks ahead: nothing is due now.
+        let check_in = day + chrono::Days::new((i % 1000) as u64);
+        let booking = BookingFacts {
+            id: format!("bk-{i:06}"),
+            property_id: "p1".into(),
+            guest_name: Some(format!("Guest {i}")),
+            check_in: check_in.to_string(),
+            check_out: (check_in + chrono::Days::new(3)).to_string(),
+            check_in_time: None,
+            check_out_time: None,
+            confirmed: true,
+        };
+        smartlock_plugin::events::on_booking_changed(&host, booking, property.clone())
+            .map_err(|e| anyhow::anyhow!("filling bookings: {e}"))?;
+    }
+    // Each new booking is due at once (its first look); settle them all so
+    // that what is stored is the steady state: everything due in the future.
+    loop {
+        let summary = smartlock_plugin::tick::on_tick(&host, NOW).map_err(|e| anyhow::anyhow!("settling bookings: {e}"))?;
+        if summary.processed == 0 {
+            break;
+        }
+    }
+    let writes: Vec<Write> =
+        host.kv.borrow().iter().map(|(k, v)| Write::Set { key: k.clone(), value: v.clone() }).collect();
+    storage.apply(&writes)?;
+    Ok(())
+}
+
+struct WarmCalls {
+    instantiate_us: f64,
+    render_us: f64,
+    booking_changed_us: f64,
+}
+
+/// `on-tick` with nothing due over `n` stored future bookings (SQLite), one
+/// fresh instance per call as a host makes them; plus per-call figures.
+fn tick_idle(runtime: &Runtime, n: usize) -> anyhow::Result<(f64, WarmCalls)> {
+    let dir = tempfile::tempdir()?;
+    let db = SqliteDb::open(dir.path().join("bench.sqlite"))?;
+    let storage = Arc::new(db.tenant("bench"));
+    fill(storage.as_ref(), n)?;
+    let clock = Arc::new(SimClock::new(NOW));
+    let tenant = runtime.tenant(Tenant::new("bench").with_storage(storage).with_clock(clock).with_routes(VendorRoutes::new()));
+    let mut ticks = Vec::new();
+    for _ in 0..400 {
+        let t = Instant::now();
+        let summary = ok(tenant.on_tick(NOW))?;
+        ticks.push(t.elapsed());
+        anyhow::ensure!(summary.processed == 0, "nothing should be due");
+    }
+    let mut instantiations = Vec::new();
+    for _ in 0..400 {
+        let t = Instant::now();
+        tenant.with_instance(|_, _| Ok(()))?;
+        instantiations.push(t.elapsed());
+    }
+    let render = warm(&tenant, 2000, |p, s, _| {
+        p.pms_smartlock_messages().call_render_variable(s, "smartlock_code", "bk-000001").map(drop)
+    })?;
+    let property = api::Property {
+        id: "p1".into(),
+        name: "Bench House".into(),
+        timezone: "Europe/Paris".into(),
+        check_in_time: None,
+        check_out_time: None,
+    };
+    let changed = warm(&tenant, 500, |p, s, i| {
+        let event = api::BookingEvent {
+            booking: api::Booking {
+                id: format!("new-{i}"),
+                property_id: "p1".into(),
+                guest_name: Some("Ana".into()),
+                check_in: "2027-03-20".into(),
+                check_out: "2027-03-22".into(),
+                check_in_time: None,
+                check_out_time: None,
+                status: api::BookingStatus::Confirmed,
+            },
+            property: property.clone(),
+        };
+        p.pms_smartlock_events().call_on_booking_changed(s, &event).map(drop)
+    })?;
+    Ok((
+        us(median(&mut ticks)),
+        WarmCalls { instantiate_us: us(median(&mut instantiations)), render_us: render, booking_changed_us: changed },
+    ))
+}
+
+type Plugin = crate::runtime::bindings::SmartlockPlugin;
+type GuestStore = wasmtime::Store<crate::imports::HostState>;
+
+/// Median of `n` calls of `f` on one warm instance, in µs.
+fn warm(
+    tenant: &TenantHandle,
+    n: usize,
+    f: impl Fn(&Plugin, &mut GuestStore, usize) -> wasmtime::Result<()>,
+) -> anyhow::Result<f64> {
+    // Warm-up call, then the measured ones; the store's plugin-time budget
+    // is per call, so keep the batch well under it.
+    let mut samples = tenant.with_instance(|p, s| {
+        f(p, s, usize::MAX)?;
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = Instant::now();
+            f(p, s, i)?;
+            samples.push(t.elapsed());
+        }
+        Ok(samples)
+    })?;
+    Ok(us(median(&mut samples)))
+}
+
+fn ok<T>(r: crate::runtime::CallResult<T>) -> anyhow::Result<T> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => anyhow::bail!("plugin error: {}", crate::scenario::error_sentence(&e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A world of `locks` locks, each behind its own bridge.
+fn world(locks: usize) -> StubConfig {
+    StubConfig {
+        accounts: vec![StubAccount { client_id: CLIENT_ID.into(), client_secret: SECRET.into(), name: "Bench".into() }],
+        locks: (0..locks)
+            .map(|i| StubLock { id: format!("L{i}"), name: format!("Lock {i}"), bridge: Some(format!("B{i}")) })
+            .collect(),
+        bridges: (0..locks)
+            .map(|i| StubBridge { id: format!("B{i}"), name: format!("Bridge {i}"), online: true, offline_reply: Default::default() })
+            .collect(),
+    }
+}
+
+/// The whole life of `per_lock` bookings on each of `locks` locks, through
+/// whatever calls the plugin: connect, properties, assignments, bookings,
+/// then ticks a minute apart until every code is on its lock, then ticks
+/// after check-out until every code is gone. Returns the instant the codes
+/// were all confirmed and the instant they were all deleted (wall time).
+trait Lifecycle {
+    fn connect(&self);
+    fn property(&self, id: &str);
+    fn assign(&self, property: &str, lock: &str);
+    fn booking(&self, id: &str, property: &str);
+    fn tick(&self, now: i64) -> bool;
+}
+
+struct Timings {
+    all_on_locks: Duration,
+    total: Duration,
+    requests_after_setup: u64,
+}
+
+fn lifecycle(plugin: &dyn Lifecycle, stub: &Igloohome, locks: usize, per_lock: usize) -> anyhow::Result<Timings> {
+    let started = Instant::now();
+    stub.set_time(NOW);
+    plugin.connect();
+    for l in 0..locks {
+        plugin.property(&format!("p{l}"));
+        plugin.assign(&format!("p{l}"), &format!("L{l}"));
+        for b in 0..per_lock {
+            plugin.booking(&format!("b{l}-{b}"), &format!("p{l}"));
+        }
+    }
+    let setup_requests = stub.http_counts().requests;
+    let n = locks * per_lock;
+    let mut now = NOW;
+    let confirmed = |stub: &Igloohome| stub.pins().len() >= n;
+    let mut guard = 0;
+    // Codes are due at once (check-in in three days, days_before 5).
+    loop {
+        now += 60;
+        stub.set_time(now);
+        let busy = plugin.tick(now);
+        guard += 1;
+        anyhow::ensure!(guard < 10_000, "codes never all reached their locks");
+        if confirmed(stub) && !busy {
+            break;
+        }
+    }
+    let all_on_locks = started.elapsed();
+    // Jump to check-out + margin, then tick until every code is deleted.
+    now = NOW + 6 * 86_400;
+    loop {
+        now += 60;
+        stub.set_time(now);
+        let busy = plugin.tick(now);
+        guard += 1;
+        anyhow::ensure!(guard < 20_000, "codes were never all deleted");
+        if stub.pins().iter().all(|p| p.removed_at.is_some()) && !busy {
+            break;
+        }
+    }
+    Ok(Timings { all_on_locks, total: started.elapsed(), requests_after_setup: stub.http_counts().requests - setup_requests })
+}
+
+/// The component through a tenant handle.
+struct Wasm<'a> {
+    tenant: &'a TenantHandle,
+    clock: &'a SimClock,
+}
+
+fn event(id: &str, property: &str) -> api::BookingEvent {
+    api::BookingEvent {
+        booking: api::Booking {
+            id: id.into(),
+            property_id: property.into(),
+            guest_name: Some("Ana".into()),
+            check_in: "2027-01-07".into(),
+            check_out: "2027-01-09".into(),
+            check_in_time: None,
+            check_out_time: None,
+            status: api::BookingStatus::Confirmed,
+        },
+        property: api_property(property),
+    }
+}
+
+fn api_property(id: &str) -> api::Property {
+    api::Property { id: id.into(), name: format!("House {id}"), timezone: "Europe/Paris".into(), check_in_time: None, check_out_time: None }
+}
+
+impl Lifecycle for Wasm<'_> {
+    fn connect(&self) {
+        self.clock.set(NOW);
+        expect(ok(self.tenant.connect(api::Provider::Igloohome, CLIENT_ID, SECRET)), "connect");
+    }
+    fn property(&self, id: &str) {
+        expect(ok(self.tenant.on_property_changed(&api_property(id))), "property");
+    }
+    fn assign(&self, property: &str, lock: &str) {
+        expect(ok(self.tenant.assign(property, api::Provider::Igloohome, lock, None, None)), "assign");
+    }
+    fn booking(&self, id: &str, property: &str) {
+        expect(ok(self.tenant.on_booking_changed(&event(id, property))), "booking");
+    }
+    fn tick(&self, now: i64) -> bool {
+        self.clock.set(now);
+        let mut busy = false;
+        loop {
+            let summary = expect(ok(self.tenant.on_tick(now)), "tick");
+            busy |= summary.vendor_requests > 0;
+            if !summary.more_due {
+                return busy;
+            }
+        }
+    }
+}
+
+/// The same logic compiled natively, against the plugin's in-memory host.
+struct Native {
+    host: MemoryHost<InProcessStub>,
+}
+
+impl Lifecycle for Native {
+    fn connect(&self) {
+        self.host.now.set(NOW);
+        expect_native(smartlock_plugin::admin::connect(&self.host, Provider::Igloohome, CLIENT_ID, SECRET), "connect");
+    }
+    fn property(&self, id: &str) {
+        let p = api_property(id);
+        let facts = PropertyFacts { id: p.id, name: p.name, timezone: p.timezone, check_in_time: None, check_out_time: None };
+        expect_native(smartlock_plugin::events::on_property_changed(&self.host, facts), "property");
+    }
+    fn assign(&self, property: &str, lock: &str) {
+        expect_native(smartlock_plugin::admin::assign(&self.host, property, Provider::Igloohome, lock, None, None), "assign");
+    }
+    fn booking(&self, id: &str, property: &str) {
+        let e = event(id, property);
+        let facts = BookingFacts {
+            id: e.booking.id,
+            property_id: e.booking.property_id,
+            guest_name: e.booking.guest_name,
+            check_in: e.booking.check_in,
+            check_out: e.booking.check_out,
+            check_in_time: None,
+            check_out_time: None,
+            confirmed: true,
+        };
+        let p = e.property;
+        let property = PropertyFacts { id: p.id, name: p.name, timezone: p.timezone, check_in_time: None, check_out_time: None };
+        expect_native(smartlock_plugin::events::on_booking_changed(&self.host, facts, property), "booking");
+    }
+    fn tick(&self, now: i64) -> bool {
+        self.host.now.set(now);
+        let mut busy = false;
+        loop {
+            let summary = expect_native(smartlock_plugin::tick::on_tick(&self.host, now), "tick");
+            busy |= summary.vendor_requests > 0;
+            if !summary.more_due {
+                return busy;
+            }
+        }
+    }
+}
+
+fn expect<T>(r: anyhow::Result<T>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        // The benchmark's own set-up is valid: a failure here is a bug.
+        Err(e) => panic!("bench {what} failed: {e:#}"),
+    }
+}
+
+fn expect_native<T>(r: smartlock_plugin::Result<T>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("bench native {what} failed: {e}"),
+    }
+}
+
+/// The stub answering in-process (no socket), for both sides of the native
+/// comparison: the URL's path is all the stub needs.
+#[derive(Clone)]
+struct InProcessStub(Igloohome);
+
+impl InProcessStub {
+    fn answer(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let path = url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_else(|| "/".into());
+        let resp = self.0.handle(&StubRequest {
+            method: method.to_string(),
+            path_and_query: path,
+            headers: headers.to_vec(),
+            body: body.to_vec(),
+        });
+        (resp.status, resp.headers, resp.body)
+    }
+}
+
+impl HttpBackend for InProcessStub {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+        let (status, headers, body) = self.answer(request.method.as_str(), &request.url, &request.headers, &request.body);
+        Ok(HttpResponse { status, headers, body })
+    }
+}
+
+impl guest_host::Http for InProcessStub {
+    fn send(&self, request: &guest_host::HttpRequest) -> Result<guest_host::HttpResponse, guest_host::HttpError> {
+        let method = match request.method {
+            guest_host::Method::Get => "GET",
+            guest_host::Method::Post => "POST",
+            guest_host::Method::Put => "PUT",
+            guest_host::Method::Delete => "DELETE",
+        };
+        let (status, headers, body) = self.answer(method, &request.url, &request.headers, &request.body);
+        Ok(guest_host::HttpResponse { status, headers, body })
+    }
+}
+
+/// Codes per second through the stub over loopback HTTP, 40 locks and
+/// bridges at once, and the vendor requests of one booking's whole life.
+fn codes_through_loopback(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
+    const LOCKS: usize = 40;
+    const PER_LOCK: usize = 10;
+    let stub = Igloohome::new(world(LOCKS), NOW);
+    let server = StubServer::start(stub.clone())?;
+    let clock = Arc::new(SimClock::new(NOW));
+    let dir = tempfile::tempdir()?;
+    let db = SqliteDb::open(dir.path().join("codes.sqlite"))?;
+    let tenant = runtime.tenant(
+        Tenant::new("bench-codes")
+            .with_storage(Arc::new(db.tenant("bench-codes")))
+            .with_clock(clock.clone())
+            .with_routes(VendorRoutes::igloohome_via(&server.base_url())?),
+    );
+    let timings = lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?;
+    let n = (LOCKS * PER_LOCK) as f64;
+    Ok((n / timings.all_on_locks.as_secs_f64(), timings.requests_after_setup as f64 / n))
+}
+
+/// The same lifecycle workload in wasm and natively, both against in-memory
+/// storage and the in-process stub; medians of 3 runs each, in ms.
+fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
+    const LOCKS: usize = 10;
+    const PER_LOCK: usize = 10;
+    let mut wasm = Vec::new();
+    let mut native = Vec::new();
+    for _ in 0..3 {
+        let stub = Igloohome::new(world(LOCKS), NOW);
+        let clock = Arc::new(SimClock::new(NOW));
+        let tenant = runtime.tenant(
+            Tenant::new("bench-wasm")
+                .with_storage(Arc::new(MemoryStore::new()))
+                .with_http(Arc::new(InProcessStub(stub.clone())))
+                .with_clock(clock.clone())
+                .with_routes(VendorRoutes::igloohome_via("http://stub.invalid")?),
+        );
+        wasm.push(lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?.total);
+
+        let stub = Igloohome::new(world(LOCKS), NOW);
+        let host = MemoryHost::new(InProcessStub(stub.clone()), NOW);
+        native.push(lifecycle(&Native { host }, &stub, LOCKS, PER_LOCK)?.total);
+    }
+    Ok((ms(median(&mut wasm)), ms(median(&mut native))))
+}
+
+#[allow(dead_code)]
+fn _assert_object(v: &Value) -> bool {
+    v.is_object()
+}
