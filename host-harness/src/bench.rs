@@ -25,8 +25,18 @@ const SECRET: &str = "bench-secret";
 /// 2027-01-04T00:00:00Z: the benchmark's "now".
 const NOW: i64 = 1_799_020_800;
 
-pub fn run(config: RuntimeConfig, as_json: bool) -> anyhow::Result<()> {
+pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow::Result<()> {
     let started = Instant::now();
+    if profile_native {
+        // Only the wasm/native workload, many times: something to point a
+        // profiler at.
+        let runtime = Runtime::new(config)?;
+        for _ in 0..20 {
+            let (wasm_ms, native_ms) = native_comparison(&runtime)?;
+            println!("lifecycle workload: {wasm_ms:.1} ms wasm, {native_ms:.1} ms native");
+        }
+        return Ok(());
+    }
     let bytes = std::fs::read(&config.component)
         .with_context(|| format!("reading the plugin component {}", config.component.display()))?;
 

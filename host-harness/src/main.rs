@@ -60,6 +60,9 @@ enum Command {
         /// One JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only run the wasm-versus-native workload, repeatedly (to profile).
+        #[arg(long, hide = true)]
+        profile_native: bool,
     },
     /// Runs a scenario against a stub in another process, with durable
     /// progress in a SQLite file: killed at any moment and started again with
@@ -86,7 +89,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scenario { file, report } => run_scenario(file, report, config),
         Command::Stub { config: file, port, start } => run_stub(file, port, start),
-        Command::Bench { json } => bench::run(config, json),
+        Command::Bench { json, profile_native } => bench::run(config, json, profile_native),
         Command::Drive { scenario, stub, db } => load(&scenario).and_then(|s| drive::run(&s, &stub, &db, config)),
     };
     match result {

@@ -9,6 +9,7 @@ mod examples;
 mod failures;
 mod faults;
 mod messages;
+mod random;
 mod restarts;
 mod sandbox;
 mod schedule;
