@@ -130,9 +130,9 @@ fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let mut rng = Rng(seed);
     let mut kills = 0;
     let started = Instant::now();
-    for _ in 0..60 {
+    for _ in 0..80 {
         let mut running = drive().stdout(Stdio::null()).spawn().expect("driver starts");
-        std::thread::sleep(Duration::from_millis(40 + rng.below(400)));
+        std::thread::sleep(Duration::from_millis(20 + rng.below(250)));
         match running.try_wait().unwrap() {
             Some(status) => {
                 assert!(status.success(), "the driver failed on its own (seed {seed})");
