@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use serde_json::{json, Value};
+use serde_json::json;
 use smartlock_plugin::host as guest_host;
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::model::{Assignment, BookingFacts, PropertyFacts, Provider};
@@ -528,9 +528,4 @@ fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
         native.push(lifecycle(&Native { host }, &stub, LOCKS, PER_LOCK)?.total);
     }
     Ok((ms(median(&mut wasm)), ms(median(&mut native))))
-}
-
-#[allow(dead_code)]
-fn _assert_object(v: &Value) -> bool {
-    v.is_object()
 }

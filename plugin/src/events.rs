@@ -17,24 +17,31 @@ pub fn on_booking_changed<H: Host + ?Sized>(host: &H, booking: BookingFacts, pro
     }
     let now = host.now();
     let store = Store::new(host);
+    let assignment = store.assignment(&property.id)?;
+    let connected = store.connection()?.is_some();
+    let assignment = assignment.as_ref().filter(|_| connected);
+    // A booking moved to another property follows that property's lock (the
+    // property index is moved by the save, the old code deleted by the tick).
+    let load = |booking: BookingFacts| -> Result<BookingRecord> {
+        Ok(match store.booking(&booking.id)? {
+            Some(mut rec) => {
+                rec.facts = booking;
+                rec
+            }
+            None => BookingRecord::new(booking),
+        })
+    };
+    // Planned before anything is written: a booking that cannot be planned
+    // is refused whole, the event's property facts included.
+    replan(&mut load(booking.clone())?, Some(&property), assignment, now)?;
     // The event carries the property as the host knows it now: a change
-    // there re-plans the property's other bookings too.
+    // there re-plans the property's other bookings too (and this one, as
+    // stored, which is why it is loaded again below).
     if store.property(&property.id)?.as_ref() != Some(&property) {
         on_property_changed(host, property.clone())?;
     }
-    let mut rec = match store.booking(&booking.id)? {
-        // A booking moved to another property follows that property's lock
-        // (the property index is moved by the save, the old code deleted by
-        // the tick).
-        Some(mut rec) => {
-            rec.facts = booking;
-            rec
-        }
-        None => BookingRecord::new(booking),
-    };
-    let assignment = store.assignment(&property.id)?;
-    let connected = store.connection()?.is_some();
-    replan(&mut rec, Some(&property), assignment.as_ref().filter(|_| connected), now)?;
+    let mut rec = load(booking)?;
+    replan(&mut rec, Some(&property), assignment, now)?;
     store.save_booking(&mut rec, Vec::new())?;
     Ok(())
 }

@@ -173,18 +173,29 @@ impl BookingRecord {
         if !self.facts.confirmed {
             return None; // R15: cancelled, delete at once.
         }
-        let target = self.target.as_ref().map(|t| &t.placement);
-        if let Some(code) = &self.on_lock {
-            let cur = &code.placement;
-            let same_lock = target.is_some_and(|t| t.lock_id == cur.lock_id);
-            // R17: a guest in the middle of the stay keeps the code on the
-            // old lock until check-out, whatever happened to the assignment.
-            if !same_lock && now >= cur.start {
-                return (now < cur.end).then(|| cur.clone());
-            }
+        if let Some(until) = self.kept_mid_stay_until(now) {
+            return (now < until).then(|| self.on_lock.as_ref().map(|c| c.placement.clone())).flatten();
         }
-        let t = target?;
+        let t = self.target.as_ref().map(|t| &t.placement)?;
         (now < t.end).then(|| t.clone())
+    }
+
+    /// R17: a guest in the middle of the stay keeps the code on the old lock
+    /// (the lock changed or was removed) until check-out — the stay's
+    /// current check-out, if the booking was shortened since (R16). `None`
+    /// when no code is kept that way. "Mid-stay" is judged on the booking's
+    /// current window, not on the old code's.
+    pub fn kept_mid_stay_until(&self, now: Instant) -> Option<Instant> {
+        let cur = &self.on_lock.as_ref()?.placement;
+        let target = self.target.as_ref().map(|t| &t.placement);
+        if target.is_some_and(|t| t.lock_id == cur.lock_id) {
+            return None;
+        }
+        let (stay_start, stay_end) = match target {
+            Some(t) => (t.start, t.end.min(cur.end)),
+            None => (cur.start, cur.end),
+        };
+        (now >= stay_start).then_some(stay_end)
     }
 
     /// Whether the one alert e-mail is due (R12, R13).
@@ -254,7 +265,8 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
     if let Some(code) = &rec.on_lock {
         if want.as_ref() == Some(&code.placement) {
             // Wake to delete at the end of the window (R16).
-            return Decision::Wait(earliest([Some(code.placement.end), alert_wake]));
+            let end = rec.kept_mid_stay_until(now).unwrap_or(code.placement.end);
+            return Decision::Wait(earliest([Some(end), alert_wake]));
         }
         if let Some(r) = retry_wait {
             return Decision::Wait(Some(r));

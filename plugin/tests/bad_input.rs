@@ -789,7 +789,7 @@ fn check_property_event(host: &Host, property: PropertyFacts) -> Result<(), Test
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(1024))]
 
     /// SPEC 4: any booking event either is valid and accepted, or is refused
     /// with InvalidInput naming one of its bad fields, storage unchanged.

