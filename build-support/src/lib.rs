@@ -50,7 +50,8 @@ pub struct Component<'a> {
 /// The workspace root of the package whose build script is running (its
 /// manifest sits one level below the root).
 pub fn workspace() -> PathBuf {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set for build scripts"));
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set for build scripts"));
     manifest_dir.parent().expect("the package sits in the workspace").to_path_buf()
 }
 

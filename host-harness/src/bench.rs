@@ -81,7 +81,12 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         for (key, value) in figures.as_object().into_iter().flatten() {
             println!("{key:<28} {value}");
         }
-        println!("{:<28} {} (100k store), {} (1k store)", "render_us warm", calls_100k.render_us.round(), calls_1k.render_us.round());
+        println!(
+            "{:<28} {} (100k store), {} (1k store)",
+            "render_us warm",
+            calls_100k.render_us.round(),
+            calls_1k.render_us.round()
+        );
         println!("{:<28} {:.1} ms wasm, {:.1} ms native", "lifecycle workload", wasm_ms, native_ms);
         println!("{:<28} {:.1} s", "bench took", started.elapsed().as_secs_f64());
     }
@@ -127,7 +132,8 @@ fn fill(storage: &dyn KvStore, n: usize) -> anyhow::Result<()> {
         days_before: 5,
         margin_minutes: 30,
     };
-    let connection = Connection { client_id: CLIENT_ID.into(), client_secret: SECRET.into(), account_name: "Bench".into() };
+    let connection =
+        Connection { client_id: CLIENT_ID.into(), client_secret: SECRET.into(), account_name: "Bench".into() };
     let guest = guest_store::Store::new(&host);
     guest.put(guest_store::CONNECTION_KEY, &connection)?;
     guest.put(&guest_store::property_key("p1"), &property)?;
@@ -152,7 +158,8 @@ fn fill(storage: &dyn KvStore, n: usize) -> anyhow::Result<()> {
     // Each new booking is due at once (its first look); settle them all so
     // that what is stored is the steady state: everything due in the future.
     loop {
-        let summary = smartlock_plugin::tick::on_tick(&host, NOW).map_err(|e| anyhow::anyhow!("settling bookings: {e}"))?;
+        let summary =
+            smartlock_plugin::tick::on_tick(&host, NOW).map_err(|e| anyhow::anyhow!("settling bookings: {e}"))?;
         if summary.processed == 0 {
             break;
         }
@@ -177,7 +184,8 @@ fn tick_idle(runtime: &Runtime, n: usize) -> anyhow::Result<(f64, WarmCalls)> {
     let storage = Arc::new(db.tenant("bench"));
     fill(storage.as_ref(), n)?;
     let clock = Arc::new(SimClock::new(NOW));
-    let tenant = runtime.tenant(Tenant::new("bench").with_storage(storage).with_clock(clock).with_routes(VendorRoutes::new()));
+    let tenant =
+        runtime.tenant(Tenant::new("bench").with_storage(storage).with_clock(clock).with_routes(VendorRoutes::new()));
     let mut ticks = Vec::new();
     for _ in 0..400 {
         let t = Instant::now();
@@ -263,7 +271,12 @@ fn world(locks: usize) -> StubConfig {
             .map(|i| StubLock { id: format!("L{i}"), name: format!("Lock {i}"), bridge: Some(format!("B{i}")) })
             .collect(),
         bridges: (0..locks)
-            .map(|i| StubBridge { id: format!("B{i}"), name: format!("Bridge {i}"), online: true, offline_reply: Default::default() })
+            .map(|i| StubBridge {
+                id: format!("B{i}"),
+                name: format!("Bridge {i}"),
+                online: true,
+                offline_reply: Default::default(),
+            })
             .collect(),
     }
 }
@@ -327,7 +340,11 @@ fn lifecycle(plugin: &dyn Lifecycle, stub: &Igloohome, locks: usize, per_lock: u
             break;
         }
     }
-    Ok(Timings { all_on_locks, total: started.elapsed(), requests_after_setup: stub.http_counts().requests - setup_requests })
+    Ok(Timings {
+        all_on_locks,
+        total: started.elapsed(),
+        requests_after_setup: stub.http_counts().requests - setup_requests,
+    })
 }
 
 /// The component through a tenant handle.
@@ -353,7 +370,13 @@ fn event(id: &str, property: &str) -> api::BookingEvent {
 }
 
 fn api_property(id: &str) -> api::Property {
-    api::Property { id: id.into(), name: format!("House {id}"), timezone: "Europe/Paris".into(), check_in_time: None, check_out_time: None }
+    api::Property {
+        id: id.into(),
+        name: format!("House {id}"),
+        timezone: "Europe/Paris".into(),
+        check_in_time: None,
+        check_out_time: None,
+    }
 }
 
 impl Lifecycle for Wasm<'_> {
@@ -395,11 +418,15 @@ impl Lifecycle for Native {
     }
     fn property(&self, id: &str) {
         let p = api_property(id);
-        let facts = PropertyFacts { id: p.id, name: p.name, timezone: p.timezone, check_in_time: None, check_out_time: None };
+        let facts =
+            PropertyFacts { id: p.id, name: p.name, timezone: p.timezone, check_in_time: None, check_out_time: None };
         expect_native(smartlock_plugin::events::on_property_changed(&self.host, facts), "property");
     }
     fn assign(&self, property: &str, lock: &str) {
-        expect_native(smartlock_plugin::admin::assign(&self.host, property, Provider::Igloohome, lock, None, None), "assign");
+        expect_native(
+            smartlock_plugin::admin::assign(&self.host, property, Provider::Igloohome, lock, None, None),
+            "assign",
+        );
     }
     fn booking(&self, id: &str, property: &str) {
         let e = event(id, property);
@@ -414,7 +441,8 @@ impl Lifecycle for Native {
             confirmed: true,
         };
         let p = e.property;
-        let property = PropertyFacts { id: p.id, name: p.name, timezone: p.timezone, check_in_time: None, check_out_time: None };
+        let property =
+            PropertyFacts { id: p.id, name: p.name, timezone: p.timezone, check_in_time: None, check_out_time: None };
         expect_native(smartlock_plugin::events::on_booking_changed(&self.host, facts, property), "booking");
     }
     fn tick(&self, now: i64) -> bool {
@@ -451,7 +479,13 @@ fn expect_native<T>(r: smartlock_plugin::Result<T>, what: &str) -> T {
 struct InProcessStub(Igloohome);
 
 impl InProcessStub {
-    fn answer(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    fn answer(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
         let path = url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_else(|| "/".into());
         let resp = self.0.handle(&StubRequest {
             method: method.to_string(),
@@ -465,7 +499,8 @@ impl InProcessStub {
 
 impl HttpBackend for InProcessStub {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
-        let (status, headers, body) = self.answer(request.method.as_str(), &request.url, &request.headers, &request.body);
+        let (status, headers, body) =
+            self.answer(request.method.as_str(), &request.url, &request.headers, &request.body);
         Ok(HttpResponse { status, headers, body })
     }
 }

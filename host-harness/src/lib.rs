@@ -12,9 +12,8 @@ pub mod stub;
 pub mod template;
 
 pub use imports::{
-    Clock, Email, HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, KvStore,
-    MemoryStore, SimClock, SqliteDb, SqliteStore, StorageError, SystemClock, Tenant, UreqBackend,
-    UreqConfig, VendorRoutes, Write,
+    Clock, Email, HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock,
+    SqliteDb, SqliteStore, StorageError, SystemClock, Tenant, UreqBackend, UreqConfig, VendorRoutes, Write,
 };
 pub use runtime::{api, CallError, CallResult, Runtime, RuntimeConfig, TenantHandle};
 
@@ -29,8 +28,5 @@ pub fn plugin_component_path() -> &'static str {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

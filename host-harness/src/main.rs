@@ -123,7 +123,8 @@ fn run_scenario(file: PathBuf, out: Option<PathBuf>, config: RuntimeConfig) -> a
 }
 
 fn run_stub(file: PathBuf, port: u16, start: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&file).map_err(|e| InvalidScenario(format!("cannot read {}: {e}", file.display())))?;
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| InvalidScenario(format!("cannot read {}: {e}", file.display())))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?;
     let (world, scenario_start) = match value.get("igloohome") {

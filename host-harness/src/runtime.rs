@@ -30,10 +30,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
-    UpdateDeadline,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 use crate::imports::{CallLimits, HostState, Tenant};
 use bindings::{SmartlockPlugin, SmartlockPluginPre};
@@ -196,12 +193,8 @@ impl Runtime {
     /// Loads [`RuntimeConfig::component`], from the cache folder when one is
     /// configured and holds it compiled.
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Runtime> {
-        let bytes = std::fs::read(&config.component).with_context(|| {
-            format!(
-                "reading the plugin component {}",
-                config.component.display()
-            )
-        })?;
+        let bytes = std::fs::read(&config.component)
+            .with_context(|| format!("reading the plugin component {}", config.component.display()))?;
         match config.cache_dir.clone() {
             Some(dir) => Self::from_cache_or_bytes(&bytes, &dir, config),
             None => Self::from_component_bytes(&bytes, config),
@@ -241,11 +234,7 @@ impl Runtime {
         Ok(self.inner.component.serialize()?)
     }
 
-    fn from_cache_or_bytes(
-        bytes: &[u8],
-        dir: &Path,
-        config: RuntimeConfig,
-    ) -> anyhow::Result<Runtime> {
+    fn from_cache_or_bytes(bytes: &[u8], dir: &Path, config: RuntimeConfig) -> anyhow::Result<Runtime> {
         let engine = engine(&config)?;
         let mut hasher = DefaultHasher::new();
         bytes.hash(&mut hasher);
@@ -259,13 +248,7 @@ impl Runtime {
             match unsafe { Component::deserialize_file(&engine, &path) } {
                 Ok(component) => {
                     tracing::debug!(path = %path.display(), "plugin loaded from the compile cache");
-                    return Self::assemble(
-                        engine,
-                        component,
-                        bytes.len(),
-                        started.elapsed(),
-                        config,
-                    );
+                    return Self::assemble(engine, component, bytes.len(), started.elapsed(), config);
                 }
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "ignoring an unusable compile cache file")
@@ -277,16 +260,13 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context("compiling the plugin component")?;
         let load_time = started.elapsed();
-        let written = component
-            .serialize()
-            .map_err(anyhow::Error::from)
-            .and_then(|compiled| {
-                std::fs::create_dir_all(dir)?;
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                std::fs::write(&tmp, compiled)?;
-                std::fs::rename(&tmp, &path)?;
-                Ok(())
-            });
+        let written = component.serialize().map_err(anyhow::Error::from).and_then(|compiled| {
+            std::fs::create_dir_all(dir)?;
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, compiled)?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(())
+        });
         if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "could not write the compile cache");
         }
@@ -301,9 +281,7 @@ impl Runtime {
         config: RuntimeConfig,
     ) -> anyhow::Result<Runtime> {
         let mut linker = Linker::<HostState>::new(&engine);
-        crate::imports::add_wasi_to_linker(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("linking WASI")?;
+        crate::imports::add_wasi_to_linker(&mut linker).map_err(anyhow::Error::from).context("linking WASI")?;
         SmartlockPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(anyhow::Error::from)
             .context("linking the host imports")?;
@@ -315,11 +293,7 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context("the component does not export the smartlock-plugin world")?;
         spawn_epoch_ticker(&engine, config.epoch_tick)?;
-        tracing::info!(
-            component_size,
-            load_ms = load_time.as_millis() as u64,
-            "plugin component loaded"
-        );
+        tracing::info!(component_size, load_ms = load_time.as_millis() as u64, "plugin component loaded");
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,
@@ -405,62 +379,35 @@ impl TenantHandle {
 
     /// The same tenant with another plugin-time limit per call.
     pub fn with_call_timeout(&self, call_timeout: Duration) -> TenantHandle {
-        TenantHandle {
-            call_timeout,
-            ..self.clone()
-        }
+        TenantHandle { call_timeout, ..self.clone() }
     }
 
     /// A booking was created, changed or cancelled.
     pub fn on_booking_changed(&self, event: &api::BookingEvent) -> CallResult<()> {
-        self.call("on-booking-changed", |p, s| {
-            p.pms_smartlock_events().call_on_booking_changed(s, event)
-        })
+        self.call("on-booking-changed", |p, s| p.pms_smartlock_events().call_on_booking_changed(s, event))
     }
 
     /// A property was created or changed.
     pub fn on_property_changed(&self, property: &api::Property) -> CallResult<()> {
-        self.call("on-property-changed", |p, s| {
-            p.pms_smartlock_events()
-                .call_on_property_changed(s, property)
-        })
+        self.call("on-property-changed", |p, s| p.pms_smartlock_events().call_on_property_changed(s, property))
     }
 
     /// The periodic tick at `now` (seconds since the epoch).
     pub fn on_tick(&self, now: api::Instant) -> CallResult<api::TickSummary> {
-        self.call("on-tick", |p, s| {
-            p.pms_smartlock_events().call_on_tick(s, now)
-        })
+        self.call("on-tick", |p, s| p.pms_smartlock_events().call_on_tick(s, now))
     }
 
     /// A message variable's value for a booking.
-    pub fn render_variable(
-        &self,
-        name: &str,
-        booking_id: &str,
-    ) -> Result<Option<String>, CallError> {
-        self.call("render-variable", |p, s| {
-            p.pms_smartlock_messages()
-                .call_render_variable(s, name, booking_id)
-        })
+    pub fn render_variable(&self, name: &str, booking_id: &str) -> Result<Option<String>, CallError> {
+        self.call("render-variable", |p, s| p.pms_smartlock_messages().call_render_variable(s, name, booking_id))
     }
 
-    pub fn connect(
-        &self,
-        provider: api::Provider,
-        client_id: &str,
-        client_secret: &str,
-    ) -> CallResult<api::Account> {
-        self.call("connect", |p, s| {
-            p.pms_smartlock_admin()
-                .call_connect(s, provider, client_id, client_secret)
-        })
+    pub fn connect(&self, provider: api::Provider, client_id: &str, client_secret: &str) -> CallResult<api::Account> {
+        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, provider, client_id, client_secret))
     }
 
     pub fn disconnect(&self, provider: api::Provider) -> CallResult<()> {
-        self.call("disconnect", |p, s| {
-            p.pms_smartlock_admin().call_disconnect(s, provider)
-        })
+        self.call("disconnect", |p, s| p.pms_smartlock_admin().call_disconnect(s, provider))
     }
 
     pub fn accounts(&self) -> CallResult<Vec<api::Account>> {
@@ -468,9 +415,7 @@ impl TenantHandle {
     }
 
     pub fn list_locks(&self, provider: api::Provider) -> CallResult<Vec<api::LockInfo>> {
-        self.call("list-locks", |p, s| {
-            p.pms_smartlock_admin().call_list_locks(s, provider)
-        })
+        self.call("list-locks", |p, s| p.pms_smartlock_admin().call_list_locks(s, provider))
     }
 
     pub fn assign(
@@ -482,35 +427,22 @@ impl TenantHandle {
         margin_minutes: Option<i32>,
     ) -> CallResult<api::Assignment> {
         self.call("assign", |p, s| {
-            p.pms_smartlock_admin().call_assign(
-                s,
-                property_id,
-                provider,
-                lock_id,
-                days_before,
-                margin_minutes,
-            )
+            p.pms_smartlock_admin().call_assign(s, property_id, provider, lock_id, days_before, margin_minutes)
         })
     }
 
     pub fn unassign(&self, property_id: &str) -> CallResult<()> {
-        self.call("unassign", |p, s| {
-            p.pms_smartlock_admin().call_unassign(s, property_id)
-        })
+        self.call("unassign", |p, s| p.pms_smartlock_admin().call_unassign(s, property_id))
     }
 
     pub fn assignment(&self, property_id: &str) -> CallResult<Option<api::Assignment>> {
         // Both bindgens call it `get-assignment`: the WIT function shares its
         // name with the `assignment` record.
-        self.call("assignment", |p, s| {
-            p.pms_smartlock_admin().call_get_assignment(s, property_id)
-        })
+        self.call("assignment", |p, s| p.pms_smartlock_admin().call_get_assignment(s, property_id))
     }
 
     pub fn booking_status(&self, booking_id: &str) -> CallResult<api::CodeStatus> {
-        self.call("booking-status", |p, s| {
-            p.pms_smartlock_admin().call_booking_status(s, booking_id)
-        })
+        self.call("booking-status", |p, s| p.pms_smartlock_admin().call_booking_status(s, booking_id))
     }
 
     /// Runs `f` with one fresh instance and its store, under the same
@@ -602,12 +534,7 @@ fn log_guest_output(tenant: &str, stream: &str, bytes: &[u8]) {
 
 /// A one-line account of a failed call, with the guest's panic message when
 /// it printed one.
-fn describe_failure(
-    export: &str,
-    error: &wasmtime::Error,
-    limits: &CallLimits,
-    stderr: &[u8],
-) -> String {
+fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, stderr: &[u8]) -> String {
     // The root cause says what happened; the outer layers are wasm
     // backtraces (addresses only: the component is stripped).
     let cause = error.root_cause().to_string();
@@ -617,14 +544,9 @@ fn describe_failure(
             limits.guest_time, limits.wall_time
         ),
         _ if cause.contains("growing memory") => {
-            format!(
-                "exceeded the memory limit of {} MiB ({cause})",
-                limits.memory_bytes >> 20
-            )
+            format!("exceeded the memory limit of {} MiB ({cause})", limits.memory_bytes >> 20)
         }
-        Some(Trap::UnreachableCodeReached) => {
-            "aborted (unreachable instruction: a panic or abort)".to_owned()
-        }
+        Some(Trap::UnreachableCodeReached) => "aborted (unreachable instruction: a panic or abort)".to_owned(),
         _ => cause,
     };
     let panic: Vec<&str> = std::str::from_utf8(stderr)
@@ -651,11 +573,7 @@ mod tests {
     /// The real plugin, compiled once for all tests of this process.
     fn runtime() -> Runtime {
         static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-        RUNTIME
-            .get_or_init(|| {
-                Runtime::new(RuntimeConfig::default()).expect("the plugin component loads")
-            })
-            .clone()
+        RUNTIME.get_or_init(|| Runtime::new(RuntimeConfig::default()).expect("the plugin component loads")).clone()
     }
 
     #[test]
@@ -670,59 +588,31 @@ mod tests {
     #[test]
     fn render_variable_on_an_empty_store_is_none() {
         let runtime = runtime();
-        eprintln!(
-            "component: {} bytes, loaded in {:?}",
-            runtime.component_size(),
-            runtime.load_time()
-        );
+        eprintln!("component: {} bytes, loaded in {:?}", runtime.component_size(), runtime.load_time());
         let store = Arc::new(MemoryStore::new());
         let tenant = runtime.tenant(Tenant::new("render-empty").with_storage(store.clone()));
-        for (name, booking) in [
-            ("smartlock_code", "b-1"),
-            ("nuki_code", "b-1"),
-            ("unknown", "b-1"),
-        ] {
+        for (name, booking) in [("smartlock_code", "b-1"), ("nuki_code", "b-1"), ("unknown", "b-1")] {
             let started = Instant::now();
-            assert_eq!(
-                tenant.render_variable(name, booking).unwrap(),
-                None,
-                "{name}"
-            );
+            assert_eq!(tenant.render_variable(name, booking).unwrap(), None, "{name}");
             eprintln!("render-variable({name}) took {:?}", started.elapsed());
         }
         let started = Instant::now();
         const CALLS: u32 = 20;
         for _ in 0..CALLS {
-            assert_eq!(
-                tenant.render_variable("smartlock_code", "b-1").unwrap(),
-                None
-            );
+            assert_eq!(tenant.render_variable("smartlock_code", "b-1").unwrap(), None);
         }
-        eprintln!(
-            "mean call (fresh instance each): {:?}",
-            started.elapsed() / CALLS
-        );
-        assert!(
-            store.entries().is_empty(),
-            "rendering wrote to storage: {:?}",
-            store.entries()
-        );
+        eprintln!("mean call (fresh instance each): {:?}", started.elapsed() / CALLS);
+        assert!(store.entries().is_empty(), "rendering wrote to storage: {:?}", store.entries());
     }
 
     #[test]
     fn a_trap_fails_one_call_and_the_next_gets_a_fresh_instance() {
         let tenant = runtime().tenant(Tenant::new("trap-then-fresh"));
-        let err = tenant
-            .with_call_timeout(Duration::ZERO)
-            .render_variable("smartlock_code", "b")
-            .unwrap_err();
+        let err = tenant.with_call_timeout(Duration::ZERO).render_variable("smartlock_code", "b").unwrap_err();
         match &err {
             CallError::Trap { tenant, message } => {
                 assert_eq!(tenant, "trap-then-fresh");
-                assert!(
-                    message.contains("render-variable") && message.contains("time limit"),
-                    "{message}"
-                );
+                assert!(message.contains("render-variable") && message.contains("time limit"), "{message}");
             }
             other => panic!("expected a trap, got {other:?}"),
         }
@@ -734,18 +624,9 @@ mod tests {
         let runtime = runtime();
         let compiled = runtime.serialize().unwrap();
         // SAFETY: the bytes come from `Runtime::serialize` just above.
-        let same =
-            unsafe { Runtime::from_precompiled(&compiled, runtime.config().clone()) }.unwrap();
-        assert_eq!(
-            same.tenant(Tenant::new("pre"))
-                .render_variable("smartlock_code", "b")
-                .unwrap(),
-            None
-        );
-        let config = RuntimeConfig {
-            memory_limit: 64 * 1024,
-            ..runtime.config().clone()
-        };
+        let same = unsafe { Runtime::from_precompiled(&compiled, runtime.config().clone()) }.unwrap();
+        assert_eq!(same.tenant(Tenant::new("pre")).render_variable("smartlock_code", "b").unwrap(), None);
+        let config = RuntimeConfig { memory_limit: 64 * 1024, ..runtime.config().clone() };
         // SAFETY: as above.
         let err = unsafe { Runtime::from_precompiled(&compiled, config) }.unwrap_err();
         assert!(format!("{err:#}").contains("memory"), "{err:#}");
@@ -773,10 +654,7 @@ mod tests {
         let a2 = runtime.tenant(Tenant::new("same"));
         let b = runtime.tenant(Tenant::new("other"));
         assert!(Arc::ptr_eq(&a1.turn, &a2.turn));
-        assert!(Arc::ptr_eq(
-            &a1.turn,
-            &a1.with_call_timeout(Duration::from_secs(1)).turn
-        ));
+        assert!(Arc::ptr_eq(&a1.turn, &a1.with_call_timeout(Duration::from_secs(1)).turn));
         assert!(!Arc::ptr_eq(&a1.turn, &b.turn));
     }
 
@@ -784,26 +662,13 @@ mod tests {
     fn the_compile_cache_is_written_then_used() {
         let dir = std::env::temp_dir().join(format!("host-harness-cache-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let config = RuntimeConfig {
-            cache_dir: Some(dir.clone()),
-            ..RuntimeConfig::default()
-        };
+        let config = RuntimeConfig { cache_dir: Some(dir.clone()), ..RuntimeConfig::default() };
         let first = Runtime::new(config.clone()).unwrap();
         let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(files.len(), 1);
         let second = Runtime::new(config).unwrap();
-        eprintln!(
-            "compiled in {:?}, loaded from the cache in {:?}",
-            first.load_time(),
-            second.load_time()
-        );
-        assert_eq!(
-            second
-                .tenant(Tenant::new("cached"))
-                .render_variable("nuki_code", "b")
-                .unwrap(),
-            None
-        );
+        eprintln!("compiled in {:?}, loaded from the cache in {:?}", first.load_time(), second.load_time());
+        assert_eq!(second.tenant(Tenant::new("cached")).render_variable("nuki_code", "b").unwrap(), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

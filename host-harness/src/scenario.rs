@@ -52,20 +52,49 @@ pub struct Step {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case")]
 pub enum Action {
-    Connect { client_id: String, client_secret: String },
+    Connect {
+        client_id: String,
+        client_secret: String,
+    },
     Disconnect {},
-    Property { property: PropertyIn },
-    Assign { property: String, lock: String, days_before: Option<i64>, margin_minutes: Option<i64> },
-    Unassign { property: String },
-    Booking { booking: BookingIn },
-    Bridge { bridge: String, online: bool },
+    Property {
+        property: PropertyIn,
+    },
+    Assign {
+        property: String,
+        lock: String,
+        days_before: Option<i64>,
+        margin_minutes: Option<i64>,
+    },
+    Unassign {
+        property: String,
+    },
+    Booking {
+        booking: BookingIn,
+    },
+    Bridge {
+        bridge: String,
+        online: bool,
+    },
     /// `kind` (optional, an extension): "status" (default), "malformed" or
     /// "truncated" (a 2xx whose body is spoiled).
-    Fault { endpoint: String, #[serde(default)] status: u16, count: u32, #[serde(default)] kind: Option<String> },
+    Fault {
+        endpoint: String,
+        #[serde(default)]
+        status: u16,
+        count: u32,
+        #[serde(default)]
+        kind: Option<String>,
+    },
     /// Extension: every issued token stops working at once.
     RevokeTokens {},
-    Render { booking: String, template: String },
-    Status { booking: String },
+    Render {
+        booking: String,
+        template: String,
+    },
+    Status {
+        booking: String,
+    },
     Restart {},
     End {},
 }
@@ -139,7 +168,8 @@ impl Scenario {
     }
 
     pub fn parse(text: &str) -> Result<Scenario, InvalidScenario> {
-        let scenario: Scenario = serde_json::from_str(text).map_err(|e| InvalidScenario(format!("invalid scenario: {e}")))?;
+        let scenario: Scenario =
+            serde_json::from_str(text).map_err(|e| InvalidScenario(format!("invalid scenario: {e}")))?;
         scenario.validate()?;
         Ok(scenario)
     }
@@ -153,7 +183,12 @@ impl Scenario {
         let mut previous = self.start;
         for (i, step) in self.steps.iter().enumerate() {
             if step.at < previous {
-                return bad(format!("step {} ({}) at {} is before the previous step or the start", i + 1, step.action.name(), step.at.to_rfc3339()));
+                return bad(format!(
+                    "step {} ({}) at {} is before the previous step or the start",
+                    i + 1,
+                    step.action.name(),
+                    step.at.to_rfc3339()
+                ));
             }
             previous = step.at;
             let last = i + 1 == self.steps.len();
@@ -259,7 +294,8 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Report> 
         Some(r) => r.clone(),
         None => Runtime::new(Default::default()).context("loading the plugin")?,
     };
-    let mut harness = Harness::start(&runtime, scenario.igloohome.clone(), scenario.start.timestamp(), scenario.tick_minutes)?;
+    let mut harness =
+        Harness::start(&runtime, scenario.igloohome.clone(), scenario.start.timestamp(), scenario.tick_minutes)?;
     let mut steps = Vec::new();
     for step in &scenario.steps {
         harness.advance_to(step.at.timestamp());
@@ -480,7 +516,6 @@ impl Driver {
 
     /// Applies one step at the current time.
     pub fn apply(&mut self, action: &Action) -> StepOutcome {
-
         let p = &self.plugin;
         match action {
             Action::Connect { client_id, client_secret } => {
@@ -495,7 +530,13 @@ impl Driver {
                 Ok(json!({}))
             }
             Action::Assign { property, lock, days_before, margin_minutes } => {
-                let a = answer(p.assign(property, api::Provider::Igloohome, lock, days_before.map(saturate), margin_minutes.map(saturate)))?;
+                let a = answer(p.assign(
+                    property,
+                    api::Provider::Igloohome,
+                    lock,
+                    days_before.map(saturate),
+                    margin_minutes.map(saturate),
+                ))?;
                 Ok(json!({
                     "property": a.property_id,
                     "lock": a.lock_id,
@@ -507,11 +548,9 @@ impl Driver {
             }
             Action::Unassign { property } => answer(p.unassign(property)).map(|()| json!({})),
             Action::Booking { booking } => {
-                let property = self
-                    .properties
-                    .get(&booking.property)
-                    .cloned()
-                    .ok_or_else(|| format!("unknown property \"{}\": add it with a `property` step first", booking.property))?;
+                let property = self.properties.get(&booking.property).cloned().ok_or_else(|| {
+                    format!("unknown property \"{}\": add it with a `property` step first", booking.property)
+                })?;
                 let event = api::BookingEvent {
                     booking: api::Booking {
                         id: booking.id.clone(),
@@ -600,7 +639,9 @@ pub fn error_sentence(e: &api::Error) -> String {
         api::Error::NotFound(fe) => format!("{} {}", field(&fe.field), fe.reason),
         api::Error::NotConnected => "no igloohome account is connected".to_string(),
         api::Error::CredentialsRejected(m) => format!("the igloohome credentials were refused: {m}"),
-        api::Error::LockNeedsBridge(m) | api::Error::OtherProviderAssigned(m) | api::Error::ProviderUnsupported(m) => m.clone(),
+        api::Error::LockNeedsBridge(m) | api::Error::OtherProviderAssigned(m) | api::Error::ProviderUnsupported(m) => {
+            m.clone()
+        }
         api::Error::VendorUnavailable(m) => format!("igloohome is unavailable: {m}"),
         api::Error::StorageFailed(m) => format!("storage failed: {m}"),
     }

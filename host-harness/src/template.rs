@@ -34,7 +34,9 @@ pub fn substitute(template: &str, mut resolve: impl FnMut(&str) -> Option<String
 
 /// The names that `{{...}}` may carry: letters, digits, `_`, `.` and `-`.
 pub fn is_variable_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// The variable names a template uses (each once, in order).

@@ -24,7 +24,11 @@ fn scenario() -> Value {
         v
     };
     let booking = |at: &str, id: &str, p: &str, cin: &str, cout: &str, status: &str| {
-        s(at, "booking", json!({"booking": {"id": id, "property": p, "guest_name": format!("Guest {id}"), "check_in": cin, "check_out": cout, "status": status}}))
+        s(
+            at,
+            "booking",
+            json!({"booking": {"id": id, "property": p, "guest_name": format!("Guest {id}"), "check_in": cin, "check_out": cout, "status": status}}),
+        )
     };
     json!({
         "name": "crash consistency",
@@ -121,7 +125,12 @@ fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
 
     let drive = || {
         let mut cmd = Command::new(BIN);
-        cmd.arg("--cache-dir").arg(&cache).args(["drive", "--scenario"]).arg(&file).args(["--stub", &stub.1, "--db"]).arg(&db);
+        cmd.arg("--cache-dir")
+            .arg(&cache)
+            .args(["drive", "--scenario"])
+            .arg(&file)
+            .args(["--stub", &stub.1, "--db"])
+            .arg(&db);
         cmd.env("RUST_LOG", "warn").stderr(Stdio::null());
         cmd
     };
@@ -153,7 +162,9 @@ fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
 
     let pins = report["pins"].as_array().expect("pins").clone();
     let of = |booking: &str| -> Vec<&Value> {
-        pins.iter().filter(|p| p["access_name"].as_str().unwrap_or_default().contains(&format!("({booking})"))).collect()
+        pins.iter()
+            .filter(|p| p["access_name"].as_str().unwrap_or_default().contains(&format!("({booking})")))
+            .collect()
     };
     let secs = |v: &Value| v.as_str().map(t);
     for (booking, start, end) in EXPECTED {
@@ -166,9 +177,18 @@ fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
             assert!(removed <= secs(&pair[1]["added_at"]).unwrap(), "{booking}: two entries at once (seed {seed})");
         }
         let last = entries.last().unwrap();
-        assert_eq!((last["start"].as_str(), last["end"].as_str()), (Some(*start), Some(*end)), "{booking} window (seed {seed})");
-        let removed = secs(&last["removed_at"]).unwrap_or_else(|| panic!("{booking} removed after check-out (seed {seed})"));
-        assert!(removed - t(end) <= 3600 + 900 + 30, "{booking} outlived its window: {} (seed {seed})", last["removed_at"]);
+        assert_eq!(
+            (last["start"].as_str(), last["end"].as_str()),
+            (Some(*start), Some(*end)),
+            "{booking} window (seed {seed})"
+        );
+        let removed =
+            secs(&last["removed_at"]).unwrap_or_else(|| panic!("{booking} removed after check-out (seed {seed})"));
+        assert!(
+            removed - t(end) <= 3600 + 900 + 30,
+            "{booking} outlived its window: {} (seed {seed})",
+            last["removed_at"]
+        );
     }
     assert_eq!(of("b5").len(), 2, "b5 moved once (seed {seed})");
     let b6 = of("b6");

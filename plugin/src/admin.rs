@@ -6,7 +6,9 @@ use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
 use crate::igloohome::{Client, Credentials, LockWithBridge, VendorError};
 use crate::lifecycle::{BookingRecord, JobKind};
-use crate::model::{self, Assignment, Provider, DAYS_BEFORE_RANGE, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES, MARGIN_RANGE};
+use crate::model::{
+    self, Assignment, Provider, DAYS_BEFORE_RANGE, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES, MARGIN_RANGE,
+};
 use crate::schedule::{self, Instant};
 use crate::store::{self, Connection, Store, CONNECTION_KEY, TOKEN_KEY};
 
@@ -37,14 +39,22 @@ fn vendor_to_plugin(e: VendorError) -> PluginError {
 
 /// R1: a token must be issued and the device list must load before anything
 /// is stored. R2: the secret goes to storage and the token request only.
-pub fn connect<H: Host + ?Sized>(host: &H, provider: Provider, client_id: &str, client_secret: &str) -> Result<Account> {
+pub fn connect<H: Host + ?Sized>(
+    host: &H,
+    provider: Provider,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<Account> {
     only_igloohome(provider)?;
     for (field, value) in [("client-id", client_id), ("client-secret", client_secret)] {
         if value.trim().is_empty() {
             return Err(PluginError::invalid(field, "must not be empty"));
         }
         if value.len() > MAX_CREDENTIAL_LEN || value.chars().any(char::is_control) {
-            return Err(PluginError::invalid(field, format!("must be at most {MAX_CREDENTIAL_LEN} printable characters")));
+            return Err(PluginError::invalid(
+                field,
+                format!("must be at most {MAX_CREDENTIAL_LEN} printable characters"),
+            ));
         }
     }
     let mut client = Client::new(host, Credentials { client_id, client_secret });
@@ -144,9 +154,8 @@ pub fn assign<H: Host + ?Sized>(
         }
     }
     only_igloohome(provider)?;
-    let (days_current, margin_current) = current
-        .as_ref()
-        .map_or((DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES), |a| (a.days_before, a.margin_minutes));
+    let (days_current, margin_current) =
+        current.as_ref().map_or((DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES), |a| (a.days_before, a.margin_minutes));
     let days_before = model::settle_setting("days-before", days_before, DAYS_BEFORE_RANGE, days_current)?;
     let margin_minutes = model::settle_setting("margin-minutes", margin_minutes, MARGIN_RANGE, margin_current)?;
     if store.property(property_id)?.is_none() {
@@ -262,9 +271,7 @@ pub struct CodeStatus {
 
 pub fn booking_status<H: Host + ?Sized>(host: &H, booking_id: &str) -> Result<CodeStatus> {
     model::check_id("booking-id", booking_id)?;
-    let rec = Store::new(host)
-        .booking(booking_id)?
-        .ok_or_else(|| PluginError::not_found("booking-id", booking_id))?;
+    let rec = Store::new(host).booking(booking_id)?.ok_or_else(|| PluginError::not_found("booking-id", booking_id))?;
     Ok(status_of(&rec, host.now()))
 }
 

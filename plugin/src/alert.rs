@@ -20,11 +20,9 @@ pub fn compose(rec: &BookingRecord) -> Mail {
         }
         None => (rec.facts.property_id.clone(), "(none)".to_string(), rec.facts.check_in.clone()),
     };
-    let error = rec
-        .last_error
-        .clone()
-        .unwrap_or_else(|| "the code has not been confirmed on the lock yet".to_string());
-    let subject = format!("Action needed: no door code yet for {guest} at {property} (check-in {})", rec.facts.check_in);
+    let error = rec.last_error.clone().unwrap_or_else(|| "the code has not been confirmed on the lock yet".to_string());
+    let subject =
+        format!("Action needed: no door code yet for {guest} at {property} (check-in {})", rec.facts.check_in);
     let body = format!(
         "The door code for tomorrow's guest could not be put on the lock.\n\
          \n\

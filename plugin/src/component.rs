@@ -59,7 +59,12 @@ impl core::Storage for WitHost {
         storage::apply(&writes).map_err(storage_err)
     }
 
-    fn list(&self, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>, core::StorageError> {
+    fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, core::StorageError> {
         storage::list(prefix, start_after, limit)
             .map(|entries| entries.into_iter().map(|e| (e.key, e.value)).collect())
             .map_err(storage_err)
@@ -94,9 +99,10 @@ impl core::Log for WitHost {
 fn to_wit_error(e: PluginError) -> types::Error {
     match e {
         PluginError::InvalidInput { field, reason } => types::Error::InvalidInput(types::FieldError { field, reason }),
-        PluginError::NotFound { field, id } => {
-            types::Error::NotFound(types::FieldError { field, reason: format!("\"{}\" is not known", crate::model::clip(&id)) })
-        }
+        PluginError::NotFound { field, id } => types::Error::NotFound(types::FieldError {
+            field,
+            reason: format!("\"{}\" is not known", crate::model::clip(&id)),
+        }),
         PluginError::NotConnected => types::Error::NotConnected,
         PluginError::CredentialsRejected(m) => types::Error::CredentialsRejected(m),
         PluginError::LockNeedsBridge(m) => types::Error::LockNeedsBridge(m),
@@ -162,7 +168,8 @@ struct Component;
 
 impl events::Guest for Component {
     fn on_booking_changed(event: types::BookingEvent) -> Result<(), types::Error> {
-        core_events::on_booking_changed(&WitHost, booking_in(event.booking), property_in(event.property)).map_err(to_wit_error)
+        core_events::on_booking_changed(&WitHost, booking_in(event.booking), property_in(event.property))
+            .map_err(to_wit_error)
     }
 
     fn on_property_changed(property: types::Property) -> Result<(), types::Error> {
@@ -171,7 +178,11 @@ impl events::Guest for Component {
 
     fn on_tick(now: types::Instant) -> Result<events::TickSummary, types::Error> {
         tick::on_tick(&WitHost, now)
-            .map(|s| events::TickSummary { processed: s.processed, vendor_requests: s.vendor_requests, more_due: s.more_due })
+            .map(|s| events::TickSummary {
+                processed: s.processed,
+                vendor_requests: s.vendor_requests,
+                more_due: s.more_due,
+            })
             .map_err(to_wit_error)
     }
 }
@@ -183,7 +194,11 @@ impl messages::Guest for Component {
 }
 
 impl admin::Guest for Component {
-    fn connect(provider: types::Provider, client_id: String, client_secret: String) -> Result<admin::Account, types::Error> {
+    fn connect(
+        provider: types::Provider,
+        client_id: String,
+        client_secret: String,
+    ) -> Result<admin::Account, types::Error> {
         core_admin::connect(&WitHost, provider_in(provider), &client_id, &client_secret)
             .map(|a| admin::Account { provider: provider_out(a.provider), name: a.name })
             .map_err(to_wit_error)
@@ -195,7 +210,9 @@ impl admin::Guest for Component {
 
     fn accounts() -> Result<Vec<admin::Account>, types::Error> {
         core_admin::accounts(&WitHost)
-            .map(|list| list.into_iter().map(|a| admin::Account { provider: provider_out(a.provider), name: a.name }).collect())
+            .map(|list| {
+                list.into_iter().map(|a| admin::Account { provider: provider_out(a.provider), name: a.name }).collect()
+            })
             .map_err(to_wit_error)
     }
 
@@ -204,7 +221,7 @@ impl admin::Guest for Component {
             .map(|locks| {
                 locks
                     .into_iter()
-                    .map(|l| admin::LockInfo { provider: provider, id: l.id, name: l.name, bridge_id: l.bridge_id })
+                    .map(|l| admin::LockInfo { provider, id: l.id, name: l.name, bridge_id: l.bridge_id })
                     .collect()
             })
             .map_err(to_wit_error)

@@ -31,10 +31,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -83,12 +80,8 @@ pub trait Storage {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
     fn apply(&self, writes: Vec<Write>) -> Result<(), StorageError>;
     /// Ascending by key, strictly after `start_after`, at most `limit`.
-    fn list(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: u32)
+        -> Result<Vec<(String, Vec<u8>)>, StorageError>;
 }
 
 pub trait Mailer {

@@ -158,10 +158,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         let now = self.host.now();
         let account_name = jwt_claim(&parsed.access_token, "name");
         Ok(IssuedToken {
-            token: CachedToken {
-                access_token: parsed.access_token,
-                expires_at: now.saturating_add(parsed.expires_in),
-            },
+            token: CachedToken { access_token: parsed.access_token, expires_at: now.saturating_add(parsed.expires_in) },
             account_name,
         })
     }
@@ -424,9 +421,7 @@ fn path_segment(s: &str) -> String {
 /// account name is for display only.
 fn jwt_claim(jwt: &str, claim: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     v.get(claim).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
 }

@@ -330,7 +330,8 @@ pub fn replan(
 
 fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Target, schedule::ScheduleError> {
     let tz = schedule::parse_timezone("property.timezone", &p.timezone)?;
-    let parse_opt = |field: &'static str, v: &Option<String>| v.as_deref().map(|s| schedule::parse_time(field, s)).transpose();
+    let parse_opt =
+        |field: &'static str, v: &Option<String>| v.as_deref().map(|s| schedule::parse_time(field, s)).transpose();
     let (check_in_time, check_out_time) = schedule::resolve_times(
         parse_opt("booking.check-in-time", &b.check_in_time)?,
         parse_opt("booking.check-out-time", &b.check_out_time)?,
@@ -373,7 +374,13 @@ mod tests {
     const MAR22_1130: Instant = 1_774_175_400; // 2026-03-22T10:30:00Z
 
     fn property() -> PropertyFacts {
-        PropertyFacts { id: "p1".into(), name: "Sea View".into(), timezone: "Europe/Paris".into(), check_in_time: None, check_out_time: None }
+        PropertyFacts {
+            id: "p1".into(),
+            name: "Sea View".into(),
+            timezone: "Europe/Paris".into(),
+            check_in_time: None,
+            check_out_time: None,
+        }
     }
 
     fn assignment(lock: &str) -> Assignment {
@@ -441,7 +448,12 @@ mod tests {
         let mut rec = planned(MAR15_0000);
         let placement = rec.target.as_ref().unwrap().placement.clone();
         let code = Code { pin: "482913".into(), placement };
-        rec.job = Some(Job { kind: JobKind::Create, code: code.clone(), job_id: Some("j1".into()), submitted_at: MAR15_0000 });
+        rec.job = Some(Job {
+            kind: JobKind::Create,
+            code: code.clone(),
+            job_id: Some("j1".into()),
+            submitted_at: MAR15_0000,
+        });
         assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Poll("j1".into()));
         rec.job = Some(Job { kind: JobKind::Create, code: code.clone(), job_id: None, submitted_at: MAR15_0000 });
         assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Submit(JobKind::Delete, code));
@@ -478,7 +490,9 @@ mod tests {
         let mut rec = planned(MAR15_0000);
         confirm_on_lock(&mut rec);
         replan(&mut rec, Some(&property()), Some(&assignment("L2")), MAR15_0000 + 3600).unwrap();
-        assert!(matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(JobKind::Delete, c) if c.placement.lock_id == "L1"));
+        assert!(
+            matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(JobKind::Delete, c) if c.placement.lock_id == "L1")
+        );
     }
 
     #[test]

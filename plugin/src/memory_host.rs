@@ -4,7 +4,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use crate::host::{Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Storage, StorageError, Write};
+use crate::host::{
+    Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Storage, StorageError, Write,
+};
 use crate::schedule::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +63,12 @@ impl<N: Http> Storage for MemoryHost<N> {
         Ok(())
     }
 
-    fn list(&self, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+    fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         use std::ops::Bound;
         let kv = self.kv.borrow();
         let lower = match start_after {
@@ -81,7 +88,12 @@ impl<N: Http> Mailer for MemoryHost<N> {
     fn send_to_owner(&self, dedup_key: &str, subject: &str, body: &str) -> Result<(), String> {
         let mut mails = self.mails.borrow_mut();
         if !mails.iter().any(|m| m.dedup_key == dedup_key) {
-            mails.push(SentMail { at: self.now.get(), dedup_key: dedup_key.into(), subject: subject.into(), body: body.into() });
+            mails.push(SentMail {
+                at: self.now.get(),
+                dedup_key: dedup_key.into(),
+                subject: subject.into(),
+                body: body.into(),
+            });
         }
         Ok(())
     }

@@ -46,8 +46,12 @@ impl PropertyFacts {
     pub fn validate(&self, prefix: &str) -> Result<()> {
         check_id(&format!("{prefix}id"), &self.id)?;
         check_text(&format!("{prefix}name"), &self.name)?;
-        schedule::parse_timezone("timezone", &self.timezone)
-            .map_err(|_| PluginError::invalid(&format!("{prefix}timezone"), format!("is not a known IANA timezone: \"{}\"", clip(&self.timezone))))?;
+        schedule::parse_timezone("timezone", &self.timezone).map_err(|_| {
+            PluginError::invalid(
+                &format!("{prefix}timezone"),
+                format!("is not a known IANA timezone: \"{}\"", clip(&self.timezone)),
+            )
+        })?;
         check_time(&format!("{prefix}check-in-time"), self.check_in_time.as_deref())?;
         check_time(&format!("{prefix}check-out-time"), self.check_out_time.as_deref())?;
         Ok(())

@@ -23,8 +23,9 @@ pub fn render_variable<H: Host + ?Sized>(host: &H, name: &str, booking_id: &str)
     // has this PIN and will have it again.
     let being_moved = !rec.left_to_expire
         && rec.issued_on.is_some()
-        && rec.target.as_ref().is_some_and(|t| {
-            Some(&t.placement.lock_id) == rec.issued_on.as_ref() && host.now() < t.placement.end
-        });
+        && rec
+            .target
+            .as_ref()
+            .is_some_and(|t| Some(&t.placement.lock_id) == rec.issued_on.as_ref() && host.now() < t.placement.end);
     (on_lock || being_moved).then(|| rec.pin.clone()).flatten()
 }

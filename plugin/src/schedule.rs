@@ -16,8 +16,8 @@
 //! failure is a [`ScheduleError`] naming the offending field.
 
 use chrono::{
-    DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, SecondsFormat,
-    TimeDelta, TimeZone, Timelike, Utc,
+    DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, SecondsFormat, TimeDelta, TimeZone,
+    Timelike, Utc,
 };
 use chrono_tz::Tz;
 
@@ -31,10 +31,7 @@ pub enum ScheduleError {
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ScheduleError {
-    ScheduleError::Invalid {
-        field,
-        reason: reason.into(),
-    }
+    ScheduleError::Invalid { field, reason: reason.into() }
 }
 
 /// Quotes user input for an error message, cut short so an oversized field
@@ -56,16 +53,13 @@ fn quoted(s: &str) -> String {
 /// An IANA timezone name, exactly as spelled in the tz database
 /// (case-sensitive, no surrounding spaces), e.g. `Europe/Paris`.
 pub fn parse_timezone(field: &'static str, s: &str) -> Result<Tz, ScheduleError> {
-    s.parse::<Tz>()
-        .map_err(|_| invalid(field, format!("unknown IANA timezone {}", quoted(s))))
+    s.parse::<Tz>().map_err(|_| invalid(field, format!("unknown IANA timezone {}", quoted(s))))
 }
 
 /// Parses two ASCII digits at `bytes[at..at + 2]`.
 fn two_digits(bytes: &[u8], at: usize) -> Option<u32> {
     match bytes.get(at..at + 2)? {
-        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
-            Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
-        }
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => Some(u32::from(a - b'0') * 10 + u32::from(b - b'0')),
         _ => None,
     }
 }
@@ -75,18 +69,12 @@ pub fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, ScheduleErr
     let b = s.as_bytes();
     let shape_ok = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
     let parts = if shape_ok {
-        two_digits(b, 0)
-            .zip(two_digits(b, 2))
-            .zip(two_digits(b, 5))
-            .zip(two_digits(b, 8))
+        two_digits(b, 0).zip(two_digits(b, 2)).zip(two_digits(b, 5)).zip(two_digits(b, 8))
     } else {
         None
     };
     let Some((((y_hi, y_lo), month), day)) = parts else {
-        return Err(invalid(
-            field,
-            format!("expected a date as YYYY-MM-DD, got {}", quoted(s)),
-        ));
+        return Err(invalid(field, format!("expected a date as YYYY-MM-DD, got {}", quoted(s))));
     };
     // At most 9999, so the cast cannot truncate.
     let year = (y_hi * 100 + y_lo) as i32;
@@ -97,23 +85,12 @@ pub fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, ScheduleErr
 /// A wall-clock time, strictly `HH:MM` from `00:00` to `23:59`.
 pub fn parse_time(field: &'static str, s: &str) -> Result<NaiveTime, ScheduleError> {
     let b = s.as_bytes();
-    let parts = if b.len() == 5 && b[2] == b':' {
-        two_digits(b, 0).zip(two_digits(b, 3))
-    } else {
-        None
-    };
+    let parts = if b.len() == 5 && b[2] == b':' { two_digits(b, 0).zip(two_digits(b, 3)) } else { None };
     let Some((hour, minute)) = parts else {
-        return Err(invalid(
-            field,
-            format!("expected a time as HH:MM, got {}", quoted(s)),
-        ));
+        return Err(invalid(field, format!("expected a time as HH:MM, got {}", quoted(s))));
     };
-    NaiveTime::from_hms_opt(hour, minute, 0).ok_or_else(|| {
-        invalid(
-            field,
-            format!("not a valid time (00:00 to 23:59): {}", quoted(s)),
-        )
-    })
+    NaiveTime::from_hms_opt(hour, minute, 0)
+        .ok_or_else(|| invalid(field, format!("not a valid time (00:00 to 23:59): {}", quoted(s))))
 }
 
 // ---------------------------------------------------------------------------
@@ -143,9 +120,7 @@ pub fn resolve_times(
 ) -> (NaiveTime, NaiveTime) {
     (
         booking_in.or(property_in).unwrap_or(DEFAULT_CHECK_IN_TIME),
-        booking_out
-            .or(property_out)
-            .unwrap_or(DEFAULT_CHECK_OUT_TIME),
+        booking_out.or(property_out).unwrap_or(DEFAULT_CHECK_OUT_TIME),
     )
 }
 
@@ -158,8 +133,7 @@ pub fn resolve_times(
 /// `NaiveDateTime` range without `DateTime` overflow.
 fn instants_of(tz: Tz, local: NaiveDateTime) -> LocalResult<Instant> {
     let wall = local.and_utc().timestamp();
-    tz.offset_from_local_datetime(&local)
-        .map(|off| wall - i64::from(off.fix().local_minus_utc()))
+    tz.offset_from_local_datetime(&local).map(|off| wall - i64::from(off.fix().local_minus_utc()))
 }
 
 /// Search bounds for the end of a DST gap. The longest gap in tzdata is a
@@ -176,10 +150,7 @@ const GAP_STEP_SECS: i64 = 30 * 60;
 fn first_instant_after_gap(tz: Tz, local: NaiveDateTime) -> Option<Instant> {
     let exists = |secs: i64| -> Option<bool> {
         let probe = local.checked_add_signed(TimeDelta::try_seconds(secs)?)?;
-        Some(!matches!(
-            tz.offset_from_local_datetime(&probe),
-            LocalResult::None
-        ))
+        Some(!matches!(tz.offset_from_local_datetime(&probe), LocalResult::None))
     };
     // Invariant: wall time local+lo does not exist, local+hi does.
     let mut lo = 0;
@@ -229,11 +200,7 @@ fn localize_field(
 /// Localizes a naive local datetime with the R10 rules: a time in a DST gap
 /// becomes the first valid instant after the gap; an ambiguous time becomes
 /// the earlier instant, or the later one when `prefer_later`.
-pub fn localize(
-    tz: Tz,
-    local: NaiveDateTime,
-    prefer_later: bool,
-) -> Result<Instant, ScheduleError> {
+pub fn localize(tz: Tz, local: NaiveDateTime, prefer_later: bool) -> Result<Instant, ScheduleError> {
     localize_field("datetime", tz, local, prefer_later)
 }
 
@@ -244,11 +211,7 @@ pub fn first_instant_of(tz: Tz, date: NaiveDate) -> Result<Instant, ScheduleErro
     first_instant_field("date", tz, date)
 }
 
-fn first_instant_field(
-    field: &'static str,
-    tz: Tz,
-    date: NaiveDate,
-) -> Result<Instant, ScheduleError> {
+fn first_instant_field(field: &'static str, tz: Tz, date: NaiveDate) -> Result<Instant, ScheduleError> {
     localize_field(field, tz, date.and_time(NaiveTime::MIN), false)
 }
 
@@ -299,79 +262,48 @@ fn out_of_range(field: &'static str) -> ScheduleError {
 /// Computes a booking's [`Plan`]. Validates the inputs first, so a bad
 /// booking or setting never yields a half-sensible plan.
 pub fn plan(input: &PlanInput) -> Result<Plan, ScheduleError> {
-    let PlanInput {
-        tz,
-        check_in,
-        check_out,
-        check_in_time,
-        check_out_time,
-        days_before,
-        margin_minutes,
-    } = *input;
+    let PlanInput { tz, check_in, check_out, check_in_time, check_out_time, days_before, margin_minutes } = *input;
 
     if check_out <= check_in {
         return Err(invalid("check-out", "must be after check-in"));
     }
     if !DAYS_BEFORE_RANGE.contains(&days_before) {
-        return Err(invalid(
-            "days-before",
-            format!("must be between 1 and 14 days, got {days_before}"),
-        ));
+        return Err(invalid("days-before", format!("must be between 1 and 14 days, got {days_before}")));
     }
     if !MARGIN_MINUTES_RANGE.contains(&margin_minutes) {
-        return Err(invalid(
-            "margin-minutes",
-            format!("must be between 0 and 240 minutes, got {margin_minutes}"),
-        ));
+        return Err(invalid("margin-minutes", format!("must be between 0 and 240 minutes, got {margin_minutes}")));
     }
-    let margin = TimeDelta::try_minutes(i64::from(margin_minutes))
-        .ok_or_else(|| out_of_range("margin-minutes"))?;
+    let margin = TimeDelta::try_minutes(i64::from(margin_minutes)).ok_or_else(|| out_of_range("margin-minutes"))?;
 
     // R6: creation at the start of the local day `days_before` days earlier.
-    let create_date = check_in
-        .checked_sub_days(Days::new(u64::from(days_before)))
-        .ok_or_else(|| out_of_range("check-in"))?;
+    let create_date =
+        check_in.checked_sub_days(Days::new(u64::from(days_before))).ok_or_else(|| out_of_range("check-in"))?;
     let create_at = first_instant_field("check-in", tz, create_date)?;
 
     // R10: the margin is applied to the wall-clock time, then the result is
     // localized with that date's rules (so "14:30 local" stays 14:30 local on
     // either side of a DST change). Start resolves early, end resolves late:
     // the window is never shorter than promised.
-    let start_local = check_in
-        .and_time(check_in_time)
-        .checked_sub_signed(margin)
-        .ok_or_else(|| out_of_range("check-in"))?;
-    let end_local = check_out
-        .and_time(check_out_time)
-        .checked_add_signed(margin)
-        .ok_or_else(|| out_of_range("check-out"))?;
+    let start_local =
+        check_in.and_time(check_in_time).checked_sub_signed(margin).ok_or_else(|| out_of_range("check-in"))?;
+    let end_local =
+        check_out.and_time(check_out_time).checked_add_signed(margin).ok_or_else(|| out_of_range("check-out"))?;
     let window_start = localize_field("check-in", tz, start_local, false)?;
     let window_end = localize_field("check-out", tz, end_local, true)?;
     if window_end <= window_start {
         // Only reachable when both ends land after the same DST gap
         // (e.g. a skipped calendar day); refuse rather than plan an empty code.
-        return Err(invalid(
-            "check-out",
-            "the validity window is empty in this timezone",
-        ));
+        return Err(invalid("check-out", "the validity window is empty in this timezone"));
     }
 
     // R11: retries stop at the start of the check-in date.
     let retry_deadline = first_instant_field("check-in", tz, check_in)?;
 
     // R12: alert at 18:00 on the eve of check-in.
-    let eve = check_in
-        .pred_opt()
-        .ok_or_else(|| out_of_range("check-in"))?;
+    let eve = check_in.pred_opt().ok_or_else(|| out_of_range("check-in"))?;
     let alert_at = localize_field("check-in", tz, eve.and_time(ALERT_TIME), false)?;
 
-    Ok(Plan {
-        create_at,
-        window_start,
-        window_end,
-        retry_deadline,
-        alert_at,
-    })
+    Ok(Plan { create_at, window_start, window_end, retry_deadline, alert_at })
 }
 
 /// R11 + R13: the last instant creation attempts may run until.
@@ -400,9 +332,7 @@ pub fn attempt_deadline(plan: &Plan, eligible_at: Instant) -> Instant {
 /// as its bare number rather than panicking.
 pub fn format_local(tz: Tz, t: Instant) -> String {
     match DateTime::from_timestamp(t, 0) {
-        Some(utc) => utc
-            .with_timezone(&tz)
-            .to_rfc3339_opts(SecondsFormat::Secs, false),
+        Some(utc) => utc.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, false),
         None => t.to_string(),
     }
 }
@@ -441,9 +371,7 @@ mod tests {
     }
     /// Instant from an RFC 3339 string (any offset).
     fn at(s: &str) -> Instant {
-        DateTime::parse_from_rfc3339(s)
-            .expect("test rfc3339")
-            .timestamp()
+        DateTime::parse_from_rfc3339(s).expect("test rfc3339").timestamp()
     }
     fn input(tz: Tz, check_in: NaiveDate, check_out: NaiveDate) -> PlanInput {
         PlanInput {
@@ -457,10 +385,7 @@ mod tests {
         }
     }
     fn err(field: &'static str, reason: &str) -> ScheduleError {
-        ScheduleError::Invalid {
-            field,
-            reason: reason.to_string(),
-        }
+        ScheduleError::Invalid { field, reason: reason.to_string() }
     }
     fn field_of(e: ScheduleError) -> &'static str {
         match e {
@@ -472,44 +397,22 @@ mod tests {
 
     #[test]
     fn parse_timezone_accepts_iana_names() {
-        assert_eq!(
-            parse_timezone("timezone", "Europe/Paris"),
-            Ok(Europe::Paris)
-        );
+        assert_eq!(parse_timezone("timezone", "Europe/Paris"), Ok(Europe::Paris));
         assert_eq!(parse_timezone("timezone", "UTC"), Ok(Tz::UTC));
-        assert_eq!(
-            parse_timezone("timezone", "America/Argentina/Buenos_Aires"),
-            Ok(America::Argentina::Buenos_Aires)
-        );
+        assert_eq!(parse_timezone("timezone", "America/Argentina/Buenos_Aires"), Ok(America::Argentina::Buenos_Aires));
     }
 
     #[test]
     fn parse_timezone_unknown_name_names_the_field() {
         let e = parse_timezone("timezone", "Mars/Olympus_Mons").unwrap_err();
-        assert_eq!(
-            e,
-            err("timezone", "unknown IANA timezone \"Mars/Olympus_Mons\"")
-        );
-        assert_eq!(
-            e.to_string(),
-            "timezone: unknown IANA timezone \"Mars/Olympus_Mons\""
-        );
+        assert_eq!(e, err("timezone", "unknown IANA timezone \"Mars/Olympus_Mons\""));
+        assert_eq!(e.to_string(), "timezone: unknown IANA timezone \"Mars/Olympus_Mons\"");
     }
 
     #[test]
     fn parse_timezone_is_strict_about_spelling() {
-        for bad in [
-            "",
-            "europe/paris",
-            " Europe/Paris",
-            "Europe/Paris ",
-            "+01:00",
-        ] {
-            assert_eq!(
-                field_of(parse_timezone("property.timezone", bad).unwrap_err()),
-                "property.timezone",
-                "{bad:?}"
-            );
+        for bad in ["", "europe/paris", " Europe/Paris", "Europe/Paris ", "+01:00"] {
+            assert_eq!(field_of(parse_timezone("property.timezone", bad).unwrap_err()), "property.timezone", "{bad:?}");
         }
     }
 
@@ -551,29 +454,15 @@ mod tests {
             let e = parse_date("check-in", bad).unwrap_err();
             let msg = e.to_string();
             assert_eq!(field_of(e), "check-in", "{bad:?}");
-            assert!(
-                msg.contains("expected a date as YYYY-MM-DD"),
-                "{bad:?}: {msg}"
-            );
+            assert!(msg.contains("expected a date as YYYY-MM-DD"), "{bad:?}: {msg}");
         }
     }
 
     #[test]
     fn parse_date_rejects_impossible_calendar_dates() {
-        for bad in [
-            "2026-02-29",
-            "2026-02-30",
-            "2026-13-01",
-            "2026-00-10",
-            "2026-04-31",
-            "2026-01-00",
-        ] {
+        for bad in ["2026-02-29", "2026-02-30", "2026-13-01", "2026-00-10", "2026-04-31", "2026-01-00"] {
             let e = parse_date("check-out", bad).unwrap_err();
-            assert_eq!(
-                e,
-                err("check-out", &format!("not a valid calendar date: {bad:?}")),
-                "{bad:?}"
-            );
+            assert_eq!(e, err("check-out", &format!("not a valid calendar date: {bad:?}")), "{bad:?}");
         }
     }
 
@@ -589,19 +478,9 @@ mod tests {
 
     #[test]
     fn parse_time_rejects_malformed_input_naming_the_field() {
-        for bad in [
-            "", "9:00", "09:0", "0900", "09-00", "09:00:00", "ab:cd", "-1:00", " 9:00", "09:00 ",
-            "9h00",
-        ] {
+        for bad in ["", "9:00", "09:0", "0900", "09-00", "09:00:00", "ab:cd", "-1:00", " 9:00", "09:00 ", "9h00"] {
             let e = parse_time("check-out-time", bad).unwrap_err();
-            assert_eq!(
-                e,
-                err(
-                    "check-out-time",
-                    &format!("expected a time as HH:MM, got {bad:?}")
-                ),
-                "{bad:?}"
-            );
+            assert_eq!(e, err("check-out-time", &format!("expected a time as HH:MM, got {bad:?}")), "{bad:?}");
         }
     }
 
@@ -611,10 +490,7 @@ mod tests {
             let e = parse_time("check-in-time", bad).unwrap_err();
             let msg = e.to_string();
             assert_eq!(field_of(e), "check-in-time");
-            assert!(
-                msg.starts_with("check-in-time: not a valid time (00:00 to 23:59)"),
-                "{msg}"
-            );
+            assert!(msg.starts_with("check-in-time: not a valid time (00:00 to 23:59)"), "{msg}");
         }
     }
 
@@ -629,37 +505,20 @@ mod tests {
 
     #[test]
     fn r9_property_default_beats_global_default() {
-        assert_eq!(
-            resolve_times(None, None, Some(t(16, 0)), Some(t(10, 0))),
-            (t(16, 0), t(10, 0))
-        );
+        assert_eq!(resolve_times(None, None, Some(t(16, 0)), Some(t(10, 0))), (t(16, 0), t(10, 0)));
     }
 
     #[test]
     fn r9_negotiated_time_beats_property_default() {
-        assert_eq!(
-            resolve_times(
-                Some(t(18, 30)),
-                Some(t(9, 0)),
-                Some(t(16, 0)),
-                Some(t(10, 0))
-            ),
-            (t(18, 30), t(9, 0))
-        );
+        assert_eq!(resolve_times(Some(t(18, 30)), Some(t(9, 0)), Some(t(16, 0)), Some(t(10, 0))), (t(18, 30), t(9, 0)));
     }
 
     #[test]
     fn r9_each_side_resolves_independently() {
         // Negotiated check-in only; property check-out only.
-        assert_eq!(
-            resolve_times(Some(t(13, 0)), None, None, Some(t(12, 0))),
-            (t(13, 0), t(12, 0))
-        );
+        assert_eq!(resolve_times(Some(t(13, 0)), None, None, Some(t(12, 0))), (t(13, 0), t(12, 0)));
         // Property check-in only; nothing for check-out.
-        assert_eq!(
-            resolve_times(None, None, Some(t(14, 0)), None),
-            (t(14, 0), t(11, 0))
-        );
+        assert_eq!(resolve_times(None, None, Some(t(14, 0)), None), (t(14, 0), t(11, 0)));
     }
 
     // --- R6 creation instant --------------------------------------------
@@ -667,10 +526,7 @@ mod tests {
     #[test]
     fn r6_seed_five_days_before_march_20_is_march_15_midnight() {
         let p = plan(&input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.create_at),
-            "2026-03-15T00:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.create_at), "2026-03-15T00:00:00+01:00");
         assert_eq!(format_utc(p.create_at), "2026-03-14T23:00:00Z");
     }
 
@@ -679,10 +535,7 @@ mod tests {
         let mut i = input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22));
         i.days_before = 1;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.create_at),
-            "2026-03-19T00:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.create_at), "2026-03-19T00:00:00+01:00");
         assert_eq!(p.create_at, at("2026-03-18T23:00:00Z"));
     }
 
@@ -691,33 +544,21 @@ mod tests {
         let mut i = input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22));
         i.days_before = 14;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.create_at),
-            "2026-03-06T00:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.create_at), "2026-03-06T00:00:00+01:00");
     }
 
     #[test]
     fn r6_creation_date_crosses_year_boundary() {
         let p = plan(&input(Europe::Paris, d(2026, 1, 3), d(2026, 1, 5))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.create_at),
-            "2025-12-29T00:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.create_at), "2025-12-29T00:00:00+01:00");
     }
 
     #[test]
     fn r6_creation_uses_the_offset_of_the_creation_date_not_check_in() {
         // Check-in after the spring-forward, creation before it.
         let p = plan(&input(Europe::Paris, d(2026, 4, 1), d(2026, 4, 3))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.create_at),
-            "2026-03-27T00:00:00+01:00"
-        );
-        assert_eq!(
-            format_local(Europe::Paris, p.retry_deadline),
-            "2026-04-01T00:00:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.create_at), "2026-03-27T00:00:00+01:00");
+        assert_eq!(format_local(Europe::Paris, p.retry_deadline), "2026-04-01T00:00:00+02:00");
     }
 
     #[test]
@@ -727,32 +568,20 @@ mod tests {
         let mut i = input(America::Santiago, d(2026, 9, 11), d(2026, 9, 13));
         i.days_before = 5;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(America::Santiago, p.create_at),
-            "2026-09-06T01:00:00-03:00"
-        );
+        assert_eq!(format_local(America::Santiago, p.create_at), "2026-09-06T01:00:00-03:00");
         assert_eq!(p.create_at, at("2026-09-06T04:00:00Z"));
         // One second earlier is still Sept 5 (23:59:59 -04:00).
-        assert_eq!(
-            format_local(America::Santiago, p.create_at - 1),
-            "2026-09-05T23:59:59-04:00"
-        );
+        assert_eq!(format_local(America::Santiago, p.create_at - 1), "2026-09-05T23:59:59-04:00");
     }
 
     #[test]
     fn r6_midnight_gap_havana_and_beirut() {
         assert_eq!(
-            format_local(
-                America::Havana,
-                first_instant_of(America::Havana, d(2026, 3, 8)).unwrap()
-            ),
+            format_local(America::Havana, first_instant_of(America::Havana, d(2026, 3, 8)).unwrap()),
             "2026-03-08T01:00:00-04:00"
         );
         assert_eq!(
-            format_local(
-                Asia::Beirut,
-                first_instant_of(Asia::Beirut, d(2026, 3, 29)).unwrap()
-            ),
+            format_local(Asia::Beirut, first_instant_of(Asia::Beirut, d(2026, 3, 29)).unwrap()),
             "2026-03-29T01:00:00+03:00"
         );
     }
@@ -761,28 +590,16 @@ mod tests {
     fn first_instant_of_ambiguous_midnight_is_the_first_occurrence() {
         // Havana falls back at 01:00 -> 00:00 on 2026-11-01: 00:00 happens twice.
         let first = first_instant_of(America::Havana, d(2026, 11, 1)).unwrap();
-        assert_eq!(
-            format_local(America::Havana, first),
-            "2026-11-01T00:00:00-04:00"
-        );
-        assert_eq!(
-            format_local(America::Havana, first - 1),
-            "2026-10-31T23:59:59-04:00"
-        );
+        assert_eq!(format_local(America::Havana, first), "2026-11-01T00:00:00-04:00");
+        assert_eq!(format_local(America::Havana, first - 1), "2026-10-31T23:59:59-04:00");
     }
 
     #[test]
     fn first_instant_of_skipped_day_is_first_instant_after_it() {
         // Samoa skipped 2011-12-30 entirely.
         let first = first_instant_of(Pacific::Apia, d(2011, 12, 30)).unwrap();
-        assert_eq!(
-            format_local(Pacific::Apia, first),
-            "2011-12-31T00:00:00+14:00"
-        );
-        assert_eq!(
-            format_local(Pacific::Apia, first - 1),
-            "2011-12-29T23:59:59-10:00"
-        );
+        assert_eq!(format_local(Pacific::Apia, first), "2011-12-31T00:00:00+14:00");
+        assert_eq!(format_local(Pacific::Apia, first - 1), "2011-12-29T23:59:59-10:00");
     }
 
     #[test]
@@ -800,14 +617,8 @@ mod tests {
     #[test]
     fn r10_seed_margin_30_is_14_30_to_11_30() {
         let p = plan(&input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-03-20T14:30:00+01:00"
-        );
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-03-22T11:30:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-03-20T14:30:00+01:00");
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-03-22T11:30:00+01:00");
         assert_eq!(format_utc(p.window_start), "2026-03-20T13:30:00Z");
         assert_eq!(format_utc(p.window_end), "2026-03-22T10:30:00Z");
     }
@@ -817,14 +628,8 @@ mod tests {
         let mut i = input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 21));
         i.margin_minutes = 120;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-03-20T13:00:00+01:00"
-        );
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-03-21T13:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-03-20T13:00:00+01:00");
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-03-21T13:00:00+01:00");
         assert_eq!(p.window_start, at("2026-03-20T12:00:00Z"));
         assert_eq!(p.window_end, at("2026-03-21T12:00:00Z"));
         assert_eq!(p.window_end - p.window_start, 24 * 3600);
@@ -837,14 +642,8 @@ mod tests {
         i.check_out_time = t(10, 0);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-03-20T16:00:00+01:00"
-        );
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-03-22T10:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-03-20T16:00:00+01:00");
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-03-22T10:00:00+01:00");
         assert_eq!(p.window_start, at("2026-03-20T15:00:00Z"));
         assert_eq!(p.window_end, at("2026-03-22T09:00:00Z"));
     }
@@ -852,10 +651,7 @@ mod tests {
     #[test]
     fn r10_summer_offset_is_used_in_summer() {
         let p = plan(&input(Europe::Paris, d(2026, 7, 14), d(2026, 7, 16))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-07-14T14:30:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-07-14T14:30:00+02:00");
         assert_eq!(format_utc(p.window_start), "2026-07-14T12:30:00Z");
     }
 
@@ -867,28 +663,16 @@ mod tests {
         i.check_out_time = t(22, 0);
         i.margin_minutes = 240;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-03-19T21:00:00+01:00"
-        );
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-03-23T02:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-03-19T21:00:00+01:00");
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-03-23T02:00:00+01:00");
     }
 
     #[test]
     fn r10_stay_across_paris_spring_forward_has_two_offsets() {
         // Clocks go forward on Sunday 2026-03-29.
         let p = plan(&input(Europe::Paris, d(2026, 3, 27), d(2026, 3, 31))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-03-27T14:30:00+01:00"
-        );
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-03-31T11:30:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-03-27T14:30:00+01:00");
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-03-31T11:30:00+02:00");
         assert_eq!(format_utc(p.window_start), "2026-03-27T13:30:00Z");
         assert_eq!(format_utc(p.window_end), "2026-03-31T09:30:00Z");
         // Four wall-clock days minus 3 h, minus the lost hour.
@@ -898,14 +682,8 @@ mod tests {
     #[test]
     fn r10_stay_across_paris_fall_back_has_two_offsets() {
         let p = plan(&input(Europe::Paris, d(2026, 10, 23), d(2026, 10, 27))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-10-23T14:30:00+02:00"
-        );
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-10-27T11:30:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-10-23T14:30:00+02:00");
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-10-27T11:30:00+01:00");
         assert_eq!(p.window_end - p.window_start, 4 * 86400 - 3 * 3600 + 3600);
     }
 
@@ -915,10 +693,7 @@ mod tests {
         i.check_in_time = t(2, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-03-29T03:00:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-03-29T03:00:00+02:00");
         assert_eq!(p.window_start, at("2026-03-29T01:00:00Z"));
     }
 
@@ -930,10 +705,7 @@ mod tests {
         i.check_in_time = t(3, 30);
         i.margin_minutes = 60;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-03-29T03:00:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-03-29T03:00:00+02:00");
     }
 
     #[test]
@@ -942,10 +714,7 @@ mod tests {
         i.check_out_time = t(2, 15);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-03-29T03:00:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-03-29T03:00:00+02:00");
     }
 
     #[test]
@@ -955,19 +724,13 @@ mod tests {
         i.check_in_time = t(2, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_start),
-            "2026-10-25T02:30:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_start), "2026-10-25T02:30:00+02:00");
 
         let mut i = input(Europe::Paris, d(2026, 10, 24), d(2026, 10, 25));
         i.check_out_time = t(2, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.window_end),
-            "2026-10-25T02:30:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.window_end), "2026-10-25T02:30:00+01:00");
     }
 
     #[test]
@@ -977,10 +740,7 @@ mod tests {
         i.check_in_time = t(2, 0);
         i.margin_minutes = 30;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(America::New_York, p.window_start),
-            "2026-11-01T01:30:00-04:00"
-        );
+        assert_eq!(format_local(America::New_York, p.window_start), "2026-11-01T01:30:00-04:00");
         assert_eq!(format_utc(p.window_start), "2026-11-01T05:30:00Z");
     }
 
@@ -990,15 +750,9 @@ mod tests {
         i.check_out_time = t(1, 0);
         i.margin_minutes = 30;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(America::New_York, p.window_end),
-            "2026-11-01T01:30:00-05:00"
-        );
+        assert_eq!(format_local(America::New_York, p.window_end), "2026-11-01T01:30:00-05:00");
         assert_eq!(format_utc(p.window_end), "2026-11-01T06:30:00Z");
-        assert_eq!(
-            format_local(America::New_York, p.window_start),
-            "2026-10-30T14:30:00-04:00"
-        );
+        assert_eq!(format_local(America::New_York, p.window_start), "2026-10-30T14:30:00-04:00");
     }
 
     #[test]
@@ -1007,15 +761,9 @@ mod tests {
         i.check_in_time = t(2, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(America::New_York, p.window_start),
-            "2026-03-08T03:00:00-04:00"
-        );
+        assert_eq!(format_local(America::New_York, p.window_start), "2026-03-08T03:00:00-04:00");
         assert_eq!(format_utc(p.window_start), "2026-03-08T07:00:00Z");
-        assert_eq!(
-            format_local(America::New_York, p.window_end),
-            "2026-03-10T11:00:00-04:00"
-        );
+        assert_eq!(format_local(America::New_York, p.window_end), "2026-03-10T11:00:00-04:00");
     }
 
     #[test]
@@ -1031,28 +779,15 @@ mod tests {
     #[test]
     fn localize_gap_is_same_for_both_preferences() {
         let local = dt(2026, 3, 8, 2, 30);
-        assert_eq!(
-            localize(America::New_York, local, false),
-            localize(America::New_York, local, true)
-        );
+        assert_eq!(localize(America::New_York, local, false), localize(America::New_York, local, true));
     }
 
     #[test]
     fn localize_drops_sub_second_fraction() {
-        let local = dt(2026, 3, 20, 12, 0)
-            .with_nanosecond(900_000_000)
-            .expect("nanos");
-        assert_eq!(
-            localize(Europe::Paris, local, false).unwrap(),
-            at("2026-03-20T12:00:00+01:00")
-        );
-        let in_gap = dt(2026, 3, 29, 2, 30)
-            .with_nanosecond(500_000_000)
-            .expect("nanos");
-        assert_eq!(
-            localize(Europe::Paris, in_gap, false).unwrap(),
-            at("2026-03-29T03:00:00+02:00")
-        );
+        let local = dt(2026, 3, 20, 12, 0).with_nanosecond(900_000_000).expect("nanos");
+        assert_eq!(localize(Europe::Paris, local, false).unwrap(), at("2026-03-20T12:00:00+01:00"));
+        let in_gap = dt(2026, 3, 29, 2, 30).with_nanosecond(500_000_000).expect("nanos");
+        assert_eq!(localize(Europe::Paris, in_gap, false).unwrap(), at("2026-03-29T03:00:00+02:00"));
     }
 
     #[test]
@@ -1062,19 +797,13 @@ mod tests {
         i.check_in_time = t(2, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Australia::Sydney, p.window_start),
-            "2026-04-05T02:30:00+11:00"
-        );
+        assert_eq!(format_local(Australia::Sydney, p.window_start), "2026-04-05T02:30:00+11:00");
 
         let mut i = input(Australia::Sydney, d(2026, 4, 4), d(2026, 4, 5));
         i.check_out_time = t(2, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Australia::Sydney, p.window_end),
-            "2026-04-05T02:30:00+10:00"
-        );
+        assert_eq!(format_local(Australia::Sydney, p.window_end), "2026-04-05T02:30:00+10:00");
     }
 
     #[test]
@@ -1083,34 +812,19 @@ mod tests {
         i.check_in_time = t(2, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(Australia::Sydney, p.window_start),
-            "2026-10-04T03:00:00+11:00"
-        );
+        assert_eq!(format_local(Australia::Sydney, p.window_start), "2026-10-04T03:00:00+11:00");
         assert_eq!(format_utc(p.window_start), "2026-10-03T16:00:00Z");
     }
 
     #[test]
     fn r10_sydney_stays_across_both_changes() {
         let p = plan(&input(Australia::Sydney, d(2026, 4, 3), d(2026, 4, 7))).unwrap();
-        assert_eq!(
-            format_local(Australia::Sydney, p.window_start),
-            "2026-04-03T14:30:00+11:00"
-        );
-        assert_eq!(
-            format_local(Australia::Sydney, p.window_end),
-            "2026-04-07T11:30:00+10:00"
-        );
+        assert_eq!(format_local(Australia::Sydney, p.window_start), "2026-04-03T14:30:00+11:00");
+        assert_eq!(format_local(Australia::Sydney, p.window_end), "2026-04-07T11:30:00+10:00");
 
         let p = plan(&input(Australia::Sydney, d(2026, 10, 2), d(2026, 10, 6))).unwrap();
-        assert_eq!(
-            format_local(Australia::Sydney, p.window_start),
-            "2026-10-02T14:30:00+10:00"
-        );
-        assert_eq!(
-            format_local(Australia::Sydney, p.window_end),
-            "2026-10-06T11:30:00+11:00"
-        );
+        assert_eq!(format_local(Australia::Sydney, p.window_start), "2026-10-02T14:30:00+10:00");
+        assert_eq!(format_local(Australia::Sydney, p.window_end), "2026-10-06T11:30:00+11:00");
     }
 
     #[test]
@@ -1120,32 +834,20 @@ mod tests {
         i.check_in_time = t(23, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(America::Santiago, p.window_start),
-            "2026-04-04T23:30:00-03:00"
-        );
+        assert_eq!(format_local(America::Santiago, p.window_start), "2026-04-04T23:30:00-03:00");
 
         let mut i = input(America::Santiago, d(2026, 4, 2), d(2026, 4, 4));
         i.check_out_time = t(23, 0);
         i.margin_minutes = 30;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(America::Santiago, p.window_end),
-            "2026-04-04T23:30:00-04:00"
-        );
+        assert_eq!(format_local(America::Santiago, p.window_end), "2026-04-04T23:30:00-04:00");
     }
 
     #[test]
     fn r10_santiago_stay_across_midnight_spring_forward() {
         let p = plan(&input(America::Santiago, d(2026, 9, 4), d(2026, 9, 8))).unwrap();
-        assert_eq!(
-            format_local(America::Santiago, p.window_start),
-            "2026-09-04T14:30:00-04:00"
-        );
-        assert_eq!(
-            format_local(America::Santiago, p.window_end),
-            "2026-09-08T11:30:00-03:00"
-        );
+        assert_eq!(format_local(America::Santiago, p.window_start), "2026-09-04T14:30:00-04:00");
+        assert_eq!(format_local(America::Santiago, p.window_end), "2026-09-08T11:30:00-03:00");
     }
 
     #[test]
@@ -1154,26 +856,17 @@ mod tests {
         i.check_in_time = t(0, 30);
         i.margin_minutes = 0;
         let p = plan(&i).unwrap();
-        assert_eq!(
-            format_local(America::Santiago, p.window_start),
-            "2026-09-06T01:00:00-03:00"
-        );
+        assert_eq!(format_local(America::Santiago, p.window_start), "2026-09-06T01:00:00-03:00");
         assert_eq!(p.window_start, p.retry_deadline);
     }
 
     #[test]
     fn r10_half_hour_and_45_minute_zones() {
         let p = plan(&input(Asia::Kolkata, d(2026, 3, 20), d(2026, 3, 22))).unwrap();
-        assert_eq!(
-            format_local(Asia::Kolkata, p.window_start),
-            "2026-03-20T14:30:00+05:30"
-        );
+        assert_eq!(format_local(Asia::Kolkata, p.window_start), "2026-03-20T14:30:00+05:30");
         assert_eq!(format_utc(p.window_start), "2026-03-20T09:00:00Z");
         let p = plan(&input(Asia::Kathmandu, d(2026, 3, 20), d(2026, 3, 22))).unwrap();
-        assert_eq!(
-            format_local(Asia::Kathmandu, p.window_start),
-            "2026-03-20T14:30:00+05:45"
-        );
+        assert_eq!(format_local(Asia::Kathmandu, p.window_start), "2026-03-20T14:30:00+05:45");
     }
 
     #[test]
@@ -1192,29 +885,20 @@ mod tests {
     #[test]
     fn r11_retry_deadline_is_local_midnight_of_check_in() {
         let p = plan(&input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.retry_deadline),
-            "2026-03-20T00:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.retry_deadline), "2026-03-20T00:00:00+01:00");
         assert_eq!(p.retry_deadline, at("2026-03-19T23:00:00Z"));
     }
 
     #[test]
     fn r11_retry_deadline_in_midnight_gap_is_first_instant() {
         let p = plan(&input(America::Santiago, d(2026, 9, 6), d(2026, 9, 8))).unwrap();
-        assert_eq!(
-            format_local(America::Santiago, p.retry_deadline),
-            "2026-09-06T01:00:00-03:00"
-        );
+        assert_eq!(format_local(America::Santiago, p.retry_deadline), "2026-09-06T01:00:00-03:00");
     }
 
     #[test]
     fn r12_alert_is_18_00_local_on_the_eve() {
         let p = plan(&input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.alert_at),
-            "2026-03-19T18:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.alert_at), "2026-03-19T18:00:00+01:00");
         assert_eq!(format_utc(p.alert_at), "2026-03-19T17:00:00Z");
     }
 
@@ -1222,16 +906,10 @@ mod tests {
     fn r12_alert_eve_crosses_month_and_offset() {
         // Check-in April 1 (summer time); the eve is March 31, also summer time.
         let p = plan(&input(Europe::Paris, d(2026, 4, 1), d(2026, 4, 3))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.alert_at),
-            "2026-03-31T18:00:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.alert_at), "2026-03-31T18:00:00+02:00");
         // Check-in the day after spring forward: eve is the change day itself.
         let p = plan(&input(Europe::Paris, d(2026, 3, 30), d(2026, 4, 1))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.alert_at),
-            "2026-03-29T18:00:00+02:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.alert_at), "2026-03-29T18:00:00+02:00");
     }
 
     #[test]
@@ -1255,14 +933,8 @@ mod tests {
     fn r13_late_eligibility_continues_until_window_start() {
         let p = plan(&input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22))).unwrap();
         assert_eq!(attempt_deadline(&p, p.retry_deadline), p.window_start);
-        assert_eq!(
-            attempt_deadline(&p, p.retry_deadline + 3 * 3600),
-            p.window_start
-        );
-        assert_eq!(
-            format_local(Europe::Paris, attempt_deadline(&p, p.retry_deadline)),
-            "2026-03-20T14:30:00+01:00"
-        );
+        assert_eq!(attempt_deadline(&p, p.retry_deadline + 3 * 3600), p.window_start);
+        assert_eq!(format_local(Europe::Paris, attempt_deadline(&p, p.retry_deadline)), "2026-03-20T14:30:00+01:00");
         // Eligible after the window already started: deadline is in the past.
         assert_eq!(attempt_deadline(&p, p.window_start + 60), p.window_start);
     }
@@ -1276,10 +948,7 @@ mod tests {
         i.margin_minutes = 120;
         let p = plan(&i).unwrap();
         assert!(p.window_start < p.retry_deadline);
-        assert_eq!(
-            attempt_deadline(&p, p.retry_deadline + 10),
-            p.retry_deadline
-        );
+        assert_eq!(attempt_deadline(&p, p.retry_deadline + 10), p.retry_deadline);
     }
 
     // --- plan input validation ------------------------------------------
@@ -1308,13 +977,7 @@ mod tests {
             let mut i = input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22));
             i.days_before = bad;
             let e = plan(&i).unwrap_err();
-            assert_eq!(
-                e,
-                err(
-                    "days-before",
-                    &format!("must be between 1 and 14 days, got {bad}")
-                )
-            );
+            assert_eq!(e, err("days-before", &format!("must be between 1 and 14 days, got {bad}")));
         }
     }
 
@@ -1329,13 +992,7 @@ mod tests {
             let mut i = input(Europe::Paris, d(2026, 3, 20), d(2026, 3, 22));
             i.margin_minutes = bad;
             let e = plan(&i).unwrap_err();
-            assert_eq!(
-                e,
-                err(
-                    "margin-minutes",
-                    &format!("must be between 0 and 240 minutes, got {bad}")
-                )
-            );
+            assert_eq!(e, err("margin-minutes", &format!("must be between 0 and 240 minutes, got {bad}")));
         }
     }
 
@@ -1352,10 +1009,7 @@ mod tests {
 
         // Far-but-representable dates still plan.
         let p = plan(&input(Europe::Paris, d(9999, 12, 20), d(9999, 12, 22))).unwrap();
-        assert_eq!(
-            format_local(Europe::Paris, p.create_at),
-            "9999-12-15T00:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, p.create_at), "9999-12-15T00:00:00+01:00");
         let p = plan(&input(Europe::Paris, d(1, 1, 20), d(1, 1, 22))).unwrap();
         assert!(p.window_start < p.window_end);
     }
@@ -1376,25 +1030,16 @@ mod tests {
     fn format_local_always_uses_a_numeric_offset() {
         let t0 = at("2026-01-15T10:00:00Z");
         assert_eq!(format_local(Tz::UTC, t0), "2026-01-15T10:00:00+00:00");
-        assert_eq!(
-            format_local(Europe::London, t0),
-            "2026-01-15T10:00:00+00:00"
-        );
+        assert_eq!(format_local(Europe::London, t0), "2026-01-15T10:00:00+00:00");
         assert_eq!(format_local(Europe::Paris, t0), "2026-01-15T11:00:00+01:00");
-        assert_eq!(
-            format_local(America::New_York, t0),
-            "2026-01-15T05:00:00-05:00"
-        );
+        assert_eq!(format_local(America::New_York, t0), "2026-01-15T05:00:00-05:00");
         assert_eq!(format_local(Asia::Kolkata, t0), "2026-01-15T15:30:00+05:30");
     }
 
     #[test]
     fn format_utc_uses_z() {
         assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            format_utc(at("2026-03-20T14:30:00+01:00")),
-            "2026-03-20T13:30:00Z"
-        );
+        assert_eq!(format_utc(at("2026-03-20T14:30:00+01:00")), "2026-03-20T13:30:00Z");
     }
 
     #[test]
@@ -1406,13 +1051,7 @@ mod tests {
     #[test]
     fn format_local_round_trips_through_rfc3339() {
         let p = plan(&input(America::New_York, d(2026, 11, 1), d(2026, 11, 3))).unwrap();
-        for inst in [
-            p.create_at,
-            p.window_start,
-            p.window_end,
-            p.retry_deadline,
-            p.alert_at,
-        ] {
+        for inst in [p.create_at, p.window_start, p.window_end, p.retry_deadline, p.alert_at] {
             assert_eq!(at(&format_local(America::New_York, inst)), inst);
             assert_eq!(at(&format_utc(inst)), inst);
         }
@@ -1427,15 +1066,9 @@ mod tests {
         assert_eq!(floor_hour(-1), -3600);
         assert_eq!(floor_hour(-3600), -3600);
         let t0 = at("2026-03-20T14:37:12+01:00");
-        assert_eq!(
-            format_local(Europe::Paris, floor_hour(t0)),
-            "2026-03-20T14:00:00+01:00"
-        );
+        assert_eq!(format_local(Europe::Paris, floor_hour(t0)), "2026-03-20T14:00:00+01:00");
         // Half-hour zone: the absolute hour is :30 local.
-        assert_eq!(
-            format_local(Asia::Kolkata, floor_hour(t0)),
-            "2026-03-20T18:30:00+05:30"
-        );
+        assert_eq!(format_local(Asia::Kolkata, floor_hour(t0)), "2026-03-20T18:30:00+05:30");
         let _ = floor_hour(i64::MIN);
         assert_eq!(floor_hour(i64::MAX) % 3600, 0);
     }
@@ -1470,23 +1103,13 @@ mod tests {
             Tz::UTC,
         ];
         let local_date = |tz: Tz, inst: Instant| {
-            DateTime::from_timestamp(inst, 0)
-                .expect("in range")
-                .with_timezone(&tz)
-                .date_naive()
+            DateTime::from_timestamp(inst, 0).expect("in range").with_timezone(&tz).date_naive()
         };
         let local_wall = |tz: Tz, inst: Instant| {
-            DateTime::from_timestamp(inst, 0)
-                .expect("in range")
-                .with_timezone(&tz)
-                .naive_local()
+            DateTime::from_timestamp(inst, 0).expect("in range").with_timezone(&tz).naive_local()
         };
-        let times = [
-            (t(15, 0), t(11, 0), 30),
-            (t(0, 0), t(0, 0), 0),
-            (t(2, 30), t(2, 30), 0),
-            (t(1, 0), t(23, 59), 240),
-        ];
+        let times =
+            [(t(15, 0), t(11, 0), 30), (t(0, 0), t(0, 0), 0), (t(2, 30), t(2, 30), 0), (t(1, 0), t(23, 59), 240)];
         for tz in zones {
             let mut day = d(2025, 1, 1);
             while day < d(2028, 1, 1) {
@@ -1511,15 +1134,11 @@ mod tests {
 
                     let eve = day.pred_opt().expect("pred");
                     assert_eq!(local_date(tz, p.alert_at), eve, "{ctx}");
-                    assert!(
-                        p.create_at < p.alert_at && p.alert_at < p.retry_deadline,
-                        "{ctx}"
-                    );
+                    assert!(p.create_at < p.alert_at && p.alert_at < p.retry_deadline, "{ctx}");
                     assert!(p.window_start < p.window_end, "{ctx}");
 
                     let want_start = day.and_time(cin) - TimeDelta::minutes(i64::from(margin));
-                    let want_end =
-                        i.check_out.and_time(cout) + TimeDelta::minutes(i64::from(margin));
+                    let want_end = i.check_out.and_time(cout) + TimeDelta::minutes(i64::from(margin));
                     for (inst, want) in [(p.window_start, want_start), (p.window_end, want_end)] {
                         let got = local_wall(tz, inst);
                         match tz.offset_from_local_datetime(&want) {
@@ -1562,14 +1181,9 @@ mod tests {
                     }
                     LocalResult::None => {
                         assert_eq!(early, late, "{local}");
-                        let before = DateTime::from_timestamp(early - 1, 0)
-                            .expect("range")
-                            .with_timezone(&tz)
-                            .naive_local();
-                        let after = DateTime::from_timestamp(early, 0)
-                            .expect("range")
-                            .with_timezone(&tz)
-                            .naive_local();
+                        let before =
+                            DateTime::from_timestamp(early - 1, 0).expect("range").with_timezone(&tz).naive_local();
+                        let after = DateTime::from_timestamp(early, 0).expect("range").with_timezone(&tz).naive_local();
                         assert!(before < local && local < after, "{} {local}", tz.name());
                     }
                 }

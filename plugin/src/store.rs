@@ -170,19 +170,12 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
     /// Ids of the property's bookings.
     pub fn bookings_of_property(&self, property: &str) -> Result<Vec<String>, StorageError> {
         let prefix = property_bookings_prefix(property);
-        Ok(self
-            .keys_with_prefix(&prefix)?
-            .iter()
-            .filter_map(|k| k.strip_prefix(&prefix).and_then(unesc))
-            .collect())
+        Ok(self.keys_with_prefix(&prefix)?.iter().filter_map(|k| k.strip_prefix(&prefix).and_then(unesc)).collect())
     }
 
     /// The booking holding `pin` on `lock`, if any.
     pub fn pin_holder(&self, lock: &str, pin: &str) -> Result<Option<String>, StorageError> {
-        Ok(self
-            .storage
-            .get(&pin_key(lock, pin))?
-            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+        Ok(self.storage.get(&pin_key(lock, pin))?.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
     /// Bookings with a job in flight on the bridge (at most `limit`).

@@ -6,8 +6,8 @@ use crate::error::{PluginError, Result};
 use crate::host::{Host, Level};
 use crate::igloohome::{Client, Credentials, JobState, VendorError};
 use crate::lifecycle::{
-    decide, BookingRecord, Code, Decision, Job, JobKind, BRIDGE_JOB_SECS, JOB_LOST_SECS, MAX_IN_FLIGHT_PER_BRIDGE, POLL_SECS,
-    RETRY_SECS,
+    decide, BookingRecord, Code, Decision, Job, JobKind, BRIDGE_JOB_SECS, JOB_LOST_SECS, MAX_IN_FLIGHT_PER_BRIDGE,
+    POLL_SECS, RETRY_SECS,
 };
 use crate::pin;
 use crate::schedule::{self, Instant};
@@ -35,9 +35,9 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
     let store = Store::new(host);
     let mut summary = TickSummary::default();
     let connection: Option<Connection> = store.connection()?;
-    let mut client = connection.as_ref().map(|c| {
-        Client::new(host, Credentials { client_id: &c.client_id, client_secret: &c.client_secret })
-    });
+    let mut client = connection
+        .as_ref()
+        .map(|c| Client::new(host, Credentials { client_id: &c.client_id, client_secret: &c.client_secret }));
 
     let mut after: Option<String> = None;
     'pages: loop {
@@ -87,7 +87,12 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
 }
 
 /// Carries out a booking's decisions until it has to wait.
-fn advance<H: Host + ?Sized>(host: &H, client: &mut Client<'_, H>, rec: &mut BookingRecord, now: Instant) -> Result<()> {
+fn advance<H: Host + ?Sized>(
+    host: &H,
+    client: &mut Client<'_, H>,
+    rec: &mut BookingRecord,
+    now: Instant,
+) -> Result<()> {
     let store = Store::new(host);
     for _ in 0..MAX_STEPS_PER_BOOKING {
         match decide(rec, now) {
@@ -134,7 +139,13 @@ fn advance<H: Host + ?Sized>(host: &H, client: &mut Client<'_, H>, rec: &mut Boo
 
 /// Looks at a queued job. Returns true when it settled (the record changed
 /// and the booking may take its next step now).
-fn poll<H: Host + ?Sized>(host: &H, client: &mut Client<'_, H>, rec: &mut BookingRecord, job_id: &str, now: Instant) -> Result<bool> {
+fn poll<H: Host + ?Sized>(
+    host: &H,
+    client: &mut Client<'_, H>,
+    rec: &mut BookingRecord,
+    job_id: &str,
+    now: Instant,
+) -> Result<bool> {
     let store = Store::new(host);
     let Some(job) = rec.job.clone() else { return Ok(true) };
     match client.job_status(job_id) {
@@ -149,13 +160,19 @@ fn poll<H: Host + ?Sized>(host: &H, client: &mut Client<'_, H>, rec: &mut Bookin
         Ok(JobState::Done) => {
             match job.kind {
                 JobKind::Create => {
-                    host.log(Level::Info, &format!("PIN of booking {} confirmed on lock {}", rec.facts.id, job.code.placement.lock_id));
+                    host.log(
+                        Level::Info,
+                        &format!("PIN of booking {} confirmed on lock {}", rec.facts.id, job.code.placement.lock_id),
+                    );
                     rec.issued_on = Some(job.code.placement.lock_id.clone());
                     rec.pin = Some(job.code.pin.clone());
                     rec.on_lock = Some(job.code);
                 }
                 JobKind::Delete => {
-                    host.log(Level::Info, &format!("PIN of booking {} deleted from lock {}", rec.facts.id, job.code.placement.lock_id));
+                    host.log(
+                        Level::Info,
+                        &format!("PIN of booking {} deleted from lock {}", rec.facts.id, job.code.placement.lock_id),
+                    );
                     if rec.on_lock.as_ref().is_some_and(|c| c.placement.lock_id == job.code.placement.lock_id) {
                         rec.on_lock = None;
                     }
@@ -185,7 +202,14 @@ fn poll<H: Host + ?Sized>(host: &H, client: &mut Client<'_, H>, rec: &mut Bookin
 
 /// Queues a job: the record (with the job, its PIN reservation and the
 /// bridge's in-flight entry) is saved *before* the request leaves.
-fn submit<H: Host + ?Sized>(host: &H, client: &mut Client<'_, H>, rec: &mut BookingRecord, kind: JobKind, mut code: Code, now: Instant) -> Result<()> {
+fn submit<H: Host + ?Sized>(
+    host: &H,
+    client: &mut Client<'_, H>,
+    rec: &mut BookingRecord,
+    kind: JobKind,
+    mut code: Code,
+    now: Instant,
+) -> Result<()> {
     let store = Store::new(host);
     let bridge = code.placement.bridge_id.clone();
     let in_flight = store.in_flight(&bridge, MAX_IN_FLIGHT_PER_BRIDGE + 1)?;

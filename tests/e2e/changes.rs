@@ -19,7 +19,11 @@ fn assert_moved(report: &host_harness::scenario::Report, changed_at: &str, start
     let (old, new) = (pins[0], pins[1]);
     assert_eq!(old.pin, new.pin, "the guest keeps the PIN");
     let removed = old.removed_at.expect("old entry gone");
-    assert!(removed >= t(changed_at) && removed <= t(changed_at) + 15 * 60 + 30, "old removed promptly: {}", utc(removed));
+    assert!(
+        removed >= t(changed_at) && removed <= t(changed_at) + 15 * 60 + 30,
+        "old removed promptly: {}",
+        utc(removed)
+    );
     assert!(new.added_at >= removed, "never two entries at once");
     assert!(new.added_at <= removed + 15 * 60 + 30, "new added promptly: {}", utc(new.added_at));
     assert_eq!((utc(new.start), utc(new.end)), (start.to_string(), end.to_string()));
@@ -136,7 +140,11 @@ fn r17_lock_change_moves_future_codes_and_leaves_a_guest_mid_stay_alone() {
     let report = run("r17 change", "2026-03-01T08:00:00Z", steps);
     assert_steps_ok(&report);
     let of = |lock: &str, booking: &str| {
-        report.pins.iter().filter(|p| p.lock == lock && p.access_name.contains(&format!("({booking})"))).collect::<Vec<_>>()
+        report
+            .pins
+            .iter()
+            .filter(|p| p.lock == lock && p.access_name.contains(&format!("({booking})")))
+            .collect::<Vec<_>>()
     };
     // Mid-stay: keeps L1 until check-out (March 14 11:30 local = 10:30Z).
     assert_eq!(of("L1", "b2").len(), 1);
@@ -172,7 +180,11 @@ fn r17_unassign_deletes_future_codes_and_keeps_a_guest_mid_stay() {
     assert_steps_ok(&report);
     let of = |booking: &str| report.pins.iter().find(|p| p.access_name.contains(&format!("({booking})"))).expect("pin");
     assert_eq!(of("b1").removed_at.map(utc).as_deref(), Some("2026-03-16T10:15:30Z"));
-    assert_eq!(of("b2").removed_at.map(utc).as_deref(), Some("2026-03-18T10:30:30Z"), "mid-stay keeps it until check-out");
+    assert_eq!(
+        of("b2").removed_at.map(utc).as_deref(),
+        Some("2026-03-18T10:30:30Z"),
+        "mid-stay keeps it until check-out"
+    );
     assert_eq!(report.pins.len(), 2, "nothing new created");
 }
 
@@ -184,16 +196,40 @@ fn r18_disconnect_makes_no_vendor_call_and_leaves_codes_to_expire() {
         h.apply(&serde_json::from_value(v).expect("action")).unwrap_or_else(|e| panic!("{at}: {e}"))
     };
     apply(&mut h, "2026-03-01T08:00:00Z", json!({"do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET}));
-    apply(&mut h, "2026-03-01T08:01:00Z", json!({"do": "property", "property": {"id": "p1", "name": "Sea View", "timezone": "Europe/Paris"}}));
+    apply(
+        &mut h,
+        "2026-03-01T08:01:00Z",
+        json!({"do": "property", "property": {"id": "p1", "name": "Sea View", "timezone": "Europe/Paris"}}),
+    );
     apply(&mut h, "2026-03-01T08:02:00Z", json!({"do": "assign", "property": "p1", "lock": "L1"}));
-    apply(&mut h, "2026-03-01T09:00:00Z", json!({"do": "booking", "booking": {"id": "b1", "property": "p1", "check_in": "2026-03-16", "check_out": "2026-03-18", "status": "confirmed"}}));
-    apply(&mut h, "2026-03-01T09:00:00Z", json!({"do": "booking", "booking": {"id": "b2", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-22", "status": "confirmed"}}));
-    apply(&mut h, "2026-03-01T09:00:00Z", json!({"do": "booking", "booking": {"id": "b3", "property": "p1", "check_in": "2026-03-28", "check_out": "2026-03-30", "status": "confirmed"}}));
+    apply(
+        &mut h,
+        "2026-03-01T09:00:00Z",
+        json!({"do": "booking", "booking": {"id": "b1", "property": "p1", "check_in": "2026-03-16", "check_out": "2026-03-18", "status": "confirmed"}}),
+    );
+    apply(
+        &mut h,
+        "2026-03-01T09:00:00Z",
+        json!({"do": "booking", "booking": {"id": "b2", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-22", "status": "confirmed"}}),
+    );
+    apply(
+        &mut h,
+        "2026-03-01T09:00:00Z",
+        json!({"do": "booking", "booking": {"id": "b3", "property": "p1", "check_in": "2026-03-28", "check_out": "2026-03-30", "status": "confirmed"}}),
+    );
     apply(&mut h, "2026-03-16T16:00:00Z", json!({"do": "disconnect"}));
     let requests_at_disconnect = h.stub.http_counts().requests;
     // New bookings and changes after the disconnect do nothing either.
-    apply(&mut h, "2026-03-17T09:00:00Z", json!({"do": "booking", "booking": {"id": "b4", "property": "p1", "check_in": "2026-03-19", "check_out": "2026-03-21", "status": "confirmed"}}));
-    apply(&mut h, "2026-03-17T09:00:00Z", json!({"do": "booking", "booking": {"id": "b2", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-23", "status": "cancelled"}}));
+    apply(
+        &mut h,
+        "2026-03-17T09:00:00Z",
+        json!({"do": "booking", "booking": {"id": "b4", "property": "p1", "check_in": "2026-03-19", "check_out": "2026-03-21", "status": "confirmed"}}),
+    );
+    apply(
+        &mut h,
+        "2026-03-17T09:00:00Z",
+        json!({"do": "booking", "booking": {"id": "b2", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-23", "status": "cancelled"}}),
+    );
     h.advance_to(t("2026-04-05T00:00:00Z"));
     assert_eq!(h.stub.http_counts().requests, requests_at_disconnect, "no vendor call after disconnect");
     let pins = h.stub.pins();

@@ -95,15 +95,26 @@ pub fn connect(at: &str) -> Value {
 }
 
 pub fn property(at: &str, id: &str, tz: &str, check_in: Option<&str>, check_out: Option<&str>) -> Value {
-    step(at, "property", json!({"property": {"id": id, "name": format!("Property {id}"), "timezone": tz, "check_in_time": check_in, "check_out_time": check_out}}))
+    step(
+        at,
+        "property",
+        json!({"property": {"id": id, "name": format!("Property {id}"), "timezone": tz, "check_in_time": check_in, "check_out_time": check_out}}),
+    )
 }
 
 pub fn assign(at: &str, property: &str, lock: &str, days_before: i64, margin: i64) -> Value {
-    step(at, "assign", json!({"property": property, "lock": lock, "days_before": days_before, "margin_minutes": margin}))
+    step(
+        at,
+        "assign",
+        json!({"property": property, "lock": lock, "days_before": days_before, "margin_minutes": margin}),
+    )
 }
 
 pub fn booking(at: &str, id: &str, property: &str, check_in: &str, check_out: &str) -> Value {
-    booking_with(at, json!({"id": id, "property": property, "guest_name": "Ana Silva", "check_in": check_in, "check_out": check_out, "status": "confirmed"}))
+    booking_with(
+        at,
+        json!({"id": id, "property": property, "guest_name": "Ana Silva", "check_in": check_in, "check_out": check_out, "status": "confirmed"}),
+    )
 }
 
 pub fn booking_with(at: &str, booking: Value) -> Value {

@@ -46,7 +46,11 @@ fn bridge_offline_alert_one_email_and_code_once_the_bridge_is_back() {
     assert_eq!(utc(report.emails[0].at), "2026-06-09T17:00:00Z");
     assert_eq!(report.pins.len(), 1);
     let p = &report.pins[0];
-    assert!(p.added_at > utc_secs("2026-06-09T19:30:00Z") && p.added_at < utc_secs("2026-06-09T23:00:00Z"), "{}", utc(p.added_at));
+    assert!(
+        p.added_at > utc_secs("2026-06-09T19:30:00Z") && p.added_at < utc_secs("2026-06-09T23:00:00Z"),
+        "{}",
+        utc(p.added_at)
+    );
     assert_eq!((utc(p.start), utc(p.end)), ("2026-06-10T13:00:00Z".into(), "2026-06-12T11:00:00Z".into()));
     assert_eq!(p.removed_at.map(utc).as_deref(), Some("2026-06-12T11:00:30Z"));
 }

@@ -48,7 +48,11 @@ fn r12_bridge_back_after_six_pm_one_email_and_code_before_midnight() {
     let mail = &report.emails[0];
     assert_eq!(utc(mail.at), "2026-03-19T17:00:00Z");
     assert_eq!(report.pins.len(), 1);
-    assert!(report.pins[0].added_at < t("2026-03-19T23:00:00Z"), "before midnight local: {}", utc(report.pins[0].added_at));
+    assert!(
+        report.pins[0].added_at < t("2026-03-19T23:00:00Z"),
+        "before midnight local: {}",
+        utc(report.pins[0].added_at)
+    );
     // What a busy manager needs.
     for needle in ["Property p1", "Ana Silva", "2026-03-20", "Front door", "bridge", "What to do"] {
         assert!(mail.body.contains(needle) || mail.subject.contains(needle), "alert mentions {needle}: {}", mail.body);

@@ -45,7 +45,11 @@ fn faults_a_5xx_burst_is_retried_hourly_until_it_passes() {
     let pin = assert_one_live_code(&report);
     // Attempts at 23:00, 00:00, 01:00 answered 503 (outcome unknown: each is
     // undone by a delete before the next create), then created.
-    assert!(pin.added_at >= t("2026-03-15T02:00:00Z") && pin.added_at <= t("2026-03-15T03:15:30Z"), "{}", utc(pin.added_at));
+    assert!(
+        pin.added_at >= t("2026-03-15T02:00:00Z") && pin.added_at <= t("2026-03-15T03:15:30Z"),
+        "{}",
+        utc(pin.added_at)
+    );
 }
 
 #[test]

@@ -82,7 +82,13 @@ fn r8_pins_are_six_unguessable_digits_unique_on_the_lock() {
     // 24 overlapping bookings on one lock.
     for i in 0..24 {
         let day = 16 + (i % 6);
-        steps.push(booking(&format!("2026-03-01T09:{:02}:00Z", i), &format!("b{i}"), "p1", &format!("2026-03-{day}"), &format!("2026-03-{}", day + 3)));
+        steps.push(booking(
+            &format!("2026-03-01T09:{:02}:00Z", i),
+            &format!("b{i}"),
+            "p1",
+            &format!("2026-03-{day}"),
+            &format!("2026-03-{}", day + 3),
+        ));
     }
     steps.push(end("2026-03-12T00:00:00Z"));
     let report = run("r8", "2026-03-01T08:00:00Z", steps);
@@ -106,7 +112,10 @@ fn r9_negotiated_then_property_default_then_15_and_11() {
         property("2026-03-01T08:01:00Z", "p2", "Europe/Paris", None, None),
         assign("2026-03-01T08:02:00Z", "p1", "L1", 5, 0),
         assign("2026-03-01T08:02:00Z", "p2", "L2", 5, 0),
-        booking_with("2026-03-01T09:00:00Z", json!({"id": "neg", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-22", "check_in_time": "13:00", "check_out_time": "12:15", "status": "confirmed"})),
+        booking_with(
+            "2026-03-01T09:00:00Z",
+            json!({"id": "neg", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-22", "check_in_time": "13:00", "check_out_time": "12:15", "status": "confirmed"}),
+        ),
         booking("2026-03-01T09:00:00Z", "def", "p1", "2026-03-10", "2026-03-12"),
         booking("2026-03-01T09:00:00Z", "std", "p2", "2026-03-20", "2026-03-22"),
         end("2026-03-23T00:00:00Z"),
@@ -114,7 +123,11 @@ fn r9_negotiated_then_property_default_then_15_and_11() {
     let report = run("r9", "2026-03-01T08:00:00Z", steps);
     assert_steps_ok(&report);
     let window = |name: &str| {
-        let p = report.pins.iter().find(|p| p.access_name.contains(&format!("({name})"))).unwrap_or_else(|| panic!("pin of {name}"));
+        let p = report
+            .pins
+            .iter()
+            .find(|p| p.access_name.contains(&format!("({name})")))
+            .unwrap_or_else(|| panic!("pin of {name}"));
         (utc(p.start), utc(p.end))
     };
     assert_eq!(window("neg"), ("2026-03-20T12:00:00Z".into(), "2026-03-22T11:15:00Z".into()));
@@ -144,12 +157,18 @@ fn r10_margin_30_gives_14_30_to_11_30() {
 
 #[test]
 fn r10_margin_120_gives_13_00_to_13_00() {
-    assert_eq!(window_for(Some("15:00"), Some("11:00"), 120), ("2026-03-20T12:00:00Z".into(), "2026-03-22T12:00:00Z".into()));
+    assert_eq!(
+        window_for(Some("15:00"), Some("11:00"), 120),
+        ("2026-03-20T12:00:00Z".into(), "2026-03-22T12:00:00Z".into())
+    );
 }
 
 #[test]
 fn r10_margin_0_is_exact() {
-    assert_eq!(window_for(Some("16:00"), Some("10:00"), 0), ("2026-03-20T15:00:00Z".into(), "2026-03-22T09:00:00Z".into()));
+    assert_eq!(
+        window_for(Some("16:00"), Some("10:00"), 0),
+        ("2026-03-20T15:00:00Z".into(), "2026-03-22T09:00:00Z".into())
+    );
 }
 
 #[test]

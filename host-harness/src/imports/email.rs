@@ -19,10 +19,7 @@ fn check(dedup_key: &str, subject: &str, body: &str) -> Result<(), String> {
         ("body", body, MAX_BODY_BYTES),
     ] {
         if value.len() > max {
-            return Err(format!(
-                "{field} of {} bytes exceeds {max} bytes",
-                value.len()
-            ));
+            return Err(format!("{field} of {} bytes exceeds {max} bytes", value.len()));
         }
     }
     if dedup_key.is_empty() {
@@ -43,8 +40,7 @@ impl wit::Host for HostState {
         }
         let tenant = self.tenant.clone();
         let at = tenant.clock.now();
-        let recorded =
-            self.in_host(|_| tenant.storage.record_email(&dedup_key, at, &subject, &body));
+        let recorded = self.in_host(|_| tenant.storage.record_email(&dedup_key, at, &subject, &body));
         Ok(match recorded {
             Ok(true) => {
                 tracing::info!(tenant = %tenant.id, dedup_key, at, "e-mail to the owner queued");

@@ -95,10 +95,7 @@ pub struct UreqConfig {
 
 impl Default for UreqConfig {
     fn default() -> Self {
-        UreqConfig {
-            timeout: Duration::from_secs(10),
-            max_response_bytes: 1024 * 1024,
-        }
+        UreqConfig { timeout: Duration::from_secs(10), max_response_bytes: 1024 * 1024 }
     }
 }
 
@@ -138,12 +135,7 @@ impl Default for UreqBackend {
 fn map_ureq_error(e: ureq::Error, max_body: u64) -> HttpError {
     match e {
         ureq::Error::Timeout(_) => HttpError::Timeout,
-        ureq::Error::Io(io)
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-            ) =>
-        {
+        ureq::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
             HttpError::Timeout
         }
         ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge(max_body),
@@ -153,48 +145,25 @@ fn map_ureq_error(e: ureq::Error, max_body: u64) -> HttpError {
 
 impl HttpBackend for UreqBackend {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
-        let mut builder = ureq::http::Request::builder()
-            .method(request.method.as_str())
-            .uri(request.url.as_str());
+        let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(request.url.as_str());
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let http_request = builder
-            .body(request.body.clone())
-            .map_err(|e| HttpError::Transport(format!("bad request: {e}")))?;
+        let http_request =
+            builder.body(request.body.clone()).map_err(|e| HttpError::Transport(format!("bad request: {e}")))?;
         let timeout = request.timeout.min(self.config.timeout);
-        let http_request = self
-            .agent
-            .configure_request(http_request)
-            .timeout_global(Some(timeout))
-            .build();
+        let http_request = self.agent.configure_request(http_request).timeout_global(Some(timeout)).build();
         let max_body = self.config.max_response_bytes;
-        let mut response = self
-            .agent
-            .run(http_request)
-            .map_err(|e| map_ureq_error(e, max_body))?;
+        let mut response = self.agent.run(http_request).map_err(|e| map_ureq_error(e, max_body))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
             .collect();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(max_body)
-            .read_to_vec()
-            .map_err(|e| map_ureq_error(e, max_body))?;
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        let body =
+            response.body_mut().with_config().limit(max_body).read_to_vec().map_err(|e| map_ureq_error(e, max_body))?;
+        Ok(HttpResponse { status, headers, body })
     }
 }
 
@@ -215,26 +184,15 @@ struct Target {
 }
 
 fn parse_target(url: &str) -> Result<Target, HttpError> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| HttpError::Transport(format!("bad URL: {e}")))?;
-    let scheme = uri
-        .scheme_str()
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let authority = uri
-        .authority()
-        .ok_or_else(|| HttpError::Transport("bad URL: not absolute".to_owned()))?;
+    let uri: Uri = url.parse().map_err(|e| HttpError::Transport(format!("bad URL: {e}")))?;
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase).unwrap_or_default();
+    let authority = uri.authority().ok_or_else(|| HttpError::Transport("bad URL: not absolute".to_owned()))?;
     let host = authority.host().to_ascii_lowercase();
     if scheme != "http" && scheme != "https" {
-        return Err(HttpError::Forbidden(format!(
-            "scheme {scheme:?} is not allowed"
-        )));
+        return Err(HttpError::Forbidden(format!("scheme {scheme:?} is not allowed")));
     }
     if authority.as_str().contains('@') {
-        return Err(HttpError::Forbidden(format!(
-            "credentials in the URL of host {host} are not allowed"
-        )));
+        return Err(HttpError::Forbidden(format!("credentials in the URL of host {host} are not allowed")));
     }
     let default_port = if scheme == "https" { 443 } else { 80 };
     let origin = match authority.port_u16() {
@@ -242,18 +200,8 @@ fn parse_target(url: &str) -> Result<Target, HttpError> {
         _ => format!("{scheme}://{host}"),
     };
     let path_and_query = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    let path_and_query = if path_and_query.is_empty() {
-        "/"
-    } else {
-        path_and_query
-    }
-    .to_owned();
-    Ok(Target {
-        origin,
-        host,
-        path: uri.path().to_owned(),
-        path_and_query,
-    })
+    let path_and_query = if path_and_query.is_empty() { "/" } else { path_and_query }.to_owned();
+    Ok(Target { origin, host, path: uri.path().to_owned(), path_and_query })
 }
 
 impl VendorRoutes {
@@ -266,9 +214,7 @@ impl VendorRoutes {
     pub fn igloohome() -> Self {
         let mut routes = Self::new();
         for origin in [IGLOOHOME_AUTH_ORIGIN, IGLOOHOME_API_ORIGIN] {
-            routes
-                .insert(origin, origin)
-                .expect("igloohome origins are valid");
+            routes.insert(origin, origin).expect("igloohome origins are valid");
         }
         routes
     }
@@ -288,23 +234,11 @@ impl VendorRoutes {
     /// `base` (`scheme://host[:port][/path-prefix]`), replacing any earlier
     /// route of that origin.
     pub fn insert(&mut self, origin: &str, base: &str) -> anyhow::Result<()> {
-        let parsed =
-            parse_target(origin).map_err(|e| anyhow::anyhow!("vendor origin {origin:?}: {e}"))?;
-        anyhow::ensure!(
-            parsed.path_and_query == "/",
-            "vendor origin {origin:?} must not have a path"
-        );
-        let base_target =
-            parse_target(base).map_err(|e| anyhow::anyhow!("route base {base:?}: {e}"))?;
-        anyhow::ensure!(
-            !base_target.path_and_query.contains('?'),
-            "route base {base:?} must not have a query"
-        );
-        let base = format!(
-            "{}{}",
-            base_target.origin,
-            base_target.path.trim_end_matches('/')
-        );
+        let parsed = parse_target(origin).map_err(|e| anyhow::anyhow!("vendor origin {origin:?}: {e}"))?;
+        anyhow::ensure!(parsed.path_and_query == "/", "vendor origin {origin:?} must not have a path");
+        let base_target = parse_target(base).map_err(|e| anyhow::anyhow!("route base {base:?}: {e}"))?;
+        anyhow::ensure!(!base_target.path_and_query.contains('?'), "route base {base:?} must not have a query");
+        let base = format!("{}{}", base_target.origin, base_target.path.trim_end_matches('/'));
         self.routes.retain(|(o, _)| *o != parsed.origin);
         self.routes.push((parsed.origin, base));
         Ok(())
@@ -357,8 +291,7 @@ impl HostState {
     fn send_checked(&mut self, request: wit::Request) -> Result<HttpResponse, HttpError> {
         let tenant = self.tenant.id.clone();
         let method = HttpMethod::from(request.method);
-        let checked = parse_target(&request.url)
-            .and_then(|t| self.tenant.routes.route(&t).map(|url| (t, url)));
+        let checked = parse_target(&request.url).and_then(|t| self.tenant.routes.route(&t).map(|url| (t, url)));
         let (target, url) = match checked {
             Ok(routed) => routed,
             Err(e) => {
@@ -377,13 +310,7 @@ impl HostState {
             );
             return Err(HttpError::Timeout);
         }
-        let routed = HttpRequest {
-            method,
-            url,
-            headers: request.headers,
-            body: request.body,
-            timeout,
-        };
+        let routed = HttpRequest { method, url, headers: request.headers, body: request.body, timeout };
         let started = Instant::now();
         let result = self.in_host(|s| s.tenant.http.send(&routed));
         let ms = started.elapsed().as_millis() as u64;
@@ -405,17 +332,10 @@ impl HostState {
 }
 
 impl wit::Host for HostState {
-    fn send(
-        &mut self,
-        request: wit::Request,
-    ) -> wasmtime::Result<Result<wit::Response, wit::HttpError>> {
+    fn send(&mut self, request: wit::Request) -> wasmtime::Result<Result<wit::Response, wit::HttpError>> {
         Ok(self
             .send_checked(request)
-            .map(|r| wit::Response {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            })
+            .map(|r| wit::Response { status: r.status, headers: r.headers, body: r.body })
             .map_err(Into::into))
     }
 }
@@ -436,11 +356,7 @@ mod tests {
     impl HttpBackend for Recorder {
         fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
             self.0.lock().unwrap().push(request.clone());
-            Ok(HttpResponse {
-                status: 200,
-                headers: vec![],
-                body: b"ok".to_vec(),
-            })
+            Ok(HttpResponse { status: 200, headers: vec![], body: b"ok".to_vec() })
         }
     }
 
@@ -456,27 +372,18 @@ mod tests {
     }
 
     fn get(url: &str) -> wit::Request {
-        wit::Request {
-            method: wit::Method::Get,
-            url: url.to_owned(),
-            headers: vec![],
-            body: vec![],
-        }
+        wit::Request { method: wit::Method::Get, url: url.to_owned(), headers: vec![], body: vec![] }
     }
 
     #[test]
     fn routes_rewrite_vendor_origins_and_refuse_others() {
         let routes = VendorRoutes::igloohome_via("http://127.0.0.1:9/").unwrap();
         assert_eq!(
-            routes
-                .resolve("https://api.igloodeveloper.co/igloohome/devices?page=2")
-                .unwrap(),
+            routes.resolve("https://api.igloodeveloper.co/igloohome/devices?page=2").unwrap(),
             "http://127.0.0.1:9/igloohome/devices?page=2"
         );
         assert_eq!(
-            routes
-                .resolve("https://AUTH.igloohome.co:443/oauth2/token")
-                .unwrap(),
+            routes.resolve("https://AUTH.igloohome.co:443/oauth2/token").unwrap(),
             "http://127.0.0.1:9/oauth2/token"
         );
         for refused in [
@@ -488,23 +395,12 @@ mod tests {
             "http://127.0.0.1:9/igloohome/devices", // the stub itself is not a vendor origin
             "ftp://api.igloodeveloper.co/x",
         ] {
-            assert!(
-                matches!(routes.resolve(refused), Err(HttpError::Forbidden(_))),
-                "{refused}"
-            );
+            assert!(matches!(routes.resolve(refused), Err(HttpError::Forbidden(_))), "{refused}");
         }
-        assert!(matches!(
-            routes.resolve("not a url"),
-            Err(HttpError::Transport(_))
-        ));
-        assert!(matches!(
-            VendorRoutes::new().resolve("https://api.igloodeveloper.co/"),
-            Err(HttpError::Forbidden(_))
-        ));
+        assert!(matches!(routes.resolve("not a url"), Err(HttpError::Transport(_))));
+        assert!(matches!(VendorRoutes::new().resolve("https://api.igloodeveloper.co/"), Err(HttpError::Forbidden(_))));
         assert_eq!(
-            VendorRoutes::igloohome()
-                .resolve("https://api.igloodeveloper.co/igloohome/x")
-                .unwrap(),
+            VendorRoutes::igloohome().resolve("https://api.igloodeveloper.co/igloohome/x").unwrap(),
             "https://api.igloodeveloper.co/igloohome/x"
         );
     }
@@ -519,40 +415,21 @@ mod tests {
 
         // The real client behind the allow-list: a refused URL never connects.
         let mut real = state(routes.clone(), Arc::new(UreqBackend::default()));
-        let refused =
-            wit::Host::send(&mut real, get(&format!("http://{addr}/igloohome/devices"))).unwrap();
-        assert_eq!(
-            refused,
-            Err(wit::HttpError::Forbidden(
-                "host 127.0.0.1 is not allowed".to_owned()
-            ))
-        );
+        let refused = wit::Host::send(&mut real, get(&format!("http://{addr}/igloohome/devices"))).unwrap();
+        assert_eq!(refused, Err(wit::HttpError::Forbidden("host 127.0.0.1 is not allowed".to_owned())));
         let refused = wit::Host::send(&mut real, get("https://example.com/")).unwrap();
-        assert_eq!(
-            refused,
-            Err(wit::HttpError::Forbidden(
-                "host example.com is not allowed".to_owned()
-            ))
-        );
+        assert_eq!(refused, Err(wit::HttpError::Forbidden("host example.com is not allowed".to_owned())));
         std::thread::sleep(Duration::from_millis(50));
-        assert!(
-            listener.accept().is_err(),
-            "a refused request reached the network"
-        );
+        assert!(listener.accept().is_err(), "a refused request reached the network");
 
         // And the backend is never even asked.
         let mut recorded = state(routes, recorder.clone());
         let refused = wit::Host::send(&mut recorded, get("https://evil.example/")).unwrap();
         assert!(matches!(refused, Err(wit::HttpError::Forbidden(_))));
         assert!(recorder.0.lock().unwrap().is_empty());
-        let ok = wit::Host::send(&mut recorded, get("https://auth.igloohome.co/oauth2/token"))
-            .unwrap()
-            .unwrap();
+        let ok = wit::Host::send(&mut recorded, get("https://auth.igloohome.co/oauth2/token")).unwrap().unwrap();
         assert_eq!(ok.status, 200);
-        assert_eq!(
-            recorder.0.lock().unwrap()[0].url,
-            format!("http://{addr}/oauth2/token")
-        );
+        assert_eq!(recorder.0.lock().unwrap()[0].url, format!("http://{addr}/oauth2/token"));
     }
 
     /// Serves one canned response per connection and returns the requests.
@@ -582,19 +459,14 @@ mod tests {
 
     #[test]
     fn ureq_backend_returns_statuses_caps_bodies_and_follows_no_redirects() {
-        let big = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n{}",
-            "x".repeat(2048)
-        );
+        let big = format!("HTTP/1.1 200 OK\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n{}", "x".repeat(2048));
         let (base, server) = serve(vec![
             b"HTTP/1.1 404 Not Found\r\nX-Thing: Yes\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno".to_vec(),
-            b"HTTP/1.1 302 Found\r\nLocation: http://example.com/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            b"HTTP/1.1 302 Found\r\nLocation: http://example.com/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                .to_vec(),
             big.into_bytes(),
         ]);
-        let backend = UreqBackend::new(UreqConfig {
-            timeout: Duration::from_secs(5),
-            max_response_bytes: 1024,
-        });
+        let backend = UreqBackend::new(UreqConfig { timeout: Duration::from_secs(5), max_response_bytes: 1024 });
         let request = |path: &str| HttpRequest {
             method: HttpMethod::Post,
             url: format!("{base}{path}"),
@@ -605,9 +477,7 @@ mod tests {
         let not_found = backend.send(&request("/a")).unwrap();
         assert_eq!(not_found.status, 404);
         assert_eq!(not_found.body, b"no");
-        assert!(not_found
-            .headers
-            .contains(&("x-thing".to_owned(), "Yes".to_owned())));
+        assert!(not_found.headers.contains(&("x-thing".to_owned(), "Yes".to_owned())));
         let redirect = backend.send(&request("/b")).unwrap();
         assert_eq!(redirect.status, 302);
         assert_eq!(backend.send(&request("/c")), Err(HttpError::TooLarge(1024)));

@@ -25,8 +25,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 
 pub use self::clock::{Clock, SimClock, SystemClock};
 pub use self::http::{
-    HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, UreqBackend, UreqConfig,
-    VendorRoutes,
+    HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, UreqBackend, UreqConfig, VendorRoutes,
 };
 pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, StorageError, Write};
 
@@ -52,10 +51,7 @@ pub struct Tenant {
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant")
-            .field("id", &self.id)
-            .field("routes", &self.routes)
-            .finish_non_exhaustive()
+        f.debug_struct("Tenant").field("id", &self.id).field("routes", &self.routes).finish_non_exhaustive()
     }
 }
 
@@ -64,9 +60,7 @@ impl Tenant {
     /// [`UreqBackend`], the [`SystemClock`] and [`VendorRoutes::igloohome`].
     pub fn new(id: impl Into<String>) -> Self {
         static DEFAULT_HTTP: OnceLock<Arc<UreqBackend>> = OnceLock::new();
-        let http = DEFAULT_HTTP
-            .get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default())))
-            .clone();
+        let http = DEFAULT_HTTP.get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default()))).clone();
         Tenant {
             id: id.into(),
             storage: Arc::new(MemoryStore::new()),
@@ -252,18 +246,12 @@ impl monotonic_clock::Host for HostState {
         Ok(1_000_000_000)
     }
 
-    fn subscribe_instant(
-        &mut self,
-        _when: monotonic_clock::Instant,
-    ) -> wasmtime::Result<Resource<DynPollable>> {
+    fn subscribe_instant(&mut self, _when: monotonic_clock::Instant) -> wasmtime::Result<Resource<DynPollable>> {
         let elapsed = self.table.push(Elapsed)?;
         subscribe(&mut self.table, elapsed)
     }
 
-    fn subscribe_duration(
-        &mut self,
-        _duration: monotonic_clock::Duration,
-    ) -> wasmtime::Result<Resource<DynPollable>> {
+    fn subscribe_duration(&mut self, _duration: monotonic_clock::Duration) -> wasmtime::Result<Resource<DynPollable>> {
         let elapsed = self.table.push(Elapsed)?;
         subscribe(&mut self.table, elapsed)
     }
@@ -271,10 +259,7 @@ impl monotonic_clock::Host for HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 

@@ -66,46 +66,28 @@ pub trait KvStore: Send + Sync {
 
     /// Entries whose key starts with `prefix`, ascending by key bytes, strictly
     /// after `start_after` when given, at most `limit` of them.
-    fn list(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: u32)
+        -> Result<Vec<(String, Vec<u8>)>, StorageError>;
 
     /// Records an e-mail in the outbox unless one with the same `dedup_key`
     /// was ever recorded for this tenant. Returns whether it was recorded.
-    fn record_email(
-        &self,
-        dedup_key: &str,
-        at: i64,
-        subject: &str,
-        body: &str,
-    ) -> Result<bool, StorageError>;
+    fn record_email(&self, dedup_key: &str, at: i64, subject: &str, body: &str) -> Result<bool, StorageError>;
 
     /// The outbox, in the order the e-mails were recorded.
     fn emails(&self) -> Result<Vec<Email>, StorageError>;
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StorageError> {
-        self.apply(&[Write::Set {
-            key: key.to_owned(),
-            value: value.to_vec(),
-        }])
+        self.apply(&[Write::Set { key: key.to_owned(), value: value.to_vec() }])
     }
 
     fn delete(&self, key: &str) -> Result<(), StorageError> {
-        self.apply(&[Write::Delete {
-            key: key.to_owned(),
-        }])
+        self.apply(&[Write::Delete { key: key.to_owned() }])
     }
 }
 
 fn check_key(what: &str, key: &str) -> Result<(), StorageError> {
     if key.len() > MAX_KEY_BYTES {
-        return Err(StorageError::TooLarge(format!(
-            "{what} of {} bytes exceeds {MAX_KEY_BYTES} bytes",
-            key.len()
-        )));
+        return Err(StorageError::TooLarge(format!("{what} of {} bytes exceeds {MAX_KEY_BYTES} bytes", key.len())));
     }
     Ok(())
 }
@@ -134,9 +116,7 @@ fn check_list(prefix: &str, start_after: Option<&str>, limit: u32) -> Result<(),
         check_key("start-after", start_after)?;
     }
     if limit > MAX_LIST_LIMIT {
-        return Err(StorageError::TooLarge(format!(
-            "list limit {limit} exceeds {MAX_LIST_LIMIT}"
-        )));
+        return Err(StorageError::TooLarge(format!("list limit {limit} exceeds {MAX_LIST_LIMIT}")));
     }
     Ok(())
 }
@@ -188,11 +168,7 @@ impl MemoryStore {
 
     /// Every stored entry, in key order.
     pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
-        self.lock()
-            .entries
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.lock().entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, MemoryInner> {
@@ -231,9 +207,7 @@ impl KvStore for MemoryStore {
     ) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         check_list(prefix, start_after, limit)?;
         let inner = self.lock();
-        let range = inner
-            .entries
-            .range::<str, _>((list_start(prefix, start_after), Bound::Unbounded));
+        let range = inner.entries.range::<str, _>((list_start(prefix, start_after), Bound::Unbounded));
         Ok(range
             .take_while(|(key, _)| key.starts_with(prefix))
             .take(limit as usize)
@@ -241,13 +215,7 @@ impl KvStore for MemoryStore {
             .collect())
     }
 
-    fn record_email(
-        &self,
-        dedup_key: &str,
-        at: i64,
-        subject: &str,
-        body: &str,
-    ) -> Result<bool, StorageError> {
+    fn record_email(&self, dedup_key: &str, at: i64, subject: &str, body: &str) -> Result<bool, StorageError> {
         let mut inner = self.lock();
         if inner.outbox.iter().any(|e| e.dedup_key == dedup_key) {
             return Ok(false);
@@ -281,9 +249,7 @@ pub struct SqliteDb {
 
 impl std::fmt::Debug for SqliteDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteDb")
-            .field("path", &self.path)
-            .finish()
+        f.debug_struct("SqliteDb").field("path", &self.path).finish()
     }
 }
 
@@ -314,17 +280,11 @@ impl SqliteDb {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
         let conn = Connection::open(&path).map_err(unavailable)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(unavailable)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(unavailable)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(unavailable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        Ok(SqliteDb {
-            conn: Arc::new(Mutex::new(conn)),
-            path,
-        })
+        Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -333,10 +293,7 @@ impl SqliteDb {
 
     /// The namespace of tenant `id`.
     pub fn tenant(&self, id: &str) -> SqliteStore {
-        SqliteStore {
-            db: self.clone(),
-            tenant: id.to_owned(),
-        }
+        SqliteStore { db: self.clone(), tenant: id.to_owned() }
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -361,27 +318,20 @@ impl KvStore for SqliteStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         check_key("key", key)?;
         let conn = self.db.lock();
-        let mut stmt = conn
-            .prepare_cached("SELECT value FROM kv WHERE tenant = ?1 AND key = ?2")
-            .map_err(unavailable)?;
-        stmt.query_row(params![self.tenant, key], |row| row.get(0))
-            .optional()
-            .map_err(unavailable)
+        let mut stmt =
+            conn.prepare_cached("SELECT value FROM kv WHERE tenant = ?1 AND key = ?2").map_err(unavailable)?;
+        stmt.query_row(params![self.tenant, key], |row| row.get(0)).optional().map_err(unavailable)
     }
 
     fn apply(&self, writes: &[Write]) -> Result<(), StorageError> {
         check_writes(writes)?;
         let mut conn = self.db.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
         {
             let mut set = tx
                 .prepare_cached("INSERT INTO kv (tenant, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value")
                 .map_err(unavailable)?;
-            let mut delete = tx
-                .prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND key = ?2")
-                .map_err(unavailable)?;
+            let mut delete = tx.prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND key = ?2").map_err(unavailable)?;
             for write in writes {
                 match write {
                     Write::Set { key, value } => set.execute(params![self.tenant, key, value]),
@@ -421,18 +371,10 @@ impl KvStore for SqliteStore {
             None => stmt.query(params![self.tenant, lower, limit]),
         }
         .map_err(unavailable)?;
-        rows.mapped(|row| Ok((row.get(0)?, row.get(1)?)))
-            .collect::<Result<_, _>>()
-            .map_err(unavailable)
+        rows.mapped(|row| Ok((row.get(0)?, row.get(1)?))).collect::<Result<_, _>>().map_err(unavailable)
     }
 
-    fn record_email(
-        &self,
-        dedup_key: &str,
-        at: i64,
-        subject: &str,
-        body: &str,
-    ) -> Result<bool, StorageError> {
+    fn record_email(&self, dedup_key: &str, at: i64, subject: &str, body: &str) -> Result<bool, StorageError> {
         let conn = self.db.lock();
         let mut stmt = conn
             .prepare_cached(
@@ -440,27 +382,18 @@ impl KvStore for SqliteStore {
                  ON CONFLICT (tenant, dedup_key) DO NOTHING",
             )
             .map_err(unavailable)?;
-        let inserted = stmt
-            .execute(params![self.tenant, dedup_key, at, subject, body])
-            .map_err(unavailable)?;
+        let inserted = stmt.execute(params![self.tenant, dedup_key, at, subject, body]).map_err(unavailable)?;
         Ok(inserted == 1)
     }
 
     fn emails(&self) -> Result<Vec<Email>, StorageError> {
         let conn = self.db.lock();
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT at, dedup_key, subject, body FROM outbox WHERE tenant = ?1 ORDER BY id",
-            )
+            .prepare_cached("SELECT at, dedup_key, subject, body FROM outbox WHERE tenant = ?1 ORDER BY id")
             .map_err(unavailable)?;
         let rows = stmt
             .query_map(params![self.tenant], |row| {
-                Ok(Email {
-                    at: row.get(0)?,
-                    dedup_key: row.get(1)?,
-                    subject: row.get(2)?,
-                    body: row.get(3)?,
-                })
+                Ok(Email { at: row.get(0)?, dedup_key: row.get(1)?, subject: row.get(2)?, body: row.get(3)? })
             })
             .map_err(unavailable)?;
         rows.collect::<Result<_, _>>().map_err(unavailable)
@@ -479,11 +412,7 @@ impl From<StorageError> for wit::StorageError {
 }
 
 impl HostState {
-    fn storage_result<T>(
-        &self,
-        op: &str,
-        result: Result<T, StorageError>,
-    ) -> Result<T, wit::StorageError> {
+    fn storage_result<T>(&self, op: &str, result: Result<T, StorageError>) -> Result<T, wit::StorageError> {
         if let Err(StorageError::Unavailable(message)) = &result {
             tracing::warn!(tenant = %self.tenant.id, op, %message, "storage failed");
         }
@@ -497,11 +426,7 @@ impl wit::Host for HostState {
         Ok(self.storage_result("get", result))
     }
 
-    fn set(
-        &mut self,
-        key: String,
-        value: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), wit::StorageError>> {
+    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), wit::StorageError>> {
         let result = self.in_host(|s| s.tenant.storage.set(&key, &value));
         Ok(self.storage_result("set", result))
     }
@@ -511,10 +436,7 @@ impl wit::Host for HostState {
         Ok(self.storage_result("delete", result))
     }
 
-    fn apply(
-        &mut self,
-        writes: Vec<wit::Write>,
-    ) -> wasmtime::Result<Result<(), wit::StorageError>> {
+    fn apply(&mut self, writes: Vec<wit::Write>) -> wasmtime::Result<Result<(), wit::StorageError>> {
         let writes: Vec<Write> = writes
             .into_iter()
             .map(|w| match w {
@@ -532,17 +454,10 @@ impl wit::Host for HostState {
         start_after: Option<String>,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<wit::Entry>, wit::StorageError>> {
-        let result = self.in_host(|s| {
-            s.tenant
-                .storage
-                .list(&prefix, start_after.as_deref(), limit)
-        });
-        Ok(self.storage_result("list", result).map(|entries| {
-            entries
-                .into_iter()
-                .map(|(key, value)| wit::Entry { key, value })
-                .collect()
-        }))
+        let result = self.in_host(|s| s.tenant.storage.list(&prefix, start_after.as_deref(), limit));
+        Ok(self
+            .storage_result("list", result)
+            .map(|entries| entries.into_iter().map(|(key, value)| wit::Entry { key, value }).collect()))
     }
 }
 
@@ -567,48 +482,19 @@ mod tests {
 
     /// The listing contract, run against every backend.
     fn listing_contract(store: &dyn KvStore) {
-        for key in [
-            "due/0002",
-            "due/0001",
-            "due/",
-            "due0",
-            "du",
-            "due/0010",
-            "duf",
-            "due/\u{10FFFF}",
-            "due/é",
-        ] {
+        for key in ["due/0002", "due/0001", "due/", "due0", "du", "due/0010", "duf", "due/\u{10FFFF}", "due/é"] {
             set(store, key, key);
         }
         let all = keys(store.list("due/", None, 100).unwrap());
-        assert_eq!(
-            all,
-            [
-                "due/",
-                "due/0001",
-                "due/0002",
-                "due/0010",
-                "due/é",
-                "due/\u{10FFFF}"
-            ]
-        );
-        assert_eq!(
-            keys(store.list("due/", None, 2).unwrap()),
-            ["due/", "due/0001"]
-        );
-        assert_eq!(
-            keys(store.list("due/", Some("due/0001"), 2).unwrap()),
-            ["due/0002", "due/0010"]
-        );
+        assert_eq!(all, ["due/", "due/0001", "due/0002", "due/0010", "due/é", "due/\u{10FFFF}"]);
+        assert_eq!(keys(store.list("due/", None, 2).unwrap()), ["due/", "due/0001"]);
+        assert_eq!(keys(store.list("due/", Some("due/0001"), 2).unwrap()), ["due/0002", "due/0010"]);
         // A start-after before the prefix is the same as none; after it, nothing.
         assert_eq!(keys(store.list("due/", Some("a"), 1).unwrap()), ["due/"]);
         assert!(store.list("due/", Some("zzz"), 10).unwrap().is_empty());
         assert!(store.list("due/", None, 0).unwrap().is_empty());
         assert_eq!(store.list("", None, 1000).unwrap().len(), 9);
-        assert_eq!(
-            keys(store.list("due/\u{10FFFF}", None, 10).unwrap()),
-            ["due/\u{10FFFF}"]
-        );
+        assert_eq!(keys(store.list("due/\u{10FFFF}", None, 10).unwrap()), ["due/\u{10FFFF}"]);
         assert_eq!(store.list("due/0001", None, 10).unwrap()[0].1, b"due/0001");
     }
 
@@ -617,15 +503,9 @@ mod tests {
         set(store, "b", "2");
         store
             .apply(&[
-                Write::Set {
-                    key: "c".into(),
-                    value: b"3".to_vec(),
-                },
+                Write::Set { key: "c".into(), value: b"3".to_vec() },
                 Write::Delete { key: "a".into() },
-                Write::Set {
-                    key: "c".into(),
-                    value: b"4".to_vec(),
-                },
+                Write::Set { key: "c".into(), value: b"4".to_vec() },
             ])
             .unwrap();
         assert_eq!(keys(store.list("", None, 10).unwrap()), ["b", "c"]);
@@ -633,54 +513,28 @@ mod tests {
         // One oversized write refuses the whole batch.
         let refused = store.apply(&[
             Write::Delete { key: "b".into() },
-            Write::Set {
-                key: "d".into(),
-                value: vec![0; MAX_VALUE_BYTES + 1],
-            },
+            Write::Set { key: "d".into(), value: vec![0; MAX_VALUE_BYTES + 1] },
         ]);
-        assert!(
-            matches!(refused, Err(StorageError::TooLarge(_))),
-            "{refused:?}"
-        );
+        assert!(matches!(refused, Err(StorageError::TooLarge(_))), "{refused:?}");
         assert_eq!(keys(store.list("", None, 10).unwrap()), ["b", "c"]);
     }
 
     fn limits_contract(store: &dyn KvStore) {
         let long_key = "k".repeat(MAX_KEY_BYTES + 1);
-        assert!(matches!(
-            store.set(&long_key, b"v"),
-            Err(StorageError::TooLarge(_))
-        ));
-        assert!(matches!(
-            store.get(&long_key),
-            Err(StorageError::TooLarge(_))
-        ));
-        assert!(store
-            .set(&"k".repeat(MAX_KEY_BYTES), &vec![1; MAX_VALUE_BYTES])
-            .is_ok());
-        assert!(matches!(
-            store.list("", None, MAX_LIST_LIMIT + 1),
-            Err(StorageError::TooLarge(_))
-        ));
+        assert!(matches!(store.set(&long_key, b"v"), Err(StorageError::TooLarge(_))));
+        assert!(matches!(store.get(&long_key), Err(StorageError::TooLarge(_))));
+        assert!(store.set(&"k".repeat(MAX_KEY_BYTES), &vec![1; MAX_VALUE_BYTES]).is_ok());
+        assert!(matches!(store.list("", None, MAX_LIST_LIMIT + 1), Err(StorageError::TooLarge(_))));
         assert!(store.list("", None, MAX_LIST_LIMIT).is_ok());
     }
 
     fn outbox_contract(store: &dyn KvStore) {
         assert!(store.record_email("alert/b1", 10, "s1", "body1").unwrap());
         assert!(store.record_email("alert/b2", 20, "s2", "body2").unwrap());
-        assert!(!store
-            .record_email("alert/b1", 30, "again", "again")
-            .unwrap());
+        assert!(!store.record_email("alert/b1", 30, "again", "again").unwrap());
         let emails = store.emails().unwrap();
         assert_eq!(emails.len(), 2);
-        assert_eq!(
-            (
-                emails[0].at,
-                emails[0].dedup_key.as_str(),
-                emails[0].subject.as_str()
-            ),
-            (10, "alert/b1", "s1")
-        );
+        assert_eq!((emails[0].at, emails[0].dedup_key.as_str(), emails[0].subject.as_str()), (10, "alert/b1", "s1"));
         assert_eq!(emails[1].dedup_key, "alert/b2");
     }
 
@@ -690,10 +544,7 @@ mod tests {
         assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
         assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
         assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
-        assert_eq!(
-            prefix_upper_bound("x\u{D7FF}").as_deref(),
-            Some("x\u{E000}")
-        );
+        assert_eq!(prefix_upper_bound("x\u{D7FF}").as_deref(), Some("x\u{E000}"));
     }
 
     #[test]
@@ -737,9 +588,7 @@ mod tests {
         }
         let db = SqliteDb::open(&path).unwrap();
         let t = db.tenant("t");
-        assert!(!t
-            .record_email("alert/b1", 99, "subject again", "body again")
-            .unwrap());
+        assert!(!t.record_email("alert/b1", 99, "subject again", "body again").unwrap());
         assert_eq!(t.emails().unwrap().len(), 1);
         assert_eq!(t.emails().unwrap()[0].at, 10);
         assert_eq!(t.get("booking/b1").unwrap().as_deref(), Some(&b"state"[..]));
@@ -757,10 +606,7 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         let plan = plan.join("\n");
-        assert!(
-            plan.contains("SEARCH kv USING PRIMARY KEY (tenant=? AND key>? AND key<?)"),
-            "{plan}"
-        );
+        assert!(plan.contains("SEARCH kv USING PRIMARY KEY (tenant=? AND key>? AND key<?)"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 }

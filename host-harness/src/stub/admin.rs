@@ -100,21 +100,10 @@ fn set_time(state: &mut State, b: &Value) -> Result<StubResponse, StubResponse> 
 }
 
 fn bridge(state: &mut State, b: &Value) -> Result<StubResponse, StubResponse> {
-    let id = b
-        .get("bridge")
-        .and_then(Value::as_str)
-        .ok_or_else(|| error(400, "'bridge' must be a string"))?;
-    let online = b
-        .get("online")
-        .and_then(Value::as_bool)
-        .ok_or_else(|| error(400, "'online' must be a boolean"))?;
-    state
-        .set_bridge_online(id, online)
-        .map_err(|e| error(404, &e.to_string()))?;
-    Ok(StubResponse::json(
-        200,
-        &json!({"bridge": id, "online": online}),
-    ))
+    let id = b.get("bridge").and_then(Value::as_str).ok_or_else(|| error(400, "'bridge' must be a string"))?;
+    let online = b.get("online").and_then(Value::as_bool).ok_or_else(|| error(400, "'online' must be a boolean"))?;
+    state.set_bridge_online(id, online).map_err(|e| error(404, &e.to_string()))?;
+    Ok(StubResponse::json(200, &json!({"bridge": id, "online": online})))
 }
 
 fn fault(state: &mut State, b: &Value) -> Result<StubResponse, StubResponse> {
@@ -138,11 +127,7 @@ fn fault(state: &mut State, b: &Value) -> Result<StubResponse, StubResponse> {
                 .ok_or_else(|| error(400, "'status' must be 0 (hang) or an HTTP status"))?;
             FaultKind::Status(status as u16)
         }
-        other => FaultKind::Body(
-            other
-                .parse::<MalformedKind>()
-                .map_err(|e| error(400, &e.to_string()))?,
-        ),
+        other => FaultKind::Body(other.parse::<MalformedKind>().map_err(|e| error(400, &e.to_string()))?),
     };
     state.add_fault(endpoint, kind, count);
     Ok(StubResponse::json(200, &json!({"armed": count})))

@@ -59,9 +59,7 @@ impl Route {
 fn split_target(target: &str) -> Option<(Vec<String>, &str)> {
     // Absolute-form targets ("http://host/path") are legal HTTP/1.1.
     let target = match target.find("://") {
-        Some(i) => target[i + 3..]
-            .find('/')
-            .map_or("/", |j| &target[i + 3 + j..]),
+        Some(i) => target[i + 3..].find('/').map_or("/", |j| &target[i + 3 + j..]),
         None => target,
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -69,12 +67,7 @@ fn split_target(target: &str) -> Option<(Vec<String>, &str)> {
     let segments = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .ok()
-                .map(|c| c.into_owned())
-        })
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned()))
         .collect::<Option<Vec<String>>>()?;
     Some((segments, query))
 }
@@ -85,10 +78,9 @@ fn route(segments: &[String]) -> Option<Route> {
         ["oauth2", "token"] => Route::Token,
         ["igloohome", "devices"] => Route::DeviceList,
         ["igloohome", "devices", id] => Route::Device(id.to_string()),
-        ["igloohome", "devices", lock, "jobs", "bridges", bridge] => Route::CreateJob {
-            lock: lock.to_string(),
-            bridge: bridge.to_string(),
-        },
+        ["igloohome", "devices", lock, "jobs", "bridges", bridge] => {
+            Route::CreateJob { lock: lock.to_string(), bridge: bridge.to_string() }
+        }
         ["igloohome", "jobs", id] => Route::JobStatus(id.to_string()),
         _ => return None,
     })
@@ -106,11 +98,7 @@ fn oauth_error(status: u16, error: &str) -> StubResponse {
 fn count(state: &mut State, route: Option<&Route>) {
     state.counts.requests += 1;
     if let Some(r) = route {
-        *state
-            .counts
-            .by_endpoint
-            .entry(r.endpoint().as_str().to_string())
-            .or_default() += 1;
+        *state.counts.by_endpoint.entry(r.endpoint().as_str().to_string()).or_default() += 1;
     }
 }
 
@@ -218,16 +206,11 @@ fn spoil(mut resp: StubResponse, kind: MalformedKind) -> StubResponse {
 // ---------------------------------------------------------------- token
 
 fn token(state: &mut State, req: &StubRequest) -> StubResponse {
-    let unauthorized =
-        || oauth_error(401, "invalid_client").with_header("WWW-Authenticate", "Basic");
+    let unauthorized = || oauth_error(401, "invalid_client").with_header("WWW-Authenticate", "Basic");
     let Some((client_id, secret)) = basic_credentials(req) else {
         return unauthorized();
     };
-    let Some(account) = state
-        .accounts
-        .iter()
-        .find(|a| a.client_id == client_id && a.client_secret == secret)
-    else {
+    let Some(account) = state.accounts.iter().find(|a| a.client_id == client_id && a.client_secret == secret) else {
         tracing::debug!(client_id, "igloohome stub: bad client credentials");
         return unauthorized();
     };
@@ -236,10 +219,7 @@ fn token(state: &mut State, req: &StubRequest) -> StubResponse {
     let form_type = req
         .header("Content-Type")
         .and_then(|v| v.split(';').next())
-        .map(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+        .map(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
         .unwrap_or(false);
     if !form_type {
         return oauth_error(400, "invalid_request");
@@ -292,19 +272,10 @@ fn token(state: &mut State, req: &StubRequest) -> StubResponse {
         URL_SAFE_NO_PAD.encode(payload.to_string()),
         URL_SAFE_NO_PAD.encode(sig)
     );
-    state.tokens.insert(
-        token.clone(),
-        TokenInfo {
-            scopes,
-            expires_at: exp,
-        },
-    );
+    state.tokens.insert(token.clone(), TokenInfo { scopes, expires_at: exp });
     tracing::debug!(client_id, exp, "igloohome stub: token issued");
-    StubResponse::json(
-        200,
-        &json!({"access_token": token, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"}),
-    )
-    .with_header("Cache-Control", "no-store")
+    StubResponse::json(200, &json!({"access_token": token, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"}))
+        .with_header("Cache-Control", "no-store")
 }
 
 /// `Authorization: Basic base64(client_id:client_secret)`.
@@ -370,10 +341,7 @@ fn device_json(state: &State, index: usize) -> Value {
     let locks = state.linked_locks(&b.id);
     // Both shapes occur in the wild; alternate so clients must accept both.
     let linked: Vec<Value> = if bi % 2 == 0 {
-        locks
-            .iter()
-            .map(|l| json!({"type": "Lock", "deviceId": l.id}))
-            .collect()
+        locks.iter().map(|l| json!({"type": "Lock", "deviceId": l.id})).collect()
     } else {
         locks.iter().map(|l| Value::String(l.id.clone())).collect()
     };
@@ -407,9 +375,7 @@ fn device_list(state: &mut State, req: &StubRequest, query: &str) -> StubRespons
     if let Err(resp) = authorize(state, req, SCOPE_DEVICES) {
         return resp;
     }
-    let cursor = form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "cursor")
-        .map(|(_, v)| v.into_owned());
+    let cursor = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "cursor").map(|(_, v)| v.into_owned());
     let offset = match cursor.as_deref() {
         None | Some("") => 0,
         Some(c) => match decode_cursor(c) {
@@ -419,14 +385,8 @@ fn device_list(state: &mut State, req: &StubRequest, query: &str) -> StubRespons
     };
     let total = device_count(state);
     let end = offset.saturating_add(state.page_size).min(total);
-    let payload: Vec<Value> = (offset.min(end)..end)
-        .map(|i| device_json(state, i))
-        .collect();
-    let next = if end < total {
-        encode_cursor(end)
-    } else {
-        String::new()
-    };
+    let payload: Vec<Value> = (offset.min(end)..end).map(|i| device_json(state, i)).collect();
+    let next = if end < total { encode_cursor(end) } else { String::new() };
     StubResponse::json(200, &json!({"nextCursor": next, "payload": payload}))
 }
 
@@ -434,12 +394,7 @@ fn device(state: &mut State, req: &StubRequest, id: &str) -> StubResponse {
     if let Err(resp) = authorize(state, req, SCOPE_DEVICES) {
         return resp;
     }
-    let index = state
-        .locks
-        .iter()
-        .map(|l| &l.id)
-        .chain(state.bridges.iter().map(|b| &b.id))
-        .position(|d| d == id);
+    let index = state.locks.iter().map(|l| &l.id).chain(state.bridges.iter().map(|b| &b.id)).position(|d| d == id);
     match index {
         Some(i) => StubResponse::json(200, &device_json(state, i)),
         None => message(404, "device not found"),
@@ -500,11 +455,7 @@ fn parse_job(now: i64, body: &Map<String, Value>) -> Result<JobAction, String> {
         return Err("'jobData' is required and must be an object".into());
     };
     let pin = match data.get("pin") {
-        Some(Value::String(p))
-            if (4..=6).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            p.clone()
-        }
+        Some(Value::String(p)) if (4..=6).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => p.clone(),
         _ => return Err("'pin' length is 4-6 digits".into()),
     };
     if job_type == Some(5) {
@@ -514,16 +465,15 @@ fn parse_job(now: i64, body: &Map<String, Value>) -> Result<JobAction, String> {
     let access_name = match data.get("accessName") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) if s.chars().count() <= MAX_ACCESS_NAME => s.clone(),
-        Some(_) => {
-            return Err(format!(
-                "'accessName' must be a string of at most {MAX_ACCESS_NAME} characters"
-            ))
-        }
+        Some(_) => return Err(format!("'accessName' must be a string of at most {MAX_ACCESS_NAME} characters")),
     };
     match data.get("pinType").and_then(Value::as_i64) {
         Some(4) => {}
         Some(1) | Some(2) => {
-            return Err("'pinType' 1 (one-time) and 2 (permanent) are not supported for bridge PINs here; use 4 (duration)".into())
+            return Err(
+                "'pinType' 1 (one-time) and 2 (permanent) are not supported for bridge PINs here; use 4 (duration)"
+                    .into(),
+            )
         }
         _ => return Err("'pinType' must be 4 (duration)".into()),
     }
@@ -539,35 +489,24 @@ fn parse_job(now: i64, body: &Map<String, Value>) -> Result<JobAction, String> {
     if end - start > MAX_WINDOW_SECONDS {
         return Err("'endDate' must be at most 367 days after 'startDate'".into());
     }
-    Ok(JobAction::CreatePin {
-        pin,
-        access_name,
-        start,
-        end,
-    })
+    Ok(JobAction::CreatePin { pin, access_name, start, end })
 }
 
 /// ISO 8601 with seconds and an explicit numeric offset (`+01:00`); `Z`
 /// and offset-less forms are refused (the stricter reading of the doc).
 fn parse_date(data: &Map<String, Value>, field: &str) -> Result<i64, String> {
-    let bad = || {
-        format!(
-            "'{field}' must be ISO 8601 with seconds and a numeric UTC offset, e.g. 2026-03-20T14:30:00+01:00"
-        )
-    };
+    let bad =
+        || format!("'{field}' must be ISO 8601 with seconds and a numeric UTC offset, e.g. 2026-03-20T14:30:00+01:00");
     let Some(v) = data.get(field) else {
         return Err(format!("'{field}' is required for pinType 4"));
     };
     let s = v.as_str().ok_or_else(bad)?;
     let b = s.as_bytes();
-    let numeric_offset =
-        b.len() > 6 && matches!(b[b.len() - 6], b'+' | b'-') && b[b.len() - 3] == b':';
+    let numeric_offset = b.len() > 6 && matches!(b[b.len() - 6], b'+' | b'-') && b[b.len() - 3] == b':';
     if !numeric_offset {
         return Err(bad());
     }
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.timestamp())
-        .map_err(|_| bad())
+    DateTime::parse_from_rfc3339(s).map(|d| d.timestamp()).map_err(|_| bad())
 }
 
 fn job_status(state: &mut State, req: &StubRequest, id: &str) -> StubResponse {

@@ -95,16 +95,9 @@ impl StubConfig {
         }
         // Locks and bridges share one device-id space (GET /devices/{deviceId}).
         let mut device_ids = HashSet::new();
-        for id in self
-            .locks
-            .iter()
-            .map(|l| &l.id)
-            .chain(self.bridges.iter().map(|b| &b.id))
-        {
+        for id in self.locks.iter().map(|l| &l.id).chain(self.bridges.iter().map(|b| &b.id)) {
             if !valid_device_id(id) {
-                return invalid(format!(
-                    "device id {id:?} must be 1-64 ASCII letters, digits, '-' or '_'"
-                ));
+                return invalid(format!("device id {id:?} must be 1-64 ASCII letters, digits, '-' or '_'"));
             }
             if !device_ids.insert(id.as_str()) {
                 return invalid(format!("duplicate device id {id:?}"));
@@ -122,8 +115,5 @@ impl StubConfig {
 }
 
 fn valid_device_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -33,9 +33,7 @@ use serde::Serialize;
 
 pub use config::{OfflineReply, StubAccount, StubBridge, StubConfig, StubLock};
 pub use server::{serve_forever, StubServer, MAX_BODY_BYTES, MAX_HANG};
-pub use state::{
-    JOB_SECONDS, MAX_PENDING_PER_BRIDGE, MAX_PINS_PER_LOCK, PICKUP_WINDOW, TOKEN_LIFETIME,
-};
+pub use state::{JOB_SECONDS, MAX_PENDING_PER_BRIDGE, MAX_PINS_PER_LOCK, PICKUP_WINDOW, TOKEN_LIFETIME};
 
 use state::State;
 
@@ -65,10 +63,7 @@ pub struct StubRequest {
 impl StubRequest {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -104,10 +99,7 @@ impl StubResponse {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (`Null` if it is not JSON); handy in tests.
@@ -130,12 +122,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 4] = [
-        Endpoint::Token,
-        Endpoint::Devices,
-        Endpoint::Jobs,
-        Endpoint::JobStatus,
-    ];
+    pub const ALL: [Endpoint; 4] = [Endpoint::Token, Endpoint::Devices, Endpoint::Jobs, Endpoint::JobStatus];
 
     /// The name used in scenario files and reports.
     pub fn as_str(self) -> &'static str {
@@ -157,10 +144,7 @@ impl fmt::Display for Endpoint {
 impl FromStr for Endpoint {
     type Err = StubError;
     fn from_str(s: &str) -> Result<Endpoint, StubError> {
-        Endpoint::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s)
-            .ok_or_else(|| StubError::UnknownEndpoint(s.to_string()))
+        Endpoint::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| StubError::UnknownEndpoint(s.to_string()))
     }
 }
 
@@ -219,13 +203,7 @@ pub struct HttpCounts {
 
 impl Default for HttpCounts {
     fn default() -> HttpCounts {
-        HttpCounts {
-            requests: 0,
-            by_endpoint: Endpoint::ALL
-                .iter()
-                .map(|e| (e.as_str().to_string(), 0))
-                .collect(),
-        }
+        HttpCounts { requests: 0, by_endpoint: Endpoint::ALL.iter().map(|e| (e.as_str().to_string(), 0)).collect() }
     }
 }
 
@@ -237,9 +215,7 @@ pub struct Igloohome {
 
 impl fmt::Debug for Igloohome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Igloohome")
-            .field("now", &self.now())
-            .finish_non_exhaustive()
+        f.debug_struct("Igloohome").field("now", &self.now()).finish_non_exhaustive()
     }
 }
 
@@ -247,9 +223,7 @@ impl Igloohome {
     /// A stub whose simulated clock reads `now` (unix seconds UTC). The
     /// configuration is taken as is; see [`StubConfig::validate`].
     pub fn new(config: StubConfig, now: i64) -> Igloohome {
-        Igloohome {
-            inner: Arc::new(Mutex::new(State::new(config, now))),
-        }
+        Igloohome { inner: Arc::new(Mutex::new(State::new(config, now))) }
     }
 
     /// Every state change completes before the lock is released and nothing
@@ -295,15 +269,13 @@ impl Igloohome {
     /// body and no effect (0 = hang; 429 carries `Retry-After: 30`). Faults
     /// queue after those already armed; `count == 0` disarms the endpoint.
     pub fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) {
-        self.state()
-            .add_fault(endpoint, FaultKind::Status(status), count);
+        self.state().add_fault(endpoint, FaultKind::Status(status), count);
     }
 
     /// The next `count` calls to `endpoint` are carried out but their
     /// response body is spoiled as `kind` says.
     pub fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) {
-        self.state()
-            .add_fault(endpoint, FaultKind::Body(kind), count);
+        self.state().add_fault(endpoint, FaultKind::Body(kind), count);
     }
 
     /// Invalidates every access token issued so far.
@@ -334,14 +306,10 @@ impl Igloohome {
 
 /// `2026-03-20T14:30:00Z` (reports).
 pub(crate) fn rfc3339_utc(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// `2026-03-20T14:30:00+00:00` (the API's own style).
 pub(crate) fn rfc3339_offset(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
+    DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, false)
 }

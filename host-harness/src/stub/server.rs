@@ -64,9 +64,7 @@ pub struct StubServer {
 
 impl std::fmt::Debug for StubServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StubServer")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("StubServer").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
@@ -82,10 +80,7 @@ impl StubServer {
         let addr = listener.local_addr()?;
         let http = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
         let http = Arc::new(http);
-        let shared = Arc::new(Shared {
-            control: Mutex::new(Control::default()),
-            changed: Condvar::new(),
-        });
+        let shared = Arc::new(Shared { control: Mutex::new(Control::default()), changed: Condvar::new() });
         let accept = {
             let (http, shared, stub) = (http.clone(), shared.clone(), stub.clone());
             thread::Builder::new()
@@ -93,13 +88,7 @@ impl StubServer {
                 .spawn(move || accept_loop(&http, &shared, &stub))?
         };
         tracing::debug!(%addr, "igloohome stub listening");
-        Ok(StubServer {
-            stub,
-            addr,
-            shared,
-            http,
-            accept: Some(accept),
-        })
+        Ok(StubServer { stub, addr, shared, http, accept: Some(accept) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -122,11 +111,7 @@ impl StubServer {
     pub fn wait(&self) -> io::Result<()> {
         let mut c = self.shared.control();
         while !c.stop_requested {
-            c = self
-                .shared
-                .changed
-                .wait(c)
-                .unwrap_or_else(|e| e.into_inner());
+            c = self.shared.changed.wait(c).unwrap_or_else(|e| e.into_inner());
         }
         match c.failure.take() {
             Some(f) => Err(io::Error::other(f)),
@@ -151,10 +136,7 @@ impl Drop for StubServer {
         while c.active > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                tracing::warn!(
-                    active = c.active,
-                    "igloohome stub: workers still busy at shutdown"
-                );
+                tracing::warn!(active = c.active, "igloohome stub: workers still busy at shutdown");
                 break;
             }
             c = match self.shared.changed.wait_timeout(c, left) {
@@ -196,12 +178,10 @@ fn accept_loop(http: &tiny_http::Server, shared: &Arc<Shared>, stub: &Igloohome)
         let (shared2, stub2) = (shared.clone(), stub.clone());
         // The request moves into the worker; if the thread cannot be
         // spawned it is dropped, which tiny_http answers with a 500.
-        let spawned = thread::Builder::new()
-            .name("igloohome-stub-req".into())
-            .spawn(move || {
-                let _guard = guard;
-                serve_one(&stub2, &shared2, rq);
-            });
+        let spawned = thread::Builder::new().name("igloohome-stub-req".into()).spawn(move || {
+            let _guard = guard;
+            serve_one(&stub2, &shared2, rq);
+        });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "igloohome stub: cannot spawn a worker thread");
         }
@@ -219,35 +199,23 @@ fn serve_one(stub: &Igloohome, shared: &Shared, mut rq: tiny_http::Request) {
         headers: rq
             .headers()
             .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_string(),
-                    h.value.as_str().to_string(),
-                )
-            })
+            .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
             .collect(),
         body: Vec::new(),
     };
 
     let too_large = rq.body_length().is_some_and(|n| n > MAX_BODY_BYTES);
     let resp = if too_large {
-        Some(StubResponse::json(
-            413,
-            &json!({"message": "request body too large"}),
-        ))
+        Some(StubResponse::json(413, &json!({"message": "request body too large"})))
     } else {
         // Read one byte past the limit to detect an oversized chunked body.
         let limit = MAX_BODY_BYTES as u64 + 1;
         match rq.as_reader().take(limit).read_to_end(&mut req.body) {
-            Ok(_) if req.body.len() > MAX_BODY_BYTES => Some(StubResponse::json(
-                413,
-                &json!({"message": "request body too large"}),
-            )),
+            Ok(_) if req.body.len() > MAX_BODY_BYTES => {
+                Some(StubResponse::json(413, &json!({"message": "request body too large"})))
+            }
             Ok(_) => None,
-            Err(e) => Some(StubResponse::json(
-                400,
-                &json!({"message": format!("cannot read request body: {e}")}),
-            )),
+            Err(e) => Some(StubResponse::json(400, &json!({"message": format!("cannot read request body: {e}")}))),
         }
     };
     let resp = match resp {
@@ -309,9 +277,7 @@ fn to_tiny(resp: &StubResponse) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
 /// base URL as one line on stdout, then serves until `POST /_admin/shutdown`.
 /// Driven through the `/_admin/` routes (see the `admin` module).
 pub fn serve_forever(config: StubConfig, now: i64, port: u16) -> io::Result<()> {
-    config
-        .validate()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let server = StubServer::start_on(Igloohome::new(config, now), port)?;
     let mut out = io::stdout().lock();
     writeln!(out, "{}", server.base_url())?;

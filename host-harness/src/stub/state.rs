@@ -64,15 +64,8 @@ impl Bridge {
 
 #[derive(Debug, Clone)]
 pub(crate) enum JobAction {
-    CreatePin {
-        pin: String,
-        access_name: String,
-        start: i64,
-        end: i64,
-    },
-    DeletePin {
-        pin: String,
-    },
+    CreatePin { pin: String, access_name: String, start: i64, end: i64 },
+    DeletePin { pin: String },
 }
 
 impl JobAction {
@@ -149,21 +142,9 @@ impl State {
         let accounts = config
             .accounts
             .into_iter()
-            .map(|a| Account {
-                client_id: a.client_id,
-                client_secret: a.client_secret,
-                name: a.name,
-            })
+            .map(|a| Account { client_id: a.client_id, client_secret: a.client_secret, name: a.name })
             .collect();
-        let locks = config
-            .locks
-            .into_iter()
-            .map(|l| Lock {
-                id: l.id,
-                name: l.name,
-                bridge: l.bridge,
-            })
-            .collect();
+        let locks = config.locks.into_iter().map(|l| Lock { id: l.id, name: l.name, bridge: l.bridge }).collect();
         let bridges = config
             .bridges
             .into_iter()
@@ -201,11 +182,7 @@ impl State {
     /// to and including `now`.
     pub fn set_time(&mut self, now: i64) {
         if now < self.now {
-            tracing::warn!(
-                current = self.now,
-                requested = now,
-                "igloohome stub: clock cannot move backwards; ignored"
-            );
+            tracing::warn!(current = self.now, requested = now, "igloohome stub: clock cannot move backwards; ignored");
             return;
         }
         self.advance_to(now);
@@ -222,16 +199,11 @@ impl State {
 
     /// Locks paired with a bridge, in configuration order.
     pub fn linked_locks(&self, bridge: &str) -> Vec<&Lock> {
-        self.locks
-            .iter()
-            .filter(|l| l.bridge.as_deref() == Some(bridge))
-            .collect()
+        self.locks.iter().filter(|l| l.bridge.as_deref() == Some(bridge)).collect()
     }
 
     pub fn set_bridge_online(&mut self, bridge: &str, online: bool) -> Result<(), StubError> {
-        let bi = self
-            .bridge_index(bridge)
-            .ok_or_else(|| StubError::UnknownBridge(bridge.to_string()))?;
+        let bi = self.bridge_index(bridge).ok_or_else(|| StubError::UnknownBridge(bridge.to_string()))?;
         let now = self.now;
         let b = &mut self.bridges[bi];
         if b.online == online {
@@ -246,10 +218,8 @@ impl State {
             tracing::debug!(bridge, now, "igloohome stub: bridge offline");
             if let Some(j) = b.running.take() {
                 b.free_from = now;
-                self.jobs[j].state = JobState::Failed {
-                    at: now,
-                    message: "bridge went offline while carrying out the job".into(),
-                };
+                self.jobs[j].state =
+                    JobState::Failed { at: now, message: "bridge went offline while carrying out the job".into() };
             }
         }
         // A job may start right now on a bridge that just came back.
@@ -322,18 +292,14 @@ impl State {
             Event::Start => {
                 if let Some(j) = self.bridges[bi].queue.pop_front() {
                     self.bridges[bi].running = Some(j);
-                    self.jobs[j].state = JobState::Running {
-                        finishes_at: at + JOB_SECONDS,
-                    };
+                    self.jobs[j].state = JobState::Running { finishes_at: at + JOB_SECONDS };
                 }
             }
             Event::Expire => {
                 if let Some(j) = self.bridges[bi].queue.pop_front() {
                     tracing::debug!(job = %self.jobs[j].id, bridge = %self.jobs[j].bridge, at, "igloohome stub: job expired");
-                    self.jobs[j].state = JobState::Failed {
-                        at,
-                        message: "job expired: the bridge did not pick it up in time".into(),
-                    };
+                    self.jobs[j].state =
+                        JobState::Failed { at, message: "job expired: the bridge did not pick it up in time".into() };
                 }
             }
             Event::Finish => {
@@ -355,40 +321,21 @@ impl State {
         let job = &self.jobs[j];
         let lock = job.lock.clone();
         match job.action.clone() {
-            JobAction::CreatePin {
-                pin,
-                access_name,
-                start,
-                end,
-            } => {
-                let current: Vec<&PinRecord> = self
-                    .pins
-                    .iter()
-                    .filter(|p| p.lock == lock && p.removed_at.is_none())
-                    .collect();
+            JobAction::CreatePin { pin, access_name, start, end } => {
+                let current: Vec<&PinRecord> =
+                    self.pins.iter().filter(|p| p.lock == lock && p.removed_at.is_none()).collect();
                 if current.iter().any(|p| p.pin == pin) {
                     return Err("pin already exists on the lock".into());
                 }
                 if current.len() >= MAX_PINS_PER_LOCK {
                     return Err("the lock has no free PIN slot".into());
                 }
-                self.pins.push(PinRecord {
-                    lock,
-                    pin,
-                    access_name,
-                    start,
-                    end,
-                    added_at: at,
-                    removed_at: None,
-                });
+                self.pins.push(PinRecord { lock, pin, access_name, start, end, added_at: at, removed_at: None });
                 Ok(())
             }
             JobAction::DeletePin { pin } => {
                 // Deleting a PIN that is not there succeeds with no effect.
-                if let Some(p) = self
-                    .pins
-                    .iter_mut()
-                    .find(|p| p.lock == lock && p.pin == pin && p.removed_at.is_none())
+                if let Some(p) = self.pins.iter_mut().find(|p| p.lock == lock && p.pin == pin && p.removed_at.is_none())
                 {
                     p.removed_at = Some(at);
                 }
@@ -408,14 +355,7 @@ impl State {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
     }
 
     /// Random bytes for token signatures and ids.
@@ -449,10 +389,7 @@ impl State {
         if count == 0 {
             q.clear();
         } else {
-            q.push_back(PendingFault {
-                kind,
-                remaining: count,
-            });
+            q.push_back(PendingFault { kind, remaining: count });
         }
     }
 }

@@ -14,9 +14,7 @@ fn t0() -> i64 {
 }
 
 fn ts(s: &str) -> i64 {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test instant")
-        .timestamp()
+    DateTime::parse_from_rfc3339(s).expect("test instant").timestamp()
 }
 
 /// `secs` as `...+01:00`, the plugin's style.
@@ -65,10 +63,7 @@ fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> S
     StubRequest {
         method: method.into(),
         path_and_query: path.into(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         body: body.to_vec(),
     }
 }
@@ -81,35 +76,18 @@ const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded")
 
 fn token_request(id: &str, secret: &str, body: &str) -> StubRequest {
     let auth = basic(id, secret);
-    request(
-        "POST",
-        "/oauth2/token",
-        &[("Authorization", &auth), FORM],
-        body.as_bytes(),
-    )
+    request("POST", "/oauth2/token", &[("Authorization", &auth), FORM], body.as_bytes())
 }
 
 fn token(s: &Igloohome) -> String {
-    let r = s.handle(&token_request(
-        "demo-id",
-        "demo-secret",
-        "grant_type=client_credentials",
-    ));
+    let r = s.handle(&token_request("demo-id", "demo-secret", "grant_type=client_credentials"));
     assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
-    r.json_body()["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string()
+    r.json_body()["access_token"].as_str().expect("access_token").to_string()
 }
 
 fn get(s: &Igloohome, tok: &str, path: &str) -> StubResponse {
     let auth = format!("Bearer {tok}");
-    s.handle(&request(
-        "GET",
-        path,
-        &[("Authorization", &auth), ("Accept", "application/json")],
-        b"",
-    ))
+    s.handle(&request("GET", path, &[("Authorization", &auth), ("Accept", "application/json")], b""))
 }
 
 fn post_job(s: &Igloohome, tok: &str, lock: &str, bridge: &str, body: &Value) -> StubResponse {
@@ -117,10 +95,7 @@ fn post_job(s: &Igloohome, tok: &str, lock: &str, bridge: &str, body: &Value) ->
     s.handle(&request(
         "POST",
         &format!("/igloohome/devices/{lock}/jobs/bridges/{bridge}"),
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
         body.to_string().as_bytes(),
     ))
 }
@@ -138,13 +113,7 @@ fn delete_body(pin: &str) -> Value {
 /// Posts a create-PIN job for a 2-day window starting next hour; the job id.
 fn create(s: &Igloohome, tok: &str, lock: &str, bridge: &str, pin: &str) -> String {
     let start = s.now() - s.now().rem_euclid(3600) + 3600;
-    let r = post_job(
-        s,
-        tok,
-        lock,
-        bridge,
-        &create_body(pin, start, start + 2 * 86_400),
-    );
+    let r = post_job(s, tok, lock, bridge, &create_body(pin, start, start + 2 * 86_400));
     assert_eq!(r.status, 200, "{:?}", r.json_body());
     r.json_body()["jobId"].as_str().expect("jobId").to_string()
 }
@@ -174,10 +143,7 @@ fn failed(v: &Value) -> bool {
 }
 
 fn message(r: &StubResponse) -> String {
-    r.json_body()["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    r.json_body()["message"].as_str().unwrap_or_default().to_string()
 }
 
 // ---------------------------------------------------------------- config
@@ -195,8 +161,7 @@ fn config_matches_scenario_shape() {
     assert!(v["bridges"][0].get("offline_reply").is_none());
     assert_eq!(serde_json::from_value::<StubConfig>(v).expect("de"), c);
 
-    let typo =
-        json!({"accounts": [], "locks": [], "bridges": [{"id": "B", "name": "b", "onlin": true}]});
+    let typo = json!({"accounts": [], "locks": [], "bridges": [{"id": "B", "name": "b", "onlin": true}]});
     assert!(serde_json::from_value::<StubConfig>(typo).is_err());
 
     let mut bad = config();
@@ -212,11 +177,7 @@ fn config_matches_scenario_shape() {
 #[test]
 fn token_is_a_jwt_with_exp_scope_and_account_name() {
     let s = stub();
-    let r = s.handle(&token_request(
-        "demo-id",
-        "demo-secret",
-        "grant_type=client_credentials",
-    ));
+    let r = s.handle(&token_request("demo-id", "demo-secret", "grant_type=client_credentials"));
     assert_eq!(r.status, 200);
     let body = r.json_body();
     assert_eq!(body["expires_in"], json!(86_400));
@@ -225,8 +186,7 @@ fn token_is_a_jwt_with_exp_scope_and_account_name() {
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3);
     assert!(parts.iter().all(|p| !p.contains('=')), "no padding");
-    let payload: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
+    let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
     assert_eq!(payload["exp"], json!(t0() + 86_400));
     assert_eq!(payload["name"], json!("Sea View Rentals"));
     assert_eq!(payload["client_id"], json!("demo-id"));
@@ -245,69 +205,29 @@ fn token_is_a_jwt_with_exp_scope_and_account_name() {
 #[test]
 fn token_errors() {
     let s = stub();
-    let r = s.handle(&token_request(
-        "demo-id",
-        "wrong",
-        "grant_type=client_credentials",
-    ));
-    assert_eq!(
-        (r.status, r.json_body()["error"].clone()),
-        (401, json!("invalid_client"))
-    );
-    let r = s.handle(&request(
-        "POST",
-        "/oauth2/token",
-        &[FORM],
-        b"grant_type=client_credentials",
-    ));
-    assert_eq!(
-        (r.status, r.json_body()["error"].clone()),
-        (401, json!("invalid_client"))
-    );
-    let r = s.handle(&token_request(
-        "demo-id",
-        "demo-secret",
-        "scope=igloohomeapi%2Fget-devices",
-    ));
-    assert_eq!(
-        (r.status, r.json_body()["error"].clone()),
-        (400, json!("unsupported_grant_type"))
-    );
-    let r = s.handle(&token_request(
-        "demo-id",
-        "demo-secret",
-        "grant_type=password",
-    ));
+    let r = s.handle(&token_request("demo-id", "wrong", "grant_type=client_credentials"));
+    assert_eq!((r.status, r.json_body()["error"].clone()), (401, json!("invalid_client")));
+    let r = s.handle(&request("POST", "/oauth2/token", &[FORM], b"grant_type=client_credentials"));
+    assert_eq!((r.status, r.json_body()["error"].clone()), (401, json!("invalid_client")));
+    let r = s.handle(&token_request("demo-id", "demo-secret", "scope=igloohomeapi%2Fget-devices"));
+    assert_eq!((r.status, r.json_body()["error"].clone()), (400, json!("unsupported_grant_type")));
+    let r = s.handle(&token_request("demo-id", "demo-secret", "grant_type=password"));
     assert_eq!(r.status, 400);
     let r = s.handle(&token_request(
         "demo-id",
         "demo-secret",
         "grant_type=client_credentials&scope=igloohomeapi%2Fget-devices+igloohomeapi%2Funlock",
     ));
-    assert_eq!(
-        (r.status, r.json_body()["error"].clone()),
-        (400, json!("invalid_scope"))
-    );
+    assert_eq!((r.status, r.json_body()["error"].clone()), (400, json!("invalid_scope")));
     let auth = basic("demo-id", "demo-secret");
     let r = s.handle(&request(
         "POST",
         "/oauth2/token",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
         br#"{"grant_type":"client_credentials"}"#,
     ));
-    assert_eq!(
-        (r.status, r.json_body()["error"].clone()),
-        (400, json!("invalid_request"))
-    );
-    let r = s.handle(&request(
-        "GET",
-        "/oauth2/token",
-        &[("Authorization", &auth)],
-        b"",
-    ));
+    assert_eq!((r.status, r.json_body()["error"].clone()), (400, json!("invalid_request")));
+    let r = s.handle(&request("GET", "/oauth2/token", &[("Authorization", &auth)], b""));
     assert_eq!(r.status, 405);
 }
 
@@ -339,10 +259,7 @@ fn scopes_are_enforced() {
         "demo-secret",
         "grant_type=client_credentials&scope=igloohomeapi/get-devices",
     ));
-    let tok = r.json_body()["access_token"]
-        .as_str()
-        .expect("tok")
-        .to_string();
+    let tok = r.json_body()["access_token"].as_str().expect("tok").to_string();
     assert_eq!(get(&s, &tok, "/igloohome/devices").status, 200);
     let r = post_job(&s, &tok, L1, B1, &delete_body("1234"));
     assert_eq!(r.status, 403);
@@ -379,29 +296,18 @@ fn devices_are_paginated_and_shaped_like_the_api() {
     assert_eq!(lock["type"], json!("Lock"));
     assert_eq!(lock["deviceId"], json!(L1));
     assert_eq!(lock["deviceName"], json!("Front door"));
-    assert!(lock["id"]
-        .as_str()
-        .expect("id")
-        .bytes()
-        .all(|b| b.is_ascii_digit()));
+    assert!(lock["id"].as_str().expect("id").bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(lock["homeId"], json!([]));
     assert!(lock["batteryLevel"].is_number());
     assert!(DateTime::parse_from_rfc3339(lock["pairedAt"].as_str().expect("pairedAt")).is_ok());
 
-    let bridges: Vec<&Value> = all
-        .iter()
-        .filter(|d| d["type"] == json!("Bridge"))
-        .collect();
+    let bridges: Vec<&Value> = all.iter().filter(|d| d["type"] == json!("Bridge")).collect();
     assert_eq!(bridges.len(), 3);
     assert_eq!(
         bridges[0]["linkedDevices"],
         json!([{"type": "Lock", "deviceId": L1}, {"type": "Lock", "deviceId": L2}])
     );
-    assert_eq!(
-        bridges[1]["linkedDevices"],
-        json!([L3]),
-        "string form on odd bridges"
-    );
+    assert_eq!(bridges[1]["linkedDevices"], json!([L3]), "string form on odd bridges");
     assert_eq!(bridges[2]["linkedDevices"], json!([]));
 
     s.set_page_size(10);
@@ -410,10 +316,7 @@ fn devices_are_paginated_and_shaped_like_the_api() {
     assert_eq!(body["nextCursor"], json!(""));
 
     let r = get(&s, &tok, "/igloohome/devices?cursor=%21%21bogus");
-    assert_eq!(
-        (r.status, message(&r)),
-        (400, "'cursor' is invalid".to_string())
-    );
+    assert_eq!((r.status, message(&r)), (400, "'cursor' is invalid".to_string()));
 
     let r = get(&s, &tok, &format!("/igloohome/devices/{B2}"));
     assert_eq!(r.status, 200);
@@ -487,9 +390,7 @@ fn a_job_not_started_within_120_s_expires() {
     let s = stub();
     let tok = token(&s);
     // Starts at +0, +30, +60, +90; the fifth would start at +120: too late.
-    let jobs: Vec<String> = (1..=5)
-        .map(|i| create(&s, &tok, L1, B1, &format!("{i}{i}{i}{i}")))
-        .collect();
+    let jobs: Vec<String> = (1..=5).map(|i| create(&s, &tok, L1, B1, &format!("{i}{i}{i}{i}"))).collect();
     s.set_time(t0() + 119);
     assert!(is_pending(&status(&s, &tok, &jobs[4])));
     s.set_time(t0() + 120);
@@ -498,10 +399,7 @@ fn a_job_not_started_within_120_s_expires() {
     }
     let st = status(&s, &tok, &jobs[4]);
     assert!(failed(&st), "{st}");
-    assert!(st["jobResponse"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("expired"));
+    assert!(st["jobResponse"]["message"].as_str().unwrap_or("").contains("expired"));
     assert_eq!(s.pins().len(), 4);
 }
 
@@ -532,10 +430,7 @@ fn jobs_on_an_offline_bridge_wait_then_expire() {
     assert!(succeeded(&status(&s, &tok, &job)));
     assert_eq!(s.pins()[0].added_at, t0() + 590);
 
-    assert!(matches!(
-        s.set_bridge_online("NOPE", true),
-        Err(StubError::UnknownBridge(_))
-    ));
+    assert!(matches!(s.set_bridge_online("NOPE", true), Err(StubError::UnknownBridge(_))));
 }
 
 #[test]
@@ -581,15 +476,9 @@ fn an_offline_bridge_can_reject_at_once() {
     );
     let tok = token(&s);
     let r = post_job(&s, &tok, "L", B3, &delete_body("1234"));
-    assert_eq!(
-        (r.status, message(&r)),
-        (406, "bridge is offline".to_string())
-    );
+    assert_eq!((r.status, message(&r)), (406, "bridge is offline".to_string()));
     s.set_bridge_online(B3, true).expect("bridge");
-    assert_eq!(
-        post_job(&s, &tok, "L", B3, &delete_body("1234")).status,
-        200
-    );
+    assert_eq!(post_job(&s, &tok, "L", B3, &delete_body("1234")).status, 200);
 }
 
 #[test]
@@ -603,10 +492,7 @@ fn a_duplicate_pin_fails_the_job() {
     assert!(succeeded(&status(&s, &tok, &a)));
     let st = status(&s, &tok, &b);
     assert!(failed(&st), "{st}");
-    assert!(st["jobResponse"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("already exists"));
+    assert!(st["jobResponse"]["message"].as_str().unwrap_or("").contains("already exists"));
     assert!(succeeded(&status(&s, &tok, &c)));
     assert_eq!(s.pins().len(), 2);
 
@@ -615,19 +501,9 @@ fn a_duplicate_pin_fails_the_job() {
     let d = create(&s, &tok, L1, B1, "123456");
     s.set_time(t0() + 200);
     assert!(succeeded(&status(&s, &tok, &d)));
-    let pins: Vec<(String, i64, Option<i64>)> = s
-        .pins()
-        .into_iter()
-        .filter(|p| p.lock == L1)
-        .map(|p| (p.pin, p.added_at, p.removed_at))
-        .collect();
-    assert_eq!(
-        pins,
-        vec![
-            ("123456".into(), t0() + 30, Some(t0() + 130)),
-            ("123456".into(), t0() + 160, None)
-        ]
-    );
+    let pins: Vec<(String, i64, Option<i64>)> =
+        s.pins().into_iter().filter(|p| p.lock == L1).map(|p| (p.pin, p.added_at, p.removed_at)).collect();
+    assert_eq!(pins, vec![("123456".into(), t0() + 30, Some(t0() + 130)), ("123456".into(), t0() + 160, None)]);
 }
 
 #[test]
@@ -665,28 +541,13 @@ fn job_posts_are_validated() {
         b
     };
     let cases: Vec<(Value, &str)> = vec![
-        (
-            json!({"jobType": 3, "jobData": {"pin": "1234"}}),
-            "'jobType'",
-        ),
+        (json!({"jobType": 3, "jobData": {"pin": "1234"}}), "'jobType'"),
         (json!({"jobData": {"pin": "1234"}}), "'jobType'"),
         (json!({"jobType": 5}), "'jobData'"),
-        (
-            json!({"jobType": 5, "jobData": {"pin": "123"}}),
-            "'pin' length is 4-6 digits",
-        ),
-        (
-            json!({"jobType": 5, "jobData": {"pin": "1234567"}}),
-            "'pin' length is 4-6 digits",
-        ),
-        (
-            json!({"jobType": 5, "jobData": {"pin": "12a4"}}),
-            "'pin' length is 4-6 digits",
-        ),
-        (
-            json!({"jobType": 5, "jobData": {"pin": 1234}}),
-            "'pin' length is 4-6 digits",
-        ),
+        (json!({"jobType": 5, "jobData": {"pin": "123"}}), "'pin' length is 4-6 digits"),
+        (json!({"jobType": 5, "jobData": {"pin": "1234567"}}), "'pin' length is 4-6 digits"),
+        (json!({"jobType": 5, "jobData": {"pin": "12a4"}}), "'pin' length is 4-6 digits"),
+        (json!({"jobType": 5, "jobData": {"pin": 1234}}), "'pin' length is 4-6 digits"),
         (
             data(&|d| {
                 d.insert("pinType".into(), json!(2));
@@ -757,11 +618,7 @@ fn job_posts_are_validated() {
     for (body, expected) in cases {
         let r = post_job(&s, &tok, L1, B1, &body);
         assert_eq!(r.status, 400, "{body} -> {:?}", r.json_body());
-        assert!(
-            message(&r).contains(expected),
-            "{body}: {:?} lacks {expected:?}",
-            message(&r)
-        );
+        assert!(message(&r).contains(expected), "{body}: {:?} lacks {expected:?}", message(&r));
     }
     // Within the current hour (even before now) and exactly 367 days: fine.
     let ok = data(&|d| {
@@ -778,20 +635,11 @@ fn job_posts_are_validated() {
     let r = post_job(&s, &tok, "NOPE", B1, &del);
     assert_eq!((r.status, message(&r)), (404, "lock not found".to_string()));
     let r = post_job(&s, &tok, L1, "NOPE", &del);
-    assert_eq!(
-        (r.status, message(&r)),
-        (404, "bridge not found".to_string())
-    );
+    assert_eq!((r.status, message(&r)), (404, "bridge not found".to_string()));
     let r = post_job(&s, &tok, L3, B1, &del);
-    assert_eq!(
-        (r.status, message(&r)),
-        (400, "lock is not linked to bridge".to_string())
-    );
+    assert_eq!((r.status, message(&r)), (400, "lock is not linked to bridge".to_string()));
     let r = post_job(&s, &tok, L4, B1, &del);
-    assert_eq!(
-        (r.status, message(&r)),
-        (400, "lock is not linked to bridge".to_string())
-    );
+    assert_eq!((r.status, message(&r)), (400, "lock is not linked to bridge".to_string()));
     let auth = format!("Bearer {tok}");
     let r = s.handle(&request(
         "POST",
@@ -836,15 +684,8 @@ fn status_faults_answer_the_next_calls_and_do_nothing() {
     assert_eq!(r.status, 0, "hang");
 
     s.inject_fault(Endpoint::Token, 500, 1);
-    let r = s.handle(&token_request(
-        "demo-id",
-        "demo-secret",
-        "grant_type=client_credentials",
-    ));
-    assert_eq!(
-        (r.status, r.json_body()["error"].clone()),
-        (500, json!("server_error"))
-    );
+    let r = s.handle(&token_request("demo-id", "demo-secret", "grant_type=client_credentials"));
+    assert_eq!((r.status, r.json_body()["error"].clone()), (500, json!("server_error")));
 
     // Faults queue in order; count 0 disarms.
     s.inject_fault(Endpoint::Devices, 500, 1);
@@ -869,13 +710,7 @@ fn malformed_and_truncated_responses_still_carry_the_request_out() {
     assert!(serde_json::from_slice::<Value>(&r.body).is_err());
 
     s.inject_malformed(Endpoint::Jobs, 1, MalformedKind::Truncated);
-    let r = post_job(
-        &s,
-        &tok,
-        L1,
-        B1,
-        &create_body("4321", t0() + 3600, t0() + 7200),
-    );
+    let r = post_job(&s, &tok, L1, B1, &create_body("4321", t0() + 3600, t0() + 7200));
     assert_eq!(r.status, 200);
     assert!(serde_json::from_slice::<Value>(&r.body).is_err());
     assert!(!r.body.is_empty());
@@ -896,23 +731,11 @@ fn every_api_request_is_counted_but_admin_is_not() {
     get(&s, &tok, "/igloohome/jobs/x");
     get(&s, &tok, "/nowhere");
     s.handle(&request("GET", "/_admin/http", &[], b""));
-    s.handle(&request(
-        "POST",
-        "/_admin/time",
-        &[],
-        br#"{"now": 1900000000}"#,
-    ));
+    s.handle(&request("POST", "/_admin/time", &[], br#"{"now": 1900000000}"#));
     let c = s.http_counts();
     assert_eq!(c.requests, 6);
-    let by: Vec<(&str, u64)> = c
-        .by_endpoint
-        .iter()
-        .map(|(k, v)| (k.as_str(), *v))
-        .collect();
-    assert_eq!(
-        by,
-        vec![("devices", 2), ("job_status", 1), ("jobs", 1), ("token", 1)]
-    );
+    let by: Vec<(&str, u64)> = c.by_endpoint.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(by, vec![("devices", 2), ("job_status", 1), ("jobs", 1), ("token", 1)]);
     assert_eq!(
         s.http_json(),
         json!({"requests": 6, "by_endpoint": {"token": 1, "devices": 2, "jobs": 1, "job_status": 1}})
@@ -928,13 +751,7 @@ fn pins_report_uses_rfc3339_utc() {
     let s = stub();
     let tok = token(&s);
     let start = ts("2026-03-20T15:30:00+01:00");
-    post_job(
-        &s,
-        &tok,
-        L1,
-        B1,
-        &create_body("482913", start, start + 3600),
-    );
+    post_job(&s, &tok, L1, B1, &create_body("482913", start, start + 3600));
     s.set_time(t0() + 30);
     assert_eq!(
         s.report_pins_json(),
@@ -944,10 +761,7 @@ fn pins_report_uses_rfc3339_utc() {
     );
     delete(&s, &tok, L1, B1, "482913");
     s.set_time(t0() + 60);
-    assert_eq!(
-        s.report_pins_json()[0]["removed_at"],
-        json!("2026-03-01T08:01:00Z")
-    );
+    assert_eq!(s.report_pins_json()[0]["removed_at"], json!("2026-03-01T08:01:00Z"));
 }
 
 #[test]
@@ -961,103 +775,39 @@ fn the_clock_never_moves_backwards() {
 #[test]
 fn admin_routes_drive_the_stub() {
     let s = stub();
-    let admin = |method: &str, path: &str, body: &str| {
-        s.handle(&request(method, path, &[], body.as_bytes()))
-    };
+    let admin = |method: &str, path: &str, body: &str| s.handle(&request(method, path, &[], body.as_bytes()));
     let tok = token(&s);
     let job = create(&s, &tok, L1, B1, "1234");
 
-    let r = admin(
-        "POST",
-        "/_admin/time",
-        &format!(r#"{{"now": {}}}"#, t0() + 30),
-    );
+    let r = admin("POST", "/_admin/time", &format!(r#"{{"now": {}}}"#, t0() + 30));
     assert_eq!(r.json_body()["now"], json!(t0() + 30));
     assert!(succeeded(&status(&s, &tok, &job)));
     let r = admin("POST", "/_admin/time", r#"{"now": "2026-03-01T08:01:00Z"}"#);
-    assert_eq!(
-        (r.status, r.json_body()["now"].clone()),
-        (200, json!(t0() + 60))
-    );
+    assert_eq!((r.status, r.json_body()["now"].clone()), (200, json!(t0() + 60)));
     assert_eq!(admin("POST", "/_admin/time", r#"{"now": 5}"#).status, 409);
     assert_eq!(admin("POST", "/_admin/time", "nope").status, 400);
-    assert_eq!(
-        admin("GET", "/_admin/time", "").json_body()["time"],
-        json!("2026-03-01T08:01:00Z")
-    );
+    assert_eq!(admin("GET", "/_admin/time", "").json_body()["time"], json!("2026-03-01T08:01:00Z"));
 
-    assert_eq!(
-        admin(
-            "POST",
-            "/_admin/bridge",
-            r#"{"bridge": "EB1X000001", "online": false}"#
-        )
-        .status,
-        200
-    );
+    assert_eq!(admin("POST", "/_admin/bridge", r#"{"bridge": "EB1X000001", "online": false}"#).status, 200);
     let job = create(&s, &tok, L1, B1, "5678");
     s.set_time(t0() + 500);
     assert!(failed(&status(&s, &tok, &job)));
-    assert_eq!(
-        admin(
-            "POST",
-            "/_admin/bridge",
-            r#"{"bridge": "NOPE", "online": false}"#
-        )
-        .status,
-        404
-    );
+    assert_eq!(admin("POST", "/_admin/bridge", r#"{"bridge": "NOPE", "online": false}"#).status, 404);
 
-    let r = admin(
-        "POST",
-        "/_admin/fault",
-        r#"{"endpoint": "devices", "status": 502, "count": 1}"#,
-    );
+    let r = admin("POST", "/_admin/fault", r#"{"endpoint": "devices", "status": 502, "count": 1}"#);
     assert_eq!(r.status, 200);
     assert_eq!(get(&s, &tok, "/igloohome/devices").status, 502);
-    let r = admin(
-        "POST",
-        "/_admin/fault",
-        r#"{"endpoint": "devices", "kind": "truncated", "count": 1}"#,
-    );
+    let r = admin("POST", "/_admin/fault", r#"{"endpoint": "devices", "kind": "truncated", "count": 1}"#);
     assert_eq!(r.status, 200);
     assert_eq!(get(&s, &tok, "/igloohome/devices").json_body(), Value::Null);
-    assert_eq!(
-        admin(
-            "POST",
-            "/_admin/fault",
-            r#"{"endpoint": "nope", "status": 500, "count": 1}"#
-        )
-        .status,
-        400
-    );
-    assert_eq!(
-        admin(
-            "POST",
-            "/_admin/fault",
-            r#"{"endpoint": "jobs", "status": 1000, "count": 1}"#
-        )
-        .status,
-        400
-    );
+    assert_eq!(admin("POST", "/_admin/fault", r#"{"endpoint": "nope", "status": 500, "count": 1}"#).status, 400);
+    assert_eq!(admin("POST", "/_admin/fault", r#"{"endpoint": "jobs", "status": 1000, "count": 1}"#).status, 400);
 
-    assert_eq!(
-        admin("GET", "/_admin/pins", "").json_body(),
-        s.report_pins_json()
-    );
+    assert_eq!(admin("GET", "/_admin/pins", "").json_body(), s.report_pins_json());
     assert_eq!(admin("GET", "/_admin/http", "").json_body(), s.http_json());
-    assert_eq!(
-        admin("POST", "/_admin/page-size", r#"{"page_size": 50}"#).status,
-        200
-    );
-    assert_eq!(
-        get(&s, &tok, "/igloohome/devices").json_body()["nextCursor"],
-        json!("")
-    );
-    assert_eq!(
-        admin("POST", "/_admin/revoke-tokens", "").json_body()["revoked"],
-        json!(1)
-    );
+    assert_eq!(admin("POST", "/_admin/page-size", r#"{"page_size": 50}"#).status, 200);
+    assert_eq!(get(&s, &tok, "/igloohome/devices").json_body()["nextCursor"], json!(""));
+    assert_eq!(admin("POST", "/_admin/revoke-tokens", "").json_body()["revoked"], json!(1));
     assert_eq!(get(&s, &tok, "/igloohome/devices").status, 401);
     assert_eq!(admin("GET", "/_admin/nope", "").status, 404);
 }
@@ -1076,27 +826,12 @@ fn bad_requests_do_not_panic() {
         "http://x/igloohome/devices",
         "/igloohome/devices?cursor=%FF%FE",
     ] {
-        let r = s.handle(&request(
-            "GET",
-            path,
-            &[("Authorization", &auth)],
-            b"\xff\xfe",
-        ));
+        let r = s.handle(&request("GET", path, &[("Authorization", &auth)], b"\xff\xfe"));
         assert!(r.status >= 200, "{path}");
     }
-    let r = s.handle(&request(
-        "POST",
-        "/oauth2/token",
-        &[("Authorization", "Basic ####"), FORM],
-        b"\xff",
-    ));
+    let r = s.handle(&request("POST", "/oauth2/token", &[("Authorization", "Basic ####"), FORM], b"\xff"));
     assert_eq!(r.status, 401);
-    let r = s.handle(&request(
-        "POST",
-        "/oauth2/token",
-        &[("Authorization", "Basic"), FORM],
-        b"",
-    ));
+    let r = s.handle(&request("POST", "/oauth2/token", &[("Authorization", "Basic"), FORM], b""));
     assert_eq!(r.status, 401);
 }
 
@@ -1108,11 +843,7 @@ mod over_http {
     use super::*;
 
     fn agent(timeout: Duration) -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into()
+        ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into()
     }
 
     fn read_json(r: &mut ureq::http::Response<ureq::Body>) -> Value {
@@ -1146,10 +877,7 @@ mod over_http {
             .expect("job");
         assert_eq!(r.status().as_u16(), 200);
         assert!(read_json(&mut r)["jobId"].is_string());
-        let r = a
-            .post(format!("{base}/_admin/time"))
-            .send(json!({"now": t0() + 30}).to_string())
-            .expect("time");
+        let r = a.post(format!("{base}/_admin/time")).send(json!({"now": t0() + 30}).to_string()).expect("time");
         assert_eq!(r.status().as_u16(), 200);
         let pins = read_json(&mut a.get(format!("{base}/_admin/pins")).call().expect("pins"));
         assert_eq!(pins[0]["added_at"], json!("2026-03-01T08:00:30Z"));
@@ -1221,16 +949,9 @@ mod over_http {
         }
         let started = Instant::now();
         drop(server);
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         let (status, took) = client.join().expect("thread");
-        assert!(
-            took < Duration::from_secs(5),
-            "the hang ended with the server: {took:?}"
-        );
+        assert!(took < Duration::from_secs(5), "the hang ended with the server: {took:?}");
         assert!(matches!(status, None | Some(503)), "{status:?}");
     }
 
@@ -1238,10 +959,7 @@ mod over_http {
     fn admin_shutdown_ends_wait() {
         let server = StubServer::start(stub()).expect("start");
         let base = server.base_url();
-        let r = agent(Duration::from_secs(5))
-            .post(format!("{base}/_admin/shutdown"))
-            .send_empty()
-            .expect("shutdown");
+        let r = agent(Duration::from_secs(5)).post(format!("{base}/_admin/shutdown")).send_empty().expect("shutdown");
         assert_eq!(r.status().as_u16(), 200);
         server.wait().expect("clean stop");
     }
