@@ -11,35 +11,38 @@ pub struct Mail {
 
 pub fn compose(rec: &BookingRecord) -> Mail {
     let guest = rec.facts.guest();
-    let (property, lock, check_in) = match &rec.target {
+    let booking = &rec.facts.id;
+    let check_in_date = &rec.facts.check_in;
+    let (property, lock, opens, retries) = match &rec.target {
         Some(t) => {
-            let when = schedule::parse_timezone("timezone", &t.timezone)
-                .map(|tz| human_local(tz, t.plan.window_start))
-                .unwrap_or_else(|_| rec.facts.check_in.clone());
-            (t.property_name.clone(), t.lock_name.clone(), when)
+            let tz = schedule::parse_timezone("timezone", &t.timezone).unwrap_or(chrono_tz::UTC);
+            let deadline = schedule::attempt_deadline(&t.plan, rec.eligible_at.unwrap_or(t.plan.create_at));
+            (
+                t.property_name.clone(),
+                t.lock_name.clone(),
+                human_local(tz, t.plan.window_start),
+                format!("until {}", human_local(tz, deadline)),
+            )
         }
-        None => (rec.facts.property_id.clone(), "(none)".to_string(), rec.facts.check_in.clone()),
+        None => (rec.facts.property_id.clone(), "(none)".to_string(), check_in_date.clone(), String::new()),
     };
     let error = rec.last_error.clone().unwrap_or_else(|| "the code has not been confirmed on the lock yet".to_string());
-    let subject =
-        format!("Action needed: no door code yet for {guest} at {property} (check-in {})", rec.facts.check_in);
+    let subject = format!("Action needed: no door code yet for {guest} at {property} (check-in {check_in_date})");
     let body = format!(
-        "The door code for tomorrow's guest could not be put on the lock.\n\
+        "The door code for {guest}, arriving on {check_in_date}, could not be put on the lock yet.\n\
          \n\
          Property:  {property}\n\
          Guest:     {guest} (booking {booking})\n\
-         Check-in:  {check_in_date}, code valid from {check_in}\n\
+         Check-in:  {check_in_date}; the code should open the door from {opens}\n\
          Lock:      {lock}\n\
          Problem:   {error}\n\
          \n\
          What to do:\n\
          1. Check that the lock's bridge is plugged in and online in the igloohome app.\n\
-         2. The code will keep being retried every hour until midnight; if the bridge comes back, \
-         the guest's code is created automatically and nothing else is needed.\n\
-         3. If it cannot be fixed tonight, give the guest another way in (for example an offline \
-         code from the igloohome app, or a key handover).\n",
-        booking = rec.facts.id,
-        check_in_date = rec.facts.check_in,
+         2. The code is retried every hour {retries}: if the bridge comes back by then, the guest's \
+         code is created automatically and nothing else is needed. No further e-mail is sent for this booking.\n\
+         3. If it cannot be fixed in time, give the guest another way in (for example an offline code \
+         from the igloohome app, or a key handover).\n",
     );
     Mail { subject, body }
 }

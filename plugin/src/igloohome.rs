@@ -320,7 +320,10 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
                     .and_then(|r| r.get("message"))
                     .and_then(Value::as_str)
                     .unwrap_or("the bridge did not carry out the job (failed or expired)");
-                Ok(JobState::Failed(format!("{} (job status {s})", crate::model::clip(msg))))
+                Ok(JobState::Failed(format!(
+                    "the bridge did not carry out the job ({}, job status {s})",
+                    crate::model::clip_to(msg, 160)
+                )))
             }
             (Some(true), None) => Err(VendorError::Malformed("completed job without a jobStatus".into())),
             (None, None) => Err(VendorError::Malformed("job status without `completed`".into())),
