@@ -49,6 +49,9 @@ pub enum VendorError {
     /// A 2xx whose body is not what the API documents.
     #[error("igloohome sent a malformed response: {0}")]
     Malformed(String),
+    /// No usable access token, so the request itself was never sent.
+    #[error("igloohome issued no access token: {0}")]
+    NoToken(String),
     /// The host refused the request (allow-list) or the storage failed.
     #[error("{0}")]
     Host(String),
@@ -189,7 +192,12 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
     fn api(&mut self, method: Method, path: &str, body: Option<&Value>) -> Result<HttpResponse, VendorError> {
         let mut renewed = false;
         loop {
-            let token = self.token(renewed)?;
+            // A token failure happens before the request leaves: its outcome
+            // is known (nothing happened), unlike a failure of the request.
+            let token = self.token(renewed).map_err(|e| match e {
+                VendorError::Unavailable(m) | VendorError::Malformed(m) => VendorError::NoToken(m),
+                other => other,
+            })?;
             let mut headers = vec![
                 ("Authorization".to_string(), format!("Bearer {token}")),
                 ("Accept".to_string(), "application/json".to_string()),

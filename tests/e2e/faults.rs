@@ -106,7 +106,10 @@ fn faults_token_endpoint_down_at_creation_time_is_retried() {
         vec![step("2026-03-14T22:00:00Z", "revoke_tokens", json!({})), fault("2026-03-14T22:01:00Z", "token", 500, 2)],
         "2026-03-15T06:00:00Z",
     );
-    assert_one_live_code(&report);
+    let pin = assert_one_live_code(&report);
+    // No token, no request: nothing to undo, the hourly retry just creates.
+    assert_eq!(report.http.by_endpoint["jobs"], 1);
+    assert_eq!(utc(pin.added_at), "2026-03-15T01:00:30Z");
 }
 
 #[test]
