@@ -74,3 +74,43 @@ fn every_example_file_is_valid_and_runs() {
     }
     assert!(count >= 2);
 }
+
+#[test]
+fn changes_and_lock_swap_moves_keeps_mid_stay_and_cancels() {
+    let report = example("changes-and-lock-swap.json");
+    assert_steps_ok(&report);
+    let of = |id: &str| report.pins.iter().filter(|p| p.access_name.contains(&format!("({id})"))).collect::<Vec<_>>();
+    // Moved after creation: same PIN, new window (13:00 check-in, one more night), old entry gone first.
+    let a = of("stay-a");
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0].pin, a[1].pin);
+    assert!(a[0].removed_at.expect("old window removed") <= a[1].added_at);
+    assert_eq!((utc(a[1].start), utc(a[1].end)), ("2026-04-08T10:30:00Z".into(), "2026-04-13T08:30:00Z".into()));
+    // Mid-stay when the lock was swapped: kept on the old lock until its check-out.
+    assert!(a.iter().all(|p| p.lock == "OE1X000010"));
+    assert_eq!(a[1].removed_at.map(utc).as_deref(), Some("2026-04-13T08:30:30Z"));
+    // Not started yet: created on the new lock on the normal schedule (April 11 00:00 Amsterdam).
+    let b = of("stay-b");
+    assert_eq!((b.len(), b[0].lock.as_str()), (1, "OE1X000011"));
+    assert_eq!(utc(b[0].added_at), "2026-04-10T22:00:30Z");
+    // Cancelled after creation: deleted at the next tick.
+    let c = of("stay-c");
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].removed_at.map(utc).as_deref(), Some("2026-04-15T09:15:30Z"));
+    assert!(report.emails.is_empty());
+}
+
+#[test]
+fn vendor_faults_example_ends_with_one_code_per_booking() {
+    let report = example("vendor-faults.json");
+    assert_steps_ok(&report);
+    assert_no_overlapping_duplicates(&report);
+    assert_eq!(report.pins_on("OE1X000020").len(), 1);
+    assert_eq!(report.pins_on("OE1X000021").len(), 1);
+    for p in &report.pins {
+        // 14:00 EDT (15:00 - 60 min), before the eve's 18:00 alert.
+        assert_eq!(utc(p.start), "2026-05-10T18:00:00Z");
+        assert!(p.added_at < t("2026-05-09T22:00:00Z"));
+    }
+    assert!(report.emails.is_empty());
+}
