@@ -25,7 +25,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -77,6 +77,7 @@ pub struct RuntimeConfig {
     /// Table size cap per table (default 20 000 elements).
     pub table_elements: usize,
     /// Instances alive at once, i.e. calls running in parallel (default 32).
+    /// Further calls wait for a free slot (at most `call_wall_limit`).
     pub max_instances: u32,
     /// Epoch period: the granularity of the time limit (default 10 ms).
     pub epoch_tick: Duration,
@@ -127,6 +128,38 @@ struct Inner {
     load_time: Duration,
     /// One lock per tenant id: calls of a tenant take turns.
     turns: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Pool slots free: a call waits for one instead of failing when more
+    /// calls run at once than the pool holds instances.
+    slots: Slots,
+}
+
+/// A counting semaphore over the instance pool's slots.
+struct Slots {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+impl Slots {
+    /// Waits up to `patience` for a slot; `None` if none came free.
+    fn acquire(&self, patience: Duration) -> Option<SlotGuard<'_>> {
+        let deadline = Instant::now() + patience;
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            free = self.freed.wait_timeout(free, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+        *free -= 1;
+        Some(SlotGuard(self))
+    }
+}
+
+struct SlotGuard<'a>(&'a Slots);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 impl std::fmt::Debug for Runtime {
@@ -293,6 +326,7 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context("the component does not export the smartlock-plugin world")?;
         spawn_epoch_ticker(&engine, config.epoch_tick)?;
+        let config_slots = config.max_instances.max(1);
         tracing::info!(component_size, load_ms = load_time.as_millis() as u64, "plugin component loaded");
         Ok(Runtime {
             inner: Arc::new(Inner {
@@ -303,6 +337,7 @@ impl Runtime {
                 component_size,
                 load_time,
                 turns: Mutex::new(HashMap::new()),
+                slots: Slots { free: Mutex::new(config_slots), freed: Condvar::new() },
             }),
         })
     }
@@ -464,6 +499,11 @@ impl TenantHandle {
         let _turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
         let rt = &self.runtime.inner;
         let tenant = self.tenant.id.as_str();
+        let Some(_slot) = rt.slots.acquire(rt.config.call_wall_limit) else {
+            let message = format!("{export}: no free instance slot within {:?}", rt.config.call_wall_limit);
+            tracing::error!(tenant, export, "plugin call refused: the instance pool stayed full");
+            return Err(CallError::Instantiate { tenant: tenant.to_owned(), message });
+        };
         let started = Instant::now();
         let limits = CallLimits {
             guest_time: self.call_timeout,
@@ -644,6 +684,26 @@ mod tests {
         let tenant = single.tenant(Tenant::new("single"));
         for _ in 0..3 {
             assert_eq!(tenant.render_variable("smartlock_code", "b").unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn more_parallel_calls_than_pool_slots_wait_instead_of_failing() {
+        let runtime = runtime();
+        let compiled = runtime.serialize().unwrap();
+        let config = RuntimeConfig { max_instances: 1, ..runtime.config().clone() };
+        // SAFETY: the bytes come from `Runtime::serialize` just above.
+        let single = unsafe { Runtime::from_precompiled(&compiled, config) }.unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let tenant = single.tenant(Tenant::new(format!("t{i}")));
+                std::thread::spawn(move || {
+                    (0..25).all(|_| tenant.render_variable("smartlock_code", "b").is_ok_and(|v| v.is_none()))
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().unwrap(), "every call of four tenants through one slot succeeded");
         }
     }
 
