@@ -345,12 +345,6 @@ pub fn format_utc(t: Instant) -> String {
     }
 }
 
-/// Floors to the start of the (absolute, UTC) hour. For whole-hour zones this
-/// is also the local hour. Saturates at `i64::MIN` instead of overflowing.
-pub fn floor_hour(t: Instant) -> Instant {
-    t.saturating_sub(t.rem_euclid(3600))
-}
-
 // ---------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------
@@ -1024,7 +1018,7 @@ mod tests {
         }
     }
 
-    // --- formatting and floor_hour --------------------------------------
+    // --- formatting -------------------------------------------------------
 
     #[test]
     fn format_local_always_uses_a_numeric_offset() {
@@ -1055,22 +1049,6 @@ mod tests {
             assert_eq!(at(&format_local(America::New_York, inst)), inst);
             assert_eq!(at(&format_utc(inst)), inst);
         }
-    }
-
-    #[test]
-    fn floor_hour_floors_to_absolute_hour() {
-        assert_eq!(floor_hour(0), 0);
-        assert_eq!(floor_hour(3599), 0);
-        assert_eq!(floor_hour(3600), 3600);
-        assert_eq!(floor_hour(7322), 7200);
-        assert_eq!(floor_hour(-1), -3600);
-        assert_eq!(floor_hour(-3600), -3600);
-        let t0 = at("2026-03-20T14:37:12+01:00");
-        assert_eq!(format_local(Europe::Paris, floor_hour(t0)), "2026-03-20T14:00:00+01:00");
-        // Half-hour zone: the absolute hour is :30 local.
-        assert_eq!(format_local(Asia::Kolkata, floor_hour(t0)), "2026-03-20T18:30:00+05:30");
-        let _ = floor_hour(i64::MIN);
-        assert_eq!(floor_hour(i64::MAX) % 3600, 0);
     }
 
     #[test]

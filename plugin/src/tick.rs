@@ -237,8 +237,10 @@ fn submit<H: Host + ?Sized>(
                 .and_then(|t| schedule::parse_timezone("timezone", &t.timezone).ok())
                 .unwrap_or(chrono_tz::UTC);
             // igloohome refuses a start before the current hour: a code
-            // created late (or moved mid-stay) starts now.
-            let start = code.placement.start.max(schedule::floor_hour(now));
+            // created late (or moved mid-stay) starts now, to the minute
+            // (not the UTC hour, which is before the local hour in
+            // half-hour zones such as Asia/Kolkata).
+            let start = code.placement.start.max(now - now.rem_euclid(60));
             client.create_pin(
                 &code.placement.lock_id,
                 &bridge,
