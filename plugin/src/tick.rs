@@ -188,7 +188,16 @@ fn poll<H: Host + ?Sized>(
         Ok(JobState::Failed(reason)) => {
             host.log(Level::Warn, &format!("job {job_id} of booking {} failed: {reason}", rec.facts.id));
             rec.job = None;
-            fail(rec, now, reason, job.submitted_at + RETRY_SECS);
+            let lock = job.code.placement.lock_id.as_str();
+            if job.kind == JobKind::Create && is_pin_taken(&reason) && rec.issued_on.as_deref() != Some(lock) {
+                // A code set on the lock outside the plugin holds this PIN
+                // (R8). The guest never had it: draw another, try at once.
+                host.log(Level::Info, &format!("PIN taken on lock {lock}; booking {} gets another", rec.facts.id));
+                rec.pin = None;
+                fail(rec, now, reason, now + POLL_SECS);
+            } else {
+                fail(rec, now, reason, job.submitted_at + RETRY_SECS);
+            }
             store.save_booking(rec, Vec::new())?;
             Ok(true)
         }
@@ -272,6 +281,12 @@ fn submit<H: Host + ?Sized>(
     }
     store.save_booking(rec, Vec::new())?;
     Ok(())
+}
+
+/// Whether a failed create job says the PIN is already on the lock.
+fn is_pin_taken(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("pin") && (reason.contains("already exists") || reason.contains("duplicate"))
 }
 
 /// Records a failed attempt and when to try again.

@@ -187,3 +187,39 @@ fn r10_a_stay_across_the_dst_change_has_two_offsets() {
     assert_eq!(status["window"]["start_local"], "2026-03-27T14:30:00+01:00");
     assert_eq!(status["window"]["end_local"], "2026-03-30T11:30:00+02:00");
 }
+
+#[test]
+fn r8_a_pin_set_on_the_lock_by_hand_is_not_reused() {
+    // b1's code moves to L3 (lock change before its window); meanwhile the
+    // same PIN was set on L3 by hand in the igloohome app. The create fails
+    // on the lock ("already exists"): the plugin draws another PIN at once.
+    let mut h = harness("2026-03-01T08:00:00Z");
+    let steps = [
+        ("2026-03-01T08:00:00Z", json!({"do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET})),
+        (
+            "2026-03-01T08:01:00Z",
+            json!({"do": "property", "property": {"id": "p1", "name": "Sea View", "timezone": "Europe/Paris"}}),
+        ),
+        ("2026-03-01T08:02:00Z", json!({"do": "assign", "property": "p1", "lock": "L1"})),
+        (
+            "2026-03-01T09:00:00Z",
+            json!({"do": "booking", "booking": {"id": "b1", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-22", "status": "confirmed"}}),
+        ),
+        ("2026-03-16T10:00:00Z", json!({"do": "assign", "property": "p1", "lock": "L3"})),
+    ];
+    for (at, action) in steps {
+        h.advance_to(t(at));
+        h.apply(&serde_json::from_value(action).unwrap()).unwrap_or_else(|e| panic!("{at}: {e}"));
+    }
+    let original = h.stub.pins()[0].pin.clone();
+    h.advance_to(t("2026-03-16T10:20:00Z")); // deleted from L1, not yet created on L3
+    h.stub.set_pin_by_hand("L3", &original, t("2026-03-16T00:00:00Z"), t("2026-04-16T00:00:00Z"));
+    h.advance_to(t("2026-03-17T00:00:00Z"));
+    let on_l3: Vec<_> =
+        h.stub.pins().into_iter().filter(|p| p.lock == "L3" && p.access_name.contains("(b1)")).collect();
+    assert_eq!(on_l3.len(), 1, "{:?}", h.stub.pins());
+    assert_ne!(on_l3[0].pin, original, "a fresh PIN, not the one set by hand");
+    assert!(on_l3[0].added_at <= t("2026-03-16T11:00:30Z"), "at once, not an hour later: {}", utc(on_l3[0].added_at));
+    let status = h.plugin.booking_status("b1").unwrap().unwrap();
+    assert_eq!(status.pin.as_deref(), Some(on_l3[0].pin.as_str()));
+}

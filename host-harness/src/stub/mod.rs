@@ -279,6 +279,22 @@ impl Igloohome {
     }
 
     /// Invalidates every access token issued so far.
+    /// Puts a PIN on a lock as the igloohome app would (not through the
+    /// API): the plugin does not know it, the lock does.
+    pub fn set_pin_by_hand(&self, lock: &str, pin: &str, start: i64, end: i64) {
+        let mut state = self.state();
+        let at = state.now();
+        state.pins.push(PinRecord {
+            lock: lock.to_string(),
+            pin: pin.to_string(),
+            access_name: "set by hand in the igloohome app".to_string(),
+            start,
+            end,
+            added_at: at,
+            removed_at: None,
+        });
+    }
+
     pub fn revoke_tokens(&self) {
         self.state().tokens.clear();
     }
