@@ -203,15 +203,8 @@ fn timeline(shape: Shape) -> impl Strategy<Value = Timeline> {
 // The PMS-side model of the timeline
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Clone)]
-struct PropertyNow {
-    tz: &'static str,
-    lock: usize,
-    days_before: i64,
-    margin: i64,
-    check_in: Option<&'static str>,
-    check_out: Option<&'static str>,
-}
+/// A property's facts as they stand (they start as generated).
+type PropertyNow = PropertyInit;
 
 #[derive(Debug, Clone)]
 struct BookingNow {
@@ -313,18 +306,7 @@ fn run_timeline(tl: &Timeline) -> Result<Outcome, TestCaseError> {
     let start = t(START);
     let end = start + SPAN_DAYS * DAY;
     let mut harness = harness(START);
-    let mut properties: Vec<PropertyNow> = tl
-        .properties
-        .iter()
-        .map(|p| PropertyNow {
-            tz: p.tz,
-            lock: p.lock,
-            days_before: p.days_before,
-            margin: p.margin,
-            check_in: p.check_in,
-            check_out: p.check_out,
-        })
-        .collect();
+    let mut properties: Vec<PropertyNow> = tl.properties.clone();
     let mut bookings: Vec<BookingNow> = tl
         .bookings
         .iter()
