@@ -6,9 +6,7 @@ use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
 use crate::igloohome::{Client, Credentials, LockWithBridge, VendorError};
 use crate::lifecycle::{BookingRecord, JobKind};
-use crate::model::{
-    self, Assignment, Provider, DAYS_BEFORE_RANGE, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES, MARGIN_RANGE,
-};
+use crate::model::{self, Assignment, Provider, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
 use crate::schedule::{self, Instant};
 use crate::store::{self, Connection, Store, CONNECTION_KEY, TOKEN_KEY};
 
@@ -156,8 +154,9 @@ pub fn assign<H: Host + ?Sized>(
     only_igloohome(provider)?;
     let (days_current, margin_current) =
         current.as_ref().map_or((DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES), |a| (a.days_before, a.margin_minutes));
-    let days_before = model::settle_setting("days-before", days_before, DAYS_BEFORE_RANGE, days_current)?;
-    let margin_minutes = model::settle_setting("margin-minutes", margin_minutes, MARGIN_RANGE, margin_current)?;
+    let days_before = model::settle_setting("days-before", days_before, schedule::DAYS_BEFORE_RANGE, days_current)?;
+    let margin_minutes =
+        model::settle_setting("margin-minutes", margin_minutes, schedule::MARGIN_MINUTES_RANGE, margin_current)?;
     if store.property(property_id)?.is_none() {
         return Err(PluginError::not_found("property-id", property_id));
     }

@@ -9,9 +9,9 @@ use crate::schedule;
 pub const MAX_ID_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 200;
 
-pub const DAYS_BEFORE_RANGE: (i32, i32) = (1, 14);
+// R5 bounds live in `schedule` (DAYS_BEFORE_RANGE, MARGIN_MINUTES_RANGE),
+// which plans with them; the defaults live here.
 pub const DEFAULT_DAYS_BEFORE: u32 = 5;
-pub const MARGIN_RANGE: (i32, i32) = (0, 240);
 pub const DEFAULT_MARGIN_MINUTES: u32 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,11 +105,17 @@ pub struct Assignment {
 }
 
 /// R5: whole days 1..=14 and minutes 0..=240; `None` keeps `current`.
-pub fn settle_setting(field: &str, value: Option<i32>, range: (i32, i32), current: u32) -> Result<u32> {
+pub fn settle_setting(
+    field: &str,
+    value: Option<i32>,
+    range: std::ops::RangeInclusive<u32>,
+    current: u32,
+) -> Result<u32> {
     match value {
         None => Ok(current),
-        Some(v) if v >= range.0 && v <= range.1 => Ok(v as u32),
-        Some(_) => Err(PluginError::invalid(field, format!("must be between {} and {}", range.0, range.1))),
+        Some(v) => u32::try_from(v).ok().filter(|v| range.contains(v)).ok_or_else(|| {
+            PluginError::invalid(field, format!("must be between {} and {}", range.start(), range.end()))
+        }),
     }
 }
 
