@@ -33,15 +33,16 @@ pub fn on_booking_changed<H: Host + ?Sized>(host: &H, booking: BookingFacts, pro
     };
     // Planned before anything is written: a booking that cannot be planned
     // is refused whole, the event's property facts included.
-    replan(&mut load(booking.clone())?, Some(&property), assignment, now)?;
+    let mut rec = load(booking.clone())?;
+    replan(&mut rec, Some(&property), assignment, now)?;
     // The event carries the property as the host knows it now: a change
-    // there re-plans the property's other bookings too (and this one, as
-    // stored, which is why it is loaded again below).
+    // there re-plans the property's other bookings too, this one as stored
+    // among them, so it is loaded and planned again on top of that.
     if store.property(&property.id)?.as_ref() != Some(&property) {
         on_property_changed(host, property.clone())?;
+        rec = load(booking)?;
+        replan(&mut rec, Some(&property), assignment, now)?;
     }
-    let mut rec = load(booking)?;
-    replan(&mut rec, Some(&property), assignment, now)?;
     store.save_booking(&mut rec, Vec::new())?;
     Ok(())
 }
