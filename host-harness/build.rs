@@ -21,7 +21,7 @@ fn main() {
             package: "smartlock-plugin",
             profile: "wasm-release",
             artifact: "smartlock_plugin.wasm",
-            target_dir: "wasm-plugin",
+            target_dir: "wasm",
             inputs: &["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock", "Cargo.toml"],
         }),
     };

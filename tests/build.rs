@@ -4,9 +4,11 @@
 fn main() {
     let wasm = build_support::build(&build_support::Component {
         package: "smartlock-hostile-fixture",
-        profile: "release",
+        // The plugin's profile and nested target dir: the two share their
+        // wasm dependencies (wit-bindgen), so the test build compiles none again.
+        profile: "wasm-release",
         artifact: "smartlock_hostile_fixture.wasm",
-        target_dir: "wasm-fixtures",
+        target_dir: "wasm",
         inputs: &["tests/fixtures/hostile/src", "tests/fixtures/hostile/Cargo.toml", "wit", "Cargo.lock"],
     });
     println!("cargo:rustc-env=HOSTILE_FIXTURE_WASM={}", wasm.display());

@@ -33,6 +33,9 @@ const CLEARED_VARS: &[&str] = &[
 
 const CLEARED_PREFIXES: &[&str] = &["CARGO_FEATURE_", "CARGO_CFG_", "CARGO_PKG_", "CARGO_MANIFEST_"];
 
+/// The target every component is built for.
+pub const TARGET: &str = "wasm32-wasip2";
+
 /// One component to build.
 pub struct Component<'a> {
     /// The cargo package, e.g. `smartlock-plugin`.
@@ -59,13 +62,14 @@ pub fn workspace() -> PathBuf {
 /// build's output if it fails (a build script has no better way to fail).
 pub fn build(component: &Component) -> PathBuf {
     let workspace = workspace();
+    ensure_target(&workspace, TARGET);
     for input in component.inputs {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
     let target_dir = workspace.join("target").join(component.target_dir);
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&workspace)
-        .args(["build", "-p", component.package, "--target", "wasm32-wasip2", "--profile", component.profile])
+        .args(["build", "-p", component.package, "--target", TARGET, "--profile", component.profile])
         .arg("--target-dir")
         .arg(&target_dir);
     for var in CLEARED_VARS {
@@ -81,7 +85,7 @@ pub fn build(component: &Component) -> PathBuf {
     if !output.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
         panic!(
-            "building the {} component failed ({}): cargo build -p {} --target wasm32-wasip2 --profile {} \
+            "building the {} component failed ({}): cargo build -p {} --target {TARGET} --profile {} \
              --target-dir {} (its output is above)",
             component.package,
             output.status,
@@ -96,7 +100,43 @@ pub fn build(component: &Component) -> PathBuf {
     wasm
 }
 
+/// Makes sure the active toolchain has `target`'s standard library, and
+/// installs it with `rustup target add` when it does not: a fresh machine
+/// has the host target only and `RUSTUP_AUTO_INSTALL=0`, so naming the target
+/// in `rust-toolchain.toml` is not enough. Panics with one sentence saying
+/// what to do when it cannot.
+pub fn ensure_target(workspace: &Path, target: &str) {
+    if target_installed(target) {
+        return;
+    }
+    println!("cargo:warning=installing the {target} target for the active toolchain (rustup target add {target})");
+    // In the workspace, so rustup resolves the same toolchain (rust-toolchain.toml
+    // or RUSTUP_TOOLCHAIN) as the cargo that runs this script.
+    let status = Command::new("rustup").current_dir(workspace).args(["target", "add", target]).status();
+    match status {
+        Ok(s) if s.success() && target_installed(target) => {}
+        Ok(s) => panic!(
+            "the {target} target is not installed and `rustup target add {target}` failed ({s}); \
+             install it for this toolchain by hand and build again"
+        ),
+        Err(e) => panic!(
+            "the {target} target is not installed and rustup could not be run ({e}); \
+             install the {target} standard library for this toolchain and build again"
+        ),
+    }
+}
+
+/// Whether the toolchain's sysroot holds `target`'s standard library.
+fn target_installed(target: &str) -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = Command::new(rustc).args(["--print", "target-libdir", "--target", target]).output() else {
+        return false;
+    };
+    let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    out.status.success() && libdir.is_dir() && std::fs::read_dir(&libdir).is_ok_and(|mut d| d.next().is_some())
+}
+
 fn artifact_path(target_dir: &Path, profile: &str, artifact: &str) -> PathBuf {
     let folder = if profile == "dev" { "debug" } else { profile };
-    target_dir.join("wasm32-wasip2").join(folder).join(artifact)
+    target_dir.join(TARGET).join(folder).join(artifact)
 }

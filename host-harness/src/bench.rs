@@ -17,8 +17,9 @@ use crate::imports::{
     HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock, SqliteDb, Tenant, VendorRoutes,
     Write,
 };
-use crate::runtime::{api, Runtime, RuntimeConfig, TenantHandle};
-use crate::stub::{Igloohome, StubAccount, StubBridge, StubConfig, StubLock, StubRequest, StubServer};
+use crate::stubs::igloohome::{Igloohome, StubAccount, StubBridge, StubConfig, StubLock, StubRequest};
+use crate::stubs::StubServer;
+use crate::{api, Runtime, RuntimeConfig, TenantHandle};
 
 const CLIENT_ID: &str = "bench-id";
 const SECRET: &str = "bench-secret";
@@ -37,8 +38,7 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         }
         return Ok(());
     }
-    let bytes = std::fs::read(&config.component)
-        .with_context(|| format!("reading the plugin component {}", config.component.display()))?;
+    let bytes = config.component.bytes()?;
 
     let mut compiles = Vec::new();
     let mut runtime = None;
@@ -184,8 +184,7 @@ fn tick_idle(runtime: &Runtime, n: usize) -> anyhow::Result<(f64, WarmCalls)> {
     let storage = Arc::new(db.tenant("bench"));
     fill(storage.as_ref(), n)?;
     let clock = Arc::new(SimClock::new(NOW));
-    let tenant =
-        runtime.tenant(Tenant::new("bench").with_storage(storage).with_clock(clock).with_routes(VendorRoutes::new()));
+    let tenant = runtime.tenant(Tenant::new("bench", storage).with_clock(clock).with_routes(VendorRoutes::new()));
     let mut ticks = Vec::new();
     for _ in 0..400 {
         let t = Instant::now();
@@ -231,14 +230,14 @@ fn tick_idle(runtime: &Runtime, n: usize) -> anyhow::Result<(f64, WarmCalls)> {
     ))
 }
 
-type Plugin = crate::runtime::bindings::SmartlockPlugin;
-type GuestStore = wasmtime::Store<crate::imports::HostState>;
+type Plugin = crate::bindings::SmartlockPlugin;
+type GuestStore = crate::wasmtime::Store<crate::imports::HostState>;
 
 /// Median of `n` calls of `f` on one warm instance, in µs.
 fn warm(
     tenant: &TenantHandle,
     n: usize,
-    f: impl Fn(&Plugin, &mut GuestStore, usize) -> wasmtime::Result<()>,
+    f: impl Fn(&Plugin, &mut GuestStore, usize) -> crate::wasmtime::Result<()>,
 ) -> anyhow::Result<f64> {
     // Warm-up call, then the measured ones; the store's plugin-time budget
     // is per call, so keep the batch well under it.
@@ -258,7 +257,7 @@ fn warm(
 fn ok<T>(r: crate::runtime::CallResult<T>) -> anyhow::Result<T> {
     match r {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => anyhow::bail!("plugin error: {}", crate::scenario::error_sentence(&e)),
+        Ok(Err(e)) => anyhow::bail!("plugin error: {}", crate::PluginError::from(e)),
         Err(e) => Err(e.into()),
     }
 }
@@ -529,8 +528,7 @@ fn codes_through_loopback(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
     let dir = tempfile::tempdir()?;
     let db = SqliteDb::open(dir.path().join("codes.sqlite"))?;
     let tenant = runtime.tenant(
-        Tenant::new("bench-codes")
-            .with_storage(Arc::new(db.tenant("bench-codes")))
+        Tenant::new("bench-codes", Arc::new(db.tenant("bench-codes")))
             .with_clock(clock.clone())
             .with_routes(VendorRoutes::igloohome_via(&server.base_url())?),
     );
@@ -550,8 +548,7 @@ fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
         let stub = Igloohome::new(world(LOCKS), NOW);
         let clock = Arc::new(SimClock::new(NOW));
         let tenant = runtime.tenant(
-            Tenant::new("bench-wasm")
-                .with_storage(Arc::new(MemoryStore::new()))
+            Tenant::new("bench-wasm", Arc::new(MemoryStore::new()))
                 .with_http(Arc::new(InProcessStub(stub.clone())))
                 .with_clock(clock.clone())
                 .with_routes(VendorRoutes::igloohome_via("http://stub.invalid")?),

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::imports::{KvStore, SqliteDb, Write};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::scenario::{utc, Action, Driver, Scenario, VendorControl, TENANT};
-use crate::stub::{Endpoint, MalformedKind};
+use crate::stubs::igloohome::{Endpoint, MalformedKind};
 
 /// The driver's own namespace in the SQLite file.
 const DRIVER_TENANT: &str = "driver";

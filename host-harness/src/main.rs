@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use host_harness::scenario::{self, InvalidScenario, RunOptions, Scenario};
-use host_harness::stub::StubConfig;
+use host_harness::stubs::igloohome::{Igloohome, StubConfig};
 use host_harness::{bench, drive, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
@@ -82,9 +82,9 @@ enum Command {
 fn main() -> ExitCode {
     host_harness::init_tracing();
     let cli = Cli::parse();
-    let mut config = RuntimeConfig { cache_dir: cli.cache_dir, ..RuntimeConfig::default() };
+    let mut config = RuntimeConfig { cache_dir: cli.cache_dir, ..host_harness::default_runtime_config() };
     if let Some(component) = cli.component {
-        config.component = component;
+        config.component = component.into();
     }
     let result = match cli.command {
         Command::Scenario { file, report } => run_scenario(file, report, config),
@@ -140,6 +140,7 @@ fn run_stub(file: PathBuf, port: u16, start: Option<chrono::DateTime<chrono::Utc
             .timestamp(),
         (None, None) => host_harness::Clock::now(&host_harness::SystemClock),
     };
-    host_harness::stub::serve_forever(config, now, port).context("serving the stub")?;
+    config.validate().map_err(|e| InvalidScenario(format!("{}: igloohome: {e}", file.display())))?;
+    host_harness::stubs::serve_forever(Igloohome::new(config, now), port).context("serving the stub")?;
     Ok(())
 }

@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, UreqBackend, UreqConfig, VendorRoutes};
-use crate::runtime::{api, CallError, Runtime, TenantHandle};
-use crate::stub::{Endpoint, Igloohome, MalformedKind, PinRecord, StubConfig, StubServer};
+use crate::stubs::igloohome::{Endpoint, Igloohome, MalformedKind, PinRecord, StubConfig};
+use crate::stubs::StubServer;
 use crate::template;
+use crate::{api, CallError, Runtime, TenantHandle};
 
 /// The tenant id scenarios run as.
+/// The storage namespace of a scenario's tenant.
 pub const TENANT: &str = "scenario";
 /// HTTP timeout towards the stub.
 const STUB_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -34,12 +36,20 @@ pub struct Scenario {
     pub start: DateTime<Utc>,
     #[serde(default = "default_tick_minutes")]
     pub tick_minutes: u32,
+    /// Whether the harness also ticks when the plugin asks to be woken
+    /// (R21); `false` models a host with only its regular tick.
+    #[serde(default = "default_wake_ups")]
+    pub wake_ups: bool,
     pub igloohome: StubConfig,
     pub steps: Vec<Step>,
 }
 
 fn default_tick_minutes() -> u32 {
     15
+}
+
+fn default_wake_ups() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,10 +228,12 @@ pub struct Report {
     /// The stub's lock-side truth.
     pub pins: Vec<PinRecord>,
     pub emails: Vec<crate::imports::Email>,
-    pub http: crate::stub::HttpCounts,
-    /// Ticks run, and those whose call failed (an extension of the format).
+    pub http: crate::stubs::igloohome::HttpCounts,
+    /// Ticks run, those whose call failed, and those that were wake-ups the
+    /// plugin asked for (the report's optional `ticks`).
     pub ticks: u64,
     pub tick_failures: u64,
+    pub wake_ticks: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,6 +254,7 @@ impl Report {
             "scenario": self.scenario,
             "steps": self.steps,
             "pins": self.pins.iter().map(|p| json!({
+                "provider": p.provider,
                 "lock": p.lock,
                 "pin": p.pin,
                 "access_name": p.access_name,
@@ -257,7 +270,7 @@ impl Report {
                 "body": e.body,
             })).collect::<Vec<_>>(),
             "http": {"requests": self.http.requests, "by_endpoint": self.http.by_endpoint},
-            "ticks": {"count": self.ticks, "failed": self.tick_failures},
+            "ticks": {"count": self.ticks, "failed": self.tick_failures, "wake_ups": self.wake_ticks},
         })
     }
 
@@ -292,10 +305,11 @@ pub type StepOutcome = Result<Value, String>;
 pub fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Report> {
     let runtime = match &options.runtime {
         Some(r) => r.clone(),
-        None => Runtime::new(Default::default()).context("loading the plugin")?,
+        None => Runtime::new(crate::default_runtime_config()).context("loading the plugin")?,
     };
     let mut harness =
         Harness::start(&runtime, scenario.igloohome.clone(), scenario.start.timestamp(), scenario.tick_minutes)?;
+    harness.wake_ups = scenario.wake_ups;
     let mut steps = Vec::new();
     for step in &scenario.steps {
         harness.advance_to(step.at.timestamp());
@@ -355,7 +369,7 @@ pub struct Harness {
     driver: Driver,
     pub stub: Igloohome,
     // Dropped last: the stub server and the storage folder.
-    _server: StubServer,
+    _server: StubServer<Igloohome>,
     _dir: tempfile::TempDir,
 }
 
@@ -400,6 +414,7 @@ impl Harness {
             http: self.stub.http_counts(),
             ticks: self.ticks,
             tick_failures: self.tick_failures,
+            wake_ticks: self.wake_ticks,
         })
     }
 }
@@ -418,10 +433,19 @@ pub struct Driver {
     /// The PMS's own record of its properties, sent along with bookings.
     properties: HashMap<String, api::Property>,
     tick_secs: i64,
-    /// The next instant `on-tick` is due.
+    /// The next regular `on-tick`.
     pub next_tick: i64,
+    /// Whether the plugin's wake-ups are honoured (R21).
+    pub wake_ups: bool,
     pub ticks: u64,
     pub tick_failures: u64,
+    /// Ticks run because the plugin asked for them.
+    pub wake_ticks: u64,
+    /// The instant of the last tick, and whether a step ran since: a wake-up
+    /// at an instant already ticked is honoured only after a step (a plugin
+    /// that cannot make progress must not be ticked in a loop).
+    last_tick_at: Option<i64>,
+    stepped: bool,
 }
 
 impl Driver {
@@ -439,9 +463,12 @@ impl Driver {
         // The stub is on loopback and answers at once: a short timeout keeps
         // hang faults from stalling a run.
         let http = UreqBackend::new(UreqConfig { timeout: STUB_HTTP_TIMEOUT, ..UreqConfig::default() });
-        let tenant = Tenant::new(TENANT)
+        // A tenant id of its own: drivers sharing one runtime (tests in
+        // parallel) must not share a turn or a wake-up.
+        static DRIVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = DRIVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tenant = Tenant::new(format!("{TENANT}-{n}"), storage.clone())
             .with_http(Arc::new(http))
-            .with_storage(storage.clone())
             .with_clock(clock.clone())
             .with_routes(VendorRoutes::igloohome_via(vendor_base)?);
         Ok(Driver {
@@ -455,8 +482,12 @@ impl Driver {
             properties: HashMap::new(),
             tick_secs: i64::from(tick_minutes.max(1)) * 60,
             next_tick: start,
+            wake_ups: true,
             ticks: 0,
             tick_failures: 0,
+            wake_ticks: 0,
+            last_tick_at: None,
+            stepped: false,
         })
     }
 
@@ -470,15 +501,39 @@ impl Driver {
         self.advance_with(t, |_| {});
     }
 
-    /// [`Driver::advance_to`], calling `after_tick` with the next tick's
-    /// instant after each tick (the crash-test driver saves its progress).
+    /// [`Driver::advance_to`], calling `after_tick` with the next regular
+    /// tick's instant after each tick (the crash-test driver saves its
+    /// progress). Besides the regular ticks it ticks at the plugin's wake-ups
+    /// (R21), unless [`Driver::wake_ups`] is off.
     pub fn advance_with(&mut self, t: i64, mut after_tick: impl FnMut(i64)) {
-        while self.next_tick <= t {
-            self.tick(self.next_tick);
-            self.next_tick += self.tick_secs;
+        loop {
+            let wake = self.wake_up().filter(|&w| w < self.next_tick);
+            let at = wake.unwrap_or(self.next_tick);
+            if at > t {
+                break;
+            }
+            self.tick(at);
+            match wake {
+                Some(_) => self.wake_ticks += 1,
+                None => self.next_tick += self.tick_secs,
+            }
             after_tick(self.next_tick);
         }
         self.set_time(t.max(self.clock.now()));
+    }
+
+    /// The instant the plugin asked to be ticked at, if it is to be honoured
+    /// now: not in the past of the clock, and not an instant already ticked
+    /// unless a step ran since.
+    fn wake_up(&self) -> Option<i64> {
+        if !self.wake_ups {
+            return None;
+        }
+        let at = self.plugin.wake_up()?.max(self.clock.now());
+        match self.last_tick_at {
+            Some(last) if at <= last && !self.stepped => None,
+            _ => Some(at),
+        }
     }
 
     /// Records a property as the PMS knows it, without telling the plugin
@@ -495,6 +550,8 @@ impl Driver {
 
     fn tick(&mut self, t: i64) {
         self.set_time(t);
+        self.last_tick_at = Some(t);
+        self.stepped = false;
         for _ in 0..MAX_TICK_REPEATS {
             self.ticks += 1;
             match self.plugin.on_tick(t) {
@@ -516,6 +573,7 @@ impl Driver {
 
     /// Applies one step at the current time.
     pub fn apply(&mut self, action: &Action) -> StepOutcome {
+        self.stepped = true;
         let p = &self.plugin;
         match action {
             Action::Connect { client_id, client_secret } => {
@@ -574,11 +632,12 @@ impl Driver {
                 Ok(json!({"bridge": bridge, "online": online}))
             }
             Action::Fault { endpoint, status, count, kind } => {
-                let ep: Endpoint = endpoint.parse().map_err(|e: crate::stub::StubError| e.to_string())?;
+                let ep: Endpoint = endpoint.parse().map_err(|e: crate::stubs::igloohome::StubError| e.to_string())?;
                 match kind.as_deref() {
                     None | Some("status") => self.vendor.inject_fault(ep, *status, *count)?,
                     Some(k) => {
-                        let kind: MalformedKind = k.parse().map_err(|e: crate::stub::StubError| e.to_string())?;
+                        let kind: MalformedKind =
+                            k.parse().map_err(|e: crate::stubs::igloohome::StubError| e.to_string())?;
                         self.vendor.inject_malformed(ep, *count, kind)?;
                     }
                 }
@@ -630,21 +689,9 @@ fn answer<T>(r: Result<Result<T, api::Error>, CallError>) -> Result<T, String> {
     }
 }
 
-/// A plugin error as the plain sentence reports carry. Field names are
-/// written as the scenario format spells them (`margin_minutes`).
+/// A plugin error as the plain sentence reports carry.
 pub fn error_sentence(e: &api::Error) -> String {
-    let field = |f: &str| f.replace('-', "_");
-    match e {
-        api::Error::InvalidInput(fe) => format!("{} {}", field(&fe.field), fe.reason),
-        api::Error::NotFound(fe) => format!("{} {}", field(&fe.field), fe.reason),
-        api::Error::NotConnected => "no igloohome account is connected".to_string(),
-        api::Error::CredentialsRejected(m) => format!("the igloohome credentials were refused: {m}"),
-        api::Error::LockNeedsBridge(m) | api::Error::OtherProviderAssigned(m) | api::Error::ProviderUnsupported(m) => {
-            m.clone()
-        }
-        api::Error::VendorUnavailable(m) => format!("igloohome is unavailable: {m}"),
-        api::Error::StorageFailed(m) => format!("storage failed: {m}"),
-    }
+    crate::PluginError::from(e.clone()).to_string()
 }
 
 fn status_json(s: &api::CodeStatus) -> Value {

@@ -7,12 +7,12 @@ wit_bindgen::generate!({
 });
 
 use exports::pms::smartlock::{admin, events, messages};
-use pms::smartlock::{clock, email, http, log, storage, types};
+use pms::smartlock::{clock, email, http, log, scheduler, storage, types};
 
 use crate::error::PluginError;
 use crate::host::{self as core, Level};
 use crate::model::{BookingFacts, PropertyFacts, Provider};
-use crate::{admin as core_admin, events as core_events, render, tick};
+use crate::{admin as core_admin, events as core_events, render, tick, wake};
 
 /// The host as seen through the WIT imports.
 struct WitHost;
@@ -96,6 +96,19 @@ impl core::Log for WitHost {
     }
 }
 
+impl core::Scheduler for WitHost {
+    fn wake_at(&self, at: Option<i64>) {
+        scheduler::wake_at(at);
+    }
+}
+
+/// Passes an export's result through after telling the host when the plugin
+/// next needs a tick (R21); every export that may change the schedule ends here.
+fn then_wake<T>(result: Result<T, PluginError>) -> Result<T, types::Error> {
+    wake::report(&WitHost, None);
+    result.map_err(to_wit_error)
+}
+
 fn to_wit_error(e: PluginError) -> types::Error {
     match e {
         PluginError::InvalidInput { field, reason } => types::Error::InvalidInput(types::FieldError { field, reason }),
@@ -168,16 +181,18 @@ struct Component;
 
 impl events::Guest for Component {
     fn on_booking_changed(event: types::BookingEvent) -> Result<(), types::Error> {
-        core_events::on_booking_changed(&WitHost, booking_in(event.booking), property_in(event.property))
-            .map_err(to_wit_error)
+        then_wake(core_events::on_booking_changed(&WitHost, booking_in(event.booking), property_in(event.property)))
     }
 
     fn on_property_changed(property: types::Property) -> Result<(), types::Error> {
-        core_events::on_property_changed(&WitHost, property_in(property)).map_err(to_wit_error)
+        then_wake(core_events::on_property_changed(&WitHost, property_in(property)))
     }
 
     fn on_tick(now: types::Instant) -> Result<events::TickSummary, types::Error> {
-        tick::on_tick(&WitHost, now)
+        let summary = tick::on_tick(&WitHost, now);
+        // A tick that stopped at its budget has work due now.
+        wake::report(&WitHost, summary.as_ref().is_ok_and(|s| s.more_due).then_some(now));
+        summary
             .map(|s| events::TickSummary {
                 processed: s.processed,
                 vendor_requests: s.vendor_requests,
@@ -199,13 +214,12 @@ impl admin::Guest for Component {
         client_id: String,
         client_secret: String,
     ) -> Result<admin::Account, types::Error> {
-        core_admin::connect(&WitHost, provider_in(provider), &client_id, &client_secret)
+        then_wake(core_admin::connect(&WitHost, provider_in(provider), &client_id, &client_secret))
             .map(|a| admin::Account { provider: provider_out(a.provider), name: a.name })
-            .map_err(to_wit_error)
     }
 
     fn disconnect(provider: types::Provider) -> Result<(), types::Error> {
-        core_admin::disconnect(&WitHost, provider_in(provider)).map_err(to_wit_error)
+        then_wake(core_admin::disconnect(&WitHost, provider_in(provider)))
     }
 
     fn accounts() -> Result<Vec<admin::Account>, types::Error> {
@@ -234,13 +248,19 @@ impl admin::Guest for Component {
         days_before: Option<i32>,
         margin_minutes: Option<i32>,
     ) -> Result<admin::Assignment, types::Error> {
-        core_admin::assign(&WitHost, &property_id, provider_in(provider), &lock_id, days_before, margin_minutes)
-            .map(assignment_out)
-            .map_err(to_wit_error)
+        then_wake(core_admin::assign(
+            &WitHost,
+            &property_id,
+            provider_in(provider),
+            &lock_id,
+            days_before,
+            margin_minutes,
+        ))
+        .map(assignment_out)
     }
 
     fn unassign(property_id: String) -> Result<(), types::Error> {
-        core_admin::unassign(&WitHost, &property_id).map_err(to_wit_error)
+        then_wake(core_admin::unassign(&WitHost, &property_id))
     }
 
     fn get_assignment(property_id: String) -> Result<Option<admin::Assignment>, types::Error> {

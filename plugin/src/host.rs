@@ -97,6 +97,13 @@ pub trait Log {
     fn log(&self, level: Level, message: &str);
 }
 
+/// Wake-ups (R21): tells the host when the plugin next needs a tick.
+pub trait Scheduler {
+    /// The earliest instant with work (`None`: nothing scheduled); replaces
+    /// the previous wake-up.
+    fn wake_at(&self, at: Option<Instant>);
+}
+
 /// Everything the plugin needs from its host.
-pub trait Host: Http + Storage + Mailer + Clock + Log {}
-impl<T: Http + Storage + Mailer + Clock + Log> Host for T {}
+pub trait Host: Http + Storage + Mailer + Clock + Log + Scheduler {}
+impl<T: Http + Storage + Mailer + Clock + Log + Scheduler> Host for T {}

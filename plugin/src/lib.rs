@@ -19,6 +19,7 @@ pub mod render;
 pub mod schedule;
 pub mod store;
 pub mod tick;
+pub mod wake;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -22,16 +22,24 @@ use crate::store::Indexed;
 
 /// Hourly retries (R11, R16).
 pub const RETRY_SECS: i64 = 3600;
-/// A queued job is polled again this long after the last look.
+/// A step that could not be taken (the alert, a full bridge, a failed look)
+/// is tried again this long after.
 pub const POLL_SECS: i64 = 60;
 /// How long a bridge takes per job (igloohome: about two a minute).
 pub const BRIDGE_JOB_SECS: i64 = 30;
+/// A queued job the bridge has not started this long after it was queued
+/// expires (igloohome: about 2 minutes).
+pub const JOB_EXPIRY_SECS: i64 = 120;
+/// A job is looked at this long after the bridge should have done it.
+pub const POLL_SLACK_SECS: i64 = 2;
 /// A job still pending after this long is treated as lost: its outcome is
 /// unknown, so it is undone and redone.
 pub const JOB_LOST_SECS: i64 = 30 * 60;
-/// When the bridge already has this many of our jobs in flight, wait: the
-/// bridge works one job at a time and lets queued jobs expire after ~2 min.
-pub const MAX_IN_FLIGHT_PER_BRIDGE: u32 = 3;
+/// When the bridge already has this many of our jobs in flight, wait. The
+/// bridge works one job at a time (30 s each) and may let a job expire that
+/// it has not started within 2 minutes: the fourth queued job starts after
+/// 90 s, a fifth would start at 120 s. Four keep it busy without a gap.
+pub const MAX_IN_FLIGHT_PER_BRIDGE: u32 = 4;
 
 /// Where a code sits (or should sit) and for which window. `start`/`end` are
 /// the window the booking promises (R10), not the clamped start sent to the
@@ -65,6 +73,10 @@ pub struct Job {
     /// `None` while the submission's outcome is unknown.
     pub job_id: Option<String>,
     pub submitted_at: Instant,
+    /// When the bridge should have carried it out, after the jobs queued
+    /// ahead of it (R21: it is looked at then, not before).
+    #[serde(default)]
+    pub done_by: Instant,
 }
 
 /// What the booking wants, computed from facts by [`replan`].
@@ -164,6 +176,7 @@ impl BookingRecord {
             due: if self.left_to_expire { None } else { self.next_due },
             pins,
             in_flight: self.job.as_ref().map(|j| j.code.placement.bridge_id.clone()),
+            in_flight_done_by: self.job.as_ref().map(|j| j.done_by),
             property: Some(self.facts.property_id.clone()),
         }
     }
@@ -453,9 +466,16 @@ mod tests {
             code: code.clone(),
             job_id: Some("j1".into()),
             submitted_at: MAR15_0000,
+            done_by: MAR15_0000 + 30,
         });
         assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Poll("j1".into()));
-        rec.job = Some(Job { kind: JobKind::Create, code: code.clone(), job_id: None, submitted_at: MAR15_0000 });
+        rec.job = Some(Job {
+            kind: JobKind::Create,
+            code: code.clone(),
+            job_id: None,
+            submitted_at: MAR15_0000,
+            done_by: MAR15_0000 + 30,
+        });
         assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Submit(JobKind::Delete, code));
     }
 

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use crate::host::{
-    Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Storage, StorageError, Write,
+    Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Scheduler, Storage, StorageError, Write,
 };
 use crate::schedule::Instant;
 
@@ -23,6 +23,8 @@ pub struct MemoryHost<N: Http> {
     pub kv: RefCell<BTreeMap<String, Vec<u8>>>,
     pub mails: RefCell<Vec<SentMail>>,
     pub logs: RefCell<Vec<(Level, String)>>,
+    /// The last wake-up the plugin asked for (`None` inside: "nothing scheduled").
+    pub wake: Cell<Option<Option<Instant>>>,
 }
 
 impl<N: Http> MemoryHost<N> {
@@ -33,6 +35,7 @@ impl<N: Http> MemoryHost<N> {
             kv: RefCell::new(BTreeMap::new()),
             mails: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
+            wake: Cell::new(None),
         }
     }
 }
@@ -108,6 +111,12 @@ impl<N: Http> Clock for MemoryHost<N> {
 impl<N: Http> Log for MemoryHost<N> {
     fn log(&self, level: Level, message: &str) {
         self.logs.borrow_mut().push((level, message.to_string()));
+    }
+}
+
+impl<N: Http> Scheduler for MemoryHost<N> {
+    fn wake_at(&self, at: Option<Instant>) {
+        self.wake.set(Some(at));
     }
 }
 

@@ -14,7 +14,7 @@
 //! | `pb/{property}/{booking}`   | index: the property's bookings        |
 //! | `due/{t:012}/{booking}`     | index: when a booking next needs work  |
 //! | `pin/{lock}/{pin}`          | index: PINs held on a lock -> booking  |
-//! | `fly/{bridge}/{booking}`    | index: jobs in flight on a bridge      |
+//! | `fly/{bridge}/{booking}`    | index: jobs in flight on a bridge -> when each should be done |
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
@@ -97,6 +97,9 @@ pub struct Indexed {
     pub pins: Vec<(String, String)>,
     /// The bridge with a job of this booking in flight.
     pub in_flight: Option<String>,
+    /// When that job should be done (the in-flight entry's value).
+    #[serde(default)]
+    pub in_flight_done_by: Option<Instant>,
     pub property: Option<String>,
 }
 
@@ -178,14 +181,18 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         Ok(self.storage.get(&pin_key(lock, pin))?.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
-    /// Bookings with a job in flight on the bridge (at most `limit`).
-    pub fn in_flight(&self, bridge: &str, limit: u32) -> Result<Vec<String>, StorageError> {
+    /// Bookings with a job in flight on the bridge (at most `limit`), with
+    /// when each job should be done (0 when unknown).
+    pub fn in_flight(&self, bridge: &str, limit: u32) -> Result<Vec<(String, Instant)>, StorageError> {
         let prefix = in_flight_prefix(bridge);
         Ok(self
             .storage
             .list(&prefix, None, limit)?
             .iter()
-            .filter_map(|(k, _)| k.strip_prefix(&prefix).and_then(unesc))
+            .filter_map(|(k, v)| {
+                let done_by = std::str::from_utf8(v).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+                Some((k.strip_prefix(&prefix).and_then(unesc)?, done_by))
+            })
             .collect())
     }
 
@@ -216,12 +223,13 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
                 writes.push(Write::Set(pin_key(lock, pin), id.as_bytes().to_vec()));
             }
         }
-        if have.in_flight != want.in_flight {
+        if (&have.in_flight, have.in_flight_done_by) != (&want.in_flight, want.in_flight_done_by) {
             if let Some(b) = &have.in_flight {
                 writes.push(Write::Delete(in_flight_key(b, &id)));
             }
             if let Some(b) = &want.in_flight {
-                writes.push(Write::Set(in_flight_key(b, &id), Vec::new()));
+                let done_by = want.in_flight_done_by.unwrap_or(0).to_string();
+                writes.push(Write::Set(in_flight_key(b, &id), done_by.into_bytes()));
             }
         }
         if have.property != want.property {

@@ -6,8 +6,8 @@ use crate::error::{PluginError, Result};
 use crate::host::{Host, Level};
 use crate::igloohome::{Client, Credentials, JobState, VendorError};
 use crate::lifecycle::{
-    decide, BookingRecord, Code, Decision, Job, JobKind, BRIDGE_JOB_SECS, JOB_LOST_SECS, MAX_IN_FLIGHT_PER_BRIDGE,
-    POLL_SECS, RETRY_SECS,
+    decide, BookingRecord, Code, Decision, Job, JobKind, BRIDGE_JOB_SECS, JOB_EXPIRY_SECS, JOB_LOST_SECS,
+    MAX_IN_FLIGHT_PER_BRIDGE, POLL_SECS, POLL_SLACK_SECS, RETRY_SECS,
 };
 use crate::pin;
 use crate::schedule::{self, Instant};
@@ -120,8 +120,8 @@ fn advance<H: Host + ?Sized>(
                 }
             }
             Decision::Poll(job_id) => {
-                if !poll(host, client, rec, &job_id, now)? {
-                    rec.next_due = Some(now + POLL_SECS);
+                if let Some(look_again) = poll(host, client, rec, &job_id, now)? {
+                    rec.next_due = Some(look_again);
                     store.save_booking(rec, Vec::new())?;
                     return Ok(());
                 }
@@ -137,26 +137,32 @@ fn advance<H: Host + ?Sized>(
     Ok(())
 }
 
-/// Looks at a queued job. Returns true when it settled (the record changed
-/// and the booking may take its next step now).
+/// Looks at a queued job. Returns `None` when it settled (the record changed
+/// and the booking may take its next step now), else when to look again.
 fn poll<H: Host + ?Sized>(
     host: &H,
     client: &mut Client<'_, H>,
     rec: &mut BookingRecord,
     job_id: &str,
     now: Instant,
-) -> Result<bool> {
+) -> Result<Option<Instant>> {
     let store = Store::new(host);
-    let Some(job) = rec.job.clone() else { return Ok(true) };
+    let Some(job) = rec.job.clone() else { return Ok(None) };
     match client.job_status(job_id) {
         Ok(JobState::Pending) if now - job.submitted_at >= JOB_LOST_SECS => {
             host.log(Level::Warn, &format!("job {job_id} of booking {} pending too long; redoing it", rec.facts.id));
             fail(rec, now, "the bridge did not carry out the job within 30 minutes".into(), now + POLL_SECS);
             rec.job = Some(Job { job_id: None, ..job }); // outcome unknown: undo, then redo
             store.save_booking(rec, Vec::new())?;
-            Ok(true)
+            Ok(None)
         }
-        Ok(JobState::Pending) => Ok(false),
+        // Not done when it should have been: the bridge is slow or offline.
+        // Look again once the job has either run or expired unstarted, then
+        // at the normal pace.
+        Ok(JobState::Pending) => {
+            let settled = job.submitted_at + JOB_EXPIRY_SECS + POLL_SLACK_SECS;
+            Ok(Some(if settled > now { settled.max(now + BRIDGE_JOB_SECS) } else { now + POLL_SECS }))
+        }
         Ok(JobState::Done) => {
             match job.kind {
                 JobKind::Create => {
@@ -183,7 +189,7 @@ fn poll<H: Host + ?Sized>(
             rec.retry_at = None;
             rec.last_error = None;
             store.save_booking(rec, Vec::new())?;
-            Ok(true)
+            Ok(None)
         }
         Ok(JobState::Failed(reason)) => {
             host.log(Level::Warn, &format!("job {job_id} of booking {} failed: {reason}", rec.facts.id));
@@ -199,12 +205,12 @@ fn poll<H: Host + ?Sized>(
                 fail(rec, now, reason, job.submitted_at + RETRY_SECS);
             }
             store.save_booking(rec, Vec::new())?;
-            Ok(true)
+            Ok(None)
         }
         Err(e) => {
             // Could not look: keep the job, look again later.
             rec.last_error = Some(e.to_string());
-            Ok(false)
+            Ok(Some(now + POLL_SECS))
         }
     }
 }
@@ -221,9 +227,16 @@ fn submit<H: Host + ?Sized>(
 ) -> Result<()> {
     let store = Store::new(host);
     let bridge = code.placement.bridge_id.clone();
-    let in_flight = store.in_flight(&bridge, MAX_IN_FLIGHT_PER_BRIDGE + 1)?;
-    if in_flight.len() as u32 >= MAX_IN_FLIGHT_PER_BRIDGE && !in_flight.contains(&rec.facts.id) {
-        rec.next_due = Some(now + POLL_SECS);
+    let ahead: Vec<(String, Instant)> = store
+        .in_flight(&bridge, MAX_IN_FLIGHT_PER_BRIDGE + 1)?
+        .into_iter()
+        .filter(|(booking, _)| *booking != rec.facts.id)
+        .collect();
+    if ahead.len() as u32 >= MAX_IN_FLIGHT_PER_BRIDGE {
+        // The bridge is full: come back just after its next job is done
+        // and looked at (that look frees the slot).
+        let next_free = ahead.iter().map(|(_, done_by)| *done_by).min().unwrap_or(now);
+        rec.next_due = Some((next_free + POLL_SLACK_SECS + 1).clamp(now + 1, now + POLL_SECS));
         store.save_booking(rec, Vec::new())?;
         return Ok(());
     }
@@ -231,11 +244,13 @@ fn submit<H: Host + ?Sized>(
         code.pin = choose_pin(host, rec, &code.placement.lock_id)?;
         rec.pin = Some(code.pin.clone());
     }
-    rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now });
-    // The bridge works its queue one job at a time: look when this one
-    // should be done, not before (a poll of a pending job is a wasted request).
-    let ahead = in_flight.iter().filter(|b| **b != rec.facts.id).count() as i64;
-    rec.next_due = Some(now + POLL_SECS.max(BRIDGE_JOB_SECS * (ahead + 1) + 5));
+    // The bridge works its queue one job at a time: this one should be done
+    // one job after the last one queued ahead of it. It is looked at then,
+    // not before (a look at a pending job is a wasted request).
+    let starts = ahead.iter().map(|(_, done_by)| *done_by).max().unwrap_or(now).max(now);
+    let done_by = starts + BRIDGE_JOB_SECS;
+    rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by });
+    rec.next_due = Some(done_by + POLL_SLACK_SECS);
     store.save_booking(rec, Vec::new())?;
 
     let result = match kind {

@@ -5,7 +5,7 @@ use std::sync::{Mutex, OnceLock};
 
 use chrono::DateTime;
 use host_harness::scenario::{self, Harness, Report, RunOptions, Scenario};
-use host_harness::{Runtime, RuntimeConfig};
+use host_harness::Runtime;
 use serde_json::{json, Value};
 
 pub const CLIENT_ID: &str = "demo-id";
@@ -18,7 +18,7 @@ pub fn runtime() -> Runtime {
     RUNTIME
         .get_or_init(|| {
             capture_logs();
-            Runtime::new(RuntimeConfig::default()).expect("the plugin component loads")
+            Runtime::new(host_harness::default_runtime_config()).expect("the plugin component loads")
         })
         .clone()
 }
@@ -142,6 +142,13 @@ pub fn paris_setup(start: &str, days_before: i64, margin: i64) -> Vec<Value> {
 /// Runs a scenario built from `steps` on the standard world.
 pub fn run(name: &str, start: &str, steps: Vec<Value>) -> Report {
     run_file(json!({"name": name, "start": start, "tick_minutes": 15, "igloohome": world(), "steps": steps}))
+}
+
+/// [`run`] as a host that ignores wake-ups would: regular ticks only.
+pub fn run_without_wake_ups(name: &str, start: &str, steps: Vec<Value>) -> Report {
+    run_file(
+        json!({"name": name, "start": start, "tick_minutes": 15, "wake_ups": false, "igloohome": world(), "steps": steps}),
+    )
 }
 
 pub fn run_file(file: Value) -> Report {

@@ -93,10 +93,10 @@ fn changes_and_lock_swap_moves_keeps_mid_stay_and_cancels() {
     let b = of("stay-b");
     assert_eq!((b.len(), b[0].lock.as_str()), (1, "OE1X000011"));
     assert_eq!(utc(b[0].added_at), "2026-04-10T22:00:30Z");
-    // Cancelled after creation: deleted at the next tick.
+    // Cancelled after creation: deleted by the wake-up tick right after it.
     let c = of("stay-c");
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].removed_at.map(utc).as_deref(), Some("2026-04-15T09:15:30Z"));
+    assert_eq!(c[0].removed_at.map(utc).as_deref(), Some("2026-04-15T09:00:30Z"));
     assert!(report.emails.is_empty());
 }
 

@@ -36,7 +36,7 @@ fn assert_one_live_code(report: &host_harness::scenario::Report) -> &smartlock_p
 }
 
 mod smartlock_pin {
-    pub type Pin = host_harness::stub::PinRecord;
+    pub type Pin = host_harness::stubs::igloohome::PinRecord;
 }
 
 #[test]
@@ -56,7 +56,8 @@ fn faults_a_5xx_burst_is_retried_hourly_until_it_passes() {
 fn faults_429_honours_retry_after_instead_of_waiting_an_hour() {
     let report = with(vec![fault("2026-03-14T22:59:00Z", "jobs", 429, 1)], "2026-03-15T06:00:00Z");
     let pin = assert_one_live_code(&report);
-    assert_eq!(utc(pin.added_at), "2026-03-14T23:15:30Z");
+    // Retry-After: 30, honoured by a wake-up: queued at 23:00:30, done 30 s later.
+    assert_eq!(utc(pin.added_at), "2026-03-14T23:01:00Z");
 }
 
 #[test]
@@ -93,8 +94,8 @@ fn faults_truncated_status_answers_are_retried() {
 #[test]
 fn faults_a_revoked_token_is_replaced_once() {
     // The 23:00 tick fetched a token (the connect's had expired); revoked
-    // before the 23:15 poll, which gets a 401 and fetches one new token.
-    let report = with(vec![step("2026-03-14T23:05:00Z", "revoke_tokens", json!({}))], "2026-03-15T06:00:00Z");
+    // before the 23:00:32 poll, which gets a 401 and fetches one new token.
+    let report = with(vec![step("2026-03-14T23:00:15Z", "revoke_tokens", json!({}))], "2026-03-15T06:00:00Z");
     let pin = assert_one_live_code(&report);
     assert_eq!(utc(pin.added_at), "2026-03-14T23:00:30Z");
     assert_eq!(report.http.by_endpoint["token"], 3, "connect, creation, then one re-fetch after the 401");

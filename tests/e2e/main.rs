@@ -13,3 +13,4 @@ mod random;
 mod restarts;
 mod sandbox;
 mod schedule;
+mod time_to_code;

@@ -16,8 +16,8 @@ fn r19_the_code_renders_once_it_is_on_the_lock_with_the_legacy_alias() {
     steps.push(property("2026-03-01T09:01:00Z", "p2", "Europe/Paris", None, None));
     steps.push(booking("2026-03-01T09:02:00Z", "unassigned", "p2", "2026-03-20", "2026-03-22"));
     steps.push(render("2026-03-10T12:00:00Z", "b1", "Code: {{smartlock_code}}"));
-    // Created at 23:00Z, confirmed by the 23:15 tick.
-    steps.push(render("2026-03-14T23:05:00Z", "b1", "Code: {{smartlock_code}}"));
+    // Queued at 23:00Z, on the lock at 23:00:30, confirmed by the 23:00:32 wake-up.
+    steps.push(render("2026-03-14T23:00:15Z", "b1", "Code: {{smartlock_code}}"));
     steps.push(render("2026-03-16T12:00:00Z", "b1", "Code: {{smartlock_code}} / {{nuki_code}}"));
     steps.push(render("2026-03-16T12:00:00Z", "unassigned", "Code: {{smartlock_code}}"));
     steps.push(render("2026-03-16T12:00:00Z", "nobody", "Code: {{smartlock_code}}"));

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
 use host_harness::scenario::{Action, Harness};
-use host_harness::stub::PinRecord;
+use host_harness::stubs::igloohome::PinRecord;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::json;

@@ -30,10 +30,9 @@ fn runtime() -> Runtime {
     RUNTIME
         .get_or_init(|| {
             Runtime::new(RuntimeConfig {
-                component: env!("HOSTILE_FIXTURE_WASM").into(),
                 call_timeout: CALL_TIMEOUT,
                 memory_limit: MEMORY_LIMIT,
-                ..Default::default()
+                ..RuntimeConfig::new(std::path::PathBuf::from(env!("HOSTILE_FIXTURE_WASM")))
             })
             .expect("the hostile fixture loads")
         })
@@ -41,7 +40,7 @@ fn runtime() -> Runtime {
 }
 
 fn tenant(id: &str) -> TenantHandle {
-    runtime().tenant(Tenant::new(id))
+    runtime().tenant(Tenant::new(id, Arc::new(MemoryStore::new())))
 }
 
 /// The tenant answers a harmless call normally.
@@ -224,7 +223,9 @@ fn sandbox_forbidden_urls_get_forbidden_and_no_connection_is_made() {
         sent: AtomicUsize::new(0),
         inner: UreqBackend::new(UreqConfig { timeout: Duration::from_secs(2), ..Default::default() }),
     });
-    let handle = runtime().tenant(Tenant::new("sandbox-forbidden").with_routes(routes).with_http(backend.clone()));
+    let handle = runtime().tenant(
+        Tenant::new("sandbox-forbidden", Arc::new(MemoryStore::new())).with_routes(routes).with_http(backend.clone()),
+    );
 
     let started = Instant::now();
     let text = handle.render_variable("forbidden", &port.to_string()).expect("the call runs").expect("a report");
@@ -266,8 +267,8 @@ fn sandbox_tenants_storage_namespaces_are_isolated() {
     let db = SqliteDb::open(&path).expect("open the database");
     let store_a = Arc::new(db.tenant("iso-a"));
     let store_b = Arc::new(db.tenant("iso-b"));
-    let a = runtime().tenant(Tenant::new("iso-a").with_storage(store_a.clone()));
-    let b = runtime().tenant(Tenant::new("iso-b").with_storage(store_b.clone()));
+    let a = runtime().tenant(Tenant::new("iso-a", store_a.clone()));
+    let b = runtime().tenant(Tenant::new("iso-b", store_b.clone()));
 
     assert_eq!(a.render_variable("storage", "value-a").expect("a runs"), Some("value-a".to_owned()));
     assert_eq!(b.render_variable("storage", "value-b").expect("b runs"), Some("value-b".to_owned()));
@@ -287,7 +288,7 @@ fn sandbox_tenants_storage_namespaces_are_isolated() {
 #[test]
 fn sandbox_a_looping_tenant_does_not_stall_other_tenants() {
     let store = Arc::new(MemoryStore::new());
-    let stuck = runtime().tenant(Tenant::new("iso-stuck").with_storage(store.clone()));
+    let stuck = runtime().tenant(Tenant::new("iso-stuck", store.clone()));
     let other = tenant("iso-other");
     assert_next_call_works(&other); // warm up: not timed
 
@@ -312,7 +313,7 @@ fn sandbox_a_looping_tenant_does_not_stall_other_tenants() {
 #[test]
 fn sandbox_calls_of_one_tenant_take_turns() {
     let store = Arc::new(MemoryStore::new());
-    let first = runtime().tenant(Tenant::new("turns").with_storage(store.clone()));
+    let first = runtime().tenant(Tenant::new("turns", store.clone()));
     let looping = start_loop(first.with_call_timeout(Duration::from_millis(500)), &store);
 
     // Another handle of the same tenant id waits for the loop to be cut off.

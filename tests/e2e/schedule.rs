@@ -55,9 +55,12 @@ fn r7_a_booking_made_after_its_creation_time_gets_its_code_at_the_next_tick() {
     let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
     steps.push(booking("2026-03-17T10:07:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
     steps.push(end("2026-03-18T00:00:00Z"));
-    let report = run("r7", "2026-03-01T08:00:00Z", steps);
+    let report = run("r7", "2026-03-01T08:00:00Z", steps.clone());
     assert_steps_ok(&report);
     assert_eq!(report.pins.len(), 1);
+    // The event asks for a wake-up (R21): queued at once, done 30 s later.
+    assert_eq!(utc(report.pins[0].added_at), "2026-03-17T10:07:30Z");
+    let report = run_without_wake_ups("r7, regular ticks", "2026-03-01T08:00:00Z", steps);
     assert_eq!(utc(report.pins[0].added_at), "2026-03-17T10:15:30Z");
 }
 
@@ -70,9 +73,11 @@ fn r7_assigning_a_lock_makes_existing_bookings_eligible() {
         assign("2026-03-17T10:07:00Z", "p1", "L1", 5, 30),
         end("2026-03-18T00:00:00Z"),
     ];
-    let report = run("r7 assign", "2026-03-01T08:00:00Z", steps);
+    let report = run("r7 assign", "2026-03-01T08:00:00Z", steps.clone());
     assert_steps_ok(&report);
     assert_eq!(report.pins.len(), 1);
+    assert_eq!(utc(report.pins[0].added_at), "2026-03-17T10:07:30Z");
+    let report = run_without_wake_ups("r7 assign, regular ticks", "2026-03-01T08:00:00Z", steps);
     assert_eq!(utc(report.pins[0].added_at), "2026-03-17T10:15:30Z");
 }
 
@@ -205,15 +210,17 @@ fn r8_a_pin_set_on_the_lock_by_hand_is_not_reused() {
             "2026-03-01T09:00:00Z",
             json!({"do": "booking", "booking": {"id": "b1", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-22", "status": "confirmed"}}),
         ),
-        ("2026-03-16T10:00:00Z", json!({"do": "assign", "property": "p1", "lock": "L3"})),
     ];
     for (at, action) in steps {
         h.advance_to(t(at));
         h.apply(&serde_json::from_value(action).unwrap()).unwrap_or_else(|e| panic!("{at}: {e}"));
     }
+    // The guest's PIN is set on L3 by hand, then the property moves to L3.
+    h.advance_to(t("2026-03-16T09:59:00Z"));
     let original = h.stub.pins()[0].pin.clone();
-    h.advance_to(t("2026-03-16T10:20:00Z")); // deleted from L1, not yet created on L3
     h.stub.set_pin_by_hand("L3", &original, t("2026-03-16T00:00:00Z"), t("2026-04-16T00:00:00Z"));
+    h.advance_to(t("2026-03-16T10:00:00Z"));
+    h.apply(&serde_json::from_value(json!({"do": "assign", "property": "p1", "lock": "L3"})).unwrap()).unwrap();
     h.advance_to(t("2026-03-17T00:00:00Z"));
     let on_l3: Vec<_> =
         h.stub.pins().into_iter().filter(|p| p.lock == "L3" && p.access_name.contains("(b1)")).collect();

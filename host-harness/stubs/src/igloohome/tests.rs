@@ -307,7 +307,10 @@ fn devices_are_paginated_and_shaped_like_the_api() {
         bridges[0]["linkedDevices"],
         json!([{"type": "Lock", "deviceId": L1}, {"type": "Lock", "deviceId": L2}])
     );
-    assert_eq!(bridges[1]["linkedDevices"], json!([L3]), "string form on odd bridges");
+    assert_eq!(bridges[1]["linkedDevices"], json!([{"type": "Lock", "deviceId": L3}]));
+    for d in &all {
+        assert!(DateTime::parse_from_rfc3339(d["lastSync"].as_str().expect("lastSync")).is_ok(), "{d}");
+    }
     assert_eq!(bridges[2]["linkedDevices"], json!([]));
 
     s.set_page_size(10);
@@ -755,7 +758,7 @@ fn pins_report_uses_rfc3339_utc() {
     s.set_time(t0() + 30);
     assert_eq!(
         s.report_pins_json(),
-        json!([{"lock": L1, "pin": "482913", "access_name": "Guest 482913",
+        json!([{"provider": "igloohome", "lock": L1, "pin": "482913", "access_name": "Guest 482913",
                 "start": "2026-03-20T14:30:00Z", "end": "2026-03-20T15:30:00Z",
                 "added_at": "2026-03-01T08:00:30Z", "removed_at": null}])
     );
@@ -841,6 +844,7 @@ mod over_http {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::StubServer;
 
     fn agent(timeout: Duration) -> ureq::Agent {
         ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into()
@@ -883,7 +887,7 @@ mod over_http {
         assert_eq!(pins[0]["added_at"], json!("2026-03-01T08:00:30Z"));
 
         // Oversized bodies are refused (and still counted).
-        let big = vec![b'x'; server::MAX_BODY_BYTES + 10];
+        let big = vec![b'x'; crate::MAX_BODY_BYTES + 10];
         let r = a
             .post(format!("{base}/igloohome/devices/{L1}/jobs/bridges/{B1}"))
             .header("Authorization", format!("Bearer {tok}"))
@@ -962,5 +966,110 @@ mod over_http {
         let r = agent(Duration::from_secs(5)).post(format!("{base}/_admin/shutdown")).send_empty().expect("shutdown");
         assert_eq!(r.status().as_u16(), 200);
         server.wait().expect("clean stop");
+    }
+
+    /// One raw HTTP/1.1 exchange on a fresh connection: the request exactly
+    /// as `raw` spells it, the response's status and JSON body.
+    fn exchange(base: &str, raw: &[u8]) -> (u16, Value) {
+        use std::io::{Read as _, Write as _};
+        let addr = base.trim_start_matches("http://");
+        let mut conn = std::net::TcpStream::connect(addr).expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        conn.write_all(raw).expect("send");
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer).expect("read");
+        let text = String::from_utf8(answer).expect("utf-8");
+        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// The requests of the vendor's public Python client (aiohttp), byte for
+    /// byte as IGLOOHOME_API.md records them: the token request asks for the
+    /// whole scope catalogue, and every device must carry the fields that
+    /// client types as required.
+    #[test]
+    fn serves_the_vendor_public_client_unchanged() {
+        let server = StubServer::start(stub()).expect("start");
+        let base = server.base_url();
+        let host = base.trim_start_matches("http://").to_string();
+        let scope = [
+            "algopin-hourly",
+            "algopin-daily",
+            "algopin-permanent",
+            "algopin-onetime",
+            "create-pin-bridge-proxied-job",
+            "delete-pin-bridge-proxied-job",
+            "lock-bridge-proxied-job",
+            "unlock-bridge-proxied-job",
+            "get-devices",
+            "get-job-status",
+            "get-properties",
+        ]
+        .map(|s| format!("igloohomeapi%2F{s}"))
+        .join("+");
+        let form = format!("grant_type=client_credentials&scope={scope}");
+        let raw = format!(
+            "POST /oauth2/token HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\nAccept: */*\r\n\
+             Accept-Encoding: gzip, deflate\r\nUser-Agent: Python/3.12 aiohttp/3.11.11\r\n\
+             Content-Length: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n{form}",
+            basic("demo-id", "demo-secret"),
+            form.len()
+        );
+        let (status, token) = exchange(&base, raw.as_bytes());
+        assert_eq!(status, 200, "{token}");
+        assert_eq!(token["token_type"], json!("Bearer"));
+        let bearer = token["access_token"].as_str().expect("access_token").to_string();
+        let get = |path: &str| {
+            let raw = format!(
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {bearer}\r\nAccept: application/json\r\n\
+                 Accept-Encoding: gzip, deflate\r\nUser-Agent: Python/3.12 aiohttp/3.11.11\r\nConnection: close\r\n\r\n"
+            );
+            exchange(&base, raw.as_bytes())
+        };
+
+        let (status, page) = get("/igloohome/devices");
+        assert_eq!(status, 200, "{page}");
+        let mut devices: Vec<Value> = page["payload"].as_array().expect("payload").clone();
+        let mut cursor = page["nextCursor"].as_str().expect("nextCursor").to_string();
+        while !cursor.is_empty() {
+            let (status, page) = get(&format!("/igloohome/devices?cursor={cursor}"));
+            assert_eq!(status, 200, "{page}");
+            devices.extend(page["payload"].as_array().expect("payload").iter().cloned());
+            cursor = page["nextCursor"].as_str().expect("nextCursor").to_string();
+        }
+        assert_eq!(devices.len(), 7);
+        // The fields the public client's device type requires.
+        for d in &devices {
+            for field in ["id", "type", "deviceId", "deviceName"] {
+                assert!(d[field].is_string(), "{field} of {d}");
+            }
+            for field in ["pairedAt", "lastSync"] {
+                assert!(DateTime::parse_from_rfc3339(d[field].as_str().unwrap_or("")).is_ok(), "{field} of {d}");
+            }
+            assert!(d["homeId"].as_array().is_some_and(|h| h.iter().all(Value::is_string)), "homeId of {d}");
+            let linked = d["linkedDevices"].as_array().expect("linkedDevices");
+            assert!(linked.iter().all(|l| l["type"].is_string() && l["deviceId"].is_string()), "{d}");
+            assert!(d["batteryLevel"].is_number() || d["batteryLevel"].is_null(), "{d}");
+        }
+        let (status, one) = get(&format!("/igloohome/devices/{L1}"));
+        assert_eq!((status, one["deviceId"].clone()), (200, json!(L1)));
+
+        // Job creation as the client's JSON encoder spells it.
+        let body = format!(
+            "{{\"jobType\": 4, \"jobData\": {{\"accessName\": \"Guest\", \"pin\": \"482913\", \"pinType\": 4, \
+             \"startDate\": \"2026-03-01T10:00:00+01:00\", \"endDate\": \"2026-03-02T10:00:00+01:00\"}}}}"
+        );
+        let raw = format!(
+            "POST /igloohome/devices/{L1}/jobs/bridges/{B1} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {bearer}\r\n\
+             Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\nUser-Agent: Python/3.12 aiohttp/3.11.11\r\n\
+             Content-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, job) = exchange(&base, raw.as_bytes());
+        assert_eq!(status, 200, "{job}");
+        let job_id = job["jobId"].as_str().expect("jobId").to_string();
+        let (status, pending) = get(&format!("/igloohome/jobs/{job_id}"));
+        assert_eq!((status, pending["completed"].clone()), (200, json!(false)), "{pending}");
     }
 }

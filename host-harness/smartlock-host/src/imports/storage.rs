@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::HostState;
-use crate::runtime::bindings::pms::smartlock::storage as wit;
+use crate::bindings::generated::pms::smartlock::storage as wit;
 
 /// Longest key (and prefix, and `start-after`) accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 512;
@@ -36,11 +36,21 @@ pub enum StorageError {
     TooLarge(String),
 }
 
-/// One write of an atomic batch.
+/// One write of an atomic batch ([`KvStore::apply`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
-    Set { key: String, value: Vec<u8> },
-    Delete { key: String },
+    /// Stores `value` under `key`, replacing any earlier value.
+    Set {
+        /// At most [`MAX_KEY_BYTES`].
+        key: String,
+        /// At most [`MAX_VALUE_BYTES`]; opaque to the host.
+        value: Vec<u8>,
+    },
+    /// Removes `key`; removing a key that is not there is not an error.
+    Delete {
+        /// At most [`MAX_KEY_BYTES`].
+        key: String,
+    },
 }
 
 /// An e-mail to the tenant's owner, as recorded in the outbox.
@@ -48,9 +58,14 @@ pub enum Write {
 pub struct Email {
     /// When it was queued (the tenant clock's seconds).
     pub at: i64,
-    /// The plugin's name for the e-mail's purpose; unique per tenant.
+    /// The plugin's name for the e-mail's purpose (e.g. `alert/booking-42`);
+    /// unique per tenant.
     pub dedup_key: String,
+    /// Plain-text subject line, at most
+    /// [`email::MAX_SUBJECT_BYTES`](super::email::MAX_SUBJECT_BYTES).
     pub subject: String,
+    /// Plain-text body, at most
+    /// [`email::MAX_BODY_BYTES`](super::email::MAX_BODY_BYTES).
     pub body: String,
 }
 
@@ -58,7 +73,19 @@ pub struct Email {
 ///
 /// Keys are ordered by their UTF-8 bytes. Implementations must be safe to call
 /// from several threads; the runtime serialises calls per tenant anyway.
+///
+/// The host itself does not deliver e-mail: a PMS reads the outbox
+/// ([`KvStore::emails`], or the `outbox` table of a [`SqliteDb`]) and sends
+/// what it has not sent yet.
+///
+/// To plug in another database, implement this trait with the same
+/// contract: refuse oversized input with [`StorageError::TooLarge`] (see the
+/// `MAX_*` constants), report backend failures as
+/// [`StorageError::Unavailable`] without partial effects, and make a
+/// successful write durable before returning (the plugin writes its intent
+/// before calling the vendor).
 pub trait KvStore: Send + Sync {
+    /// The value stored under `key`, or `None` when there is none.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
 
     /// Applies all writes in order, atomically: all of them or none.
@@ -70,16 +97,19 @@ pub trait KvStore: Send + Sync {
         -> Result<Vec<(String, Vec<u8>)>, StorageError>;
 
     /// Records an e-mail in the outbox unless one with the same `dedup_key`
-    /// was ever recorded for this tenant. Returns whether it was recorded.
+    /// was ever recorded for this tenant: `Ok(false)` means a duplicate,
+    /// dropped. Sizes are checked by the `email` import, not here.
     fn record_email(&self, dedup_key: &str, at: i64, subject: &str, body: &str) -> Result<bool, StorageError>;
 
     /// The outbox, in the order the e-mails were recorded.
     fn emails(&self) -> Result<Vec<Email>, StorageError>;
 
+    /// Stores one value: a batch of one [`Write::Set`].
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StorageError> {
         self.apply(&[Write::Set { key: key.to_owned(), value: value.to_vec() }])
     }
 
+    /// Removes one key (absent is fine): a batch of one [`Write::Delete`].
     fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.apply(&[Write::Delete { key: key.to_owned() }])
     }
@@ -162,6 +192,8 @@ struct MemoryInner {
 }
 
 impl MemoryStore {
+    /// An empty namespace with an empty outbox; everything is lost when it
+    /// is dropped.
     pub fn new() -> Self {
         Self::default()
     }
@@ -236,6 +268,10 @@ impl KvStore for MemoryStore {
 
 /// One SQLite file holding every tenant's namespace and outbox.
 ///
+/// Open it once per process and hand out [`SqliteDb::tenant`] namespaces;
+/// clones share one connection, so storage operations of all tenants take
+/// turns on it.
+///
 /// WAL mode with `synchronous = FULL`: a committed write survives a crash of
 /// the process or the machine, which the plugin's "write before the vendor
 /// call" rule relies on. Keys are `TEXT` with the default binary collation,
@@ -276,7 +312,9 @@ fn unavailable(e: rusqlite::Error) -> StorageError {
 }
 
 impl SqliteDb {
-    /// Opens (or creates) the database file.
+    /// Opens (or creates) the database file and its tables, in WAL mode.
+    /// Open each file once per process (other connections wait up to 5 s for
+    /// a lock). Fails with [`StorageError::Unavailable`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
         let conn = Connection::open(&path).map_err(unavailable)?;
@@ -287,11 +325,16 @@ impl SqliteDb {
         Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)), path })
     }
 
+    /// The database file it was opened with (the `-wal` and `-shm` files
+    /// beside it belong to it too).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The namespace of tenant `id`.
+    /// The namespace of tenant `id`, for [`Tenant::new`](crate::Tenant::new):
+    /// rows are keyed by this id, so use the same id as the
+    /// [`Tenant`](crate::Tenant) (the runtime does not check). Cheap; shares
+    /// this database's one connection.
     pub fn tenant(&self, id: &str) -> SqliteStore {
         SqliteStore { db: self.clone(), tenant: id.to_owned() }
     }
@@ -309,6 +352,7 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The tenant id its rows are stored under (the `tenant` column).
     pub fn tenant(&self) -> &str {
         &self.tenant
     }

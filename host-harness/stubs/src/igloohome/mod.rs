@@ -17,7 +17,6 @@
 mod admin;
 mod api;
 mod config;
-mod server;
 mod state;
 
 #[cfg(test)]
@@ -28,11 +27,11 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
 
+pub use crate::{rfc3339_offset, rfc3339_utc, PinRecord, StubRequest, StubResponse};
+
 pub use config::{OfflineReply, StubAccount, StubBridge, StubConfig, StubLock};
-pub use server::{serve_forever, StubServer, MAX_BODY_BYTES, MAX_HANG};
 pub use state::{JOB_SECONDS, MAX_PENDING_PER_BRIDGE, MAX_PINS_PER_LOCK, PICKUP_WINDOW, TOKEN_LIFETIME};
 
 use state::State;
@@ -48,64 +47,6 @@ pub enum StubError {
     UnknownMalformedKind(String),
     #[error("invalid igloohome configuration: {0}")]
     InvalidConfig(String),
-}
-
-/// One HTTP request, transport-independent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StubRequest {
-    pub method: String,
-    /// The request target, e.g. `/igloohome/devices?cursor=abc`.
-    pub path_and_query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl StubRequest {
-    /// The first header of that name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// One HTTP response. `status == 0` means "hang": the transport must hold
-/// the connection without answering until the client gives up (the server
-/// caps this at 120 s).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StubResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl StubResponse {
-    /// A JSON response with `Content-Type: application/json`.
-    pub fn json(status: u16, value: &serde_json::Value) -> StubResponse {
-        StubResponse {
-            status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            // Serialising a Value cannot fail.
-            body: serde_json::to_vec(value).unwrap_or_default(),
-        }
-    }
-
-    /// The hang marker (see the type's doc).
-    pub fn hang() -> StubResponse {
-        StubResponse::default()
-    }
-
-    pub fn with_header(mut self, name: &str, value: &str) -> StubResponse {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The body parsed as JSON (`Null` if it is not JSON); handy in tests.
-    pub fn json_body(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
-    }
 }
 
 /// The API endpoints that are counted and can be faulted.
@@ -178,20 +119,6 @@ pub(crate) enum FaultKind {
     Body(MalformedKind),
 }
 
-/// One PIN as the lock holds it; all instants are unix seconds UTC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PinRecord {
-    pub lock: String,
-    pub pin: String,
-    pub access_name: String,
-    pub start: i64,
-    pub end: i64,
-    /// When the bridge put it on the lock (the create job's completion).
-    pub added_at: i64,
-    /// When the bridge deleted it (the delete job's completion).
-    pub removed_at: Option<i64>,
-}
-
 /// Requests received, in total and per endpoint (admin routes excluded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HttpCounts {
@@ -239,11 +166,6 @@ impl Igloohome {
         api::handle(&mut self.state(), req)
     }
 
-    /// Counts a request the server refused before handling it.
-    pub(crate) fn count_refused(&self, path_and_query: &str) {
-        api::count_refused(&mut self.state(), path_and_query);
-    }
-
     /// The simulated clock.
     pub fn now(&self) -> i64 {
         self.state().now()
@@ -285,6 +207,7 @@ impl Igloohome {
         let mut state = self.state();
         let at = state.now();
         state.pins.push(PinRecord {
+            provider: "igloohome",
             lock: lock.to_string(),
             pin: pin.to_string(),
             access_name: "set by hand in the igloohome app".to_string(),
@@ -320,12 +243,12 @@ impl Igloohome {
     }
 }
 
-/// `2026-03-20T14:30:00Z` (reports).
-pub(crate) fn rfc3339_utc(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+impl crate::Service for Igloohome {
+    fn handle(&self, req: &StubRequest) -> StubResponse {
+        Igloohome::handle(self, req)
+    }
 
-/// `2026-03-20T14:30:00+00:00` (the API's own style).
-pub(crate) fn rfc3339_offset(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, false)
+    fn count_refused(&self, path_and_query: &str) {
+        api::count_refused(&mut self.state(), path_and_query);
+    }
 }

@@ -32,41 +32,20 @@ use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
+use crate::bindings::{api, SmartlockPlugin, SmartlockPluginPre};
 use crate::imports::{CallLimits, HostState, Tenant};
-use bindings::{SmartlockPlugin, SmartlockPluginPre};
-
-/// Generated bindings of world `smartlock-plugin` (`wit/`). Imports return
-/// `wasmtime::Result` so a host failure could trap; the imports here only
-/// ever return WIT errors.
-#[allow(unused_variables)] // the generated linker code of the function-less `types`
-pub mod bindings {
-    wasmtime::component::bindgen!({
-        world: "smartlock-plugin",
-        path: "../wit",
-        imports: { default: trappable },
-        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
-    });
-}
-
-/// The contract's types, as the host's callers name them.
-pub mod api {
-    pub use super::bindings::exports::pms::smartlock::admin::{
-        Account, Assignment, CodeState, CodeStatus, LockInfo, Window,
-    };
-    pub use super::bindings::exports::pms::smartlock::events::TickSummary;
-    pub use super::bindings::pms::smartlock::types::{
-        Booking, BookingEvent, BookingStatus, Error, FieldError, Instant, Property, Provider,
-    };
-}
+use crate::WakeUps;
 
 /// How the runtime loads the plugin and limits its calls.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    /// The component file (default: the one build.rs built,
-    /// [`crate::plugin_component_path`]).
-    pub component: PathBuf,
+    /// The plugin component: a file or its bytes.
+    pub component: ComponentSource,
     /// A folder for the compiled component, reused while the component and
     /// the engine settings are unchanged. `None`: compile on every start.
+    /// Created if missing; a file that cannot be written or loaded only
+    /// costs a compile (logged as a warning). Files of older components are
+    /// not removed.
     pub cache_dir: Option<PathBuf>,
     /// Plugin time one call may use (default 5 s).
     pub call_timeout: Duration,
@@ -83,10 +62,51 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
 }
 
-impl Default for RuntimeConfig {
-    fn default() -> Self {
+/// Where the plugin component comes from.
+#[derive(Debug, Clone)]
+pub enum ComponentSource {
+    /// A component file (`smartlock_plugin.wasm`), read when the runtime starts.
+    File(PathBuf),
+    /// The component's bytes (e.g. embedded in the host binary).
+    Bytes(Arc<[u8]>),
+}
+
+impl ComponentSource {
+    /// The component's bytes (reading the file when it is one).
+    pub fn bytes(&self) -> anyhow::Result<Arc<[u8]>> {
+        match self {
+            ComponentSource::File(path) => Ok(std::fs::read(path)
+                .with_context(|| format!("reading the plugin component {}", path.display()))?
+                .into()),
+            ComponentSource::Bytes(bytes) => Ok(bytes.clone()),
+        }
+    }
+}
+
+impl From<PathBuf> for ComponentSource {
+    fn from(path: PathBuf) -> Self {
+        ComponentSource::File(path)
+    }
+}
+
+impl From<&Path> for ComponentSource {
+    fn from(path: &Path) -> Self {
+        ComponentSource::File(path.to_path_buf())
+    }
+}
+
+impl From<Vec<u8>> for ComponentSource {
+    fn from(bytes: Vec<u8>) -> Self {
+        ComponentSource::Bytes(bytes.into())
+    }
+}
+
+impl RuntimeConfig {
+    /// The default limits for `component`: 5 s of plugin time and 60 s in
+    /// all per call, 64 MiB of memory, 32 instances at once, no compile cache.
+    pub fn new(component: impl Into<ComponentSource>) -> Self {
         RuntimeConfig {
-            component: PathBuf::from(crate::plugin_component_path()),
+            component: component.into(),
             cache_dir: None,
             call_timeout: Duration::from_secs(5),
             call_wall_limit: Duration::from_secs(60),
@@ -106,11 +126,24 @@ pub enum CallError {
     /// failure). The call's effects on storage up to the trap remain; the
     /// next call gets a fresh instance.
     #[error("plugin trapped (tenant {tenant}): {message}")]
-    Trap { tenant: String, message: String },
+    Trap {
+        /// The [`Tenant::id`] of the call, as in the log lines about it.
+        tenant: String,
+        /// One line: the export, what stopped it (e.g. "interrupted:
+        /// exceeded the time limit") and the guest's panic message if it
+        /// printed one. For operators; do not show it to guests.
+        message: String,
+    },
     /// No instance could be made (all pool slots busy, a limit hit while
     /// starting). The plugin did not run.
     #[error("plugin could not be instantiated (tenant {tenant}): {message}")]
-    Instantiate { tenant: String, message: String },
+    Instantiate {
+        /// The [`Tenant::id`] of the call, as in the log lines about it.
+        tenant: String,
+        /// One line: the export and why no instance was made. Retrying
+        /// later is reasonable when the pool was full.
+        message: String,
+    },
 }
 
 /// The loaded plugin. Cheap to clone; share one per process.
@@ -131,6 +164,8 @@ struct Inner {
     /// Pool slots free: a call waits for one instead of failing when more
     /// calls run at once than the pool holds instances.
     slots: Slots,
+    /// Each tenant's next wake-up, as its plugin reported it (R21).
+    wake_ups: Arc<WakeUps>,
 }
 
 /// A counting semaphore over the instance pool's slots.
@@ -224,10 +259,16 @@ fn ticks(d: Duration, tick: Duration) -> u64 {
 
 impl Runtime {
     /// Loads [`RuntimeConfig::component`], from the cache folder when one is
-    /// configured and holds it compiled.
+    /// configured and holds it compiled, and starts the epoch ticker thread.
+    /// Compiling takes seconds: do it once at start-up.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, the bytes are not a valid component, or its
+    /// imports and exports do not match the `smartlock-plugin` world this
+    /// host was built for.
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Runtime> {
-        let bytes = std::fs::read(&config.component)
-            .with_context(|| format!("reading the plugin component {}", config.component.display()))?;
+        let bytes = config.component.bytes()?;
         match config.cache_dir.clone() {
             Some(dir) => Self::from_cache_or_bytes(&bytes, &dir, config),
             None => Self::from_component_bytes(&bytes, config),
@@ -338,6 +379,7 @@ impl Runtime {
                 load_time,
                 turns: Mutex::new(HashMap::new()),
                 slots: Slots { free: Mutex::new(config_slots), freed: Condvar::new() },
+                wake_ups: Arc::default(),
             }),
         })
     }
@@ -353,16 +395,27 @@ impl Runtime {
         self.inner.load_time
     }
 
+    /// The configuration it was built with (limits apply to every call;
+    /// changing them needs a new runtime, except the per-handle
+    /// [`TenantHandle::with_call_timeout`]).
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
     }
 
+    /// The wake-ups the plugin asked for, per tenant (R21): a host ticks a
+    /// tenant at its wake-up as well as on its regular schedule.
+    pub fn wake_ups(&self) -> &WakeUps {
+        &self.inner.wake_ups
+    }
+
+    /// The wasmtime engine (shared by every instance of this runtime).
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
 
     /// A handle to call the plugin as `tenant`. Handles of the same tenant id
-    /// take turns, whichever handle they are made from.
+    /// take turns, whichever handle they are made from. Cheap: make one per
+    /// request or keep one per account.
     pub fn tenant(&self, tenant: Tenant) -> TenantHandle {
         let turn = self
             .inner
@@ -404,10 +457,14 @@ impl std::fmt::Debug for TenantHandle {
 pub type CallResult<T> = Result<Result<T, api::Error>, CallError>;
 
 impl TenantHandle {
+    /// The tenant id the handle calls as: the key of its turn, its
+    /// [`WakeUps`] entry and the `tenant` field of every log line.
     pub fn id(&self) -> &str {
         &self.tenant.id
     }
 
+    /// The backends this handle's calls use (e.g. to read the tenant's
+    /// outbox through [`Tenant::storage`], or to move its [`SimClock`](crate::SimClock)).
     pub fn tenant(&self) -> &Tenant {
         &self.tenant
     }
@@ -417,42 +474,88 @@ impl TenantHandle {
         TenantHandle { call_timeout, ..self.clone() }
     }
 
-    /// A booking was created, changed or cancelled.
+    /// Call when a booking is created, changed or cancelled (send the whole
+    /// booking and its property each time). The plugin records it and plans
+    /// its code; vendor calls happen on later ticks, so this is fast.
     pub fn on_booking_changed(&self, event: &api::BookingEvent) -> CallResult<()> {
         self.call("on-booking-changed", |p, s| p.pms_smartlock_events().call_on_booking_changed(s, event))
     }
 
-    /// A property was created or changed.
+    /// Call when a property is created or its name, timezone or default
+    /// check-in/out times change; its bookings' codes are re-planned (R14).
     pub fn on_property_changed(&self, property: &api::Property) -> CallResult<()> {
         self.call("on-property-changed", |p, s| p.pms_smartlock_events().call_on_property_changed(s, property))
     }
 
-    /// The periodic tick at `now` (seconds since the epoch).
-    pub fn on_tick(&self, now: api::Instant) -> CallResult<api::TickSummary> {
-        self.call("on-tick", |p, s| p.pms_smartlock_events().call_on_tick(s, now))
+    /// The instant (seconds since the epoch) this tenant's plugin last asked
+    /// to be ticked at (R21), `None` when it has nothing scheduled.
+    pub fn wake_up(&self) -> Option<api::Instant> {
+        self.runtime.wake_ups().next(&self.tenant.id)
     }
 
-    /// A message variable's value for a booking.
+    /// The periodic tick at `now` (seconds since the epoch, normally the
+    /// tenant clock's time): creates, confirms, moves and deletes the codes
+    /// that are due and sends alerts, so it may wait on the vendor.
+    ///
+    /// Call it every 1 to 15 minutes per tenant, and at the tenant's
+    /// [`wake_up`](Self::wake_up). When the summary says
+    /// [`more_due`](api::TickSummary::more_due), call again right away.
+    pub fn on_tick(&self, now: api::Instant) -> CallResult<api::TickSummary> {
+        let result = self.call("on-tick", |p, s| p.pms_smartlock_events().call_on_tick(s, now));
+        if !matches!(result, Ok(Ok(_))) && self.wake_up().is_some_and(|at| at <= now) {
+            // A tick that failed left its wake-up in the past: drop it, so a
+            // host loop does not tick this tenant again at once, forever; the
+            // regular tick is the backstop.
+            self.runtime.wake_ups().set(&self.tenant.id, None);
+        }
+        result
+    }
+
+    /// A message variable's value for a booking, e.g. `smartlock_code` (or
+    /// its alias `nuki_code`): the booking's PIN once it is on the lock
+    /// (R19). `None` (unknown name or booking, no code yet) means: leave the
+    /// variable for other plugins. Usually called through
+    /// [`template::substitute`](crate::template::substitute).
     pub fn render_variable(&self, name: &str, booking_id: &str) -> Result<Option<String>, CallError> {
         self.call("render-variable", |p, s| p.pms_smartlock_messages().call_render_variable(s, name, booking_id))
     }
 
+    /// Dashboard: checks the vendor credentials (the plugin requests a token
+    /// and loads the device list, so this waits on the vendor) and stores
+    /// them (R1). [`api::Error::CredentialsRejected`] stores nothing. The
+    /// secret is never returned or logged, by the plugin or this host.
     pub fn connect(&self, provider: api::Provider, client_id: &str, client_secret: &str) -> CallResult<api::Account> {
         self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, provider, client_id, client_secret))
     }
 
+    /// Dashboard: forgets the provider's credentials and assignments and
+    /// stops all code work; codes already on locks expire by themselves
+    /// (R18). Makes no vendor call.
     pub fn disconnect(&self, provider: api::Provider) -> CallResult<()> {
         self.call("disconnect", |p, s| p.pms_smartlock_admin().call_disconnect(s, provider))
     }
 
+    /// Dashboard: the connected vendor accounts (from storage, no vendor call).
     pub fn accounts(&self) -> CallResult<Vec<api::Account>> {
         self.call("accounts", |p, s| p.pms_smartlock_admin().call_accounts(s))
     }
 
+    /// Dashboard: the locks of the connected account with their bridges
+    /// (R3), fetched from the vendor; [`api::Error::NotConnected`] without
+    /// an account.
     pub fn list_locks(&self, provider: api::Provider) -> CallResult<Vec<api::LockInfo>> {
         self.call("list-locks", |p, s| p.pms_smartlock_admin().call_list_locks(s, provider))
     }
 
+    /// Dashboard: puts a lock on a property, or changes its lock or settings
+    /// (R4, R5, R14, R17), and re-plans the property's codes.
+    ///
+    /// `days_before` (1 to 14) is how many days before check-in a code is
+    /// created; `margin_minutes` (0 to 240) how long it is valid before
+    /// check-in and after check-out. `None` keeps the current value, or the
+    /// default (5 days, 30 minutes) on a new assignment; out-of-range values
+    /// are [`api::Error::InvalidInput`]. A lock without a bridge is
+    /// [`api::Error::LockNeedsBridge`].
     pub fn assign(
         &self,
         property_id: &str,
@@ -466,16 +569,23 @@ impl TenantHandle {
         })
     }
 
+    /// Dashboard: removes the property's lock (R17); its bookings' codes
+    /// are cleaned up on later ticks.
     pub fn unassign(&self, property_id: &str) -> CallResult<()> {
         self.call("unassign", |p, s| p.pms_smartlock_admin().call_unassign(s, property_id))
     }
 
+    /// Dashboard: the property's lock and code settings, `None` when it has
+    /// no lock (the WIT export `get-assignment`).
     pub fn assignment(&self, property_id: &str) -> CallResult<Option<api::Assignment>> {
         // Both bindgens call it `get-assignment`: the WIT function shares its
         // name with the `assignment` record.
         self.call("assignment", |p, s| p.pms_smartlock_admin().call_get_assignment(s, property_id))
     }
 
+    /// Dashboard: where the booking's code is (state, PIN, window, last
+    /// vendor error, next attempt); [`api::Error::NotFound`] for a booking
+    /// the plugin was never told about.
     pub fn booking_status(&self, booking_id: &str) -> CallResult<api::CodeStatus> {
         self.call("booking-status", |p, s| p.pms_smartlock_admin().call_booking_status(s, booking_id))
     }
@@ -483,9 +593,12 @@ impl TenantHandle {
     /// Runs `f` with one fresh instance and its store, under the same
     /// limits and turn as every call: several exports on one (warm) instance,
     /// or none at all (the benchmark's instantiation cost).
+    ///
+    /// Not needed for normal embedding. An `Err` from `f` (or a trap) is a
+    /// [`CallError::Trap`]; the instance is dropped when `f` returns.
     pub fn with_instance<R>(
         &self,
-        f: impl FnOnce(&bindings::SmartlockPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&SmartlockPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         self.call("with-instance", f)
     }
@@ -511,7 +624,7 @@ impl TenantHandle {
             memory_bytes: rt.config.memory_limit,
             table_elements: rt.config.table_elements,
         };
-        let mut store = Store::new(&rt.engine, HostState::new(self.tenant.clone(), &limits));
+        let mut store = Store::new(&rt.engine, HostState::new(self.tenant.clone(), rt.wake_ups.clone(), &limits));
         store.limiter(|state| &mut state.limits);
         let tick = rt.config.epoch_tick;
         store.set_epoch_deadline(ticks(self.call_timeout, tick));
@@ -605,16 +718,7 @@ fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, 
 
 #[cfg(test)]
 mod tests {
-    use std::sync::OnceLock;
-
     use super::*;
-    use crate::imports::MemoryStore;
-
-    /// The real plugin, compiled once for all tests of this process.
-    fn runtime() -> Runtime {
-        static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-        RUNTIME.get_or_init(|| Runtime::new(RuntimeConfig::default()).expect("the plugin component loads")).clone()
-    }
 
     #[test]
     fn ticks_round_up() {
@@ -623,112 +727,5 @@ mod tests {
         assert_eq!(ticks(Duration::from_millis(1), tick), 1);
         assert_eq!(ticks(Duration::from_secs(5), tick), 500);
         assert_eq!(ticks(Duration::from_millis(5001), tick), 501);
-    }
-
-    #[test]
-    fn render_variable_on_an_empty_store_is_none() {
-        let runtime = runtime();
-        eprintln!("component: {} bytes, loaded in {:?}", runtime.component_size(), runtime.load_time());
-        let store = Arc::new(MemoryStore::new());
-        let tenant = runtime.tenant(Tenant::new("render-empty").with_storage(store.clone()));
-        for (name, booking) in [("smartlock_code", "b-1"), ("nuki_code", "b-1"), ("unknown", "b-1")] {
-            let started = Instant::now();
-            assert_eq!(tenant.render_variable(name, booking).unwrap(), None, "{name}");
-            eprintln!("render-variable({name}) took {:?}", started.elapsed());
-        }
-        let started = Instant::now();
-        const CALLS: u32 = 20;
-        for _ in 0..CALLS {
-            assert_eq!(tenant.render_variable("smartlock_code", "b-1").unwrap(), None);
-        }
-        eprintln!("mean call (fresh instance each): {:?}", started.elapsed() / CALLS);
-        assert!(store.entries().is_empty(), "rendering wrote to storage: {:?}", store.entries());
-    }
-
-    #[test]
-    fn a_trap_fails_one_call_and_the_next_gets_a_fresh_instance() {
-        let tenant = runtime().tenant(Tenant::new("trap-then-fresh"));
-        let err = tenant.with_call_timeout(Duration::ZERO).render_variable("smartlock_code", "b").unwrap_err();
-        match &err {
-            CallError::Trap { tenant, message } => {
-                assert_eq!(tenant, "trap-then-fresh");
-                assert!(message.contains("render-variable") && message.contains("time limit"), "{message}");
-            }
-            other => panic!("expected a trap, got {other:?}"),
-        }
-        assert_eq!(tenant.render_variable("smartlock_code", "b").unwrap(), None);
-    }
-
-    #[test]
-    fn precompiled_component_loads_and_a_memory_cap_below_its_minimum_is_refused() {
-        let runtime = runtime();
-        let compiled = runtime.serialize().unwrap();
-        // SAFETY: the bytes come from `Runtime::serialize` just above.
-        let same = unsafe { Runtime::from_precompiled(&compiled, runtime.config().clone()) }.unwrap();
-        assert_eq!(same.tenant(Tenant::new("pre")).render_variable("smartlock_code", "b").unwrap(), None);
-        let config = RuntimeConfig { memory_limit: 64 * 1024, ..runtime.config().clone() };
-        // SAFETY: as above.
-        let err = unsafe { Runtime::from_precompiled(&compiled, config) }.unwrap_err();
-        assert!(format!("{err:#}").contains("memory"), "{err:#}");
-    }
-
-    #[test]
-    fn one_pool_slot_holds_one_call_of_the_plugin() {
-        // The pool is sized per component instance (core instances, memories,
-        // tables); one slot must fit the real plugin.
-        let runtime = runtime();
-        let compiled = runtime.serialize().unwrap();
-        let config = RuntimeConfig { max_instances: 1, ..runtime.config().clone() };
-        // SAFETY: the bytes come from `Runtime::serialize` just above.
-        let single = unsafe { Runtime::from_precompiled(&compiled, config) }.unwrap();
-        let tenant = single.tenant(Tenant::new("single"));
-        for _ in 0..3 {
-            assert_eq!(tenant.render_variable("smartlock_code", "b").unwrap(), None);
-        }
-    }
-
-    #[test]
-    fn more_parallel_calls_than_pool_slots_wait_instead_of_failing() {
-        let runtime = runtime();
-        let compiled = runtime.serialize().unwrap();
-        let config = RuntimeConfig { max_instances: 1, ..runtime.config().clone() };
-        // SAFETY: the bytes come from `Runtime::serialize` just above.
-        let single = unsafe { Runtime::from_precompiled(&compiled, config) }.unwrap();
-        let threads: Vec<_> = (0..4)
-            .map(|i| {
-                let tenant = single.tenant(Tenant::new(format!("t{i}")));
-                std::thread::spawn(move || {
-                    (0..25).all(|_| tenant.render_variable("smartlock_code", "b").is_ok_and(|v| v.is_none()))
-                })
-            })
-            .collect();
-        for t in threads {
-            assert!(t.join().unwrap(), "every call of four tenants through one slot succeeded");
-        }
-    }
-
-    #[test]
-    fn handles_of_one_tenant_id_share_one_turn() {
-        let runtime = runtime();
-        let a1 = runtime.tenant(Tenant::new("same"));
-        let a2 = runtime.tenant(Tenant::new("same"));
-        let b = runtime.tenant(Tenant::new("other"));
-        assert!(Arc::ptr_eq(&a1.turn, &a2.turn));
-        assert!(Arc::ptr_eq(&a1.turn, &a1.with_call_timeout(Duration::from_secs(1)).turn));
-        assert!(!Arc::ptr_eq(&a1.turn, &b.turn));
-    }
-
-    #[test]
-    fn the_compile_cache_is_written_then_used() {
-        let dir = std::env::temp_dir().join(format!("host-harness-cache-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let config = RuntimeConfig { cache_dir: Some(dir.clone()), ..RuntimeConfig::default() };
-        let first = Runtime::new(config.clone()).unwrap();
-        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-        assert_eq!(files.len(), 1);
-        let second = Runtime::new(config).unwrap();
-        eprintln!("compiled in {:?}, loaded from the cache in {:?}", first.load_time(), second.load_time());
-        assert_eq!(second.tenant(Tenant::new("cached")).render_variable("nuki_code", "b").unwrap(), None);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,12 +10,21 @@ use super::config::OfflineReply;
 use super::state::{JobAction, JobState, State, TokenInfo, MAX_PENDING_PER_BRIDGE, TOKEN_LIFETIME};
 use super::{admin, rfc3339_offset, Endpoint, FaultKind, MalformedKind, StubRequest, StubResponse};
 
-/// The scopes a client may ask for (every stub account owns them all).
-pub(crate) const SCOPES: [&str; 4] = [
+/// The vendor's whole scope catalogue: every stub account owns all of it,
+/// and the vendor's public client asks for all of it at once
+/// (IGLOOHOME_API.md). A scope outside it is `invalid_scope`.
+pub(crate) const SCOPES: [&str; 11] = [
     "igloohomeapi/get-devices",
     "igloohomeapi/create-pin-bridge-proxied-job",
     "igloohomeapi/delete-pin-bridge-proxied-job",
     "igloohomeapi/get-job-status",
+    "igloohomeapi/algopin-hourly",
+    "igloohomeapi/algopin-daily",
+    "igloohomeapi/algopin-permanent",
+    "igloohomeapi/algopin-onetime",
+    "igloohomeapi/lock-bridge-proxied-job",
+    "igloohomeapi/unlock-bridge-proxied-job",
+    "igloohomeapi/get-properties",
 ];
 const SCOPE_DEVICES: &str = SCOPES[0];
 const SCOPE_CREATE_PIN: &str = SCOPES[1];
@@ -334,17 +343,15 @@ fn device_json(state: &State, index: usize) -> Value {
             "homeId": [],
             "linkedDevices": [],
             "batteryLevel": 100 - (index as i64 * 13) % 60,
+            "lastSync": rfc3339_offset(last_sync(state)),
         });
     }
     let bi = index - nlocks;
     let b = &state.bridges[bi];
     let locks = state.linked_locks(&b.id);
-    // Both shapes occur in the wild; alternate so clients must accept both.
-    let linked: Vec<Value> = if bi % 2 == 0 {
-        locks.iter().map(|l| json!({"type": "Lock", "deviceId": l.id})).collect()
-    } else {
-        locks.iter().map(|l| Value::String(l.id.clone())).collect()
-    };
+    // Objects, as the vendor's public client requires (plain strings are
+    // seen too; the plugin's own tests cover that shape).
+    let linked: Vec<Value> = locks.iter().map(|l| json!({"type": "Lock", "deviceId": l.id})).collect();
     json!({
         "id": (200_001 + bi).to_string(),
         "type": "Bridge",
@@ -354,7 +361,13 @@ fn device_json(state: &State, index: usize) -> Value {
         "homeId": [],
         "linkedDevices": linked,
         "batteryLevel": null,
+        "lastSync": rfc3339_offset(last_sync(state)),
     })
+}
+
+/// Devices report to the cloud every few minutes; the stub says a minute ago.
+fn last_sync(state: &State) -> i64 {
+    state.now() - 60
 }
 
 fn device_count(state: &State) -> usize {

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod email;
 pub mod http;
 pub mod log;
+pub mod scheduler;
 pub mod storage;
 
 use std::sync::{Arc, OnceLock};
@@ -31,12 +32,16 @@ pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, Stor
 
 /// One PMS account as the host sees it: the backends behind its imports.
 ///
-/// Fields are public; [`Tenant::new`] gives in-memory storage, the real HTTP
-/// client, the system clock and the real igloohome hosts, and the `with_*`
-/// methods replace one backend each.
+/// Fields are public; [`Tenant::new`] takes the tenant's storage and gives
+/// the shared real HTTP client, the system clock and the real vendor hosts;
+/// the `with_*` methods replace one backend each.
 #[derive(Clone)]
 pub struct Tenant {
-    /// The tenant's id, in every log line about it.
+    /// The tenant's id (the PMS account id): the `tenant` field of every log
+    /// line and [`CallError`](crate::CallError) about it, the key of its
+    /// [`WakeUps`](crate::WakeUps) entry and of its turn (calls with the same
+    /// id never overlap). Keep it stable, and equal to the id of its storage
+    /// namespace ([`SqliteDb::tenant`]).
     pub id: String,
     /// Its key-value namespace and e-mail outbox.
     pub storage: Arc<dyn KvStore>,
@@ -56,35 +61,28 @@ impl std::fmt::Debug for Tenant {
 }
 
 impl Tenant {
-    /// A tenant with a fresh [`MemoryStore`], the shared default
-    /// [`UreqBackend`], the [`SystemClock`] and [`VendorRoutes::igloohome`].
-    pub fn new(id: impl Into<String>) -> Self {
+    /// A tenant with its storage (e.g. [`SqliteDb::tenant`], or a
+    /// [`MemoryStore`] in tests), the shared default [`UreqBackend`], the
+    /// [`SystemClock`] and [`VendorRoutes::igloohome`].
+    pub fn new(id: impl Into<String>, storage: Arc<dyn KvStore>) -> Self {
         static DEFAULT_HTTP: OnceLock<Arc<UreqBackend>> = OnceLock::new();
         let http = DEFAULT_HTTP.get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default()))).clone();
-        Tenant {
-            id: id.into(),
-            storage: Arc::new(MemoryStore::new()),
-            http,
-            clock: Arc::new(SystemClock),
-            routes: VendorRoutes::igloohome(),
-        }
+        Tenant { id: id.into(), storage, http, clock: Arc::new(SystemClock), routes: VendorRoutes::igloohome() }
     }
 
-    pub fn with_storage(mut self, storage: Arc<dyn KvStore>) -> Self {
-        self.storage = storage;
-        self
-    }
-
+    /// Replaces the HTTP transport (behind the same allow-list).
     pub fn with_http(mut self, http: Arc<dyn HttpBackend>) -> Self {
         self.http = http;
         self
     }
 
+    /// Replaces the clock (a [`SimClock`] makes the plugin live in simulated time).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
+    /// Replaces the allow-list of vendor origins and where each is sent.
     pub fn with_routes(mut self, routes: VendorRoutes) -> Self {
         self.routes = routes;
         self
@@ -107,9 +105,16 @@ const GUEST_OUTPUT_CAPACITY: usize = 64 * 1024;
 /// Log lines the guest may write per call; later ones are dropped.
 const MAX_LOG_LINES_PER_CALL: u32 = 10_000;
 
-/// The data of one call's `Store`.
+/// The data of one call's `Store`: the tenant, the sandboxed WASI context
+/// and the call's time accounting.
+///
+/// Made by the runtime for every call and dropped with it; an embedder only
+/// meets it as the store type of
+/// [`TenantHandle::with_instance`](crate::TenantHandle::with_instance) and
+/// cannot build or inspect one.
 pub struct HostState {
     pub(crate) tenant: Arc<Tenant>,
+    pub(crate) wake_ups: Arc<crate::WakeUps>,
     pub(crate) limits: StoreLimits,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -147,7 +152,7 @@ impl HostMonotonicClock for FrozenClock {
 }
 
 impl HostState {
-    pub(crate) fn new(tenant: Arc<Tenant>, limits: &CallLimits) -> Self {
+    pub(crate) fn new(tenant: Arc<Tenant>, wake_ups: Arc<crate::WakeUps>, limits: &CallLimits) -> Self {
         let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_CAPACITY);
         // Nothing is granted but randomness: no preopens, env, args, stdin,
@@ -172,6 +177,7 @@ impl HostState {
         let started = Instant::now();
         HostState {
             tenant,
+            wake_ups,
             limits: store_limits,
             wasi,
             table: ResourceTable::new(),
@@ -263,7 +269,7 @@ impl WasiView for HostState {
     }
 }
 
-impl crate::runtime::bindings::pms::smartlock::types::Host for HostState {}
+impl crate::bindings::generated::pms::smartlock::types::Host for HostState {}
 
 /// Cuts `text` to at most `max` bytes on a char boundary.
 pub(crate) fn truncate(text: &str, max: usize) -> &str {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Igloohome, StubConfig, StubRequest, StubResponse};
+use crate::{Service, StubRequest, StubResponse};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -54,28 +54,28 @@ impl Drop for ActiveGuard {
 
 /// A running stub server on `127.0.0.1`. Dropping it shuts it down: hung
 /// requests are answered 503 at once and the listener is closed.
-pub struct StubServer {
-    stub: Igloohome,
+pub struct StubServer<S: Service> {
+    stub: S,
     addr: SocketAddr,
     shared: Arc<Shared>,
     http: Arc<tiny_http::Server>,
     accept: Option<JoinHandle<()>>,
 }
 
-impl std::fmt::Debug for StubServer {
+impl<S: Service> std::fmt::Debug for StubServer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StubServer").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
-impl StubServer {
+impl<S: Service> StubServer<S> {
     /// Serves `stub` on an ephemeral loopback port.
-    pub fn start(stub: Igloohome) -> io::Result<StubServer> {
+    pub fn start(stub: S) -> io::Result<StubServer<S>> {
         StubServer::start_on(stub, 0)
     }
 
     /// Serves `stub` on `127.0.0.1:port` (0 = ephemeral).
-    pub fn start_on(stub: Igloohome, port: u16) -> io::Result<StubServer> {
+    pub fn start_on(stub: S, port: u16) -> io::Result<StubServer<S>> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let addr = listener.local_addr()?;
         let http = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
@@ -83,11 +83,9 @@ impl StubServer {
         let shared = Arc::new(Shared { control: Mutex::new(Control::default()), changed: Condvar::new() });
         let accept = {
             let (http, shared, stub) = (http.clone(), shared.clone(), stub.clone());
-            thread::Builder::new()
-                .name("igloohome-stub-accept".into())
-                .spawn(move || accept_loop(&http, &shared, &stub))?
+            thread::Builder::new().name("stub-accept".into()).spawn(move || accept_loop(&http, &shared, &stub))?
         };
-        tracing::debug!(%addr, "igloohome stub listening");
+        tracing::debug!(%addr, "stub listening");
         Ok(StubServer { stub, addr, shared, http, accept: Some(accept) })
     }
 
@@ -95,14 +93,14 @@ impl StubServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT` — both the auth host and the API host (the
-    /// API lives under `/igloohome`).
+    /// `http://127.0.0.1:PORT`: every vendor origin the stub serves is
+    /// routed here.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// The stub being served (to drive its clock, faults, ...).
-    pub fn stub(&self) -> &Igloohome {
+    pub fn stub(&self) -> &S {
         &self.stub
     }
 
@@ -120,7 +118,7 @@ impl StubServer {
     }
 }
 
-impl Drop for StubServer {
+impl<S: Service> Drop for StubServer<S> {
     fn drop(&mut self) {
         self.shared.control().shutting_down = true;
         self.shared.changed.notify_all();
@@ -136,7 +134,7 @@ impl Drop for StubServer {
         while c.active > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                tracing::warn!(active = c.active, "igloohome stub: workers still busy at shutdown");
+                tracing::warn!(active = c.active, "stub: workers still busy at shutdown");
                 break;
             }
             c = match self.shared.changed.wait_timeout(c, left) {
@@ -148,7 +146,7 @@ impl Drop for StubServer {
     }
 }
 
-fn accept_loop(http: &tiny_http::Server, shared: &Arc<Shared>, stub: &Igloohome) {
+fn accept_loop<S: Service>(http: &tiny_http::Server, shared: &Arc<Shared>, stub: &S) {
     loop {
         let rq = match http.recv() {
             Ok(rq) => rq,
@@ -156,8 +154,8 @@ fn accept_loop(http: &tiny_http::Server, shared: &Arc<Shared>, stub: &Igloohome)
                 // Either our own unblock() at shutdown or a dead listener.
                 let mut c = shared.control();
                 if !c.shutting_down {
-                    tracing::error!(error = %e, "igloohome stub: listener failed");
-                    c.failure = Some(format!("igloohome stub listener failed: {e}"));
+                    tracing::error!(error = %e, "stub: listener failed");
+                    c.failure = Some(format!("stub listener failed: {e}"));
                     c.stop_requested = true;
                     drop(c);
                     shared.changed.notify_all();
@@ -178,12 +176,12 @@ fn accept_loop(http: &tiny_http::Server, shared: &Arc<Shared>, stub: &Igloohome)
         let (shared2, stub2) = (shared.clone(), stub.clone());
         // The request moves into the worker; if the thread cannot be
         // spawned it is dropped, which tiny_http answers with a 500.
-        let spawned = thread::Builder::new().name("igloohome-stub-req".into()).spawn(move || {
+        let spawned = thread::Builder::new().name("stub-req".into()).spawn(move || {
             let _guard = guard;
             serve_one(&stub2, &shared2, rq);
         });
         if let Err(e) = spawned {
-            tracing::error!(error = %e, "igloohome stub: cannot spawn a worker thread");
+            tracing::error!(error = %e, "stub: cannot spawn a worker thread");
         }
     }
 }
@@ -192,7 +190,7 @@ fn shutting_down_response() -> StubResponse {
     StubResponse::json(503, &json!({"message": "stub server is shutting down"}))
 }
 
-fn serve_one(stub: &Igloohome, shared: &Shared, mut rq: tiny_http::Request) {
+fn serve_one<S: Service>(stub: &S, shared: &Shared, mut rq: tiny_http::Request) {
     let mut req = StubRequest {
         method: rq.method().to_string(),
         path_and_query: rq.url().to_string(),
@@ -239,7 +237,7 @@ fn serve_one(stub: &Igloohome, shared: &Shared, mut rq: tiny_http::Request) {
     let resp = if resp.status == 0 { hang(shared) } else { resp };
     if let Err(e) = rq.respond(to_tiny(&resp)) {
         // The client gave up (e.g. timed out during a hang): nothing to do.
-        tracing::debug!(error = %e, "igloohome stub: response not delivered");
+        tracing::debug!(error = %e, "stub: response not delivered");
     }
 }
 
@@ -266,7 +264,7 @@ fn to_tiny(resp: &StubResponse) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
         match tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
             Ok(h) => out.add_header(h),
             Err(()) => {
-                tracing::warn!(header = %k, "igloohome stub: unrepresentable header dropped")
+                tracing::warn!(header = %k, "stub: unrepresentable header dropped")
             }
         }
     }
@@ -276,13 +274,12 @@ fn to_tiny(resp: &StubResponse) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
 /// Runs a stub as a process of its own (`host-harness stub`): prints its
 /// base URL as one line on stdout, then serves until `POST /_admin/shutdown`.
 /// Driven through the `/_admin/` routes (see the `admin` module).
-pub fn serve_forever(config: StubConfig, now: i64, port: u16) -> io::Result<()> {
-    config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let server = StubServer::start_on(Igloohome::new(config, now), port)?;
+pub fn serve_forever<S: Service>(stub: S, port: u16) -> io::Result<()> {
+    let server = StubServer::start_on(stub, port)?;
     let mut out = io::stdout().lock();
     writeln!(out, "{}", server.base_url())?;
     out.flush()?;
     drop(out);
-    tracing::info!(url = %server.base_url(), "igloohome stub serving");
+    tracing::info!(url = %server.base_url(), "stub serving");
     server.wait()
 }

@@ -20,22 +20,29 @@ use ureq::config::AutoHeaderValue;
 use ureq::http::Uri;
 
 use super::HostState;
-use crate::runtime::bindings::pms::smartlock::http as wit;
+use crate::bindings::generated::pms::smartlock::http as wit;
 
 /// igloohome's OAuth2 token origin.
 pub const IGLOOHOME_AUTH_ORIGIN: &str = "https://auth.igloohome.co";
 /// igloohome's API origin.
 pub const IGLOOHOME_API_ORIGIN: &str = "https://api.igloodeveloper.co";
 
+/// The methods the plugin may use (the WIT `method` enum); nothing else
+/// reaches a backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HttpMethod {
+    /// `GET` (igloohome: device list, bridge job status).
     Get,
+    /// `POST` (igloohome: the OAuth2 token request, bridge jobs).
     Post,
+    /// `PUT` (in the contract; the igloohome client does not use it).
     Put,
+    /// `DELETE` (in the contract; the igloohome client does not use it).
     Delete,
 }
 
 impl HttpMethod {
+    /// The method as it goes on the wire and in the logs (`"GET"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             HttpMethod::Get => "GET",
@@ -49,38 +56,73 @@ impl HttpMethod {
 /// A request that passed the allow-list, addressed to its routed URL.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
+    /// The plugin's method.
     pub method: HttpMethod,
+    /// The absolute URL after routing: the route's base plus the plugin's
+    /// path and query (e.g. the stub's `http://127.0.0.1:8080/oauth2/token`).
     pub url: String,
+    /// The plugin's headers, as it wrote them; they may hold credentials
+    /// (`authorization`), so a backend must not log them. A backend adds
+    /// only `Host` and `Content-Length`, as the WIT contract promises.
     pub headers: Vec<(String, String)>,
+    /// The request body (the token request's carries the client secret).
     pub body: Vec<u8>,
     /// The whole exchange must finish within this (the backend may be
-    /// stricter).
+    /// stricter): what is left of the call's wall time
+    /// ([`RuntimeConfig::call_wall_limit`](crate::RuntimeConfig::call_wall_limit)).
     pub timeout: Duration,
 }
 
+/// A complete response, handed to the plugin as is: any status, 4xx and
+/// 5xx included (the plugin decides what they mean).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
+    /// The HTTP status code; redirects (3xx) are returned, not followed.
     pub status: u16,
-    /// Lower-case names.
+    /// Header names and values; names must be lower-case (the WIT contract
+    /// promises the plugin lower-case names).
     pub headers: Vec<(String, String)>,
+    /// The whole body, at most the backend's size cap.
     pub body: Vec<u8>,
 }
 
 /// Why no response came back (a 4xx or 5xx is a response).
+///
+/// The plugin receives it as the WIT `http-error` of the same name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
+    /// The URL's origin (or scheme, or embedded credentials) is not allowed
+    /// by the tenant's [`VendorRoutes`]; no connection was made. The message
+    /// never holds the path or query.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// No complete response within the request's timeout, or the call's
+    /// wall time was already spent so the request was not sent.
     #[error("timeout")]
     Timeout,
+    /// The response body exceeded the backend's cap, in bytes
+    /// ([`UreqConfig::max_response_bytes`]).
     #[error("response larger than {0} bytes")]
     TooLarge(u64),
+    /// Bad URL, connection refused, DNS, TLS or protocol failure.
     #[error("transport: {0}")]
     Transport(String),
 }
 
 /// Sends requests that the import has already checked and routed.
+///
+/// The allow-list is applied before a backend is asked, so an implementation
+/// (a test double, a PMS's own HTTP stack with its proxy or metrics) need not
+/// check URLs again. One backend may be shared by many tenants and called
+/// from several threads at once.
 pub trait HttpBackend: Send + Sync {
+    /// Sends one request and waits for the whole response.
+    ///
+    /// Contract: finish within [`HttpRequest::timeout`] (else
+    /// [`HttpError::Timeout`]); follow no redirects; return 4xx/5xx as
+    /// `Ok`; lower-case the response header names; never log headers or
+    /// bodies. The time spent here is not counted against the plugin's
+    /// time limit, only against the call's wall time.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError>;
 }
 
@@ -107,6 +149,11 @@ pub struct UreqBackend {
 }
 
 impl UreqBackend {
+    /// A client with `config`: no proxy (the environment's proxy settings are
+    /// ignored), no redirects, and no `User-Agent`, `Accept` or
+    /// `Accept-Encoding` added. Build one and share it: it pools connections.
+    /// [`Tenant::new`](crate::Tenant::new) already shares one with the
+    /// default settings.
     pub fn new(config: UreqConfig) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -121,6 +168,8 @@ impl UreqBackend {
         UreqBackend { agent, config }
     }
 
+    /// The settings this client was built with: the timeout ceiling and
+    /// the response size cap applied to every request.
     pub fn config(&self) -> &UreqConfig {
         &self.config
     }
@@ -361,14 +410,14 @@ mod tests {
     }
 
     fn state(routes: VendorRoutes, http: Arc<dyn HttpBackend>) -> HostState {
-        let tenant = Tenant::new("t1").with_routes(routes).with_http(http);
+        let tenant = Tenant::new("t1", Arc::new(crate::MemoryStore::new())).with_routes(routes).with_http(http);
         let limits = CallLimits {
             guest_time: Duration::from_secs(5),
             wall_time: Duration::from_secs(30),
             memory_bytes: 1 << 20,
             table_elements: 1000,
         };
-        HostState::new(Arc::new(tenant), &limits)
+        HostState::new(Arc::new(tenant), Arc::default(), &limits)
     }
 
     fn get(url: &str) -> wit::Request {

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::HostState;
-use crate::runtime::bindings::pms::smartlock::clock;
+use crate::bindings::generated::pms::smartlock::clock;
 
 /// A source of the current instant, in whole seconds since the Unix epoch.
 pub trait Clock: Send + Sync {

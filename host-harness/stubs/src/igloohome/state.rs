@@ -330,7 +330,16 @@ impl State {
                 if current.len() >= MAX_PINS_PER_LOCK {
                     return Err("the lock has no free PIN slot".into());
                 }
-                self.pins.push(PinRecord { lock, pin, access_name, start, end, added_at: at, removed_at: None });
+                self.pins.push(PinRecord {
+                    provider: "igloohome",
+                    lock,
+                    pin,
+                    access_name,
+                    start,
+                    end,
+                    added_at: at,
+                    removed_at: None,
+                });
                 Ok(())
             }
             JobAction::DeletePin { pin } => {

@@ -2,7 +2,7 @@
 //! and the tenant's id. Lines are capped in length and in number per call.
 
 use super::{truncate, HostState};
-use crate::runtime::bindings::pms::smartlock::log as wit;
+use crate::bindings::generated::pms::smartlock::log as wit;
 
 /// Longest plugin log message kept, in bytes.
 const MAX_MESSAGE_BYTES: usize = 8 * 1024;

@@ -3,6 +3,20 @@
 //! (`None`) is left exactly as written, for the host's other plugins.
 
 /// Replaces every `{{ name }}` for which `resolve` has a value.
+///
+/// `resolve` is asked once per occurrence of a well-formed name (see
+/// [`is_variable_name`]); with
+/// [`TenantHandle::render_variable`](crate::TenantHandle::render_variable)
+/// each ask is one plugin call, so ask once per name ([`variables`]) and
+/// cache the answers when a template repeats a variable.
+///
+/// ```
+/// # use smartlock_host::template::substitute;
+/// let text = substitute("Hi {{guest}}, your code is {{ smartlock_code }}.", |name| {
+///     (name == "smartlock_code").then(|| "482913".to_string())
+/// });
+/// assert_eq!(text, "Hi {{guest}}, your code is 482913.");
+/// ```
 pub fn substitute(template: &str, mut resolve: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -32,7 +46,8 @@ pub fn substitute(template: &str, mut resolve: impl FnMut(&str) -> Option<String
     out
 }
 
-/// The names that `{{...}}` may carry: letters, digits, `_`, `.` and `-`.
+/// The names that `{{...}}` may carry: 1 to 64 ASCII letters, digits, `_`,
+/// `.` and `-`. Anything else between braces is left as text, unasked.
 pub fn is_variable_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64

@@ -3,7 +3,7 @@
 //! one e-mail per dedup key and tenant, ever: a repeat is accepted and dropped.
 
 use super::HostState;
-use crate::runtime::bindings::pms::smartlock::email as wit;
+use crate::bindings::generated::pms::smartlock::email as wit;
 
 /// Longest dedup key, in bytes (as a storage key).
 pub const MAX_DEDUP_KEY_BYTES: usize = 512;

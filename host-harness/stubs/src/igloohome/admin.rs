@@ -25,6 +25,7 @@ pub(crate) fn pins_json(pins: &[PinRecord]) -> Value {
         pins.iter()
             .map(|p| {
                 json!({
+                    "provider": p.provider,
                     "lock": p.lock,
                     "pin": p.pin,
                     "access_name": p.access_name,

@@ -1,0 +1,75 @@
+//! The plugin's errors as a Rust error type whose `Display` is a plain
+//! sentence a dashboard can show.
+
+use crate::bindings::api;
+
+/// Why an export of the plugin refused a call: the contract's `error`
+/// variant, with a `Display` that reads as one sentence. Field names are
+/// written with underscores (`margin_minutes`), as JSON APIs and scenario
+/// files spell them.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PluginError {
+    /// Bad input: the field and the reason.
+    #[error("{} {}", field_name(&.0.field), .0.reason)]
+    InvalidInput(api::FieldError),
+    /// An unknown property, lock or booking.
+    #[error("{} {}", field_name(&.0.field), .0.reason)]
+    NotFound(api::FieldError),
+    /// No vendor account is connected for the provider in question.
+    #[error("no account of that lock brand is connected")]
+    NotConnected,
+    /// The vendor refused the credentials; nothing was stored.
+    #[error("the credentials were refused: {0}")]
+    CredentialsRejected(String),
+    /// The lock cannot be managed remotely; the sentence says what it needs.
+    #[error("{0}")]
+    LockNeedsBridge(String),
+    /// The property holds a lock of another brand.
+    #[error("{0}")]
+    OtherProviderAssigned(String),
+    /// The brand is not available in this plugin version.
+    #[error("{0}")]
+    ProviderUnsupported(String),
+    /// The vendor's API failed; the same call may succeed later.
+    #[error("the lock vendor is unavailable: {0}")]
+    VendorUnavailable(String),
+    /// The host's storage failed.
+    #[error("storage failed: {0}")]
+    StorageFailed(String),
+}
+
+fn field_name(field: &str) -> String {
+    field.replace('-', "_")
+}
+
+impl From<api::Error> for PluginError {
+    fn from(e: api::Error) -> Self {
+        match e {
+            api::Error::InvalidInput(f) => PluginError::InvalidInput(f),
+            api::Error::NotFound(f) => PluginError::NotFound(f),
+            api::Error::NotConnected => PluginError::NotConnected,
+            api::Error::CredentialsRejected(m) => PluginError::CredentialsRejected(m),
+            api::Error::LockNeedsBridge(m) => PluginError::LockNeedsBridge(m),
+            api::Error::OtherProviderAssigned(m) => PluginError::OtherProviderAssigned(m),
+            api::Error::ProviderUnsupported(m) => PluginError::ProviderUnsupported(m),
+            api::Error::VendorUnavailable(m) => PluginError::VendorUnavailable(m),
+            api::Error::StorageFailed(m) => PluginError::StorageFailed(m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_name_the_field_with_underscores() {
+        let e = PluginError::from(api::Error::InvalidInput(api::FieldError {
+            field: "margin-minutes".into(),
+            reason: "must be between 0 and 240".into(),
+        }));
+        assert_eq!(e.to_string(), "margin_minutes must be between 0 and 240");
+        let e = PluginError::from(api::Error::LockNeedsBridge("the lock \"Front\" needs a bridge".into()));
+        assert_eq!(e.to_string(), "the lock \"Front\" needs a bridge");
+    }
+}
