@@ -11,7 +11,8 @@ use serde_json::json;
 use smartlock_plugin::host as guest_host;
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::model::{Assignment, BookingFacts, PropertyFacts, Provider};
-use smartlock_plugin::store::{self as guest_store, Connection};
+use smartlock_plugin::store as guest_store;
+use smartlock_plugin::vendor::{Connection, Credentials};
 
 use crate::imports::{
     HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock, SqliteDb, Tenant, VendorRoutes,
@@ -61,6 +62,14 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
     let (tick_100k, calls_100k) = tick_idle(&runtime, 100_000)?;
     let (codes_per_second, requests_per_booking) = codes_through_loopback(&runtime)?;
     let (wasm_ms, native_ms) = native_comparison(&runtime)?;
+    // The other pooling setting, measured in the same run (see
+    // `RuntimeConfig::keep_resident_bytes`).
+    let resident_config = RuntimeConfig { keep_resident_bytes: 2 << 20, ..config.clone() };
+    let resident = Runtime::from_component_bytes(&bytes, resident_config)?;
+    let (tick_1k_resident, calls_resident) = tick_idle(&resident, 1_000)?;
+    drop(resident);
+    let last_minute = last_minute_code_s(&runtime)?;
+    let (burst_minutes, burst_requests) = burst_25(&runtime)?;
 
     let figures = json!({
         "component_bytes": bytes.len(),
@@ -74,6 +83,11 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         "codes_per_second": round(codes_per_second, 0),
         "http_requests_per_booking": round(requests_per_booking, 3),
         "native_ratio": round(wasm_ms / native_ms, 2),
+        "last_minute_code_s": last_minute,
+        "burst_25_minutes": round(burst_minutes, 2),
+        "burst_25_requests_per_booking": round(burst_requests, 2),
+        "instantiate_us_keep_resident_2mib": round(calls_resident.instantiate_us, 1),
+        "tick_idle_us_1k_keep_resident_2mib": round(tick_1k_resident, 1),
     });
     if as_json {
         println!("{figures}");
@@ -91,6 +105,74 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         println!("{:<28} {:.1} s", "bench took", started.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// Seconds from a last-minute booking (19:07 on the eve, bridge online) to
+/// its PIN on the lock: a simulated-time scenario, so the figure is exact.
+fn last_minute_code_s(runtime: &Runtime) -> anyhow::Result<i64> {
+    let report = scenario_run(
+        runtime,
+        json!({
+            "name": "bench: last-minute booking", "start": "2026-03-19T08:00:00Z",
+            "igloohome": world_json(1),
+            "steps": [
+                {"at": "2026-03-19T08:00:00Z", "do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET},
+                {"at": "2026-03-19T08:01:00Z", "do": "property", "property": {"id": "p0", "name": "P", "timezone": "Europe/Paris"}},
+                {"at": "2026-03-19T08:02:00Z", "do": "assign", "property": "p0", "lock": "L0"},
+                {"at": "2026-03-19T18:07:00Z", "do": "booking", "booking": {"id": "late", "property": "p0", "check_in": "2026-03-20", "check_out": "2026-03-22", "status": "confirmed"}},
+                {"at": "2026-03-19T20:00:00Z", "do": "end"}
+            ]
+        }),
+    )?;
+    let added = report.pins.first().context("the last-minute code never reached the lock")?.added_at;
+    Ok(added - chrono::DateTime::parse_from_rfc3339("2026-03-19T18:07:00Z")?.timestamp())
+}
+
+/// 25 codes due at once on one bridge (5 locks, 5 bookings each): minutes
+/// from the bookings to the last PIN on its lock, and requests per booking
+/// over their whole lives (set-up excluded). Simulated time: exact.
+fn burst_25(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
+    let mut steps =
+        vec![json!({"at": "2026-03-10T08:00:00Z", "do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET})];
+    for i in 0..5 {
+        steps.push(json!({"at": "2026-03-10T08:01:00Z", "do": "property", "property": {"id": format!("p{i}"), "name": "P", "timezone": "Europe/Paris"}}));
+    }
+    for i in 0..5 {
+        steps.push(json!({"at": "2026-03-10T08:02:00Z", "do": "assign", "property": format!("p{i}"), "lock": format!("L{i}"), "days_before": 14}));
+    }
+    for i in 0..5 {
+        for j in 0..5 {
+            steps.push(json!({"at": "2026-03-10T09:00:00Z", "do": "booking", "booking": {
+                "id": format!("b{i}{j}"), "property": format!("p{i}"),
+                "check_in": format!("2026-03-{:02}", 12 + 2 * j), "check_out": format!("2026-03-{:02}", 13 + 2 * j),
+                "status": "confirmed"}}));
+        }
+    }
+    steps.push(json!({"at": "2026-03-30T00:00:00Z", "do": "end"}));
+    let mut world = world_json(5);
+    world["locks"] = json!((0..5)
+        .map(|i| json!({"id": format!("L{i}"), "name": format!("Lock {i}"), "bridge": "B0"}))
+        .collect::<Vec<_>>());
+    world["bridges"] = json!([{"id": "B0", "name": "Bridge", "online": true}]);
+    let report = scenario_run(
+        runtime,
+        json!({"name": "bench: burst of 25", "start": "2026-03-10T08:00:00Z", "igloohome": world, "steps": steps}),
+    )?;
+    anyhow::ensure!(report.pins.len() == 25, "the burst put {} codes on the locks", report.pins.len());
+    let last = report.pins.iter().map(|p| p.added_at).max().unwrap_or_default();
+    let minutes = (last - chrono::DateTime::parse_from_rfc3339("2026-03-10T09:00:00Z")?.timestamp()) as f64 / 60.0;
+    // Set-up: the connect's token, and every device list (connect and assignments).
+    let setup = 1 + report.http.by_endpoint.get("devices").copied().unwrap_or_default();
+    Ok((minutes, (report.http.requests - setup) as f64 / 25.0))
+}
+
+fn world_json(locks: usize) -> serde_json::Value {
+    serde_json::to_value(world(locks)).unwrap_or_default()
+}
+
+fn scenario_run(runtime: &Runtime, file: serde_json::Value) -> anyhow::Result<crate::scenario::Report> {
+    let scenario = crate::scenario::Scenario::parse(&file.to_string())?;
+    crate::scenario::run(&scenario, &crate::scenario::RunOptions { runtime: Some(runtime.clone()) })
 }
 
 fn ms(d: Duration) -> f64 {
@@ -128,14 +210,17 @@ fn fill(storage: &dyn KvStore, n: usize) -> anyhow::Result<()> {
         provider: Provider::Igloohome,
         lock_id: "L1".into(),
         lock_name: "Front door".into(),
-        bridge_id: "B1".into(),
+        channel: "B1".into(),
+        remote: None,
         days_before: 5,
         margin_minutes: 30,
     };
-    let connection =
-        Connection { client_id: CLIENT_ID.into(), client_secret: SECRET.into(), account_name: "Bench".into() };
+    let connection = Connection {
+        credentials: Credentials::Igloohome { client_id: CLIENT_ID.into(), client_secret: SECRET.into() },
+        account_name: "Bench".into(),
+    };
     let guest = guest_store::Store::new(&host);
-    guest.put(guest_store::CONNECTION_KEY, &connection)?;
+    guest.put(&guest_store::connection_key(Provider::Igloohome), &connection)?;
     guest.put(&guest_store::property_key("p1"), &property)?;
     guest.put(&guest_store::assignment_key("p1"), &assignment)?;
     let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 20).context("date")?;
@@ -381,7 +466,11 @@ fn api_property(id: &str) -> api::Property {
 impl Lifecycle for Wasm<'_> {
     fn connect(&self) {
         self.clock.set(NOW);
-        expect(ok(self.tenant.connect(api::Provider::Igloohome, CLIENT_ID, SECRET)), "connect");
+        let credentials = api::Credentials::Igloohome(api::ClientCredentials {
+            client_id: CLIENT_ID.into(),
+            client_secret: SECRET.into(),
+        });
+        expect(ok(self.tenant.connect(&credentials)), "connect");
     }
     fn property(&self, id: &str) {
         expect(ok(self.tenant.on_property_changed(&api_property(id))), "property");
@@ -413,7 +502,11 @@ struct Native {
 impl Lifecycle for Native {
     fn connect(&self) {
         self.host.now.set(NOW);
-        expect_native(smartlock_plugin::admin::connect(&self.host, Provider::Igloohome, CLIENT_ID, SECRET), "connect");
+        let credentials = smartlock_plugin::admin::CredentialsIn::Igloohome {
+            client_id: CLIENT_ID.into(),
+            client_secret: SECRET.into(),
+        };
+        expect_native(smartlock_plugin::admin::connect(&self.host, credentials), "connect");
     }
     fn property(&self, id: &str) {
         let p = api_property(id);

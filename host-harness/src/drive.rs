@@ -1,8 +1,8 @@
 //! `host-harness drive`: a scenario run that survives being killed.
 //!
-//! The igloohome stub runs in its own process (`host-harness stub`), so the
-//! lock-side truth outlives the host; the host drives the stub's simulated
-//! clock, bridges and faults over its admin API ([`RemoteStub`]). The
+//! The vendor stubs run in their own process (`host-harness stub`), so the
+//! lock-side truth outlives the host; the host drives the stubs' simulated
+//! clock, bridges and faults over their admin API ([`RemoteStub`]). The
 //! plugin's state and the driver's own progress (next step, next tick) are in
 //! one SQLite file. Killed at any moment (SIGKILL) and started again with the
 //! same arguments, the driver resumes where its progress says: a step or tick
@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::imports::{KvStore, SqliteDb, Write};
-use crate::runtime::{Runtime, RuntimeConfig};
 use crate::scenario::{utc, Action, Driver, Scenario, VendorControl, TENANT};
-use crate::stubs::igloohome::{Endpoint, MalformedKind};
+use crate::stubs::{Fault, Vendor};
+use crate::{Runtime, RuntimeConfig};
 
 /// The driver's own namespace in the SQLite file.
 const DRIVER_TENANT: &str = "driver";
@@ -84,21 +84,18 @@ impl VendorControl for RemoteStub {
             tracing::error!(error = %e, "could not move the stub's clock");
         }
     }
-    fn set_bridge_online(&self, bridge: &str, online: bool) -> Result<(), String> {
-        self.post("/_admin/bridge", json!({"bridge": bridge, "online": online})).map(drop)
+    fn set_online(&self, vendor: Vendor, id: &str, online: bool) -> Result<(), String> {
+        self.post("/_admin/online", json!({"provider": vendor.as_str(), "id": id, "online": online})).map(drop)
     }
-    fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) -> Result<(), String> {
-        self.post("/_admin/fault", json!({"endpoint": endpoint.as_str(), "status": status, "count": count})).map(drop)
+    fn inject_fault(&self, vendor: Vendor, fault: &Fault) -> Result<(), String> {
+        let body = json!({
+            "provider": vendor.as_str(), "endpoint": fault.endpoint, "status": fault.status,
+            "count": fault.count, "kind": fault.kind, "errcode": fault.errcode,
+        });
+        self.post("/_admin/fault", body).map(drop)
     }
-    fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) -> Result<(), String> {
-        let kind = match kind {
-            MalformedKind::Malformed => "malformed",
-            MalformedKind::Truncated => "truncated",
-        };
-        self.post("/_admin/fault", json!({"endpoint": endpoint.as_str(), "kind": kind, "count": count})).map(drop)
-    }
-    fn revoke_tokens(&self) -> Result<(), String> {
-        self.post("/_admin/revoke-tokens", json!({})).map(drop)
+    fn revoke_tokens(&self, vendor: Vendor) -> Result<(), String> {
+        self.post("/_admin/revoke-tokens", json!({"provider": vendor.as_str()})).map(drop)
     }
 }
 
@@ -132,6 +129,8 @@ pub fn run(scenario: &Scenario, stub_url: &str, db_path: &Path, config: RuntimeC
     let storage: Arc<dyn KvStore> = Arc::new(db.tenant(TENANT));
     let start = scenario.start.timestamp();
     let mut driver = Driver::new(&runtime, vendor.clone(), stub_url, storage.clone(), start, scenario.tick_minutes)?;
+    driver.wake_ups = scenario.wake_ups;
+    driver.ttlock_app = scenario.ttlock.as_ref().map(|t| (t.app.client_id.clone(), t.app.client_secret.clone()));
     driver.next_tick = progress.next_tick.unwrap_or(start);
     // The PMS's records of its properties, as the steps done so far left them.
     for step in &scenario.steps[..progress.next_step.min(scenario.steps.len())] {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use host_harness::scenario::{self, InvalidScenario, RunOptions, Scenario};
-use host_harness::stubs::igloohome::{Igloohome, StubConfig};
+use host_harness::stubs::{World, WorldConfig};
 use host_harness::{bench, drive, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
@@ -40,11 +40,12 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
-    /// Runs the igloohome stub alone on 127.0.0.1 (prints its base URL on
-    /// stdout, then serves until `POST /_admin/shutdown`).
+    /// Runs the vendor stubs (igloohome, Nuki, TTLock) alone on 127.0.0.1
+    /// (prints their base URL on stdout, then serves until
+    /// `POST /_admin/shutdown`).
     Stub {
-        /// A scenario file (its `igloohome` and `start`) or a bare
-        /// `igloohome` object.
+        /// A scenario file (its `igloohome`, `nuki`, `ttlock` and `start`)
+        /// or a bare `igloohome` object.
         #[arg(long)]
         config: PathBuf,
         /// Port (0: any free port).
@@ -127,20 +128,23 @@ fn run_stub(file: PathBuf, port: u16, start: Option<chrono::DateTime<chrono::Utc
         std::fs::read_to_string(&file).map_err(|e| InvalidScenario(format!("cannot read {}: {e}", file.display())))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?;
-    let (world, scenario_start) = match value.get("igloohome") {
-        Some(world) => (world.clone(), value.get("start").and_then(|s| s.as_str()).map(str::to_string)),
-        None => (value, None),
+    // A scenario file (its vendor worlds and `start`), or a bare igloohome world.
+    let is_scenario = ["igloohome", "nuki", "ttlock"].iter().any(|k| value.get(k).is_some());
+    let mut config: WorldConfig = if is_scenario {
+        serde_json::from_value(value).map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?
+    } else {
+        let igloohome = serde_json::from_value(value)
+            .map_err(|e| InvalidScenario(format!("{}: igloohome: {e}", file.display())))?;
+        WorldConfig { igloohome: Some(igloohome), ..WorldConfig::default() }
     };
-    let config: StubConfig =
-        serde_json::from_value(world).map_err(|e| InvalidScenario(format!("{}: igloohome: {e}", file.display())))?;
-    let now = match (start, scenario_start) {
-        (Some(s), _) => s.timestamp(),
-        (None, Some(s)) => chrono::DateTime::parse_from_rfc3339(&s)
-            .map_err(|e| InvalidScenario(format!("{}: start: {e}", file.display())))?
-            .timestamp(),
-        (None, None) => host_harness::Clock::now(&host_harness::SystemClock),
+    if let Some(start) = start {
+        config.start = Some(start);
+    }
+    let now = match config.start {
+        Some(s) => s.timestamp(),
+        None => host_harness::Clock::now(&host_harness::SystemClock),
     };
-    config.validate().map_err(|e| InvalidScenario(format!("{}: igloohome: {e}", file.display())))?;
-    host_harness::stubs::serve_forever(Igloohome::new(config, now), port).context("serving the stub")?;
+    config.validate().map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?;
+    host_harness::stubs::serve_forever(World::new(config, now), port).context("serving the stub")?;
     Ok(())
 }

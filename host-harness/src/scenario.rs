@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, UreqBackend, UreqConfig, VendorRoutes};
-use crate::stubs::igloohome::{Endpoint, Igloohome, MalformedKind, PinRecord, StubConfig};
-use crate::stubs::StubServer;
+use crate::stubs::igloohome::StubConfig;
+use crate::stubs::nuki::NukiConfig;
+use crate::stubs::ttlock::TtlockConfig;
+use crate::stubs::{Fault, HttpCounts, PinRecord, StubServer, Vendor, World, WorldConfig};
 use crate::template;
 use crate::{api, CallError, Runtime, TenantHandle};
 
@@ -40,7 +42,13 @@ pub struct Scenario {
     /// (R21); `false` models a host with only its regular tick.
     #[serde(default = "default_wake_ups")]
     pub wake_ups: bool,
-    pub igloohome: StubConfig,
+    /// The vendors' worlds; each is optional (SCENARIOS.md).
+    #[serde(default)]
+    pub igloohome: Option<StubConfig>,
+    #[serde(default)]
+    pub nuki: Option<NukiConfig>,
+    #[serde(default)]
+    pub ttlock: Option<TtlockConfig>,
     pub steps: Vec<Step>,
 }
 
@@ -59,20 +67,68 @@ pub struct Step {
     pub action: Action,
 }
 
+/// A lock vendor as scenario files spell it (`provider`, default igloohome).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderIn {
+    #[default]
+    Igloohome,
+    Nuki,
+    Ttlock,
+}
+
+impl ProviderIn {
+    pub fn vendor(self) -> Vendor {
+        match self {
+            ProviderIn::Igloohome => Vendor::Igloohome,
+            ProviderIn::Nuki => Vendor::Nuki,
+            ProviderIn::Ttlock => Vendor::Ttlock,
+        }
+    }
+
+    pub fn api(self) -> api::Provider {
+        match self {
+            ProviderIn::Igloohome => api::Provider::Igloohome,
+            ProviderIn::Nuki => api::Provider::Nuki,
+            ProviderIn::Ttlock => api::Provider::Ttlock,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderIn::Igloohome => "igloohome",
+            ProviderIn::Nuki => "nuki",
+            ProviderIn::Ttlock => "ttlock",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case")]
 pub enum Action {
+    /// igloohome: `client_id`, `client_secret`; Nuki: `api_token`; TTLock:
+    /// `username`, `password` (the harness adds the world's `app`).
     Connect {
-        client_id: String,
-        client_secret: String,
+        #[serde(default)]
+        provider: ProviderIn,
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        api_token: Option<String>,
+        username: Option<String>,
+        password: Option<String>,
     },
-    Disconnect {},
+    Disconnect {
+        #[serde(default)]
+        provider: ProviderIn,
+    },
     Property {
         property: PropertyIn,
     },
     Assign {
         property: String,
         lock: String,
+        #[serde(default)]
+        provider: ProviderIn,
         days_before: Option<i64>,
         margin_minutes: Option<i64>,
     },
@@ -82,22 +138,33 @@ pub enum Action {
     Booking {
         booking: BookingIn,
     },
+    /// An igloohome bridge, a TTLock gateway, or a Nuki lock's own link.
     Bridge {
         bridge: String,
         online: bool,
+        #[serde(default)]
+        provider: ProviderIn,
     },
     /// `kind` (optional, an extension): "status" (default), "malformed" or
-    /// "truncated" (a 2xx whose body is spoiled).
+    /// "truncated" (a 2xx whose body is spoiled); `errcode` (TTLock): HTTP
+    /// 200 with that error body.
     Fault {
         endpoint: String,
         #[serde(default)]
         status: u16,
         count: u32,
         #[serde(default)]
+        provider: ProviderIn,
+        #[serde(default)]
         kind: Option<String>,
+        #[serde(default)]
+        errcode: Option<i64>,
     },
-    /// Extension: every issued token stops working at once.
-    RevokeTokens {},
+    /// Extension: every issued token of the vendor stops working at once.
+    RevokeTokens {
+        #[serde(default)]
+        provider: ProviderIn,
+    },
     Render {
         booking: String,
         template: String,
@@ -113,14 +180,14 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::Connect { .. } => "connect",
-            Action::Disconnect {} => "disconnect",
+            Action::Disconnect { .. } => "disconnect",
             Action::Property { .. } => "property",
             Action::Assign { .. } => "assign",
             Action::Unassign { .. } => "unassign",
             Action::Booking { .. } => "booking",
             Action::Bridge { .. } => "bridge",
             Action::Fault { .. } => "fault",
-            Action::RevokeTokens {} => "revoke_tokens",
+            Action::RevokeTokens { .. } => "revoke_tokens",
             Action::Render { .. } => "render",
             Action::Status { .. } => "status",
             Action::Restart {} => "restart",
@@ -170,6 +237,16 @@ pub enum StatusIn {
 }
 
 impl Scenario {
+    /// The vendors' worlds of the file.
+    pub fn world(&self) -> WorldConfig {
+        WorldConfig {
+            start: Some(self.start),
+            igloohome: self.igloohome.clone(),
+            nuki: self.nuki.clone(),
+            ttlock: self.ttlock.clone(),
+        }
+    }
+
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, InvalidScenario> {
         let text = std::fs::read_to_string(path)
@@ -189,7 +266,7 @@ impl Scenario {
         if self.tick_minutes == 0 || self.tick_minutes > 24 * 60 {
             return bad("tick_minutes must be between 1 and 1440".into());
         }
-        self.igloohome.validate().map_err(|e| InvalidScenario(format!("igloohome: {e}")))?;
+        self.world().validate().map_err(|e| InvalidScenario(e.to_string()))?;
         let mut previous = self.start;
         for (i, step) in self.steps.iter().enumerate() {
             if step.at < previous {
@@ -204,10 +281,31 @@ impl Scenario {
             let last = i + 1 == self.steps.len();
             match (&step.action, last) {
                 (Action::End {}, false) => return bad(format!("step {}: `end` must be the last step", i + 1)),
-                (Action::Fault { endpoint, kind, .. }, _) => {
-                    endpoint.parse::<Endpoint>().map_err(|e| InvalidScenario(format!("step {}: {e}", i + 1)))?;
-                    if let Some(k) = kind.as_deref().filter(|k| *k != "status") {
-                        k.parse::<MalformedKind>().map_err(|e| InvalidScenario(format!("step {}: {e}", i + 1)))?;
+                (Action::Fault { provider, endpoint, status, count, kind, errcode }, _) => {
+                    // Checked against a scratch world, so a bad fault is refused before the run.
+                    let fault = Fault {
+                        endpoint: endpoint.clone(),
+                        status: *status,
+                        count: *count,
+                        kind: kind.clone(),
+                        errcode: *errcode,
+                    };
+                    World::new(self.world(), self.start.timestamp())
+                        .inject_fault(provider.vendor(), &fault)
+                        .map_err(|e| InvalidScenario(format!("step {}: {e}", i + 1)))?;
+                }
+                (Action::Connect { provider, client_id, client_secret, api_token, username, password }, _) => {
+                    let missing = match provider {
+                        ProviderIn::Igloohome => [("client_id", client_id), ("client_secret", client_secret)]
+                            .into_iter()
+                            .find(|(_, v)| v.is_none()),
+                        ProviderIn::Nuki => [("api_token", api_token)].into_iter().find(|(_, v)| v.is_none()),
+                        ProviderIn::Ttlock => {
+                            [("username", username), ("password", password)].into_iter().find(|(_, v)| v.is_none())
+                        }
+                    };
+                    if let Some((field, _)) = missing {
+                        return bad(format!("step {} (connect {}): `{field}` is missing", i + 1, provider.name()));
                     }
                 }
                 _ => {}
@@ -228,7 +326,7 @@ pub struct Report {
     /// The stub's lock-side truth.
     pub pins: Vec<PinRecord>,
     pub emails: Vec<crate::imports::Email>,
-    pub http: crate::stubs::igloohome::HttpCounts,
+    pub http: HttpCounts,
     /// Ticks run, those whose call failed, and those that were wake-ups the
     /// plugin asked for (the report's optional `ticks`).
     pub ticks: u64,
@@ -307,8 +405,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Report> 
         Some(r) => r.clone(),
         None => Runtime::new(crate::default_runtime_config()).context("loading the plugin")?,
     };
-    let mut harness =
-        Harness::start(&runtime, scenario.igloohome.clone(), scenario.start.timestamp(), scenario.tick_minutes)?;
+    let mut harness = Harness::start(&runtime, scenario.world(), scenario.start.timestamp(), scenario.tick_minutes)?;
     harness.wake_ups = scenario.wake_ups;
     let mut steps = Vec::new();
     for step in &scenario.steps {
@@ -328,36 +425,30 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<Report> 
     harness.report(&scenario.name, steps)
 }
 
-/// What a scenario does to the vendor's world besides the plugin's own
-/// requests: its clock, bridges and faults. The in-process [`Igloohome`]
-/// does it directly; [`crate::drive::RemoteStub`] through the stub's admin
-/// API when the stub runs in another process.
+/// What a scenario does to the vendors' world besides the plugin's own
+/// requests: the clock, bridges and gateways, faults, tokens. The in-process
+/// [`World`] does it directly; [`crate::drive::RemoteStub`] through the
+/// stub's admin API when the stub runs in another process.
 pub trait VendorControl: Send + Sync {
     fn set_time(&self, now: i64);
-    fn set_bridge_online(&self, bridge: &str, online: bool) -> Result<(), String>;
-    fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) -> Result<(), String>;
-    fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) -> Result<(), String>;
-    fn revoke_tokens(&self) -> Result<(), String>;
+    /// An igloohome bridge, a TTLock gateway, or a Nuki lock's own link.
+    fn set_online(&self, vendor: Vendor, id: &str, online: bool) -> Result<(), String>;
+    fn inject_fault(&self, vendor: Vendor, fault: &Fault) -> Result<(), String>;
+    fn revoke_tokens(&self, vendor: Vendor) -> Result<(), String>;
 }
 
-impl VendorControl for Igloohome {
+impl VendorControl for World {
     fn set_time(&self, now: i64) {
-        Igloohome::set_time(self, now);
+        World::set_time(self, now);
     }
-    fn set_bridge_online(&self, bridge: &str, online: bool) -> Result<(), String> {
-        Igloohome::set_bridge_online(self, bridge, online).map_err(|e| e.to_string())
+    fn set_online(&self, vendor: Vendor, id: &str, online: bool) -> Result<(), String> {
+        World::set_online(self, vendor, id, online).map_err(|e| e.to_string())
     }
-    fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) -> Result<(), String> {
-        Igloohome::inject_fault(self, endpoint, status, count);
-        Ok(())
+    fn inject_fault(&self, vendor: Vendor, fault: &Fault) -> Result<(), String> {
+        World::inject_fault(self, vendor, fault).map_err(|e| e.to_string())
     }
-    fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) -> Result<(), String> {
-        Igloohome::inject_malformed(self, endpoint, count, kind);
-        Ok(())
-    }
-    fn revoke_tokens(&self) -> Result<(), String> {
-        Igloohome::revoke_tokens(self);
-        Ok(())
+    fn revoke_tokens(&self, vendor: Vendor) -> Result<(), String> {
+        World::revoke_tokens(self, vendor).map(drop).map_err(|e| e.to_string())
     }
 }
 
@@ -367,9 +458,10 @@ impl VendorControl for Igloohome {
 /// dereferences to its [`Driver`].
 pub struct Harness {
     driver: Driver,
-    pub stub: Igloohome,
+    /// The vendors' stubs: their clocks, faults and lock-side truth.
+    pub world: World,
     // Dropped last: the stub server and the storage folder.
-    _server: StubServer<Igloohome>,
+    _server: StubServer<World>,
     _dir: tempfile::TempDir,
 }
 
@@ -388,9 +480,10 @@ impl std::ops::DerefMut for Harness {
 
 impl Harness {
     /// A world at `start` (unix seconds) with `on-tick` every `tick_minutes`.
-    pub fn start(runtime: &Runtime, igloohome: StubConfig, start: i64, tick_minutes: u32) -> anyhow::Result<Harness> {
-        let stub = Igloohome::new(igloohome, start);
-        let server = StubServer::start(stub.clone()).context("starting the igloohome stub")?;
+    pub fn start(runtime: &Runtime, world: WorldConfig, start: i64, tick_minutes: u32) -> anyhow::Result<Harness> {
+        let ttlock_app = world.ttlock.as_ref().map(|t| (t.app.client_id.clone(), t.app.client_secret.clone()));
+        let stub = World::new(world, start);
+        let server = StubServer::start(stub.clone()).context("starting the vendor stubs")?;
         let dir = tempfile::tempdir().context("creating the scenario's storage folder")?;
         let db = SqliteDb::open(dir.path().join("harness.sqlite")).context("opening the scenario's storage")?;
         let driver = Driver::new(
@@ -401,7 +494,9 @@ impl Harness {
             start,
             tick_minutes,
         )?;
-        Ok(Harness { driver, stub, _server: server, _dir: dir })
+        let mut driver = driver;
+        driver.ttlock_app = ttlock_app;
+        Ok(Harness { driver, world: stub, _server: server, _dir: dir })
     }
 
     /// The report of everything so far.
@@ -409,9 +504,9 @@ impl Harness {
         Ok(Report {
             scenario: name.to_string(),
             steps,
-            pins: self.stub.pins(),
+            pins: self.world.pins(),
             emails: self.storage.emails().context("reading the outbox")?,
-            http: self.stub.http_counts(),
+            http: self.world.http_counts(),
             ticks: self.ticks,
             tick_failures: self.tick_failures,
             wake_ticks: self.wake_ticks,
@@ -428,6 +523,9 @@ pub struct Driver {
     vendor: Arc<dyn VendorControl>,
     runtime_config: crate::runtime::RuntimeConfig,
     tenant: Tenant,
+    /// The host's own TTLock application (client id, secret), added to a
+    /// TTLock connect as a PMS would.
+    pub ttlock_app: Option<(String, String)>,
     /// Kept to come back from a `restart` without compiling again.
     precompiled: Vec<u8>,
     /// The PMS's own record of its properties, sent along with bookings.
@@ -470,7 +568,7 @@ impl Driver {
         let tenant = Tenant::new(format!("{TENANT}-{n}"), storage.clone())
             .with_http(Arc::new(http))
             .with_clock(clock.clone())
-            .with_routes(VendorRoutes::igloohome_via(vendor_base)?);
+            .with_routes(VendorRoutes::via_stub(vendor_base)?);
         Ok(Driver {
             plugin: runtime.tenant(tenant.clone()),
             runtime_config: runtime.config().clone(),
@@ -483,6 +581,7 @@ impl Driver {
             tick_secs: i64::from(tick_minutes.max(1)) * 60,
             next_tick: start,
             wake_ups: true,
+            ttlock_app: None,
             ticks: 0,
             tick_failures: 0,
             wake_ticks: 0,
@@ -576,30 +675,49 @@ impl Driver {
         self.stepped = true;
         let p = &self.plugin;
         match action {
-            Action::Connect { client_id, client_secret } => {
-                let account = answer(p.connect(api::Provider::Igloohome, client_id, client_secret))?;
+            Action::Connect { provider, client_id, client_secret, api_token, username, password } => {
+                let text = |v: &Option<String>| v.clone().unwrap_or_default();
+                let credentials = match provider {
+                    ProviderIn::Igloohome => api::Credentials::Igloohome(api::ClientCredentials {
+                        client_id: text(client_id),
+                        client_secret: text(client_secret),
+                    }),
+                    ProviderIn::Nuki => api::Credentials::Nuki(text(api_token)),
+                    ProviderIn::Ttlock => {
+                        // The host adds its own TTLock application, as a PMS would.
+                        let (app_id, app_secret) = self.ttlock_app.clone().unwrap_or_default();
+                        api::Credentials::Ttlock(api::TtlockCredentials {
+                            username: text(username),
+                            password: text(password),
+                            client_id: client_id.clone().unwrap_or(app_id),
+                            client_secret: client_secret.clone().unwrap_or(app_secret),
+                        })
+                    }
+                };
+                let account = answer(p.connect(&credentials))?;
                 Ok(json!({"account": account.name}))
             }
-            Action::Disconnect {} => answer(p.disconnect(api::Provider::Igloohome)).map(|()| json!({})),
+            Action::Disconnect { provider } => answer(p.disconnect(provider.api())).map(|()| json!({})),
             Action::Property { property } => {
                 let prop = property.to_api();
                 answer(p.on_property_changed(&prop))?;
                 self.properties.insert(prop.id.clone(), prop);
                 Ok(json!({}))
             }
-            Action::Assign { property, lock, days_before, margin_minutes } => {
+            Action::Assign { property, lock, provider, days_before, margin_minutes } => {
                 let a = answer(p.assign(
                     property,
-                    api::Provider::Igloohome,
+                    provider.api(),
                     lock,
                     days_before.map(saturate),
                     margin_minutes.map(saturate),
                 ))?;
                 Ok(json!({
                     "property": a.property_id,
+                    "provider": provider,
                     "lock": a.lock_id,
                     "lock_name": a.lock_name,
-                    "bridge": a.bridge_id,
+                    "remote": remote_json(&a.remote),
                     "days_before": a.days_before,
                     "margin_minutes": a.margin_minutes,
                 }))
@@ -627,24 +745,23 @@ impl Driver {
                 };
                 answer(p.on_booking_changed(&event)).map(|()| json!({}))
             }
-            Action::Bridge { bridge, online } => {
-                self.vendor.set_bridge_online(bridge, *online)?;
-                Ok(json!({"bridge": bridge, "online": online}))
+            Action::Bridge { bridge, online, provider } => {
+                self.vendor.set_online(provider.vendor(), bridge, *online)?;
+                Ok(json!({"provider": provider, "bridge": bridge, "online": online}))
             }
-            Action::Fault { endpoint, status, count, kind } => {
-                let ep: Endpoint = endpoint.parse().map_err(|e: crate::stubs::igloohome::StubError| e.to_string())?;
-                match kind.as_deref() {
-                    None | Some("status") => self.vendor.inject_fault(ep, *status, *count)?,
-                    Some(k) => {
-                        let kind: MalformedKind =
-                            k.parse().map_err(|e: crate::stubs::igloohome::StubError| e.to_string())?;
-                        self.vendor.inject_malformed(ep, *count, kind)?;
-                    }
-                }
-                Ok(json!({"endpoint": endpoint, "status": status, "count": count}))
+            Action::Fault { endpoint, status, count, provider, kind, errcode } => {
+                let fault = Fault {
+                    endpoint: endpoint.clone(),
+                    status: *status,
+                    count: *count,
+                    kind: kind.clone(),
+                    errcode: *errcode,
+                };
+                self.vendor.inject_fault(provider.vendor(), &fault)?;
+                Ok(json!({"provider": provider, "endpoint": endpoint, "status": status, "count": count}))
             }
-            Action::RevokeTokens {} => {
-                self.vendor.revoke_tokens()?;
+            Action::RevokeTokens { provider } => {
+                self.vendor.revoke_tokens(provider.vendor())?;
                 Ok(json!({}))
             }
             Action::Render { booking, template } => {
@@ -673,6 +790,16 @@ impl Driver {
             }
             Action::End {} => Ok(json!({})),
         }
+    }
+}
+
+/// How codes reach a lock, as reports spell it.
+pub fn remote_json(r: &api::RemotePath) -> Value {
+    match r {
+        api::RemotePath::Bridge(b) => json!({"bridge": b}),
+        api::RemotePath::Keypad => json!({"keypad": true}),
+        api::RemotePath::Gateway(g) => json!({"gateway": g}),
+        api::RemotePath::Wifi => json!({"wifi": true}),
     }
 }
 

@@ -4,11 +4,11 @@
 use crate::error::{PluginError, Result};
 use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
-use crate::igloohome::{Client, Credentials, LockWithBridge, VendorError};
 use crate::lifecycle::{BookingRecord, JobKind};
 use crate::model::{self, Assignment, Provider, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
 use crate::schedule::{self, Instant};
-use crate::store::{self, Connection, Store, CONNECTION_KEY, TOKEN_KEY};
+use crate::store::{self, CachedToken, Store};
+use crate::vendor::{self, Capabilities, Connection, Credentials, LockInfo, VendorError};
 
 const MAX_CREDENTIAL_LEN: usize = 512;
 
@@ -18,114 +18,164 @@ pub struct Account {
     pub name: String,
 }
 
-fn only_igloohome(provider: Provider) -> Result<()> {
-    match provider {
-        Provider::Igloohome => Ok(()),
-        other => Err(PluginError::ProviderUnsupported(format!(
-            "{} is not available in this version of the plugin",
-            other.display_name()
-        ))),
-    }
-}
-
 fn vendor_to_plugin(e: VendorError) -> PluginError {
     match e {
-        VendorError::Unauthorized(m) => PluginError::CredentialsRejected(m),
+        VendorError::Unauthorized { detail, .. } => PluginError::CredentialsRejected(detail),
         other => PluginError::VendorUnavailable(other.to_string()),
     }
 }
 
-/// R1: a token must be issued and the device list must load before anything
-/// is stored. R2: the secret goes to storage and the token request only.
-pub fn connect<H: Host + ?Sized>(
-    host: &H,
-    provider: Provider,
-    client_id: &str,
-    client_secret: &str,
-) -> Result<Account> {
-    only_igloohome(provider)?;
-    for (field, value) in [("client-id", client_id), ("client-secret", client_secret)] {
-        if value.trim().is_empty() {
-            return Err(PluginError::invalid(field, "must not be empty"));
-        }
-        if value.len() > MAX_CREDENTIAL_LEN || value.chars().any(char::is_control) {
-            return Err(PluginError::invalid(
-                field,
-                format!("must be at most {MAX_CREDENTIAL_LEN} printable characters"),
-            ));
+/// What the manager typed, before it is checked with the vendor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialsIn {
+    Igloohome { client_id: String, client_secret: String },
+    Nuki { api_token: String },
+    Ttlock { username: String, password: String, client_id: String, client_secret: String },
+}
+
+fn check_credential(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(PluginError::invalid(field, "must not be empty"));
+    }
+    if value.len() > MAX_CREDENTIAL_LEN || value.chars().any(char::is_control) {
+        return Err(PluginError::invalid(field, format!("must be at most {MAX_CREDENTIAL_LEN} printable characters")));
+    }
+    Ok(())
+}
+
+impl CredentialsIn {
+    /// Checks every field and turns the input into what is stored (the
+    /// TTLock password only as its MD5, which is all TTLock needs).
+    fn validate(self) -> Result<Credentials> {
+        Ok(match self {
+            CredentialsIn::Igloohome { client_id, client_secret } => {
+                check_credential("client-id", &client_id)?;
+                check_credential("client-secret", &client_secret)?;
+                Credentials::Igloohome { client_id, client_secret }
+            }
+            CredentialsIn::Nuki { api_token } => {
+                check_credential("api-token", &api_token)?;
+                Credentials::Nuki { api_token: api_token.trim().to_string() }
+            }
+            CredentialsIn::Ttlock { username, password, client_id, client_secret } => {
+                check_credential("username", &username)?;
+                check_credential("password", &password)?;
+                check_credential("client-id", &client_id)?;
+                check_credential("client-secret", &client_secret)?;
+                Credentials::Ttlock {
+                    username: username.trim().to_string(),
+                    password_md5: vendor::ttlock::password_md5(&password),
+                    client_id,
+                    client_secret,
+                }
+            }
+        })
+    }
+
+    /// The login shown when the vendor gives no account name.
+    fn login(credentials: &Credentials) -> String {
+        match credentials {
+            Credentials::Igloohome { client_id, .. } => client_id.clone(),
+            Credentials::Nuki { .. } => "Nuki Web account".to_string(),
+            Credentials::Ttlock { username, .. } => username.clone(),
         }
     }
-    let mut client = Client::new(host, Credentials { client_id, client_secret });
-    let issued = client.issue_token().map_err(vendor_to_plugin)?;
-    let account_name = issued.account_name.unwrap_or_else(|| client_id.to_string());
+}
+
+/// R1: a token must be issued (where the vendor issues one) and the lock
+/// list must load before anything is stored. R2: secrets go to storage and
+/// the vendor's own requests only.
+pub fn connect<H: Host + ?Sized>(host: &H, input: CredentialsIn) -> Result<Account> {
+    let credentials = input.validate()?;
+    let provider = credentials.provider();
     let store = Store::new(host);
-    // The device list is fetched with the new token; it is stored only
-    // together with the credentials, once the list has loaded.
-    let previous_token: Option<store::CachedToken> = store.get(TOKEN_KEY)?;
-    store.put(TOKEN_KEY, &issued.token)?;
-    if let Err(e) = client.devices() {
-        match previous_token {
-            Some(t) => store.put(TOKEN_KEY, &t)?,
-            None => store.delete(TOKEN_KEY)?,
-        }
-        return Err(vendor_to_plugin(e));
-    }
-    let connection = Connection {
-        client_id: client_id.to_string(),
-        client_secret: client_secret.to_string(),
-        account_name: account_name.clone(),
+    let probe = Connection { credentials, account_name: String::new() };
+    // The client may cache a token while it checks; the previous one is put
+    // back if the check fails, so a refused connect changes nothing.
+    let token_key = store::token_key(provider);
+    let previous_token: Option<CachedToken> = store.get(&token_key)?;
+    let checked = {
+        let mut client = vendor::client(host, &probe);
+        client.verify().and_then(|name| client.locks().map(|_| name))
     };
-    store.put(CONNECTION_KEY, &connection)?;
-    host.log(Level::Info, &format!("igloohome account \"{account_name}\" connected"));
-    // Bookings of assigned properties may now be planned.
-    for property in assigned_properties(host)? {
-        replan_property(host, &property, host.now())?;
+    let name = match checked {
+        Ok(name) => name,
+        Err(e) => {
+            match previous_token {
+                Some(t) => store.put(&token_key, &t)?,
+                None => store.delete(&token_key)?,
+            }
+            return Err(vendor_to_plugin(e));
+        }
+    };
+    let account_name = name.unwrap_or_else(|| CredentialsIn::login(&probe.credentials));
+    let connection = Connection { account_name: account_name.clone(), ..probe };
+    store.put(&store::connection_key(provider), &connection)?;
+    host.log(Level::Info, &format!("{} account \"{account_name}\" connected", provider.display_name()));
+    // Bookings of properties with this vendor's locks may now be planned.
+    for a in assignments(host)? {
+        if a.provider == provider {
+            replan_property(host, &a.property_id, host.now())?;
+        }
     }
     Ok(Account { provider, name: account_name })
 }
 
 pub fn accounts<H: Host + ?Sized>(host: &H) -> Result<Vec<Account>> {
-    Ok(Store::new(host)
-        .connection()?
-        .map(|c| Account { provider: Provider::Igloohome, name: c.account_name })
+    let mut out: Vec<Account> = Store::new(host)
+        .connections()?
         .into_iter()
-        .collect())
+        .map(|c| Account { provider: c.credentials.provider(), name: c.account_name })
+        .collect();
+    out.sort_by_key(|a| Provider::ALL.iter().position(|p| *p == a.provider));
+    Ok(out)
 }
 
-/// R18: no vendor call; assignments go, credentials go, codes on locks stay
-/// until their own end date.
+/// R18: no vendor call; that vendor's assignments go, its credentials go,
+/// its codes on locks stay until their own end date. Other vendors are
+/// untouched.
 pub fn disconnect<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<()> {
-    only_igloohome(provider)?;
     let store = Store::new(host);
-    if store.connection()?.is_none() {
-        return Err(PluginError::NotConnected);
+    if store.connection(provider)?.is_none() {
+        return Err(PluginError::NotConnected(provider));
     }
     // Credentials first: from this write on, no tick can reach the vendor.
-    store.apply(vec![Write::Delete(CONNECTION_KEY.into()), Write::Delete(TOKEN_KEY.into())])?;
-    for key in store.keys_with_prefix("asg/")? {
-        store.delete(&key)?;
+    store.apply(vec![Write::Delete(store::connection_key(provider)), Write::Delete(store::token_key(provider))])?;
+    let mut properties = Vec::new();
+    for a in assignments(host)? {
+        if a.provider == provider {
+            store.delete(&store::assignment_key(&a.property_id))?;
+            properties.push(a.property_id);
+        }
     }
     for key in store.keys_with_prefix("bk/")? {
         let Some(mut rec) = store.get::<BookingRecord>(&key)? else { continue };
-        let leaves_code = rec.on_lock.is_some() || rec.job.as_ref().is_some_and(|j| j.kind == JobKind::Create);
+        let of_vendor = |p: Provider| p == provider;
+        let code_there = rec.on_lock.as_ref().is_some_and(|c| of_vendor(c.placement.provider));
+        let job_there = rec.job.as_ref().is_some_and(|j| of_vendor(j.code.placement.provider));
+        let planned_there = rec.target.as_ref().is_some_and(|t| of_vendor(t.placement.provider));
+        if !(code_there || job_there || planned_there) {
+            continue;
+        }
+        let leaves_code = code_there || rec.job.as_ref().is_some_and(|j| j.kind != JobKind::Delete && job_there);
         rec.target = None;
         rec.job = None;
         rec.next_due = None;
         rec.left_to_expire = leaves_code;
         store.save_booking(&mut rec, Vec::new())?;
     }
-    host.log(Level::Info, "igloohome disconnected; codes on locks are left to expire");
+    host.log(Level::Info, &format!("{} disconnected; codes on locks are left to expire", provider.display_name()));
     Ok(())
 }
 
-fn connected_client<'h, H: Host + ?Sized>(host: &'h H, conn: &'h Connection) -> Client<'h, H> {
-    Client::new(host, Credentials { client_id: &conn.client_id, client_secret: &conn.client_secret })
+fn connection<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Connection> {
+    Store::new(host).connection(provider)?.ok_or(PluginError::NotConnected(provider))
 }
 
-pub fn list_locks<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Vec<LockWithBridge>> {
-    only_igloohome(provider)?;
-    let conn = Store::new(host).connection()?.ok_or(PluginError::NotConnected)?;
-    connected_client(host, &conn).locks().map_err(vendor_to_plugin)
+pub fn list_locks<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Vec<LockInfo>> {
+    let conn = connection(host, provider)?;
+    let mut client = vendor::client(host, &conn);
+    client.locks().map_err(vendor_to_plugin)
 }
 
 /// R4, R5, R14, R17: validates everything, then saves the assignment and
@@ -151,7 +201,6 @@ pub fn assign<H: Host + ?Sized>(
             )));
         }
     }
-    only_igloohome(provider)?;
     let (days_current, margin_current) =
         current.as_ref().map_or((DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES), |a| (a.days_before, a.margin_minutes));
     let days_before = model::settle_setting("days-before", days_before, schedule::DAYS_BEFORE_RANGE, days_current)?;
@@ -160,25 +209,22 @@ pub fn assign<H: Host + ?Sized>(
     if store.property(property_id)?.is_none() {
         return Err(PluginError::not_found("property-id", property_id));
     }
-    let conn = store.connection()?.ok_or(PluginError::NotConnected)?;
+    let conn = connection(host, provider)?;
 
-    // The lock's bridge is only known from the device list; a settings-only
-    // change on the same lock needs no vendor call.
-    let (lock_name, bridge_id) = match &current {
-        Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.bridge_id.clone()),
+    // The lock's remote path is only known from the vendor's lock list; a
+    // settings-only change on the same lock needs no vendor call.
+    let (lock_name, channel, remote) = match &current {
+        Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.channel.clone(), a.remote()),
         _ => {
-            let locks = connected_client(host, &conn).locks().map_err(vendor_to_plugin)?;
+            let locks = vendor::client(host, &conn).locks().map_err(vendor_to_plugin)?;
             let lock = locks
                 .into_iter()
                 .find(|l| l.id == lock_id)
                 .ok_or_else(|| PluginError::not_found("lock-id", lock_id))?;
-            let bridge = lock.bridge_id.ok_or_else(|| {
-                PluginError::LockNeedsBridge(format!(
-                    "the lock \"{}\" needs a bridge: link it to an igloohome bridge in the igloohome app, then assign it",
-                    lock.name
-                ))
-            })?;
-            (lock.name, bridge)
+            let (Some(channel), Some(remote)) = (lock.channel(), lock.remote.clone()) else {
+                return Err(lock_not_remote(&lock, provider));
+            };
+            (lock.name, channel, remote)
         }
     };
     let assignment = Assignment {
@@ -186,7 +232,8 @@ pub fn assign<H: Host + ?Sized>(
         provider,
         lock_id: lock_id.to_string(),
         lock_name,
-        bridge_id,
+        channel,
+        remote: Some(remote),
         days_before,
         margin_minutes,
     };
@@ -222,12 +269,21 @@ pub fn assignment<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<Optio
     Ok(Store::new(host).assignment(property_id)?)
 }
 
-fn assigned_properties<H: Host + ?Sized>(host: &H) -> Result<Vec<String>> {
+/// R3: the sentence says what the lock needs and where to fix it.
+pub fn lock_not_remote(lock: &LockInfo, provider: Provider) -> PluginError {
+    let caps = Capabilities::of(provider);
+    PluginError::LockNotRemote(format!(
+        "the lock \"{}\" needs {}: set it up in {}, then assign it",
+        lock.name, caps.needs, caps.app
+    ))
+}
+
+fn assignments<H: Host + ?Sized>(host: &H) -> Result<Vec<Assignment>> {
     let store = Store::new(host);
     let mut out = Vec::new();
     for key in store.keys_with_prefix("asg/")? {
         if let Some(a) = store.get::<Assignment>(&key)? {
-            out.push(a.property_id);
+            out.push(a);
         }
     }
     Ok(out)
@@ -284,6 +340,7 @@ pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
         match job.kind {
             JobKind::Create if rec.issued_on.as_deref() == target_lock => CodeState::Moving,
             JobKind::Create => CodeState::Creating,
+            JobKind::Update => CodeState::Moving,
             JobKind::Delete if same && wanted_after => CodeState::Moving,
             JobKind::Delete => CodeState::Deleting,
         }

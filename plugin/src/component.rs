@@ -9,9 +9,11 @@ wit_bindgen::generate!({
 use exports::pms::smartlock::{admin, events, messages};
 use pms::smartlock::{clock, email, http, log, scheduler, storage, types};
 
+use crate::admin::CredentialsIn;
 use crate::error::PluginError;
 use crate::host::{self as core, Level};
 use crate::model::{BookingFacts, PropertyFacts, Provider};
+use crate::vendor::{Capabilities, Remote};
 use crate::{admin as core_admin, events as core_events, render, tick, wake};
 
 /// The host as seen through the WIT imports.
@@ -116,9 +118,9 @@ fn to_wit_error(e: PluginError) -> types::Error {
             field,
             reason: format!("\"{}\" is not known", crate::model::clip(&id)),
         }),
-        PluginError::NotConnected => types::Error::NotConnected,
+        PluginError::NotConnected(p) => types::Error::NotConnected(provider_out(p)),
         PluginError::CredentialsRejected(m) => types::Error::CredentialsRejected(m),
-        PluginError::LockNeedsBridge(m) => types::Error::LockNeedsBridge(m),
+        PluginError::LockNotRemote(m) => types::Error::LockNotRemote(m),
         PluginError::OtherProviderAssigned(m) => types::Error::OtherProviderAssigned(m),
         PluginError::ProviderUnsupported(m) => types::Error::ProviderUnsupported(m),
         PluginError::VendorUnavailable(m) => types::Error::VendorUnavailable(m),
@@ -165,13 +167,37 @@ fn booking_in(b: types::Booking) -> BookingFacts {
     }
 }
 
+fn remote_out(r: Remote) -> admin::RemotePath {
+    match r {
+        Remote::Bridge(b) => admin::RemotePath::Bridge(b),
+        Remote::Keypad => admin::RemotePath::Keypad,
+        Remote::Gateway(g) => admin::RemotePath::Gateway(g),
+        Remote::Wifi => admin::RemotePath::Wifi,
+    }
+}
+
+fn credentials_in(c: admin::Credentials) -> CredentialsIn {
+    match c {
+        admin::Credentials::Igloohome(c) => {
+            CredentialsIn::Igloohome { client_id: c.client_id, client_secret: c.client_secret }
+        }
+        admin::Credentials::Nuki(api_token) => CredentialsIn::Nuki { api_token },
+        admin::Credentials::Ttlock(c) => CredentialsIn::Ttlock {
+            username: c.username,
+            password: c.password,
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+        },
+    }
+}
+
 fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
     admin::Assignment {
+        remote: remote_out(a.remote()),
         property_id: a.property_id,
         provider: provider_out(a.provider),
         lock_id: a.lock_id,
         lock_name: a.lock_name,
-        bridge_id: a.bridge_id,
         days_before: a.days_before,
         margin_minutes: a.margin_minutes,
     }
@@ -209,12 +235,8 @@ impl messages::Guest for Component {
 }
 
 impl admin::Guest for Component {
-    fn connect(
-        provider: types::Provider,
-        client_id: String,
-        client_secret: String,
-    ) -> Result<admin::Account, types::Error> {
-        then_wake(core_admin::connect(&WitHost, provider_in(provider), &client_id, &client_secret))
+    fn connect(credentials: admin::Credentials) -> Result<admin::Account, types::Error> {
+        then_wake(core_admin::connect(&WitHost, credentials_in(credentials)))
             .map(|a| admin::Account { provider: provider_out(a.provider), name: a.name })
     }
 
@@ -235,7 +257,13 @@ impl admin::Guest for Component {
             .map(|locks| {
                 locks
                     .into_iter()
-                    .map(|l| admin::LockInfo { provider, id: l.id, name: l.name, bridge_id: l.bridge_id })
+                    .map(|l| admin::LockInfo {
+                        provider,
+                        needs: l.remote.is_none().then(|| Capabilities::of(provider_in(provider)).needs.to_string()),
+                        remote: l.remote.map(remote_out),
+                        id: l.id,
+                        name: l.name,
+                    })
                     .collect()
             })
             .map_err(to_wit_error)

@@ -2,6 +2,7 @@
 //! mirroring the WIT `types.error` variant.
 
 use crate::host::StorageError;
+use crate::model::Provider;
 use crate::schedule::ScheduleError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -10,17 +11,17 @@ pub enum PluginError {
     InvalidInput { field: String, reason: String },
     #[error("unknown {field} \"{id}\"")]
     NotFound { field: String, id: String },
-    #[error("no igloohome account is connected")]
-    NotConnected,
-    #[error("igloohome refused the credentials: {0}")]
+    #[error("no {} account is connected", .0.display_name())]
+    NotConnected(Provider),
+    #[error("the lock vendor refused the credentials: {0}")]
     CredentialsRejected(String),
     #[error("{0}")]
-    LockNeedsBridge(String),
+    LockNotRemote(String),
     #[error("{0}")]
     OtherProviderAssigned(String),
     #[error("{0}")]
     ProviderUnsupported(String),
-    #[error("igloohome is unavailable: {0}")]
+    #[error("the lock vendor is unavailable: {0}")]
     VendorUnavailable(String),
     #[error("{0}")]
     Storage(#[from] StorageError),

@@ -17,9 +17,8 @@ pub fn on_booking_changed<H: Host + ?Sized>(host: &H, booking: BookingFacts, pro
     }
     let now = host.now();
     let store = Store::new(host);
-    let assignment = store.assignment(&property.id)?;
-    let connected = store.connection()?.is_some();
-    let assignment = assignment.as_ref().filter(|_| connected);
+    let assignment = store.connected_assignment(&property.id)?;
+    let assignment = assignment.as_ref();
     // A booking moved to another property follows that property's lock (the
     // property index is moved by the save, the old code deleted by the tick).
     let load = |booking: BookingFacts| -> Result<BookingRecord> {
@@ -68,8 +67,7 @@ pub fn on_property_changed<H: Host + ?Sized>(host: &H, property: PropertyFacts) 
 pub fn replan_property<H: Host + ?Sized>(host: &H, property_id: &str, now: Instant) -> Result<()> {
     let store = Store::new(host);
     let property = store.property(property_id)?;
-    let connected = store.connection()?.is_some();
-    let assignment = store.assignment(property_id)?.filter(|_| connected);
+    let assignment = store.connected_assignment(property_id)?;
     let mut changed = Vec::new();
     for id in store.bookings_of_property(property_id)? {
         let Some(mut rec) = store.booking(&id)? else { continue };

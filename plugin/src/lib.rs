@@ -10,7 +10,6 @@ pub mod alert;
 pub mod error;
 pub mod events;
 pub mod host;
-pub mod igloohome;
 pub mod lifecycle;
 pub mod memory_host;
 pub mod model;
@@ -19,6 +18,7 @@ pub mod render;
 pub mod schedule;
 pub mod store;
 pub mod tick;
+pub mod vendor;
 pub mod wake;
 
 #[cfg(target_arch = "wasm32")]

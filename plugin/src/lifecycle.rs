@@ -8,25 +8,29 @@
 //! [`Decision`]; the tick (see `tick.rs`) carries decisions out, one vendor
 //! call at a time, saving the record *before* each call that depends on it.
 //!
-//! Crash safety rests on one rule: a job whose submission outcome is unknown
-//! (`job_id: None` — written before the POST, or the POST got no clear
-//! answer) is first undone by deleting its PIN from the lock (idempotent),
-//! then created again with the same PIN. So a restart never leaves a PIN the
+//! Crash safety rests on one rule: a write whose outcome is unknown
+//! (`job_id: None` — saved before the request left, or the request got no
+//! clear answer) is resolved before anything else is sent. Where the vendor
+//! lists a lock's codes (Nuki, TTLock) the listing says whether it happened;
+//! where it does not (igloohome) the PIN is first deleted (idempotent), then
+//! created again with the same PIN. So a restart never leaves a PIN the
 //! plugin does not know about, and never two PINs for one booking.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Assignment, BookingFacts, PropertyFacts};
+use crate::model::{Assignment, BookingFacts, PropertyFacts, Provider};
 use crate::schedule::{self, Instant, Plan, PlanInput};
 use crate::store::Indexed;
+use crate::vendor::Capabilities;
+
+/// What a job does: create, move in place, or delete a code.
+pub use crate::vendor::Op as JobKind;
 
 /// Hourly retries (R11, R16).
 pub const RETRY_SECS: i64 = 3600;
 /// A step that could not be taken (the alert, a full bridge, a failed look)
 /// is tried again this long after.
 pub const POLL_SECS: i64 = 60;
-/// How long a bridge takes per job (igloohome: about two a minute).
-pub const BRIDGE_JOB_SECS: i64 = 30;
 /// A queued job the bridge has not started this long after it was queued
 /// expires (igloohome: about 2 minutes).
 pub const JOB_EXPIRY_SECS: i64 = 120;
@@ -35,21 +39,24 @@ pub const POLL_SLACK_SECS: i64 = 2;
 /// A job still pending after this long is treated as lost: its outcome is
 /// unknown, so it is undone and redone.
 pub const JOB_LOST_SECS: i64 = 30 * 60;
-/// When the bridge already has this many of our jobs in flight, wait. The
-/// bridge works one job at a time (30 s each) and may let a job expire that
-/// it has not started within 2 minutes: the fourth queued job starts after
-/// 90 s, a fifth would start at 120 s. Four keep it busy without a gap.
-pub const MAX_IN_FLIGHT_PER_BRIDGE: u32 = 4;
-
 /// Where a code sits (or should sit) and for which window. `start`/`end` are
 /// the window the booking promises (R10), not the clamped start sent to the
 /// vendor, so comparisons stay stable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
+    /// The lock's vendor (absent before 0.2: igloohome).
+    #[serde(default = "igloohome")]
+    pub provider: Provider,
     pub lock_id: String,
-    pub bridge_id: String,
+    /// What serialises writes to the lock: bridge, gateway or the lock.
+    #[serde(alias = "bridge_id")]
+    pub channel: String,
     pub start: Instant,
     pub end: Instant,
+}
+
+fn igloohome() -> Provider {
+    Provider::Igloohome
 }
 
 /// A PIN at a placement.
@@ -57,15 +64,12 @@ pub struct Placement {
 pub struct Code {
     pub pin: String,
     pub placement: Placement,
+    /// The vendor's id of the code on the lock (Nuki, TTLock), once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum JobKind {
-    Create,
-    Delete,
-}
-
-/// A bridge job of this booking.
+/// A write of this booking on its way to the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub kind: JobKind,
@@ -120,8 +124,10 @@ pub struct BookingRecord {
 /// The next thing to do for a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Ask the vendor whether a queued job is done.
+    /// Ask the vendor whether a pending write is done (its handle).
     Poll(String),
+    /// A write's outcome is unknown: look for the code on the lock's listing.
+    Resolve,
     /// Queue a job for this code.
     Submit(JobKind, Code),
     /// Send the one alert e-mail (R12, R13).
@@ -175,7 +181,7 @@ impl BookingRecord {
         Indexed {
             due: if self.left_to_expire { None } else { self.next_due },
             pins,
-            in_flight: self.job.as_ref().map(|j| j.code.placement.bridge_id.clone()),
+            in_flight: self.job.as_ref().map(|j| j.code.placement.channel.clone()),
             in_flight_done_by: self.job.as_ref().map(|j| j.done_by),
             property: Some(self.facts.property_id.clone()),
         }
@@ -251,17 +257,21 @@ impl BookingRecord {
     }
 }
 
-/// The next step for a record at `now` (pure).
+/// The next step for a record at `now` (pure). The vendor's capabilities
+/// come from the record's own placements.
 pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
     if rec.left_to_expire {
         return Decision::Wait(None);
     }
     let retry_wait = rec.retry_at.filter(|&r| r > now);
     if let Some(job) = &rec.job {
+        let caps = Capabilities::of(job.code.placement.provider);
         return match (&job.job_id, retry_wait) {
             (Some(id), _) => Decision::Poll(id.clone()),
-            // Unknown outcome: undo (delete is idempotent), honouring the retry pace.
+            // Unknown outcome, honouring the retry pace: look where the vendor
+            // lists codes, else undo (delete is idempotent).
             (None, Some(r)) => Decision::Wait(Some(r)),
+            (None, None) if caps.lists_codes => Decision::Resolve,
             (None, None) => Decision::Submit(JobKind::Delete, job.code.clone()),
         };
     }
@@ -284,6 +294,17 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         if let Some(r) = retry_wait {
             return Decision::Wait(Some(r));
         }
+        // A new window on the same lock: moved in place where the vendor can,
+        // same PIN, the complete code (R14).
+        if let Some(to) = want.filter(|w| w.lock_id == code.placement.lock_id && w.provider == code.placement.provider)
+        {
+            if Capabilities::of(to.provider).moves_in_place {
+                return Decision::Submit(
+                    JobKind::Update,
+                    Code { pin: code.pin.clone(), placement: to, code_id: code.code_id.clone() },
+                );
+            }
+        }
         return Decision::Submit(JobKind::Delete, code.clone());
     }
 
@@ -303,7 +324,7 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         return Decision::Wait(earliest([next, alert_wake]));
     }
     let pin = rec.pin.clone().unwrap_or_default(); // chosen by the tick if empty
-    Decision::Submit(JobKind::Create, Code { pin, placement })
+    Decision::Submit(JobKind::Create, Code { pin, placement, code_id: None })
 }
 
 fn earliest<const N: usize>(candidates: [Option<Instant>; N]) -> Option<Instant> {
@@ -362,8 +383,9 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
     })?;
     Ok(Target {
         placement: Placement {
+            provider: a.provider,
             lock_id: a.lock_id.clone(),
-            bridge_id: a.bridge_id.clone(),
+            channel: a.channel.clone(),
             start: plan.window_start,
             end: plan.window_end,
         },
@@ -402,7 +424,8 @@ mod tests {
             provider: Provider::Igloohome,
             lock_id: lock.into(),
             lock_name: "Front door".into(),
-            bridge_id: "B1".into(),
+            channel: "B1".into(),
+            remote: None,
             days_before: 5,
             margin_minutes: 30,
         }
@@ -431,7 +454,7 @@ mod tests {
         let placement = rec.target.as_ref().unwrap().placement.clone();
         rec.pin = Some("482913".into());
         rec.issued_on = Some(placement.lock_id.clone());
-        rec.on_lock = Some(Code { pin: "482913".into(), placement });
+        rec.on_lock = Some(Code { pin: "482913".into(), placement, code_id: None });
     }
 
     #[test]
@@ -460,7 +483,7 @@ mod tests {
     fn queued_job_is_polled_and_unknown_outcome_is_undone_first() {
         let mut rec = planned(MAR15_0000);
         let placement = rec.target.as_ref().unwrap().placement.clone();
-        let code = Code { pin: "482913".into(), placement };
+        let code = Code { pin: "482913".into(), placement, code_id: None };
         rec.job = Some(Job {
             kind: JobKind::Create,
             code: code.clone(),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{PluginError, Result};
 use crate::schedule;
+use crate::vendor::Remote;
 
 pub const MAX_ID_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 200;
@@ -23,6 +24,17 @@ pub enum Provider {
 }
 
 impl Provider {
+    pub const ALL: [Provider; 3] = [Provider::Igloohome, Provider::Nuki, Provider::Ttlock];
+
+    /// Its name in storage keys.
+    pub fn key(self) -> &'static str {
+        match self {
+            Provider::Igloohome => "igloohome",
+            Provider::Nuki => "nuki",
+            Provider::Ttlock => "ttlock",
+        }
+    }
+
     pub fn display_name(self) -> &'static str {
         match self {
             Provider::Igloohome => "igloohome",
@@ -99,9 +111,21 @@ pub struct Assignment {
     pub provider: Provider,
     pub lock_id: String,
     pub lock_name: String,
-    pub bridge_id: String,
+    /// What serialises writes to the lock: its bridge or gateway, else the
+    /// lock itself (stored as `bridge_id` before 0.2).
+    #[serde(alias = "bridge_id")]
+    pub channel: String,
+    /// How codes reach the lock (absent before 0.2: an igloohome bridge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Remote>,
     pub days_before: u32,
     pub margin_minutes: u32,
+}
+
+impl Assignment {
+    pub fn remote(&self) -> Remote {
+        self.remote.clone().unwrap_or_else(|| Remote::Bridge(self.channel.clone()))
+    }
 }
 
 /// R5: whole days 1..=14 and minutes 0..=240; `None` keeps `current`.

@@ -1,5 +1,8 @@
 //! Guest PINs (R8): six digits from the host's secure random source (WASI
-//! random in the component), never trivially guessable.
+//! random in the component), never trivially guessable, and within the
+//! vendor's own rule ([`PinRule`]).
+
+pub use crate::vendor::PinRule;
 
 pub const PIN_LEN: usize = 6;
 
@@ -23,17 +26,25 @@ pub fn is_guessable(pin: &str) -> bool {
     (first == 0 || first == 1 || first == 9) && steps.iter().all(|&s| s == first)
 }
 
-/// Draws PINs until one is neither guessable nor taken (`taken` says whether
-/// another booking holds it on the same lock).
-pub fn generate<F, E>(mut taken: F) -> Result<String, PinError>
+/// Whether the vendor accepts `pin` (Nuki: digits 1-9, not "12…").
+pub fn vendor_accepts(rule: PinRule, pin: &str) -> bool {
+    match rule {
+        PinRule::AnyDigits => pin.bytes().all(|b| b.is_ascii_digit()),
+        PinRule::NukiKeypad => pin.bytes().all(|b| (b'1'..=b'9').contains(&b)) && !pin.starts_with("12"),
+    }
+}
+
+/// Draws PINs within the vendor's rule until one is neither guessable nor
+/// taken (`taken` says whether another booking holds it on the same lock).
+pub fn generate<F, E>(rule: PinRule, mut taken: F) -> Result<String, PinError>
 where
     F: FnMut(&str) -> Result<bool, E>,
     E: std::fmt::Display,
 {
     const TRIES: u32 = 64;
     for _ in 0..TRIES {
-        let pin = random_pin()?;
-        if is_guessable(&pin) {
+        let pin = random_pin(rule)?;
+        if is_guessable(&pin) || !vendor_accepts(rule, &pin) {
             continue;
         }
         match taken(&pin) {
@@ -45,17 +56,30 @@ where
     Err(PinError::Exhausted(TRIES))
 }
 
-fn random_pin() -> Result<String, PinError> {
-    // Rejection sampling over u32 keeps every 6-digit value equally likely.
-    const SPACE: u32 = 1_000_000;
-    const LIMIT: u32 = u32::MAX - (u32::MAX % SPACE);
+fn random_pin(rule: PinRule) -> Result<String, PinError> {
+    // Six digits from an alphabet of 10 (or Nuki's 9: 1-9); rejection
+    // sampling over u32 keeps every PIN of the alphabet equally likely.
+    let base: u32 = match rule {
+        PinRule::AnyDigits => 10,
+        PinRule::NukiKeypad => 9,
+    };
+    let space = base.pow(PIN_LEN as u32);
+    let limit = u32::MAX - (u32::MAX % space);
     loop {
         let mut buf = [0u8; 4];
         getrandom::fill(&mut buf).map_err(|e| PinError::Random(e.to_string()))?;
-        let n = u32::from_le_bytes(buf);
-        if n < LIMIT {
-            return Ok(format!("{:06}", n % SPACE));
+        let mut n = u32::from_le_bytes(buf);
+        if n >= limit {
+            continue;
         }
+        n %= space;
+        let mut digits = [0u8; PIN_LEN];
+        for d in digits.iter_mut().rev() {
+            let digit = (n % base) as u8;
+            *d = if base == 9 { b'1' + digit } else { b'0' + digit };
+            n /= base;
+        }
+        return Ok(digits.iter().map(|&b| b as char).collect());
     }
 }
 
@@ -77,7 +101,7 @@ mod tests {
     fn r8_generated_pins_are_six_digits_and_avoid_taken_ones() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..500 {
-            let pin = generate(|p| Ok::<_, String>(seen.contains(p))).unwrap();
+            let pin = generate(PinRule::AnyDigits, |p| Ok::<_, String>(seen.contains(p))).unwrap();
             assert_eq!(pin.len(), PIN_LEN);
             assert!(pin.bytes().all(|b| b.is_ascii_digit()));
             assert!(!is_guessable(&pin));
@@ -87,6 +111,19 @@ mod tests {
 
     #[test]
     fn r8_gives_up_when_everything_is_taken() {
-        assert_eq!(generate(|_| Ok::<_, String>(true)), Err(PinError::Exhausted(64)));
+        assert_eq!(generate(PinRule::AnyDigits, |_| Ok::<_, String>(true)), Err(PinError::Exhausted(64)));
+    }
+
+    #[test]
+    fn r8_nuki_pins_use_digits_one_to_nine_and_never_start_with_12() {
+        for _ in 0..2000 {
+            let pin = generate(PinRule::NukiKeypad, |_| Ok::<_, String>(false)).unwrap();
+            assert_eq!(pin.len(), PIN_LEN);
+            assert!(pin.bytes().all(|b| (b'1'..=b'9').contains(&b)), "{pin}");
+            assert!(!pin.starts_with("12") && !is_guessable(&pin), "{pin}");
+        }
+        assert!(!vendor_accepts(PinRule::NukiKeypad, "120000"));
+        assert!(!vendor_accepts(PinRule::NukiKeypad, "482903"));
+        assert!(vendor_accepts(PinRule::NukiKeypad, "482913"));
     }
 }

@@ -6,8 +6,8 @@
 //!
 //! | key                         | value                                  |
 //! |-----------------------------|----------------------------------------|
-//! | `acct/igloohome`            | [`Connection`] (credentials)           |
-//! | `token/igloohome`           | [`CachedToken`]                        |
+//! | `acct/{provider}`           | [`Connection`] (credentials)           |
+//! | `token/{provider}`          | [`CachedToken`]                        |
 //! | `prop/{property}`           | [`PropertyFacts`]                      |
 //! | `asg/{property}`            | [`Assignment`]                         |
 //! | `bk/{booking}`              | [`BookingRecord`]                      |
@@ -22,8 +22,9 @@ use serde::Serialize;
 
 use crate::host::{Storage, StorageError, Write};
 use crate::lifecycle::BookingRecord;
-use crate::model::{Assignment, PropertyFacts};
+use crate::model::{Assignment, PropertyFacts, Provider};
 use crate::schedule::Instant;
+use crate::vendor::Connection;
 
 /// Ids are escaped so that `/` inside an id cannot break the key structure.
 const KEY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
@@ -36,9 +37,15 @@ fn unesc(s: &str) -> Option<String> {
     percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
 }
 
-pub const CONNECTION_KEY: &str = "acct/igloohome";
-pub const TOKEN_KEY: &str = "token/igloohome";
 pub const DUE_PREFIX: &str = "due/";
+const CONNECTION_PREFIX: &str = "acct/";
+
+pub fn connection_key(provider: Provider) -> String {
+    format!("{CONNECTION_PREFIX}{}", provider.key())
+}
+pub fn token_key(provider: Provider) -> String {
+    format!("token/{}", provider.key())
+}
 
 pub fn property_key(id: &str) -> String {
     format!("prop/{}", esc(id))
@@ -75,17 +82,14 @@ fn in_flight_key(bridge: &str, booking: &str) -> String {
     format!("fly/{}/{}", esc(bridge), esc(booking))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Connection {
-    pub client_id: String,
-    pub client_secret: String,
-    pub account_name: String,
-}
-
+/// A vendor's access token, cached until shortly before it expires.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CachedToken {
     pub access_token: String,
     pub expires_at: Instant,
+    /// Where the vendor renews tokens without the password (TTLock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// The index entries a booking record owns; kept inside the record so a
@@ -147,8 +151,28 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         self.get(&assignment_key(property))
     }
 
-    pub fn connection(&self) -> Result<Option<Connection>, StorageError> {
-        self.get(CONNECTION_KEY)
+    /// The property's assignment while its vendor is connected (a code can
+    /// only be planned then).
+    pub fn connected_assignment(&self, property: &str) -> Result<Option<Assignment>, StorageError> {
+        match self.assignment(property)? {
+            Some(a) if self.connection(a.provider)?.is_some() => Ok(Some(a)),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn connection(&self, provider: Provider) -> Result<Option<Connection>, StorageError> {
+        self.get(&connection_key(provider))
+    }
+
+    /// Every connected vendor.
+    pub fn connections(&self) -> Result<Vec<Connection>, StorageError> {
+        let mut out = Vec::new();
+        for key in self.keys_with_prefix(CONNECTION_PREFIX)? {
+            if let Some(c) = self.get::<Connection>(&key)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
     }
 
     pub fn booking(&self, id: &str) -> Result<Option<BookingRecord>, StorageError> {

@@ -1,17 +1,21 @@
 //! `on-tick`: finds the bookings that are due through the time-ordered due
-//! index and carries out their [`Decision`]s against the vendor.
+//! index and carries out their [`Decision`]s against each booking's vendor,
+//! through the [`Vendor`] seam only.
 
 use crate::alert;
 use crate::error::{PluginError, Result};
 use crate::host::{Host, Level};
-use crate::igloohome::{Client, Credentials, JobState, VendorError};
 use crate::lifecycle::{
-    decide, BookingRecord, Code, Decision, Job, JobKind, BRIDGE_JOB_SECS, JOB_EXPIRY_SECS, JOB_LOST_SECS,
-    MAX_IN_FLIGHT_PER_BRIDGE, POLL_SECS, POLL_SLACK_SECS, RETRY_SECS,
+    decide, BookingRecord, Code, Decision, Job, JobKind, JOB_EXPIRY_SECS, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS,
+    RETRY_SECS,
 };
+use crate::model::Provider;
 use crate::pin;
 use crate::schedule::{self, Instant};
-use crate::store::{self, Connection, Store, DUE_PREFIX};
+use crate::store::{self, Store, DUE_PREFIX};
+use crate::vendor::{
+    self, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
+};
 
 /// Bookings looked at per tick, and vendor requests made per tick: a tick
 /// must finish well inside the host's call deadline; the rest waits for the
@@ -23,6 +27,8 @@ const MAX_STEPS_PER_BOOKING: usize = 4;
 /// Due-index page: small, because an idle tick only needs to see that the
 /// head of the index is in the future.
 const DUE_PAGE: u32 = 16;
+/// A busy channel (TTLock gateway -3003) is tried again this soon.
+const BUSY_RETRY_SECS: i64 = 60;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TickSummary {
@@ -31,13 +37,32 @@ pub struct TickSummary {
     pub more_due: bool,
 }
 
+/// One client per connected vendor, made when a booking first needs it.
+struct Clients<'a, H: Host + ?Sized> {
+    host: &'a H,
+    connections: &'a [Connection],
+    made: Vec<(Provider, Box<dyn Vendor + 'a>)>,
+}
+
+impl<'a, H: Host + ?Sized> Clients<'a, H> {
+    fn get(&mut self, provider: Provider) -> Option<&mut (dyn Vendor + 'a)> {
+        if !self.made.iter().any(|(p, _)| *p == provider) {
+            let connection = self.connections.iter().find(|c| c.credentials.provider() == provider)?;
+            self.made.push((provider, vendor::client(self.host, connection)));
+        }
+        self.made.iter_mut().find(|(p, _)| *p == provider).map(|(_, c)| c.as_mut())
+    }
+
+    fn requests(&self) -> u32 {
+        self.made.iter().map(|(_, c)| c.requests()).sum()
+    }
+}
+
 pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> {
     let store = Store::new(host);
     let mut summary = TickSummary::default();
-    let connection: Option<Connection> = store.connection()?;
-    let mut client = connection
-        .as_ref()
-        .map(|c| Client::new(host, Credentials { client_id: &c.client_id, client_secret: &c.client_secret }));
+    let connections = store.connections()?;
+    let mut clients = Clients { host, connections: &connections, made: Vec::new() };
 
     let mut after: Option<String> = None;
     'pages: loop {
@@ -52,9 +77,7 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
             if at > now {
                 break 'pages;
             }
-            if summary.processed >= MAX_BOOKINGS_PER_TICK
-                || client.as_ref().is_some_and(|c| c.requests >= MAX_REQUESTS_PER_TICK)
-            {
+            if summary.processed >= MAX_BOOKINGS_PER_TICK || clients.requests() >= MAX_REQUESTS_PER_TICK {
                 summary.more_due = true;
                 break 'pages;
             }
@@ -67,241 +90,340 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
                 store.delete(key)?; // stale entry; the record has its own
                 continue;
             }
-            match client.as_mut() {
-                Some(client) => advance(host, client, &mut rec, now)?,
-                None => {
-                    // Not connected: nothing can be done until a connect
-                    // re-plans the booking.
-                    rec.next_due = None;
-                    store.save_booking(&mut rec, Vec::new())?;
-                }
-            }
+            advance(host, &mut clients, &mut rec, now)?;
         }
         if !full {
             break;
         }
         after = page.last().map(|(k, _)| k.clone());
     }
-    summary.vendor_requests = client.map_or(0, |c| c.requests);
+    summary.vendor_requests = clients.requests();
     Ok(summary)
 }
 
 /// Carries out a booking's decisions until it has to wait.
-fn advance<H: Host + ?Sized>(
-    host: &H,
-    client: &mut Client<'_, H>,
+fn advance<'a, H: Host + ?Sized>(
+    host: &'a H,
+    clients: &mut Clients<'a, H>,
     rec: &mut BookingRecord,
     now: Instant,
 ) -> Result<()> {
     let store = Store::new(host);
     for _ in 0..MAX_STEPS_PER_BOOKING {
-        match decide(rec, now) {
-            Decision::Wait(wake) => {
+        let decision = decide(rec, now);
+        let provider = match &decision {
+            Decision::Poll(_) | Decision::Resolve => rec.job.as_ref().map(|j| j.code.placement.provider),
+            Decision::Submit(_, code) => Some(code.placement.provider),
+            Decision::Alert | Decision::Wait(_) => None,
+        };
+        let client = match provider {
+            Some(p) => match clients.get(p) {
+                Some(client) => Some(client),
+                None => {
+                    // Not connected: nothing can be done until a connect
+                    // re-plans the booking.
+                    rec.next_due = None;
+                    store.save_booking(rec, Vec::new())?;
+                    return Ok(());
+                }
+            },
+            None => None,
+        };
+        let step = match (decision, client) {
+            (Decision::Wait(wake), _) => {
                 rec.next_due = wake.map(|w| w.max(now + 1));
                 store.save_booking(rec, Vec::new())?;
                 return Ok(());
             }
-            Decision::Alert => {
-                let mail = alert::compose(rec);
-                let key = format!("alert/{}", rec.facts.id);
-                match host.send_to_owner(&key, &mail.subject, &mail.body) {
-                    Ok(()) => {
-                        rec.alert_sent = true;
-                        host.log(Level::Warn, &format!("alert sent for booking {}", rec.facts.id));
-                        store.save_booking(rec, Vec::new())?;
-                    }
-                    Err(e) => {
-                        // The host could not take it: try again next tick.
-                        host.log(Level::Error, &format!("alert for booking {} not sent: {e}", rec.facts.id));
-                        rec.next_due = Some(now + POLL_SECS);
-                        store.save_booking(rec, Vec::new())?;
-                        return Ok(());
-                    }
-                }
-            }
-            Decision::Poll(job_id) => {
-                if let Some(look_again) = poll(host, client, rec, &job_id, now)? {
-                    rec.next_due = Some(look_again);
-                    store.save_booking(rec, Vec::new())?;
-                    return Ok(());
-                }
-            }
-            Decision::Submit(kind, code) => {
-                submit(host, client, rec, kind, code, now)?;
-                return Ok(());
-            }
+            (Decision::Alert, _) => send_alert(host, rec, now)?,
+            (Decision::Poll(handle), Some(client)) => poll(host, client, rec, &handle, now)?,
+            (Decision::Resolve, Some(client)) => resolve(host, client, rec, now)?,
+            (Decision::Submit(kind, code), Some(client)) => submit(host, client, rec, kind, code, now)?,
+            (_, None) => Step::Wait(now + POLL_SECS), // unreachable: every vendor step has a client
+        };
+        if let Step::Wait(at) = step {
+            rec.next_due = Some(at);
+            store.save_booking(rec, Vec::new())?;
+            return Ok(());
         }
     }
-    rec.next_due = Some(now + POLL_SECS);
+    rec.next_due = Some(now + 1);
     store.save_booking(rec, Vec::new())?;
     Ok(())
 }
 
-/// Looks at a queued job. Returns `None` when it settled (the record changed
-/// and the booking may take its next step now), else when to look again.
+/// After a step: go on with the booking now, or wait until then.
+enum Step {
+    Next,
+    Wait(Instant),
+}
+
+/// The one alert e-mail (R12, R13); the host's dedup key makes it one ever.
+fn send_alert<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<Step> {
+    let mail = alert::compose(rec);
+    let key = format!("alert/{}", rec.facts.id);
+    match host.send_to_owner(&key, &mail.subject, &mail.body) {
+        Ok(()) => {
+            rec.alert_sent = true;
+            host.log(Level::Warn, &format!("alert sent for booking {}", rec.facts.id));
+            Store::new(host).save_booking(rec, Vec::new())?;
+            Ok(Step::Next)
+        }
+        Err(e) => {
+            // The host could not take it: try again soon.
+            host.log(Level::Error, &format!("alert for booking {} not sent: {e}", rec.facts.id));
+            Ok(Step::Wait(now + POLL_SECS))
+        }
+    }
+}
+
+/// The code as the vendor is asked to hold it.
+fn spec<'c>(rec: &BookingRecord, code: &'c Code, name: &'c str) -> CodeSpec<'c> {
+    let timezone = rec
+        .target
+        .as_ref()
+        .and_then(|t| schedule::parse_timezone("timezone", &t.timezone).ok())
+        .unwrap_or(chrono_tz::UTC);
+    CodeSpec {
+        lock_id: &code.placement.lock_id,
+        channel: &code.placement.channel,
+        pin: &code.pin,
+        name,
+        start: code.placement.start,
+        end: code.placement.end,
+        timezone,
+        code_id: code.code_id.as_deref(),
+    }
+}
+
+/// Looks at a pending write.
 fn poll<H: Host + ?Sized>(
     host: &H,
-    client: &mut Client<'_, H>,
+    client: &mut dyn Vendor,
     rec: &mut BookingRecord,
-    job_id: &str,
+    handle: &str,
     now: Instant,
-) -> Result<Option<Instant>> {
-    let store = Store::new(host);
-    let Some(job) = rec.job.clone() else { return Ok(None) };
-    match client.job_status(job_id) {
-        Ok(JobState::Pending) if now - job.submitted_at >= JOB_LOST_SECS => {
-            host.log(Level::Warn, &format!("job {job_id} of booking {} pending too long; redoing it", rec.facts.id));
-            fail(rec, now, "the bridge did not carry out the job within 30 minutes".into(), now + POLL_SECS);
-            rec.job = Some(Job { job_id: None, ..job }); // outcome unknown: undo, then redo
-            store.save_booking(rec, Vec::new())?;
-            Ok(None)
+) -> Result<Step> {
+    let Some(job) = rec.job.clone() else { return Ok(Step::Next) };
+    let caps = client.capabilities();
+    let name = access_name(rec, caps);
+    match client.confirm(job.kind, &spec(rec, &job.code, &name), handle) {
+        Ok(Confirmed::Pending) if now - job.submitted_at >= JOB_LOST_SECS => {
+            host.log(Level::Warn, &format!("write of booking {} pending too long; redoing it", rec.facts.id));
+            fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + POLL_SECS);
+            rec.job = Some(Job { job_id: None, ..job }); // outcome unknown: resolve, then redo
+            Store::new(host).save_booking(rec, Vec::new())?;
+            Ok(Step::Next)
         }
-        // Not done when it should have been: the bridge is slow or offline.
-        // Look again once the job has either run or expired unstarted, then
-        // at the normal pace.
-        Ok(JobState::Pending) => {
+        // Not done when it should have been: the channel is slow or offline.
+        // Look again once the write has either run or been dropped unstarted,
+        // then at the normal pace.
+        Ok(Confirmed::Pending) => {
             let settled = job.submitted_at + JOB_EXPIRY_SECS + POLL_SLACK_SECS;
-            Ok(Some(if settled > now { settled.max(now + BRIDGE_JOB_SECS) } else { now + POLL_SECS }))
+            Ok(Step::Wait(if settled > now { settled.max(now + caps.write_secs.max(1)) } else { now + POLL_SECS }))
         }
-        Ok(JobState::Done) => {
-            match job.kind {
-                JobKind::Create => {
-                    host.log(
-                        Level::Info,
-                        &format!("PIN of booking {} confirmed on lock {}", rec.facts.id, job.code.placement.lock_id),
-                    );
-                    rec.issued_on = Some(job.code.placement.lock_id.clone());
-                    rec.pin = Some(job.code.pin.clone());
-                    rec.on_lock = Some(job.code);
-                }
-                JobKind::Delete => {
-                    host.log(
-                        Level::Info,
-                        &format!("PIN of booking {} deleted from lock {}", rec.facts.id, job.code.placement.lock_id),
-                    );
-                    if rec.on_lock.as_ref().is_some_and(|c| c.placement.lock_id == job.code.placement.lock_id) {
-                        rec.on_lock = None;
-                    }
-                }
-            }
-            rec.job = None;
-            rec.attempts_failed = 0;
-            rec.retry_at = None;
-            rec.last_error = None;
-            store.save_booking(rec, Vec::new())?;
-            Ok(None)
+        Ok(Confirmed::Done(code_id)) => {
+            settle(host, rec, job, code_id)?;
+            Ok(Step::Next)
         }
-        Ok(JobState::Failed(reason)) => {
-            host.log(Level::Warn, &format!("job {job_id} of booking {} failed: {reason}", rec.facts.id));
+        Ok(Confirmed::Failed(reason)) => {
+            host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
             rec.job = None;
-            let lock = job.code.placement.lock_id.as_str();
-            if job.kind == JobKind::Create && is_pin_taken(&reason) && rec.issued_on.as_deref() != Some(lock) {
-                // A code set on the lock outside the plugin holds this PIN
-                // (R8). The guest never had it: draw another, try at once.
-                host.log(Level::Info, &format!("PIN taken on lock {lock}; booking {} gets another", rec.facts.id));
-                rec.pin = None;
-                fail(rec, now, reason, now + POLL_SECS);
-            } else {
-                fail(rec, now, reason, job.submitted_at + RETRY_SECS);
-            }
-            store.save_booking(rec, Vec::new())?;
-            Ok(None)
+            fail(rec, now, reason, job.submitted_at + RETRY_SECS);
+            Store::new(host).save_booking(rec, Vec::new())?;
+            Ok(Step::Next)
+        }
+        Ok(Confirmed::PinTaken(reason)) => {
+            rec.job = None;
+            pin_taken(host, rec, &job, reason, now)?;
+            Ok(Step::Next)
         }
         Err(e) => {
             // Could not look: keep the job, look again later.
             rec.last_error = Some(e.to_string());
-            Ok(Some(now + POLL_SECS))
+            Ok(Step::Wait(now + POLL_SECS))
         }
     }
 }
 
-/// Queues a job: the record (with the job, its PIN reservation and the
-/// bridge's in-flight entry) is saved *before* the request leaves.
+/// A write whose outcome is unknown, resolved from the lock's listing.
+fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut BookingRecord, now: Instant) -> Result<Step> {
+    let Some(job) = rec.job.clone() else { return Ok(Step::Next) };
+    let name = access_name(rec, client.capabilities());
+    let found = match client.find(&spec(rec, &job.code, &name)) {
+        Ok(found) => found,
+        Err(e) => {
+            rec.last_error = Some(e.to_string());
+            return Ok(Step::Wait(now + POLL_SECS));
+        }
+    };
+    host.log(Level::Info, &format!("booking {}: {:?} of unknown outcome resolved: {found:?}", rec.facts.id, job.kind));
+    match (job.kind, found) {
+        // It happened.
+        (JobKind::Create | JobKind::Update, Found::OnLock(id)) => settle(host, rec, job, Some(id))?,
+        (JobKind::Delete, Found::Absent) => settle(host, rec, job, None)?,
+        // It is under way: confirm it like any pending write.
+        (_, Found::Pending(id)) => {
+            // Timed from now: the write is still under way, not lost again.
+            let caps = Capabilities::of(job.code.placement.provider);
+            rec.job = Some(Job { job_id: Some(id), submitted_at: now, done_by: now + caps.write_secs, ..job });
+            Store::new(host).save_booking(rec, Vec::new())?;
+        }
+        // The code is there with another window: it is on the lock as listed
+        // (the next decision moves it).
+        (JobKind::Create, Found::OtherWindow(id)) => {
+            rec.job = None;
+            rec.issued_on = Some(job.code.placement.lock_id.clone());
+            rec.on_lock = Some(Code { code_id: Some(id), ..job.code });
+            Store::new(host).save_booking(rec, Vec::new())?;
+        }
+        // It did not happen: the record's own state decides what to send
+        // again (same PIN). A moved code that vanished is created anew.
+        (JobKind::Update, Found::Absent) => {
+            rec.job = None;
+            rec.on_lock = None;
+            Store::new(host).save_booking(rec, Vec::new())?;
+        }
+        (_, Found::Absent | Found::OnLock(_) | Found::OtherWindow(_)) => {
+            rec.job = None;
+            Store::new(host).save_booking(rec, Vec::new())?;
+        }
+    }
+    Ok(Step::Next)
+}
+
+/// A write reached the lock: the record says so.
+fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id: Option<String>) -> Result<()> {
+    let lock = job.code.placement.lock_id.clone();
+    match job.kind {
+        JobKind::Create | JobKind::Update => {
+            host.log(Level::Info, &format!("PIN of booking {} confirmed on lock {lock}", rec.facts.id));
+            rec.issued_on = Some(lock);
+            rec.pin = Some(job.code.pin.clone());
+            let code_id = code_id.or(job.code.code_id.clone());
+            rec.on_lock = Some(Code { code_id, ..job.code });
+        }
+        JobKind::Delete => {
+            host.log(Level::Info, &format!("PIN of booking {} deleted from lock {lock}", rec.facts.id));
+            if rec.on_lock.as_ref().is_some_and(|c| c.placement.lock_id == lock) {
+                rec.on_lock = None;
+            }
+        }
+    }
+    rec.job = None;
+    rec.attempts_failed = 0;
+    rec.retry_at = None;
+    rec.last_error = None;
+    Store::new(host).save_booking(rec, Vec::new())?;
+    Ok(())
+}
+
+/// The vendor says the PIN is already on the lock. Where the guest never had
+/// it (a code set outside the plugin holds it, R8), another PIN is drawn at
+/// once; a PIN the guest already has is kept and retried hourly.
+fn pin_taken<H: Host + ?Sized>(
+    host: &H,
+    rec: &mut BookingRecord,
+    job: &Job,
+    reason: String,
+    now: Instant,
+) -> Result<()> {
+    let lock = job.code.placement.lock_id.as_str();
+    if job.kind == JobKind::Create && rec.issued_on.as_deref() != Some(lock) {
+        host.log(Level::Info, &format!("PIN taken on lock {lock}; booking {} gets another", rec.facts.id));
+        rec.pin = None;
+        rec.last_error = Some(reason);
+        rec.retry_at = None;
+        rec.next_due = Some(now + 1);
+    } else {
+        fail(rec, now, reason, now + RETRY_SECS);
+    }
+    Store::new(host).save_booking(rec, Vec::new())?;
+    Ok(())
+}
+
+/// Sends a write: the record (with the job, its PIN reservation and the
+/// channel's in-flight entry) is saved *before* the request leaves.
 fn submit<H: Host + ?Sized>(
     host: &H,
-    client: &mut Client<'_, H>,
+    client: &mut dyn Vendor,
     rec: &mut BookingRecord,
     kind: JobKind,
     mut code: Code,
     now: Instant,
-) -> Result<()> {
+) -> Result<Step> {
     let store = Store::new(host);
-    let bridge = code.placement.bridge_id.clone();
+    let caps = client.capabilities();
+    let channel = code.placement.channel.clone();
     let ahead: Vec<(String, Instant)> = store
-        .in_flight(&bridge, MAX_IN_FLIGHT_PER_BRIDGE + 1)?
+        .in_flight(&channel, caps.channel_capacity + 1)?
         .into_iter()
         .filter(|(booking, _)| *booking != rec.facts.id)
         .collect();
-    if ahead.len() as u32 >= MAX_IN_FLIGHT_PER_BRIDGE {
-        // The bridge is full: come back just after its next job is done
+    if ahead.len() as u32 >= caps.channel_capacity {
+        // The channel is full: come back just after its next write is done
         // and looked at (that look frees the slot).
         let next_free = ahead.iter().map(|(_, done_by)| *done_by).min().unwrap_or(now);
-        rec.next_due = Some((next_free + POLL_SLACK_SECS + 1).clamp(now + 1, now + POLL_SECS));
-        store.save_booking(rec, Vec::new())?;
-        return Ok(());
+        return Ok(Step::Wait((next_free + POLL_SLACK_SECS + 1).clamp(now + 1, now + POLL_SECS)));
     }
     if kind == JobKind::Create {
-        code.pin = choose_pin(host, rec, &code.placement.lock_id)?;
+        code.pin = choose_pin(host, rec, &code.placement.lock_id, caps)?;
         rec.pin = Some(code.pin.clone());
     }
-    // The bridge works its queue one job at a time: this one should be done
-    // one job after the last one queued ahead of it. It is looked at then,
-    // not before (a look at a pending job is a wasted request).
+    // The channel carries out one write at a time: this one should be done
+    // one write after the last one ahead of it. It is looked at then, not
+    // before (a look at a pending write is a wasted request).
     let starts = ahead.iter().map(|(_, done_by)| *done_by).max().unwrap_or(now).max(now);
-    let done_by = starts + BRIDGE_JOB_SECS;
+    let done_by = starts + caps.write_secs;
     rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by });
     rec.next_due = Some(done_by + POLL_SLACK_SECS);
     store.save_booking(rec, Vec::new())?;
 
+    let name = access_name(rec, caps);
+    let spec = spec(rec, &code, &name);
     let result = match kind {
-        JobKind::Create => {
-            let tz = rec
-                .target
-                .as_ref()
-                .and_then(|t| schedule::parse_timezone("timezone", &t.timezone).ok())
-                .unwrap_or(chrono_tz::UTC);
-            // igloohome refuses a start before the current hour: a code
-            // created late (or moved mid-stay) starts now, to the minute
-            // (not the UTC hour, which is before the local hour in
-            // half-hour zones such as Asia/Kolkata).
-            let start = code.placement.start.max(now - now.rem_euclid(60));
-            client.create_pin(
-                &code.placement.lock_id,
-                &bridge,
-                &code.pin,
-                &access_name(rec),
-                &schedule::format_local(tz, start),
-                &schedule::format_local(tz, code.placement.end),
-            )
-        }
-        JobKind::Delete => client.delete_pin(&code.placement.lock_id, &bridge, &code.pin),
+        JobKind::Create => client.create(&spec),
+        JobKind::Update => client.update(&spec),
+        JobKind::Delete => client.delete(&spec),
     };
+    let job = Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by };
     match result {
-        Ok(job_id) => {
-            if let Some(job) = rec.job.as_mut() {
-                job.job_id = Some(job_id);
+        Ok(Submitted::Pending(handle)) => {
+            rec.job = Some(Job { job_id: Some(handle), ..job });
+            if caps.confirmation == Confirmation::Synchronous {
+                rec.next_due = Some(now + 1);
             }
         }
+        Ok(Submitted::Done(code_id)) => {
+            settle(host, rec, job, code_id)?;
+            return Ok(Step::Next);
+        }
+        Err(VendorError::PinTaken(reason)) => {
+            rec.job = None;
+            pin_taken(host, rec, &job, reason, now)?;
+            return Ok(Step::Wait(rec.next_due.unwrap_or(now + 1)));
+        }
         Err(e) => {
-            host.log(Level::Warn, &format!("booking {}: {kind:?} job not queued: {e}", rec.facts.id));
-            let retry = match &e {
-                VendorError::RateLimited { retry_after_secs: Some(s) } => now + (*s).clamp(30, RETRY_SECS),
-                _ => now + RETRY_SECS,
-            };
+            host.log(Level::Warn, &format!("booking {}: {kind:?} not sent: {e}", rec.facts.id));
             if !e.outcome_unknown() {
                 rec.job = None;
             }
-            fail(rec, now, e.to_string(), retry);
+            match &e {
+                // Nothing happened and the channel will be free soon: not an attempt that failed.
+                VendorError::Busy(reason) => {
+                    rec.last_error = Some(reason.clone());
+                    rec.retry_at = Some(now + BUSY_RETRY_SECS);
+                    rec.next_due = rec.retry_at;
+                }
+                VendorError::RateLimited { retry_after_secs: Some(s), .. } => {
+                    fail(rec, now, e.to_string(), now + (*s).clamp(30, RETRY_SECS))
+                }
+                _ => fail(rec, now, e.to_string(), now + RETRY_SECS),
+            }
         }
     }
     store.save_booking(rec, Vec::new())?;
-    Ok(())
-}
-
-/// Whether a failed create job says the PIN is already on the lock.
-fn is_pin_taken(reason: &str) -> bool {
-    let reason = reason.to_ascii_lowercase();
-    reason.contains("pin") && (reason.contains("already exists") || reason.contains("duplicate"))
+    Ok(Step::Wait(rec.next_due.unwrap_or(now + POLL_SECS)))
 }
 
 /// Records a failed attempt and when to try again.
@@ -312,22 +434,23 @@ fn fail(rec: &mut BookingRecord, now: Instant, reason: String, retry_at: Instant
     rec.next_due = rec.retry_at;
 }
 
-/// The booking's PIN if it is free on this lock, else a fresh one (R8, R17).
-fn choose_pin<H: Host + ?Sized>(host: &H, rec: &BookingRecord, lock: &str) -> Result<String> {
+/// The booking's PIN if it is free on this lock and the vendor takes it,
+/// else a fresh one (R8, R17).
+fn choose_pin<H: Host + ?Sized>(host: &H, rec: &BookingRecord, lock: &str, caps: &Capabilities) -> Result<String> {
     let store = Store::new(host);
     let mine = |holder: Option<String>| holder.is_none_or(|h| h == rec.facts.id);
     if let Some(pin) = &rec.pin {
-        if mine(store.pin_holder(lock, pin)?) {
+        if pin::vendor_accepts(caps.pin_rule, pin) && mine(store.pin_holder(lock, pin)?) {
             return Ok(pin.clone());
         }
     }
-    pin::generate(|candidate| store.pin_holder(lock, candidate).map(|h| !mine(h)))
+    pin::generate(caps.pin_rule, |candidate| store.pin_holder(lock, candidate).map(|h| !mine(h)))
         .map_err(|e| PluginError::VendorUnavailable(e.to_string()))
 }
 
 /// The name the lock shows for the PIN: guest and booking, within the
-/// vendor's length limits.
-fn access_name(rec: &BookingRecord) -> String {
+/// vendor's length limit.
+fn access_name(rec: &BookingRecord, caps: &Capabilities) -> String {
     let name = format!("{} ({})", rec.facts.guest(), rec.facts.id);
-    name.chars().take(60).collect()
+    name.chars().take(caps.max_name_chars).collect()
 }

@@ -19,11 +19,11 @@ use serde_json::{json, Value};
 use smartlock_plugin::admin::{self, CodeState};
 use smartlock_plugin::events;
 use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
-use smartlock_plugin::igloohome::{API_BASE, TOKEN_URL};
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::model::{BookingFacts, PropertyFacts, Provider, MAX_ID_LEN, MAX_NAME_LEN};
 use smartlock_plugin::schedule::Instant;
 use smartlock_plugin::tick;
+use smartlock_plugin::vendor::igloohome::{API_BASE, TOKEN_URL};
 use smartlock_plugin::PluginError;
 
 const CLIENT_ID: &str = "fake-client";
@@ -127,6 +127,10 @@ impl Http for Fake {
     }
 }
 
+fn igloohome(client_id: &str, client_secret: &str) -> admin::CredentialsIn {
+    admin::CredentialsIn::Igloohome { client_id: client_id.to_string(), client_secret: client_secret.to_string() }
+}
+
 fn resp(status: u16, body: Value) -> HttpResponse {
     HttpResponse {
         status,
@@ -197,7 +201,7 @@ fn tick_at(host: &Host, t: Instant) {
 /// cancelled, b4 is on p2. The clock reads 2026-03-16T01:00Z.
 fn setup() -> Host {
     let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-    admin::connect(&host, Provider::Igloohome, CLIENT_ID, SECRET).expect("connect");
+    admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
     events::on_property_changed(&host, property("p1", "Europe/Paris")).expect("p1");
     events::on_property_changed(&host, property("p2", "America/New_York")).expect("p2");
     admin::assign(&host, "p1", Provider::Igloohome, "L1", Some(7), Some(45)).expect("assign");
@@ -1003,7 +1007,7 @@ proptest! {
             Ok(a) => {
                 prop_assert!(days_ok && margin_ok, "accepted days {days:?} margin {margin:?}");
                 prop_assert_eq!((a.days_before, a.margin_minutes), (expected_days as u32, expected_margin as u32));
-                prop_assert_eq!((a.lock_id.as_str(), a.bridge_id.as_str()), (lock, "B1"));
+                prop_assert_eq!((a.lock_id.as_str(), a.channel.as_str()), (lock, "B1"));
                 prop_assert_eq!(admin::assignment(&host, property).expect("read"), Some(a));
             }
             Err(e) => {
@@ -1043,7 +1047,7 @@ proptest! {
         }
         host.http.play(Mode::Script, script);
         let before = snapshot(&host);
-        match admin::connect(&host, Provider::Igloohome, "other-client", SECRET) {
+        match admin::connect(&host, igloohome("other-client", SECRET)) {
             Ok(account) => {
                 prop_assert!(!account.name.is_empty());
                 let accounts = admin::accounts(&host).expect("accounts");
@@ -1068,7 +1072,7 @@ proptest! {
         let host = if already_connected { setup() } else { MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0)) };
         host.http.play(Mode::GoodTokenScriptedApi, script);
         let before = snapshot(&host);
-        let result = admin::connect(&host, Provider::Igloohome, "other-client", SECRET);
+        let result = admin::connect(&host, igloohome("other-client", SECRET));
         prop_assert!(result.is_err(), "connected on a broken device list: {result:?}");
         assert_unchanged(&host, &before, "connect")?;
         assert_urls_allowed(&host)?;
@@ -1122,7 +1126,11 @@ proptest! {
             let name = device.get("deviceName").and_then(Value::as_str).unwrap_or(&lock.id);
             prop_assert_eq!(&lock.name, name);
             let serving: Vec<String> = devices.iter().filter(|d| kind(d).as_deref() == Some("bridge") && links(d, &lock.id)).filter_map(id_of).collect();
-            match &lock.bridge_id {
+            let bridge = match &lock.remote {
+                Some(smartlock_plugin::vendor::Remote::Bridge(b)) => Some(b),
+                _ => None,
+            };
+            match bridge {
                 Some(b) => prop_assert!(serving.contains(b), "lock {} given bridge {b}, which does not link it ({serving:?})", lock.id),
                 None => prop_assert!(serving.is_empty(), "lock {} has bridges {serving:?} but none was found", lock.id),
             }
@@ -1189,7 +1197,7 @@ proptest! {
         step_minutes in proptest::sample::select(&[1i64, 5, 15, 60][..]),
     ) {
         let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-        admin::connect(&host, Provider::Igloohome, CLIENT_ID, SECRET).expect("connect");
+        admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
         let p1 = property("p1", "Europe/Paris");
         events::on_property_changed(&host, p1.clone()).expect("p1");
         admin::assign(&host, "p1", Provider::Igloohome, "L1", Some(1), Some(30)).expect("assign");
@@ -1249,7 +1257,7 @@ proptest! {
 #[test]
 fn bad_input_impossible_window_refuses_the_whole_booking_event() {
     let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-    admin::connect(&host, Provider::Igloohome, CLIENT_ID, SECRET).expect("connect");
+    admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
     events::on_property_changed(&host, property("p1", "Europe/Paris")).expect("p1");
     admin::assign(&host, "p1", Provider::Igloohome, "L1", Some(5), Some(0)).expect("margin 0");
     let before = snapshot(&host);
@@ -1269,7 +1277,7 @@ fn bad_input_impossible_window_refuses_the_whole_booking_event() {
 #[test]
 fn bad_input_impossible_window_through_assign_or_property_change_is_refused_unchanged() {
     let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-    admin::connect(&host, Provider::Igloohome, CLIENT_ID, SECRET).expect("connect");
+    admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
     let apia =
         |check_out: &str| PropertyFacts { check_out_time: Some(check_out.into()), ..property("p2", "Pacific/Apia") };
     events::on_booking_changed(&host, booking("b9", "p2", "2011-12-30", "2011-12-31", true), apia("00:00"))

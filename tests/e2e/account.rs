@@ -40,7 +40,7 @@ fn r1_connect_checks_token_and_devices_and_shows_the_account_name() {
     let mut h = harness("2026-03-01T08:00:00Z");
     let ok = act(&mut h, json!({"do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET})).unwrap();
     assert_eq!(ok, json!({"account": "Sea View Rentals"}));
-    let counts = h.stub.http_counts();
+    let counts = h.world.http_counts();
     assert_eq!(counts.by_endpoint["token"], 1, "one token");
     assert!(counts.by_endpoint["devices"] >= 1, "the device list was loaded");
     let accounts = h.plugin.accounts().unwrap().unwrap();
@@ -97,10 +97,11 @@ fn r3_locks_are_listed_with_their_bridge_and_a_lock_without_one_is_refused() {
     let locks = h.plugin.list_locks(api::Provider::Igloohome).unwrap().unwrap();
     let find = |id: &str| locks.iter().find(|l| l.id == id).unwrap_or_else(|| panic!("lock {id} listed"));
     assert_eq!(locks.len(), 5, "every lock, across pages: {locks:?}");
-    assert_eq!(find("L1").bridge_id.as_deref(), Some("B1"));
-    assert_eq!(find("L4").bridge_id.as_deref(), Some("B2"));
+    assert_eq!(find("L1").remote, Some(api::RemotePath::Bridge("B1".into())));
+    assert_eq!(find("L4").remote, Some(api::RemotePath::Bridge("B2".into())));
     assert_eq!(find("L1").name, "Front door");
-    assert_eq!(find("L5").bridge_id, None);
+    assert_eq!(find("L5").remote, None);
+    assert_eq!(find("L5").needs.as_deref(), Some("a bridge"));
     act(&mut h, json!({"do": "property", "property": {"id": "p1", "name": "Sea View", "timezone": "Europe/Paris"}}))
         .unwrap();
     let err = act(&mut h, json!({"do": "assign", "property": "p1", "lock": "L5"})).unwrap_err();

@@ -219,7 +219,7 @@ fn r18_disconnect_makes_no_vendor_call_and_leaves_codes_to_expire() {
         json!({"do": "booking", "booking": {"id": "b3", "property": "p1", "check_in": "2026-03-28", "check_out": "2026-03-30", "status": "confirmed"}}),
     );
     apply(&mut h, "2026-03-16T16:00:00Z", json!({"do": "disconnect"}));
-    let requests_at_disconnect = h.stub.http_counts().requests;
+    let requests_at_disconnect = h.world.http_counts().requests;
     // New bookings and changes after the disconnect do nothing either.
     apply(
         &mut h,
@@ -232,8 +232,8 @@ fn r18_disconnect_makes_no_vendor_call_and_leaves_codes_to_expire() {
         json!({"do": "booking", "booking": {"id": "b2", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-23", "status": "cancelled"}}),
     );
     h.advance_to(t("2026-04-05T00:00:00Z"));
-    assert_eq!(h.stub.http_counts().requests, requests_at_disconnect, "no vendor call after disconnect");
-    let pins = h.stub.pins();
+    assert_eq!(h.world.http_counts().requests, requests_at_disconnect, "no vendor call after disconnect");
+    let pins = h.world.pins();
     assert_eq!(pins.len(), 2, "b1 (mid-stay) and b2 (created) were on the lock: {pins:?}");
     assert!(pins.iter().all(|p| p.removed_at.is_none()), "left to expire naturally");
     assert_eq!(h.plugin.assignment("p1").unwrap().unwrap(), None, "assignments removed");

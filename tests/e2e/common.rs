@@ -158,7 +158,11 @@ pub fn run_file(file: Value) -> Report {
 
 /// A harness on the standard world, for tests that look inside mid-run.
 pub fn harness(start: &str) -> Harness {
-    Harness::start(&runtime(), serde_json::from_value(world()).expect("world"), t(start), 15).expect("harness starts")
+    let world = host_harness::stubs::WorldConfig {
+        igloohome: Some(serde_json::from_value(world()).expect("world")),
+        ..Default::default()
+    };
+    Harness::start(&runtime(), world, t(start), 15).expect("harness starts")
 }
 
 /// Asserts that every step succeeded.

@@ -431,7 +431,7 @@ fn run_timeline(tl: &Timeline) -> Result<Outcome, TestCaseError> {
     for e in harness.storage.emails().map_err(|e| TestCaseError::fail(format!("outbox: {e}")))? {
         *alerts.entry(e.dedup_key).or_insert(0) += 1;
     }
-    Ok(Outcome { end, properties, bookings, bridge_changes, pins: harness.stub.pins(), alerts })
+    Ok(Outcome { end, properties, bookings, bridge_changes, pins: harness.world.pins(), alerts })
 }
 
 // ---------------------------------------------------------------------------

@@ -217,14 +217,19 @@ fn r8_a_pin_set_on_the_lock_by_hand_is_not_reused() {
     }
     // The guest's PIN is set on L3 by hand, then the property moves to L3.
     h.advance_to(t("2026-03-16T09:59:00Z"));
-    let original = h.stub.pins()[0].pin.clone();
-    h.stub.set_pin_by_hand("L3", &original, t("2026-03-16T00:00:00Z"), t("2026-04-16T00:00:00Z"));
+    let original = h.world.pins()[0].pin.clone();
+    h.world.igloohome().expect("igloohome world").set_pin_by_hand(
+        "L3",
+        &original,
+        t("2026-03-16T00:00:00Z"),
+        t("2026-04-16T00:00:00Z"),
+    );
     h.advance_to(t("2026-03-16T10:00:00Z"));
     h.apply(&serde_json::from_value(json!({"do": "assign", "property": "p1", "lock": "L3"})).unwrap()).unwrap();
     h.advance_to(t("2026-03-17T00:00:00Z"));
     let on_l3: Vec<_> =
-        h.stub.pins().into_iter().filter(|p| p.lock == "L3" && p.access_name.contains("(b1)")).collect();
-    assert_eq!(on_l3.len(), 1, "{:?}", h.stub.pins());
+        h.world.pins().into_iter().filter(|p| p.lock == "L3" && p.access_name.contains("(b1)")).collect();
+    assert_eq!(on_l3.len(), 1, "{:?}", h.world.pins());
     assert_ne!(on_l3[0].pin, original, "a fresh PIN, not the one set by hand");
     assert!(on_l3[0].added_at <= t("2026-03-16T11:00:30Z"), "at once, not an hour later: {}", utc(on_l3[0].added_at));
     let status = h.plugin.booking_status("b1").unwrap().unwrap();

@@ -18,7 +18,8 @@ pub mod generated {
 /// The contract's types, as the host's callers name them.
 pub mod api {
     pub use super::generated::exports::pms::smartlock::admin::{
-        Account, Assignment, CodeState, CodeStatus, LockInfo, Window,
+        Account, Assignment, ClientCredentials, CodeState, CodeStatus, Credentials, LockInfo, RemotePath,
+        TtlockCredentials, Window,
     };
     pub use super::generated::exports::pms::smartlock::events::TickSummary;
     pub use super::generated::pms::smartlock::types::{

@@ -15,15 +15,15 @@ pub enum PluginError {
     /// An unknown property, lock or booking.
     #[error("{} {}", field_name(&.0.field), .0.reason)]
     NotFound(api::FieldError),
-    /// No vendor account is connected for the provider in question.
-    #[error("no account of that lock brand is connected")]
-    NotConnected,
+    /// No account of this lock brand is connected.
+    #[error("no {} account is connected", brand(*.0))]
+    NotConnected(api::Provider),
     /// The vendor refused the credentials; nothing was stored.
     #[error("the credentials were refused: {0}")]
     CredentialsRejected(String),
-    /// The lock cannot be managed remotely; the sentence says what it needs.
+    /// Codes cannot reach the lock remotely; the sentence says what it needs.
     #[error("{0}")]
-    LockNeedsBridge(String),
+    LockNotRemote(String),
     /// The property holds a lock of another brand.
     #[error("{0}")]
     OtherProviderAssigned(String),
@@ -38,6 +38,15 @@ pub enum PluginError {
     StorageFailed(String),
 }
 
+/// The brand as managers know it.
+pub fn brand(provider: api::Provider) -> &'static str {
+    match provider {
+        api::Provider::Igloohome => "igloohome",
+        api::Provider::Nuki => "Nuki",
+        api::Provider::Ttlock => "TTLock",
+    }
+}
+
 fn field_name(field: &str) -> String {
     field.replace('-', "_")
 }
@@ -47,9 +56,9 @@ impl From<api::Error> for PluginError {
         match e {
             api::Error::InvalidInput(f) => PluginError::InvalidInput(f),
             api::Error::NotFound(f) => PluginError::NotFound(f),
-            api::Error::NotConnected => PluginError::NotConnected,
+            api::Error::NotConnected(p) => PluginError::NotConnected(p),
             api::Error::CredentialsRejected(m) => PluginError::CredentialsRejected(m),
-            api::Error::LockNeedsBridge(m) => PluginError::LockNeedsBridge(m),
+            api::Error::LockNotRemote(m) => PluginError::LockNotRemote(m),
             api::Error::OtherProviderAssigned(m) => PluginError::OtherProviderAssigned(m),
             api::Error::ProviderUnsupported(m) => PluginError::ProviderUnsupported(m),
             api::Error::VendorUnavailable(m) => PluginError::VendorUnavailable(m),
@@ -69,7 +78,9 @@ mod tests {
             reason: "must be between 0 and 240".into(),
         }));
         assert_eq!(e.to_string(), "margin_minutes must be between 0 and 240");
-        let e = PluginError::from(api::Error::LockNeedsBridge("the lock \"Front\" needs a bridge".into()));
+        let e = PluginError::from(api::Error::LockNotRemote("the lock \"Front\" needs a bridge".into()));
         assert_eq!(e.to_string(), "the lock \"Front\" needs a bridge");
+        let e = PluginError::from(api::Error::NotConnected(api::Provider::Nuki));
+        assert_eq!(e.to_string(), "no Nuki account is connected");
     }
 }

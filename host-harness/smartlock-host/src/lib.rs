@@ -27,7 +27,11 @@
 //! let db = SqliteDb::open("smartlock.sqlite")?;
 //! let account = runtime.tenant(Tenant::new("acct-42", Arc::new(db.tenant("acct-42"))));
 //! // Each call: the outer Result is a trap, the inner the plugin's answer.
-//! match account.connect(api::Provider::Igloohome, "client-id", "client-secret")? {
+//! let credentials = api::Credentials::Igloohome(api::ClientCredentials {
+//!     client_id: "client-id".into(),
+//!     client_secret: "client-secret".into(),
+//! });
+//! match account.connect(&credentials)? {
 //!     Ok(acct) => println!("connected: {}", acct.name),
 //!     Err(e) => println!("refused: {}", PluginError::from(e)),
 //! }

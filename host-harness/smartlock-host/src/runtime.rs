@@ -60,6 +60,12 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Epoch period: the granularity of the time limit (default 10 ms).
     pub epoch_tick: Duration,
+    /// Bytes of each pooled linear memory reset with `memset` and kept
+    /// resident between calls, instead of being returned to the kernel
+    /// (default 0: `madvise`). Keeping them trades a copy on every call for
+    /// fewer page faults; which wins depends on the machine (see the README's
+    /// Performance section and `host-harness bench`).
+    pub keep_resident_bytes: usize,
 }
 
 /// Where the plugin component comes from.
@@ -114,6 +120,7 @@ impl RuntimeConfig {
             table_elements: 20_000,
             max_instances: 32,
             epoch_tick: Duration::from_millis(10),
+            keep_resident_bytes: 0,
         }
     }
 }
@@ -207,9 +214,6 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// Bytes of each linear memory kept resident between calls.
-const KEEP_RESIDENT_BYTES: usize = 2 << 20;
-
 fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
     let n = config.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::new();
@@ -223,10 +227,7 @@ fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .max_memory_size(config.memory_limit)
         .table_elements(config.table_elements)
         .max_unused_warm_slots(n)
-        // Reset a reused slot's first pages with memset instead of madvise:
-        // the plugin's memory starts at ~1.1 MiB (its timezone tables), and
-        // faulting those pages back in on every call costs more than copying.
-        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .linear_memory_keep_resident(config.keep_resident_bytes)
         .table_keep_resident(64 << 10);
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
@@ -524,8 +525,8 @@ impl TenantHandle {
     /// and loads the device list, so this waits on the vendor) and stores
     /// them (R1). [`api::Error::CredentialsRejected`] stores nothing. The
     /// secret is never returned or logged, by the plugin or this host.
-    pub fn connect(&self, provider: api::Provider, client_id: &str, client_secret: &str) -> CallResult<api::Account> {
-        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, provider, client_id, client_secret))
+    pub fn connect(&self, credentials: &api::Credentials) -> CallResult<api::Account> {
+        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, credentials))
     }
 
     /// Dashboard: forgets the provider's credentials and assignments and

@@ -1,23 +1,78 @@
 //! Faithful stubs of the lock vendors' cloud APIs, on a simulated clock, for
-//! end-to-end tests and demos: [`igloohome`] (see `shared/IGLOOHOME_API.md`).
+//! end-to-end tests and demos: [`igloohome`] (see `shared/IGLOOHOME_API.md`),
+//! [`nuki`] (`shared/NUKI_API.md`) and [`ttlock`] (`shared/TTLOCK_API.md`),
+//! and the [`World`] that serves any of them together.
 //!
 //! Each vendor stub is a transport-independent core (a [`Service`]: one HTTP
 //! request in, one response out) whose locks' PIN tables are the truth that
 //! scenarios are judged on ([`PinRecord`]). [`StubServer`] serves a
-//! [`Service`] over real HTTP on loopback.
+//! [`Service`] over real HTTP on loopback. What the stubs share lives here:
+//! the report types ([`HttpCounts`], [`PinRecord`]), the fault queue and
+//! [`MalformedKind`], and the simulated clock behind each stub's mutex.
 //!
 //! The stubs are test tooling: the embeddable host (`smartlock-host`) does
 //! not depend on them.
 
+mod faults;
 pub mod igloohome;
 pub mod nuki;
 mod server;
+mod sim;
 pub mod ttlock;
+pub mod world;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
+pub use faults::{MalformedKind, UnknownMalformedKind};
 pub use server::{serve_forever, StubServer, MAX_BODY_BYTES, MAX_HANG};
+pub use world::{Fault, World, WorldConfig, WorldError};
+
+/// A lock vendor with a stub, as scenario files and reports name it
+/// (`"igloohome"`, `"nuki"`, `"ttlock"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    Igloohome,
+    Nuki,
+    Ttlock,
+}
+
+impl Vendor {
+    pub const ALL: [Vendor; 3] = [Vendor::Igloohome, Vendor::Nuki, Vendor::Ttlock];
+
+    /// The name in scenario files and reports (a [`PinRecord`]'s `provider`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Igloohome => "igloohome",
+            Vendor::Nuki => "nuki",
+            Vendor::Ttlock => "ttlock",
+        }
+    }
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A provider name that is none of the [`Vendor`]s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown provider {0:?} (expected igloohome, nuki or ttlock)")]
+pub struct UnknownVendor(pub String);
+
+impl FromStr for Vendor {
+    type Err = UnknownVendor;
+    fn from_str(s: &str) -> Result<Vendor, UnknownVendor> {
+        Vendor::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| UnknownVendor(s.to_string()))
+    }
+}
 
 /// A vendor cloud as the server sees it: answers one request at a time.
 pub trait Service: Clone + Send + Sync + 'static {
@@ -99,6 +154,98 @@ pub struct PinRecord {
     pub added_at: i64,
     /// When the bridge deleted it (the delete job's completion).
     pub removed_at: Option<i64>,
+}
+
+/// Requests a stub received (admin routes excluded), in total and per
+/// endpoint, keyed as in the report's `http.by_endpoint`: igloohome's
+/// endpoints by their plain names, the others prefixed `nuki.` and
+/// `ttlock.`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HttpCounts {
+    /// Every API request, including faulted, rejected and unknown-route ones.
+    pub requests: u64,
+    /// Requests per endpoint; a stub lists each of its endpoints, even at 0
+    /// (a request that matched no route counts in `requests` only).
+    pub by_endpoint: BTreeMap<String, u64>,
+}
+
+impl HttpCounts {
+    /// No request yet, with each of `endpoints` listed at 0.
+    pub fn zero<K: Into<String>>(endpoints: impl IntoIterator<Item = K>) -> HttpCounts {
+        HttpCounts { requests: 0, by_endpoint: endpoints.into_iter().map(|k| (k.into(), 0)).collect() }
+    }
+
+    /// Counts one request, also under `endpoint` when it matched one.
+    pub fn record(&mut self, endpoint: Option<&str>) {
+        self.requests += 1;
+        if let Some(ep) = endpoint {
+            *self.by_endpoint.entry(ep.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Adds `other`'s counts to these (keys are kept apart by their prefix).
+    pub fn merge(&mut self, other: &HttpCounts) {
+        self.requests += other.requests;
+        for (k, n) in &other.by_endpoint {
+            *self.by_endpoint.entry(k.clone()).or_default() += n;
+        }
+    }
+
+    /// The report's `http` object (SCENARIOS.md).
+    pub fn to_json(&self) -> Value {
+        json!({"requests": self.requests, "by_endpoint": self.by_endpoint})
+    }
+}
+
+/// The report's `pins` array (SCENARIOS.md): instants as RFC 3339 UTC,
+/// `removed_at` null while the PIN is still on the lock.
+pub fn report_pins_json(pins: &[PinRecord]) -> Value {
+    Value::Array(
+        pins.iter()
+            .map(|p| {
+                json!({
+                    "provider": p.provider,
+                    "lock": p.lock,
+                    "pin": p.pin,
+                    "access_name": p.access_name,
+                    "start": rfc3339_utc(p.start),
+                    "end": rfc3339_utc(p.end),
+                    "added_at": rfc3339_utc(p.added_at),
+                    "removed_at": p.removed_at.map(rfc3339_utc),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A request target in origin form: an absolute-form target
+/// (`http://host/path?q`, legal in HTTP/1.1) reduced to `/path?q`.
+pub(crate) fn origin_form(target: &str) -> &str {
+    match target.find("://") {
+        Some(i) => target[i + 3..].find('/').map_or("/", |j| &target[i + 3 + j..]),
+        None => target,
+    }
+}
+
+/// Splits a request target into its decoded path segments and raw query.
+/// `None` when a segment is not valid UTF-8 once percent-decoded.
+pub(crate) fn split_target(target: &str) -> Option<(Vec<String>, &str)> {
+    let target = origin_form(target);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let path = path.split('#').next().unwrap_or("");
+    let segments = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned()))
+        .collect::<Option<Vec<String>>>()?;
+    Some((segments, query))
+}
+
+/// The route below `/_admin/` when `target` is an admin request (control
+/// traffic, never counted as what the plugin did).
+pub(crate) fn admin_route(target: &str) -> Option<Vec<String>> {
+    let (mut segments, _) = split_target(target)?;
+    (segments.first().map(String::as_str) == Some("_admin")).then(|| segments.split_off(1))
 }
 
 /// `2026-03-20T14:30:00Z` (reports).

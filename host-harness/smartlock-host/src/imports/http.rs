@@ -1,7 +1,8 @@
 //! The `http` import: outgoing requests to the tenant's vendor hosts only.
 //!
 //! The plugin always names the real vendor URLs (`https://auth.igloohome.co/...`,
-//! `https://api.igloodeveloper.co/igloohome/...`). The tenant's
+//! `https://api.igloodeveloper.co/igloohome/...`, `https://api.nuki.io/...`,
+//! `https://euapi.ttlock.com/...`). The tenant's
 //! [`VendorRoutes`] is the allow-list: it lists each vendor origin the tenant
 //! may reach and the base URL the host actually sends it to (itself in
 //! production, the stub's loopback address in tests). A URL of any other
@@ -26,6 +27,10 @@ use crate::bindings::generated::pms::smartlock::http as wit;
 pub const IGLOOHOME_AUTH_ORIGIN: &str = "https://auth.igloohome.co";
 /// igloohome's API origin.
 pub const IGLOOHOME_API_ORIGIN: &str = "https://api.igloodeveloper.co";
+/// Nuki's Web API origin (API token as Bearer; no separate token host).
+pub const NUKI_ORIGIN: &str = "https://api.nuki.io";
+/// TTLock's Open Platform origin (European server), token endpoint included.
+pub const TTLOCK_ORIGIN: &str = "https://euapi.ttlock.com";
 
 /// The methods the plugin may use (the WIT `method` enum); nothing else
 /// reaches a backend.
@@ -279,6 +284,28 @@ impl VendorRoutes {
         Ok(routes)
     }
 
+    /// The real hosts of every vendor (igloohome's two, Nuki's and
+    /// TTLock's), each sent to itself.
+    pub fn all_vendors() -> Self {
+        let mut routes = Self::new();
+        for origin in [IGLOOHOME_AUTH_ORIGIN, IGLOOHOME_API_ORIGIN, NUKI_ORIGIN, TTLOCK_ORIGIN] {
+            routes.insert(origin, origin).expect("vendor origins are valid");
+        }
+        routes
+    }
+
+    /// Every vendor host sent to the stub world at `base` (e.g.
+    /// `http://127.0.0.1:8080`): igloohome's two origins to `base` itself,
+    /// Nuki's to `{base}/nuki` and TTLock's to `{base}/ttlock`, the path
+    /// prefixes under which the world serves those vendors' real paths.
+    pub fn via_stub(base: &str) -> anyhow::Result<Self> {
+        let mut routes = Self::igloohome_via(base)?;
+        let base = base.trim_end_matches('/');
+        routes.insert(NUKI_ORIGIN, &format!("{base}/nuki"))?;
+        routes.insert(TTLOCK_ORIGIN, &format!("{base}/ttlock"))?;
+        Ok(routes)
+    }
+
     /// Allows `origin` (`scheme://host[:port]`) and sends its requests to
     /// `base` (`scheme://host[:port][/path-prefix]`), replacing any earlier
     /// route of that origin.
@@ -452,6 +479,39 @@ mod tests {
             VendorRoutes::igloohome().resolve("https://api.igloodeveloper.co/igloohome/x").unwrap(),
             "https://api.igloodeveloper.co/igloohome/x"
         );
+    }
+
+    #[test]
+    fn every_vendor_routes_to_itself_or_to_its_place_in_the_stub() {
+        let real = VendorRoutes::all_vendors();
+        let origins: Vec<&str> = real.origins().collect();
+        assert_eq!(origins, [IGLOOHOME_AUTH_ORIGIN, IGLOOHOME_API_ORIGIN, NUKI_ORIGIN, TTLOCK_ORIGIN]);
+        for url in [
+            "https://auth.igloohome.co/oauth2/token",
+            "https://api.igloodeveloper.co/igloohome/devices",
+            "https://api.nuki.io/smartlock/18205286116/auth",
+            "https://euapi.ttlock.com/v3/lock/list?pageNo=1",
+        ] {
+            assert_eq!(real.resolve(url).unwrap(), url);
+        }
+        assert!(matches!(real.resolve("https://api.ttlock.com/v3/lock/list"), Err(HttpError::Forbidden(_))));
+
+        let stub = VendorRoutes::via_stub("http://127.0.0.1:9/").unwrap();
+        assert_eq!(stub.origins().count(), 4);
+        for (url, sent) in [
+            ("https://auth.igloohome.co/oauth2/token", "http://127.0.0.1:9/oauth2/token"),
+            ("https://api.igloodeveloper.co/igloohome/devices", "http://127.0.0.1:9/igloohome/devices"),
+            ("https://api.nuki.io/smartlock?x=1", "http://127.0.0.1:9/nuki/smartlock?x=1"),
+            ("https://api.nuki.io", "http://127.0.0.1:9/nuki/"),
+            ("https://euapi.ttlock.com/oauth2/token", "http://127.0.0.1:9/ttlock/oauth2/token"),
+            ("https://EUAPI.ttlock.com:443/v3/lock/list?pageNo=1", "http://127.0.0.1:9/ttlock/v3/lock/list?pageNo=1"),
+        ] {
+            assert_eq!(stub.resolve(url).unwrap(), sent, "{url}");
+        }
+        let refused = ["http://api.nuki.io/smartlock", "https://euapi.ttlock.com:8443/x", "http://127.0.0.1:9/nuki/x"];
+        for refused in refused {
+            assert!(matches!(stub.resolve(refused), Err(HttpError::Forbidden(_))), "{refused}");
+        }
     }
 
     #[test]

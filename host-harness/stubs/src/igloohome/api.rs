@@ -8,7 +8,9 @@ use serde_json::{json, Map, Value};
 
 use super::config::OfflineReply;
 use super::state::{JobAction, JobState, State, TokenInfo, MAX_PENDING_PER_BRIDGE, TOKEN_LIFETIME};
-use super::{admin, rfc3339_offset, Endpoint, FaultKind, MalformedKind, StubRequest, StubResponse};
+use super::{rfc3339_offset, Endpoint, FaultKind, MalformedKind, StubRequest, StubResponse};
+use crate::sim::Simulation as _;
+use crate::split_target;
 
 /// The vendor's whole scope catalogue: every stub account owns all of it,
 /// and the vendor's public client asks for all of it at once
@@ -63,24 +65,6 @@ impl Route {
     }
 }
 
-/// Splits a request target into its decoded path segments and raw query.
-/// `None` when a segment is not valid UTF-8 once percent-decoded.
-fn split_target(target: &str) -> Option<(Vec<String>, &str)> {
-    // Absolute-form targets ("http://host/path") are legal HTTP/1.1.
-    let target = match target.find("://") {
-        Some(i) => target[i + 3..].find('/').map_or("/", |j| &target[i + 3 + j..]),
-        None => target,
-    };
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let path = path.split('#').next().unwrap_or("");
-    let segments = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned()))
-        .collect::<Option<Vec<String>>>()?;
-    Some((segments, query))
-}
-
 fn route(segments: &[String]) -> Option<Route> {
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
     Some(match s.as_slice() {
@@ -105,10 +89,7 @@ fn oauth_error(status: u16, error: &str) -> StubResponse {
 
 /// Counts one API request (admin routes are not counted).
 fn count(state: &mut State, route: Option<&Route>) {
-    state.counts.requests += 1;
-    if let Some(r) = route {
-        *state.counts.by_endpoint.entry(r.endpoint().as_str().to_string()).or_default() += 1;
-    }
+    state.counts.record(route.map(|r| r.endpoint().as_str()));
 }
 
 /// Counts a request the transport refused before it reached [`handle`]
@@ -121,16 +102,13 @@ pub(crate) fn count_refused(state: &mut State, target: &str) {
     }
 }
 
-/// Entry point: admin routes, then counting, faults and the API proper.
+/// Entry point: counting, faults and the API proper (`/_admin/` routes are
+/// the world's, answered before this).
 pub(crate) fn handle(state: &mut State, req: &StubRequest) -> StubResponse {
     let Some((segments, query)) = split_target(&req.path_and_query) else {
         count(state, None);
         return message(400, "malformed request path");
     };
-    if segments.first().map(String::as_str) == Some("_admin") {
-        // Control traffic is not part of what the plugin did: not counted.
-        return admin::handle(state, req, &segments[1..]);
-    }
 
     let route = route(&segments);
     count(state, route.as_ref());
@@ -139,7 +117,7 @@ pub(crate) fn handle(state: &mut State, req: &StubRequest) -> StubResponse {
         return message(404, "Not Found");
     };
     let ep = route.endpoint();
-    let fault = state.take_fault(ep);
+    let fault = state.faults.take(ep);
     if let Some(FaultKind::Status(status)) = fault {
         tracing::debug!(endpoint = %ep, status, "igloohome stub: injected fault");
         return fault_response(ep, status);
@@ -199,17 +177,8 @@ fn fault_response(ep: Endpoint, status: u16) -> StubResponse {
     }
 }
 
-fn spoil(mut resp: StubResponse, kind: MalformedKind) -> StubResponse {
-    match kind {
-        MalformedKind::Malformed => {
-            resp.body = b"{\"status\": \"ok\", \"data\": [1, 2,, }<html>".to_vec();
-        }
-        MalformedKind::Truncated => {
-            let half = resp.body.len() / 2;
-            resp.body.truncate(half);
-        }
-    }
-    resp
+fn spoil(resp: StubResponse, kind: MalformedKind) -> StubResponse {
+    kind.spoil(resp, b"{\"status\": \"ok\", \"data\": [1, 2,, }<html>")
 }
 
 // ---------------------------------------------------------------- token

@@ -6,15 +6,17 @@
 //!   [`Igloohome::set_time`]; bridges carry out queued jobs as the clock
 //!   passes (30 s per job, one at a time, expiry 120 s after enqueue if not
 //!   started) and the locks' PIN tables are the truth that scenarios judge.
-//! - [`StubServer`] serves it over real HTTP on loopback, and
-//!   [`serve_forever`] runs it as a process driven through `/_admin/` routes.
+//! - [`StubServer`](crate::StubServer) serves it over real HTTP on
+//!   loopback, and [`serve_forever`](crate::serve_forever) runs it as a
+//!   process driven through the `/_admin/` routes, which are the world's
+//!   (see [`crate::world`]): a lone igloohome stub answers them as a world
+//!   holding only igloohome.
 //!
 //! Where the API doc is a guess the stub takes the stricter reading, so a
 //! client that works here works against both readings. In particular a job
 //! that failed or expired reports `completed: true` with `jobStatus: 2`:
 //! `completed` alone never means success, clients must read `jobStatus`.
 
-mod admin;
 mod api;
 mod config;
 mod state;
@@ -22,18 +24,17 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
-use serde::Serialize;
-
-pub use crate::{rfc3339_offset, rfc3339_utc, PinRecord, StubRequest, StubResponse};
+pub use crate::{rfc3339_offset, rfc3339_utc, HttpCounts, MalformedKind, PinRecord, StubRequest, StubResponse};
 
 pub use config::{OfflineReply, StubAccount, StubBridge, StubConfig, StubLock};
 pub use state::{JOB_SECONDS, MAX_PENDING_PER_BRIDGE, MAX_PINS_PER_LOCK, PICKUP_WINDOW, TOKEN_LIFETIME};
 
+use crate::sim::{Shared, Simulation as _};
+use crate::World;
 use state::State;
 
 /// Errors of the stub's control API (not HTTP answers: those are responses).
@@ -43,8 +44,6 @@ pub enum StubError {
     UnknownBridge(String),
     #[error("unknown endpoint {0:?} (expected token, devices, jobs or job_status)")]
     UnknownEndpoint(String),
-    #[error("unknown malformed-response kind {0:?} (expected malformed or truncated)")]
-    UnknownMalformedKind(String),
     #[error("invalid igloohome configuration: {0}")]
     InvalidConfig(String),
 }
@@ -89,27 +88,6 @@ impl FromStr for Endpoint {
     }
 }
 
-/// A broken 200-class answer (the request is still carried out for real,
-/// only its response body is spoiled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MalformedKind {
-    /// The body is replaced by text that is not JSON.
-    Malformed,
-    /// The real body cut in half (with a matching Content-Length).
-    Truncated,
-}
-
-impl FromStr for MalformedKind {
-    type Err = StubError;
-    fn from_str(s: &str) -> Result<MalformedKind, StubError> {
-        match s {
-            "malformed" => Ok(MalformedKind::Malformed),
-            "truncated" => Ok(MalformedKind::Truncated),
-            _ => Err(StubError::UnknownMalformedKind(s.to_string())),
-        }
-    }
-}
-
 /// An armed fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FaultKind {
@@ -119,25 +97,10 @@ pub(crate) enum FaultKind {
     Body(MalformedKind),
 }
 
-/// Requests received, in total and per endpoint (admin routes excluded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HttpCounts {
-    /// Every API request, including faulted, rejected and unknown-route ones.
-    pub requests: u64,
-    /// Always has the four keys `token`, `devices`, `jobs`, `job_status`.
-    pub by_endpoint: BTreeMap<String, u64>,
-}
-
-impl Default for HttpCounts {
-    fn default() -> HttpCounts {
-        HttpCounts { requests: 0, by_endpoint: Endpoint::ALL.iter().map(|e| (e.as_str().to_string(), 0)).collect() }
-    }
-}
-
 /// The stub: cheap to clone, all clones share one world.
 #[derive(Clone)]
 pub struct Igloohome {
-    inner: Arc<Mutex<State>>,
+    inner: Shared<State>,
 }
 
 impl fmt::Debug for Igloohome {
@@ -150,31 +113,32 @@ impl Igloohome {
     /// A stub whose simulated clock reads `now` (unix seconds UTC). The
     /// configuration is taken as is; see [`StubConfig::validate`].
     pub fn new(config: StubConfig, now: i64) -> Igloohome {
-        Igloohome { inner: Arc::new(Mutex::new(State::new(config, now))) }
+        Igloohome { inner: Shared::new(State::new(config, now)) }
     }
 
-    /// Every state change completes before the lock is released and nothing
-    /// in the stub panics on request data, so a poisoned mutex (a panic in a
-    /// caller's thread, e.g. a failing test) leaves a consistent state: keep
-    /// serving it rather than cascading the panic.
     fn state(&self) -> MutexGuard<'_, State> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
-    /// Answers one HTTP request (API routes and `/_admin/` routes).
+    /// Answers one HTTP request: API routes, and `/_admin/` routes as a
+    /// [`World`] holding only this stub.
     pub fn handle(&self, req: &StubRequest) -> StubResponse {
+        if let Some(route) = crate::admin_route(&req.path_and_query) {
+            let world = World::from_stubs(Some(self.clone()), None, None);
+            return crate::world::admin::handle(&world, req, &route);
+        }
         api::handle(&mut self.state(), req)
     }
 
     /// The simulated clock.
     pub fn now(&self) -> i64 {
-        self.state().now()
+        self.inner.now()
     }
 
     /// Moves the simulated clock forward to `now` (a backward move is
     /// ignored with a warning) and carries out the bridges' jobs up to it.
     pub fn set_time(&self, now: i64) {
-        self.state().set_time(now);
+        self.inner.set_time(now);
     }
 
     /// Takes a bridge off or on line at the current simulated instant.
@@ -191,16 +155,15 @@ impl Igloohome {
     /// body and no effect (0 = hang; 429 carries `Retry-After: 30`). Faults
     /// queue after those already armed; `count == 0` disarms the endpoint.
     pub fn inject_fault(&self, endpoint: Endpoint, status: u16, count: u32) {
-        self.state().add_fault(endpoint, FaultKind::Status(status), count);
+        self.state().faults.arm(endpoint, FaultKind::Status(status), count);
     }
 
     /// The next `count` calls to `endpoint` are carried out but their
     /// response body is spoiled as `kind` says.
     pub fn inject_malformed(&self, endpoint: Endpoint, count: u32, kind: MalformedKind) {
-        self.state().add_fault(endpoint, FaultKind::Body(kind), count);
+        self.state().faults.arm(endpoint, FaultKind::Body(kind), count);
     }
 
-    /// Invalidates every access token issued so far.
     /// Puts a PIN on a lock as the igloohome app would (not through the
     /// API): the plugin does not know it, the lock does.
     pub fn set_pin_by_hand(&self, lock: &str, pin: &str, start: i64, end: i64) {
@@ -218,8 +181,13 @@ impl Igloohome {
         });
     }
 
-    pub fn revoke_tokens(&self) {
-        self.state().tokens.clear();
+    /// Invalidates every access token issued so far; returns how many
+    /// there were.
+    pub fn revoke_tokens(&self) -> usize {
+        let mut state = self.state();
+        let n = state.tokens.len();
+        state.tokens.clear();
+        n
     }
 
     /// Every PIN that was ever on a lock, in the order they were added.
@@ -227,6 +195,8 @@ impl Igloohome {
         self.state().pins.clone()
     }
 
+    /// Requests received; `by_endpoint` always has the four keys `token`,
+    /// `devices`, `jobs`, `job_status`.
     pub fn http_counts(&self) -> HttpCounts {
         self.state().counts.clone()
     }
@@ -234,12 +204,12 @@ impl Igloohome {
     /// The report's `pins` array (SCENARIOS.md): instants as RFC 3339 UTC,
     /// `removed_at` null while the PIN is still on the lock.
     pub fn report_pins_json(&self) -> serde_json::Value {
-        admin::pins_json(&self.state().pins)
+        crate::report_pins_json(&self.state().pins)
     }
 
     /// The report's `http` object (SCENARIOS.md).
     pub fn http_json(&self) -> serde_json::Value {
-        admin::http_json(&self.state().counts)
+        self.state().counts.to_json()
     }
 }
 

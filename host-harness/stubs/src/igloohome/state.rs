@@ -14,10 +14,12 @@
 //! - a job takes effect on the lock at its completion instant, which is the
 //!   `added_at` / `removed_at` of the PIN record.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use super::config::{OfflineReply, StubConfig};
 use super::{Endpoint, FaultKind, HttpCounts, PinRecord, StubError};
+use crate::faults::FaultQueue;
+use crate::sim::Simulation;
 
 /// Seconds a bridge takes to carry out one job ("roughly 2 jobs per minute").
 pub const JOB_SECONDS: i64 = 30;
@@ -106,11 +108,6 @@ pub(crate) struct TokenInfo {
     pub expires_at: i64,
 }
 
-pub(crate) struct PendingFault {
-    pub kind: FaultKind,
-    pub remaining: u32,
-}
-
 /// Everything behind the `Igloohome` mutex.
 pub(crate) struct State {
     now: i64,
@@ -121,7 +118,7 @@ pub(crate) struct State {
     pub job_index: HashMap<String, usize>,
     pub pins: Vec<PinRecord>,
     pub tokens: HashMap<String, TokenInfo>,
-    pub faults: BTreeMap<Endpoint, VecDeque<PendingFault>>,
+    pub faults: FaultQueue<Endpoint, FaultKind>,
     pub counts: HttpCounts,
     pub page_size: usize,
     /// Fallback entropy when the OS source fails (it should not): ids stay
@@ -167,26 +164,11 @@ impl State {
             job_index: HashMap::new(),
             pins: Vec::new(),
             tokens: HashMap::new(),
-            faults: BTreeMap::new(),
-            counts: HttpCounts::default(),
+            faults: FaultQueue::default(),
+            counts: HttpCounts::zero(Endpoint::ALL.map(Endpoint::as_str)),
             page_size: 2,
             id_counter: 0,
         }
-    }
-
-    pub fn now(&self) -> i64 {
-        self.now
-    }
-
-    /// Moves the clock forward (never back) and plays every bridge event up
-    /// to and including `now`.
-    pub fn set_time(&mut self, now: i64) {
-        if now < self.now {
-            tracing::warn!(current = self.now, requested = now, "igloohome stub: clock cannot move backwards; ignored");
-            return;
-        }
-        self.advance_to(now);
-        self.now = now;
     }
 
     pub fn lock(&self, id: &str) -> Option<&Lock> {
@@ -378,27 +360,18 @@ impl State {
         }
         b
     }
+}
 
-    /// Takes the next injected fault for an endpoint, if any is armed.
-    pub fn take_fault(&mut self, ep: Endpoint) -> Option<FaultKind> {
-        let q = self.faults.get_mut(&ep)?;
-        let front = q.front_mut()?;
-        let kind = front.kind;
-        front.remaining = front.remaining.saturating_sub(1);
-        if front.remaining == 0 {
-            q.pop_front();
-        }
-        Some(kind)
+impl Simulation for State {
+    const VENDOR: &'static str = "igloohome";
+
+    fn now(&self) -> i64 {
+        self.now
     }
 
-    /// Arms `count` faults after any already armed; `count == 0` disarms all
-    /// faults of that endpoint.
-    pub fn add_fault(&mut self, ep: Endpoint, kind: FaultKind, count: u32) {
-        let q = self.faults.entry(ep).or_default();
-        if count == 0 {
-            q.clear();
-        } else {
-            q.push_back(PendingFault { kind, remaining: count });
-        }
+    /// Plays every bridge event up to and including `now`.
+    fn advance(&mut self, now: i64) {
+        self.advance_to(now);
+        self.now = now;
     }
 }

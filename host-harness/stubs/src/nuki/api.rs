@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::state::{pin_text, Code, OpAction, State, MAX_CODES_PER_LOCK};
 use super::{NukiEndpoint, StubRequest, StubResponse};
+use crate::split_target;
 
 /// Longest keypad-code name (the general auth model allows 32; keypad codes
 /// are held to 20 and a longer one gets 422).
@@ -62,24 +63,6 @@ enum Miss {
     NotFound,
     /// The path exists with other methods (the `Allow` header).
     Method(&'static str),
-}
-
-/// Splits a request target into its decoded path segments and raw query.
-/// `None` when a segment is not valid UTF-8 once percent-decoded.
-fn split_target(target: &str) -> Option<(Vec<String>, &str)> {
-    // Absolute-form targets ("http://host/path") are legal HTTP/1.1.
-    let target = match target.find("://") {
-        Some(i) => target[i + 3..].find('/').map_or("/", |j| &target[i + 3 + j..]),
-        None => target,
-    };
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let path = path.split('#').next().unwrap_or("");
-    let segments = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned()))
-        .collect::<Option<Vec<String>>>()?;
-    Some((segments, query))
 }
 
 /// A path's `smartlockId`: a decimal number (anything else matches no
@@ -253,10 +236,7 @@ fn opt_date(secs: Option<i64>) -> Value {
 // ------------------------------------------------------------ counting
 
 fn count(state: &mut State, ep: Option<NukiEndpoint>) {
-    state.requests += 1;
-    if let Some(ep) = ep {
-        *state.by_endpoint.entry(ep).or_default() += 1;
-    }
+    state.counts.record(ep.map(NukiEndpoint::report_key).as_deref());
 }
 
 /// Counts a request the transport refused before it reached [`handle`]
@@ -308,7 +288,7 @@ pub(crate) fn handle(state: &mut State, req: &StubRequest) -> StubResponse {
         Err(Miss::Method(allow)) => return empty(405).with_header("Allow", allow),
     };
     let ep = route.endpoint();
-    if let Some(status) = state.take_fault(ep) {
+    if let Some(status) = state.faults.take(ep) {
         tracing::debug!(endpoint = %ep, status, "nuki stub: injected fault");
         return fault_response(status);
     }

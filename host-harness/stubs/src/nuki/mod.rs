@@ -32,13 +32,14 @@ mod tests;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
-pub use crate::{PinRecord, StubRequest, StubResponse};
+pub use crate::{HttpCounts, PinRecord, StubRequest, StubResponse};
 
 pub use config::{NukiAccount, NukiConfig, NukiLock, OfflineWrites};
 pub use state::{MAX_CODES_PER_LOCK, PUSH_TIMEOUT, UNRESTRICTED_END, UNRESTRICTED_START, WRITE_SECONDS};
 
+use crate::sim::Shared;
 use state::{Code, State};
 
 /// Errors of the stub's control API (not HTTP answers: those are responses).
@@ -120,7 +121,7 @@ impl FromStr for NukiEndpoint {
 /// The stub: cheap to clone, all clones share one world.
 #[derive(Clone)]
 pub struct Nuki {
-    inner: Arc<Mutex<State>>,
+    inner: Shared<State>,
 }
 
 impl fmt::Debug for Nuki {
@@ -134,15 +135,11 @@ impl Nuki {
     /// configuration is taken as is (a lock whose id is not a number is
     /// left out); see [`NukiConfig::validate`].
     pub fn new(config: NukiConfig, now: i64) -> Nuki {
-        Nuki { inner: Arc::new(Mutex::new(State::new(config, now))) }
+        Nuki { inner: Shared::new(State::new(config, now)) }
     }
 
-    /// Every state change completes before the lock is released and nothing
-    /// in the stub panics on request data, so a poisoned mutex (a panic in a
-    /// caller's thread, e.g. a failing test) leaves a consistent state: keep
-    /// serving it rather than cascading the panic.
     fn state(&self) -> MutexGuard<'_, State> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
     /// Answers one API request (paths as on `api.nuki.io`).
@@ -152,14 +149,14 @@ impl Nuki {
 
     /// The simulated clock.
     pub fn now(&self) -> i64 {
-        self.state().now()
+        self.inner.now()
     }
 
     /// Moves the simulated clock forward to `now` (a backward move is
     /// ignored with a warning) and carries out the locks' pending writes up
     /// to it.
     pub fn set_time(&self, now: i64) {
-        self.state().set_time(now);
+        self.inner.set_time(now);
     }
 
     /// Takes a lock off line (`serverState` 4: its writes are not carried
@@ -201,15 +198,18 @@ impl Nuki {
     /// status's usual body and no effect (0 = hang). Faults queue after
     /// those already armed; `count == 0` disarms the endpoint.
     pub fn inject_fault(&self, endpoint: NukiEndpoint, status: u16, count: u32) {
-        self.state().add_fault(endpoint, status, count);
+        self.state().faults.arm(endpoint, status, count);
     }
 
     /// Invalidates every account's API token, as a password change in Nuki
-    /// Web does: every later call gets 401.
-    pub fn revoke_tokens(&self) {
-        for a in &mut self.state().accounts {
+    /// Web does: every later call gets 401. Returns how many were valid.
+    pub fn revoke_tokens(&self) -> usize {
+        let mut state = self.state();
+        let valid = state.accounts.iter().filter(|a| a.token_valid).count();
+        for a in &mut state.accounts {
             a.token_valid = false;
         }
+        valid
     }
 
     /// Puts a keypad code on a lock as the Nuki app would: on the lock at
@@ -261,13 +261,18 @@ impl Nuki {
     /// Requests received per endpoint, keyed as in the report
     /// (`nuki.smartlock`, ...); every endpoint is present.
     pub fn http_counts(&self) -> BTreeMap<String, u64> {
-        self.state().by_endpoint.iter().map(|(e, n)| (e.report_key(), *n)).collect()
+        self.state().counts.by_endpoint.clone()
     }
 
     /// Every API request received, including faulted, refused and
     /// unknown-route ones.
     pub fn requests_total(&self) -> u64 {
-        self.state().requests
+        self.state().counts.requests
+    }
+
+    /// [`Nuki::requests_total`] and [`Nuki::http_counts`] together.
+    pub fn http_totals(&self) -> HttpCounts {
+        self.state().counts.clone()
     }
 }
 

@@ -23,12 +23,15 @@
 //!   PIN taken) until `POST /smartlock/{id}/sync`; with `never_confirm`
 //!   operations on that lock never start.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Datelike, Timelike};
 
 use super::config::{parse_lock_id, NukiConfig, OfflineWrites};
 use super::{NukiEndpoint, PinRecord, StubError};
+use crate::faults::FaultQueue;
+use crate::sim::Simulation;
+use crate::HttpCounts;
 
 /// Seconds the server and lock take to carry out one write ("normally
 /// within seconds"; the stub is on the slow side of that).
@@ -190,11 +193,6 @@ pub(crate) struct Operation {
     pub state: OpState,
 }
 
-pub(crate) struct PendingFault {
-    pub status: u16,
-    pub remaining: u32,
-}
-
 /// Everything behind the `Nuki` mutex.
 pub(crate) struct State {
     now: i64,
@@ -204,9 +202,10 @@ pub(crate) struct State {
     auth_index: HashMap<String, usize>,
     pub ops: Vec<Operation>,
     pub pins: Vec<PinRecord>,
-    pub faults: BTreeMap<NukiEndpoint, VecDeque<PendingFault>>,
-    pub requests: u64,
-    pub by_endpoint: BTreeMap<NukiEndpoint, u64>,
+    /// Armed faults: the status each answers (0 = hang).
+    pub faults: FaultQueue<NukiEndpoint, u16>,
+    /// Keyed `nuki.*`, every endpoint present.
+    pub counts: HttpCounts,
     /// Fallback entropy when the OS source fails (it should not): ids stay
     /// unique, they are just not unguessable.
     id_counter: u64,
@@ -236,9 +235,8 @@ impl State {
             auth_index: HashMap::new(),
             ops: Vec::new(),
             pins: Vec::new(),
-            faults: BTreeMap::new(),
-            requests: 0,
-            by_endpoint: NukiEndpoint::ALL.iter().map(|&e| (e, 0)).collect(),
+            faults: FaultQueue::default(),
+            counts: HttpCounts::zero(NukiEndpoint::ALL.map(NukiEndpoint::report_key)),
             id_counter: 0,
         };
         for l in config.locks {
@@ -268,21 +266,6 @@ impl State {
             });
         }
         state
-    }
-
-    pub fn now(&self) -> i64 {
-        self.now
-    }
-
-    /// Moves the clock forward (never back) and plays every lock event up to
-    /// and including `now`.
-    pub fn set_time(&mut self, now: i64) {
-        if now < self.now {
-            tracing::warn!(current = self.now, requested = now, "nuki stub: clock cannot move backwards; ignored");
-            return;
-        }
-        self.advance_to(now);
-        self.now = now;
     }
 
     pub fn lock_by_wire_id(&self, id: u64) -> Option<usize> {
@@ -579,27 +562,18 @@ impl State {
         }
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
+}
 
-    /// Takes the next injected fault for an endpoint, if any is armed.
-    pub fn take_fault(&mut self, ep: NukiEndpoint) -> Option<u16> {
-        let q = self.faults.get_mut(&ep)?;
-        let front = q.front_mut()?;
-        let status = front.status;
-        front.remaining = front.remaining.saturating_sub(1);
-        if front.remaining == 0 {
-            q.pop_front();
-        }
-        Some(status)
+impl Simulation for State {
+    const VENDOR: &'static str = "nuki";
+
+    fn now(&self) -> i64 {
+        self.now
     }
 
-    /// Arms `count` faults after any already armed; `count == 0` disarms all
-    /// faults of that endpoint.
-    pub fn add_fault(&mut self, ep: NukiEndpoint, status: u16, count: u32) {
-        let q = self.faults.entry(ep).or_default();
-        if count == 0 {
-            q.clear();
-        } else {
-            q.push_back(PendingFault { status, remaining: count });
-        }
+    /// Plays every lock event up to and including `now`.
+    fn advance(&mut self, now: i64) {
+        self.advance_to(now);
+        self.now = now;
     }
 }

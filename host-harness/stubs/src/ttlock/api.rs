@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 use super::state::{floor_minute_ms, Channel, Passcode, State, DATE_TOLERANCE_MS, PERMANENT_END, TOKEN_LIFETIME};
 use super::state::{AccessToken, RefreshToken, REFRESH_LIFETIME};
 use super::{FaultKind, MalformedKind, StubRequest, StubResponse, TtlockEndpoint};
-use crate::rfc3339_utc;
+use crate::sim::Simulation as _;
+use crate::{origin_form, rfc3339_utc};
 
 /// An API failure: the errcode of TTLock's HTTP 200 error body.
 type Api<T> = Result<T, i64>;
@@ -217,15 +218,8 @@ fn http_error(status: u16, now: i64, path: &str) -> StubResponse {
     StubResponse::json(status, &json!({"timestamp": rfc3339_utc(now), "status": status, "error": reason, "path": path}))
 }
 
-fn spoil(mut resp: StubResponse, kind: MalformedKind) -> StubResponse {
-    match kind {
-        MalformedKind::Malformed => resp.body = b"{\"errcode\": 0, \"list\": [1, 2,, }<html>".to_vec(),
-        MalformedKind::Truncated => {
-            let half = resp.body.len() / 2;
-            resp.body.truncate(half);
-        }
-    }
-    resp
+fn spoil(resp: StubResponse, kind: MalformedKind) -> StubResponse {
+    kind.spoil(resp, b"{\"errcode\": 0, \"list\": [1, 2,, }<html>")
 }
 
 /// Applies a fault that lets the request be carried out.
@@ -282,21 +276,14 @@ impl Params {
 /// The path (absolute-form targets reduced) and the raw query; `None` when
 /// the target is not a path at all.
 fn split_target(target: &str) -> Option<(&str, &str)> {
-    let target = match target.find("://") {
-        Some(i) => target[i + 3..].find('/').map_or("/", |j| &target[i + 3 + j..]),
-        None => target,
-    };
-    let target = target.split('#').next().unwrap_or("");
+    let target = origin_form(target).split('#').next().unwrap_or("");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     path.starts_with('/').then_some((path, query))
 }
 
 /// Counts one API request.
 fn count(state: &mut State, route: Option<Route>) {
-    state.requests += 1;
-    if let Some(r) = route {
-        *state.counts.entry(r.endpoint().report_key()).or_default() += 1;
-    }
+    state.counts.record(route.map(|r| r.endpoint().report_key()).as_deref());
 }
 
 /// Counts a request the transport refused before it reached [`handle`]
@@ -319,7 +306,7 @@ pub(crate) fn handle(state: &mut State, req: &StubRequest) -> Outcome {
         return Outcome::Done(http_error(404, now, path));
     };
     let ep = route.endpoint();
-    let fault = state.take_fault(ep);
+    let fault = state.faults.take(ep);
     match fault {
         Some(FaultKind::Status(0)) => return Outcome::Done(StubResponse::hang()),
         Some(FaultKind::Status(status)) => {

@@ -29,11 +29,10 @@ mod tests;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::Duration;
 
-pub use crate::igloohome::MalformedKind;
-pub use crate::{PinRecord, StubRequest, StubResponse};
+pub use crate::{HttpCounts, MalformedKind, PinRecord, StubRequest, StubResponse};
 
 pub use config::{TtlockAccount, TtlockApp, TtlockConfig, TtlockGateway, TtlockLock};
 pub use state::{
@@ -41,6 +40,7 @@ pub use state::{
     REFRESH_LIFETIME, TOKEN_LIFETIME,
 };
 
+use crate::sim::Shared;
 use state::State;
 
 /// Errors of the stub's control API (not HTTP answers: those are responses).
@@ -152,7 +152,7 @@ pub(crate) enum FaultKind {
 /// The stub: cheap to clone, all clones share one world.
 #[derive(Clone)]
 pub struct Ttlock {
-    inner: Arc<Mutex<State>>,
+    inner: Shared<State>,
 }
 
 impl fmt::Debug for Ttlock {
@@ -165,15 +165,11 @@ impl Ttlock {
     /// A stub whose simulated clock reads `now` (unix seconds UTC). The
     /// configuration is taken as is; see [`TtlockConfig::validate`].
     pub fn new(config: TtlockConfig, now: i64) -> Ttlock {
-        Ttlock { inner: Arc::new(Mutex::new(State::new(config, now))) }
+        Ttlock { inner: Shared::new(State::new(config, now)) }
     }
 
-    /// Every state change completes before the lock is released and nothing
-    /// in the stub panics on request data, so a poisoned mutex (a panic in a
-    /// caller's thread, e.g. a failing test) leaves a consistent state: keep
-    /// serving it rather than cascading the panic.
     fn state(&self) -> MutexGuard<'_, State> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
     /// Answers one HTTP request. A gateway or Wi-Fi write holds its channel
@@ -195,14 +191,14 @@ impl Ttlock {
 
     /// The simulated clock (unix seconds UTC).
     pub fn now(&self) -> i64 {
-        self.state().now()
+        self.inner.now()
     }
 
     /// Moves the simulated clock forward to `now`; a backward move is
     /// ignored with a warning. Token expiry, the `date` check, the stale
     /// gateway views and the quota month all follow it.
     pub fn set_time(&self, now: i64) {
-        self.state().set_time(now);
+        self.inner.set_time(now);
     }
 
     /// Powers a gateway off or on at the current simulated instant. Off, it
@@ -217,7 +213,7 @@ impl Ttlock {
     /// effect (0 = hang). Faults queue after those already armed; `count ==
     /// 0` disarms the endpoint.
     pub fn inject_fault(&self, endpoint: TtlockEndpoint, status: u16, count: u32) {
-        self.state().add_fault(endpoint, FaultKind::Status(status), count);
+        self.state().faults.arm(endpoint, FaultKind::Status(status), count);
     }
 
     /// The next `count` calls to `endpoint` answer HTTP 200 with `errcode`'s
@@ -225,19 +221,19 @@ impl Ttlock {
     /// success body without doing anything: a write the vendor "accepted"
     /// but never carried out.
     pub fn inject_errcode(&self, endpoint: TtlockEndpoint, errcode: i64, count: u32) {
-        self.state().add_fault(endpoint, FaultKind::Errcode(errcode), count);
+        self.state().faults.arm(endpoint, FaultKind::Errcode(errcode), count);
     }
 
     /// The next `count` calls to `endpoint` are carried out but their
     /// response body is spoiled as `kind` says.
     pub fn inject_malformed(&self, endpoint: TtlockEndpoint, count: u32, kind: MalformedKind) {
-        self.state().add_fault(endpoint, FaultKind::Body(kind), count);
+        self.state().faults.arm(endpoint, FaultKind::Body(kind), count);
     }
 
     /// The next `count` calls to `endpoint` are carried out, then the
     /// connection hangs: the client times out not knowing the outcome.
     pub fn inject_lost_answer(&self, endpoint: TtlockEndpoint, count: u32) {
-        self.state().add_fault(endpoint, FaultKind::LostAnswer, count);
+        self.state().faults.arm(endpoint, FaultKind::LostAnswer, count);
     }
 
     /// Real time a gateway or Wi-Fi write takes (default 0; the real ones
@@ -268,11 +264,14 @@ impl Ttlock {
     }
 
     /// Revokes every access token issued so far (they answer 10004);
-    /// refresh tokens keep working.
-    pub fn revoke_tokens(&self) {
-        for t in self.state().tokens.values_mut() {
+    /// refresh tokens keep working. Returns how many were not revoked yet.
+    pub fn revoke_tokens(&self) -> usize {
+        let mut state = self.state();
+        let live = state.tokens.values().filter(|t| !t.revoked).count();
+        for t in state.tokens.values_mut() {
             t.revoked = true;
         }
+        live
     }
 
     /// Puts a passcode on a lock as its owner would in the TTLock app (over
@@ -348,12 +347,17 @@ impl Ttlock {
     /// API requests received per endpoint, keyed `ttlock.<endpoint>`; every
     /// endpoint is present. Faulted and refused requests count too.
     pub fn http_counts(&self) -> BTreeMap<String, u64> {
-        self.state().counts.clone()
+        self.state().counts.by_endpoint.clone()
     }
 
     /// Every API request received, unknown routes included.
     pub fn http_requests(&self) -> u64 {
-        self.state().requests
+        self.state().counts.requests
+    }
+
+    /// [`Ttlock::http_requests`] and [`Ttlock::http_counts`] together.
+    pub fn http_totals(&self) -> HttpCounts {
+        self.state().counts.clone()
     }
 }
 

@@ -19,7 +19,7 @@
 //! ("no gateway near") after it. A gateway or Wi-Fi lock carries out one
 //! command at a time: a call while another is in flight gets -3003 / -3037.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike};
@@ -27,6 +27,9 @@ use md5::{Digest, Md5};
 
 use super::config::{wire_id, TtlockConfig};
 use super::{FaultKind, PinRecord, StubError, TtlockEndpoint};
+use crate::faults::FaultQueue;
+use crate::sim::Simulation;
+use crate::HttpCounts;
 
 /// Access-token lifetime (`expires_in`): 90 days.
 pub const TOKEN_LIFETIME: i64 = 90 * 86_400;
@@ -152,11 +155,6 @@ pub(crate) struct RefreshToken {
     pub expires_at: i64,
 }
 
-pub(crate) struct PendingFault {
-    pub kind: FaultKind,
-    pub remaining: u32,
-}
-
 /// Everything behind the `Ttlock` mutex.
 pub(crate) struct State {
     now: i64,
@@ -171,11 +169,10 @@ pub(crate) struct State {
     pub pins: Vec<PinRecord>,
     pub tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
-    pub faults: BTreeMap<TtlockEndpoint, VecDeque<PendingFault>>,
-    /// Per endpoint, keys `ttlock.*`, every endpoint present.
-    pub counts: BTreeMap<String, u64>,
-    /// Every API request, including unknown routes.
-    pub requests: u64,
+    pub faults: FaultQueue<TtlockEndpoint, FaultKind>,
+    /// Every API request, including unknown routes; per endpoint keyed
+    /// `ttlock.*`, every endpoint present.
+    pub counts: HttpCounts,
     pub quota: Option<u64>,
     /// (year, month) in Beijing time of `month_count`.
     quota_month: (i32, u32),
@@ -214,9 +211,8 @@ impl State {
             pins: Vec::new(),
             tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
-            faults: BTreeMap::new(),
-            counts: TtlockEndpoint::ALL.iter().map(|e| (e.report_key(), 0)).collect(),
-            requests: 0,
+            faults: FaultQueue::default(),
+            counts: HttpCounts::zero(TtlockEndpoint::ALL.map(TtlockEndpoint::report_key)),
             quota: Some(DEFAULT_MONTHLY_QUOTA),
             quota_month: beijing_month(now),
             month_count: 0,
@@ -281,23 +277,8 @@ impl State {
         state
     }
 
-    pub fn now(&self) -> i64 {
-        self.now
-    }
-
     pub fn now_ms(&self) -> i64 {
         self.now.saturating_mul(1000)
-    }
-
-    /// Moves the clock forward (never back). Everything time-dependent
-    /// (token expiry, stale gateway views, the quota month) is computed from
-    /// the clock when asked, so nothing else has to happen here.
-    pub fn set_time(&mut self, now: i64) {
-        if now < self.now {
-            tracing::warn!(current = self.now, requested = now, "ttlock stub: clock cannot move backwards; ignored");
-            return;
-        }
-        self.now = now;
     }
 
     pub fn lock_index(&self, id: &str) -> Option<usize> {
@@ -518,28 +499,20 @@ impl State {
         }
         b
     }
+}
 
-    /// Takes the next injected fault for an endpoint, if any is armed.
-    pub fn take_fault(&mut self, ep: TtlockEndpoint) -> Option<FaultKind> {
-        let q = self.faults.get_mut(&ep)?;
-        let front = q.front_mut()?;
-        let kind = front.kind;
-        front.remaining = front.remaining.saturating_sub(1);
-        if front.remaining == 0 {
-            q.pop_front();
-        }
-        Some(kind)
+impl Simulation for State {
+    const VENDOR: &'static str = PROVIDER;
+
+    fn now(&self) -> i64 {
+        self.now
     }
 
-    /// Arms `count` faults after any already armed; `count == 0` disarms all
-    /// faults of that endpoint.
-    pub fn add_fault(&mut self, ep: TtlockEndpoint, kind: FaultKind, count: u32) {
-        let q = self.faults.entry(ep).or_default();
-        if count == 0 {
-            q.clear();
-        } else {
-            q.push_back(PendingFault { kind, remaining: count });
-        }
+    /// Everything time-dependent (token expiry, stale gateway views, the
+    /// quota month) is computed from the clock when asked, so nothing else
+    /// has to happen here.
+    fn advance(&mut self, now: i64) {
+        self.now = now;
     }
 }
 

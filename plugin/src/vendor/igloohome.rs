@@ -3,13 +3,37 @@
 //! It caches the bearer token in storage until shortly before it expires,
 //! fetches a new one once when the API answers 401, follows device-list
 //! pagination and reads bridge links from the bridge's `linkedDevices`.
+//! Writes are bridge jobs: queued, then confirmed by polling the job.
 
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::host::{Host, HttpError, HttpRequest, HttpResponse, Method};
-use crate::store::{CachedToken, Store, TOKEN_KEY};
+use super::{
+    Capabilities, CodeSpec, Confirmation, Confirmed, Found, LockInfo, Op, PinRule, Remote, Submitted, VendorError,
+};
+use crate::host::{Host, HttpRequest, HttpResponse, Method};
+use crate::model::Provider;
+use crate::schedule;
+use crate::store::{token_key, CachedToken, Store};
+
+const BRAND: &str = "igloohome";
+
+/// Bridge jobs: queued, polled; a bridge works one at a time, about 30 s
+/// each, and may let a job expire that it has not started within 2 minutes
+/// (four in flight keep it busy without a gap). No listing of PINs.
+pub static CAPABILITIES: Capabilities = Capabilities {
+    provider: Provider::Igloohome,
+    pin_rule: PinRule::AnyDigits,
+    confirmation: Confirmation::Job,
+    moves_in_place: false,
+    lists_codes: false,
+    channel_capacity: 4,
+    write_secs: 30,
+    max_name_chars: 60,
+    needs: "a bridge",
+    app: "the igloohome app",
+};
 
 pub const TOKEN_URL: &str = "https://auth.igloohome.co/oauth2/token";
 pub const API_BASE: &str = "https://api.igloodeveloper.co/igloohome";
@@ -26,44 +50,6 @@ const MAX_DEVICE_PAGES: usize = 50;
 const JOB_CREATE_PIN: u32 = 4;
 const JOB_DELETE_PIN: u32 = 5;
 const PIN_TYPE_DURATION: u32 = 4;
-
-/// What went wrong talking to igloohome, in words a property manager can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VendorError {
-    /// The credentials were refused (token endpoint 4xx, or 401 after a fresh token).
-    #[error("igloohome refused the API credentials ({0})")]
-    Unauthorized(String),
-    /// igloohome refused the request for good (a 4xx): the job was not queued.
-    #[error("igloohome refused the request: {message} (HTTP {status})")]
-    Rejected { status: u16, message: String },
-    /// The bridge is offline or unreachable.
-    #[error("the bridge is offline or unreachable ({0})")]
-    BridgeOffline(String),
-    /// Too many requests or jobs; try again later.
-    #[error("igloohome asked to slow down (HTTP 429)")]
-    RateLimited { retry_after_secs: Option<i64> },
-    /// No usable answer (5xx, timeout, connection failure): whether the
-    /// request had an effect is unknown.
-    #[error("igloohome did not answer properly: {0}")]
-    Unavailable(String),
-    /// A 2xx whose body is not what the API documents.
-    #[error("igloohome sent a malformed response: {0}")]
-    Malformed(String),
-    /// No usable access token, so the request itself was never sent.
-    #[error("igloohome issued no access token: {0}")]
-    NoToken(String),
-    /// The host refused the request (allow-list) or the storage failed.
-    #[error("{0}")]
-    Host(String),
-}
-
-impl VendorError {
-    /// Whether a request that failed this way may still have been carried
-    /// out by igloohome (so a retry must first undo it).
-    pub fn outcome_unknown(&self) -> bool {
-        matches!(self, VendorError::Unavailable(_) | VendorError::Malformed(_))
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceKind {
@@ -87,13 +73,6 @@ pub struct LockWithBridge {
     pub id: String,
     pub name: String,
     pub bridge_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobState {
-    Pending,
-    Done,
-    Failed(String),
 }
 
 pub struct Credentials<'a> {
@@ -145,9 +124,12 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             200..=299 => {}
             400..=499 => {
                 let detail = error_text(&resp);
-                return Err(VendorError::Unauthorized(format!("HTTP {}: {detail}", resp.status)));
+                return Err(VendorError::Unauthorized {
+                    brand: BRAND,
+                    detail: format!("HTTP {}: {detail}", resp.status),
+                });
             }
-            s => return Err(VendorError::Unavailable(format!("token endpoint answered HTTP {s}"))),
+            s => return Err(unavailable(format!("token endpoint answered HTTP {s}"))),
         }
         #[derive(Deserialize)]
         struct TokenBody {
@@ -156,12 +138,16 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         }
         let parsed: TokenBody = parse_json(&resp.body, "token response")?;
         if parsed.access_token.is_empty() || parsed.expires_in <= 0 {
-            return Err(VendorError::Malformed("token response without a usable token".into()));
+            return Err(malformed("token response without a usable token"));
         }
         let now = self.host.now();
         let account_name = jwt_claim(&parsed.access_token, "name");
         Ok(IssuedToken {
-            token: CachedToken { access_token: parsed.access_token, expires_at: now.saturating_add(parsed.expires_in) },
+            token: CachedToken {
+                access_token: parsed.access_token,
+                expires_at: now.saturating_add(parsed.expires_in),
+                refresh_token: None,
+            },
             account_name,
         })
     }
@@ -173,18 +159,18 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         }
         let store = Store::new(self.host);
         if !renew {
-            if let Some(t) = store.get::<CachedToken>(TOKEN_KEY).map_err(host_err)? {
+            if let Some(t) = store.get::<CachedToken>(&token_key(Provider::Igloohome)).map_err(VendorError::host)? {
                 if self.host.now() < t.expires_at - TOKEN_RENEW_BEFORE_SECS {
                     return Ok(t.access_token);
                 }
             }
         }
         let issued = self.issue_token().inspect_err(|e| {
-            if matches!(e, VendorError::Unauthorized(_)) {
+            if matches!(e, VendorError::Unauthorized { .. }) {
                 self.refused = Some(e.clone());
             }
         })?;
-        store.put(TOKEN_KEY, &issued.token).map_err(host_err)?;
+        store.put(&token_key(Provider::Igloohome), &issued.token).map_err(VendorError::host)?;
         Ok(issued.token.access_token)
     }
 
@@ -195,7 +181,9 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             // A token failure happens before the request leaves: its outcome
             // is known (nothing happened), unlike a failure of the request.
             let token = self.token(renewed).map_err(|e| match e {
-                VendorError::Unavailable(m) | VendorError::Malformed(m) => VendorError::NoToken(m),
+                VendorError::Unavailable { detail, .. } | VendorError::Malformed { detail, .. } => {
+                    VendorError::NoToken { brand: BRAND, detail }
+                }
                 other => other,
             })?;
             let mut headers = vec![
@@ -212,7 +200,10 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             let resp = self.send(HttpRequest { method, url: format!("{API_BASE}{path}"), headers, body: bytes })?;
             if resp.status == 401 {
                 if renewed {
-                    let e = VendorError::Unauthorized("the API refused a freshly issued token".into());
+                    let e = VendorError::Unauthorized {
+                        brand: BRAND,
+                        detail: "the API refused a freshly issued token".into(),
+                    };
                     self.refused = Some(e.clone());
                     return Err(e);
                 }
@@ -225,12 +216,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
 
     fn send(&mut self, req: HttpRequest) -> Result<HttpResponse, VendorError> {
         self.requests += 1;
-        self.host.send(&req).map_err(|e| match e {
-            HttpError::Forbidden(m) => VendorError::Host(format!("the host refused the request: {m}")),
-            HttpError::Timeout => VendorError::Unavailable("no answer in time".into()),
-            HttpError::TooLarge(n) => VendorError::Malformed(format!("response larger than {n} bytes")),
-            HttpError::Transport(m) => VendorError::Unavailable(m),
-        })
+        self.host.send(&req).map_err(|e| VendorError::from_http(BRAND, e))
     }
 
     /// Every device of the account, following `nextCursor`.
@@ -250,7 +236,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             let payload = page
                 .get("payload")
                 .and_then(Value::as_array)
-                .ok_or_else(|| VendorError::Malformed("device list without a payload array".into()))?;
+                .ok_or_else(|| malformed("device list without a payload array"))?;
             for d in payload {
                 out.push(parse_device(d)?);
             }
@@ -259,7 +245,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
                 return Ok(out);
             }
         }
-        Err(VendorError::Malformed(format!("device list longer than {MAX_DEVICE_PAGES} pages")))
+        Err(malformed(format!("device list longer than {MAX_DEVICE_PAGES} pages")))
     }
 
     /// Locks with their bridges.
@@ -304,43 +290,111 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         match v.get("jobId") {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             Some(Value::Number(n)) => Ok(n.to_string()),
-            _ => Err(VendorError::Malformed("job response without a jobId".into())),
+            _ => Err(malformed("job response without a jobId")),
         }
     }
 
     /// Whether a queued job has been carried out by the bridge.
-    pub fn job_status(&mut self, job_id: &str) -> Result<JobState, VendorError> {
+    pub fn job_status(&mut self, job_id: &str) -> Result<Confirmed, VendorError> {
         let resp = self.api(Method::Get, &format!("/jobs/{}", path_segment(job_id)), None)?;
         if resp.status == 404 {
             // A job the cloud no longer knows cannot have succeeded.
-            return Ok(JobState::Failed("igloohome no longer knows the job".into()));
+            return Ok(Confirmed::Failed("igloohome no longer knows the job".into()));
         }
         check_status(&resp)?;
         let v: Value = parse_json(&resp.body, "job status")?;
         let status = v.get("jobResponse").and_then(|r| r.get("jobStatus")).and_then(Value::as_i64);
         let completed = v.get("completed").and_then(Value::as_bool);
         match (completed, status) {
-            (Some(false), Some(0) | None) => Ok(JobState::Pending),
-            (_, Some(0)) => Ok(JobState::Done),
+            (Some(false), Some(0) | None) => Ok(Confirmed::Pending),
+            (_, Some(0)) => Ok(Confirmed::Done(None)),
             (_, Some(s)) => {
                 let msg = v
                     .get("jobResponse")
                     .and_then(|r| r.get("message"))
                     .and_then(Value::as_str)
                     .unwrap_or("the bridge did not carry out the job (failed or expired)");
-                Ok(JobState::Failed(format!(
+                let reason = format!(
                     "the bridge did not carry out the job ({}, job status {s})",
                     crate::model::clip_to(msg, 160)
-                )))
+                );
+                Ok(if is_pin_taken(msg) { Confirmed::PinTaken(reason) } else { Confirmed::Failed(reason) })
             }
-            (Some(true), None) => Err(VendorError::Malformed("completed job without a jobStatus".into())),
-            (None, None) => Err(VendorError::Malformed("job status without `completed`".into())),
+            (Some(true), None) => Err(malformed("completed job without a jobStatus")),
+            (None, None) => Err(malformed("job status without `completed`")),
         }
     }
 }
 
-fn host_err(e: crate::host::StorageError) -> VendorError {
-    VendorError::Host(e.to_string())
+impl<H: Host + ?Sized> super::Vendor for Client<'_, H> {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
+    fn requests(&self) -> u32 {
+        self.requests
+    }
+
+    fn verify(&mut self) -> Result<Option<String>, VendorError> {
+        let issued = self.issue_token()?;
+        let name = issued.account_name.clone();
+        Store::new(self.host).put(&token_key(Provider::Igloohome), &issued.token).map_err(VendorError::host)?;
+        Ok(name)
+    }
+
+    fn locks(&mut self) -> Result<Vec<LockInfo>, VendorError> {
+        Ok(locks_with_bridges(&self.devices()?)
+            .into_iter()
+            .map(|l| LockInfo { id: l.id, name: l.name, remote: l.bridge_id.map(Remote::Bridge) })
+            .collect())
+    }
+
+    fn create(&mut self, code: &CodeSpec) -> Result<Submitted, VendorError> {
+        // igloohome refuses a start before the current hour: a code created
+        // late (or moved mid-stay) starts now, to the minute (not the UTC
+        // hour, which is before the local hour in half-hour zones).
+        let now = self.host.now();
+        let start = code.start.max(now - now.rem_euclid(60));
+        self.create_pin(
+            code.lock_id,
+            code.channel,
+            code.pin,
+            code.name,
+            &schedule::format_local(code.timezone, start),
+            &schedule::format_local(code.timezone, code.end),
+        )
+        .map(Submitted::Pending)
+    }
+
+    fn update(&mut self, _code: &CodeSpec) -> Result<Submitted, VendorError> {
+        Err(VendorError::Rejected { brand: BRAND, message: "bridge PINs cannot be changed in place".into() })
+    }
+
+    fn delete(&mut self, code: &CodeSpec) -> Result<Submitted, VendorError> {
+        self.delete_pin(code.lock_id, code.channel, code.pin).map(Submitted::Pending)
+    }
+
+    fn confirm(&mut self, _op: Op, _code: &CodeSpec, handle: &str) -> Result<Confirmed, VendorError> {
+        self.job_status(handle)
+    }
+
+    fn find(&mut self, _code: &CodeSpec) -> Result<Found, VendorError> {
+        Err(VendorError::Rejected { brand: BRAND, message: "bridge PINs cannot be listed".into() })
+    }
+}
+
+/// Whether a failed create job says the PIN is already on the lock.
+fn is_pin_taken(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("pin") && (reason.contains("already exists") || reason.contains("duplicate"))
+}
+
+fn unavailable(detail: impl Into<String>) -> VendorError {
+    VendorError::Unavailable { brand: BRAND, detail: detail.into() }
+}
+
+fn malformed(detail: impl Into<String>) -> VendorError {
+    VendorError::Malformed { brand: BRAND, detail: detail.into() }
 }
 
 /// Maps a non-2xx API answer to the error a caller can act on.
@@ -348,18 +402,19 @@ fn check_status(resp: &HttpResponse) -> Result<(), VendorError> {
     match resp.status {
         200..=299 => Ok(()),
         429 => Err(VendorError::RateLimited {
+            brand: BRAND,
             retry_after_secs: resp.header("retry-after").and_then(|v| v.trim().parse().ok()),
         }),
-        406 => Err(VendorError::BridgeOffline(error_text(resp))),
+        406 => Err(bridge_offline(error_text(resp))),
         s @ 400..=499 => {
             let message = error_text(resp);
             if message.to_ascii_lowercase().contains("bridge") && message.to_ascii_lowercase().contains("offline") {
-                Err(VendorError::BridgeOffline(message))
+                Err(bridge_offline(message))
             } else {
-                Err(VendorError::Rejected { status: s, message })
+                Err(VendorError::Rejected { brand: BRAND, message: format!("{message} (HTTP {s})") })
             }
         }
-        s => Err(VendorError::Unavailable(format!("HTTP {s}"))),
+        s => Err(unavailable(format!("HTTP {s}"))),
     }
 }
 
@@ -373,8 +428,12 @@ fn error_text(resp: &HttpResponse) -> String {
         .unwrap_or_else(|| format!("HTTP {}", resp.status))
 }
 
+fn bridge_offline(detail: String) -> VendorError {
+    VendorError::Offline(format!("the bridge is offline or unreachable ({detail})"))
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, VendorError> {
-    serde_json::from_slice(body).map_err(|e| VendorError::Malformed(format!("{what}: {e}")))
+    serde_json::from_slice(body).map_err(|e| malformed(format!("{what}: {e}")))
 }
 
 fn parse_device(d: &Value) -> Result<Device, VendorError> {
@@ -382,7 +441,7 @@ fn parse_device(d: &Value) -> Result<Device, VendorError> {
         .get("deviceId")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| VendorError::Malformed("device without a deviceId".into()))?
+        .ok_or_else(|| malformed("device without a deviceId"))?
         .to_string();
     let kind = match d.get("type").and_then(Value::as_str) {
         Some(t) if t.eq_ignore_ascii_case("lock") => DeviceKind::Lock,

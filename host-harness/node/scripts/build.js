@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// Transpiles the plugin component with jco into gen/ (gitignored).
+//
+// The component: $SMARTLOCK_PLUGIN_WASM, else the one `cargo build -p
+// host-harness` makes (target/wasm/wasm32-wasip2/wasm-release/
+// smartlock_plugin.wasm), built first when it is missing. Nothing is done
+// when gen/ already holds the transpilation of the same bytes. `--force`
+// transpiles again; `--cargo` runs `cargo build -p host-harness` first in
+// any case (to pick up a changed plugin). Progress goes to stderr.
+
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PACKAGE_DIR = resolve(here, '..');
+export const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
+export const GEN_DIR = join(PACKAGE_DIR, 'gen');
+export const DEFAULT_WASM = join(REPO_ROOT, 'target/wasm/wasm32-wasip2/wasm-release/smartlock_plugin.wasm');
+/** Bumped when the post-processing below changes, so gen/ is redone. */
+const BUILD_FORMAT = 2;
+
+const say = (m) => process.stderr.write(`smartlock-node build: ${m}\n`);
+
+/** Runs `cargo build -p host-harness` at the repository root (stdout to stderr). */
+export function cargoBuild() {
+  say('cargo build -p host-harness');
+  const r = spawnSync('cargo', ['build', '-p', 'host-harness'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
+  if (r.error) throw new Error(`cargo build -p host-harness could not run: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`cargo build -p host-harness failed (exit ${r.status})`);
+}
+
+/** The component's path, building it with cargo when it is missing. */
+export function componentPath({ cargo = false } = {}) {
+  const fromEnv = process.env.SMARTLOCK_PLUGIN_WASM;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`SMARTLOCK_PLUGIN_WASM=${fromEnv}: no such file`);
+    return fromEnv;
+  }
+  if (cargo || !existsSync(DEFAULT_WASM)) cargoBuild();
+  if (!existsSync(DEFAULT_WASM)) throw new Error(`cargo build did not make ${DEFAULT_WASM}`);
+  return DEFAULT_WASM;
+}
+
+/** jco's folder in node_modules (its package.json exports no subpaths). */
+function jcoDir() {
+  const require = createRequire(import.meta.url);
+  let dir = dirname(require.resolve('@bytecodealliance/jco'));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+function jcoVersion() {
+  return JSON.parse(readFileSync(join(jcoDir(), 'package.json'), 'utf8')).version;
+}
+
+/**
+ * Post-processing of jco's output (sync instantiation, Node 20):
+ * `WebAssembly.promising` does not exist without JSPI, and the generated
+ * code calls it in a try/catch at every instantiation; V8 builds each
+ * TypeError's message by re-parsing the enclosing 12,000-line function,
+ * which made an instantiation cost ~30 ms instead of ~1 ms. The helper
+ * gives the same result as the catch branch (the plain function), or the
+ * real `WebAssembly.promising` where it exists.
+ */
+function patchGeneratedJs(js) {
+  const helper =
+    "const __smartlockPromising = typeof WebAssembly.promising === 'function' ? WebAssembly.promising : (f) => f;\n";
+  return helper + js.replaceAll('WebAssembly.promising(', '__smartlockPromising(');
+}
+
+/**
+ * Makes gen/ hold the transpiled component; returns its manifest.
+ * @param {{force?: boolean, cargo?: boolean}} [options]
+ */
+export function build({ force = false, cargo = false } = {}) {
+  const wasm = componentPath({ cargo });
+  const bytes = readFileSync(wasm);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const jco = jcoVersion();
+  const manifestPath = join(GEN_DIR, 'manifest.json');
+  if (!force && existsSync(manifestPath)) {
+    try {
+      const old = JSON.parse(readFileSync(manifestPath, 'utf8'));
+      if (old.sha256 === sha256 && old.jco === jco && old.format === BUILD_FORMAT) return old;
+    } catch {
+      // unreadable: transpile again
+    }
+  }
+  const tmp = `${GEN_DIR}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  say(`transpiling ${wasm} with jco ${jco}`);
+  const jcoBin = join(jcoDir(), 'dist/jco.js');
+  const r = spawnSync(
+    process.execPath,
+    [jcoBin, 'transpile', wasm, '-o', tmp, '--name', 'smartlock', '--instantiation', 'sync', '-q'],
+    { stdio: ['ignore', 2, 2] },
+  );
+  if (r.status !== 0) throw new Error(`jco transpile failed (exit ${r.status})`);
+  const jsPath = join(tmp, 'smartlock.js');
+  writeFileSync(jsPath, patchGeneratedJs(readFileSync(jsPath, 'utf8')));
+  const manifest = {
+    format: BUILD_FORMAT,
+    source: wasm,
+    sha256,
+    bytes: bytes.length,
+    jco,
+    instantiation: 'sync',
+    js: 'smartlock.js',
+    coreModules: readdirSync(tmp)
+      .filter((f) => f.endsWith('.wasm'))
+      .sort(),
+    builtAt: new Date().toISOString(),
+  };
+  writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  rmSync(GEN_DIR, { recursive: true, force: true });
+  renameSync(tmp, GEN_DIR);
+  say(`wrote ${GEN_DIR} (${manifest.coreModules.length} core modules)`);
+  return manifest;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    build({ force: process.argv.includes('--force'), cargo: process.argv.includes('--cargo') });
+  } catch (e) {
+    say(`error: ${e.message}`);
+    process.exit(1);
+  }
+}

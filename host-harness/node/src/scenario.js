@@ -1,0 +1,652 @@
+// Scenario files and reports (shared/SCENARIOS.md) replayed by the Node
+// host: the same timeline, ticks and report as `host-harness scenario`
+// (host-harness/src/scenario.rs), with the plugin in this host and the
+// vendor stubs in a `host-harness stub` process driven through its
+// `/_admin/` API.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { SimClock } from './clock.js';
+import { credentials as creds, PROVIDERS, STUB_PREFIXES } from './contract.js';
+import { InstantiateError, PluginError, TrapError } from './errors.js';
+import { Host } from './host.js';
+import { SyncHttpClient, VendorRoutes } from './http.js';
+import { SqliteDb } from './storage.js';
+import { substitute } from './template.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+/** The tenant id (and storage namespace) scenarios run as. */
+export const TENANT = 'scenario';
+/** HTTP timeout towards the stub: it answers at once, and hang faults must not stall a run. */
+export const STUB_HTTP_TIMEOUT_MS = 2000;
+/** Extra `on-tick` calls at one instant while the plugin says more is due. */
+export const MAX_TICK_REPEATS = 20;
+
+/** Each vendor's fault endpoints, as scenario files name them. */
+export const FAULT_ENDPOINTS = {
+  igloohome: ['token', 'devices', 'jobs', 'job_status'],
+  nuki: ['smartlock', 'auth_list', 'auth_create', 'auth_update', 'auth_delete'],
+  ttlock: ['token', 'lock_list', 'gateway', 'pwd_add', 'pwd_change', 'pwd_delete'],
+};
+const FAULT_KINDS = ['status', 'malformed', 'truncated'];
+
+const STEP_KINDS = [
+  'connect',
+  'disconnect',
+  'property',
+  'assign',
+  'unassign',
+  'booking',
+  'bridge',
+  'fault',
+  'revoke_tokens',
+  'render',
+  'status',
+  'restart',
+  'end',
+];
+
+/** A scenario file that cannot be run (the CLI's exit status 2). */
+export class InvalidScenario extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'InvalidScenario';
+  }
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Parses an RFC 3339 instant to whole seconds, or throws InvalidScenario. */
+export function parseInstant(text, what) {
+  const ok = typeof text === 'string' && RFC3339.test(text);
+  const ms = ok ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) throw new InvalidScenario(`invalid scenario: ${what}: not an RFC 3339 instant: ${JSON.stringify(text)}`);
+  return Math.floor(ms / 1000);
+}
+
+/** RFC 3339 UTC with seconds, "2026-03-20T14:30:00Z". */
+export function utc(t) {
+  return new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** chrono's `to_rfc3339` of a UTC instant, as the Rust runner's messages print it. */
+function rfc3339Offset(t) {
+  return new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+}
+
+/**
+ * Parses and checks a scenario (the file's text). Instants become seconds
+ * (`startSecs`, each step's `atSecs`).
+ */
+export function parseScenario(text) {
+  let s;
+  try {
+    s = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidScenario(`invalid scenario: ${e.message}`);
+  }
+  const bad = (m) => {
+    throw new InvalidScenario(m);
+  };
+  if (!s || typeof s !== 'object' || Array.isArray(s)) bad('invalid scenario: not a JSON object');
+  if (typeof s.name !== 'string') bad('invalid scenario: missing field `name`');
+  if (s.start === undefined) bad('invalid scenario: missing field `start`');
+  if (!Array.isArray(s.steps)) bad('invalid scenario: missing field `steps`');
+  const tickMinutes = s.tick_minutes ?? 15;
+  if (!Number.isInteger(tickMinutes) || tickMinutes < 1 || tickMinutes > 24 * 60) {
+    bad('tick_minutes must be between 1 and 1440');
+  }
+  const startSecs = parseInstant(s.start, 'start');
+  let previous = startSecs;
+  const steps = s.steps.map((step, i) => {
+    const n = i + 1;
+    if (!step || typeof step !== 'object') bad(`invalid scenario: step ${n} is not an object`);
+    if (!STEP_KINDS.includes(step.do)) bad(`invalid scenario: step ${n}: unknown step kind ${JSON.stringify(step.do)}`);
+    const atSecs = parseInstant(step.at, `step ${n}: at`);
+    if (atSecs < previous) {
+      bad(`step ${n} (${step.do}) at ${rfc3339Offset(atSecs)} is before the previous step or the start`);
+    }
+    previous = atSecs;
+    const provider = step.provider ?? 'igloohome';
+    if (step.provider !== undefined && !PROVIDERS.includes(step.provider)) {
+      bad(`invalid scenario: step ${n}: unknown provider ${JSON.stringify(step.provider)}`);
+    }
+    if (step.do === 'end' && n !== s.steps.length) bad(`step ${n}: \`end\` must be the last step`);
+    if (step.do === 'fault') {
+      if (!FAULT_ENDPOINTS[provider].includes(step.endpoint)) {
+        bad(`step ${n}: unknown ${provider} endpoint ${JSON.stringify(step.endpoint)}`);
+      }
+      if (step.kind !== undefined && step.kind !== null && !FAULT_KINDS.includes(step.kind)) {
+        bad(`step ${n}: unknown fault kind ${JSON.stringify(step.kind)}`);
+      }
+    }
+    return { ...step, atSecs, provider };
+  });
+  if (steps.at(-1)?.do !== 'end') bad('the last step must be `end`');
+  return { ...s, tickMinutes, wakeUps: s.wake_ups !== false, startSecs, steps };
+}
+
+/** Reads and checks a scenario file. */
+export function loadScenario(path) {
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InvalidScenario(`cannot read ${path}: ${e.message}`);
+  }
+  try {
+    return { ...parseScenario(text), path: resolve(path) };
+  } catch (e) {
+    if (e instanceof InvalidScenario) throw new InvalidScenario(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * The `host-harness` binary ($SMARTLOCK_HOST_HARNESS, else
+ * target/debug/host-harness), built with cargo when it is missing.
+ */
+export function harnessBinary({ build = true } = {}) {
+  const fromEnv = process.env.SMARTLOCK_HOST_HARNESS;
+  if (fromEnv) return fromEnv;
+  const path = join(REPO_ROOT, 'target/debug/host-harness');
+  if (!existsSync(path) && build) {
+    process.stderr.write('smartlock-node: cargo build -p host-harness\n');
+    const r = spawnSync('cargo', ['build', '-p', 'host-harness'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
+    if (r.status !== 0) throw new Error(`cargo build -p host-harness failed (exit ${r.status})`);
+  }
+  if (!existsSync(path)) throw new Error(`no host-harness binary at ${path}`);
+  return path;
+}
+
+/**
+ * The vendor stubs in a `host-harness stub` process: its base URL and its
+ * admin API (clock, links, faults, truth).
+ */
+export class StubProcess {
+  /**
+   * @param {string} configPath a scenario file (its vendor worlds and `start`)
+   * @param {{binary?: string, stderr?: NodeJS.WritableStream | null}} [options]
+   */
+  static async start(configPath, { binary = harnessBinary(), stderr = process.stderr } = {}) {
+    const child = spawn(binary, ['stub', '--config', configPath, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let errText = '';
+    child.stderr.on('data', (d) => {
+      errText = (errText + d).slice(-8192);
+      stderr?.write(d);
+    });
+    const base = await new Promise((resolveBase, reject) => {
+      let out = '';
+      const onData = (d) => {
+        out += d;
+        const nl = out.indexOf('\n');
+        if (nl >= 0) {
+          child.stdout.off('data', onData);
+          resolveBase(out.slice(0, nl).trim());
+        }
+      };
+      child.stdout.on('data', onData);
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        const line = errText.trim().split('\n').at(-1) ?? '';
+        const message = line.replace(/^error:\s*/, '') || `the stub exited with status ${code}`;
+        reject(code === 2 ? new InvalidScenario(message) : new Error(`the vendor stub failed: ${message}`));
+      });
+    });
+    child.stdout.resume();
+    return new StubProcess(child, base);
+  }
+
+  constructor(child, base) {
+    this.child = child;
+    /** `http://127.0.0.1:PORT` */
+    this.base = base;
+    this._now = null;
+    this._onlineRoute = null;
+  }
+
+  /** One admin request; resolves to `{status, body}`. */
+  async admin(method, route, body) {
+    const res = await fetch(`${this.base}/_admin/${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = { error: text };
+    }
+    return { status: res.status, body: json };
+  }
+
+  async _ok(method, route, body) {
+    const r = await this.admin(method, route, body);
+    if (r.status !== 200) throw new StepFailure(r.body?.error ?? `the stub answered ${r.status}`);
+    return r.body;
+  }
+
+  /** Moves the stubs' clock (never back: the stub refuses). */
+  async setTime(now) {
+    if (this._now === now) return;
+    await this._ok('POST', 'time', { now });
+    this._now = now;
+  }
+
+  /** Takes an igloohome bridge, a TTLock gateway or a Nuki lock off or on line. */
+  async setOnline(provider, id, online) {
+    if (this._onlineRoute !== 'bridge') {
+      const r = await this.admin('POST', 'online', { provider, id, online });
+      if (r.status !== 404 || r.body?.error !== 'no such admin route') {
+        this._onlineRoute = 'online';
+        if (r.status !== 200) throw new StepFailure(r.body?.error ?? `the stub answered ${r.status}`);
+        return;
+      }
+      this._onlineRoute = 'bridge'; // a stub from before `/_admin/online`
+    }
+    await this._ok('POST', 'bridge', provider === 'igloohome' ? { bridge: id, online } : { provider, bridge: id, online });
+  }
+
+  async fault({ provider, endpoint, status, count, kind, errcode }) {
+    const body = { endpoint, status: status ?? 0, count };
+    if (provider !== 'igloohome') body.provider = provider;
+    if (kind !== undefined && kind !== null) body.kind = kind;
+    if (errcode !== undefined && errcode !== null) body.errcode = errcode;
+    return this._ok('POST', 'fault', body);
+  }
+
+  async revokeTokens(provider) {
+    return this._ok('POST', 'revoke-tokens', provider === 'igloohome' ? undefined : { provider });
+  }
+
+  /** The report's `pins` (every vendor's lock-side truth). */
+  async pins() {
+    return this._ok('GET', 'pins');
+  }
+
+  /** The report's `http` (requests the vendors received). */
+  async http() {
+    return this._ok('GET', 'http');
+  }
+
+  /** Stops the process (politely, then by its pid). */
+  async shutdown() {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    try {
+      await this.admin('POST', 'shutdown');
+    } catch {
+      // already going
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A step that failed on the harness side (reported as the step's error). */
+class StepFailure extends Error {}
+
+/** The routes of every vendor origin to the stub process (see the world's routing). */
+export function stubRoutes(base) {
+  const routes = new VendorRoutes();
+  for (const [provider, prefix] of Object.entries(STUB_PREFIXES)) {
+    for (const origin of VendorRoutes.vendors([provider]).origins()) routes.insert(origin, base + prefix);
+  }
+  return routes;
+}
+
+/**
+ * Drives the plugin through a timeline exactly as the Rust runner's
+ * `Driver`: regular ticks on multiples of `tick_minutes` from `start`,
+ * wake-up ticks (R21) unless turned off, a tick at a step's instant before
+ * the step, `more-due` repeats, restarts.
+ */
+export class Driver {
+  /**
+   * @param {{host: Host, stub: StubProcess, db: SqliteDb, start: number, tickMinutes: number, wakeUps?: boolean, logger?: object}} options
+   */
+  constructor({ host, stub, db, start, tickMinutes, wakeUps = true, logger }) {
+    this.host = host;
+    this.stub = stub;
+    this.db = db;
+    this.clock = new SimClock(start);
+    this.backends = {
+      storage: db.tenant(TENANT),
+      mailer: db.outbox(TENANT),
+      http: new SyncHttpClient({ timeoutMs: STUB_HTTP_TIMEOUT_MS }),
+      clock: this.clock,
+      routes: stubRoutes(stub.base),
+      ...(logger ? { logger } : {}),
+    };
+    this.plugin = host.tenant(TENANT, this.backends);
+    this.properties = new Map();
+    this.tickSecs = Math.max(1, tickMinutes) * 60;
+    this.nextTick = start;
+    this.wakeUps = wakeUps;
+    this.ticks = 0;
+    this.tickFailures = 0;
+    this.wakeTicks = 0;
+    this.lastTickAt = null;
+    this.stepped = false;
+    this.ttlockApp = null;
+  }
+
+  /** Moves the clock to `t`, running every tick due on the way (one at `t` included). */
+  async advanceTo(t) {
+    for (;;) {
+      let wake = this._wakeUp();
+      if (wake !== null && !(wake < this.nextTick)) wake = null;
+      const at = wake ?? this.nextTick;
+      if (at > t) break;
+      await this._tick(at);
+      if (wake !== null) this.wakeTicks += 1;
+      else this.nextTick += this.tickSecs;
+    }
+    await this._setTime(Math.max(t, this.clock.now()));
+  }
+
+  /** The wake-up to honour now: not before the clock, and not an instant already ticked unless a step ran since. */
+  _wakeUp() {
+    if (!this.wakeUps) return null;
+    const asked = this.plugin.wakeUp();
+    if (asked === null) return null;
+    const at = Math.max(asked, this.clock.now());
+    if (this.lastTickAt !== null && at <= this.lastTickAt && !this.stepped) return null;
+    return at;
+  }
+
+  async _setTime(t) {
+    this.clock.set(t);
+    await this.stub.setTime(t);
+  }
+
+  async _tick(t) {
+    await this._setTime(t);
+    this.lastTickAt = t;
+    this.stepped = false;
+    for (let i = 0; i < MAX_TICK_REPEATS; i++) {
+      this.ticks += 1;
+      try {
+        const summary = await this.plugin.onTick(t);
+        if (summary.moreDue) continue;
+        return;
+      } catch (e) {
+        if (!(e instanceof PluginError || e instanceof TrapError || e instanceof InstantiateError)) throw e;
+        this.plugin.backends.logger?.log?.('warn', e instanceof PluginError ? 'tick failed' : 'tick trapped', {
+          target: 'scenario',
+          at: utc(t),
+          error: e.message,
+        });
+        this.tickFailures += 1;
+        return;
+      }
+    }
+  }
+
+  /** Applies one step at the current time: `{ok: true, result}` or `{ok: false, error}`. */
+  async apply(step) {
+    this.stepped = true;
+    try {
+      return { ok: true, result: await this._apply(step) };
+    } catch (e) {
+      if (
+        e instanceof PluginError ||
+        e instanceof TrapError ||
+        e instanceof InstantiateError ||
+        e instanceof StepFailure
+      ) {
+        return { ok: false, error: e.message };
+      }
+      throw e;
+    }
+  }
+
+  async _apply(step) {
+    const p = this.plugin;
+    const provider = step.provider ?? 'igloohome';
+    switch (step.do) {
+      case 'connect': {
+        const account = await p.connect(this._credentials(provider, step));
+        return { account: account.name };
+      }
+      case 'disconnect':
+        await p.disconnect(provider);
+        return {};
+      case 'property': {
+        const prop = propertyIn(step.property);
+        await p.onPropertyChanged(prop);
+        this.properties.set(prop.id, prop);
+        return {};
+      }
+      case 'assign': {
+        const a = await p.assign(
+          step.property,
+          provider,
+          step.lock,
+          saturate(step.days_before),
+          saturate(step.margin_minutes),
+        );
+        return {
+          property: a.propertyId,
+          provider,
+          lock: a.lockId,
+          lock_name: a.lockName,
+          remote: remoteJson(a),
+          days_before: a.daysBefore,
+          margin_minutes: a.marginMinutes,
+        };
+      }
+      case 'unassign':
+        await p.unassign(step.property);
+        return {};
+      case 'booking': {
+        const b = step.booking;
+        const property = this.properties.get(b.property);
+        if (!property) throw new StepFailure(`unknown property "${b.property}": add it with a \`property\` step first`);
+        await p.onBookingChanged({
+          booking: {
+            id: b.id,
+            propertyId: b.property,
+            guestName: b.guest_name ?? undefined,
+            checkIn: b.check_in,
+            checkOut: b.check_out,
+            checkInTime: b.check_in_time ?? undefined,
+            checkOutTime: b.check_out_time ?? undefined,
+            status: b.status,
+          },
+          property,
+        });
+        return {};
+      }
+      case 'bridge':
+        await this.stub.setOnline(provider, step.bridge, step.online);
+        return { provider, bridge: step.bridge, online: step.online };
+      case 'fault':
+        await this.stub.fault({ ...step, provider });
+        return { provider, endpoint: step.endpoint, status: step.status ?? 0, count: step.count };
+      case 'revoke_tokens':
+        await this.stub.revokeTokens(provider);
+        return {};
+      case 'render': {
+        // As the Rust runner: a variable whose call fails is left as
+        // written, and the step fails with the (last) error.
+        let failure = null;
+        const output = await substitute(step.template, async (name) => {
+          try {
+            return await p.renderVariable(name, step.booking);
+          } catch (e) {
+            failure = e;
+            return undefined;
+          }
+        });
+        if (failure) throw failure;
+        return { output };
+      }
+      case 'status':
+        return statusJson(await p.bookingStatus(step.booking));
+      case 'restart':
+        // A host restart: instances, queues and wake-ups are gone; only the
+        // durable storage (and the vendors) remain.
+        this.host = this.host.restarted();
+        this.plugin = this.host.tenant(TENANT, this.backends);
+        return {};
+      default:
+        return {};
+    }
+  }
+
+  _credentials(provider, step) {
+    const text = (v) => (typeof v === 'string' ? v : '');
+    switch (provider) {
+      case 'nuki':
+        return creds.nuki(text(step.api_token));
+      case 'ttlock': {
+        // The host adds its own TTLock application, as a PMS would.
+        const app = this.ttlockApp ?? {};
+        return creds.ttlock({
+          username: text(step.username),
+          password: text(step.password),
+          clientId: step.client_id ?? text(app.client_id),
+          clientSecret: step.client_secret ?? text(app.client_secret),
+        });
+      }
+      default:
+        return creds.igloohome(text(step.client_id), text(step.client_secret));
+    }
+  }
+}
+
+function propertyIn(p) {
+  return {
+    id: p.id,
+    name: p.name,
+    timezone: p.timezone,
+    checkInTime: p.check_in_time ?? undefined,
+    checkOutTime: p.check_out_time ?? undefined,
+  };
+}
+
+/** An i64 from the file as the i32 the contract takes (saturating), `undefined` kept. */
+function saturate(v) {
+  if (v === undefined || v === null) return undefined;
+  return Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.trunc(v)));
+}
+
+/** How codes reach a lock, as reports spell it. */
+export function remoteJson(assignment) {
+  const r = assignment.remote;
+  if (r === undefined) return assignment.bridgeId === undefined ? null : { bridge: assignment.bridgeId };
+  switch (r.tag) {
+    case 'bridge':
+      return { bridge: r.val };
+    case 'keypad':
+      return { keypad: true };
+    case 'gateway':
+      return { gateway: r.val };
+    case 'wifi':
+      return { wifi: true };
+    default:
+      return { [r.tag]: r.val ?? true };
+  }
+}
+
+/** A code status as reports spell it. */
+export function statusJson(s) {
+  const opt = (v) => (v === undefined ? null : v);
+  return {
+    booking: s.bookingId,
+    state: s.state.replace(/-/g, '_'),
+    pin: opt(s.pin),
+    lock: opt(s.lockId),
+    window:
+      s.window === undefined
+        ? null
+        : {
+            start: utc(s.window.start),
+            end: utc(s.window.end),
+            start_local: s.window.startLocal,
+            end_local: s.window.endLocal,
+          },
+    create_at: s.createAt === undefined ? null : utc(s.createAt),
+    last_error: opt(s.lastError),
+    next_attempt: s.nextAttempt === undefined ? null : utc(s.nextAttempt),
+    alert_sent: s.alertSent,
+  };
+}
+
+/**
+ * Runs a scenario file to its `end` step and returns the report (the
+ * object `host-harness scenario` prints).
+ * @param {string} path
+ * @param {{host?: Host, binary?: string, logger?: object, stubStderr?: NodeJS.WritableStream | null}} [options]
+ */
+export async function runScenarioFile(path, options = {}) {
+  const scenario = loadScenario(path);
+  const host = options.host ?? (await Host.load(options.logger ? { logger: options.logger } : {}));
+  const stub = await StubProcess.start(scenario.path, {
+    binary: options.binary ?? harnessBinary(),
+    stderr: options.stubStderr === undefined ? process.stderr : options.stubStderr,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'smartlock-node-scenario-'));
+  const db = new SqliteDb(join(dir, 'harness.sqlite'));
+  try {
+    const driver = new Driver({
+      host,
+      stub,
+      db,
+      start: scenario.startSecs,
+      tickMinutes: scenario.tickMinutes,
+      wakeUps: scenario.wakeUps,
+      logger: options.logger,
+    });
+    driver.ttlockApp = scenario.ttlock?.app ?? null;
+    const steps = [];
+    for (const step of scenario.steps) {
+      await driver.advanceTo(step.atSecs);
+      if (step.do === 'end') break;
+      const outcome = await driver.apply(step);
+      steps.push({
+        at: utc(step.atSecs),
+        do: step.do,
+        ok: outcome.ok,
+        ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
+      });
+    }
+    const pins = await stub.pins();
+    const http = await stub.http();
+    return {
+      scenario: scenario.name,
+      steps,
+      pins,
+      emails: db.outbox(TENANT).emails().map((e) => ({ at: utc(e.at), to: 'owner', subject: e.subject, body: e.body })),
+      http,
+      ticks: { count: driver.ticks, failed: driver.tickFailures, wake_ups: driver.wakeTicks },
+    };
+  } finally {
+    await stub.shutdown();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes a scenario object to a temporary file and runs it. */
+export async function runScenario(scenario, options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'smartlock-node-file-'));
+  const path = join(dir, 'scenario.json');
+  writeFileSync(path, JSON.stringify(scenario));
+  try {
+    return await runScenarioFile(path, options);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,274 @@
+// The `storage` import's backend and the e-mail outbox, on SQLite through
+// better-sqlite3 — the same schema and limits as smartlock-host's
+// `SqliteDb`, so one contract whatever the host:
+//
+// - `kv (tenant, key, value)`, primary key `(tenant, key)`, WITHOUT ROWID;
+//   keys are TEXT with the binary collation, so SQLite orders them by their
+//   UTF-8 bytes and a prefix listing is a range scan of the primary key
+//   (its cost follows `limit`, not the table).
+// - `outbox (id, tenant, dedup_key, at, subject, body)`, unique
+//   `(tenant, dedup_key)`: at most one e-mail per key and tenant, ever.
+// - WAL with `synchronous = FULL`: a committed write survives a crash, which
+//   the plugin's "write before the vendor call" rule relies on.
+
+import Database from 'better-sqlite3';
+
+/** Longest key (and prefix, and `start-after`) accepted, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 512;
+/** Largest value accepted, in bytes. */
+export const MAX_VALUE_BYTES = 256 * 1024;
+/** Largest `limit` accepted by `list`. */
+export const MAX_LIST_LIMIT = 1000;
+
+/** Why a storage operation did not happen (the WIT `storage-error`). */
+export class StorageError extends Error {
+  /** @param {'unavailable'|'too-large'} kind @param {string} detail */
+  constructor(kind, detail, options) {
+    super(kind === 'unavailable' ? `storage unavailable: ${detail}` : `too large: ${detail}`, options);
+    this.name = 'StorageError';
+    this.kind = kind;
+    this.detail = detail;
+  }
+  /** The WIT value `{tag, val}`. */
+  toWit() {
+    return { tag: this.kind, val: this.detail };
+  }
+}
+
+const utf8Length = (s) => Buffer.byteLength(s, 'utf8');
+
+function checkKey(what, key) {
+  if (typeof key !== 'string') throw new StorageError('too-large', `${what} is not a string`);
+  const n = utf8Length(key);
+  if (n > MAX_KEY_BYTES) throw new StorageError('too-large', `${what} of ${n} bytes exceeds ${MAX_KEY_BYTES} bytes`);
+}
+
+function checkWrites(writes) {
+  for (const w of writes) {
+    if (w.tag === 'set') {
+      checkKey('key', w.val.key);
+      if (w.val.value.length > MAX_VALUE_BYTES) {
+        throw new StorageError(
+          'too-large',
+          `value of ${w.val.value.length} bytes for key ${JSON.stringify(w.val.key)} exceeds ${MAX_VALUE_BYTES} bytes`,
+        );
+      }
+    } else if (w.tag === 'delete') {
+      checkKey('key', w.val);
+    } else {
+      throw new StorageError('unavailable', `unknown write ${JSON.stringify(w?.tag)}`);
+    }
+  }
+}
+
+function checkList(prefix, startAfter, limit) {
+  checkKey('prefix', prefix);
+  if (startAfter !== undefined && startAfter !== null) checkKey('start-after', startAfter);
+  if (limit > MAX_LIST_LIMIT) throw new StorageError('too-large', `list limit ${limit} exceeds ${MAX_LIST_LIMIT}`);
+}
+
+/**
+ * The least string greater than every string that starts with `prefix`, or
+ * `null` when there is none (empty prefix, or only U+10FFFF). UTF-8 byte
+ * order is code point order, so incrementing the last code point that can
+ * be incremented gives the bound (skipping the surrogate range).
+ */
+export function prefixUpperBound(prefix) {
+  const points = Array.from(prefix, (c) => c.codePointAt(0));
+  while (points.length > 0) {
+    const last = points.pop();
+    if (last === 0x10ffff) continue;
+    points.push(last === 0xd7ff ? 0xe000 : last + 1);
+    return String.fromCodePoint(...points);
+  }
+  return null;
+}
+
+/** Compares two strings by their UTF-8 bytes (= code point order). */
+export function compareKeys(a, b) {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kv (
+    tenant TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    value  BLOB NOT NULL,
+    PRIMARY KEY (tenant, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    id        INTEGER PRIMARY KEY,
+    tenant    TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    subject   TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    UNIQUE (tenant, dedup_key)
+);
+`;
+
+const asBuffer = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function unavailable(e) {
+  return e instanceof StorageError ? e : new StorageError('unavailable', e?.message ?? String(e), { cause: e });
+}
+
+/**
+ * One SQLite file holding every tenant's namespace and outbox. Open it once
+ * per process and hand out `db.tenant(id)` namespaces and `db.outbox(id)`
+ * outboxes. `":memory:"` gives a database that lives as long as the object.
+ */
+export class SqliteDb {
+  /** @param {string} path a file (created if missing) or `":memory:"` */
+  constructor(path) {
+    this.path = path;
+    try {
+      this.db = new Database(path);
+      this.db.pragma('busy_timeout = 5000');
+      if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+      const db = this.db;
+      this.stmt = {
+        get: db.prepare('SELECT value FROM kv WHERE tenant = ? AND key = ?').pluck(),
+        set: db.prepare(
+          'INSERT INTO kv (tenant, key, value) VALUES (?, ?, ?) ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value',
+        ),
+        del: db.prepare('DELETE FROM kv WHERE tenant = ? AND key = ?'),
+        listFromUpTo: db.prepare(
+          'SELECT key, value FROM kv WHERE tenant = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?',
+        ),
+        listAfterUpTo: db.prepare(
+          'SELECT key, value FROM kv WHERE tenant = ? AND key > ? AND key < ? ORDER BY key LIMIT ?',
+        ),
+        listFrom: db.prepare('SELECT key, value FROM kv WHERE tenant = ? AND key >= ? ORDER BY key LIMIT ?'),
+        listAfter: db.prepare('SELECT key, value FROM kv WHERE tenant = ? AND key > ? ORDER BY key LIMIT ?'),
+        recordEmail: db.prepare(
+          `INSERT INTO outbox (tenant, dedup_key, at, subject, body) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (tenant, dedup_key) DO NOTHING`,
+        ),
+        emails: db.prepare('SELECT at, dedup_key, subject, body FROM outbox WHERE tenant = ? ORDER BY id'),
+      };
+      this.applyTx = db.transaction((tenant, writes) => {
+        for (const w of writes) {
+          if (w.tag === 'set') this.stmt.set.run(tenant, w.val.key, asBuffer(w.val.value));
+          else this.stmt.del.run(tenant, w.val);
+        }
+      });
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  /** Tenant `id`'s key-value namespace (the `storage` import's backend). */
+  tenant(id) {
+    return new SqliteStore(this, id);
+  }
+
+  /** Tenant `id`'s e-mail outbox (the `email` import's backend). */
+  outbox(id) {
+    return new SqliteOutbox(this, id);
+  }
+
+  close() {
+    this.db.close();
+  }
+}
+
+/**
+ * One tenant's namespace in a `SqliteDb`. Any object with the same methods
+ * (`get`, `apply`, `list`; `set` and `delete` are batches of one) can stand
+ * in for it: refuse oversized input with `StorageError('too-large')`, report
+ * failures as `StorageError('unavailable')` without partial effects, and
+ * make a write durable before returning.
+ */
+export class SqliteStore {
+  constructor(db, tenant) {
+    this.db = db;
+    this.tenantId = tenant;
+  }
+
+  /** @returns {Uint8Array | undefined} */
+  get(key) {
+    checkKey('key', key);
+    try {
+      const v = this.db.stmt.get.get(this.tenantId, key);
+      return v === undefined ? undefined : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  /** Applies `[{tag: 'set', val: {key, value}} | {tag: 'delete', val: key}]` atomically, in order. */
+  apply(writes) {
+    checkWrites(writes);
+    try {
+      this.db.applyTx.immediate(this.tenantId, writes);
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  set(key, value) {
+    this.apply([{ tag: 'set', val: { key, value } }]);
+  }
+
+  delete(key) {
+    this.apply([{ tag: 'delete', val: key }]);
+  }
+
+  /**
+   * Entries whose key starts with `prefix`, ascending by key bytes, strictly
+   * after `startAfter` when given, at most `limit`.
+   * @returns {{key: string, value: Uint8Array}[]}
+   */
+  list(prefix, startAfter, limit) {
+    checkList(prefix, startAfter, limit);
+    if (limit === 0) return [];
+    // Start at the prefix, or just after `startAfter` when that is further on.
+    const after = startAfter !== undefined && startAfter !== null && compareKeys(startAfter, prefix) >= 0;
+    const lower = after ? startAfter : prefix;
+    const upper = prefixUpperBound(prefix);
+    const s = this.db.stmt;
+    try {
+      const rows =
+        upper === null
+          ? (after ? s.listAfter : s.listFrom).all(this.tenantId, lower, limit)
+          : (after ? s.listAfterUpTo : s.listFromUpTo).all(this.tenantId, lower, upper, limit);
+      return rows.map((r) => ({ key: r.key, value: new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.byteLength) }));
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+}
+
+/** One tenant's outbox in a `SqliteDb`: at most one e-mail per dedup key, ever. */
+export class SqliteOutbox {
+  constructor(db, tenant) {
+    this.db = db;
+    this.tenantId = tenant;
+  }
+
+  /**
+   * Records an e-mail unless one with the same key was ever recorded for
+   * this tenant. @returns {boolean} false: a duplicate, dropped
+   */
+  record(dedupKey, at, subject, body) {
+    try {
+      return this.db.stmt.recordEmail.run(this.tenantId, dedupKey, at, subject, body).changes === 1;
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  /** The outbox in recording order: `{at, dedupKey, subject, body}`. */
+  emails() {
+    try {
+      return this.db.stmt.emails
+        .all(this.tenantId)
+        .map((r) => ({ at: r.at, dedupKey: r.dedup_key, subject: r.subject, body: r.body }));
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+}

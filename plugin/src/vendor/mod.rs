@@ -1,0 +1,317 @@
+//! The vendor seam: the lifecycle, due index, alerts, render and admin logic
+//! know a lock vendor only through [`Vendor`] (connect and verify, list
+//! locks, create a code, move it in place where the vendor can, delete it,
+//! confirm where it stands) and its [`Capabilities`] (PIN rule, how a write
+//! is confirmed, how fast writes are paced). Each vendor is one module with
+//! its client, its wire types and its error mapping.
+
+pub mod igloohome;
+pub mod nuki;
+pub mod ttlock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::{Host, HttpError};
+use crate::model::Provider;
+use crate::schedule::Instant;
+
+/// A vendor's stored credentials (R1); secrets never leave storage and the
+/// vendor's own requests (R2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "lowercase")]
+pub enum Credentials {
+    Igloohome {
+        client_id: String,
+        client_secret: String,
+    },
+    Nuki {
+        api_token: String,
+    },
+    /// The password is kept only as the lower-case MD5 TTLock asks for.
+    Ttlock {
+        username: String,
+        password_md5: String,
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+impl Credentials {
+    pub fn provider(&self) -> Provider {
+        match self {
+            Credentials::Igloohome { .. } => Provider::Igloohome,
+            Credentials::Nuki { .. } => Provider::Nuki,
+            Credentials::Ttlock { .. } => Provider::Ttlock,
+        }
+    }
+}
+
+/// A connected vendor account, stored under `acct/{provider}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredConnection")]
+pub struct Connection {
+    pub credentials: Credentials,
+    pub account_name: String,
+}
+
+/// The stored shape, with the 0.1 igloohome-only record still readable.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredConnection {
+    Current { credentials: Credentials, account_name: String },
+    IgloohomeV1 { client_id: String, client_secret: String, account_name: String },
+}
+
+impl From<StoredConnection> for Connection {
+    fn from(s: StoredConnection) -> Self {
+        match s {
+            StoredConnection::Current { credentials, account_name } => Connection { credentials, account_name },
+            StoredConnection::IgloohomeV1 { client_id, client_secret, account_name } => {
+                Connection { credentials: Credentials::Igloohome { client_id, client_secret }, account_name }
+            }
+        }
+    }
+}
+
+/// How codes reach a lock from the vendor's cloud (R3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Remote {
+    /// igloohome: through this bridge.
+    Bridge(String),
+    /// Nuki: a paired keypad.
+    Keypad,
+    /// TTLock: through this gateway.
+    Gateway(String),
+    /// TTLock: a Wi-Fi lock.
+    Wifi,
+}
+
+/// A lock as the vendor lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockInfo {
+    pub id: String,
+    pub name: String,
+    /// `None`: codes cannot reach it; [`Capabilities::needs`] says what it lacks.
+    pub remote: Option<Remote>,
+}
+
+impl LockInfo {
+    /// What serialises writes to this lock: the bridge or gateway, else the
+    /// lock itself.
+    pub fn channel(&self) -> Option<String> {
+        match self.remote.as_ref()? {
+            Remote::Bridge(b) | Remote::Gateway(b) => Some(b.clone()),
+            Remote::Keypad | Remote::Wifi => Some(self.id.clone()),
+        }
+    }
+}
+
+/// Which PINs the vendor accepts besides R8's own rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinRule {
+    /// Any six digits.
+    AnyDigits,
+    /// Nuki: digits 1-9 only, not starting with "12".
+    NukiKeypad,
+}
+
+/// How a vendor confirms that a write reached the lock (R11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// A queued job whose status is polled (igloohome).
+    Job,
+    /// The write is accepted, then confirmed from the code listing (Nuki).
+    Listing,
+    /// The call returns once the lock has it (TTLock through the gateway).
+    Synchronous,
+}
+
+/// What the lifecycle needs to know about a vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub provider: Provider,
+    pub pin_rule: PinRule,
+    pub confirmation: Confirmation,
+    /// Whether a code can be moved to a new window in place (R14).
+    pub moves_in_place: bool,
+    /// Whether codes on a lock can be listed, so that a write whose outcome
+    /// is unknown is resolved by looking instead of by undoing it.
+    pub lists_codes: bool,
+    /// Writes in flight at once on one channel (bridge, lock, gateway).
+    pub channel_capacity: u32,
+    /// How long one write takes on its channel.
+    pub write_secs: i64,
+    /// Longest name the lock's code list takes.
+    pub max_name_chars: usize,
+    /// What a lock without a remote path needs, e.g. "a bridge".
+    pub needs: &'static str,
+    /// Where the manager fixes a missing remote path, e.g. "the igloohome app".
+    pub app: &'static str,
+}
+
+impl Capabilities {
+    pub fn of(provider: Provider) -> &'static Capabilities {
+        match provider {
+            Provider::Igloohome => &igloohome::CAPABILITIES,
+            Provider::Nuki => &nuki::CAPABILITIES,
+            Provider::Ttlock => &ttlock::CAPABILITIES,
+        }
+    }
+}
+
+/// One code as the vendor is asked to hold it. Instants are absolute; each
+/// client formats them as its API wants (local RFC 3339, UTC, epoch ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSpec<'a> {
+    pub lock_id: &'a str,
+    pub channel: &'a str,
+    pub pin: &'a str,
+    /// Guest and booking, for the lock's code list.
+    pub name: &'a str,
+    pub start: Instant,
+    pub end: Instant,
+    /// The property's zone (igloohome wants local offsets).
+    pub timezone: chrono_tz::Tz,
+    /// The vendor's id of the code, for moves and deletes (Nuki, TTLock).
+    pub code_id: Option<&'a str>,
+}
+
+/// The answer to a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Accepted, not yet on the lock: confirm later with this handle (a job
+    /// id; empty where the vendor gives none).
+    Pending(String),
+    /// On the lock now (the vendor's id of the code, if any).
+    Done(Option<String>),
+}
+
+/// Where a pending write stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    Pending,
+    /// Carried out; the vendor's id of the code, if any.
+    Done(Option<String>),
+    /// Not carried out (job failed or expired, write lost): retried hourly.
+    Failed(String),
+    /// Not carried out because the PIN is already on the lock: a new PIN at once.
+    PinTaken(String),
+}
+
+/// A code found on the lock's listing (resolving an unknown outcome).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Absent,
+    /// Listed, but a write on it is still under way.
+    Pending(String),
+    /// Listed with the window asked for.
+    OnLock(String),
+    /// Listed with another window (a move that did not happen).
+    OtherWindow(String),
+}
+
+/// What went wrong talking to a vendor, in words a property manager can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VendorError {
+    /// The credentials were refused.
+    #[error("{brand} refused the credentials ({detail})")]
+    Unauthorized { brand: &'static str, detail: String },
+    /// The vendor refused the request for good (nothing happened).
+    #[error("{brand} refused the request: {message}")]
+    Rejected { brand: &'static str, message: String },
+    /// The bridge, gateway or lock is offline (nothing happened).
+    #[error("{0}")]
+    Offline(String),
+    /// The channel is busy with another write: try again soon.
+    #[error("{0}")]
+    Busy(String),
+    /// The PIN is already on the lock: another PIN at once (R8).
+    #[error("the PIN is already used on the lock ({0})")]
+    PinTaken(String),
+    /// Too many requests; try again later.
+    #[error("{brand} asked to slow down")]
+    RateLimited { brand: &'static str, retry_after_secs: Option<i64> },
+    /// No usable answer (5xx, timeout, connection failure): whether the
+    /// request had an effect is unknown.
+    #[error("{brand} did not answer properly: {detail}")]
+    Unavailable { brand: &'static str, detail: String },
+    /// A success answer whose body is not what the API documents (outcome unknown).
+    #[error("{brand} sent a malformed response: {detail}")]
+    Malformed { brand: &'static str, detail: String },
+    /// No usable access token, so the request itself was never sent.
+    #[error("{brand} issued no access token: {detail}")]
+    NoToken { brand: &'static str, detail: String },
+    /// The host refused the request (allow-list) or the storage failed.
+    #[error("{0}")]
+    Host(String),
+}
+
+impl VendorError {
+    /// Whether a request that failed this way may still have been carried
+    /// out (so it must be resolved before it is sent again).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, VendorError::Unavailable { .. } | VendorError::Malformed { .. })
+    }
+
+    /// The transport error of a request to `brand`.
+    pub fn from_http(brand: &'static str, e: HttpError) -> Self {
+        match e {
+            HttpError::Forbidden(m) => VendorError::Host(format!("the host refused the request: {m}")),
+            HttpError::Timeout => VendorError::Unavailable { brand, detail: "no answer in time".into() },
+            HttpError::TooLarge(n) => {
+                VendorError::Malformed { brand, detail: format!("response larger than {n} bytes") }
+            }
+            HttpError::Transport(m) => VendorError::Unavailable { brand, detail: m },
+        }
+    }
+
+    pub fn host(e: crate::host::StorageError) -> Self {
+        VendorError::Host(e.to_string())
+    }
+}
+
+/// A vendor's cloud API, one client per tick or admin call.
+pub trait Vendor {
+    fn capabilities(&self) -> &'static Capabilities;
+    /// Requests made so far (the tick's budget and summary).
+    fn requests(&self) -> u32;
+    /// Checks the credentials with the vendor and returns the account's name
+    /// (R1): a token is issued where the vendor issues one.
+    fn verify(&mut self) -> Result<Option<String>, VendorError>;
+    /// Every lock of the account with its remote path (R3).
+    fn locks(&mut self) -> Result<Vec<LockInfo>, VendorError>;
+    fn create(&mut self, code: &CodeSpec) -> Result<Submitted, VendorError>;
+    /// Moves a code to `code`'s window in place, same PIN (R14); only
+    /// called where [`Capabilities::moves_in_place`].
+    fn update(&mut self, code: &CodeSpec) -> Result<Submitted, VendorError>;
+    fn delete(&mut self, code: &CodeSpec) -> Result<Submitted, VendorError>;
+    /// Where a pending write stands. `op` is what was sent (create,
+    /// update or delete) and `handle` what [`Submitted::Pending`] gave.
+    fn confirm(&mut self, op: Op, code: &CodeSpec, handle: &str) -> Result<Confirmed, VendorError>;
+    /// Looks for the PIN on the lock's listing; only called where
+    /// [`Capabilities::lists_codes`].
+    fn find(&mut self, code: &CodeSpec) -> Result<Found, VendorError>;
+}
+
+/// The kinds of write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+}
+
+/// A client for the connection's vendor.
+pub fn client<'h, H: Host + ?Sized>(host: &'h H, connection: &'h Connection) -> Box<dyn Vendor + 'h> {
+    match &connection.credentials {
+        Credentials::Igloohome { client_id, client_secret } => {
+            Box::new(igloohome::Client::new(host, igloohome::Credentials { client_id, client_secret }))
+        }
+        Credentials::Nuki { api_token } => Box::new(nuki::Client::new(host, api_token)),
+        Credentials::Ttlock { username, password_md5, client_id, client_secret } => Box::new(ttlock::Client::new(
+            host,
+            ttlock::Credentials { username, password_md5, client_id, client_secret },
+        )),
+    }
+}
