@@ -28,18 +28,25 @@ for (let i = 0; i < args.length; i++) {
 if (!file) usage();
 // `npm --prefix host-harness/node run scenario -- FILE` runs this in the
 // package folder; relative paths are the caller's (npm's INIT_CWD).
-const callerDir = process.env.INIT_CWD || process.cwd();
+const viaNpm = process.env.npm_lifecycle_event === 'scenario' && process.env.INIT_CWD;
+const callerDir = viaNpm ? process.env.INIT_CWD : process.cwd();
+const displayPath = file;
 file = resolve(callerDir, file);
 if (reportPath) reportPath = resolve(callerDir, reportPath);
 
 try {
   // The transpiled component (and, if missing, the component itself).
   build(); // cheap when gen/ is current (compares the component's hash)
-  const report = await runScenarioFile(file);
+  // SMARTLOCK_INSTANCES=per-tenant reuses one instance (faster; same answers).
+  const instances = process.env.SMARTLOCK_INSTANCES || undefined;
+  const report = await runScenarioFile(file, { displayPath, instances });
   const text = JSON.stringify(report, null, 2);
-  if (reportPath) writeFileSync(reportPath, text + '\n');
-  else process.stdout.write(text + '\n');
-  process.exit(0);
+  if (reportPath) {
+    writeFileSync(reportPath, text + '\n');
+    process.exit(0);
+  } else {
+    process.stdout.write(text + '\n', () => process.exit(0));
+  }
 } catch (e) {
   process.stderr.write(`error: ${String(e?.message ?? e).replace(/\n/g, ' ')}\n`);
   process.exit(e instanceof InvalidScenario ? 2 : 1);

@@ -131,18 +131,21 @@ export function parseScenario(text) {
   return { ...s, tickMinutes, wakeUps: s.wake_ups !== false, startSecs, steps };
 }
 
-/** Reads and checks a scenario file. */
-export function loadScenario(path) {
+/**
+ * Reads and checks a scenario file; messages name it as `displayPath`
+ * (default: `path` as given).
+ */
+export function loadScenario(path, displayPath = path) {
   let text;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new InvalidScenario(`cannot read ${path}: ${e.message}`);
+    throw new InvalidScenario(`cannot read ${displayPath}: ${e.message.replace(/, open '.*'$/, '')}`);
   }
   try {
     return { ...parseScenario(text), path: resolve(path) };
   } catch (e) {
-    if (e instanceof InvalidScenario) throw new InvalidScenario(`${path}: ${e.message}`);
+    if (e instanceof InvalidScenario) throw new InvalidScenario(`${displayPath}: ${e.message}`);
     throw e;
   }
 }
@@ -588,11 +591,17 @@ export function statusJson(s) {
  * Runs a scenario file to its `end` step and returns the report (the
  * object `host-harness scenario` prints).
  * @param {string} path
- * @param {{host?: Host, binary?: string, logger?: object, stubStderr?: NodeJS.WritableStream | null}} [options]
+ * @param {{host?: Host, instances?: 'per-call'|'per-tenant', binary?: string, logger?: object,
+ *   stubStderr?: NodeJS.WritableStream | null, displayPath?: string}} [options]
  */
 export async function runScenarioFile(path, options = {}) {
-  const scenario = loadScenario(path);
-  const host = options.host ?? (await Host.load(options.logger ? { logger: options.logger } : {}));
+  const scenario = loadScenario(path, options.displayPath);
+  const host =
+    options.host ??
+    (await Host.load({
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.instances ? { instances: options.instances } : {}),
+    }));
   const stub = await StubProcess.start(scenario.path, {
     binary: options.binary ?? harnessBinary(),
     stderr: options.stubStderr === undefined ? process.stderr : options.stubStderr,

@@ -106,23 +106,32 @@ before(async () => {
   host = new Host(await LoadedComponent.load(), { logger: silentLogger });
 });
 
+async function compare(file, nodeHost) {
+  const [rust, node] = await Promise.all([
+    runRust(binary, file),
+    runScenarioFile(file, { host: nodeHost, binary, logger: silentLogger, stubStderr: null }),
+  ]);
+  const r = normalise(rust);
+  const n = normalise(node);
+  assert.ok(r.pins.length > 0 || r.steps.length > 0, 'the scenario did something');
+  assert.deepEqual(n.pins, r.pins, "pins (the locks' truth)");
+  assert.deepEqual(n.emails, r.emails, 'e-mails');
+  assert.equal(n.steps.length, r.steps.length, 'step count');
+  n.steps.forEach((step, i) => assert.deepEqual(step, r.steps[i], `step ${i + 1} (${r.steps[i].do} at ${r.steps[i].at})`));
+  assert.deepEqual(n.http, r.http, 'vendor requests');
+  assert.deepEqual(n.ticks, r.ticks, 'ticks');
+  // The report is the same document, key order included, up to the PINs.
+  assert.equal(JSON.stringify(n), JSON.stringify(r));
+}
+
 for (const file of scenarioFiles()) {
   const name = file.replace(REPO_ROOT + '/', '').replace(resolve(SHARED) + '/', 'shared/');
   test(`R22 ${name}: the Node host gives the Rust host's lock-side outcome`, async () => {
-    const [rust, node] = await Promise.all([
-      runRust(binary, file),
-      runScenarioFile(file, { host, binary, logger: silentLogger, stubStderr: null }),
-    ]);
-    const r = normalise(rust);
-    const n = normalise(node);
-    assert.ok(r.pins.length > 0 || r.steps.length > 0, 'the scenario did something');
-    assert.deepEqual(n.pins, r.pins, 'pins (the locks\' truth)');
-    assert.deepEqual(n.emails, r.emails, 'e-mails');
-    assert.equal(n.steps.length, r.steps.length, 'step count');
-    n.steps.forEach((step, i) => assert.deepEqual(step, r.steps[i], `step ${i + 1} (${r.steps[i].do} at ${r.steps[i].at})`));
-    assert.deepEqual(n.http, r.http, 'vendor requests');
-    assert.deepEqual(n.ticks, r.ticks, 'ticks');
-    // The report is the same document, key order included, up to the PINs.
-    assert.equal(JSON.stringify(n), JSON.stringify(r));
+    await compare(file, host);
   });
 }
+
+test('R22 with one instance per tenant (reused between calls): the same outcome', async () => {
+  const perTenant = new Host(host.component, { logger: silentLogger, instances: 'per-tenant' });
+  await compare(join(REPO_ROOT, 'examples/vendor-faults.json'), perTenant);
+});

@@ -1,0 +1,107 @@
+// The scenario command: the report alone on stdout, a one-line error and
+// exit status 2 for a file that cannot be run, --report, and the scenario
+// checks the Rust runner makes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { InvalidScenario, parseScenario, utc } from '../src/scenario.js';
+
+const BIN = fileURLToPath(new URL('../bin/scenario.js', import.meta.url));
+
+function cli(args, cwd) {
+  return spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, SMARTLOCK_LOG: 'warn' } });
+}
+
+const minimal = {
+  name: 'minimal',
+  start: '2026-01-01T00:00:00Z',
+  tick_minutes: 60,
+  igloohome: { accounts: [{ client_id: 'a', client_secret: 'b', name: 'Acct' }], locks: [], bridges: [] },
+  steps: [
+    { at: '2026-01-01T00:00:00Z', do: 'connect', client_id: 'a', client_secret: 'b' },
+    { at: '2026-01-01T05:00:00Z', do: 'end' },
+  ],
+};
+
+test('invalid files: exit status 2 and one line on stderr', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smartlock-node-cli-'));
+  try {
+    const write = (name, value) => {
+      writeFileSync(join(dir, name), typeof value === 'string' ? value : JSON.stringify(value));
+      return name;
+    };
+    const cases = [
+      [write('broken.json', '{"name": '), /^error: broken\.json: invalid scenario: /],
+      [write('no-end.json', { ...minimal, steps: minimal.steps.slice(0, 1) }), /the last step must be `end`/],
+      [
+        write('order.json', { ...minimal, steps: [minimal.steps[1], minimal.steps[0]] }),
+        /step 1: `end` must be the last step|before the previous step/,
+      ],
+      [write('ticks.json', { ...minimal, tick_minutes: 0 }), /tick_minutes must be between 1 and 1440/],
+      [
+        write('fault.json', { ...minimal, steps: [{ at: minimal.start, do: 'fault', endpoint: 'nope', status: 500, count: 1 }, minimal.steps[1]] }),
+        /step 1: unknown igloohome endpoint "nope"/,
+      ],
+      ['missing.json', /^error: cannot read missing\.json: /],
+    ];
+    for (const [file, pattern] of cases) {
+      const r = cli([file], dir);
+      assert.equal(r.status, 2, `${file}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], pattern);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run prints only the report on stdout; --report writes it to a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smartlock-node-cli-'));
+  try {
+    writeFileSync(join(dir, 'm.json'), JSON.stringify(minimal));
+    const r = cli(['m.json'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(report), ['scenario', 'steps', 'pins', 'emails', 'http', 'ticks']);
+    assert.deepEqual(report.steps, [
+      { at: '2026-01-01T00:00:00Z', do: 'connect', ok: true, result: { account: 'Acct' } },
+    ]);
+    assert.deepEqual(report.ticks, { count: 6, failed: 0, wake_ups: 0 });
+    assert.equal(r.stdout, JSON.stringify(report, null, 2) + '\n');
+    const written = cli(['m.json', '--report', 'out.json'], dir);
+    assert.equal(written.status, 0, written.stderr);
+    assert.equal(written.stdout, '');
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')).steps, report.steps);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scenario parsing: defaults, instants, and the checks', () => {
+  const s = parseScenario(JSON.stringify({ ...minimal, tick_minutes: undefined }));
+  assert.equal(s.tickMinutes, 15);
+  assert.equal(s.wakeUps, true);
+  assert.equal(s.startSecs, Date.parse('2026-01-01T00:00:00Z') / 1000);
+  assert.equal(s.steps[0].provider, 'igloohome');
+  assert.equal(parseScenario(JSON.stringify({ ...minimal, wake_ups: false })).wakeUps, false);
+  assert.throws(() => parseScenario(JSON.stringify({ ...minimal, start: '2026-01-01' })), InvalidScenario);
+  assert.throws(
+    () => parseScenario(JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], provider: 'acme' }, minimal.steps[1]] })),
+    /unknown provider "acme"/,
+  );
+  assert.throws(
+    () =>
+      parseScenario(
+        JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], at: '2025-12-31T23:00:00Z' }, minimal.steps[1]] }),
+      ),
+    /step 1 \(connect\) at 2025-12-31T23:00:00\+00:00 is before the previous step or the start/,
+  );
+  assert.equal(utc(0), '1970-01-01T00:00:00Z');
+});
