@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod drive;
 pub mod scenario;
+pub mod serve;
 
 pub use smartlock_host::*;
 pub use smartlock_stubs as stubs;

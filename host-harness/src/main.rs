@@ -4,6 +4,7 @@
 //!     host-harness stub --config FILE.json [--port N] [--start RFC3339]
 //!     host-harness bench [--json]
 //!     host-harness drive --scenario FILE.json --stub URL --db FILE.sqlite
+//!     host-harness serve [--db FILE] [--port N] [--token T] [--demo [--speed N]]
 //!
 //! Logs go to stderr (`RUST_LOG`), results to stdout.
 
@@ -14,7 +15,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use host_harness::scenario::{self, InvalidScenario, RunOptions, Scenario};
 use host_harness::stubs::{World, WorldConfig};
-use host_harness::{bench, drive, Runtime, RuntimeConfig};
+use host_harness::{bench, drive, serve, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
 #[command(name = "host-harness", version, about = "Runs the smart-lock plugin component in a wasmtime sandbox.")]
@@ -78,6 +79,34 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Runs the reference host service: the JSON API (/openapi.json) and
+    /// the Integrations panel (/) for several PMS accounts, on 127.0.0.1
+    /// (prints its base URL as the first line on stdout).
+    Serve {
+        /// The SQLite file (plugin state, PMS records, e-mail outbox).
+        #[arg(long, default_value = "smartlock.sqlite")]
+        db: PathBuf,
+        /// Port (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The operator's token for the credential routes (default: a
+        /// random one, printed on stderr).
+        #[arg(long)]
+        token: Option<String>,
+        /// Run the vendor stubs in-process with demo accounts, locks,
+        /// properties and bookings (tenant "demo").
+        #[arg(long)]
+        demo: bool,
+        /// Demo only: simulated seconds per wall second.
+        #[arg(long, default_value_t = 1)]
+        speed: u32,
+        /// The host's TTLock application id (added to every TTLock connect).
+        #[arg(long, requires = "ttlock_client_secret")]
+        ttlock_client_id: Option<String>,
+        /// The host's TTLock application secret.
+        #[arg(long, requires = "ttlock_client_id")]
+        ttlock_client_secret: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -92,6 +121,10 @@ fn main() -> ExitCode {
         Command::Stub { config: file, port, start } => run_stub(file, port, start),
         Command::Bench { json, profile_native } => bench::run(config, json, profile_native),
         Command::Drive { scenario, stub, db } => load(&scenario).and_then(|s| drive::run(&s, &stub, &db, config)),
+        Command::Serve { db, port, token, demo, speed, ttlock_client_id, ttlock_client_secret } => {
+            let ttlock_app = ttlock_client_id.zip(ttlock_client_secret);
+            serve::run(serve::ServeOptions { db, port, token, demo, speed, ttlock_app }, config)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

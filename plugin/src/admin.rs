@@ -368,7 +368,10 @@ pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
         (None, Some(t)) => (Some(&t.placement), Some(t.timezone.as_str())),
         (None, None) => (None, None),
     };
-    let tz = tz.and_then(|z| schedule::parse_timezone("timezone", z).ok()).unwrap_or(chrono_tz::UTC);
+    let tz = tz
+        .or(rec.timezone.as_deref())
+        .and_then(|z| schedule::parse_timezone("timezone", z).ok())
+        .unwrap_or(chrono_tz::UTC);
     CodeStatus {
         booking_id: rec.facts.id.clone(),
         state,

@@ -3,6 +3,7 @@
 
 use crate::lifecycle::BookingRecord;
 use crate::schedule;
+use crate::vendor::Capabilities;
 
 pub struct Mail {
     pub subject: String,
@@ -26,6 +27,8 @@ pub fn compose(rec: &BookingRecord) -> Mail {
         }
         None => (rec.facts.property_id.clone(), "(none)".to_string(), check_in_date.clone(), String::new()),
     };
+    let caps = Capabilities::of(rec.target.as_ref().map_or(crate::model::Provider::Igloohome, |t| t.placement.provider));
+    let (link_check, fallback) = (caps.link_check, caps.fallback);
     let error = rec.last_error.clone().unwrap_or_else(|| "the code has not been confirmed on the lock yet".to_string());
     let subject = format!("Action needed: no door code yet for {guest} at {property} (check-in {check_in_date})");
     let body = format!(
@@ -38,11 +41,11 @@ pub fn compose(rec: &BookingRecord) -> Mail {
          Problem:   {error}\n\
          \n\
          What to do:\n\
-         1. Check that the lock's bridge is plugged in and online in the igloohome app.\n\
-         2. The code is retried every hour {retries}: if the bridge comes back by then, the guest's \
+         1. Check that {link_check}.\n\
+         2. The code is retried every hour {retries}: if that is fixed by then, the guest's \
          code is created automatically and nothing else is needed. No further e-mail is sent for this booking.\n\
-         3. If it cannot be fixed in time, give the guest another way in (for example an offline code \
-         from the igloohome app, or a key handover).\n",
+         3. If it cannot be fixed in time, give the guest another way in (for example {fallback}, \
+         or a key handover).\n",
     );
     Mail { subject, body }
 }

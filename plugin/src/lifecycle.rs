@@ -119,6 +119,10 @@ pub struct BookingRecord {
     /// Index entries in storage that belong to this record.
     #[serde(default)]
     pub indexed: Indexed,
+    /// The property's timezone when the booking was last planned: the code
+    /// status shows local times with it even once the target is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// The next thing to do for a booking.
@@ -153,6 +157,7 @@ impl BookingRecord {
             left_to_expire: false,
             next_due: None,
             indexed: Indexed::default(),
+            timezone: None,
         }
     }
 
@@ -264,6 +269,12 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         return Decision::Wait(None);
     }
     let retry_wait = rec.retry_at.filter(|&r| r > now);
+    // The alert waits for a write on its way, but not for one that may
+    // never be carried out.
+    let write_stuck = rec.job.as_ref().is_none_or(|j| now - j.submitted_at >= JOB_LOST_SECS);
+    if rec.alert_due(now) && write_stuck {
+        return Decision::Alert;
+    }
     if let Some(job) = &rec.job {
         let caps = Capabilities::of(job.code.placement.provider);
         return match (&job.job_id, retry_wait) {
@@ -274,9 +285,6 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
             (None, None) if caps.lists_codes => Decision::Resolve,
             (None, None) => Decision::Submit(JobKind::Delete, job.code.clone()),
         };
-    }
-    if rec.alert_due(now) {
-        return Decision::Alert;
     }
     let want = rec.wanted_placement(now);
     let alert_wake = rec
@@ -343,6 +351,9 @@ pub fn replan(
         (true, Some(p), Some(a)) => Some(target_for(&rec.facts, p, a)?),
         _ => None,
     };
+    if let Some(t) = &target {
+        rec.timezone = Some(t.timezone.clone());
+    }
     let material = |t: &Option<Target>| t.as_ref().map(|t| (t.placement.clone(), t.plan));
     if material(&target) == material(&rec.target) {
         // Names only (or nothing): keep the schedule and its progress.

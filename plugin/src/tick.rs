@@ -210,8 +210,17 @@ fn poll<H: Host + ?Sized>(
     match client.confirm(job.kind, &spec(rec, &job.code, &name), handle) {
         Ok(Confirmed::Pending) if now - job.submitted_at >= JOB_LOST_SECS => {
             host.log(Level::Warn, &format!("write of booking {} pending too long; redoing it", rec.facts.id));
-            fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + POLL_SECS);
-            rec.job = Some(Job { job_id: None, ..job }); // outcome unknown: resolve, then redo
+            if now >= job.code.placement.end {
+                // The stay is over: nothing left to wait for (a write landing
+                // now would hold a window that has ended).
+                rec.job = None;
+                rec.last_error = Some("the lock never took the code".into());
+                rec.next_due = None;
+            } else {
+                // An attempt that failed: resolved (and redone) at the hourly pace.
+                fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + RETRY_SECS);
+                rec.job = Some(Job { job_id: None, ..job });
+            }
             Store::new(host).save_booking(rec, Vec::new())?;
             Ok(Step::Next)
         }
@@ -264,9 +273,9 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
         (JobKind::Delete, Found::Absent) => settle(host, rec, job, None)?,
         // It is under way: confirm it like any pending write.
         (_, Found::Pending(id)) => {
-            // Timed from now: the write is still under way, not lost again.
-            let caps = Capabilities::of(job.code.placement.provider);
-            rec.job = Some(Job { job_id: Some(id), submitted_at: now, done_by: now + caps.write_secs, ..job });
+            // Still timed from its first sending: a write that stays pending
+            // is lost again at once, so it is looked at hourly, not every minute.
+            rec.job = Some(Job { job_id: Some(id), ..job });
             Store::new(host).save_booking(rec, Vec::new())?;
         }
         // The code is there with another window: it is on the lock as listed

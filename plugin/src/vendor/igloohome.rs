@@ -33,6 +33,8 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     max_name_chars: 60,
     needs: "a bridge",
     app: "the igloohome app",
+    link_check: "the lock's bridge is plugged in and online in the igloohome app",
+    fallback: "an offline code from the igloohome app",
 };
 
 pub const TOKEN_URL: &str = "https://auth.igloohome.co/oauth2/token";

@@ -148,6 +148,11 @@ pub struct Capabilities {
     pub needs: &'static str,
     /// Where the manager fixes a missing remote path, e.g. "the igloohome app".
     pub app: &'static str,
+    /// What links the lock to the cloud, for the alert's advice, e.g.
+    /// "the lock's bridge is plugged in and online in the igloohome app".
+    pub link_check: &'static str,
+    /// Another way in when the code cannot be made in time.
+    pub fallback: &'static str,
 }
 
 impl Capabilities {

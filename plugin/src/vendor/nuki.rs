@@ -36,6 +36,8 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     max_name_chars: 20,
     needs: "a keypad",
     app: "the Nuki app (pair a Nuki Keypad)",
+    link_check: "the Nuki lock is online (through its Nuki Bridge or Wi-Fi) and its keypad is paired, in the Nuki app",
+    fallback: "a code entered by hand in the Nuki app, next to the lock",
 };
 
 pub const API_BASE: &str = "https://api.nuki.io";

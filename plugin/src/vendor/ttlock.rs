@@ -44,6 +44,8 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     max_name_chars: 50,
     needs: "a gateway",
     app: "the TTLock app (link a gateway)",
+    link_check: "the lock's TTLock gateway is plugged in and online in the TTLock app",
+    fallback: "a passcode made in the TTLock app over Bluetooth, next to the lock",
 };
 
 /// The API host for accounts outside mainland China.

@@ -1,0 +1,150 @@
+// What the panel tests share: the `host-harness serve --demo` process, headless
+// Chromium through playwright-core, screenshots and step timings.
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PANEL_TESTS = resolve(here, '..');
+export const OUTPUT = join(PANEL_TESTS, 'output');
+
+/** Debian's Chromium, or CHROMIUM_PATH. */
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** The binary under test: HOST_HARNESS_BIN (set by host-harness/tests/browser.rs) or the debug build. */
+export const BIN = process.env.HOST_HARNESS_BIN || resolve(PANEL_TESTS, '../../target/debug/host-harness');
+export const TOKEN = 'panel-test-operator-token';
+/** Simulated seconds per wall second: a code due now is on the lock within a second or two. */
+export const SPEED = 300;
+
+/** Chromium's flags on this closed network (no background fetches that would hang or fail). */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Starts `host-harness serve --demo --port 0` on a fresh database; resolves once its base URL is printed. */
+export async function startServer(name) {
+  const work = await mkdtemp(join(tmpdir(), 'panel-serve-'));
+  await mkdir(OUTPUT, { recursive: true });
+  const args = ['serve', '--demo', '--port', '0', '--speed', String(SPEED), '--token', TOKEN,
+    '--db', join(work, 'panel.sqlite')];
+  if (process.env.HOST_HARNESS_CACHE_DIR) args.push('--cache-dir', process.env.HOST_HARNESS_CACHE_DIR);
+  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' } });
+  proc.stderr.pipe(createWriteStream(join(OUTPUT, `${name}-server.log`)));
+  const base = await new Promise((resolveBase, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the server printed no base URL within 120 s')), 120_000);
+    proc.stdout.on('data', (chunk) => {
+      out += chunk;
+      const line = out.split('\n');
+      if (line.length > 1) {
+        clearTimeout(timer);
+        resolveBase(line[0].trim());
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}) before printing its base URL; see output/${name}-server.log`));
+    });
+  });
+  const stop = async () => {
+    if (proc.exitCode === null) {
+      proc.kill('SIGTERM');
+      await new Promise((r) => { proc.once('exit', r); setTimeout(r, 5000); });
+    }
+    await rm(work, { recursive: true, force: true });
+  };
+  return { base, stop };
+}
+
+/** Headless Chromium with a fresh user-data-dir. */
+export async function startBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}`);
+  const userDataDir = await mkdtemp(join(tmpdir(), 'panel-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 900 },
+    locale: 'en-GB',
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // A refused API call is logged by Chromium as a failed resource load: expected, not a problem.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
+  });
+  const close = async () => {
+    await context.close();
+    await rm(userDataDir, { recursive: true, force: true });
+  };
+  return { context, page, problems, close };
+}
+
+/** Runs named steps, timing each and taking a screenshot after it into output/NAME/. */
+export function stepper(name, page) {
+  const timings = [];
+  let n = 0;
+  /** A screenshot named after `title`: the whole page, or the viewport while the brand's panel (a modal drawer) is open. */
+  const snap = async (title) => {
+    n += 1;
+    const file = `${String(n).padStart(2, '0')}-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
+    await mkdir(join(OUTPUT, name), { recursive: true });
+    const fullPage = !(await page.locator('dialog[open]').count().catch(() => 0));
+    await page.screenshot({ path: join(OUTPUT, name, file), fullPage }).catch(() => {});
+    return `${name}/${file}`;
+  };
+  /** Runs `fn(snap)` as a timed step, with a screenshot at its end (a step that closes the drawer snaps before). */
+  const step = async (title, fn) => {
+    const started = performance.now();
+    try {
+      await fn(snap);
+    } finally {
+      const ms = Math.round(performance.now() - started);
+      timings.push({ step: title, ms, screenshot: await snap(title) });
+    }
+  };
+  const report = async () => {
+    await writeFile(join(OUTPUT, `${name}-timings.json`), `${JSON.stringify(timings, null, 2)}\n`);
+    const width = Math.max(...timings.map((t) => t.step.length));
+    console.log(`${name}:\n${timings.map((t) => `  ${t.step.padEnd(width)}  ${String(t.ms).padStart(6)} ms`).join('\n')}`);
+  };
+  return { step, report };
+}
+
+/** Polls until `locator`'s text matches `pattern`; returns the text. */
+export async function waitForText(locator, pattern, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  let last = '';
+  for (;;) {
+    last = (await locator.count()) ? await locator.first().innerText() : '';
+    if (pattern.test(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; last text: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The API as a PMS calls it (the truth the panel is checked against). */
+export function apiClient(base, tenant) {
+  return async (method, path, body) => {
+    const headers = { Authorization: `Bearer ${TOKEN}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(`${base}/api/tenants/${tenant}${path}`, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+}

@@ -1,0 +1,377 @@
+//! The JSON API (documented in `openapi.json`, served at `/openapi.json`)
+//! and the panel's static files.
+//!
+//! Every route under `/api/tenants/{tenant}/` acts as that PMS account.
+//! Routes under `accounts` read or write vendor credentials and need the
+//! operator's token (`Authorization: Bearer ...`); no answer ever carries
+//! a secret (R2). The plugin's refusals are 4xx with its sentence
+//! ([`PluginError`](crate::PluginError)'s `Display`), and a refused call
+//! saves nothing: the host keeps its own records only once the plugin has
+//! accepted the change.
+
+use serde_json::{json, Value};
+
+use crate::api;
+use crate::template;
+
+use super::host::{Host, TenantEntry};
+use super::json::{
+    account_json, answer, assignment_json, call_error, lock_json, parse_provider, plugin_error, provider_name,
+    status_json, utc, ApiError, Body,
+};
+use super::records::{BookingRecord, PropertyRecord};
+
+/// The panel, the OpenAPI document: served from the binary.
+pub const PANEL_HTML: &str = include_str!("panel/index.html");
+pub const PANEL_CSS: &str = include_str!("panel/panel.css");
+pub const PANEL_JS: &str = include_str!("panel/panel.js");
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Most distinct variables one template may use (each is a plugin call).
+const MAX_TEMPLATE_VARIABLES: usize = 50;
+/// Longest template accepted, in bytes.
+const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
+
+/// One API request, as the HTTP layer hands it over.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Upper-case method.
+    pub method: String,
+    /// Percent-decoded path segments (`/api/tenants/a%2Fb` has three).
+    pub segments: Vec<String>,
+    /// The `Authorization` header.
+    pub authorization: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// One answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &Value) -> Reply {
+        Reply { status, content_type: "application/json", body: serde_json::to_vec(value).unwrap_or_default() }
+    }
+
+    fn ok(value: Value) -> Result<Reply, ApiError> {
+        Ok(Reply::json(200, &value))
+    }
+
+    fn no_content() -> Result<Reply, ApiError> {
+        Ok(Reply { status: 204, content_type: "application/json", body: Vec::new() })
+    }
+
+    fn text(content_type: &'static str, text: &'static str) -> Reply {
+        Reply { status: 200, content_type, body: text.as_bytes().to_vec() }
+    }
+
+    pub fn error(e: &ApiError) -> Reply {
+        Reply::json(e.status, &e.to_json())
+    }
+}
+
+/// Answers one request.
+pub fn handle(host: &Host, req: &Request) -> Reply {
+    let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let result = match (req.method.as_str(), segments.as_slice()) {
+        ("GET", []) => Ok(Reply::text("text/html; charset=utf-8", PANEL_HTML)),
+        ("GET", ["panel.css"]) => Ok(Reply::text("text/css; charset=utf-8", PANEL_CSS)),
+        ("GET", ["panel.js"]) => Ok(Reply::text("text/javascript; charset=utf-8", PANEL_JS)),
+        ("GET", ["favicon.ico"]) => Reply::no_content(),
+        ("GET", ["openapi.json"]) => Ok(Reply::text("application/json", OPENAPI)),
+        ("GET", ["api", "service"]) => Reply::ok(service_json(host)),
+        ("GET", ["api", "tenants"]) => Reply::ok(json!({"tenants": host.registered()})),
+        (method, ["api", "tenants", tenant, rest @ ..]) => tenant_route(host, req, method, tenant, rest),
+        (method, _) => {
+            Err(ApiError::new(404, "no_route", format!("there is no route {method} /{}", segments.join("/"))))
+        }
+    };
+    result.unwrap_or_else(|e| Reply::error(&e))
+}
+
+fn service_json(host: &Host) -> Value {
+    let now = host.clock.now_secs();
+    json!({
+        "service": "smartlock reference host",
+        "version": env!("CARGO_PKG_VERSION"),
+        "contract": "pms:smartlock@0.2.0",
+        "clock": {
+            "now": utc(now),
+            "unix": now,
+            "speed": host.clock.speed(),
+            "simulated": host.clock.is_simulated(),
+        },
+        "demo": host.demo.is_some(),
+        "default_tenant": host.demo.as_ref().map(|_| super::demo::DEMO_TENANT),
+        "ttlock_app_configured": host.ttlock_app.is_some(),
+    })
+}
+
+fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest: &[&str]) -> Result<Reply, ApiError> {
+    if rest.first() == Some(&"accounts") && !host.authorized(req.authorization.as_deref()) {
+        return Err(ApiError::new(
+            401,
+            "unauthorized",
+            "this operation needs the operator's token (header Authorization: Bearer <token>)",
+        ));
+    }
+    let t = host.tenant(tenant_id)?;
+    let body = || Body::parse(&req.body, false);
+    match (method, rest) {
+        ("GET", ["properties"]) => list_properties(&t),
+        ("GET", ["properties", p]) => get_property(&t, p),
+        ("PUT", ["properties", p]) => put_property(host, &t, p, &body()?),
+        ("GET", ["properties", p, "assignment"]) => {
+            let a = answer(t.handle.assignment(p))?;
+            Reply::ok(json!({"property_id": p, "assignment": a.as_ref().map(assignment_json)}))
+        }
+        ("PUT", ["properties", p, "assignment"]) => assign(host, &t, p, &body()?),
+        ("DELETE", ["properties", p, "assignment"]) => {
+            answer(t.handle.unassign(p))?;
+            host.touched(t.handle.id());
+            Reply::no_content()
+        }
+        ("GET", ["bookings", b]) => get_booking(&t, b),
+        ("PUT", ["bookings", b]) => put_booking(host, &t, b, &body()?),
+        ("POST", ["bookings", b, "cancel"]) => cancel_booking(host, &t, b, &Body::parse(&req.body, true)?),
+        ("GET", ["bookings", b, "code"]) => Reply::ok(status_json(&answer(t.handle.booking_status(b))?)),
+        ("POST", ["bookings", b, "render"]) => render(&t, b, &body()?),
+        ("GET", ["accounts"]) => {
+            let accounts = answer(t.handle.accounts())?;
+            Reply::ok(json!({"accounts": accounts.iter().map(account_json).collect::<Vec<_>>()}))
+        }
+        ("POST", ["accounts", provider]) => connect(host, &t, provider, &body()?),
+        ("DELETE", ["accounts", provider]) => {
+            answer(t.handle.disconnect(parse_provider("provider", provider)?))?;
+            host.touched(t.handle.id());
+            Reply::no_content()
+        }
+        ("GET", ["accounts", provider, "locks"]) => {
+            let locks = answer(t.handle.list_locks(parse_provider("provider", provider)?))?;
+            Reply::ok(json!({"locks": locks.iter().map(lock_json).collect::<Vec<_>>()}))
+        }
+        ("GET", ["outbox"]) => {
+            let emails = t.handle.tenant().storage.emails().map_err(ApiError::storage)?;
+            let emails: Vec<Value> =
+                emails.iter().map(|e| json!({"at": utc(e.at), "subject": e.subject, "body": e.body})).collect();
+            Reply::ok(json!({ "emails": emails }))
+        }
+        _ => Err(ApiError::new(
+            404,
+            "no_route",
+            format!("there is no route {method} /api/tenants/{tenant_id}/{}", rest.join("/")),
+        )),
+    }
+}
+
+/// The property's record, its assignment and its bookings with their code
+/// status, read on one plugin instance.
+fn property_json(t: &TenantEntry, property: &PropertyRecord) -> Result<Value, ApiError> {
+    let bookings = t.records.bookings_of(&property.id).map_err(ApiError::storage)?;
+    let (assignment, statuses) = t
+        .handle
+        .with_instance(|plugin, store| {
+            let admin = plugin.pms_smartlock_admin();
+            let assignment = admin.call_get_assignment(&mut *store, &property.id)?;
+            let mut statuses = Vec::with_capacity(bookings.len());
+            for b in &bookings {
+                statuses.push(admin.call_booking_status(&mut *store, &b.id)?);
+            }
+            Ok((assignment, statuses))
+        })
+        .map_err(call_error)?;
+    let mut value = property.to_json();
+    match assignment {
+        Ok(a) => value["assignment"] = json!(a.as_ref().map(assignment_json)),
+        Err(e) => {
+            value["assignment"] = Value::Null;
+            value["assignment_error"] = json!(plugin_error(e).message);
+        }
+    }
+    value["bookings"] = bookings
+        .iter()
+        .zip(statuses)
+        .map(|(b, status)| {
+            let mut v = b.to_json();
+            match status {
+                Ok(s) => v["code"] = status_json(&s),
+                Err(api::Error::NotFound(_)) => v["code"] = Value::Null,
+                Err(e) => {
+                    v["code"] = Value::Null;
+                    v["code_error"] = json!(plugin_error(e).message);
+                }
+            }
+            v
+        })
+        .collect();
+    Ok(value)
+}
+
+fn unknown_property(id: &str) -> ApiError {
+    ApiError::not_found(
+        "property_id",
+        format!("property_id \"{id}\" is not known to the host: upsert the property first"),
+    )
+}
+
+fn list_properties(t: &TenantEntry) -> Result<Reply, ApiError> {
+    let mut properties = t.records.properties().map_err(ApiError::storage)?;
+    properties.sort_by_cached_key(|p| (p.name.to_lowercase(), p.id.clone()));
+    let list = properties.iter().map(|p| property_json(t, p)).collect::<Result<Vec<_>, _>>()?;
+    Reply::ok(json!({ "properties": list }))
+}
+
+fn get_property(t: &TenantEntry, id: &str) -> Result<Reply, ApiError> {
+    let property = t.records.property(id).map_err(ApiError::storage)?.ok_or_else(|| unknown_property(id))?;
+    Reply::ok(property_json(t, &property)?)
+}
+
+fn put_property(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<Reply, ApiError> {
+    body.only(&["name", "timezone", "check_in_time", "check_out_time"])?;
+    let property = PropertyRecord {
+        id: id.to_string(),
+        name: body.string("name")?,
+        timezone: body.string("timezone")?,
+        check_in_time: body.opt_string("check_in_time")?,
+        check_out_time: body.opt_string("check_out_time")?,
+    };
+    answer(t.handle.on_property_changed(&property.to_api()))?;
+    t.records.put_property(&property).map_err(ApiError::storage)?;
+    host.touched(t.handle.id());
+    Reply::ok(property.to_json())
+}
+
+fn assign(host: &Host, t: &TenantEntry, property: &str, body: &Body) -> Result<Reply, ApiError> {
+    body.only(&["provider", "lock_id", "days_before", "margin_minutes"])?;
+    let provider = parse_provider("provider", &body.string("provider")?)?;
+    let lock_id = body.string("lock_id")?;
+    let days_before = body.opt_int("days_before")?;
+    let margin_minutes = body.opt_int("margin_minutes")?;
+    let a = answer(t.handle.assign(property, provider, &lock_id, days_before, margin_minutes))?;
+    host.touched(t.handle.id());
+    Reply::ok(assignment_json(&a))
+}
+
+/// The booking's record and its code status (`null` when the plugin has none).
+fn booking_json(t: &TenantEntry, b: &BookingRecord) -> Result<Value, ApiError> {
+    let mut value = b.to_json();
+    value["code"] = match t.handle.booking_status(&b.id) {
+        Ok(Err(api::Error::NotFound(_))) => Value::Null,
+        other => status_json(&answer(other)?),
+    };
+    Ok(value)
+}
+
+fn unknown_booking(id: &str) -> ApiError {
+    ApiError::not_found("booking_id", format!("booking_id \"{id}\" is not known to the host"))
+}
+
+fn get_booking(t: &TenantEntry, id: &str) -> Result<Reply, ApiError> {
+    let booking = t.records.booking(id).map_err(ApiError::storage)?.ok_or_else(|| unknown_booking(id))?;
+    Reply::ok(booking_json(t, &booking)?)
+}
+
+/// Sends the booking with its property to the plugin, then keeps it.
+fn save_booking(
+    host: &Host,
+    t: &TenantEntry,
+    booking: &BookingRecord,
+    previous: Option<&BookingRecord>,
+) -> Result<Reply, ApiError> {
+    let property = t
+        .records
+        .property(&booking.property_id)
+        .map_err(ApiError::storage)?
+        .ok_or_else(|| unknown_property(&booking.property_id))?;
+    let event = api::BookingEvent { booking: booking.to_api(), property: property.to_api() };
+    answer(t.handle.on_booking_changed(&event))?;
+    t.records.put_booking(booking, previous).map_err(ApiError::storage)?;
+    host.touched(t.handle.id());
+    Reply::ok(booking_json(t, booking)?)
+}
+
+fn put_booking(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<Reply, ApiError> {
+    body.only(&["property_id", "guest_name", "check_in", "check_out", "check_in_time", "check_out_time", "status"])?;
+    let status = body.opt_string("status")?.unwrap_or_else(|| "confirmed".into());
+    if status != "confirmed" && status != "cancelled" {
+        return Err(ApiError::invalid("status", "must be confirmed or cancelled"));
+    }
+    let booking = BookingRecord {
+        id: id.to_string(),
+        property_id: body.string("property_id")?,
+        guest_name: body.opt_string("guest_name")?,
+        check_in: body.string("check_in")?,
+        check_out: body.string("check_out")?,
+        check_in_time: body.opt_string("check_in_time")?,
+        check_out_time: body.opt_string("check_out_time")?,
+        status,
+    };
+    let previous = t.records.booking(id).map_err(ApiError::storage)?;
+    save_booking(host, t, &booking, previous.as_ref())
+}
+
+fn cancel_booking(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<Reply, ApiError> {
+    body.only(&[])?;
+    let previous = t.records.booking(id).map_err(ApiError::storage)?.ok_or_else(|| unknown_booking(id))?;
+    let booking = BookingRecord { status: "cancelled".into(), ..previous.clone() };
+    save_booking(host, t, &booking, Some(&previous))
+}
+
+/// R20: `{{smartlock_code}}` (and `{{nuki_code}}`) filled in by the plugin,
+/// other variables left as written; each distinct name is asked once.
+fn render(t: &TenantEntry, booking: &str, body: &Body) -> Result<Reply, ApiError> {
+    body.only(&["template"])?;
+    let text = body.string("template")?;
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err(ApiError::invalid("template", &format!("must be at most {MAX_TEMPLATE_BYTES} bytes")));
+    }
+    let names = template::variables(&text);
+    if names.len() > MAX_TEMPLATE_VARIABLES {
+        return Err(ApiError::invalid("template", &format!("must use at most {MAX_TEMPLATE_VARIABLES} variables")));
+    }
+    let mut values = std::collections::HashMap::new();
+    for name in &names {
+        let value = t.handle.render_variable(name, booking).map_err(call_error)?;
+        values.insert(name.clone(), value);
+    }
+    let output = template::substitute(&text, |name| values.get(name).cloned().flatten());
+    let filled: Vec<&String> = names.iter().filter(|n| values.get(*n).is_some_and(Option::is_some)).collect();
+    Reply::ok(json!({"booking_id": booking, "text": output, "filled": filled}))
+}
+
+fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<Reply, ApiError> {
+    let provider = parse_provider("provider", provider)?;
+    let credentials = match provider {
+        api::Provider::Igloohome => {
+            body.only(&["client_id", "client_secret"])?;
+            api::Credentials::Igloohome(api::ClientCredentials {
+                client_id: body.string("client_id")?,
+                client_secret: body.string("client_secret")?,
+            })
+        }
+        api::Provider::Nuki => {
+            body.only(&["api_token"])?;
+            api::Credentials::Nuki(body.string("api_token")?)
+        }
+        api::Provider::Ttlock => {
+            body.only(&["username", "password"])?;
+            let (username, password) = (body.string("username")?, body.string("password")?);
+            let Some((client_id, client_secret)) = host.ttlock_app.clone() else {
+                return Err(ApiError::new(
+                    503,
+                    "not_configured",
+                    "TTLock is not set up on this host: start it with --ttlock-client-id and --ttlock-client-secret",
+                ));
+            };
+            api::Credentials::Ttlock(api::TtlockCredentials { username, password, client_id, client_secret })
+        }
+    };
+    let account = answer(t.handle.connect(&credentials))?;
+    tracing::info!(tenant = t.handle.id(), provider = provider_name(provider), "account connected");
+    host.touched(t.handle.id());
+    Reply::ok(account_json(&account))
+}

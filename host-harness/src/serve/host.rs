@@ -1,0 +1,189 @@
+//! The service's shared state: the loaded plugin, the SQLite file, the
+//! clock, the tenants (made on first use, remembered once they wrote
+//! something so that the regular tick reaches them after a restart) and the
+//! operator's token.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::imports::{Clock as _, HttpBackend, KvStore, SqliteDb, SqliteStore, Tenant, VendorRoutes};
+use crate::{Runtime, TenantHandle};
+
+use super::clock::ServiceClock;
+use super::demo::Demo;
+use super::json::ApiError;
+use super::records::Records;
+use super::scheduler::Poke;
+
+/// The service's own namespace in the SQLite file (a tenant id has no `/`).
+const SERVICE_NAMESPACE: &str = "host/service";
+/// Key prefix of the tenants that have written something.
+const TENANT_PREFIX: &str = "tenant/";
+/// Where a demo's simulated clock is kept, so a restart does not go back in time.
+const CLOCK_KEY: &str = "demo-clock";
+
+/// One tenant: its plugin handle and its PMS records.
+pub struct TenantEntry {
+    pub handle: TenantHandle,
+    pub records: Records,
+}
+
+/// Everything the API, the panel and the scheduler share.
+pub struct Host {
+    pub runtime: Runtime,
+    pub db: SqliteDb,
+    pub clock: Arc<ServiceClock>,
+    pub demo: Option<Demo>,
+    /// The TTLock application (client id, secret) added to every TTLock connect.
+    pub ttlock_app: Option<(String, String)>,
+    pub poke: Poke,
+    routes: VendorRoutes,
+    http: Arc<dyn HttpBackend>,
+    token: String,
+    service: SqliteStore,
+    tenants: Mutex<HashMap<String, Arc<TenantEntry>>>,
+    registered: Mutex<BTreeSet<String>>,
+}
+
+/// Whether `id` may name a tenant: 1 to 64 ASCII letters, digits, `.`, `_`, `-`.
+pub fn valid_tenant_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Compares in time independent of where the strings differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The parts [`Host::new`] is built from.
+pub struct HostParts {
+    pub runtime: Runtime,
+    pub db: SqliteDb,
+    pub clock: Arc<ServiceClock>,
+    pub routes: VendorRoutes,
+    pub http: Arc<dyn HttpBackend>,
+    pub token: String,
+    pub demo: Option<Demo>,
+    pub ttlock_app: Option<(String, String)>,
+}
+
+impl Host {
+    /// The host, with the tenants registered in the file.
+    pub fn new(parts: HostParts) -> Result<Host, ApiError> {
+        let service = parts.db.tenant(SERVICE_NAMESPACE);
+        let mut registered = BTreeSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = service.list(TENANT_PREFIX, after.as_deref(), 500).map_err(ApiError::storage)?;
+            let done = page.len() < 500;
+            after = page.last().map(|(k, _)| k.clone());
+            registered.extend(page.into_iter().map(|(k, _)| k[TENANT_PREFIX.len()..].to_string()));
+            if done {
+                break;
+            }
+        }
+        Ok(Host {
+            runtime: parts.runtime,
+            db: parts.db,
+            clock: parts.clock,
+            demo: parts.demo,
+            ttlock_app: parts.ttlock_app,
+            poke: Poke::default(),
+            routes: parts.routes,
+            http: parts.http,
+            token: parts.token,
+            service,
+            tenants: Mutex::new(HashMap::new()),
+            registered: Mutex::new(registered),
+        })
+    }
+
+    /// Whether `header` (the `Authorization` value) carries the operator's token.
+    pub fn authorized(&self, header: Option<&str>) -> bool {
+        let Some(value) = header else { return false };
+        let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) else {
+            return false;
+        };
+        constant_time_eq(token.trim().as_bytes(), self.token.as_bytes())
+    }
+
+    /// The tenant `id` (made on first use); 400 naming `tenant` for a bad id.
+    pub fn tenant(&self, id: &str) -> Result<Arc<TenantEntry>, ApiError> {
+        if !valid_tenant_id(id) {
+            return Err(ApiError::invalid("tenant", "must be 1 to 64 letters, digits, '.', '_' or '-'"));
+        }
+        let mut tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = tenants.entry(id.to_string()).or_insert_with(|| {
+            let tenant = Tenant::new(id, Arc::new(self.db.tenant(id)))
+                .with_http(self.http.clone())
+                .with_clock(self.clock.clone())
+                .with_routes(self.routes.clone());
+            Arc::new(TenantEntry { handle: self.runtime.tenant(tenant), records: Records::new(&self.db, id) })
+        });
+        Ok(entry.clone())
+    }
+
+    /// Remembers that `id` has state, so the regular tick reaches it (also
+    /// after a restart), and wakes the scheduler: the call just made may
+    /// have made work due.
+    pub fn touched(&self, id: &str) {
+        let new = self.registered.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_string());
+        if new {
+            if let Err(e) = self.service.set(&format!("{TENANT_PREFIX}{id}"), b"{}") {
+                tracing::error!(tenant = id, error = %e, "could not register the tenant");
+            }
+        }
+        self.poke.poke(id);
+    }
+
+    /// The tenants with state, by id.
+    pub fn registered(&self) -> Vec<String> {
+        self.registered.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
+    }
+
+    /// The clock's instant, after moving a demo's vendor stubs to it.
+    pub fn now(&self) -> i64 {
+        let now = self.clock.now();
+        if let Some(demo) = &self.demo {
+            demo.world.set_time(now);
+        }
+        now
+    }
+
+    /// A demo's simulated clock as saved by [`Host::save_clock`].
+    pub fn saved_clock(db: &SqliteDb) -> Option<i64> {
+        let bytes = db.tenant(SERVICE_NAMESPACE).get(CLOCK_KEY).ok()??;
+        std::str::from_utf8(&bytes).ok()?.parse().ok()
+    }
+
+    /// Saves a demo's simulated clock (a restarted demo goes on from there).
+    pub fn save_clock(&self) {
+        if self.clock.is_simulated() {
+            let now = self.clock.now().to_string();
+            if let Err(e) = self.service.set(CLOCK_KEY, now.as_bytes()) {
+                tracing::warn!(error = %e, "could not save the demo clock");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_are_plain() {
+        assert!(valid_tenant_id("demo"));
+        assert!(valid_tenant_id("acct-42.eu_1"));
+        for bad in ["", "a/b", "pms/x", "a b", &"x".repeat(65), "é"] {
+            assert!(!valid_tenant_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

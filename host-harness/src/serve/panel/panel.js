@@ -1,0 +1,693 @@
+// The Integrations › Smart locks panel of the reference host: plain DOM, no
+// framework. Every text that comes from the API goes in as text, never as HTML.
+'use strict';
+
+(() => {
+  const BRANDS = [
+    {
+      id: 'igloohome',
+      name: 'igloohome',
+      article: 'an',
+      blurb: 'PIN codes through the lock\'s bridge.',
+      intro: 'Enter the Client ID and Client Secret of your igloohome developer account. Each lock needs a bridge: without one, codes cannot be managed remotely.',
+      fields: [
+        { name: 'client_id', label: 'Client ID' },
+        { name: 'client_secret', label: 'Client Secret', secret: true },
+      ],
+    },
+    {
+      id: 'nuki',
+      name: 'Nuki',
+      article: 'a',
+      blurb: 'Keypad codes through Nuki Web.',
+      intro: 'Enter an API token generated in Nuki Web. Each lock needs a paired keypad, and reaches the cloud through a Nuki Bridge or its own Wi-Fi.',
+      fields: [{ name: 'api_token', label: 'API token', secret: true }],
+    },
+    {
+      id: 'ttlock',
+      name: 'TTLock',
+      article: 'a',
+      blurb: 'Passcodes through a gateway or Wi-Fi.',
+      intro: 'Enter the username and password of the TTLock app account that owns the locks. Each lock needs a gateway, unless it is a Wi-Fi lock.',
+      note: 'The TTLock application\'s id and secret come from the host\'s configuration.',
+      fields: [
+        { name: 'username', label: 'Username' },
+        { name: 'password', label: 'Password', secret: true },
+      ],
+    },
+  ];
+  const brand = (id) => BRANDS.find((b) => b.id === id) || { id, name: id, article: 'a' };
+
+  const STATES = {
+    none: 'No code',
+    scheduled: 'Scheduled',
+    creating: 'Being written to the lock',
+    on_lock: 'On the lock',
+    moving: 'Moving to the new window',
+    deleting: 'Being deleted',
+    retrying: 'Retrying',
+    failed: 'Failed',
+    removed: 'Removed',
+    left_to_expire: 'Left to expire',
+  };
+  // States in which the PIN is on the lock (R19: shown only then).
+  const PIN_SHOWN = new Set(['on_lock', 'moving', 'left_to_expire']);
+  const POLL_MS = 2000;
+
+  const state = {
+    service: null,
+    clockBase: 0,
+    tenant: '',
+    token: sessionStorage.getItem('smartlock-token') || '',
+    accounts: null, // provider id -> account; null: unknown (no or wrong token)
+    accountsError: '',
+    properties: [],
+    drawer: null,
+    rendered: new Map(), // property id -> {node, sig}
+  };
+
+  const $ = (id) => document.getElementById(id);
+  let uid = 0;
+  const nextId = (prefix) => `${prefix}-${++uid}`;
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') node.className = v;
+      else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+      else if (v === true) node.setAttribute(k, '');
+      else node.setAttribute(k, String(v));
+    }
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  // ---- the API -----------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(message, status, field) {
+      super(message);
+      this.status = status;
+      this.field = field;
+    }
+  }
+
+  async function request(method, url, body, headers = {}) {
+    const init = { method, headers: { ...headers }, cache: 'no-store' };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(url, init);
+    } catch (e) {
+      throw new ApiError('The host cannot be reached. Is it still running?', 0);
+    }
+    let data = null;
+    if (res.status !== 204) {
+      try { data = await res.json(); } catch (e) { data = null; }
+    }
+    if (!res.ok) {
+      const message = res.status === 401
+        ? 'The operator token is missing or wrong: enter it at the top of the page.'
+        : (data && data.error) || `The host answered HTTP ${res.status}.`;
+      throw new ApiError(message, res.status, data && data.field);
+    }
+    return data;
+  }
+
+  // A call as the current tenant; credential routes carry the token.
+  function call(method, path, body) {
+    const headers = {};
+    if (path.startsWith('/accounts') && state.token) headers.Authorization = `Bearer ${state.token}`;
+    return request(method, `/api/tenants/${encodeURIComponent(state.tenant)}${path}`, body, headers);
+  }
+  const enc = encodeURIComponent;
+
+  // ---- formatting --------------------------------------------------------
+
+  function fmtInstant(iso, tz, withYear) {
+    if (!iso) return '—';
+    try {
+      return new Intl.DateTimeFormat('en-GB', {
+        timeZone: tz || 'UTC', weekday: 'short', day: 'numeric', month: 'short',
+        year: withYear ? 'numeric' : undefined, hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+      }).format(new Date(iso));
+    } catch (e) {
+      return iso;
+    }
+  }
+
+  function fmtDate(ymd) {
+    const [y, m, d] = (ymd || '').split('-').map(Number);
+    if (!y || !m || !d) return ymd || '—';
+    return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' })
+      .format(new Date(Date.UTC(y, m - 1, d)));
+  }
+
+  // ---- the clock ---------------------------------------------------------
+
+  function renderClock() {
+    const c = state.service && state.service.clock;
+    if (!c) return;
+    const now = new Date(c.unix * 1000 + (performance.now() - state.clockBase) * c.speed);
+    $('clock-kind').textContent = c.simulated ? 'Simulated clock' : 'Wall clock';
+    const speed = $('clock-speed');
+    speed.hidden = !c.simulated;
+    speed.textContent = `${c.speed}× speed`;
+    const time = $('clock-now');
+    time.dateTime = now.toISOString();
+    time.textContent = `${new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
+      hour: '2-digit', minute: '2-digit', second: c.simulated ? undefined : '2-digit', hourCycle: 'h23',
+    }).format(now)} UTC`;
+  }
+
+  async function loadService() {
+    state.service = await request('GET', '/api/service');
+    state.clockBase = performance.now();
+    renderClock();
+  }
+
+  // ---- banner ------------------------------------------------------------
+
+  function banner(message) {
+    const b = $('banner');
+    b.textContent = message || '';
+    b.hidden = !message;
+  }
+
+  // ---- data --------------------------------------------------------------
+
+  async function loadAccounts() {
+    if (!state.token) {
+      state.accounts = null;
+      state.accountsError = 'Enter the operator token to see and manage connections.';
+      return;
+    }
+    try {
+      const data = await call('GET', '/accounts');
+      state.accounts = Object.fromEntries(data.accounts.map((a) => [a.provider, a]));
+      state.accountsError = '';
+    } catch (e) {
+      state.accounts = null;
+      state.accountsError = e.message;
+    }
+  }
+
+  async function loadProperties() {
+    const data = await call('GET', '/properties');
+    state.properties = data.properties;
+  }
+
+  async function refreshAll() {
+    banner('');
+    try {
+      await Promise.all([loadAccounts(), loadProperties()]);
+    } catch (e) {
+      banner(e.message);
+    }
+    renderCards();
+    renderProperties();
+    renderPreviewOptions();
+  }
+
+  // ---- cards -------------------------------------------------------------
+
+  function renderCards() {
+    const items = BRANDS.map((b) => {
+      const acct = state.accounts && state.accounts[b.id];
+      let status;
+      if (state.accounts === null) status = el('p', { class: 'status' }, state.accountsError || 'Status unknown');
+      else if (acct) status = el('p', { class: 'status connected' }, `Connected: ${acct.name}`);
+      else status = el('p', { class: 'status' }, 'Not connected');
+      const action = acct ? 'Manage' : 'Connect';
+      return el('li', {},
+        el('article', { class: 'card', 'aria-labelledby': `card-${b.id}`, 'data-provider': b.id },
+          el('h3', { id: `card-${b.id}` }, b.name),
+          el('p', {}, b.blurb),
+          status,
+          el('button', { type: 'button', 'aria-label': `${action} ${b.name}`, onclick: () => openDrawer(b.id) }, action)));
+    });
+    $('cards').replaceChildren(...items);
+  }
+
+  // ---- the brand's panel -------------------------------------------------
+
+  async function openDrawer(id, flash) {
+    state.drawer = id;
+    $('drawer-title').textContent = brand(id).name;
+    const dialog = $('drawer');
+    if (!dialog.open) dialog.showModal();
+    await renderDrawer(flash);
+    const first = $('drawer-body').querySelector('input');
+    (first || $('drawer-title')).focus();
+  }
+
+  async function renderDrawer(flash) {
+    const b = brand(state.drawer);
+    const body = $('drawer-body');
+    const acct = state.accounts && state.accounts[b.id];
+    if (!acct) {
+      body.replaceChildren(connectView(b, flash));
+      return;
+    }
+    body.replaceChildren(el('p', { class: 'muted', role: 'status' }, 'Loading lock assignments…'));
+    const view = await connectedView(b, acct, flash);
+    if (state.drawer === b.id) body.replaceChildren(view);
+  }
+
+  function connectView(b, flash) {
+    const error = el('p', { class: 'error', role: 'alert', id: 'connect-error' });
+    const inputs = b.fields.map((f) => el('input', {
+      id: `cred-${f.name}`, name: f.name, type: f.secret ? 'password' : 'text', autocomplete: 'off',
+      spellcheck: 'false', required: true, 'aria-describedby': 'connect-error',
+    }));
+    const submit = el('button', { type: 'submit' }, `Connect ${b.name}`);
+    const form = el('form', { class: 'connect-form', novalidate: true, 'aria-labelledby': 'drawer-title' },
+      b.fields.map((f, i) => el('div', { class: 'field' }, el('label', { for: `cred-${f.name}` }, f.label), inputs[i])),
+      b.note ? el('p', { class: 'help' }, b.note) : null,
+      el('div', {}, submit),
+      error);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      error.textContent = '';
+      inputs.forEach((i) => i.removeAttribute('aria-invalid'));
+      const credentials = Object.fromEntries(inputs.map((i) => [i.name, i.value]));
+      submit.disabled = true;
+      submit.textContent = 'Connecting…';
+      try {
+        const account = await call('POST', `/accounts/${b.id}`, credentials);
+        state.accounts = state.accounts || {};
+        state.accounts[b.id] = account;
+        renderCards();
+        await renderDrawer({ kind: 'success', text: `${b.name} is connected.` });
+        $('drawer-title').focus();
+      } catch (e) {
+        error.textContent = e.message;
+        const bad = inputs.find((i) => i.name === e.field);
+        if (bad) bad.setAttribute('aria-invalid', 'true');
+        submit.disabled = false;
+        submit.textContent = `Connect ${b.name}`;
+        (bad || inputs[0]).focus();
+      }
+    });
+    return el('div', {},
+      flash ? el('p', { class: flash.kind, role: 'status' }, flash.text) : null,
+      el('p', {}, b.intro),
+      form);
+  }
+
+  function accountRow(b, acct) {
+    const disconnect = el('button', { type: 'button', class: 'danger', 'aria-label': `Disconnect ${b.name}` }, 'Disconnect');
+    const row = el('div', { class: 'account' },
+      el('span', {}, 'Connected account: ', el('span', { class: 'name', id: 'account-name' }, acct.name)),
+      disconnect);
+    disconnect.addEventListener('click', () => {
+      disconnect.hidden = true;
+      const error = el('p', { class: 'error', role: 'alert' });
+      const yes = el('button', { type: 'button', class: 'danger solid' }, `Yes, disconnect ${b.name}`);
+      const no = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
+      const confirm = el('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm disconnection' },
+        el('p', { class: 'notice' }, `Disconnecting removes every ${b.name} lock assignment and stops new codes. `
+          + 'Codes already on locks stay until they expire at check-out.'),
+        yes, no, error);
+      row.append(confirm);
+      yes.focus();
+      no.addEventListener('click', () => { confirm.remove(); disconnect.hidden = false; disconnect.focus(); });
+      yes.addEventListener('click', async () => {
+        yes.disabled = true;
+        try {
+          await call('DELETE', `/accounts/${b.id}`);
+          if (state.accounts) delete state.accounts[b.id];
+          renderCards();
+          await renderDrawer({ kind: 'success', text: `${b.name} is disconnected. Codes already on locks stay until they expire.` });
+          $('drawer-title').focus();
+        } catch (e) {
+          error.textContent = e.message;
+          yes.disabled = false;
+        }
+      });
+    });
+    return row;
+  }
+
+  async function connectedView(b, acct, flash) {
+    const [locks, props] = await Promise.all([
+      call('GET', `/accounts/${b.id}/locks`).then((d) => d.locks, (e) => e),
+      call('GET', '/properties').then((d) => d.properties, (e) => e),
+    ]);
+    const view = el('div', {},
+      flash ? el('p', { class: flash.kind, role: 'status' }, flash.text) : null,
+      accountRow(b, acct),
+      el('h3', { id: 'assign-title' }, 'Lock assignments'));
+    if (locks instanceof Error) view.append(el('p', { class: 'error', role: 'alert' }, `The locks could not be loaded: ${locks.message}`));
+    if (props instanceof Error) {
+      view.append(el('p', { class: 'error', role: 'alert' }, `The properties could not be loaded: ${props.message}`));
+      return view;
+    }
+    state.properties = props;
+    const lockList = locks instanceof Error ? [] : locks;
+    const filter = el('input', {
+      type: 'search', class: 'filter', id: 'filter', placeholder: 'Filter properties...',
+      'aria-label': 'Filter properties', autocomplete: 'off', 'aria-controls': 'assignment-list',
+    });
+    const count = el('p', { class: 'count', id: 'filter-count', role: 'status' });
+    const list = el('ul', { class: 'assignments', id: 'assignment-list', 'aria-labelledby': 'assign-title' },
+      props.map((p) => {
+        const li = el('li', { class: 'assignment', 'data-property': p.id });
+        renderAssignment(li, b, p, lockList);
+        return li;
+      }));
+    const applyFilter = () => {
+      const q = filter.value.trim().toLowerCase();
+      let shown = 0;
+      for (const li of list.children) {
+        const p = props.find((x) => x.id === li.dataset.property);
+        const match = !q || p.name.toLowerCase().includes(q) || p.id.toLowerCase().includes(q);
+        li.hidden = !match;
+        if (match) shown += 1;
+      }
+      count.textContent = q ? `${shown} of ${props.length} properties match` : `${props.length} properties`;
+    };
+    filter.addEventListener('input', applyFilter);
+    applyFilter();
+    if (!props.length) view.append(el('p', { class: 'muted' }, 'No properties yet: the PMS adds them through the API.'));
+    view.append(filter, count, list);
+    return view;
+  }
+
+  function renderAssignment(li, b, p, locks, flash) {
+    const a = p.assignment;
+    const mine = a && a.provider === b.id;
+    const selectId = nextId('lock');
+    const errorId = nextId('err');
+    const error = el('p', { class: 'error', role: 'alert', id: errorId });
+    const ok = el('p', { class: 'success', role: 'status' }, flash || '');
+    const options = [el('option', { value: '', disabled: true, selected: !mine }, `Choose ${b.article} ${b.name} lock`)];
+    for (const l of locks) {
+      const label = l.assignable ? l.name : `${l.name} (needs ${l.needs || 'remote access'})`;
+      options.push(el('option', { value: l.id, disabled: !l.assignable, selected: mine && a.lock_id === l.id }, label));
+    }
+    if (mine && !locks.some((l) => l.id === a.lock_id)) {
+      options.push(el('option', { value: a.lock_id, selected: true }, a.lock_name));
+    }
+    const select = el('select', { id: selectId, 'aria-describedby': errorId }, options);
+    select.addEventListener('change', async () => {
+      error.textContent = '';
+      ok.textContent = '';
+      select.disabled = true;
+      try {
+        const next = await call('PUT', `/properties/${enc(p.id)}/assignment`, { provider: b.id, lock_id: select.value });
+        p.assignment = next;
+        renderAssignment(li, b, p, locks, `${next.lock_name} is assigned to ${p.name}.`);
+        li.querySelector('select').focus();
+      } catch (e) {
+        select.value = mine ? a.lock_id : '';
+        select.disabled = false;
+        error.textContent = e.message;
+      }
+    });
+    const parts = [
+      el('div', { class: 'assignment-head' },
+        el('label', { for: selectId, class: 'prop-name' }, p.name, ' ', el('span', { class: 'tz' }, `(${p.timezone})`)),
+        select),
+    ];
+    if (a && !mine) {
+      parts.push(el('p', { class: 'other-lock' },
+        `Has a ${brand(a.provider).name} lock: ${a.lock_name}. Remove it in the ${brand(a.provider).name} panel before assigning ${b.article} ${b.name} lock.`));
+    }
+    if (mine) parts.push(settingsForm(li, b, p, locks, error, ok));
+    parts.push(error, ok);
+    li.replaceChildren(...parts);
+  }
+
+  function settingsForm(li, b, p, locks, error, ok) {
+    const a = p.assignment;
+    const days = el('input', {
+      type: 'number', name: 'days_before', min: 1, max: 14, step: 1, inputmode: 'numeric', value: a.days_before,
+      'aria-describedby': error.id,
+    });
+    const margin = el('input', {
+      type: 'number', name: 'margin_minutes', min: 0, max: 240, step: 1, inputmode: 'numeric', value: a.margin_minutes,
+      'aria-describedby': error.id,
+    });
+    const remove = el('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${a.lock_name} from ${p.name}` }, 'Remove');
+    const save = el('button', { type: 'submit', class: 'secondary' }, 'Save settings');
+    const form = el('form', { class: 'settings', novalidate: true, 'aria-label': `Code settings for ${p.name}` },
+      el('label', {}, 'Generate codes', days, 'days before arrival'),
+      el('label', {}, 'Access margin', margin, 'minutes'),
+      save, remove);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      error.textContent = '';
+      ok.textContent = '';
+      [days, margin].forEach((i) => i.removeAttribute('aria-invalid'));
+      const value = (input, what) => {
+        const n = input.value.trim() === '' ? NaN : Number(input.value);
+        if (!Number.isInteger(n)) {
+          input.setAttribute('aria-invalid', 'true');
+          throw new ApiError(`Enter a whole number of ${what}.`, 0, input.name);
+        }
+        return n;
+      };
+      save.disabled = true;
+      try {
+        const body = {
+          provider: b.id, lock_id: a.lock_id,
+          days_before: value(days, 'days'), margin_minutes: value(margin, 'minutes'),
+        };
+        const next = await call('PUT', `/properties/${enc(p.id)}/assignment`, body);
+        p.assignment = next;
+        renderAssignment(li, b, p, locks,
+          `Saved: codes are generated ${next.days_before} days before arrival, with a ${next.margin_minutes}-minute access margin.`);
+      } catch (e) {
+        error.textContent = e.message;
+        const bad = [days, margin].find((i) => i.name === e.field);
+        if (bad) {
+          bad.setAttribute('aria-invalid', 'true');
+          bad.focus();
+        }
+        save.disabled = false;
+      }
+    });
+    remove.addEventListener('click', async () => {
+      error.textContent = '';
+      ok.textContent = '';
+      remove.disabled = true;
+      try {
+        await call('DELETE', `/properties/${enc(p.id)}/assignment`);
+        p.assignment = null;
+        renderAssignment(li, b, p, locks, `${a.lock_name} is removed from ${p.name}.`);
+        li.querySelector('select').focus();
+      } catch (e) {
+        error.textContent = e.message;
+        remove.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  // ---- properties and bookings -------------------------------------------
+
+  function bookingRow(p, bk) {
+    const c = bk.code;
+    const stateName = c ? c.state : 'none';
+    const stateCell = el('td', {},
+      el('span', { class: `state state-${stateName}` }, bk.status === 'cancelled' && stateName === 'none' ? 'Cancelled' : STATES[stateName] || stateName),
+      c && c.alert_sent ? el('div', { class: 'muted' }, 'Manager alerted') : null);
+    const pin = c && c.pin && PIN_SHOWN.has(c.state) ? c.pin : '—';
+    const window = c && c.window
+      ? `${fmtInstant(c.window.start, p.timezone)} → ${fmtInstant(c.window.end, p.timezone)}`
+      : '—';
+    return el('tr', { 'data-booking': bk.id },
+      el('th', { scope: 'row' }, bk.guest_name || bk.id, bk.status === 'cancelled' ? el('div', { class: 'muted' }, 'cancelled') : null),
+      el('td', {}, `${fmtDate(bk.check_in)} → ${fmtDate(bk.check_out)}`),
+      stateCell,
+      el('td', { class: 'pin' }, pin),
+      el('td', {}, window),
+      el('td', {}, (c && c.last_error) || '—'),
+      el('td', {}, c && c.next_attempt ? fmtInstant(c.next_attempt, p.timezone) : '—'),
+      el('td', {}, el('button', {
+        type: 'button', class: 'secondary', 'data-focus-key': `preview-${bk.id}`,
+        'aria-label': `Preview message for ${bk.guest_name || bk.id}`, onclick: () => previewFor(bk.id),
+      }, 'Preview')));
+  }
+
+  function propertyContent(p) {
+    const a = p.assignment;
+    const lock = a ? `${brand(a.provider).name} lock “${a.lock_name}”` : 'no lock';
+    const summary = el('summary', {},
+      el('span', { class: 'prop-name' }, p.name),
+      el('span', { class: 'meta' }, ` · ${p.timezone} · ${lock} · ${p.bookings.length} booking${p.bookings.length === 1 ? '' : 's'}`));
+    if (!p.bookings.length) return [summary, el('p', { class: 'muted' }, 'No bookings.')];
+    const table = el('table', {},
+      el('caption', { class: 'visually-hidden' }, `Bookings of ${p.name}`),
+      el('thead', {}, el('tr', {},
+        ['Guest', 'Stay', 'Code', 'PIN', `Valid (${p.timezone})`, 'Last error', 'Next attempt', 'Message'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, p.bookings.map((bk) => bookingRow(p, bk))));
+    return [summary, el('div', { class: 'table-wrap' }, table)];
+  }
+
+  // Updates only the properties whose data changed, keeping open sections and focus.
+  function renderProperties() {
+    const root = $('properties');
+    if (!state.properties.length) {
+      state.rendered.clear();
+      root.replaceChildren(el('p', { class: 'muted' }, 'No properties yet: the PMS adds them through the API.'));
+      return;
+    }
+    const seen = new Set();
+    const nodes = state.properties.map((p) => {
+      seen.add(p.id);
+      const sig = JSON.stringify(p);
+      let entry = state.rendered.get(p.id);
+      if (!entry) {
+        entry = { node: el('details', { class: 'property', 'data-property': p.id }), sig: '' };
+        state.rendered.set(p.id, entry);
+      }
+      if (entry.sig !== sig) {
+        const focusKey = entry.node.contains(document.activeElement) && document.activeElement.dataset
+          ? document.activeElement.dataset.focusKey : null;
+        entry.node.replaceChildren(...propertyContent(p));
+        entry.sig = sig;
+        if (focusKey) {
+          const again = entry.node.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+          if (again) again.focus();
+        }
+      }
+      return entry.node;
+    });
+    for (const id of [...state.rendered.keys()]) if (!seen.has(id)) state.rendered.delete(id);
+    const current = [...root.children];
+    if (current.length !== nodes.length || current.some((n, i) => n !== nodes[i])) root.replaceChildren(...nodes);
+  }
+
+  // ---- message preview ---------------------------------------------------
+
+  function renderPreviewOptions() {
+    const select = $('preview-booking');
+    const chosen = select.value;
+    const groups = state.properties.filter((p) => p.bookings.length).map((p) => el('optgroup', { label: p.name },
+      p.bookings.map((bk) => el('option', { value: bk.id, selected: bk.id === chosen },
+        `${bk.guest_name || bk.id} · ${fmtDate(bk.check_in)}${bk.status === 'cancelled' ? ' (cancelled)' : ''}`))));
+    const sig = JSON.stringify(state.properties.map((p) => [p.name, p.bookings.map((b) => [b.id, b.guest_name, b.check_in, b.status])]));
+    if (select.dataset.sig !== sig) {
+      select.replaceChildren(...groups);
+      select.dataset.sig = sig;
+      if (chosen) select.value = chosen;
+    }
+  }
+
+  function previewFor(bookingId) {
+    const select = $('preview-booking');
+    select.value = bookingId;
+    $('preview-template').focus();
+    $('preview-title').scrollIntoView({ block: 'start' });
+  }
+
+  async function submitPreview(event) {
+    event.preventDefault();
+    const error = $('preview-error');
+    error.hidden = true;
+    const bookingId = $('preview-booking').value;
+    if (!bookingId) {
+      error.textContent = 'Choose a booking first.';
+      error.hidden = false;
+      return;
+    }
+    try {
+      const data = await call('POST', `/bookings/${enc(bookingId)}/render`, { template: $('preview-template').value });
+      const wanted = /\{\{\s*(smartlock_code|nuki_code)\s*\}\}/.test($('preview-template').value);
+      const filled = data.filled.includes('smartlock_code') || data.filled.includes('nuki_code');
+      $('preview-output').textContent = data.text;
+      if (wanted && !filled) {
+        error.textContent = 'This booking has no code on the lock yet: {{smartlock_code}} is left as written for now.';
+        error.hidden = false;
+      }
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  }
+
+  // ---- start -------------------------------------------------------------
+
+  async function poll() {
+    if (document.visibilityState !== 'visible' || !state.tenant) return;
+    try {
+      await loadProperties();
+      renderProperties();
+      renderPreviewOptions();
+      if (!$('banner').textContent.startsWith('The operator')) banner('');
+    } catch (e) {
+      banner(e.message);
+    }
+  }
+
+  async function start() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    if (hash.get('token')) {
+      state.token = hash.get('token');
+      sessionStorage.setItem('smartlock-token', state.token);
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    $('token').value = state.token;
+    $('token-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      state.token = $('token').value.trim();
+      if (state.token) sessionStorage.setItem('smartlock-token', state.token);
+      else sessionStorage.removeItem('smartlock-token');
+      await loadAccounts();
+      renderCards();
+      banner(state.token && state.accounts === null ? state.accountsError : '');
+    });
+    $('tenant-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const tenant = $('tenant').value.trim();
+      if (!tenant) return;
+      state.tenant = tenant;
+      const url = new URL(location.href);
+      url.searchParams.set('tenant', tenant);
+      history.replaceState(null, '', url);
+      state.rendered.clear();
+      await refreshAll();
+    });
+    $('drawer-close').addEventListener('click', () => $('drawer').close());
+    $('drawer').addEventListener('close', () => {
+      const was = state.drawer;
+      state.drawer = null;
+      $('drawer-body').replaceChildren();
+      poll();
+      const card = document.querySelector(`.card[data-provider="${was}"] button`);
+      if (card) card.focus();
+    });
+    $('preview-form').addEventListener('submit', submitPreview);
+
+    try {
+      await loadService();
+    } catch (e) {
+      banner(e.message);
+      return;
+    }
+    setInterval(renderClock, 1000);
+    setInterval(() => loadService().catch(() => {}), 15000);
+    let tenants = [];
+    try {
+      tenants = (await request('GET', '/api/tenants')).tenants;
+    } catch (e) { /* the list is a convenience */ }
+    $('tenant-list').replaceChildren(...tenants.map((t) => el('option', { value: t })));
+    state.tenant = new URLSearchParams(location.search).get('tenant') || state.service.default_tenant || tenants[0] || 'default';
+    $('tenant').value = state.tenant;
+    await refreshAll();
+    document.body.dataset.ready = 'true';
+    setInterval(poll, POLL_MS);
+  }
+
+  start();
+})();

@@ -1,0 +1,158 @@
+//! The tick loop (R21): sleeps until the earliest wake-up any tenant's
+//! plugin asked for ([`WakeUps::earliest`](crate::WakeUps::earliest)) or the
+//! regular tick, whichever is first, and ticks the tenants that are due
+//! ([`WakeUps::due`](crate::WakeUps::due)). The regular tick, every
+//! [`BACKSTOP_SECS`] of the service's clock, ticks every tenant with state;
+//! the first one runs at start (wake-ups live in memory only). An API call
+//! that may have made work due wakes the loop at once ([`Poke`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::host::Host;
+use super::json::utc;
+
+/// The regular tick, in seconds of the service's clock.
+pub const BACKSTOP_SECS: i64 = 5 * 60;
+/// Extra `on-tick` calls at once while the plugin says more is due.
+const MAX_TICK_REPEATS: u32 = 20;
+/// A tenant whose wake-up is still due right after its tick (it could not
+/// make progress) is ticked again only after this pause, unless an API call
+/// for it came in since.
+const RETICK_PAUSE: Duration = Duration::from_secs(1);
+/// Tenants ticked at once.
+const PARALLEL_TICKS: usize = 8;
+/// The loop looks again at least this often (wall clock).
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// A demo's simulated clock is saved this often (wall clock), so a restarted
+/// demo goes on from about where it was.
+const CLOCK_SAVE: Duration = Duration::from_secs(1);
+
+/// Wakes the tick loop: which tenants had an API call since it last looked.
+#[derive(Default)]
+pub struct Poke {
+    state: Mutex<PokeState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct PokeState {
+    tenants: HashSet<String>,
+    stop: bool,
+}
+
+impl Poke {
+    /// A call for `tenant` may have made work due: look now.
+    pub fn poke(&self, tenant: &str) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).tenants.insert(tenant.to_string());
+        self.changed.notify_all();
+    }
+
+    /// Ends the loop.
+    pub fn stop(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits up to `timeout` for a poke; the tenants poked, `None` once stopped.
+    fn wait(&self, timeout: Duration) -> Option<HashSet<String>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.tenants.is_empty() && !state.stop {
+            state = self.changed.wait_timeout(state, timeout).unwrap_or_else(PoisonError::into_inner).0;
+        }
+        if state.stop {
+            return None;
+        }
+        Some(std::mem::take(&mut state.tenants))
+    }
+}
+
+/// Starts the loop on its own thread.
+pub fn spawn(host: Arc<Host>) -> std::io::Result<thread::JoinHandle<()>> {
+    thread::Builder::new().name("serve-ticks".into()).spawn(move || run(&host))
+}
+
+fn run(host: &Host) {
+    let wake_ups = host.runtime.wake_ups();
+    let mut next_backstop = host.clock.now_secs();
+    let mut last_tick: HashMap<String, Instant> = HashMap::new();
+    let mut poked: HashSet<String> = HashSet::new();
+    let mut clock_saved = Instant::now();
+    let max_sleep = if host.clock.is_simulated() { CLOCK_SAVE } else { MAX_SLEEP };
+    loop {
+        let now = host.now();
+        let mut due: Vec<String> = wake_ups
+            .due(now)
+            .into_iter()
+            .filter(|t| poked.contains(t) || last_tick.get(t).is_none_or(|at| at.elapsed() >= RETICK_PAUSE))
+            .collect();
+        if now >= next_backstop {
+            for t in host.registered() {
+                if !due.contains(&t) {
+                    due.push(t);
+                }
+            }
+            next_backstop = now + BACKSTOP_SECS;
+        }
+        if host.clock.is_simulated() && clock_saved.elapsed() >= CLOCK_SAVE {
+            host.save_clock();
+            clock_saved = Instant::now();
+        }
+        for chunk in due.chunks(PARALLEL_TICKS) {
+            thread::scope(|s| {
+                for tenant in chunk {
+                    s.spawn(move || tick(host, tenant));
+                }
+            });
+        }
+        for t in due {
+            poked.remove(&t);
+            last_tick.insert(t, Instant::now());
+        }
+
+        // Sleep until the earliest wake-up or the regular tick.
+        let now = host.clock.now_secs();
+        let mut sleep = host.clock.wall_until(next_backstop);
+        if let Some((at, _)) = wake_ups.earliest() {
+            // A wake-up already due was just ticked and is pausing: look again soon.
+            let wait = if at <= now { Duration::from_millis(100) } else { host.clock.wall_until(at) };
+            sleep = sleep.min(wait);
+        }
+        match host.poke.wait(sleep.min(max_sleep)) {
+            Some(tenants) => poked.extend(tenants),
+            None => return,
+        }
+    }
+}
+
+/// Ticks one tenant at the service's clock, again while more is due.
+fn tick(host: &Host, id: &str) {
+    let Ok(tenant) = host.tenant(id) else { return };
+    for _ in 0..MAX_TICK_REPEATS {
+        let now = host.now();
+        match tenant.handle.on_tick(now) {
+            Ok(Ok(summary)) => {
+                if summary.processed > 0 || summary.vendor_requests > 0 {
+                    tracing::debug!(
+                        tenant = id,
+                        at = %utc(now),
+                        processed = summary.processed,
+                        vendor_requests = summary.vendor_requests,
+                        "tick"
+                    );
+                }
+                if !summary.more_due {
+                    return;
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(tenant = id, at = %utc(now), error = %crate::PluginError::from(e), "tick refused");
+                return;
+            }
+            // Logged by the runtime.
+            Err(_) => return,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The panel in headless Chromium: runs `host-harness/panel-tests` (node's
+//! test runner with playwright-core, pinned in its package-lock.json)
+//! against this build's `host-harness serve --demo`. Screenshots and step
+//! timings go to `host-harness/panel-tests/output/` (not committed).
+//!
+//! Needs Debian's `chromium` (`apt-get install -y chromium`; another binary
+//! through `CHROMIUM_PATH`) and Node.js with npm; without Chromium it prints
+//! one line and passes.
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
+
+#[test]
+fn panel_flows_in_headless_chromium() {
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+    if !Path::new(&chromium).exists() {
+        println!("browser tests skipped: no Chromium at {chromium} (apt-get install -y chromium)");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("panel-tests");
+    let npm = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .output()
+        .expect("npm runs (the browser tests need Node.js and npm)");
+    assert!(npm.status.success(), "npm ci failed:\n{}", String::from_utf8_lossy(&npm.stderr));
+    let out = Command::new("node")
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "test/"])
+        .current_dir(&dir)
+        .env("HOST_HARNESS_BIN", BIN)
+        .env("HOST_HARNESS_CACHE_DIR", format!("{}/serve-component-cache", env!("CARGO_TARGET_TMPDIR")))
+        .env("CHROMIUM_PATH", &chromium)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the panel's browser tests failed (screenshots and the server's log in {}):\n{stdout}\n{stderr}",
+        dir.join("output").display()
+    );
+}

@@ -1,0 +1,512 @@
+//! `host-harness serve` through its JSON API, as a PMS in another language
+//! would call it: the binary on port 0 (its base URL is the first line on
+//! stdout), every route, the operator's token, the plugin's sentences on bad
+//! input with nothing half-saved, and no secret ever coming back out (R2).
+
+use std::fs::File;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
+const TOKEN: &str = "api-test-operator-token";
+
+/// A `serve` process, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    stderr: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cache_dir() -> String {
+    format!("{}/serve-component-cache", env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// Starts `serve` with `args` (and a compile cache); waits for its base URL.
+fn start(args: &[&str], db: &Path, dir: Option<tempfile::TempDir>) -> Server {
+    let stderr = db.with_extension("stderr.log");
+    let mut child = Command::new(BIN)
+        .args(["--cache-dir", &cache_dir(), "serve", "--port", "0", "--db"])
+        .arg(db)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(120)).expect("serve printed its base URL");
+    let base = line.trim().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "first line is the base URL: {line:?}");
+    Server { child, base, stderr, _dir: dir }
+}
+
+fn start_demo(extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.sqlite");
+    let mut args = vec!["--demo", "--speed", "120", "--token", TOKEN];
+    args.extend_from_slice(extra);
+    start(&args, &db, Some(dir))
+}
+
+/// One answer: status, body (JSON or `Null`), headers we check.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    body: Value,
+    text: String,
+    content_type: String,
+    www_authenticate: Option<String>,
+    csp: Option<String>,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// A request; `token` adds the operator's bearer token; `headers` more headers.
+fn send(method: &str, url: &str, body: Option<&str>, token: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        req = req.header("Content-Type", "application/json");
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(body.unwrap_or("").as_bytes().to_vec()).unwrap();
+    let mut resp = agent().run(req).unwrap();
+    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap_or_default().to_string());
+    let content_type = header("content-type").unwrap_or_default();
+    let www_authenticate = header("www-authenticate");
+    let csp = header("content-security-policy");
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer { status: resp.status().as_u16(), body, text, content_type, www_authenticate, csp }
+}
+
+/// The API of one tenant.
+struct Api<'a> {
+    server: &'a Server,
+    tenant: &'a str,
+}
+
+impl Api<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/tenants/{}{path}", self.server.base, self.tenant)
+    }
+    fn get(&self, path: &str) -> Answer {
+        send("GET", &self.url(path), None, Some(TOKEN), &[])
+    }
+    fn put(&self, path: &str, body: Value) -> Answer {
+        send("PUT", &self.url(path), Some(&body.to_string()), Some(TOKEN), &[])
+    }
+    fn post(&self, path: &str, body: Value) -> Answer {
+        send("POST", &self.url(path), Some(&body.to_string()), Some(TOKEN), &[])
+    }
+    fn delete(&self, path: &str) -> Answer {
+        send("DELETE", &self.url(path), None, Some(TOKEN), &[])
+    }
+}
+
+/// Asserts a refusal: status, kind, the sentence, and the field it names.
+#[track_caller]
+fn refused(a: &Answer, status: u16, kind: &str, field: Option<&str>) -> String {
+    assert_eq!(a.status, status, "{a:?}");
+    assert_eq!(a.body["kind"], kind, "{a:?}");
+    assert_eq!(a.body["field"].as_str(), field, "{a:?}");
+    let sentence = a.body["error"].as_str().expect("an error sentence").to_string();
+    assert!(!sentence.is_empty());
+    sentence
+}
+
+fn wait_for_state(api: &Api, booking: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let a = api.get(&format!("/bookings/{booking}/code"));
+        assert_eq!(a.status, 200, "{a:?}");
+        if a.body["state"] == state {
+            return a.body;
+        }
+        assert!(Instant::now() < deadline, "booking {booking} never reached {state}: {}", a.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn every_route_of_the_api() {
+    let server = start_demo(&[]);
+    let base = &server.base;
+    let demo = Api { server: &server, tenant: "demo" };
+
+    // The panel, its files and the OpenAPI document.
+    let page = send("GET", &format!("{base}/"), None, None, &[]);
+    assert_eq!(page.status, 200);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(page.text.contains("Smart locks"));
+    assert!(page.csp.as_deref().is_some_and(|c| c.contains("script-src 'self'")), "{:?}", page.csp);
+    for (path, kind) in [("/panel.js", "text/javascript"), ("/panel.css", "text/css")] {
+        let a = send("GET", &format!("{base}{path}"), None, None, &[]);
+        assert_eq!((a.status, a.content_type.starts_with(kind)), (200, true), "{path}");
+    }
+    let openapi = send("GET", &format!("{base}/openapi.json"), None, None, &[]);
+    assert_eq!(openapi.body["openapi"], "3.0.3");
+    let paths = openapi.body["paths"].as_object().unwrap();
+    let documented = [
+        ("/api/service", "get"),
+        ("/api/tenants", "get"),
+        ("/api/tenants/{tenant}/properties", "get"),
+        ("/api/tenants/{tenant}/properties/{property}", "get"),
+        ("/api/tenants/{tenant}/properties/{property}", "put"),
+        ("/api/tenants/{tenant}/properties/{property}/assignment", "get"),
+        ("/api/tenants/{tenant}/properties/{property}/assignment", "put"),
+        ("/api/tenants/{tenant}/properties/{property}/assignment", "delete"),
+        ("/api/tenants/{tenant}/bookings/{booking}", "get"),
+        ("/api/tenants/{tenant}/bookings/{booking}", "put"),
+        ("/api/tenants/{tenant}/bookings/{booking}/cancel", "post"),
+        ("/api/tenants/{tenant}/bookings/{booking}/code", "get"),
+        ("/api/tenants/{tenant}/bookings/{booking}/render", "post"),
+        ("/api/tenants/{tenant}/accounts", "get"),
+        ("/api/tenants/{tenant}/accounts/{provider}", "post"),
+        ("/api/tenants/{tenant}/accounts/{provider}", "delete"),
+        ("/api/tenants/{tenant}/accounts/{provider}/locks", "get"),
+        ("/api/tenants/{tenant}/outbox", "get"),
+    ];
+    for (path, method) in documented {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
+    }
+    let operations: usize =
+        paths.values().map(|p| p.as_object().unwrap().keys().filter(|k| *k != "parameters").count()).sum();
+    assert_eq!(operations, documented.len(), "every documented route is tested here");
+
+    // The service, its clock and the tenants.
+    let service = send("GET", &format!("{base}/api/service"), None, None, &[]);
+    assert_eq!(service.body["clock"]["speed"], 120);
+    assert_eq!(service.body["clock"]["simulated"], true);
+    assert_eq!(service.body["demo"], true);
+    assert_eq!(service.body["default_tenant"], "demo");
+    let tenants = send("GET", &format!("{base}/api/tenants"), None, None, &[]);
+    assert_eq!(tenants.body, json!({"tenants": ["demo"]}));
+
+    // Credentials need the operator's token: 401 without it or with another.
+    let accounts_url = demo.url("/accounts");
+    for token in [None, Some("wrong-token")] {
+        let a = send("GET", &accounts_url, None, token, &[]);
+        refused(&a, 401, "unauthorized", None);
+        assert_eq!(a.www_authenticate.as_deref(), Some("Bearer"));
+        let body = json!({"client_id": "demo-igloohome-id", "client_secret": "demo-igloohome-secret"}).to_string();
+        refused(&send("POST", &demo.url("/accounts/igloohome"), Some(&body), token, &[]), 401, "unauthorized", None);
+        refused(&send("DELETE", &demo.url("/accounts/igloohome"), None, token, &[]), 401, "unauthorized", None);
+        refused(&send("GET", &demo.url("/accounts/igloohome/locks"), None, token, &[]), 401, "unauthorized", None);
+    }
+    assert_eq!(demo.get("/accounts").body, json!({"accounts": []}), "nothing was connected without the token");
+
+    // Connect: bad input, refused credentials (nothing stored), then the right ones.
+    let missing = demo.post("/accounts/igloohome", json!({"client_id": "demo-igloohome-id"}));
+    assert_eq!(refused(&missing, 400, "invalid_input", Some("client_secret")), "client_secret is required");
+    let stray = demo.post("/accounts/igloohome", json!({"client_id": "a", "client_secret": "b", "secret": "c"}));
+    refused(&stray, 400, "invalid_input", Some("secret"));
+    let empty = demo.post("/accounts/igloohome", json!({"client_id": " ", "client_secret": "x"}));
+    assert_eq!(refused(&empty, 400, "invalid_input", Some("client_id")), "client_id must not be empty");
+    refused(&demo.post("/accounts/august", json!({})), 400, "invalid_input", Some("provider"));
+    let wrong = demo.post("/accounts/igloohome", json!({"client_id": "demo-igloohome-id", "client_secret": "nope"}));
+    assert!(refused(&wrong, 422, "credentials_rejected", None).starts_with("the credentials were refused"));
+    assert_eq!(demo.get("/accounts").body, json!({"accounts": []}));
+    let ok = demo.post(
+        "/accounts/igloohome",
+        json!({"client_id": "demo-igloohome-id", "client_secret": "demo-igloohome-secret"}),
+    );
+    assert_eq!((ok.status, ok.body.clone()), (200, json!({"provider": "igloohome", "name": "Seaside Rentals"})));
+    let nuki = demo.post("/accounts/nuki", json!({"api_token": "demo-nuki-token"}));
+    assert_eq!(nuki.status, 200, "{nuki:?}");
+    let ttlock = demo.post("/accounts/ttlock", json!({"username": "owner@example.com", "password": "demo-password"}));
+    assert_eq!(ttlock.status, 200, "the host adds its TTLock application: {ttlock:?}");
+    let accounts = demo.get("/accounts");
+    assert_eq!(accounts.body["accounts"].as_array().unwrap().len(), 3);
+    for secret in ["demo-igloohome-secret", "demo-nuki-token", "demo-password", "demo-ttlock-app-secret"] {
+        assert!(!accounts.text.contains(secret) && !ok.text.contains(secret), "R2: {secret} never comes back");
+    }
+
+    // Locks, with what the unassignable ones need (R3).
+    let locks = demo.get("/accounts/igloohome/locks");
+    let gate = locks.body["locks"].as_array().unwrap().iter().find(|l| l["id"] == "OE1X000003").unwrap().clone();
+    assert_eq!(
+        gate,
+        json!({"provider": "igloohome", "id": "OE1X000003", "name": "Garden gate", "remote": null, "assignable": false, "needs": "a bridge"})
+    );
+    let chalet = demo.get("/accounts/nuki/locks");
+    assert!(chalet.body["locks"].as_array().unwrap().iter().any(|l| l["remote"] == json!({"kind": "keypad"})));
+
+    // Assign: refusals save nothing; then an assignment with its settings.
+    let lock_needs =
+        demo.put("/properties/seaside-loft/assignment", json!({"provider": "igloohome", "lock_id": "OE1X000003"}));
+    assert!(refused(&lock_needs, 422, "lock_not_remote", None).contains("needs a bridge"));
+    let out_of_range = demo.put(
+        "/properties/seaside-loft/assignment",
+        json!({"provider": "igloohome", "lock_id": "OE1X000001", "days_before": 20, "margin_minutes": 60}),
+    );
+    assert_eq!(
+        refused(&out_of_range, 400, "invalid_input", Some("days_before")),
+        "days_before must be between 1 and 14"
+    );
+    let margin = demo.put(
+        "/properties/seaside-loft/assignment",
+        json!({"provider": "igloohome", "lock_id": "OE1X000001", "margin_minutes": 241}),
+    );
+    assert_eq!(
+        refused(&margin, 400, "invalid_input", Some("margin_minutes")),
+        "margin_minutes must be between 0 and 240"
+    );
+    let fraction = demo.put(
+        "/properties/seaside-loft/assignment",
+        json!({"provider": "igloohome", "lock_id": "OE1X000001", "days_before": 2.5}),
+    );
+    refused(&fraction, 400, "invalid_input", Some("days_before"));
+    assert_eq!(
+        demo.get("/properties/seaside-loft/assignment").body,
+        json!({"property_id": "seaside-loft", "assignment": null})
+    );
+    let unknown_lock =
+        demo.put("/properties/seaside-loft/assignment", json!({"provider": "igloohome", "lock_id": "NOPE"}));
+    assert_eq!(unknown_lock.status, 404, "{unknown_lock:?}");
+    let assigned = demo.put(
+        "/properties/seaside-loft/assignment",
+        json!({"provider": "igloohome", "lock_id": "OE1X000001", "days_before": 3, "margin_minutes": 45}),
+    );
+    assert_eq!(assigned.status, 200, "{assigned:?}");
+    assert_eq!(
+        assigned.body,
+        json!({"property_id": "seaside-loft", "provider": "igloohome", "lock_id": "OE1X000001", "lock_name": "Front door",
+               "remote": {"kind": "bridge", "id": "EB1X000001"}, "days_before": 3, "margin_minutes": 45})
+    );
+    assert_eq!(demo.get("/properties/seaside-loft/assignment").body["assignment"], assigned.body);
+
+    // R4 across brands: refused until the other brand's lock is removed.
+    let other = demo.put("/properties/seaside-loft/assignment", json!({"provider": "nuki", "lock_id": "17000001"}));
+    refused(&other, 409, "other_provider_assigned", None);
+    assert_eq!(demo.get("/properties/seaside-loft/assignment").body["assignment"]["provider"], "igloohome");
+
+    // The code reaches the lock on the simulated clock (wake-ups, R21), and renders (R19, R20).
+    let code = wait_for_state(&demo, "seaside-loft-1", "on_lock");
+    let pin = code["pin"].as_str().unwrap().to_string();
+    assert_eq!(pin.len(), 6);
+    assert_eq!(code["lock_id"], "OE1X000001");
+    assert!(code["window"]["start_local"].as_str().unwrap().ends_with("T14:15:00+00:00"), "{code}");
+    let rendered = demo.post(
+        "/bookings/seaside-loft-1/render",
+        json!({"template": "Code {{ smartlock_code }}, {{nuki_code}}, {{guest_name}}"}),
+    );
+    assert_eq!(rendered.body["text"], format!("Code {pin}, {pin}, {{{{guest_name}}}}"));
+    assert_eq!(rendered.body["filled"], json!(["smartlock_code", "nuki_code"]));
+    let none_yet = demo.post("/bookings/seaside-loft-3/render", json!({"template": "Code {{smartlock_code}}"}));
+    assert_eq!(none_yet.body["text"], "Code {{smartlock_code}}", "no code yet: left for other plugins");
+    refused(&demo.post("/bookings/seaside-loft-1/render", json!({})), 400, "invalid_input", Some("template"));
+
+    // Reads: a property with its bookings and codes, the list, a booking.
+    let property = demo.get("/properties/seaside-loft");
+    assert_eq!(property.body["assignment"]["lock_id"], "OE1X000001");
+    assert_eq!(property.body["bookings"].as_array().unwrap().len(), 3);
+    assert_eq!(property.body["bookings"][0]["code"]["pin"], pin.as_str());
+    let list = demo.get("/properties");
+    let names: Vec<&str> =
+        list.body["properties"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 8);
+    assert!(names.windows(2).all(|w| w[0].to_lowercase() <= w[1].to_lowercase()), "sorted by name: {names:?}");
+    refused(&demo.get("/properties/nowhere"), 404, "not_found", Some("property_id"));
+    let booking = demo.get("/bookings/seaside-loft-1");
+    assert_eq!(
+        (booking.body["guest_name"].clone(), booking.body["code"]["state"].clone()),
+        (json!("Ana Silva"), json!("on_lock"))
+    );
+    let unknown = demo.get("/bookings/nobody/code");
+    assert!(refused(&unknown, 404, "not_found", Some("booking_id")).starts_with("booking_id"));
+
+    // A new tenant: property and booking upserts, with nothing half-saved on refusal.
+    let acme = Api { server: &server, tenant: "acme" };
+    let bad_tz = acme.put("/properties/p1", json!({"name": "Canal House", "timezone": "Mars/Olympus"}));
+    let sentence = refused(&bad_tz, 400, "invalid_input", bad_tz.body["field"].as_str());
+    assert!(bad_tz.body["field"].as_str().unwrap().contains("timezone") && sentence.contains("timezone"), "{sentence}");
+    assert_eq!(acme.get("/properties").body, json!({"properties": []}), "nothing saved");
+    refused(
+        &acme.put("/properties/p1", json!({"name": 7, "timezone": "Europe/Amsterdam"})),
+        400,
+        "invalid_input",
+        Some("name"),
+    );
+    let p1 = acme.put(
+        "/properties/p1",
+        json!({"name": "Canal House", "timezone": "Europe/Amsterdam", "check_in_time": "16:00"}),
+    );
+    assert_eq!(p1.status, 200, "{p1:?}");
+    let orphan =
+        acme.put("/bookings/b1", json!({"property_id": "p9", "check_in": "2030-03-20", "check_out": "2030-03-22"}));
+    refused(&orphan, 404, "not_found", Some("property_id"));
+    let backwards =
+        acme.put("/bookings/b1", json!({"property_id": "p1", "check_in": "2030-03-20", "check_out": "2030-03-19"}));
+    assert!(refused(&backwards, 400, "invalid_input", backwards.body["field"].as_str()).contains("check_out"));
+    refused(&acme.get("/bookings/b1"), 404, "not_found", Some("booking_id"));
+    let status = acme.put(
+        "/bookings/b1",
+        json!({"property_id": "p1", "check_in": "2030-03-20", "check_out": "2030-03-22", "status": "maybe"}),
+    );
+    refused(&status, 400, "invalid_input", Some("status"));
+    let b1 = acme.put(
+        "/bookings/b1",
+        json!({"property_id": "p1", "guest_name": "Ana", "check_in": "2030-03-20", "check_out": "2030-03-22"}),
+    );
+    assert_eq!((b1.status, b1.body["status"].clone()), (200, json!("confirmed")), "{b1:?}");
+    assert_eq!(acme.get("/properties/p1").body["bookings"][0]["id"], "b1");
+    let not_connected =
+        acme.put("/properties/p1/assignment", json!({"provider": "igloohome", "lock_id": "OE1X000001"}));
+    assert_eq!(refused(&not_connected, 409, "not_connected", None), "no igloohome account is connected");
+    let cancelled = acme.post("/bookings/b1/cancel", json!({}));
+    assert_eq!((cancelled.status, cancelled.body["status"].clone()), (200, json!("cancelled")));
+    refused(&acme.post("/bookings/b2/cancel", json!({})), 404, "not_found", Some("booking_id"));
+    assert_eq!(acme.get("/outbox").body, json!({"emails": []}));
+    let tenants = send("GET", &format!("{base}/api/tenants"), None, None, &[]);
+    assert_eq!(tenants.body, json!({"tenants": ["acme", "demo"]}));
+
+    // Unassign, then the other brand is accepted; disconnect.
+    assert_eq!(demo.delete("/properties/seaside-loft/assignment").status, 204);
+    let switched = demo.put("/properties/seaside-loft/assignment", json!({"provider": "nuki", "lock_id": "17000001"}));
+    assert_eq!(switched.status, 200, "{switched:?}");
+    assert_eq!(demo.delete("/accounts/nuki").status, 204);
+    assert_eq!(demo.get("/properties/seaside-loft/assignment").body["assignment"], Value::Null, "R18");
+    assert_eq!(demo.get("/accounts").body["accounts"].as_array().unwrap().len(), 2);
+    let locks = demo.get("/accounts/nuki/locks");
+    assert_eq!(refused(&locks, 409, "not_connected", None), "no Nuki account is connected");
+    assert_eq!(demo.get("/outbox").status, 200);
+
+    // What the HTTP layer refuses before the API.
+    refused(&send("GET", &format!("{base}/api/nothing"), None, None, &[]), 404, "no_route", None);
+    refused(&demo.get("/teapots"), 404, "no_route", None);
+    refused(
+        &send("GET", &format!("{base}/api/tenants/a%20b/properties"), None, None, &[]),
+        400,
+        "invalid_input",
+        Some("tenant"),
+    );
+    let text = send("PUT", &demo.url("/properties/x"), Some("name=x"), None, &[("Content-Type", "text/plain")]);
+    refused(&text, 415, "unsupported_media_type", None);
+    refused(&send("PUT", &demo.url("/properties/x"), Some("{not json"), None, &[]), 400, "invalid_input", None);
+    refused(&send("PUT", &demo.url("/properties/x"), Some("[1]"), None, &[]), 400, "invalid_input", None);
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(70_000));
+    refused(&send("PUT", &demo.url("/properties/x"), Some(&big), None, &[]), 413, "too_large", None);
+    let rebinding = send("GET", &format!("{base}/api/service"), None, None, &[("Host", "attacker.example")]);
+    refused(&rebinding, 421, "wrong_host", None);
+    let cross = send(
+        "PUT",
+        &demo.url("/properties/x"),
+        Some(r#"{"name": "x", "timezone": "UTC"}"#),
+        None,
+        &[("Origin", "http://attacker.example")],
+    );
+    refused(&cross, 403, "cross_origin", None);
+    assert_eq!(demo.get("/properties/x").status, 404, "nothing saved by refused requests");
+    let same_origin = send(
+        "PUT",
+        &demo.url("/properties/x"),
+        Some(r#"{"name": "X", "timezone": "UTC"}"#),
+        None,
+        &[("Origin", base.as_str())],
+    );
+    assert_eq!(same_origin.status, 200, "the panel's own origin is fine: {same_origin:?}");
+
+    // R2: no secret in the host's log either (but for the demo's own stub
+    // credentials, printed once at start for whoever runs the demo).
+    let log = std::fs::read_to_string(&server.stderr).unwrap();
+    let log: String = log.lines().filter(|l| !l.starts_with("demo credentials: ")).collect();
+    for secret in ["demo-igloohome-secret", "demo-nuki-token", "demo-password", "demo-ttlock-app-secret"] {
+        assert!(!log.contains(secret), "{secret} is not logged");
+    }
+}
+
+#[test]
+fn a_random_token_is_printed_and_the_speed_needs_a_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plain.sqlite");
+    let server = start(&[], &db, None);
+    let stderr = || std::fs::read_to_string(&server.stderr).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !stderr().contains("operator token") {
+        assert!(Instant::now() < deadline, "the token is printed on stderr: {}", stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = stderr();
+    let line = log.lines().find(|l| l.contains("operator token")).unwrap();
+    let token = line.rsplit(' ').next().unwrap();
+    assert!(token.len() >= 32, "{line}");
+    let url = format!("{}/api/tenants/t1/accounts", server.base);
+    assert_eq!(send("GET", &url, None, Some(token), &[]).body, json!({"accounts": []}));
+    assert_eq!(send("GET", &url, None, None, &[]).status, 401);
+    let service = send("GET", &format!("{}/api/service", server.base), None, None, &[]);
+    assert_eq!(
+        service.body["clock"],
+        json!({"now": service.body["clock"]["now"], "unix": service.body["clock"]["unix"], "speed": 1, "simulated": false})
+    );
+    assert_eq!(service.body["demo"], false);
+    // Without the host's TTLock application, TTLock cannot be connected.
+    let ttlock = send(
+        "POST",
+        &format!("{}/api/tenants/t1/accounts/ttlock", server.base),
+        Some(r#"{"username": "u", "password": "p"}"#),
+        Some(token),
+        &[],
+    );
+    refused(&ttlock, 503, "not_configured", None);
+    drop(server);
+
+    let out = Command::new(BIN).args(["serve", "--port", "0", "--speed", "10", "--db"]).arg(&db).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().last().unwrap().starts_with("error: --speed needs --demo"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn state_is_kept_in_the_sqlite_file_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kept.sqlite");
+    let args = ["--demo", "--speed", "60", "--token", TOKEN];
+    let first = start(&args, &db, None);
+    let api = Api { server: &first, tenant: "acme" };
+    assert_eq!(api.put("/properties/p1", json!({"name": "Canal House", "timezone": "Europe/Amsterdam"})).status, 200);
+    let before =
+        send("GET", &format!("{}/api/service", first.base), None, None, &[]).body["clock"]["unix"].as_i64().unwrap();
+    // A demo saves its simulated clock every second; then it is killed (SIGKILL).
+    std::thread::sleep(Duration::from_millis(2500));
+    drop(first);
+
+    let second = start(&args, &db, None);
+    let api = Api { server: &second, tenant: "acme" };
+    assert_eq!(api.get("/properties").body["properties"][0]["name"], "Canal House");
+    let tenants = send("GET", &format!("{}/api/tenants", second.base), None, None, &[]);
+    assert_eq!(tenants.body, json!({"tenants": ["acme", "demo"]}));
+    let demo = Api { server: &second, tenant: "demo" };
+    assert_eq!(demo.get("/properties").body["properties"].as_array().unwrap().len(), 8, "demo data not added twice");
+    let after =
+        send("GET", &format!("{}/api/service", second.base), None, None, &[]).body["clock"]["unix"].as_i64().unwrap();
+    assert!(after >= before, "a restarted demo's clock does not go back");
+}
