@@ -1,4 +1,4 @@
-//! Builds the plugin component (`smartlock-plugin` for `wasm32-wasip2`,
+//! Builds the plugin component (`smartlock-plugin` for `wasm32-unknown-unknown`, made a component,
 //! profile `wasm-release`) and hands its path to the crate as
 //! `SMARTLOCK_PLUGIN_WASM`.
 //!
@@ -22,7 +22,7 @@ fn main() {
             profile: "wasm-release",
             artifact: "smartlock_plugin.wasm",
             target_dir: "wasm",
-            inputs: &["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock", "Cargo.toml"],
+            inputs: &["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock", "Cargo.toml", ".cargo/config.toml"],
         }),
     };
     println!("cargo:rustc-env=SMARTLOCK_PLUGIN_WASM={}", wasm.display());

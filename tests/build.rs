@@ -9,7 +9,13 @@ fn main() {
         profile: "wasm-release",
         artifact: "smartlock_hostile_fixture.wasm",
         target_dir: "wasm",
-        inputs: &["tests/fixtures/hostile/src", "tests/fixtures/hostile/Cargo.toml", "wit", "Cargo.lock"],
+        inputs: &[
+            "tests/fixtures/hostile/src",
+            "tests/fixtures/hostile/Cargo.toml",
+            "wit",
+            "Cargo.lock",
+            ".cargo/config.toml",
+        ],
     });
     println!("cargo:rustc-env=HOSTILE_FIXTURE_WASM={}", wasm.display());
 }

@@ -1,6 +1,11 @@
 //! Used by build scripts (`host-harness/build.rs`, `tests/build.rs`) to build
-//! a workspace package as a `wasm32-wasip2` component, so that a plain
+//! a workspace package as a WebAssembly component, so that a plain
 //! `cargo build` / `cargo test` makes every component it needs.
+//!
+//! The package is built for `wasm32-unknown-unknown` (no WASI from Rust's
+//! std) and made a component with `wit-component` from the WIT that
+//! wit-bindgen embeds: the component imports exactly what its WIT world
+//! names (R23), nothing a host must lock down by hand.
 //!
 //! The nested cargo gets its own target dir (`<workspace>/target/<dir>`):
 //! sharing the outer one would wait forever on the build-directory lock the
@@ -33,8 +38,8 @@ const CLEARED_VARS: &[&str] = &[
 
 const CLEARED_PREFIXES: &[&str] = &["CARGO_FEATURE_", "CARGO_CFG_", "CARGO_PKG_", "CARGO_MANIFEST_"];
 
-/// The target every component is built for.
-pub const TARGET: &str = "wasm32-wasip2";
+/// The target every component's core module is built for.
+pub const TARGET: &str = "wasm32-unknown-unknown";
 
 /// One component to build.
 pub struct Component<'a> {
@@ -42,7 +47,8 @@ pub struct Component<'a> {
     pub package: &'a str,
     /// The cargo profile, e.g. `wasm-release` or `release`.
     pub profile: &'a str,
-    /// The output file's name, e.g. `smartlock_plugin.wasm`.
+    /// The core module cargo writes, e.g. `smartlock_plugin.wasm`; the
+    /// component is written beside it as `<name>.component.wasm`.
     pub artifact: &'a str,
     /// The nested target dir's name under `<workspace>/target`.
     pub target_dir: &'a str,
@@ -95,9 +101,28 @@ pub fn build(component: &Component) -> PathBuf {
         );
     }
     // `release` builds land in `release/`, custom profiles in their own folder.
-    let wasm = artifact_path(&target_dir, component.profile, component.artifact);
-    assert!(wasm.is_file(), "the {} build succeeded but {} is missing", component.package, wasm.display());
+    let core = artifact_path(&target_dir, component.profile, component.artifact);
+    assert!(core.is_file(), "the {} build succeeded but {} is missing", component.package, core.display());
+    let wasm = core.with_extension("component.wasm");
+    if let Err(e) = componentize(&core, &wasm) {
+        panic!("making a component of {} failed: {e}", core.display());
+    }
     wasm
+}
+
+/// Wraps a core module that carries wit-bindgen's component type into a
+/// component (written to `out` only when it changed, so dependents do not
+/// rebuild for nothing).
+fn componentize(core: &Path, out: &Path) -> Result<(), String> {
+    let module = std::fs::read(core).map_err(|e| format!("reading it: {e}"))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| format!("{e:#}"))?;
+    if std::fs::read(out).ok().as_deref() != Some(&component[..]) {
+        std::fs::write(out, component).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    }
+    Ok(())
 }
 
 /// Makes sure the active toolchain has `target`'s standard library, and

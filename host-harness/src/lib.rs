@@ -12,7 +12,7 @@ pub use smartlock_host::*;
 pub use smartlock_stubs as stubs;
 
 /// Path of the plugin component that build.rs built
-/// (`target/wasm/wasm32-wasip2/wasm-release/smartlock_plugin.wasm`).
+/// (`target/wasm/wasm32-unknown-unknown/wasm-release/smartlock_plugin.component.wasm`).
 pub fn plugin_component_path() -> &'static str {
     env!("SMARTLOCK_PLUGIN_WASM")
 }

@@ -1,9 +1,14 @@
 //! wit-bindgen glue only: WIT calls -> the plain-Rust core, and the WIT
-//! imports behind the [`crate::host`] traits.
+//! imports behind the [`crate::host`] traits. Built for
+//! `wasm32-unknown-unknown`: the component imports its contract and
+//! `wasi:random` and nothing else (R23), so randomness and panic messages
+//! are wired here by hand.
 
 wit_bindgen::generate!({
     world: "smartlock-plugin",
     path: "../wit",
+    // The one WASI interface of the world (R23): its bindings are made here.
+    with: { "wasi:random/random@0.2.0": generate },
 });
 
 use exports::pms::smartlock::{admin, events, messages};
@@ -203,18 +208,49 @@ fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
     }
 }
 
+/// getrandom's custom backend (`--cfg getrandom_backend="custom"`, set for
+/// this target in `.cargo/config.toml`): the PINs' entropy comes from the
+/// host's `wasi:random/random` (R8).
+///
+/// # Safety
+///
+/// getrandom calls it with a buffer of `len` writable bytes at `dest`.
+#[no_mangle]
+unsafe extern "Rust" fn __getrandom_v03_custom(dest: *mut u8, len: usize) -> Result<(), getrandom::Error> {
+    let bytes = wasi::random::random::get_random_bytes(len as u64);
+    if bytes.len() != len {
+        return Err(getrandom::Error::UNEXPECTED);
+    }
+    // SAFETY: `dest` holds `len` bytes (the caller's contract), `bytes` has
+    // exactly `len`, and the two cannot overlap (`bytes` is a fresh vector).
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dest, len) };
+    Ok(())
+}
+
+/// Without WASI stderr a panic would trap in silence: its message goes to
+/// the host's log first (the trap still fails the call).
+fn log_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| log::log(log::Level::Error, &format!("plugin panicked: {info}"))));
+    });
+}
+
 struct Component;
 
 impl events::Guest for Component {
     fn on_booking_changed(event: types::BookingEvent) -> Result<(), types::Error> {
+        log_panics();
         then_wake(core_events::on_booking_changed(&WitHost, booking_in(event.booking), property_in(event.property)))
     }
 
     fn on_property_changed(property: types::Property) -> Result<(), types::Error> {
+        log_panics();
         then_wake(core_events::on_property_changed(&WitHost, property_in(property)))
     }
 
     fn on_tick(now: types::Instant) -> Result<events::TickSummary, types::Error> {
+        log_panics();
         let summary = tick::on_tick(&WitHost, now);
         // A tick that stopped at its budget has work due now.
         wake::report(&WitHost, summary.as_ref().is_ok_and(|s| s.more_due).then_some(now));
@@ -230,21 +266,25 @@ impl events::Guest for Component {
 
 impl messages::Guest for Component {
     fn render_variable(name: String, booking_id: String) -> Option<String> {
+        log_panics();
         render::render_variable(&WitHost, &name, &booking_id)
     }
 }
 
 impl admin::Guest for Component {
     fn connect(credentials: admin::Credentials) -> Result<admin::Account, types::Error> {
+        log_panics();
         then_wake(core_admin::connect(&WitHost, credentials_in(credentials)))
             .map(|a| admin::Account { provider: provider_out(a.provider), name: a.name })
     }
 
     fn disconnect(provider: types::Provider) -> Result<(), types::Error> {
+        log_panics();
         then_wake(core_admin::disconnect(&WitHost, provider_in(provider)))
     }
 
     fn accounts() -> Result<Vec<admin::Account>, types::Error> {
+        log_panics();
         core_admin::accounts(&WitHost)
             .map(|list| {
                 list.into_iter().map(|a| admin::Account { provider: provider_out(a.provider), name: a.name }).collect()
@@ -253,6 +293,7 @@ impl admin::Guest for Component {
     }
 
     fn list_locks(provider: types::Provider) -> Result<Vec<admin::LockInfo>, types::Error> {
+        log_panics();
         core_admin::list_locks(&WitHost, provider_in(provider))
             .map(|locks| {
                 locks
@@ -276,6 +317,7 @@ impl admin::Guest for Component {
         days_before: Option<i32>,
         margin_minutes: Option<i32>,
     ) -> Result<admin::Assignment, types::Error> {
+        log_panics();
         then_wake(core_admin::assign(
             &WitHost,
             &property_id,
@@ -288,14 +330,17 @@ impl admin::Guest for Component {
     }
 
     fn unassign(property_id: String) -> Result<(), types::Error> {
+        log_panics();
         then_wake(core_admin::unassign(&WitHost, &property_id))
     }
 
     fn get_assignment(property_id: String) -> Result<Option<admin::Assignment>, types::Error> {
+        log_panics();
         core_admin::assignment(&WitHost, &property_id).map(|a| a.map(assignment_out)).map_err(to_wit_error)
     }
 
     fn booking_status(booking_id: String) -> Result<admin::CodeStatus, types::Error> {
+        log_panics();
         use core_admin::CodeState as S;
         core_admin::booking_status(&WitHost, &booking_id)
             .map(|s| admin::CodeStatus {

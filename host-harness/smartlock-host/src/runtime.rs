@@ -223,7 +223,6 @@ fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .total_core_instances(n.saturating_mul(16))
         .total_memories(n.saturating_mul(2))
         .total_tables(n.saturating_mul(16))
-        .total_stacks(n)
         .max_memory_size(config.memory_limit)
         .table_elements(config.table_elements)
         .max_unused_warm_slots(n)
@@ -356,7 +355,9 @@ impl Runtime {
         config: RuntimeConfig,
     ) -> anyhow::Result<Runtime> {
         let mut linker = Linker::<HostState>::new(&engine);
-        crate::imports::add_wasi_to_linker(&mut linker).map_err(anyhow::Error::from).context("linking WASI")?;
+        // Exactly the contract and wasi:random: a component that imports
+        // anything else (a WASI filesystem, environment, stdio) fails to
+        // instantiate here, at load, instead of being handed something (R23).
         SmartlockPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(anyhow::Error::from)
             .context("linking the host imports")?;
@@ -407,6 +408,14 @@ impl Runtime {
     /// tenant at its wake-up as well as on its regular schedule.
     pub fn wake_ups(&self) -> &WakeUps {
         &self.inner.wake_ups
+    }
+
+    /// The names of the interfaces the loaded component imports, e.g.
+    /// `pms:smartlock/http@0.2.0` (R23: the contract's and
+    /// `wasi:random/random@0.2.0`, nothing else).
+    pub fn imports(&self) -> Vec<String> {
+        let ty = self.inner.component.component_type();
+        ty.imports(&self.inner.engine).map(|(name, _)| name.to_string()).collect()
     }
 
     /// The wasmtime engine (shared by every instance of this runtime).
@@ -648,19 +657,16 @@ impl TenantHandle {
             Ok(plugin) => f(&plugin, &mut store).map_err(|e| (true, e)),
             Err(e) => Err((e.downcast_ref::<Trap>().is_some(), e)),
         };
-        let stdout = store.data().stdout.contents();
-        let stderr = store.data().stderr.contents();
-        log_guest_output(tenant, "stdout", &stdout);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         match outcome {
             Ok(result) => {
-                log_guest_output(tenant, "stderr", &stderr);
                 tracing::debug!(tenant, export, ms, "plugin call");
                 Ok(result)
             }
             Err((ran, e)) => {
-                // What the guest printed (its panic message) goes into the error.
-                let message = describe_failure(export, &e, &limits, &stderr);
+                // What the guest logged last at error level (its panic
+                // message) goes into the error.
+                let message = describe_failure(export, &e, &limits, store.data().last_error_log.as_deref());
                 let tenant = tenant.to_owned();
                 if ran {
                     tracing::error!(tenant, export, ms, message, "plugin call trapped");
@@ -674,21 +680,9 @@ impl TenantHandle {
     }
 }
 
-/// Bytes of guest output put in one log line.
-const MAX_OUTPUT_LOGGED: usize = 4096;
-
-fn log_guest_output(tenant: &str, stream: &str, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let text = String::from_utf8_lossy(bytes);
-    let text = crate::imports::truncate(text.trim_end(), MAX_OUTPUT_LOGGED);
-    tracing::warn!(target: "plugin", tenant, stream, "plugin wrote to {stream}: {text}");
-}
-
-/// A one-line account of a failed call, with the guest's panic message when
-/// it printed one.
-fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, stderr: &[u8]) -> String {
+/// A one-line account of a failed call, with the guest's last error log
+/// line (its panic message) when it wrote one.
+fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, last_error: Option<&str>) -> String {
     // The root cause says what happened; the outer layers are wasm
     // backtraces (addresses only: the component is stripped).
     let cause = error.root_cause().to_string();
@@ -703,16 +697,10 @@ fn describe_failure(export: &str, error: &wasmtime::Error, limits: &CallLimits, 
         Some(Trap::UnreachableCodeReached) => "aborted (unreachable instruction: a panic or abort)".to_owned(),
         _ => cause,
     };
-    let panic: Vec<&str> = std::str::from_utf8(stderr)
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("note:"))
-        .collect();
     let mut message = format!("{export}: {what}");
-    if !panic.is_empty() {
+    if let Some(line) = last_error.map(str::trim).filter(|l| !l.is_empty()) {
         message.push_str(" — ");
-        message.push_str(crate::imports::truncate(&panic.join(" "), 1024));
+        message.push_str(crate::imports::truncate(line, 1024));
     }
     message
 }

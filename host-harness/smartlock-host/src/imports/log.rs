@@ -9,6 +9,11 @@ const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
 impl wit::Host for HostState {
     fn log(&mut self, level: wit::Level, message: String) -> wasmtime::Result<()> {
+        if matches!(level, wit::Level::Error) {
+            // Kept even past the line budget: a panic's message, logged just
+            // before the trap, describes the failed call.
+            self.last_error_log = Some(truncate(&message, MAX_MESSAGE_BYTES).to_owned());
+        }
         if !self.take_log_line() {
             return Ok(());
         }

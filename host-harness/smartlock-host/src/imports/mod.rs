@@ -11,18 +11,14 @@ pub mod clock;
 pub mod email;
 pub mod http;
 pub mod log;
+pub mod random;
 pub mod scheduler;
 pub mod storage;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::p2::{subscribe, DynPollable, Pollable};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 pub use self::clock::{Clock, SimClock, SystemClock};
 pub use self::http::{
@@ -100,13 +96,12 @@ pub(crate) struct CallLimits {
     pub table_elements: usize,
 }
 
-/// Bytes of guest stdout/stderr kept per call (the rest is dropped).
-const GUEST_OUTPUT_CAPACITY: usize = 64 * 1024;
 /// Log lines the guest may write per call; later ones are dropped.
 const MAX_LOG_LINES_PER_CALL: u32 = 10_000;
 
-/// The data of one call's `Store`: the tenant, the sandboxed WASI context
-/// and the call's time accounting.
+/// The data of one call's `Store`: the tenant, the call's limits and time
+/// accounting. There is no WASI context: the component imports only its
+/// contract and `wasi:random` (R23).
 ///
 /// Made by the runtime for every call and dropped with it; an embedder only
 /// meets it as the store type of
@@ -116,10 +111,9 @@ pub struct HostState {
     pub(crate) tenant: Arc<Tenant>,
     pub(crate) wake_ups: Arc<crate::WakeUps>,
     pub(crate) limits: StoreLimits,
-    wasi: WasiCtx,
-    table: ResourceTable,
-    pub(crate) stdout: MemoryOutputPipe,
-    pub(crate) stderr: MemoryOutputPipe,
+    /// The last error line the guest logged in this call (its panic
+    /// message, when it panicked): put into the trap's description.
+    pub(crate) last_error_log: Option<String>,
     started: Instant,
     /// Time spent blocked in host imports during this call.
     host_time: Duration,
@@ -128,44 +122,8 @@ pub struct HostState {
     log_lines: u32,
 }
 
-/// WASI's clocks, frozen at the Unix epoch: the plugin has no clock of its
-/// own; the `clock` import is its clock. Any accidental `SystemTime::now()`
-/// in the guest shows up as 1970.
-struct FrozenClock;
-
-impl HostWallClock for FrozenClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-
-impl HostMonotonicClock for FrozenClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
 impl HostState {
     pub(crate) fn new(tenant: Arc<Tenant>, wake_ups: Arc<crate::WakeUps>, limits: &CallLimits) -> Self {
-        let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_CAPACITY);
-        let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_CAPACITY);
-        // Nothing is granted but randomness: no preopens, env, args, stdin,
-        // network or clock. Output is kept for the log, not inherited.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
             .table_elements(limits.table_elements)
@@ -179,10 +137,7 @@ impl HostState {
             tenant,
             wake_ups,
             limits: store_limits,
-            wasi,
-            table: ResourceTable::new(),
-            stdout,
-            stderr,
+            last_error_log: None,
             started,
             host_time: Duration::ZERO,
             wall_deadline: started + limits.wall_time,
@@ -217,55 +172,6 @@ impl HostState {
             tracing::warn!(tenant = %self.tenant.id, "plugin log budget of {MAX_LOG_LINES_PER_CALL} lines per call spent; dropping the rest");
         }
         self.log_lines <= MAX_LOG_LINES_PER_CALL
-    }
-}
-
-/// Links WASI 0.2 (sync) with the sandbox's policy: everything is linked so
-/// a component built with Rust's std instantiates, but the context grants
-/// nothing (see [`HostState::new`]) and the monotonic clock is frozen too: its
-/// `now` is 0 and a subscription is ready at once, so a guest sleep returns
-/// immediately instead of blocking the host thread (a guest waiting for time
-/// to pass spins until the epoch deadline interrupts it).
-pub(crate) fn add_wasi_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
-    linker.allow_shadowing(true);
-    monotonic_clock::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
-    linker.allow_shadowing(false);
-    Ok(())
-}
-
-/// A pollable that is always ready: on a frozen clock every deadline has
-/// already passed.
-struct Elapsed;
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for Elapsed {
-    async fn ready(&mut self) {}
-}
-
-impl monotonic_clock::Host for HostState {
-    fn now(&mut self) -> wasmtime::Result<monotonic_clock::Instant> {
-        Ok(0)
-    }
-
-    fn resolution(&mut self) -> wasmtime::Result<monotonic_clock::Duration> {
-        Ok(1_000_000_000)
-    }
-
-    fn subscribe_instant(&mut self, _when: monotonic_clock::Instant) -> wasmtime::Result<Resource<DynPollable>> {
-        let elapsed = self.table.push(Elapsed)?;
-        subscribe(&mut self.table, elapsed)
-    }
-
-    fn subscribe_duration(&mut self, _duration: monotonic_clock::Duration) -> wasmtime::Result<Resource<DynPollable>> {
-        let elapsed = self.table.push(Elapsed)?;
-        subscribe(&mut self.table, elapsed)
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
