@@ -27,7 +27,8 @@ pub fn compose(rec: &BookingRecord) -> Mail {
         }
         None => (rec.facts.property_id.clone(), "(none)".to_string(), check_in_date.clone(), String::new()),
     };
-    let caps = Capabilities::of(rec.target.as_ref().map_or(crate::model::Provider::Igloohome, |t| t.placement.provider));
+    let caps =
+        Capabilities::of(rec.target.as_ref().map_or(crate::model::Provider::Igloohome, |t| t.placement.provider));
     let (link_check, fallback) = (caps.link_check, caps.fallback);
     let error = rec.last_error.clone().unwrap_or_else(|| "the code has not been confirmed on the lock yet".to_string());
     let subject = format!("Action needed: no door code yet for {guest} at {property} (check-in {check_in_date})");

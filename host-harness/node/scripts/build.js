@@ -2,8 +2,8 @@
 // Transpiles the plugin component with jco into gen/ (gitignored).
 //
 // The component: $SMARTLOCK_PLUGIN_WASM, else the one `cargo build -p
-// host-harness` makes (target/wasm/wasm32-wasip2/wasm-release/
-// smartlock_plugin.wasm), built first when it is missing. Nothing is done
+// host-harness` makes (target/wasm/wasm32-unknown-unknown/wasm-release/
+// smartlock_plugin.component.wasm), built first when it is missing. Nothing is done
 // when gen/ already holds the transpilation of the same bytes. `--force`
 // transpiles again; `--cargo` runs `cargo build -p host-harness` first in
 // any case (to pick up a changed plugin). Progress goes to stderr.
@@ -19,9 +19,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_DIR = resolve(here, '..');
 export const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
 export const GEN_DIR = join(PACKAGE_DIR, 'gen');
-export const DEFAULT_WASM = join(REPO_ROOT, 'target/wasm/wasm32-wasip2/wasm-release/smartlock_plugin.wasm');
+export const DEFAULT_WASM = join(REPO_ROOT, 'target/wasm/wasm32-unknown-unknown/wasm-release/smartlock_plugin.component.wasm');
 /** Bumped when the post-processing below changes, so gen/ is redone. */
-const BUILD_FORMAT = 2;
+const BUILD_FORMAT = 3;
+/** Linear memory cap per instance, as smartlock-host's default `memory_limit` (64 MiB). */
+export const MEMORY_LIMIT_MIB = Number(process.env.SMARTLOCK_MEMORY_LIMIT_MIB || 64);
 
 const say = (m) => process.stderr.write(`smartlock-node build: ${m}\n`);
 
@@ -72,25 +74,91 @@ function patchGeneratedJs(js) {
   return helper + js.replaceAll('WebAssembly.promising(', '__smartlockPromising(');
 }
 
+function readLeb(bytes, pos) {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    const b = bytes[pos++];
+    result += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) return [result, pos];
+  }
+}
+
+function leb(n) {
+  const out = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+/**
+ * Gives every linear memory a core module defines a maximum of `maxPages`
+ * (64 KiB each) unless it has a lower one: `memory.grow` past it fails, the
+ * guest's allocator aborts, and the call traps — smartlock-host's memory
+ * cap. Returns the new bytes, or null when there was nothing to change.
+ */
+export function capMemory(wasm, maxPages) {
+  if (wasm.readUInt32LE(0) !== 0x6d736100) throw new Error('not a core wasm module');
+  let pos = 8;
+  while (pos < wasm.length) {
+    const id = wasm[pos];
+    const [size, bodyStart] = readLeb(wasm, pos + 1);
+    const bodyEnd = bodyStart + size;
+    if (id === 5) {
+      let [count, p] = readLeb(wasm, bodyStart);
+      const body = [...leb(count)];
+      let changed = false;
+      for (let i = 0; i < count; i++) {
+        const flags = wasm[p++];
+        if (flags & 0x04) return null; // memory64: leave it alone
+        let min, max;
+        [min, p] = readLeb(wasm, p);
+        if (flags & 0x01) [max, p] = readLeb(wasm, p);
+        const capped = max === undefined || max > maxPages ? Math.max(min, maxPages) : max;
+        if (capped !== max) changed = true;
+        body.push(flags | 0x01, ...leb(min), ...leb(capped));
+      }
+      if (!changed) return null;
+      const section = Buffer.from([5, ...leb(body.length), ...body]);
+      return Buffer.concat([wasm.subarray(0, pos), section, wasm.subarray(bodyEnd)]);
+    }
+    pos = bodyEnd;
+  }
+  return null;
+}
+
 /**
  * Makes gen/ hold the transpiled component; returns its manifest.
  * @param {{force?: boolean, cargo?: boolean}} [options]
  */
 export function build({ force = false, cargo = false } = {}) {
-  const wasm = componentPath({ cargo });
+  return transpile(componentPath({ cargo }), GEN_DIR, { force });
+}
+
+/**
+ * Transpiles the component at `wasm` into `outDir` (with the post-processing
+ * below) unless `outDir` already holds the same bytes' transpilation.
+ */
+export function transpile(wasm, outDir, { force = false } = {}) {
   const bytes = readFileSync(wasm);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const jco = jcoVersion();
-  const manifestPath = join(GEN_DIR, 'manifest.json');
+  const manifestPath = join(outDir, 'manifest.json');
   if (!force && existsSync(manifestPath)) {
     try {
       const old = JSON.parse(readFileSync(manifestPath, 'utf8'));
-      if (old.sha256 === sha256 && old.jco === jco && old.format === BUILD_FORMAT) return old;
+      const same = old.sha256 === sha256 && old.jco === jco && old.format === BUILD_FORMAT;
+      if (same && old.memoryLimitMiB === MEMORY_LIMIT_MIB) return old;
     } catch {
       // unreadable: transpile again
     }
   }
-  const tmp = `${GEN_DIR}.tmp-${process.pid}`;
+  const tmp = `${outDir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   say(`transpiling ${wasm} with jco ${jco}`);
@@ -103,6 +171,11 @@ export function build({ force = false, cargo = false } = {}) {
   if (r.status !== 0) throw new Error(`jco transpile failed (exit ${r.status})`);
   const jsPath = join(tmp, 'smartlock.js');
   writeFileSync(jsPath, patchGeneratedJs(readFileSync(jsPath, 'utf8')));
+  const maxPages = MEMORY_LIMIT_MIB * 16;
+  for (const core of readdirSync(tmp).filter((f) => f.endsWith('.wasm'))) {
+    const capped = capMemory(readFileSync(join(tmp, core)), maxPages);
+    if (capped) writeFileSync(join(tmp, core), capped);
+  }
   const manifest = {
     format: BUILD_FORMAT,
     source: wasm,
@@ -110,6 +183,7 @@ export function build({ force = false, cargo = false } = {}) {
     bytes: bytes.length,
     jco,
     instantiation: 'sync',
+    memoryLimitMiB: MEMORY_LIMIT_MIB,
     js: 'smartlock.js',
     coreModules: readdirSync(tmp)
       .filter((f) => f.endsWith('.wasm'))
@@ -117,9 +191,10 @@ export function build({ force = false, cargo = false } = {}) {
     builtAt: new Date().toISOString(),
   };
   writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  rmSync(GEN_DIR, { recursive: true, force: true });
-  renameSync(tmp, GEN_DIR);
-  say(`wrote ${GEN_DIR} (${manifest.coreModules.length} core modules)`);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(dirname(outDir), { recursive: true });
+  renameSync(tmp, outDir);
+  say(`wrote ${outDir} (${manifest.coreModules.length} core modules)`);
   return manifest;
 }
 

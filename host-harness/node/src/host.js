@@ -17,9 +17,10 @@
 // - WASI: randomness only (see wasi.js); the guest's stdout and stderr are
 //   kept per call for the log and for trap messages.
 // - Limits: HTTP requests get what is left of the call's wall-time budget
-//   (`callWallLimitMs`); log lines are capped per call. Node cannot
-//   interrupt synchronous wasm, so there is no plugin-time deadline and no
-//   memory cap besides the engine's own: see README.md.
+//   (`callWallLimitMs`); log lines are capped per call; linear memory is
+//   capped by the build (a maximum written into the core module). Node
+//   cannot interrupt synchronous wasm, so there is no plugin-time deadline:
+//   see README.md.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -343,7 +344,7 @@ export class TenantHandle {
         throw new PluginError(fromBindings(e.payload), { tenant: this.id, export: exportName });
       }
       keep = false;
-      const message = describeFailure(exportName, e, call.hostFailure, instance.wasi.stderr.text());
+      const message = describeFailure(exportName, e, call.hostFailure, instance.wasi.stderr.text(), call.lastErrorLog);
       const ms = Math.round((performance.now() - started) * 1000) / 1000;
       this._log('error', 'plugin call trapped', { export: exportName, ms, error: message });
       throw new TrapError(this.id, message, { cause: call.hostFailure?.error ?? e, hostFailure: Boolean(call.hostFailure) });
@@ -414,6 +415,11 @@ export class TenantHandle {
       'pms:smartlock/log': {
         log: guard('log.log', (level, message) => {
           const call = instance.call;
+          if (call && level === 'error') {
+            // Kept even past the line budget: a panic's message, logged just
+            // before the trap, describes the failed call (as in smartlock-host).
+            call.lastErrorLog = truncate(message, this.host.limits.maxLogMessageBytes);
+          }
           if (call) {
             call.logLines += 1;
             if (call.logLines === this.host.limits.maxLogLinesPerCall + 1) {
@@ -529,8 +535,12 @@ function truncate(text, maxBytes) {
   return bytes.toString('utf8').replace(/\uFFFD$/, '');
 }
 
-/** A one-line account of a failed call, with the guest's panic message when it printed one. */
-function describeFailure(exportName, error, hostFailure, stderr) {
+/**
+ * A one-line account of a failed call, with the guest's panic message: its
+ * last error log line (the component has no stderr, R23), or what a
+ * component that still imports WASI printed.
+ */
+function describeFailure(exportName, error, hostFailure, stderr, lastErrorLog) {
   let what;
   if (hostFailure) {
     what = `host import ${hostFailure.name} failed: ${hostFailure.error?.message ?? hostFailure.error}`;
@@ -548,7 +558,8 @@ function describeFailure(exportName, error, hostFailure, stderr) {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('note:'));
   let message = `${exportName}: ${what}`;
-  if (panic.length) message += ` — ${truncate(panic.join(' '), 1024)}`;
+  if (lastErrorLog?.trim()) message += ` — ${truncate(lastErrorLog.trim(), 1024)}`;
+  else if (panic.length) message += ` — ${truncate(panic.join(' '), 1024)}`;
   return message;
 }
 

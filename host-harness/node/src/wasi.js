@@ -104,6 +104,20 @@ class OutputStream {
 class TerminalInput {}
 class TerminalOutput {}
 
+// Interfaces a component built with Rust's std may import and that this
+// sandbox refuses or freezes (the plugin needs none of them; R23).
+class Descriptor {}
+class DirectoryEntryStream {}
+class Network {}
+class TcpSocket {}
+class UdpSocket {}
+class IncomingDatagramStream {}
+class OutgoingDatagramStream {}
+class ResolveAddressStream {}
+const denied = () => {
+  throw 'access-denied'; // the WIT error-code, as jco lowers a thrown value
+};
+
 function randomU64() {
   return randomBytes(8).readBigUInt64LE(0);
 }
@@ -141,6 +155,29 @@ export function wasiImports() {
         throw new GuestExit(status);
       },
     },
+    // Clocks frozen at the epoch: the `clock` import is the plugin's clock.
+    // Every wait is over at once (a guest that sleeps does not block the host).
+    'wasi:clocks/monotonic-clock': {
+      now: () => 0n,
+      resolution: () => 1_000_000_000n,
+      subscribeInstant: () => new Pollable(),
+      subscribeDuration: () => new Pollable(),
+    },
+    'wasi:clocks/wall-clock': {
+      now: () => ({ seconds: 0n, nanoseconds: 0 }),
+      resolution: () => ({ seconds: 1n, nanoseconds: 0 }),
+    },
+    // No filesystem: no preopened directory.
+    'wasi:filesystem/preopens': { getDirectories: () => [] },
+    'wasi:filesystem/types': { Descriptor, DirectoryEntryStream, filesystemErrorCode: () => undefined },
+    // No sockets, no name lookup.
+    'wasi:sockets/network': { Network },
+    'wasi:sockets/instance-network': { instanceNetwork: () => new Network() },
+    'wasi:sockets/tcp': { TcpSocket },
+    'wasi:sockets/tcp-create-socket': { createTcpSocket: denied },
+    'wasi:sockets/udp': { UdpSocket, IncomingDatagramStream, OutgoingDatagramStream },
+    'wasi:sockets/udp-create-socket': { createUdpSocket: denied },
+    'wasi:sockets/ip-name-lookup': { resolveAddresses: denied, ResolveAddressStream },
     'wasi:cli/terminal-input': { TerminalInput },
     'wasi:cli/terminal-output': { TerminalOutput },
     'wasi:cli/terminal-stdin': { getTerminalStdin: () => undefined },

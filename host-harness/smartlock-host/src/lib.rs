@@ -84,3 +84,8 @@ pub use runtime::{CallError, CallResult, ComponentSource, Runtime, RuntimeConfig
 pub use wake::WakeUps;
 /// The wasmtime this host runs on ([`TenantHandle::with_instance`] hands out its types).
 pub use wasmtime;
+
+/// The README's embedding example, compiled by `cargo test` (a doctest).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

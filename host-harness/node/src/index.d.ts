@@ -1,0 +1,391 @@
+// Types of @pms-smartlock/node-host: the smart-lock plugin component
+// (wit/, pms:smartlock@0.2.0) embedded in Node.js. Record fields are the
+// WIT names in camelCase (as jco generates them); instants are seconds
+// since the Unix epoch as numbers; `option<T>` is `T | undefined`;
+// variants are `{tag, val}`.
+
+/** Seconds since 1970-01-01T00:00:00Z (the WIT `instant`). */
+export type Instant = number;
+export type Provider = 'igloohome' | 'nuki' | 'ttlock';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+// ---- the contract's records -------------------------------------------------
+
+export interface Property {
+  id: string;
+  name: string;
+  /** IANA timezone, e.g. "Europe/Paris". */
+  timezone: string;
+  /** "HH:MM" local; undefined: 15:00. */
+  checkInTime?: string;
+  /** "HH:MM" local; undefined: 11:00. */
+  checkOutTime?: string;
+}
+
+export interface Booking {
+  id: string;
+  propertyId: string;
+  guestName?: string;
+  /** "YYYY-MM-DD" in the property's timezone. */
+  checkIn: string;
+  checkOut: string;
+  checkInTime?: string;
+  checkOutTime?: string;
+  status: 'confirmed' | 'cancelled';
+}
+
+export interface BookingEvent {
+  booking: Booking;
+  property: Property;
+}
+
+export interface TickSummary {
+  processed: number;
+  vendorRequests: number;
+  /** Call `onTick` again at once. */
+  moreDue: boolean;
+}
+
+export type Credentials =
+  | { tag: 'igloohome'; val: { clientId: string; clientSecret: string } }
+  | { tag: 'nuki'; val: string }
+  | { tag: 'ttlock'; val: { username: string; password: string; clientId: string; clientSecret: string } };
+
+export interface Account {
+  provider: Provider;
+  name: string;
+}
+
+export type RemotePath =
+  | { tag: 'bridge'; val: string }
+  | { tag: 'keypad' }
+  | { tag: 'gateway'; val: string }
+  | { tag: 'wifi' };
+
+export interface LockInfo {
+  provider: Provider;
+  id: string;
+  name: string;
+  remote?: RemotePath;
+  needs?: string;
+}
+
+export interface Assignment {
+  propertyId: string;
+  provider: Provider;
+  lockId: string;
+  lockName: string;
+  remote: RemotePath;
+  daysBefore: number;
+  marginMinutes: number;
+}
+
+export type CodeState =
+  | 'none'
+  | 'scheduled'
+  | 'creating'
+  | 'on-lock'
+  | 'moving'
+  | 'deleting'
+  | 'retrying'
+  | 'failed'
+  | 'removed'
+  | 'left-to-expire';
+
+export interface CodeWindow {
+  start: Instant;
+  end: Instant;
+  startLocal: string;
+  endLocal: string;
+}
+
+export interface CodeStatus {
+  bookingId: string;
+  state: CodeState;
+  pin?: string;
+  lockId?: string;
+  window?: CodeWindow;
+  createAt?: Instant;
+  lastError?: string;
+  nextAttempt?: Instant;
+  alertSent: boolean;
+}
+
+/** The WIT `error` variant. */
+export type WitError =
+  | { tag: 'invalid-input'; val: { field: string; reason: string } }
+  | { tag: 'not-found'; val: { field: string; reason: string } }
+  | { tag: 'not-connected'; val: Provider }
+  | { tag: 'credentials-rejected'; val: string }
+  | { tag: 'lock-not-remote'; val: string }
+  | { tag: 'other-provider-assigned'; val: string }
+  | { tag: 'provider-unsupported'; val: string }
+  | { tag: 'vendor-unavailable'; val: string }
+  | { tag: 'storage-failed'; val: string };
+
+// ---- errors ---------------------------------------------------------------
+
+/** The plugin refused the call; `message` is a plain sentence for the dashboard. */
+export class PluginError extends Error {
+  constructor(error: WitError | { tag: string; val?: unknown }, where?: { tenant?: string; export?: string });
+  /** The variant's name, e.g. "invalid-input". */
+  readonly variant: WitError['tag'] | string;
+  readonly payload: unknown;
+  /** invalid-input / not-found: the field, with underscores. */
+  readonly field?: string;
+  readonly tenant?: string;
+  readonly export?: string;
+}
+
+/** The plugin trapped or a host import threw; only that call failed. For operators. */
+export class TrapError extends Error {
+  readonly tenant: string;
+  /** One line: the export, what stopped it, the guest's panic message. */
+  readonly detail: string;
+  /** True when a host import threw. */
+  readonly hostFailure: boolean;
+}
+
+/** No instance could be made; the plugin did not run. */
+export class InstantiateError extends Error {
+  readonly tenant: string;
+  readonly detail: string;
+}
+
+export const ERROR_SENTENCES: Record<string, (payload: any) => string>;
+export function errorSentence(error: { tag: string; val?: unknown }): string;
+
+export const credentials: {
+  igloohome(clientId: string, clientSecret: string): Credentials;
+  nuki(apiToken: string): Credentials;
+  ttlock(c: { username: string; password: string; clientId: string; clientSecret: string }): Credentials;
+};
+
+export const PROVIDERS: Provider[];
+export const PROVIDER_NAMES: Record<Provider, string>;
+export const VENDOR_ORIGINS: Record<Provider, string[]>;
+export const STUB_PREFIXES: Record<Provider, string>;
+
+// ---- backends ---------------------------------------------------------------
+
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  enabled?(level: LogLevel): boolean;
+}
+export class ConsoleLogger implements Logger {
+  constructor(options?: { level?: LogLevel; stream?: { write(chunk: string): unknown } });
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  enabled(level: LogLevel): boolean;
+}
+export class MemoryLogger implements Logger {
+  lines: Array<{ level: LogLevel; message: string; [field: string]: unknown }>;
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  enabled(): boolean;
+}
+export const silentLogger: Logger;
+export const LEVELS: LogLevel[];
+
+export interface Clock {
+  now(): Instant;
+}
+export class SystemClock implements Clock {
+  now(): Instant;
+}
+export class SimClock implements Clock {
+  constructor(now?: Instant);
+  now(): Instant;
+  set(now: Instant): void;
+  advance(seconds: number): Instant;
+}
+
+export type Write = { tag: 'set'; val: { key: string; value: Uint8Array } } | { tag: 'delete'; val: string };
+
+/** A tenant's key-value namespace (the `storage` import's backend). */
+export interface KvStore {
+  get(key: string): Uint8Array | undefined;
+  set(key: string, value: Uint8Array): void;
+  delete(key: string): void;
+  /** All writes atomically, in order. */
+  apply(writes: Write[]): void;
+  /** Keys starting with `prefix`, ascending by UTF-8 bytes, after `startAfter`, at most `limit`. */
+  list(prefix: string, startAfter: string | undefined, limit: number): Array<{ key: string; value: Uint8Array }>;
+}
+
+/** A tenant's e-mail outbox (the `email` import's backend): at most one e-mail per key, ever. */
+export interface Mailer {
+  /** false: a duplicate key, dropped. */
+  record(dedupKey: string, at: Instant, subject: string, body: string): boolean;
+}
+
+export class StorageError extends Error {
+  constructor(kind: 'unavailable' | 'too-large', detail: string, options?: ErrorOptions);
+  readonly kind: 'unavailable' | 'too-large';
+  readonly detail: string;
+}
+export const MAX_KEY_BYTES: number;
+export const MAX_VALUE_BYTES: number;
+export const MAX_LIST_LIMIT: number;
+
+export class SqliteDb {
+  /** A file (WAL, synchronous=FULL) or ":memory:". */
+  constructor(path: string);
+  readonly path: string;
+  tenant(id: string): SqliteStore;
+  outbox(id: string): SqliteOutbox;
+  close(): void;
+}
+export class SqliteStore implements KvStore {
+  readonly tenantId: string;
+  get(key: string): Uint8Array | undefined;
+  set(key: string, value: Uint8Array): void;
+  delete(key: string): void;
+  apply(writes: Write[]): void;
+  list(prefix: string, startAfter: string | undefined, limit: number): Array<{ key: string; value: Uint8Array }>;
+}
+export class SqliteOutbox implements Mailer {
+  readonly tenantId: string;
+  record(dedupKey: string, at: Instant, subject: string, body: string): boolean;
+  emails(): Array<{ at: Instant; dedupKey: string; subject: string; body: string }>;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The routed URL. */
+  url: string;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+  /** What is left of the call's wall-time budget. */
+  timeoutMs?: number;
+}
+export interface HttpResponse {
+  status: number;
+  /** Lower-case names. */
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+}
+/** The transport behind the allow-list: synchronous; throws HttpError. */
+export interface HttpTransport {
+  send(request: HttpRequest): HttpResponse;
+}
+export class HttpError extends Error {
+  constructor(kind: 'forbidden' | 'timeout' | 'too-large' | 'transport', detail?: string | number);
+  readonly kind: 'forbidden' | 'timeout' | 'too-large' | 'transport';
+  readonly detail?: string | number;
+}
+export const DEFAULT_HTTP_CONFIG: { timeoutMs: number; maxResponseBytes: number };
+/** The real client: a worker thread does the I/O, the caller blocks on Atomics.wait. */
+export class SyncHttpClient implements HttpTransport {
+  constructor(config?: { timeoutMs?: number; maxResponseBytes?: number });
+  readonly config: { timeoutMs: number; maxResponseBytes: number };
+  send(request: HttpRequest): HttpResponse;
+}
+/** The allow-list: vendor origin -> base URL; any other origin is `forbidden`. */
+export class VendorRoutes {
+  constructor(routes?: Iterable<[string, string]>);
+  static vendors(providers?: Provider[]): VendorRoutes;
+  static igloohome(): VendorRoutes;
+  static via(base: string, providers?: Provider[]): VendorRoutes;
+  insert(origin: string, base: string): this;
+  origins(): string[];
+  /** The URL to send to; throws HttpError('forbidden'). */
+  resolve(url: string): string;
+}
+
+export class WakeUps {
+  set(tenant: string, at: Instant | null): void;
+  next(tenant: string): Instant | null;
+  earliest(): { at: Instant; tenant: string } | null;
+  due(now: Instant): string[];
+}
+
+export function substitute(
+  template: string,
+  resolve: (name: string) => string | undefined | null | Promise<string | undefined | null>,
+): Promise<string>;
+export function variables(template: string): Promise<string[]>;
+export function isVariableName(name: string): boolean;
+
+// ---- the host ----------------------------------------------------------------
+
+export const DEFAULT_COMPONENT_DIR: string;
+export const DEFAULT_LIMITS: { callWallLimitMs: number; maxLogLinesPerCall: number; maxLogMessageBytes: number };
+export const EMAIL_LIMITS: { dedupKey: number; subject: number; body: number };
+
+export interface HostOptions {
+  /** 'per-call' (default): a fresh instance per call; 'per-tenant': one per tenant, dropped on any failure. */
+  instances?: 'per-call' | 'per-tenant';
+  /** With 'per-tenant': a new instance after this many calls (default 10 000). */
+  maxCallsPerInstance?: number;
+  limits?: Partial<typeof DEFAULT_LIMITS>;
+  /** Default: ConsoleLogger on stderr at $SMARTLOCK_LOG or info. */
+  logger?: Logger;
+}
+
+export interface TenantBackends {
+  /** Default: an in-memory SQLite namespace. */
+  storage?: KvStore;
+  /** Default: the outbox of the storage's SqliteDb. */
+  mailer?: Mailer;
+  /** Default: a shared SyncHttpClient (10 s, 1 MiB). */
+  http?: HttpTransport;
+  /** Default: SystemClock. */
+  clock?: Clock;
+  /** Default: the host's. */
+  logger?: Logger;
+  /** The allow-list; default VendorRoutes.vendors() (the real vendor origins). */
+  routes?: VendorRoutes;
+}
+
+/** The transpiled component (gen/), compiled once; share it between hosts. */
+export class LoadedComponent {
+  static load(dir?: string): Promise<LoadedComponent>;
+  readonly manifest: { source: string; sha256: string; bytes: number; jco: string; [k: string]: unknown };
+  readonly loadMs: number;
+}
+
+export class Host {
+  static load(options?: HostOptions & { componentDir?: string }): Promise<Host>;
+  constructor(component: LoadedComponent, options?: HostOptions);
+  readonly component: LoadedComponent;
+  readonly wakeUps: WakeUps;
+  /** The same component in a new host: no instances, queues or wake-ups (a process restart). */
+  restarted(): Host;
+  tenant(id: string, backends?: TenantBackends): TenantHandle;
+  /** Tenants whose wake-up is at or before `now`, earliest first. */
+  dueTenants(now: Instant): string[];
+  nextWake(tenant: string): Instant | null;
+  earliestWake(): { at: Instant; tenant: string } | null;
+}
+
+/**
+ * Calls the plugin as one tenant; calls of one tenant id run one after the
+ * other. Rejects with PluginError, TrapError or InstantiateError.
+ */
+export class TenantHandle {
+  readonly id: string;
+  readonly backends: Required<TenantBackends>;
+  onBookingChanged(event: BookingEvent): Promise<void>;
+  onPropertyChanged(property: Property): Promise<void>;
+  /** Every 1-15 minutes and at wakeUp(); again at once while moreDue. Default `now`: the tenant's clock. */
+  onTick(now?: Instant): Promise<TickSummary>;
+  wakeUp(): Instant | null;
+  renderVariable(name: string, bookingId: string): Promise<string | undefined>;
+  /** `{{smartlock_code}}` and friends substituted; unknown variables left as written. */
+  render(template: string, bookingId: string): Promise<string>;
+  connect(credentials: Credentials): Promise<Account>;
+  disconnect(provider: Provider): Promise<void>;
+  accounts(): Promise<Account[]>;
+  listLocks(provider: Provider): Promise<LockInfo[]>;
+  assign(
+    propertyId: string,
+    provider: Provider,
+    lockId: string,
+    daysBefore?: number,
+    marginMinutes?: number,
+  ): Promise<Assignment>;
+  unassign(propertyId: string): Promise<void>;
+  getAssignment(propertyId: string): Promise<Assignment | undefined>;
+  bookingStatus(bookingId: string): Promise<CodeStatus>;
+  /** Several raw calls on one instance (benchmarks): bigint instants, jco's errors. */
+  withInstance<T>(fn: (exports: any) => T): Promise<T>;
+}
