@@ -238,6 +238,15 @@ impl BookingRecord {
         eligible_at < t.plan.alert_at || self.attempts_failed > 0
     }
 
+    /// When the alert will be due if the code is still not there (R12): a
+    /// booking that waits for anything else wakes then too.
+    pub fn alert_wake(&self, now: Instant) -> Option<Instant> {
+        self.target
+            .as_ref()
+            .filter(|t| !self.alert_sent && now < t.plan.alert_at && self.on_lock.is_none())
+            .map(|t| t.plan.alert_at)
+    }
+
     /// Creation window for the target: from when, until when (R6, R11, R13, R14).
     fn creation_bounds(&self, t: &Target) -> (Instant, Instant) {
         let moving = self.issued_on.as_deref() == Some(t.placement.lock_id.as_str());
@@ -281,17 +290,13 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
             (Some(id), _) => Decision::Poll(id.clone()),
             // Unknown outcome, honouring the retry pace: look where the vendor
             // lists codes, else undo (delete is idempotent).
-            (None, Some(r)) => Decision::Wait(Some(r)),
+            (None, Some(r)) => Decision::Wait(earliest([Some(r), rec.alert_wake(now)])),
             (None, None) if caps.lists_codes => Decision::Resolve,
             (None, None) => Decision::Submit(JobKind::Delete, job.code.clone()),
         };
     }
     let want = rec.wanted_placement(now);
-    let alert_wake = rec
-        .target
-        .as_ref()
-        .filter(|t| !rec.alert_sent && now < t.plan.alert_at && rec.on_lock.is_none())
-        .map(|t| t.plan.alert_at);
+    let alert_wake = rec.alert_wake(now);
 
     if let Some(code) = &rec.on_lock {
         if want.as_ref() == Some(&code.placement) {

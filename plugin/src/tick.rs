@@ -142,7 +142,8 @@ fn advance<'a, H: Host + ?Sized>(
             (_, None) => Step::Wait(now + POLL_SECS), // unreachable: every vendor step has a client
         };
         if let Step::Wait(at) = step {
-            rec.next_due = Some(at);
+            // A pending write's next look never passes the eve's alert (R12).
+            rec.next_due = Some(rec.alert_wake(now).map_or(at, |alert| at.min(alert)));
             store.save_booking(rec, Vec::new())?;
             return Ok(());
         }
