@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Assignment, BookingFacts, PropertyFacts, Provider};
 use crate::schedule::{self, Instant, Plan, PlanInput};
-use crate::store::Indexed;
 use crate::vendor::Capabilities;
 
 /// What a job does: create, move in place, or delete a code.
@@ -39,6 +38,21 @@ pub const POLL_SLACK_SECS: i64 = 2;
 /// A job still pending after this long is treated as lost: its outcome is
 /// unknown, so it is undone and redone.
 pub const JOB_LOST_SECS: i64 = 30 * 60;
+/// The index entries a booking record owns; kept inside the record so a
+/// save can write exactly the difference.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Indexed {
+    pub due: Option<Instant>,
+    /// Locks on which the booking's PIN is reserved.
+    pub pins: Vec<(String, String)>,
+    /// The bridge with a job of this booking in flight.
+    pub in_flight: Option<String>,
+    /// When that job should be done (the in-flight entry's value).
+    #[serde(default)]
+    pub in_flight_done_by: Option<Instant>,
+    pub property: Option<String>,
+}
+
 /// Where a code sits (or should sit) and for which window. `start`/`end` are
 /// the window the booking promises (R10), not the clamped start sent to the
 /// vendor, so comparisons stay stable.

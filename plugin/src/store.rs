@@ -92,21 +92,6 @@ pub struct CachedToken {
     pub refresh_token: Option<String>,
 }
 
-/// The index entries a booking record owns; kept inside the record so a
-/// save can write exactly the difference.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Indexed {
-    pub due: Option<Instant>,
-    /// Locks on which the booking's PIN is reserved.
-    pub pins: Vec<(String, String)>,
-    /// The bridge with a job of this booking in flight.
-    pub in_flight: Option<String>,
-    /// When that job should be done (the in-flight entry's value).
-    #[serde(default)]
-    pub in_flight_done_by: Option<Instant>,
-    pub property: Option<String>,
-}
-
 /// Typed access to the host storage.
 pub struct Store<'h, S: Storage + ?Sized> {
     storage: &'h S,
