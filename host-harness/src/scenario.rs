@@ -822,18 +822,7 @@ pub fn error_sentence(e: &api::Error) -> String {
 }
 
 fn status_json(s: &api::CodeStatus) -> Value {
-    let state = match s.state {
-        api::CodeState::None => "none",
-        api::CodeState::Scheduled => "scheduled",
-        api::CodeState::Creating => "creating",
-        api::CodeState::OnLock => "on_lock",
-        api::CodeState::Moving => "moving",
-        api::CodeState::Deleting => "deleting",
-        api::CodeState::Retrying => "retrying",
-        api::CodeState::Failed => "failed",
-        api::CodeState::Removed => "removed",
-        api::CodeState::LeftToExpire => "left_to_expire",
-    };
+    let state = crate::serve::json::code_state_name(s.state);
     json!({
         "booking": s.booking_id,
         "state": state,
