@@ -758,7 +758,17 @@ impl Driver {
                     errcode: *errcode,
                 };
                 self.vendor.inject_fault(provider.vendor(), &fault)?;
-                Ok(json!({"provider": provider, "endpoint": endpoint, "status": status, "count": count}))
+                let mut result = json!({"provider": provider, "endpoint": endpoint, "status": status, "count": count});
+                // What was armed, as the step said it (a body fault or an errcode is not a status 0 hang).
+                if let Some(obj) = result.as_object_mut() {
+                    if let Some(kind) = kind {
+                        obj.insert("kind".into(), json!(kind));
+                    }
+                    if let Some(errcode) = errcode {
+                        obj.insert("errcode".into(), json!(errcode));
+                    }
+                }
+                Ok(result)
             }
             Action::RevokeTokens { provider } => {
                 self.vendor.revoke_tokens(provider.vendor())?;

@@ -476,7 +476,15 @@ export class Driver {
         return { provider, bridge: step.bridge, online: step.online };
       case 'fault':
         await this.stub.fault({ ...step, provider });
-        return { provider, endpoint: step.endpoint, status: step.status ?? 0, count: step.count };
+        return {
+          provider,
+          endpoint: step.endpoint,
+          status: step.status ?? 0,
+          count: step.count,
+          // What was armed, as the step said it (as the Rust runner reports it).
+          ...(step.kind != null ? { kind: step.kind } : {}),
+          ...(step.errcode != null ? { errcode: step.errcode } : {}),
+        };
       case 'revoke_tokens':
         await this.stub.revokeTokens(provider);
         return {};
