@@ -4,7 +4,7 @@
 //!     host-harness stub --config FILE.json [--port N] [--start RFC3339]
 //!     host-harness bench [--json]
 //!     host-harness drive --scenario FILE.json --stub URL --db FILE.sqlite
-//!     host-harness serve [--db FILE] [--port N] [--token T] [--demo [--speed N]]
+//!     host-harness serve [--db FILE] [--port N] [--token-file FILE] [--demo [--speed N]]
 //!
 //! Logs go to stderr (`RUST_LOG`), results to stdout.
 
@@ -89,10 +89,11 @@ enum Command {
         /// Port (0: any free port).
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// The operator's token for the credential routes (default: a
-        /// random one, printed on stderr).
-        #[arg(long)]
-        token: Option<String>,
+        /// A file holding the operator's token (made with a random token,
+        /// readable by its owner only, when it does not exist). Or set
+        /// SMARTLOCK_TOKEN. Default: FILE.token beside the --db file.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
         /// Run the vendor stubs in-process with demo accounts, locks,
         /// properties and bookings (tenant "demo").
         #[arg(long)]
@@ -100,11 +101,30 @@ enum Command {
         /// Demo only: simulated seconds per wall second.
         #[arg(long, default_value_t = 1)]
         speed: u32,
-        /// The host's TTLock application id (added to every TTLock connect).
-        #[arg(long, requires = "ttlock_client_secret")]
+        /// The host's TTLock application id (added to every TTLock connect);
+        /// its secret comes from SMARTLOCK_TTLOCK_CLIENT_SECRET or
+        /// --ttlock-client-secret-file.
+        #[arg(long)]
         ttlock_client_id: Option<String>,
-        /// The host's TTLock application secret.
-        #[arg(long, requires = "ttlock_client_id")]
+        /// A file holding the host's TTLock application secret.
+        #[arg(long, value_name = "FILE")]
+        ttlock_client_secret_file: Option<PathBuf>,
+        /// Longest stay accepted, in nights.
+        #[arg(long, default_value_t = serve::DEFAULT_MAX_NIGHTS)]
+        max_nights: u32,
+        /// Connections served at once; more wait until one closes.
+        #[arg(long, default_value_t = serve::Limits::default().max_connections)]
+        max_connections: usize,
+        /// Seconds a client may take to send a request (head or body), and
+        /// an idle connection may stay open.
+        #[arg(long, default_value_t = serve::Limits::default().read_timeout.as_secs())]
+        read_timeout: u64,
+        /// Refused: a secret on the command line is visible to every user in
+        /// `ps`. Use SMARTLOCK_TOKEN or --token-file.
+        #[arg(long, hide = true, value_name = "T")]
+        token: Option<String>,
+        /// Refused, as --token: use SMARTLOCK_TTLOCK_CLIENT_SECRET or --ttlock-client-secret-file.
+        #[arg(long, hide = true, value_name = "S")]
         ttlock_client_secret: Option<String>,
     },
 }
@@ -121,9 +141,40 @@ fn main() -> ExitCode {
         Command::Stub { config: file, port, start } => run_stub(file, port, start),
         Command::Bench { json, profile_native } => bench::run(config, json, profile_native),
         Command::Drive { scenario, stub, db } => load(&scenario).and_then(|s| drive::run(&s, &stub, &db, config)),
-        Command::Serve { db, port, token, demo, speed, ttlock_client_id, ttlock_client_secret } => {
-            let ttlock_app = ttlock_client_id.zip(ttlock_client_secret);
-            serve::run(serve::ServeOptions { db, port, token, demo, speed, ttlock_app }, config)
+        Command::Serve {
+            db,
+            port,
+            token_file,
+            demo,
+            speed,
+            ttlock_client_id,
+            ttlock_client_secret_file,
+            max_nights,
+            max_connections,
+            read_timeout,
+            token,
+            ttlock_client_secret,
+        } => {
+            if token.is_some() || ttlock_client_secret.is_some() {
+                // The value itself is never echoed.
+                eprintln!(
+                    "error: secrets are not taken on the command line, where every user sees them in `ps`: \
+                     give the operator token in SMARTLOCK_TOKEN or --token-file, the TTLock application \
+                     secret in SMARTLOCK_TTLOCK_CLIENT_SECRET or --ttlock-client-secret-file"
+                );
+                return ExitCode::from(2);
+            }
+            let limits = serve::Limits {
+                max_connections,
+                read_timeout: std::time::Duration::from_secs(read_timeout),
+                ..serve::Limits::default()
+            };
+            serve::SecretSources::from_env(token_file, ttlock_client_id, ttlock_client_secret_file).and_then(
+                |secrets| {
+                    let options = serve::ServeOptions { db, port, secrets, demo, speed, max_nights, limits };
+                    serve::run(options, config)
+                },
+            )
         }
     };
     match result {

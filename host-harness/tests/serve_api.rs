@@ -3,144 +3,13 @@
 //! stdout), every route, the operator's token, the plugin's sentences on bad
 //! input with nothing half-saved, and no secret ever coming back out (R2).
 
-use std::fs::File;
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
-const TOKEN: &str = "api-test-operator-token";
-
-/// A `serve` process, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    stderr: PathBuf,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cache_dir() -> String {
-    format!("{}/serve-component-cache", env!("CARGO_TARGET_TMPDIR"))
-}
-
-/// Starts `serve` with `args` (and a compile cache); waits for its base URL.
-fn start(args: &[&str], db: &Path, dir: Option<tempfile::TempDir>) -> Server {
-    let stderr = db.with_extension("stderr.log");
-    let mut child = Command::new(BIN)
-        .args(["--cache-dir", &cache_dir(), "serve", "--port", "0", "--db"])
-        .arg(db)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(120)).expect("serve printed its base URL");
-    let base = line.trim().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "first line is the base URL: {line:?}");
-    Server { child, base, stderr, _dir: dir }
-}
-
-fn start_demo(extra: &[&str]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("serve.sqlite");
-    let mut args = vec!["--demo", "--speed", "120", "--token", TOKEN];
-    args.extend_from_slice(extra);
-    start(&args, &db, Some(dir))
-}
-
-/// One answer: status, body (JSON or `Null`), headers we check.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
-    text: String,
-    content_type: String,
-    www_authenticate: Option<String>,
-    csp: Option<String>,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-/// A request; `token` adds the operator's bearer token; `headers` more headers.
-fn send(method: &str, url: &str, body: Option<&str>, token: Option<&str>, headers: &[(&str, &str)]) -> Answer {
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(t) = token {
-        req = req.header("Authorization", format!("Bearer {t}"));
-    }
-    if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
-        req = req.header("Content-Type", "application/json");
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req.body(body.unwrap_or("").as_bytes().to_vec()).unwrap();
-    let mut resp = agent().run(req).unwrap();
-    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap_or_default().to_string());
-    let content_type = header("content-type").unwrap_or_default();
-    let www_authenticate = header("www-authenticate");
-    let csp = header("content-security-policy");
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer { status: resp.status().as_u16(), body, text, content_type, www_authenticate, csp }
-}
-
-/// The API of one tenant.
-struct Api<'a> {
-    server: &'a Server,
-    tenant: &'a str,
-}
-
-impl Api<'_> {
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/tenants/{}{path}", self.server.base, self.tenant)
-    }
-    fn get(&self, path: &str) -> Answer {
-        send("GET", &self.url(path), None, Some(TOKEN), &[])
-    }
-    fn put(&self, path: &str, body: Value) -> Answer {
-        send("PUT", &self.url(path), Some(&body.to_string()), Some(TOKEN), &[])
-    }
-    fn post(&self, path: &str, body: Value) -> Answer {
-        send("POST", &self.url(path), Some(&body.to_string()), Some(TOKEN), &[])
-    }
-    fn delete(&self, path: &str) -> Answer {
-        send("DELETE", &self.url(path), None, Some(TOKEN), &[])
-    }
-}
-
-/// Asserts a refusal: status, kind, the sentence, and the field it names.
-#[track_caller]
-fn refused(a: &Answer, status: u16, kind: &str, field: Option<&str>) -> String {
-    assert_eq!(a.status, status, "{a:?}");
-    assert_eq!(a.body["kind"], kind, "{a:?}");
-    assert_eq!(a.body["field"].as_str(), field, "{a:?}");
-    let sentence = a.body["error"].as_str().expect("an error sentence").to_string();
-    assert!(!sentence.is_empty());
-    sentence
-}
+mod support;
+use support::*;
 
 fn wait_for_state(api: &Api, booking: &str, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -193,6 +62,9 @@ fn every_route_of_the_api() {
         ("/api/tenants/{tenant}/accounts/{provider}", "delete"),
         ("/api/tenants/{tenant}/accounts/{provider}/locks", "get"),
         ("/api/tenants/{tenant}/outbox", "get"),
+        ("/api/tenants/{tenant}/keys", "get"),
+        ("/api/tenants/{tenant}/keys", "post"),
+        ("/api/tenants/{tenant}/keys/{key_id}", "delete"),
     ];
     for (path, method) in documented {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
@@ -207,8 +79,9 @@ fn every_route_of_the_api() {
     assert_eq!(service.body["clock"]["simulated"], true);
     assert_eq!(service.body["demo"], true);
     assert_eq!(service.body["default_tenant"], "demo");
-    let tenants = send("GET", &format!("{base}/api/tenants"), None, None, &[]);
+    let tenants = send("GET", &format!("{base}/api/tenants"), None, Some(TOKEN), &[]);
     assert_eq!(tenants.body, json!({"tenants": ["demo"]}));
+    refused(&send("GET", &format!("{base}/api/tenants"), None, None, &[]), 401, "unauthorized", None);
 
     // Credentials need the operator's token: 401 without it or with another.
     let accounts_url = demo.url("/accounts");
@@ -385,7 +258,7 @@ fn every_route_of_the_api() {
     assert_eq!((cancelled.status, cancelled.body["status"].clone()), (200, json!("cancelled")));
     refused(&acme.post("/bookings/b2/cancel", json!({})), 404, "not_found", Some("booking_id"));
     assert_eq!(acme.get("/outbox").body, json!({"emails": []}));
-    let tenants = send("GET", &format!("{base}/api/tenants"), None, None, &[]);
+    let tenants = send("GET", &format!("{base}/api/tenants"), None, Some(TOKEN), &[]);
     assert_eq!(tenants.body, json!({"tenants": ["acme", "demo"]}));
 
     // Unassign, then the other brand is accepted; disconnect.
@@ -403,15 +276,15 @@ fn every_route_of_the_api() {
     refused(&send("GET", &format!("{base}/api/nothing"), None, None, &[]), 404, "no_route", None);
     refused(&demo.get("/teapots"), 404, "no_route", None);
     refused(
-        &send("GET", &format!("{base}/api/tenants/a%20b/properties"), None, None, &[]),
+        &send("GET", &format!("{base}/api/tenants/a%20b/properties"), None, Some(TOKEN), &[]),
         400,
         "invalid_input",
         Some("tenant"),
     );
     let text = send("PUT", &demo.url("/properties/x"), Some("name=x"), None, &[("Content-Type", "text/plain")]);
     refused(&text, 415, "unsupported_media_type", None);
-    refused(&send("PUT", &demo.url("/properties/x"), Some("{not json"), None, &[]), 400, "invalid_input", None);
-    refused(&send("PUT", &demo.url("/properties/x"), Some("[1]"), None, &[]), 400, "invalid_input", None);
+    refused(&send("PUT", &demo.url("/properties/x"), Some("{not json"), Some(TOKEN), &[]), 400, "invalid_input", None);
+    refused(&send("PUT", &demo.url("/properties/x"), Some("[1]"), Some(TOKEN), &[]), 400, "invalid_input", None);
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(70_000));
     refused(&send("PUT", &demo.url("/properties/x"), Some(&big), None, &[]), 413, "too_large", None);
     let rebinding = send("GET", &format!("{base}/api/service"), None, None, &[("Host", "attacker.example")]);
@@ -429,7 +302,7 @@ fn every_route_of_the_api() {
         "PUT",
         &demo.url("/properties/x"),
         Some(r#"{"name": "X", "timezone": "UTC"}"#),
-        None,
+        Some(TOKEN),
         &[("Origin", base.as_str())],
     );
     assert_eq!(same_origin.status, 200, "the panel's own origin is fine: {same_origin:?}");
@@ -444,20 +317,24 @@ fn every_route_of_the_api() {
 }
 
 #[test]
-fn a_random_token_is_printed_and_the_speed_needs_a_demo() {
+fn r32_a_generated_token_goes_to_a_private_file_not_the_log_and_the_speed_needs_a_demo() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plain.sqlite");
-    let server = start(&[], &db, None);
+    let server = start_with_token(&[], &db, None, None);
+    let token_file = dir.path().join("plain.sqlite.token");
+    let token = std::fs::read_to_string(&token_file).expect("the token file is made at start");
+    let token = token.trim();
+    assert!(token.len() >= 32, "{token}");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
     let stderr = || std::fs::read_to_string(&server.stderr).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !stderr().contains("operator token") {
-        assert!(Instant::now() < deadline, "the token is printed on stderr: {}", stderr());
+        assert!(Instant::now() < deadline, "where the token is, is said on stderr: {}", stderr());
         std::thread::sleep(Duration::from_millis(50));
     }
-    let log = stderr();
-    let line = log.lines().find(|l| l.contains("operator token")).unwrap();
-    let token = line.rsplit(' ').next().unwrap();
-    assert!(token.len() >= 32, "{line}");
+    assert!(stderr().contains(&token_file.display().to_string()), "{}", stderr());
+    assert!(!stderr().contains(token), "the token itself is not logged");
     let url = format!("{}/api/tenants/t1/accounts", server.base);
     assert_eq!(send("GET", &url, None, Some(token), &[]).body, json!({"accounts": []}));
     assert_eq!(send("GET", &url, None, None, &[]).status, 401);
@@ -477,6 +354,10 @@ fn a_random_token_is_printed_and_the_speed_needs_a_demo() {
     );
     refused(&ttlock, 503, "not_configured", None);
     drop(server);
+    // A restart reads the same token back from its file.
+    let again = start_with_token(&[], &db, None, None);
+    assert_eq!(send("GET", &format!("{}/api/tenants/t1/accounts", again.base), None, Some(token), &[]).status, 200);
+    drop(again);
 
     let out = Command::new(BIN).args(["serve", "--port", "0", "--speed", "10", "--db"]).arg(&db).output().unwrap();
     assert!(!out.status.success());
@@ -489,7 +370,7 @@ fn a_random_token_is_printed_and_the_speed_needs_a_demo() {
 fn state_is_kept_in_the_sqlite_file_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kept.sqlite");
-    let args = ["--demo", "--speed", "60", "--token", TOKEN];
+    let args = ["--demo", "--speed", "60"];
     let first = start(&args, &db, None);
     let api = Api { server: &first, tenant: "acme" };
     assert_eq!(api.put("/properties/p1", json!({"name": "Canal House", "timezone": "Europe/Amsterdam"})).status, 200);
@@ -502,7 +383,7 @@ fn state_is_kept_in_the_sqlite_file_across_restarts() {
     let second = start(&args, &db, None);
     let api = Api { server: &second, tenant: "acme" };
     assert_eq!(api.get("/properties").body["properties"][0]["name"], "Canal House");
-    let tenants = send("GET", &format!("{}/api/tenants", second.base), None, None, &[]);
+    let tenants = send("GET", &format!("{}/api/tenants", second.base), None, Some(TOKEN), &[]);
     assert_eq!(tenants.body, json!({"tenants": ["acme", "demo"]}));
     let demo = Api { server: &second, tenant: "demo" };
     assert_eq!(demo.get("/properties").body["properties"].as_array().unwrap().len(), 8, "demo data not added twice");

@@ -427,14 +427,14 @@ impl Runtime {
     /// take turns, whichever handle they are made from. Cheap: make one per
     /// request or keep one per account.
     pub fn tenant(&self, tenant: Tenant) -> TenantHandle {
-        let turn = self
-            .inner
-            .turns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(tenant.id.clone())
-            .or_default()
-            .clone();
+        let mut turns = self.inner.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        if turns.len() >= TURNS_BEFORE_PRUNING && !turns.contains_key(&tenant.id) {
+            // A turn no handle holds guards nothing: forget it, so a host
+            // serving many tenants over time does not keep one per id ever seen.
+            turns.retain(|_, turn| Arc::strong_count(turn) > 1);
+        }
+        let turn = turns.entry(tenant.id.clone()).or_default().clone();
+        drop(turns);
         TenantHandle {
             runtime: self.clone(),
             tenant: Arc::new(tenant),
@@ -443,6 +443,9 @@ impl Runtime {
         }
     }
 }
+
+/// Tenants' turns kept before those no handle holds are forgotten.
+const TURNS_BEFORE_PRUNING: usize = 1024;
 
 /// Calls the plugin as one tenant. Clone it freely; every method waits for
 /// the tenant's previous call to finish.

@@ -1,13 +1,16 @@
 //! The JSON API (documented in `openapi.json`, served at `/openapi.json`)
 //! and the panel's static files.
 //!
-//! Every route under `/api/tenants/{tenant}/` acts as that PMS account.
-//! Routes under `accounts` read or write vendor credentials and need the
-//! operator's token (`Authorization: Bearer ...`); no answer ever carries
-//! a secret (R2). The plugin's refusals are 4xx with its sentence
+//! Every route under `/api/tenants/{tenant}/` acts as that PMS account and
+//! needs a key (R31, `Authorization: Bearer ...`): the operator's token, or
+//! an API key of that tenant ([`keys`](super::keys)); without one the answer
+//! is 401 and nothing is read or changed. Listing the tenants and managing
+//! their keys needs the operator's token. No answer ever carries a secret
+//! (R2). The plugin's refusals are 4xx with its sentence
 //! ([`PluginError`](crate::PluginError)'s `Display`), and a refused call
 //! saves nothing: the host keeps its own records only once the plugin has
-//! accepted the change.
+//! accepted the change. A tenant's request runs in that tenant's turn (R33),
+//! from reading the host's records to writing them back.
 
 use serde_json::{json, Value};
 
@@ -16,9 +19,10 @@ use crate::template;
 
 use super::host::{Host, TenantEntry};
 use super::json::{
-    account_json, answer, assignment_json, call_error, lock_json, parse_provider, plugin_error, provider_name,
-    status_json, utc, ApiError, Body,
+    account_json, answer, assignment_json, call_error, check_id, lock_json, parse_provider, plugin_error,
+    provider_name, status_json, utc, ApiError, Body,
 };
+use super::keys::{self, Caller};
 use super::records::{BookingRecord, PropertyRecord};
 
 /// The panel, the OpenAPI document: served from the binary.
@@ -84,7 +88,12 @@ pub fn handle(host: &Host, req: &Request) -> Reply {
         ("GET", ["favicon.ico"]) => Reply::no_content(),
         ("GET", ["openapi.json"]) => Ok(Reply::text("application/json", OPENAPI)),
         ("GET", ["api", "service"]) => Reply::ok(service_json(host)),
-        ("GET", ["api", "tenants"]) => Reply::ok(json!({"tenants": host.registered()})),
+        ("GET", ["api", "tenants"]) => {
+            operator(host, req).and_then(|()| Reply::ok(json!({"tenants": host.registered()})))
+        }
+        (method, ["api", "tenants", tenant, "keys", rest @ ..]) => {
+            operator(host, req).and_then(|()| key_route(host, req, method, tenant, rest))
+        }
         (method, ["api", "tenants", tenant, rest @ ..]) => tenant_route(host, req, method, tenant, rest),
         (method, _) => {
             Err(ApiError::new(404, "no_route", format!("there is no route {method} /{}", segments.join("/"))))
@@ -108,18 +117,97 @@ fn service_json(host: &Host) -> Value {
         "demo": host.demo.is_some(),
         "default_tenant": host.demo.as_ref().map(|_| super::demo::DEMO_TENANT),
         "ttlock_app_configured": host.ttlock_app.is_some(),
+        "max_nights": host.max_nights,
+        "tenants_in_memory": host.resident_tenants(),
     })
 }
 
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(401, "unauthorized", message)
+}
+
+/// Only the operator's token passes.
+fn operator(host: &Host, req: &Request) -> Result<(), ApiError> {
+    match host.caller(req.authorization.as_deref()) {
+        Some(Caller::Operator) => Ok(()),
+        _ => Err(unauthorized("this operation needs the operator's token (header Authorization: Bearer <token>)")),
+    }
+}
+
+/// The operator's token or an API key of `tenant` passes (R31).
+fn tenant_caller(host: &Host, req: &Request, tenant: &str) -> Result<(), ApiError> {
+    match host.caller(req.authorization.as_deref()) {
+        Some(caller) if caller.reaches(tenant) => Ok(()),
+        Some(_) => Err(ApiError::new(403, "wrong_tenant", "this API key belongs to another PMS account")),
+        None => Err(unauthorized(
+            "this operation needs a key: the operator's token or an API key of this PMS account \
+             (header Authorization: Bearer <key>)",
+        )),
+    }
+}
+
+/// `/api/tenants/{t}/keys...`: the operator makes, lists and revokes a
+/// tenant's API keys.
+fn key_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest: &[&str]) -> Result<Reply, ApiError> {
+    let t = host.tenant(tenant_id)?;
+    let store = host.service_store();
+    let key_json = |k: &keys::KeyInfo| json!({"id": k.id, "label": k.label, "created": utc(k.created)});
+    match (method, rest) {
+        ("GET", []) => {
+            let list = keys::list(store, tenant_id).map_err(ApiError::storage)?;
+            Reply::ok(json!({"keys": list.iter().map(key_json).collect::<Vec<_>>()}))
+        }
+        ("POST", []) => {
+            let body = Body::parse(&req.body, true)?;
+            body.only(&["label"])?;
+            let label = body.opt_string("label")?;
+            if label
+                .as_ref()
+                .is_some_and(|l| l.chars().count() > keys::MAX_LABEL_CHARS || l.chars().any(char::is_control))
+            {
+                return Err(ApiError::invalid(
+                    "label",
+                    &format!("must be at most {} characters, without control characters", keys::MAX_LABEL_CHARS),
+                ));
+            }
+            let (info, key) = keys::create(store, tenant_id, label, host.clock.now_secs()).map_err(|e| match e {
+                keys::CreateError::TooMany => ApiError::new(
+                    409,
+                    "too_many_keys",
+                    format!("a PMS account may have at most {} API keys: revoke one first", keys::MAX_KEYS_PER_TENANT),
+                ),
+                keys::CreateError::Storage(e) => ApiError::storage(e),
+            })?;
+            tracing::info!(tenant = tenant_id, key_id = %info.id, "API key made");
+            host.touched(t.handle.id());
+            let mut value = key_json(&info);
+            value["key"] = json!(key);
+            Ok(Reply::json(201, &value))
+        }
+        ("DELETE", [id]) => {
+            if !keys::valid_id(id) || !keys::revoke(store, tenant_id, id).map_err(ApiError::storage)? {
+                return Err(ApiError::not_found("key_id", format!("this PMS account has no API key \"{id}\"")));
+            }
+            tracing::info!(tenant = tenant_id, key_id = %id, "API key revoked");
+            Reply::no_content()
+        }
+        _ => Err(ApiError::new(
+            404,
+            "no_route",
+            format!("there is no route {method} /api/tenants/{tenant_id}/keys/{}", rest.join("/")),
+        )),
+    }
+}
+
 fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest: &[&str]) -> Result<Reply, ApiError> {
-    if rest.first() == Some(&"accounts") && !host.authorized(req.authorization.as_deref()) {
-        return Err(ApiError::new(
-            401,
-            "unauthorized",
-            "this operation needs the operator's token (header Authorization: Bearer <token>)",
-        ));
+    tenant_caller(host, req, tenant_id)?;
+    match rest {
+        ["properties", p, ..] => check_id("property_id", p)?,
+        ["bookings", b, ..] => check_id("booking_id", b)?,
+        _ => {}
     }
     let t = host.tenant(tenant_id)?;
+    let _turn = t.turn();
     let body = || Body::parse(&req.body, false);
     match (method, rest) {
         ("GET", ["properties"]) => list_properties(&t),
@@ -239,7 +327,7 @@ fn put_property(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<R
         check_in_time: body.opt_string("check_in_time")?,
         check_out_time: body.opt_string("check_out_time")?,
     };
-    answer(t.handle.on_property_changed(&property.to_api()))?;
+    answer(t.handle.on_property_changed(&property.to_api())).map_err(|e| e.in_request("property"))?;
     t.records.put_property(&property).map_err(ApiError::storage)?;
     host.touched(t.handle.id());
     Reply::ok(property.to_json())
@@ -288,7 +376,7 @@ fn save_booking(
         .map_err(ApiError::storage)?
         .ok_or_else(|| unknown_property(&booking.property_id))?;
     let event = api::BookingEvent { booking: booking.to_api(), property: property.to_api() };
-    answer(t.handle.on_booking_changed(&event))?;
+    answer(t.handle.on_booking_changed(&event)).map_err(|e| e.in_request("booking"))?;
     t.records.put_booking(booking, previous).map_err(ApiError::storage)?;
     host.touched(t.handle.id());
     Reply::ok(booking_json(t, booking)?)
@@ -300,9 +388,11 @@ fn put_booking(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<Re
     if status != "confirmed" && status != "cancelled" {
         return Err(ApiError::invalid("status", "must be confirmed or cancelled"));
     }
+    let property_id = body.string("property_id")?;
+    check_id("property_id", &property_id)?;
     let booking = BookingRecord {
         id: id.to_string(),
-        property_id: body.string("property_id")?,
+        property_id,
         guest_name: body.opt_string("guest_name")?,
         check_in: body.string("check_in")?,
         check_out: body.string("check_out")?,
@@ -310,8 +400,25 @@ fn put_booking(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<Re
         check_out_time: body.opt_string("check_out_time")?,
         status,
     };
+    check_stay(host, &booking)?;
     let previous = t.records.booking(id).map_err(ApiError::storage)?;
     save_booking(host, t, &booking, previous.as_ref())
+}
+
+/// Refuses a stay longer than the host's maximum (`--max-nights`); dates
+/// that do not parse are left for the plugin to name.
+fn check_stay(host: &Host, b: &BookingRecord) -> Result<(), ApiError> {
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    if let (Some(check_in), Some(check_out)) = (date(&b.check_in), date(&b.check_out)) {
+        let nights = (check_out - check_in).num_days();
+        if nights > i64::from(host.max_nights) {
+            return Err(ApiError::invalid(
+                "check_out",
+                &format!("must be at most {} nights after check_in (this stay has {nights})", host.max_nights),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn cancel_booking(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<Reply, ApiError> {

@@ -1,10 +1,12 @@
 //! The service's shared state: the loaded plugin, the SQLite file, the
 //! clock, the tenants (made on first use, remembered once they wrote
-//! something so that the regular tick reaches them after a restart) and the
-//! operator's token.
+//! something so that the regular tick reaches them after a restart, dropped
+//! from memory while idle), the operator's token and the tenants' API keys
+//! ([`keys`](super::keys)).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::imports::{Clock as _, HttpBackend, KvStore, SqliteDb, SqliteStore, Tenant, VendorRoutes};
 use crate::{Runtime, TenantHandle};
@@ -12,6 +14,7 @@ use crate::{Runtime, TenantHandle};
 use super::clock::ServiceClock;
 use super::demo::Demo;
 use super::json::ApiError;
+use super::keys::{self, Caller};
 use super::records::Records;
 use super::scheduler::Poke;
 
@@ -22,10 +25,29 @@ const TENANT_PREFIX: &str = "tenant/";
 /// Where a demo's simulated clock is kept, so a restart does not go back in time.
 const CLOCK_KEY: &str = "demo-clock";
 
+/// Tenants kept in memory at most, beyond those in use; the least recently
+/// used idle ones go first.
+const MAX_RESIDENT_TENANTS: usize = 1024;
+/// A tenant not used for this long is dropped from memory (its state stays
+/// in the file; the next request or tick makes it again).
+const IDLE_EVICTION: Duration = Duration::from_secs(10 * 60);
+
 /// One tenant: its plugin handle and its PMS records.
 pub struct TenantEntry {
     pub handle: TenantHandle,
     pub records: Records,
+    /// The service's critical section for this tenant (R33): an API request
+    /// holds it from reading the host's records through the plugin call to
+    /// writing them back, so concurrent requests never interleave.
+    turn: Mutex<()>,
+    last_used: Mutex<Instant>,
+}
+
+impl TenantEntry {
+    /// Takes the tenant's turn (waits for a request of the same tenant).
+    pub fn turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.turn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Everything the API, the panel and the scheduler share.
@@ -36,6 +58,8 @@ pub struct Host {
     pub demo: Option<Demo>,
     /// The TTLock application (client id, secret) added to every TTLock connect.
     pub ttlock_app: Option<(String, String)>,
+    /// Longest stay accepted, in nights.
+    pub max_nights: u32,
     pub poke: Poke,
     routes: VendorRoutes,
     http: Arc<dyn HttpBackend>,
@@ -51,8 +75,26 @@ pub fn valid_tenant_id(id: &str) -> bool {
 }
 
 /// Compares in time independent of where the strings differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl TenantEntry {
+    fn idle(&self) -> Duration {
+        self.last_used.lock().unwrap_or_else(PoisonError::into_inner).elapsed()
+    }
+}
+
+/// Drops the least recently used tenants nobody holds until at most `keep`
+/// are left (those in use stay whatever the count).
+fn evict(tenants: &mut HashMap<String, Arc<TenantEntry>>, keep: usize) {
+    let mut idle: Vec<(Duration, String)> =
+        tenants.iter().filter(|(_, t)| Arc::strong_count(t) == 1).map(|(id, t)| (t.idle(), id.clone())).collect();
+    idle.sort_by_key(|(idle, _)| std::cmp::Reverse(*idle));
+    let excess = tenants.len().saturating_sub(keep);
+    for (_, id) in idle.into_iter().take(excess) {
+        tenants.remove(&id);
+    }
 }
 
 /// The parts [`Host::new`] is built from.
@@ -65,6 +107,7 @@ pub struct HostParts {
     pub token: String,
     pub demo: Option<Demo>,
     pub ttlock_app: Option<(String, String)>,
+    pub max_nights: u32,
 }
 
 impl Host {
@@ -88,6 +131,7 @@ impl Host {
             clock: parts.clock,
             demo: parts.demo,
             ttlock_app: parts.ttlock_app,
+            max_nights: parts.max_nights,
             poke: Poke::default(),
             routes: parts.routes,
             http: parts.http,
@@ -98,13 +142,26 @@ impl Host {
         })
     }
 
-    /// Whether `header` (the `Authorization` value) carries the operator's token.
-    pub fn authorized(&self, header: Option<&str>) -> bool {
-        let Some(value) = header else { return false };
-        let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) else {
-            return false;
-        };
-        constant_time_eq(token.trim().as_bytes(), self.token.as_bytes())
+    /// Who `header` (the `Authorization` value) speaks for: the operator, a
+    /// tenant (by one of its API keys), or nobody.
+    pub fn caller(&self, header: Option<&str>) -> Option<Caller> {
+        let value = header?;
+        let key = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+        if constant_time_eq(key.as_bytes(), self.token.as_bytes()) {
+            return Some(Caller::Operator);
+        }
+        match keys::verify(&self.service, key) {
+            Ok(tenant) => tenant.map(Caller::Tenant),
+            Err(e) => {
+                tracing::error!(error = %e, "API keys: storage failed");
+                None
+            }
+        }
+    }
+
+    /// The service's own namespace (tenant list, API keys, the demo clock).
+    pub fn service_store(&self) -> &SqliteStore {
+        &self.service
     }
 
     /// The tenant `id` (made on first use); 400 naming `tenant` for a bad id.
@@ -113,14 +170,34 @@ impl Host {
             return Err(ApiError::invalid("tenant", "must be 1 to 64 letters, digits, '.', '_' or '-'"));
         }
         let mut tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        if !tenants.contains_key(id) && tenants.len() >= MAX_RESIDENT_TENANTS {
+            evict(&mut tenants, MAX_RESIDENT_TENANTS - 1);
+        }
         let entry = tenants.entry(id.to_string()).or_insert_with(|| {
             let tenant = Tenant::new(id, Arc::new(self.db.tenant(id)))
                 .with_http(self.http.clone())
                 .with_clock(self.clock.clone())
                 .with_routes(self.routes.clone());
-            Arc::new(TenantEntry { handle: self.runtime.tenant(tenant), records: Records::new(&self.db, id) })
+            Arc::new(TenantEntry {
+                handle: self.runtime.tenant(tenant),
+                records: Records::new(&self.db, id),
+                turn: Mutex::new(()),
+                last_used: Mutex::new(Instant::now()),
+            })
         });
+        *entry.last_used.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(entry.clone())
+    }
+
+    /// Drops the tenants idle for [`IDLE_EVICTION`] from memory.
+    pub fn evict_idle(&self) {
+        let mut tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        tenants.retain(|_, t| Arc::strong_count(t) > 1 || t.idle() < IDLE_EVICTION);
+    }
+
+    /// Tenants held in memory now.
+    pub fn resident_tenants(&self) -> usize {
+        self.tenants.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Remembers that `id` has state, so the regular tick reaches it (also

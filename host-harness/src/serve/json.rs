@@ -44,6 +44,20 @@ impl ApiError {
         ApiError::new(503, "storage_failed", "the host's storage is unavailable; try again shortly")
     }
 
+    /// The plugin names a field by its path in the contract
+    /// (`booking.check_in`); a request spells it without the record's name
+    /// (`check_in`). Drops `record.` from the field and the sentence.
+    pub fn in_request(mut self, record: &str) -> ApiError {
+        let prefix = format!("{record}.");
+        if let Some(field) = self.field.as_deref().and_then(|f| f.strip_prefix(&prefix)).map(str::to_string) {
+            if let Some(rest) = self.message.strip_prefix(&prefix) {
+                self.message = rest.to_string();
+            }
+            self.field = Some(field);
+        }
+        self
+    }
+
     pub fn to_json(&self) -> Value {
         let mut body = json!({"error": self.message, "kind": self.kind});
         if let Some(field) = &self.field {
@@ -51,6 +65,32 @@ impl ApiError {
         }
         body
     }
+}
+
+/// Longest id (property, booking) the host accepts, in bytes: the plugin's own limit.
+pub const MAX_ID_BYTES: usize = 128;
+/// Longest id once `/` and `%` are escaped for the host's record keys.
+const MAX_ESCAPED_ID_BYTES: usize = 250;
+
+/// Whether `c` reorders or hides text (bidirectional controls and marks):
+/// an id holding one would read differently from what it is.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Checks an id from a path or body before any storage access: 1 to
+/// [`MAX_ID_BYTES`] bytes, no control or bidirectional-control characters.
+pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return Err(ApiError::invalid(field, &format!("must be 1 to {MAX_ID_BYTES} bytes long")));
+    }
+    if id.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return Err(ApiError::invalid(field, "must not contain control or text-direction characters"));
+    }
+    if super::records::esc(id).len() > MAX_ESCAPED_ID_BYTES {
+        return Err(ApiError::invalid(field, "has too many '/' and '%' characters (each counts as three bytes)"));
+    }
+    Ok(())
 }
 
 /// The plugin's refusal: its sentence ([`PluginError`]'s `Display`), with a
@@ -261,6 +301,30 @@ impl Body {
             }
             Some(_) => Err(ApiError::invalid(field, "must be a whole number")),
         }
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_bounded_and_plain() {
+        assert!(check_id("booking_id", "HMX-42/b").is_ok());
+        assert!(check_id("booking_id", &"é".repeat(64)).is_ok());
+        for bad in
+            [String::new(), "x".repeat(129), "a\nb".into(), "a\u{202E}b".into(), "\u{2066}x".into(), "/".repeat(90)]
+        {
+            assert_eq!(check_id("booking_id", &bad).unwrap_err().field.as_deref(), Some("booking_id"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn contract_paths_become_request_fields() {
+        let e = ApiError::invalid("booking.check_out", "must be after check-in").in_request("booking");
+        assert_eq!((e.field.as_deref(), e.message.as_str()), (Some("check_out"), "check_out must be after check-in"));
+        let other = ApiError::invalid("property.timezone", "is unknown").in_request("booking");
+        assert_eq!(other.field.as_deref(), Some("property.timezone"));
     }
 }
 

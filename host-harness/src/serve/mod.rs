@@ -14,8 +14,10 @@ pub mod demo;
 pub mod host;
 mod http;
 pub mod json;
+pub mod keys;
 pub mod records;
 pub mod scheduler;
+pub mod secrets;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -31,9 +33,13 @@ use self::clock::ServiceClock;
 use self::demo::{Demo, DemoHttp, DEMO_TTLOCK_APP};
 use self::host::{Host, HostParts};
 use self::http::HttpServer;
+pub use self::http::Limits;
+pub use self::secrets::{SecretSources, TokenOrigin};
 
 /// Fastest simulated clock `--speed` accepts.
 pub const MAX_SPEED: u32 = 100_000;
+/// Longest stay accepted unless `--max-nights` says otherwise.
+pub const DEFAULT_MAX_NIGHTS: u32 = 366;
 
 /// How `serve` runs.
 #[derive(Debug, Clone)]
@@ -42,14 +48,17 @@ pub struct ServeOptions {
     pub db: PathBuf,
     /// Port on 127.0.0.1; 0: any free port.
     pub port: u16,
-    /// The operator's token; `None`: a random one.
-    pub token: Option<String>,
+    /// The operator's token and the TTLock application secret, from the
+    /// environment or files.
+    pub secrets: SecretSources,
     /// The vendor stubs in-process, demo data for the tenant `demo`.
     pub demo: bool,
     /// Simulated seconds per wall second (demo only).
     pub speed: u32,
-    /// The host's TTLock application (client id, secret); a demo uses its stub's.
-    pub ttlock_app: Option<(String, String)>,
+    /// Longest stay accepted, in nights.
+    pub max_nights: u32,
+    /// The HTTP server's limits.
+    pub limits: Limits,
 }
 
 /// A running service.
@@ -58,13 +67,7 @@ pub struct Service {
     http: Option<HttpServer>,
     ticks: Option<JoinHandle<()>>,
     token: String,
-    generated_token: bool,
-}
-
-fn random_token() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source for the token: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    token_origin: TokenOrigin,
 }
 
 impl Service {
@@ -76,16 +79,8 @@ impl Service {
             options.demo || options.speed == 1,
             "--speed needs --demo: against real vendors the host runs on the wall clock"
         );
-        let (token, generated_token) = match options.token {
-            Some(t) => {
-                anyhow::ensure!(
-                    !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()),
-                    "--token must be printable ASCII without spaces"
-                );
-                (t, false)
-            }
-            None => (random_token()?, true),
-        };
+        anyhow::ensure!(options.max_nights >= 1, "--max-nights must be at least 1");
+        let (token, token_origin) = options.secrets.operator_token(&options.db)?;
         let db = SqliteDb::open(&options.db).with_context(|| format!("opening {}", options.db.display()))?;
         let runtime = Runtime::new(config).context("loading the plugin")?;
         let real_http: Arc<dyn HttpBackend> = Arc::new(UreqBackend::new(UreqConfig::default()));
@@ -100,18 +95,29 @@ impl Service {
             let app = Some((DEMO_TTLOCK_APP.0.to_string(), DEMO_TTLOCK_APP.1.to_string()));
             (clock, Some(demo), routes, http, app)
         } else {
-            (Arc::new(ServiceClock::wall()), None, VendorRoutes::all_vendors(), real_http, options.ttlock_app)
+            let app = options.secrets.ttlock_app()?;
+            (Arc::new(ServiceClock::wall()), None, VendorRoutes::all_vendors(), real_http, app)
         };
-        let host = Host::new(HostParts { runtime, db, clock, routes, http, token: token.clone(), demo, ttlock_app })
-            .map_err(|e| anyhow::anyhow!(e.message))?;
+        let parts = HostParts {
+            runtime,
+            db,
+            clock,
+            routes,
+            http,
+            token: token.clone(),
+            demo,
+            ttlock_app,
+            max_nights: options.max_nights,
+        };
+        let host = Host::new(parts).map_err(|e| anyhow::anyhow!(e.message))?;
         let host = Arc::new(host);
         if host.demo.is_some() {
             demo::seed(&host)?;
         }
-        let http = HttpServer::start(host.clone(), options.port)
+        let http = HttpServer::start(host.clone(), options.port, options.limits)
             .with_context(|| format!("listening on 127.0.0.1:{}", options.port))?;
         let ticks = scheduler::spawn(host.clone()).context("starting the tick loop")?;
-        Ok(Service { host, http: Some(http), ticks: Some(ticks), token, generated_token })
+        Ok(Service { host, http: Some(http), ticks: Some(ticks), token, token_origin })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -143,8 +149,8 @@ impl Drop for Service {
 }
 
 /// `host-harness serve`: prints the base URL as the first line on stdout,
-/// the generated token (if any) and the demo's credentials on stderr, then
-/// serves until the process is stopped.
+/// where the operator token is (never the token) and the demo's
+/// credentials on stderr, then serves until the process is stopped.
 pub fn run(options: ServeOptions, config: RuntimeConfig) -> anyhow::Result<()> {
     let demo = options.demo;
     let speed = options.speed;
@@ -153,9 +159,15 @@ pub fn run(options: ServeOptions, config: RuntimeConfig) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{base}")?;
     stdout.flush()?;
-    if service.generated_token {
-        eprintln!("operator token (Authorization: Bearer ...): {}", service.token());
+    match &service.token_origin {
+        TokenOrigin::Generated(path) => eprintln!(
+            "operator token (Authorization: Bearer ...): made and written to {} (readable by you only)",
+            path.display()
+        ),
+        TokenOrigin::File(path) => eprintln!("operator token: from {}", path.display()),
+        TokenOrigin::Environment => eprintln!("operator token: from {}", secrets::TOKEN_ENV),
     }
+    eprintln!("panel: {base}/ (it asks for the operator token or a tenant's API key once per browser tab)");
     if demo {
         eprintln!("demo: simulated clock at {speed}x; tenant \"demo\"; panel {base}/");
         eprintln!(

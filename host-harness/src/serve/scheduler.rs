@@ -111,6 +111,7 @@ fn run(host: &Host) {
             poked.remove(&t);
             last_tick.insert(t, Instant::now());
         }
+        host.evict_idle();
 
         // Sleep until the earliest wake-up or the regular tick.
         let now = host.clock.now_secs();

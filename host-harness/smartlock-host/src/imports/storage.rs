@@ -307,6 +307,34 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 ";
 
+/// Creates `path` with mode 0600 if it is missing, or narrows an existing
+/// file's mode to 0600 (and its `-wal`/`-shm` files') before SQLite opens it.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if let Ok(meta) = std::fs::metadata(file) {
+            if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 fn unavailable(e: rusqlite::Error) -> StorageError {
     StorageError::Unavailable(e.to_string())
 }
@@ -315,8 +343,14 @@ impl SqliteDb {
     /// Opens (or creates) the database file and its tables, in WAL mode.
     /// Open each file once per process (other connections wait up to 5 s for
     /// a lock). Fails with [`StorageError::Unavailable`].
+    ///
+    /// The file holds vendor credentials and tokens: on Unix it is created
+    /// readable and writable by its owner only (0600), an existing file that
+    /// others could read is narrowed to that, and SQLite gives its `-wal`
+    /// and `-shm` files the same mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
+        owner_only(&path).map_err(|e| StorageError::Unavailable(format!("{}: {e}", path.display())))?;
         let conn = Connection::open(&path).map_err(unavailable)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
