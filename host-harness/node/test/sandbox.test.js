@@ -16,6 +16,11 @@ import { Host, LoadedComponent, MemoryLogger, SqliteDb, TrapError, VendorRoutes 
 
 const FIXTURE = join(REPO_ROOT, 'target/wasm/wasm32-unknown-unknown/wasm-release/smartlock_hostile_fixture.component.wasm');
 const skip = existsSync(FIXTURE) ? false : `no hostile fixture at ${FIXTURE} (cargo test builds it)`;
+const IN_CI = !['', '0', 'false'].includes((process.env.CI || '').toLowerCase());
+
+test('the hostile fixture is there when CI runs (no silent skips)', () => {
+  if (skip && IN_CI) assert.fail(`CI must run the sandbox tests: ${skip}`);
+});
 
 let component;
 before(async () => {
