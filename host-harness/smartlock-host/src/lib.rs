@@ -10,8 +10,10 @@
 //!   behind a trait with a real implementation: storage ([`KvStore`]:
 //!   [`SqliteDb`]/[`SqliteStore`], [`MemoryStore`] for tests) with the e-mail
 //!   outbox, HTTP ([`HttpBackend`]: [`UreqBackend`]) behind the vendor
-//!   allow-list ([`VendorRoutes`]), and the clock ([`Clock`]: [`SystemClock`],
-//!   [`SimClock`]). The log import goes to `tracing`, tagged with the tenant.
+//!   allow-list ([`VendorRoutes`]; by default [`VendorRoutes::all_vendors`],
+//!   the real hosts of igloohome, Nuki and TTLock and nothing else), and the
+//!   clock ([`Clock`]: [`SystemClock`], [`SimClock`]). The log import goes to
+//!   `tracing`, tagged with the tenant.
 //! - [`WakeUps`] keeps the instant each tenant's plugin asked to be ticked
 //!   at (R21): tick those tenants then, with the regular tick as backstop.
 //! - [`template::substitute`] fills `{{smartlock_code}}` in guest messages
@@ -25,6 +27,7 @@
 //! // Compile once per process; the component is a file or its bytes.
 //! let runtime = Runtime::new(RuntimeConfig::new(std::path::PathBuf::from("smartlock_plugin.wasm")))?;
 //! let db = SqliteDb::open("smartlock.sqlite")?;
+//! // May reach every vendor's real hosts (igloohome, Nuki, TTLock), nothing else.
 //! let account = runtime.tenant(Tenant::new("acct-42", Arc::new(db.tenant("acct-42"))));
 //! // Each call: the outer Result is a trap, the inner the plugin's answer.
 //! let credentials = api::Credentials::Igloohome(api::ClientCredentials {
@@ -85,7 +88,8 @@ pub use wake::WakeUps;
 /// The wasmtime this host runs on ([`TenantHandle::with_instance`] hands out its types).
 pub use wasmtime;
 
-/// The README's embedding example, compiled by `cargo test` (a doctest).
+/// The README's embedding example, compiled by `cargo test` (a doctest);
+/// `host-harness/tests/embedding_example.rs` runs it against the stubs.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;

@@ -5,8 +5,11 @@
 //! `https://euapi.ttlock.com/...`). The tenant's
 //! [`VendorRoutes`] is the allow-list: it lists each vendor origin the tenant
 //! may reach and the base URL the host actually sends it to (itself in
-//! production, the stub's loopback address in tests). A URL of any other
-//! origin is refused with `forbidden` before any connection is made. The
+//! production, the stub's loopback address in tests). By default
+//! ([`Tenant::new`](crate::Tenant::new)) it is
+//! [`VendorRoutes::all_vendors`]: those four origins, each sent to itself. A
+//! URL of any other origin is refused with `forbidden` before any connection
+//! is made. The
 //! request then goes to the tenant's [`HttpBackend`] ([`UreqBackend`] for
 //! real), which applies a timeout and a response size cap, follows no
 //! redirects and returns 4xx/5xx as responses.
@@ -21,6 +24,7 @@ use ureq::config::AutoHeaderValue;
 use ureq::http::Uri;
 
 use super::HostState;
+use crate::bindings::api::Provider;
 use crate::bindings::generated::pms::smartlock::http as wit;
 
 /// igloohome's OAuth2 token origin.
@@ -31,6 +35,18 @@ pub const IGLOOHOME_API_ORIGIN: &str = "https://api.igloodeveloper.co";
 pub const NUKI_ORIGIN: &str = "https://api.nuki.io";
 /// TTLock's Open Platform origin (European server), token endpoint included.
 pub const TTLOCK_ORIGIN: &str = "https://euapi.ttlock.com";
+
+/// Every origin the component sends requests to, with its vendor and the
+/// path under which the stub world serves it (`""`: the stub's root). The
+/// one list of vendor origins: [`VendorRoutes::all_vendors`] (a tenant's
+/// default allow-list), [`VendorRoutes::via_stub`] and the igloohome-only
+/// routes are all made from it.
+const VENDOR_ORIGINS: [(Provider, &str, &str); 4] = [
+    (Provider::Igloohome, IGLOOHOME_AUTH_ORIGIN, ""),
+    (Provider::Igloohome, IGLOOHOME_API_ORIGIN, ""),
+    (Provider::Nuki, NUKI_ORIGIN, "/nuki"),
+    (Provider::Ttlock, TTLOCK_ORIGIN, "/ttlock"),
+];
 
 /// The methods the plugin may use (the WIT `method` enum); nothing else
 /// reaches a backend.
@@ -222,7 +238,8 @@ impl HttpBackend for UreqBackend {
 }
 
 /// The vendor origins a tenant may reach and where each one is sent: the
-/// HTTP allow-list. Empty allows nothing.
+/// HTTP allow-list. Empty ([`VendorRoutes::new`], `Default`) allows nothing;
+/// a [`Tenant`](crate::Tenant) starts with [`VendorRoutes::all_vendors`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VendorRoutes {
     /// (origin as `scheme://host[:port]`, base URL without trailing slash).
@@ -264,46 +281,53 @@ impl VendorRoutes {
         Self::default()
     }
 
+    /// The origins of [`VENDOR_ORIGINS`] whose vendor `include` accepts,
+    /// each sent to itself (`stub: None`) or to its place in the stub world
+    /// at `stub`.
+    fn of_vendors(include: impl Fn(Provider) -> bool, stub: Option<&str>) -> anyhow::Result<Self> {
+        let mut routes = Self::new();
+        for (provider, origin, stub_path) in VENDOR_ORIGINS {
+            if include(provider) {
+                match stub {
+                    None => routes.insert(origin, origin)?,
+                    Some(base) => routes.insert(origin, &format!("{}{stub_path}", base.trim_end_matches('/')))?,
+                }
+            }
+        }
+        Ok(routes)
+    }
+
     /// The real igloohome hosts, sent to themselves.
     pub fn igloohome() -> Self {
-        let mut routes = Self::new();
-        for origin in [IGLOOHOME_AUTH_ORIGIN, IGLOOHOME_API_ORIGIN] {
-            routes.insert(origin, origin).expect("igloohome origins are valid");
-        }
-        routes
+        Self::of_vendors(|p| p == Provider::Igloohome, None).expect("igloohome origins are valid")
     }
 
     /// The igloohome hosts, both sent to `base` (the stub, e.g.
     /// `http://127.0.0.1:8080`, which serves `/oauth2/token` and
     /// `/igloohome/...`).
     pub fn igloohome_via(base: &str) -> anyhow::Result<Self> {
-        let mut routes = Self::new();
-        for origin in [IGLOOHOME_AUTH_ORIGIN, IGLOOHOME_API_ORIGIN] {
-            routes.insert(origin, base)?;
-        }
-        Ok(routes)
+        Self::of_vendors(|p| p == Provider::Igloohome, Some(base))
     }
 
-    /// The real hosts of every vendor (igloohome's two, Nuki's and
-    /// TTLock's), each sent to itself.
+    /// The real hosts of every vendor the component knows, each sent to
+    /// itself: igloohome's `https://auth.igloohome.co` and
+    /// `https://api.igloodeveloper.co`, Nuki's `https://api.nuki.io` and
+    /// TTLock's `https://euapi.ttlock.com` (https on port 443 only).
+    ///
+    /// The default allow-list of [`Tenant::new`](crate::Tenant::new); any
+    /// other URL (another host, scheme or port) is `forbidden` and never
+    /// connected to.
     pub fn all_vendors() -> Self {
-        let mut routes = Self::new();
-        for origin in [IGLOOHOME_AUTH_ORIGIN, IGLOOHOME_API_ORIGIN, NUKI_ORIGIN, TTLOCK_ORIGIN] {
-            routes.insert(origin, origin).expect("vendor origins are valid");
-        }
-        routes
+        Self::of_vendors(|_| true, None).expect("vendor origins are valid")
     }
 
-    /// Every vendor host sent to the stub world at `base` (e.g.
-    /// `http://127.0.0.1:8080`): igloohome's two origins to `base` itself,
-    /// Nuki's to `{base}/nuki` and TTLock's to `{base}/ttlock`, the path
-    /// prefixes under which the world serves those vendors' real paths.
+    /// Every vendor host of [`all_vendors`](Self::all_vendors) sent to the
+    /// stub world at `base` (e.g. `http://127.0.0.1:8080`): igloohome's two
+    /// origins to `base` itself, Nuki's to `{base}/nuki` and TTLock's to
+    /// `{base}/ttlock`, the path prefixes under which the world serves those
+    /// vendors' real paths.
     pub fn via_stub(base: &str) -> anyhow::Result<Self> {
-        let mut routes = Self::igloohome_via(base)?;
-        let base = base.trim_end_matches('/');
-        routes.insert(NUKI_ORIGIN, &format!("{base}/nuki"))?;
-        routes.insert(TTLOCK_ORIGIN, &format!("{base}/ttlock"))?;
-        Ok(routes)
+        Self::of_vendors(|_| true, Some(base))
     }
 
     /// Allows `origin` (`scheme://host[:port]`) and sends its requests to
@@ -539,6 +563,43 @@ mod tests {
         let ok = wit::Host::send(&mut recorded, get("https://auth.igloohome.co/oauth2/token")).unwrap().unwrap();
         assert_eq!(ok.status, 200);
         assert_eq!(recorder.0.lock().unwrap()[0].url, format!("http://{addr}/oauth2/token"));
+    }
+
+    #[test]
+    fn a_new_tenant_reaches_every_vendor_and_nothing_else() {
+        let default = Tenant::new("t-default", Arc::new(crate::MemoryStore::new()));
+        assert_eq!(default.routes, VendorRoutes::all_vendors());
+        let stub_origins: Vec<String> =
+            VendorRoutes::via_stub("http://127.0.0.1:9").unwrap().origins().map(str::to_owned).collect();
+        assert_eq!(default.routes.origins().collect::<Vec<_>>(), stub_origins, "one list of vendor origins");
+
+        // Through the import, with the default routes: every vendor's URL
+        // reaches the transport as it is, anything else never does.
+        let recorder = Arc::new(Recorder::default());
+        let mut plugin = state(default.routes.clone(), recorder.clone());
+        let allowed = [
+            "https://auth.igloohome.co/oauth2/token",
+            "https://api.igloodeveloper.co/igloohome/devices",
+            "https://api.nuki.io/smartlock",
+            "https://euapi.ttlock.com/v3/lock/list?pageNo=1",
+        ];
+        for url in allowed {
+            assert_eq!(wit::Host::send(&mut plugin, get(url)).unwrap().unwrap().status, 200, "{url}");
+        }
+        for url in [
+            "https://evil.example/",
+            "http://api.nuki.io/smartlock",
+            "https://api.nuki.io:8443/smartlock",
+            "https://api.ttlock.com/v3/lock/list",
+            "https://api.nuki.io.evil.example/smartlock",
+        ] {
+            assert!(
+                matches!(wit::Host::send(&mut plugin, get(url)).unwrap(), Err(wit::HttpError::Forbidden(_))),
+                "{url}"
+            );
+        }
+        let sent: Vec<String> = recorder.0.lock().unwrap().iter().map(|r| r.url.clone()).collect();
+        assert_eq!(sent, allowed);
     }
 
     /// Serves one canned response per connection and returns the requests.

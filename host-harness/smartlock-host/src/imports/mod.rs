@@ -29,8 +29,9 @@ pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, Stor
 /// One PMS account as the host sees it: the backends behind its imports.
 ///
 /// Fields are public; [`Tenant::new`] takes the tenant's storage and gives
-/// the shared real HTTP client, the system clock and the real vendor hosts;
-/// the `with_*` methods replace one backend each.
+/// the shared real HTTP client, the system clock and the real hosts of every
+/// vendor ([`VendorRoutes::all_vendors`]); the `with_*` methods replace one
+/// backend each.
 #[derive(Clone)]
 pub struct Tenant {
     /// The tenant's id (the PMS account id): the `tenant` field of every log
@@ -46,7 +47,8 @@ pub struct Tenant {
     /// Its clock (the plugin's only clock).
     pub clock: Arc<dyn Clock>,
     /// The vendor origins it may reach, and where each is routed: the
-    /// allow-list. Any other URL is refused without a connection.
+    /// allow-list (by default [`VendorRoutes::all_vendors`]). Any other URL
+    /// is refused without a connection.
     pub routes: VendorRoutes,
 }
 
@@ -59,11 +61,19 @@ impl std::fmt::Debug for Tenant {
 impl Tenant {
     /// A tenant with its storage (e.g. [`SqliteDb::tenant`], or a
     /// [`MemoryStore`] in tests), the shared default [`UreqBackend`], the
-    /// [`SystemClock`] and [`VendorRoutes::igloohome`].
+    /// [`SystemClock`] and the allow-list [`VendorRoutes::all_vendors`].
+    ///
+    /// The default allow-list is every vendor origin the component knows,
+    /// each sent to itself: igloohome's `https://auth.igloohome.co` and
+    /// `https://api.igloodeveloper.co`, Nuki's `https://api.nuki.io` and
+    /// TTLock's `https://euapi.ttlock.com`. Every other URL is `forbidden`
+    /// and no connection is made. Narrow it (e.g. [`VendorRoutes::igloohome`])
+    /// or send the origins elsewhere (e.g. [`VendorRoutes::via_stub`]) with
+    /// [`with_routes`](Self::with_routes).
     pub fn new(id: impl Into<String>, storage: Arc<dyn KvStore>) -> Self {
         static DEFAULT_HTTP: OnceLock<Arc<UreqBackend>> = OnceLock::new();
         let http = DEFAULT_HTTP.get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default()))).clone();
-        Tenant { id: id.into(), storage, http, clock: Arc::new(SystemClock), routes: VendorRoutes::igloohome() }
+        Tenant { id: id.into(), storage, http, clock: Arc::new(SystemClock), routes: VendorRoutes::all_vendors() }
     }
 
     /// Replaces the HTTP transport (behind the same allow-list).
