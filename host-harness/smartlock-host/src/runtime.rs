@@ -567,8 +567,8 @@ impl TenantHandle {
     /// created; `margin_minutes` (0 to 240) how long it is valid before
     /// check-in and after check-out. `None` keeps the current value, or the
     /// default (5 days, 30 minutes) on a new assignment; out-of-range values
-    /// are [`api::Error::InvalidInput`]. A lock without a bridge is
-    /// [`api::Error::LockNeedsBridge`].
+    /// are [`api::Error::InvalidInput`]. A lock codes cannot reach remotely
+    /// (no bridge, keypad, gateway or Wi-Fi) is [`api::Error::LockNotRemote`].
     pub fn assign(
         &self,
         property_id: &str,
