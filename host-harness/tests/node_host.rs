@@ -10,7 +10,7 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
 
 #[test]
-fn node_host_tests_and_conformance_with_the_rust_host() {
+fn r22_node_host_tests_and_conformance_with_the_rust_host() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
     let install = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
