@@ -109,7 +109,7 @@ fn sandbox_infinite_loop_is_interrupted_and_the_next_call_works() {
     let message = expect_trap(handle.render_variable("loop", ""), "sandbox-loop");
     let elapsed = started.elapsed();
     eprintln!("infinite loop interrupted after {elapsed:?}: {message}");
-    assert!(message.contains("time limit"), "{message}");
+    assert!(message.contains("time limit") && message.contains("300ms of plugin time"), "{message}");
     assert!(
         elapsed >= CALL_TIMEOUT.saturating_sub(Duration::from_millis(50)),
         "interrupted before the limit: {elapsed:?}"
@@ -125,8 +125,9 @@ fn sandbox_per_tenant_call_timeout_overrides_the_default() {
     let message = expect_trap(handle.render_variable("loop", ""), "sandbox-loop-short");
     let elapsed = started.elapsed();
     eprintln!("infinite loop with a 50 ms limit interrupted after {elapsed:?}");
-    assert!(message.contains("time limit"), "{message}");
-    assert!(elapsed < CALL_TIMEOUT, "the tenant's shorter limit was not used: {elapsed:?}");
+    // The limit the call was cut at is named in the trap: a count, not a
+    // stopwatch a loaded machine could break.
+    assert!(message.contains("50ms of plugin time"), "the tenant's shorter limit was not used: {message}");
     assert_next_call_works(&handle);
 }
 
@@ -290,22 +291,24 @@ fn sandbox_a_looping_tenant_does_not_stall_other_tenants() {
     let other = tenant("iso-other");
     assert_next_call_works(&other); // warm up: not timed
 
-    let looping = start_loop(stuck.with_call_timeout(Duration::from_secs(2)), &store);
+    let looping = start_loop(stuck.with_call_timeout(Duration::from_secs(3)), &store);
 
+    // The other tenant's 20 calls all finish while the loop still runs: had
+    // they waited for it, the loop would have ended first (its limit is
+    // long, so no stopwatch bound is needed).
     let started = Instant::now();
     for _ in 0..20 {
         assert_next_call_works(&other);
     }
     let twenty = started.elapsed();
-    assert!(!looping.is_finished(), "the looping tenant finished before the other tenant's calls: no overlap");
+    assert!(!looping.is_finished(), "the other tenant was stalled until the loop ended: 20 calls took {twenty:?}");
     eprintln!("20 calls of another tenant while one loops: {twenty:?}");
-    assert!(twenty < Duration::from_secs(1), "the other tenant was stalled: 20 calls took {twenty:?}");
 
     let (result, looped) = looping.join().expect("the looping thread");
     eprintln!("the looping tenant was interrupted after {looped:?}");
     let message = expect_trap(result, "iso-stuck");
     assert!(message.contains("time limit"), "{message}");
-    assert!(looped >= Duration::from_millis(1900) && looped < Duration::from_secs(5), "{looped:?}");
+    assert!(message.contains("3s of plugin time") && looped >= Duration::from_millis(2900), "{message} {looped:?}");
 }
 
 #[test]
