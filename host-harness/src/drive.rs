@@ -115,8 +115,19 @@ fn save(store: &dyn KvStore, progress: Progress) {
     }
 }
 
+/// The line [`run`] prints on stderr (whatever `RUST_LOG` says) once the
+/// plugin is loaded and the driver is about to run its first step or tick,
+/// followed by the progress it resumes from as JSON.
+pub const DRIVING_LINE: &str = "smartlock-drive: driving";
+/// The line [`run`] prints on stderr once the last step ran, before it
+/// reads the report, followed by the progress as JSON.
+pub const DRIVEN_LINE: &str = "smartlock-drive: driven";
+
 /// Runs (or resumes) `scenario` against the stub at `stub_url`, then prints
 /// the report (`pins` and `http` from the stub, `emails` from the outbox).
+/// [`DRIVING_LINE`] and [`DRIVEN_LINE`] on stderr bracket the steps and
+/// ticks: a process killed in between was killed during the scenario, not
+/// while it started (the crash test counts those kills).
 pub fn run(scenario: &Scenario, stub_url: &str, db_path: &Path, config: RuntimeConfig) -> anyhow::Result<()> {
     let db = SqliteDb::open(db_path).with_context(|| format!("opening {}", db_path.display()))?;
     let progress_store = db.tenant(DRIVER_TENANT);
@@ -139,6 +150,10 @@ pub fn run(scenario: &Scenario, stub_url: &str, db_path: &Path, config: RuntimeC
         }
     }
     tracing::info!(next_step = progress.next_step, next_tick = %utc(driver.next_tick), "driving");
+    let say = |line: &str, progress: Progress| {
+        eprintln!("{line} {}", serde_json::to_string(&progress).unwrap_or_default());
+    };
+    say(DRIVING_LINE, progress);
 
     for (index, step) in scenario.steps.iter().enumerate().skip(progress.next_step) {
         driver.advance_with(step.at.timestamp(), |next_tick| {
@@ -154,6 +169,7 @@ pub fn run(scenario: &Scenario, stub_url: &str, db_path: &Path, config: RuntimeC
         progress.next_step = index + 1;
         save(&progress_store, progress);
     }
+    say(DRIVEN_LINE, progress);
     let report = json!({
         "scenario": scenario.name,
         "pins": vendor.pins()?,

@@ -13,12 +13,26 @@
 //! removed after check-out within the retry interval; moved codes kept
 //! their PIN and moved once; cancelled codes are gone promptly; nothing
 //! else was ever on a lock; and each due alert was sent exactly once.
+//!
+//! The kills are aimed at the scenario, not at start-up: the compile cache
+//! is warmed first, so a driver starts driving within some tens of
+//! milliseconds, and most kills are timed from the line the driver prints
+//! when it starts driving ([`drive::DRIVING_LINE`]), with delays that spread
+//! about [`TARGET_SCENARIO_KILLS`] kills over the whole five weeks however
+//! fast the machine drives it. A kill counts as one during the scenario when
+//! the driver had printed that line and not yet [`drive::DRIVEN_LINE`].
+//!
+//! The seed of the kill delays is printed; `CRASH_SEED=<seed>` draws the
+//! same delays again (the moments they land on still depend on the
+//! machine's speed).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use host_harness::SqliteDb;
+use host_harness::{drive, SqliteDb};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
@@ -41,7 +55,7 @@ fn scenario() -> Value {
     };
     json!({
         "name": "crash consistency",
-        "start": "2026-03-01T08:00:00Z",
+        "start": SCENARIO_START,
         "tick_minutes": 15,
         "igloohome": {
             "accounts": [{"client_id": "crash-id", "client_secret": "crash-secret", "name": "Crash Test"}],
@@ -115,7 +129,7 @@ fn scenario() -> Value {
             // n5's delete (April 4 09:30Z) falls while the Nuki lock is unreachable.
             online("2026-04-04T09:15:00Z", "nuki", NUKI_LOCK, false),
             online("2026-04-04T10:00:00Z", "nuki", NUKI_LOCK, true),
-            s("2026-04-06T00:00:00Z", "end", json!({}))
+            s(SCENARIO_END, "end", json!({}))
         ]
     })
 }
@@ -173,10 +187,21 @@ fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339()
 }
 
-/// Driver runs at most; each is killed after 50 to 650 ms unless it
-/// finishes first. The scenario takes some seconds to drive, so the kills
-/// fall all along it; past this many the last run finishes it.
-const MAX_RUNS: usize = 150;
+/// Kills during the scenario the delays aim at, spread over all of it.
+const TARGET_SCENARIO_KILLS: usize = 100;
+/// Kills during the scenario the test insists on.
+const MIN_SCENARIO_KILLS: usize = 50;
+/// Driver runs at most (the delays make it about a hundred): past this
+/// many, the last run finishes the scenario. No wall-time budget: the
+/// scenario takes as long to drive whether it is killed or not, and the
+/// kills only add the drivers' start-ups.
+const MAX_RUNS: usize = 300;
+/// Mean delay from the driving line to the kill before the driver's speed
+/// is known, and the bounds of the mean once it is.
+const FIRST_MEAN_DELAY: Duration = Duration::from_millis(300);
+const MEAN_DELAY_BOUNDS: (Duration, Duration) = (Duration::from_millis(20), Duration::from_millis(2000));
+const SCENARIO_START: &str = "2026-03-01T08:00:00Z";
+const SCENARIO_END: &str = "2026-04-06T00:00:00Z";
 
 /// The next tick the driver's durable progress names (`None` before its
 /// first save): how far into the scenario it got.
@@ -187,7 +212,7 @@ fn progress(db: &std::path::Path) -> Option<i64> {
 }
 
 /// A small xorshift generator: random enough for kill times, reproducible
-/// from the seed printed on failure.
+/// from the seed printed at the start and on failure.
 struct Rng(u64);
 
 impl Rng {
@@ -195,7 +220,26 @@ impl Rng {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        self.0 % n
+        self.0 % n.max(1)
+    }
+
+    fn millis_below(&mut self, d: Duration) -> Duration {
+        Duration::from_millis(self.below(d.as_millis() as u64 + 1))
+    }
+}
+
+/// `CRASH_SEED` (decimal or 0x-hex), else one from the clock.
+fn seed() -> u64 {
+    match std::env::var("CRASH_SEED") {
+        Ok(s) => {
+            let s = s.trim();
+            let parsed = match s.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => s.parse(),
+            };
+            parsed.unwrap_or_else(|_| panic!("CRASH_SEED={s:?} is not a number")) | 1
+        }
+        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
     }
 }
 
@@ -209,8 +253,71 @@ impl Drop for Stub {
     }
 }
 
+/// What a driver printed on stderr, read to its end.
+#[derive(Default)]
+struct Said {
+    /// It had started driving (printed [`drive::DRIVING_LINE`]).
+    driving: bool,
+    /// It had driven the last step (printed [`drive::DRIVEN_LINE`]).
+    driven: bool,
+    /// Its last lines, for a failure message.
+    tail: Vec<String>,
+}
+
+/// A driver process whose stderr a thread reads: `started` gets the instant
+/// it printed the driving line.
+struct Driver {
+    child: Child,
+    started: mpsc::Receiver<Instant>,
+    reader: JoinHandle<Said>,
+}
+
+impl Driver {
+    fn spawn(cmd: &mut Command) -> Driver {
+        let mut child = cmd.stderr(Stdio::piped()).spawn().expect("driver starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, started) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut said = Said::default();
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if line.starts_with(drive::DRIVING_LINE) {
+                    said.driving = true;
+                    let _ = tx.send(Instant::now());
+                } else if line.starts_with(drive::DRIVEN_LINE) {
+                    said.driven = true;
+                }
+                said.tail.push(line);
+                if said.tail.len() > 20 {
+                    said.tail.remove(0);
+                }
+            }
+            said
+        });
+        Driver { child, started, reader }
+    }
+
+    /// Everything it printed (the pipe ends when the process is gone).
+    fn said(self) -> Said {
+        self.reader.join().expect("stderr reader")
+    }
+}
+
+#[derive(Default, Debug)]
+struct Kills {
+    /// While it started (before the driving line).
+    start_up: usize,
+    /// While it drove the scenario.
+    scenario: usize,
+    /// After the last step, while it read the report.
+    after: usize,
+}
+
 #[test]
 fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
+    let seed = seed();
+    // Printed first, so any failure (captured output) names it.
+    eprintln!("crash test seed {seed} (CRASH_SEED={seed} draws the same kill delays)");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("scenario.json");
     std::fs::write(&file, scenario().to_string()).unwrap();
@@ -237,16 +344,19 @@ fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
             .arg(&file)
             .args(["--stub", &stub.1, "--db"])
             .arg(&db);
-        cmd.env("RUST_LOG", "warn").stderr(Stdio::null());
+        cmd.env("RUST_LOG", "warn");
         cmd
     };
 
     // Compile the plugin into the cache first: a driver killed while it is
     // still compiling (seconds in a debug build) would never reach the
-    // scenario, and every kill would miss it.
+    // scenario. `scenario` loads the plugin with the same engine settings as
+    // `drive` (the default runtime configuration), hence into the same
+    // cache file; a warm-up scenario with no step touches nothing else.
     let warm = dir.path().join("warm-up.json");
-    let warm_up = json!({"name": "warm-up", "start": "2026-03-01T08:00:00Z", "steps": [{"at": "2026-03-01T08:00:00Z", "do": "end"}]});
+    let warm_up = json!({"name": "warm-up", "start": SCENARIO_START, "steps": [{"at": SCENARIO_START, "do": "end"}]});
     std::fs::write(&warm, warm_up.to_string()).unwrap();
+    let warming = Instant::now();
     let status = Command::new(BIN)
         .arg("--cache-dir")
         .arg(&cache)
@@ -257,46 +367,125 @@ fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
         .status()
         .unwrap();
     assert!(status.success(), "the warm-up run compiles the plugin");
-    assert!(std::fs::read_dir(&cache).unwrap().next().is_some(), "the compiled plugin is cached");
+    let warm_up_time = warming.elapsed();
+    let cached = || {
+        let mut names: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        names
+    };
+    let cached_after_warm_up = cached();
+    assert!(!cached_after_warm_up.is_empty(), "the compiled plugin is cached");
 
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let (start, end) = (t(SCENARIO_START), t(SCENARIO_END));
     let mut rng = Rng(seed);
-    let mut kills = 0;
-    // The simulated instants the driver had reached when it was killed.
+    let mut kills = Kills::default();
+    // The simulated instants the driver had reached (its durable progress)
+    // when it was killed during the scenario.
     let mut killed_at: Vec<i64> = Vec::new();
+    // Spawn to driving line, per run; wall time spent driving, killed runs.
+    let mut start_ups: Vec<Duration> = Vec::new();
+    let mut driving_time = Duration::ZERO;
+    let mut runs = 0;
     let started = Instant::now();
-    for _ in 0..MAX_RUNS {
-        let mut running = drive().stdout(Stdio::null()).spawn().expect("driver starts");
-        std::thread::sleep(Duration::from_millis(50 + rng.below(600)));
-        match running.try_wait().unwrap() {
+    while runs < MAX_RUNS {
+        runs += 1;
+        // The mean delay that spreads the kills still aimed at over the
+        // rest of the scenario, at the pace the driver has kept so far. Of
+        // ten runs (see below) about nine are such kills but only eight
+        // advance by about the mean, hence 9/8. Past the target, ten more
+        // are aimed at the rest, so the end of the scenario still gets kills
+        // when it drives slower than its start.
+        let done = progress(&db).map_or(0.0, |next| ((next - start) as f64 / (end - start) as f64).clamp(0.0, 1.0));
+        let mean_delay = if done > 0.02 && !driving_time.is_zero() {
+            let rest = driving_time.mul_f64((1.0 - done) / done * 9.0 / 8.0);
+            let aimed = TARGET_SCENARIO_KILLS.saturating_sub(kills.scenario).max(TARGET_SCENARIO_KILLS / 10);
+            (rest / aimed as u32).clamp(MEAN_DELAY_BOUNDS.0, MEAN_DELAY_BOUNDS.1)
+        } else {
+            FIRST_MEAN_DELAY
+        };
+        let spawned = Instant::now();
+        let mut running = Driver::spawn(drive().stdout(Stdio::null()));
+        // One run in ten is killed at a random moment of its start-up (it
+        // may reach the scenario or not); one in ten within a few
+        // milliseconds of resuming; the rest anywhere up to twice the mean.
+        let kind = rng.below(10);
+        let mut driving_since = None;
+        if kind == 0 {
+            let typical = start_ups.iter().copied().max().unwrap_or(Duration::from_millis(100));
+            std::thread::sleep(rng.millis_below(typical));
+        } else if let Ok(at) = running.started.recv_timeout(Duration::from_secs(30)) {
+            start_ups.push(at - spawned);
+            driving_since = Some(at);
+            let delay =
+                if kind == 1 { rng.millis_below(Duration::from_millis(15)) } else { rng.millis_below(mean_delay * 2) };
+            std::thread::sleep((at + delay).saturating_duration_since(Instant::now()));
+        }
+        match running.child.try_wait().unwrap() {
             Some(status) => {
-                assert!(status.success(), "the driver failed on its own (seed {seed})");
+                let said = running.said();
+                assert!(status.success(), "the driver failed on its own (seed {seed}): {}", said.tail.join("\n"));
                 break;
             }
             None => {
-                running.kill().unwrap(); // SIGKILL
-                running.wait().unwrap();
-                kills += 1;
-                killed_at.extend(progress(&db));
+                running.child.kill().unwrap(); // SIGKILL
+                running.child.wait().unwrap();
+                let killed = Instant::now();
+                let driving_since = driving_since.or_else(|| running.started.try_recv().ok());
+                let said = running.said();
+                match (said.driving, said.driven) {
+                    (false, _) => kills.start_up += 1,
+                    (true, false) => {
+                        kills.scenario += 1;
+                        if let Some(since) = driving_since {
+                            driving_time += killed - since;
+                        }
+                        killed_at.extend(progress(&db));
+                    }
+                    (true, true) => kills.after += 1,
+                }
+                if said.driven {
+                    // Every step ran: a run from here on only prints the report.
+                    break;
+                }
             }
         }
     }
-    let out = drive().stdout(Stdio::piped()).output().expect("driver runs to the end");
-    assert!(out.status.success(), "final run failed (seed {seed})");
+    let killing = started.elapsed();
+    let finishing = Instant::now();
+    let out = drive().stdout(Stdio::piped()).stderr(Stdio::piped()).output().expect("driver runs to the end");
+    assert!(out.status.success(), "final run failed (seed {seed}): {}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).expect("report");
+    let finishing = finishing.elapsed();
+    assert_eq!(cached(), cached_after_warm_up, "every driver loaded the plugin from the warmed cache");
+
     killed_at.dedup();
+    let mut weeks = [0usize; 6];
+    for at in &killed_at {
+        weeks[(((at - start) / (7 * 86400)) as usize).min(5)] += 1;
+    }
+    start_ups.sort();
+    let median = start_ups.get(start_ups.len() / 2).copied().unwrap_or_default();
     eprintln!(
-        "{kills} kills survived in {:?}, {} of them at distinct instants of the scenario, from {} to {} (seed {seed})",
-        started.elapsed(),
+        "seed {seed}: {runs} driver runs; kills during the scenario {}, at start-up {}, after the last step {}; \
+         {} distinct instants of the scenario from {} to {} (per week {weeks:?}); warm-up {warm_up_time:?}, \
+         start-up to driving median {median:?} max {:?}; killing took {killing:?} ({driving_time:?} of it driving), \
+         the last run {finishing:?}",
+        kills.scenario,
+        kills.start_up,
+        kills.after,
         killed_at.len(),
         killed_at.first().map_or("-".into(), |t| rfc3339(*t)),
         killed_at.last().map_or("-".into(), |t| rfc3339(*t)),
+        start_ups.last().copied().unwrap_or_default(),
     );
-    assert!(kills >= 5, "the test should really crash the host (got {kills} kills)");
     assert!(
-        killed_at.len() >= 5,
-        "the host should be killed while it drives the scenario, not while it starts (got {} of {kills} kills)",
-        killed_at.len()
+        kills.scenario >= MIN_SCENARIO_KILLS,
+        "the host should be killed at least {MIN_SCENARIO_KILLS} times while it drives the scenario, not while it \
+         starts (seed {seed}): {kills:?} in {runs} runs"
+    );
+    assert!(
+        weeks[..5].iter().all(|&n| n > 0),
+        "the kills should fall all along the five weeks (seed {seed}): per week {weeks:?}"
     );
 
     let pins = report["pins"].as_array().expect("pins").clone();
