@@ -11,6 +11,28 @@ use serde_json::{json, Value};
 mod support;
 use support::*;
 
+/// The demo stubs' own record of every PIN on every lock (lock-side truth,
+/// not the plugin's belief).
+fn stub_pins(server: &Server) -> Vec<Value> {
+    let service = send("GET", &format!("{}/api/service", server.base), None, None, &[]);
+    let stubs = service.body["demo_stubs"].as_str().expect("a demo names its stubs").to_string();
+    let pins = send("GET", &format!("{stubs}/_admin/pins"), None, None, &[]);
+    pins.body.as_array().expect("the stub lists its pins").clone()
+}
+
+/// Waits (on the simulated clock) until `what` holds of the stub's pins.
+fn wait_for_pins(server: &Server, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pins = stub_pins(server);
+        if ok(&pins) {
+            return pins;
+        }
+        assert!(Instant::now() < deadline, "the locks never showed {what}: {pins:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn wait_for_state(api: &Api, booking: &str, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -187,6 +209,13 @@ fn every_route_of_the_api() {
     assert_eq!(pin.len(), 6);
     assert_eq!(code["lock_id"], "OE1X000001");
     assert!(code["window"]["start_local"].as_str().unwrap().ends_with("T14:15:00+00:00"), "{code}");
+    // The lock itself holds that PIN for that window (the stub's truth).
+    let on_lock: Vec<Value> = stub_pins(&server)
+        .into_iter()
+        .filter(|p| p["lock"] == "OE1X000001" && p["pin"] == pin.as_str() && p["removed_at"].is_null())
+        .collect();
+    assert_eq!(on_lock.len(), 1, "{on_lock:?}");
+    assert_eq!((&on_lock[0]["start"], &on_lock[0]["end"]), (&code["window"]["start"], &code["window"]["end"]));
     let rendered = demo.post(
         "/bookings/seaside-loft-1/render",
         json!({"template": "Code {{ smartlock_code }}, {{nuki_code}}, {{guest_name}}"}),
@@ -261,11 +290,38 @@ fn every_route_of_the_api() {
     let tenants = send("GET", &format!("{base}/api/tenants"), None, Some(TOKEN), &[]);
     assert_eq!(tenants.body, json!({"tenants": ["acme", "demo"]}));
 
-    // Unassign, then the other brand is accepted; disconnect.
+    // Unassign (R17): the code whose window has not started leaves the lock.
     assert_eq!(demo.delete("/properties/seaside-loft/assignment").status, 204);
+    let gone = |p: &Value| p["lock"] == "OE1X000001" && p["pin"] == pin.as_str() && !p["removed_at"].is_null();
+    wait_for_pins(&server, "the unassigned lock's code deleted", |pins| pins.iter().any(gone));
+    // The other brand is accepted; its code reaches the Nuki lock.
     let switched = demo.put("/properties/seaside-loft/assignment", json!({"provider": "nuki", "lock_id": "17000001"}));
     assert_eq!(switched.status, 200, "{switched:?}");
+    let live_nuki = |p: &Value| p["provider"] == "nuki" && p["lock"] == "17000001" && p["removed_at"].is_null();
+    let before = wait_for_pins(&server, "a code on the Nuki lock", |pins| pins.iter().any(live_nuki));
+    // Disconnect (R18): no further calls, codes stay on the lock to expire.
+    let nuki_requests = || {
+        let service = send("GET", &format!("{base}/api/service"), None, None, &[]);
+        let http =
+            send("GET", &format!("{}/_admin/http", service.body["demo_stubs"].as_str().unwrap()), None, None, &[]);
+        let by_endpoint = http.body["by_endpoint"].as_object().cloned().unwrap_or_default();
+        by_endpoint.iter().filter(|(k, _)| k.starts_with("nuki.")).map(|(_, v)| v.as_u64().unwrap()).sum::<u64>()
+    };
     assert_eq!(demo.delete("/accounts/nuki").status, 204);
+    let requests_at_disconnect = nuki_requests();
+    assert!(requests_at_disconnect > 0, "the Nuki stub counted the calls before");
+    let service_now =
+        || send("GET", &format!("{base}/api/service"), None, None, &[]).body["clock"]["unix"].as_i64().unwrap();
+    let disconnected_at = service_now();
+    while service_now() < disconnected_at + 20 * 60 {
+        std::thread::sleep(Duration::from_millis(200)); // 20 simulated minutes: several ticks
+    }
+    assert_eq!(nuki_requests(), requests_at_disconnect, "R18: no call to Nuki after the disconnect");
+    // (A write sent before the disconnect may still land: Nuki carries writes out later.)
+    let after = stub_pins(&server);
+    for code in before.iter().filter(|p| live_nuki(p)) {
+        assert!(after.contains(code), "R18: {code} stays on the lock, untouched: {after:?}");
+    }
     assert_eq!(demo.get("/properties/seaside-loft/assignment").body["assignment"], Value::Null, "R18");
     assert_eq!(demo.get("/accounts").body["accounts"].as_array().unwrap().len(), 2);
     let locks = demo.get("/accounts/nuki/locks");

@@ -115,6 +115,9 @@ fn service_json(host: &Host) -> Value {
             "simulated": host.clock.is_simulated(),
         },
         "demo": host.demo.is_some(),
+        // The demo's vendor stubs (fakes, no secrets): tests and curious
+        // users read the locks' own truth at `{demo_stubs}/_admin/pins`.
+        "demo_stubs": host.demo.as_ref().map(|d| d.base_url()),
         "default_tenant": host.demo.as_ref().map(|_| super::demo::DEMO_TENANT),
         "ttlock_app_configured": host.ttlock_app.is_some(),
         "max_nights": host.max_nights,
