@@ -17,6 +17,7 @@ export const OUTPUT = join(PANEL_TESTS, 'output');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 /** The binary under test: HOST_HARNESS_BIN (set by host-harness/tests/browser.rs) or the debug build. */
 export const BIN = process.env.HOST_HARNESS_BIN || resolve(PANEL_TESTS, '../../target/debug/host-harness');
+/** The operator's token, given to the server in SMARTLOCK_TOKEN (never on its command line). */
 export const TOKEN = 'panel-test-operator-token';
 /** Simulated seconds per wall second: a code due now is on the lock within a second or two. */
 export const SPEED = 300;
@@ -33,15 +34,20 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-/** Starts `host-harness serve --demo --port 0` on a fresh database; resolves once its base URL is printed. */
+/**
+ * Starts `host-harness serve --demo --port 0` on a fresh database with the operator's token in
+ * SMARTLOCK_TOKEN; resolves once its base URL is printed. `log` is the file its stderr goes to.
+ */
 export async function startServer(name) {
   const work = await mkdtemp(join(tmpdir(), 'panel-serve-'));
   await mkdir(OUTPUT, { recursive: true });
-  const args = ['serve', '--demo', '--port', '0', '--speed', String(SPEED), '--token', TOKEN,
-    '--db', join(work, 'panel.sqlite')];
+  const args = ['serve', '--demo', '--port', '0', '--speed', String(SPEED), '--db', join(work, 'panel.sqlite')];
   if (process.env.HOST_HARNESS_CACHE_DIR) args.push('--cache-dir', process.env.HOST_HARNESS_CACHE_DIR);
-  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' } });
-  proc.stderr.pipe(createWriteStream(join(OUTPUT, `${name}-server.log`)));
+  const env = { ...process.env, RUST_LOG: 'info', SMARTLOCK_TOKEN: TOKEN };
+  delete env.SMARTLOCK_TTLOCK_CLIENT_SECRET;
+  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const log = join(OUTPUT, `${name}-server.log`);
+  proc.stderr.pipe(createWriteStream(log));
   const base = await new Promise((resolveBase, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('the server printed no base URL within 120 s')), 120_000);
@@ -65,7 +71,7 @@ export async function startServer(name) {
     }
     await rm(work, { recursive: true, force: true });
   };
-  return { base, stop };
+  return { base, log, stop };
 }
 
 /** Headless Chromium with a fresh user-data-dir. */
@@ -79,18 +85,37 @@ export async function startBrowser() {
     viewport: { width: 1280, height: 900 },
     locale: 'en-GB',
   });
-  const page = context.pages()[0] || (await context.newPage());
   const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  // A refused API call is logged by Chromium as a failed resource load: expected, not a problem.
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
-  });
+  /** Watches a page for script errors, and records every API call it makes with its Authorization header. */
+  const watch = (page) => {
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // A refused API call is logged by Chromium as a failed resource load: expected, not a problem.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
+    });
+    const seen = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/api/')) {
+        // A request still on its way when the page closes has no headers to give: left out.
+        seen.push(r.allHeaders().then(
+          (h) => ({ method: r.method(), path: url.pathname, authorization: h.authorization || null }),
+          () => null,
+        ));
+      }
+    });
+    /** The API calls the page made so far: method, path, Authorization header (null: none). */
+    const calls = async () => (await Promise.all(seen)).filter(Boolean);
+    return { page, calls };
+  };
+  const first = watch(context.pages()[0] || (await context.newPage()));
+  /** A new tab: its session storage (where the panel keeps the key) starts empty. */
+  const newTab = async () => watch(await context.newPage());
   const close = async () => {
     await context.close();
     await rm(userDataDir, { recursive: true, force: true });
   };
-  return { context, page, problems, close };
+  return { context, page: first.page, calls: first.calls, newTab, problems, close };
 }
 
 /** Runs named steps, timing each and taking a screenshot after it into output/NAME/. */
@@ -136,10 +161,10 @@ export async function waitForText(locator, pattern, timeout = 15_000) {
   }
 }
 
-/** The API as a PMS calls it (the truth the panel is checked against). */
-export function apiClient(base, tenant) {
+/** The API as a PMS calls it (the truth the panel is checked against), with the operator's token or `key`. */
+export function apiClient(base, tenant, key = TOKEN) {
   return async (method, path, body) => {
-    const headers = { Authorization: `Bearer ${TOKEN}` };
+    const headers = { Authorization: `Bearer ${key}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(`${base}/api/tenants/${tenant}${path}`, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),

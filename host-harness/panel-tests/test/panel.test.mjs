@@ -1,9 +1,10 @@
 // The seed's flow in the panel, in headless Chromium, against
 // `host-harness serve --demo` (its vendor stubs and demo data): connect,
 // filter, assign, settings, a code on the (fast) simulated clock, message
-// preview, remove, disconnect; and the brand switch of R4.
+// preview, remove, disconnect; the brand switch of R4; and the keys of R31:
+// no key, a tenant's API key, a wrong key.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
 import { apiClient, OUTPUT, startBrowser, startServer, stepper, TOKEN, waitForText } from '../lib/harness.mjs';
@@ -22,13 +23,36 @@ after(async () => {
   if (server) await server.stop();
 });
 
-/** Opens the panel for the demo tenant with the operator's token entered. */
+/** Opens the panel for the demo tenant with the operator's token entered in its API key field. */
 async function openPanel(page, base) {
   await page.goto(`${base}/?tenant=demo`);
   await page.waitForSelector('body[data-ready="true"]');
-  await page.getByLabel('Operator token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Use token' }).click();
+  await page.getByLabel('API key', { exact: true }).fill(TOKEN);
+  await page.getByRole('button', { name: 'Use key' }).click();
   await waitForText(page.locator('.card[data-provider="igloohome"] .status'), /Not connected|Connected/);
+}
+
+/** Every call under /api/tenants carried `key`. */
+async function assertEveryCallCarries(calls, key) {
+  const tenantCalls = (await calls()).filter((c) => c.path.startsWith('/api/tenants'));
+  assert.ok(tenantCalls.length > 0, 'the panel called the API');
+  const bare = tenantCalls.filter((c) => c.authorization !== `Bearer ${key}`);
+  assert.deepEqual(bare, [], 'every call under /api/tenants carries the key');
+}
+
+/** The prompt for the key: shown, with `problem` (a pattern, or empty) as its alert; no tenant data anywhere. */
+async function assertLockedOut(page, problem) {
+  await page.getByRole('heading', { name: 'API key needed' }).waitFor();
+  const alert = page.locator('#key-problem');
+  if (problem) await waitForText(alert, problem);
+  else assert.equal(await alert.innerText(), '');
+  assert.equal(await page.getByRole('heading', { name: 'Smart locks' }).isVisible(), false);
+  assert.equal(await page.getByRole('heading', { name: 'Properties and guest codes' }).isVisible(), false);
+  assert.equal(await page.locator('.card, details.property, #preview-booking option').count(), 0);
+  const text = await page.locator('body').innerText();
+  for (const tenantData of ['Seaside Loft', 'Ana Silva', 'Seaside Rentals', 'Connected']) {
+    assert.equal(text.includes(tenantData), false, `no tenant data on the page: ${tenantData}`);
+  }
 }
 
 /** The brand's panel (a modal dialog), opened from its card. */
@@ -55,7 +79,7 @@ async function connect(drawer, fields, brandName) {
 }
 
 test('igloohome: connect, filter, assign, settings, code, preview, remove, disconnect', async () => {
-  const { page, problems } = browser;
+  const { page, calls, problems } = browser;
   const api = apiClient(server.base, 'demo');
   const { step, report } = stepper('igloohome', page);
   let drawer;
@@ -170,6 +194,7 @@ test('igloohome: connect, filter, assign, settings, code, preview, remove, disco
       await closeBrand(page);
       assert.equal(await page.locator('.card[data-provider="igloohome"] .status').innerText(), 'Not connected');
     });
+    await assertEveryCallCarries(calls, TOKEN);
     assert.deepEqual(problems, [], 'no script errors in the page');
   } finally {
     await report();
@@ -249,5 +274,143 @@ test('R4: a property holds one lock, whatever the brand, until it is removed', a
     assert.deepEqual(problems, [], 'no script errors in the page');
   } finally {
     await report();
+  }
+});
+
+test('R31: without a key the panel asks for one and shows no tenant data', async () => {
+  const { page, calls } = await browser.newTab();
+  const { step, report } = stepper('no-key', page);
+  try {
+    await step('The panel asks for a key', async () => {
+      await page.goto(`${server.base}/?tenant=demo`);
+      await page.waitForSelector('body[data-ready="true"]');
+      await assertLockedOut(page, null);
+      assert.equal(await page.getByLabel('PMS account').inputValue(), 'demo');
+      assert.equal(await page.getByRole('button', { name: 'Forget key' }).isVisible(), false);
+      const tenantCalls = (await calls()).filter((c) => c.path.startsWith('/api/tenants'));
+      assert.deepEqual(tenantCalls, [], 'nothing of a tenant is asked for without a key');
+    });
+
+    await step('The prompt leads to the key field', async () => {
+      await page.getByRole('button', { name: 'Enter the API key' }).press('Enter');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'key');
+      assert.equal(await page.getByLabel('API key', { exact: true }).getAttribute('type'), 'password');
+    });
+    assert.deepEqual(browser.problems, [], 'no script errors in the page');
+  } finally {
+    await report();
+    await page.close();
+  }
+});
+
+test('R31: a tenant API key opened as #key=... works for its tenant, and the fragment is gone', async () => {
+  const made = await apiClient(server.base, 'demo')('POST', '/keys', { label: 'panel test' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const { id, key } = made.body;
+  assert.match(key, /^slk_[0-9a-f]{16}_[0-9a-f]{48}$/);
+  const asTenant = apiClient(server.base, 'demo', key);
+  const { page, calls } = await browser.newTab();
+  const { step, report } = stepper('tenant-key', page);
+  let drawer;
+  try {
+    await step('Opened with the key in the fragment', async () => {
+      await page.goto(`${server.base}/?tenant=demo#key=${key}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      await waitForText(page.locator('.card[data-provider="igloohome"] .status'), /Not connected|Connected/);
+      assert.equal(page.url(), `${server.base}/?tenant=demo`);
+      assert.equal(await page.evaluate(() => location.hash), '');
+      assert.equal(page.url().includes(key.slice(4)), false, 'the key is not in the page\'s URL');
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('smartlock-key')), key, 'kept for the tab');
+      assert.equal(await page.locator('#key-prompt').isVisible(), false);
+      assert.equal(await page.locator('details.property').count(), 8, 'the tenant\'s properties');
+      assert.equal(await page.locator('#tenant-list option').count(), 0, 'a tenant key does not list the accounts');
+    });
+
+    await step('The tenant key assigns a lock', async () => {
+      drawer = await openBrand(page, 'igloohome');
+      if (await drawer.getByLabel('Client ID', { exact: true }).count()) {
+        await connect(drawer, { 'Client ID': 'demo-igloohome-id', 'Client Secret': 'demo-igloohome-secret' }, 'igloohome');
+        await waitForText(drawer.getByRole('status').first(), /igloohome is connected/);
+      }
+      const r = row(drawer, 'forest-cabin');
+      await r.getByRole('combobox', { name: /Forest Cabin/ }).selectOption({ label: 'Front door' });
+      await waitForText(r.getByRole('status'), /Front door is assigned to Forest Cabin/);
+      const a = (await asTenant('GET', '/properties/forest-cabin/assignment')).body.assignment;
+      assert.deepEqual([a.provider, a.lock_id], ['igloohome', 'OE1X000001']);
+      await closeBrand(page);
+      await assertEveryCallCarries(calls, key);
+    });
+
+    await step('A reload keeps the key for the tab', async () => {
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+      await waitForText(page.locator('.card[data-provider="igloohome"] .status'), /^Connected: Seaside Rentals$/);
+      assert.equal(page.url(), `${server.base}/?tenant=demo`);
+    });
+
+    await step('Another PMS account refuses the key', async () => {
+      await page.getByLabel('PMS account').fill('elsewhere');
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
+      await assertLockedOut(page, /^This API key belongs to another PMS account, not “elsewhere”/);
+    });
+
+    await step('A revoked key is refused', async () => {
+      await page.getByLabel('PMS account').fill('demo');
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
+      await waitForText(page.locator('.card[data-provider="igloohome"] .status'), /^Connected/);
+      const revoked = await apiClient(server.base, 'demo')('DELETE', `/keys/${id}`);
+      assert.equal(revoked.status, 204);
+      // The next poll (every 2 s) meets the 401.
+      await assertLockedOut(page, /^The API key is missing or wrong/);
+    });
+
+    const log = await readFile(server.log, 'utf8');
+    assert.match(log, /operator token: from SMARTLOCK_TOKEN/);
+    assert.equal(log.includes(TOKEN), false, 'the operator token is not in the server\'s log');
+    assert.equal(log.includes(key.slice(21)), false, 'the API key is not in the server\'s log');
+    assert.deepEqual(browser.problems, [], 'no script errors in the page');
+  } finally {
+    await report();
+    await page.close();
+  }
+});
+
+test('R31: a wrong key shows "missing or wrong", then the right one shows the tenant', async () => {
+  const { page, calls } = await browser.newTab();
+  const { step, report } = stepper('wrong-key', page);
+  const wrong = `slk_${'0'.repeat(16)}_${'0'.repeat(48)}`;
+  try {
+    await step('A wrong key from the older #token= fragment', async () => {
+      await page.goto(`${server.base}/?tenant=demo#token=${wrong}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      await assertLockedOut(page, /^The API key is missing or wrong: enter the operator's token or an API key/);
+      assert.equal(page.url(), `${server.base}/?tenant=demo`, 'the fragment is gone');
+      await assertEveryCallCarries(calls, wrong);
+    });
+
+    await step('A wrong key typed in', async () => {
+      await page.getByLabel('API key', { exact: true }).fill('not-the-operator-token');
+      await page.getByRole('button', { name: 'Use key' }).click();
+      await assertLockedOut(page, /^The API key is missing or wrong/);
+    });
+
+    await step('The operator token shows the tenant', async () => {
+      await page.getByLabel('API key', { exact: true }).fill(TOKEN);
+      await page.getByRole('button', { name: 'Use key' }).click();
+      await waitForText(page.locator('.card[data-provider="igloohome"] .status'), /^Connected: Seaside Rentals$/);
+      assert.equal(await page.locator('details.property').count(), 8);
+      assert.ok(await page.locator('#tenant-list option[value="demo"]').count(), 'the operator token lists the accounts');
+    });
+
+    await step('Forget key', async () => {
+      await page.getByRole('button', { name: 'Forget key' }).click();
+      await assertLockedOut(page, null);
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('smartlock-key')), null);
+      await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'key');
+    });
+    assert.deepEqual(browser.problems, [], 'no script errors in the page');
+  } finally {
+    await report();
+    await page.close();
   }
 });

@@ -53,13 +53,24 @@
   // States in which the PIN is on the lock (R19: shown only then).
   const PIN_SHOWN = new Set(['on_lock', 'moving', 'left_to_expire']);
   const POLL_MS = 2000;
+  // The key lives in the tab's session storage only: gone when the tab closes.
+  const KEY_STORE = 'smartlock-key';
+  const OLD_KEY_STORE = 'smartlock-token';
+  // What an Authorization header can carry: printable ASCII, no spaces.
+  const KEY_SHAPE = /^[\x21-\x7e]+$/;
+  const KEY_HELP = 'This panel acts for one PMS account. Enter the operator\'s token, or an API key the operator made '
+    + 'for this PMS account, in the API key field at the top of the page. It is kept in this browser tab only, until '
+    + 'the tab is closed.';
 
   const state = {
     service: null,
     clockBase: 0,
     tenant: '',
-    token: sessionStorage.getItem('smartlock-token') || '',
-    accounts: null, // provider id -> account; null: unknown (no or wrong token)
+    // The operator's token or an API key of the tenant: sent with every call under /api/tenants.
+    key: sessionStorage.getItem(KEY_STORE) || sessionStorage.getItem(OLD_KEY_STORE) || '',
+    access: 'none', // 'ok': the tenant's data is shown; otherwise the prompt is
+    generation: 0, // bumped whenever the key or the tenant changes: late answers are dropped
+    accounts: null, // provider id -> account; null: unknown
     accountsError: '',
     properties: [],
     drawer: null,
@@ -89,12 +100,16 @@
   // ---- the API -----------------------------------------------------------
 
   class ApiError extends Error {
-    constructor(message, status, field) {
+    constructor(message, status, field, kind) {
       super(message);
       this.status = status;
       this.field = field;
+      this.kind = kind;
     }
   }
+
+  // The key was refused: missing, wrong or revoked (401), or another PMS account's (403).
+  const isKeyRefused = (e) => e instanceof ApiError && (e.status === 401 || (e.status === 403 && e.kind === 'wrong_tenant'));
 
   async function request(method, url, body, headers = {}) {
     const init = { method, headers: { ...headers }, cache: 'no-store' };
@@ -113,19 +128,27 @@
       try { data = await res.json(); } catch (e) { data = null; }
     }
     if (!res.ok) {
-      const message = res.status === 401
-        ? 'The operator token is missing or wrong: enter it at the top of the page.'
-        : (data && data.error) || `The host answered HTTP ${res.status}.`;
-      throw new ApiError(message, res.status, data && data.field);
+      const kind = data && data.kind;
+      let message = (data && data.error) || `The host answered HTTP ${res.status}.`;
+      if (res.status === 401) {
+        message = 'The API key is missing or wrong: enter the operator\'s token or an API key of this PMS account '
+          + 'at the top of the page.';
+      } else if (res.status === 403 && kind === 'wrong_tenant') {
+        message = `This API key belongs to another PMS account, not “${state.tenant}”: open that account, `
+          + 'or enter a key of this one at the top of the page.';
+      }
+      throw new ApiError(message, res.status, data && data.field, kind);
     }
     return data;
   }
 
-  // A call as the current tenant; credential routes carry the token.
+  function keyHeaders() {
+    return state.key ? { Authorization: `Bearer ${state.key}` } : {};
+  }
+
+  // A call as the current tenant: every one carries the key.
   function call(method, path, body) {
-    const headers = {};
-    if (path.startsWith('/accounts') && state.token) headers.Authorization = `Bearer ${state.token}`;
-    return request(method, `/api/tenants/${encodeURIComponent(state.tenant)}${path}`, body, headers);
+    return request(method, `/api/tenants/${encodeURIComponent(state.tenant)}${path}`, body, keyHeaders());
   }
   const enc = encodeURIComponent;
 
@@ -184,34 +207,127 @@
 
   // ---- data --------------------------------------------------------------
 
+  // A refused key is the caller's to handle (the prompt); other failures show on the cards.
   async function loadAccounts() {
-    if (!state.token) {
-      state.accounts = null;
-      state.accountsError = 'Enter the operator token to see and manage connections.';
-      return;
-    }
     try {
       const data = await call('GET', '/accounts');
-      state.accounts = Object.fromEntries(data.accounts.map((a) => [a.provider, a]));
-      state.accountsError = '';
+      return { accounts: Object.fromEntries(data.accounts.map((a) => [a.provider, a])), error: '' };
     } catch (e) {
-      state.accounts = null;
-      state.accountsError = e.message;
+      if (isKeyRefused(e)) throw e;
+      return { accounts: null, error: e.message };
     }
   }
 
   async function loadProperties() {
-    const data = await call('GET', '/properties');
-    state.properties = data.properties;
+    return (await call('GET', '/properties')).properties;
   }
 
+  // The PMS accounts for the datalist: only the operator's token may list them
+  // (a tenant's key is refused, and its holder simply types their own account).
+  async function loadTenants() {
+    let tenants = [];
+    if (state.key && KEY_SHAPE.test(state.key)) {
+      try {
+        tenants = (await request('GET', '/api/tenants', undefined, keyHeaders())).tenants;
+      } catch (e) { /* the list is a convenience */ }
+    }
+    $('tenant-list').replaceChildren(...tenants.map((t) => el('option', { value: t })));
+    return tenants;
+  }
+
+  // ---- the key prompt ----------------------------------------------------
+
+  // Hides everything of the tenant and shows the prompt: for the key (`what`
+  // 'key') or the PMS account ('tenant'), with the reason when there is one.
+  function lockOut(what, message) {
+    state.generation += 1;
+    state.access = 'none';
+    state.accounts = null;
+    state.accountsError = '';
+    state.properties = [];
+    state.rendered.clear();
+    if ($('drawer').open) $('drawer').close();
+    for (const section of document.querySelectorAll('.tenant-only')) section.hidden = true;
+    $('cards').replaceChildren();
+    $('properties').replaceChildren();
+    $('preview-booking').replaceChildren();
+    delete $('preview-booking').dataset.sig;
+    $('preview-output').textContent = '';
+    $('preview-error').hidden = true;
+    banner('');
+    $('key-prompt-title').textContent = what === 'tenant' ? 'PMS account needed' : 'API key needed';
+    $('key-prompt-text').textContent = what === 'tenant'
+      ? 'Enter the PMS account (tenant) this panel acts for in the PMS account field at the top of the page, then open it.'
+      : KEY_HELP;
+    $('key-focus').textContent = what === 'tenant' ? 'Enter the PMS account' : 'Enter the API key';
+    $('key-focus').dataset.target = what === 'tenant' ? 'tenant' : 'key';
+    $('key-prompt').hidden = false;
+    $('key-problem').textContent = message || '';
+  }
+
+  function showTenant() {
+    state.access = 'ok';
+    $('key-prompt').hidden = true;
+    $('key-problem').textContent = '';
+    for (const section of document.querySelectorAll('.tenant-only')) section.hidden = false;
+  }
+
+  function setKey(key) {
+    state.key = key;
+    sessionStorage.removeItem(OLD_KEY_STORE);
+    if (key) sessionStorage.setItem(KEY_STORE, key);
+    else sessionStorage.removeItem(KEY_STORE);
+    $('key').value = key;
+    $('key-forget').hidden = !key;
+  }
+
+  // `#key=...` (or the older `#token=...`) sets the key, then leaves the
+  // address bar, the history and bookmarks: the fragment is removed at once.
+  // Percent-decoded as written ('+' stays '+': a token may hold one).
+  function keyFromFragment() {
+    const pairs = location.hash.slice(1).split('&').map((p) => p.split('='));
+    const found = pairs.find(([name]) => name === 'key') || pairs.find(([name]) => name === 'token');
+    if (!found) return false;
+    history.replaceState(history.state, '', location.pathname + location.search);
+    let key = found.slice(1).join('=');
+    try { key = decodeURIComponent(key); } catch (e) { /* left as written */ }
+    setKey(key.trim());
+    return true;
+  }
+
+  // Loads the tenant's accounts and properties and shows them, or the prompt.
   async function refreshAll() {
     banner('');
-    try {
-      await Promise.all([loadAccounts(), loadProperties()]);
-    } catch (e) {
-      banner(e.message);
+    if (!state.key) {
+      lockOut('key', '');
+      return;
     }
+    if (!KEY_SHAPE.test(state.key)) {
+      lockOut('key', 'This is not an API key: a key is letters, digits and punctuation, without spaces.');
+      return;
+    }
+    if (!state.tenant) {
+      lockOut('tenant', '');
+      return;
+    }
+    const generation = ++state.generation;
+    const [accounts, properties] = await Promise.allSettled([loadAccounts(), loadProperties()]);
+    if (generation !== state.generation) return;
+    const refused = [accounts, properties].find((r) => r.status === 'rejected' && isKeyRefused(r.reason));
+    if (refused) {
+      lockOut('key', refused.reason.message);
+      return;
+    }
+    if (accounts.status === 'fulfilled') {
+      state.accounts = accounts.value.accounts;
+      state.accountsError = accounts.value.error;
+    } else {
+      state.accounts = null;
+      state.accountsError = accounts.reason.message;
+    }
+    state.properties = properties.status === 'fulfilled' ? properties.value : [];
+    if (properties.status === 'rejected') banner(properties.reason.message);
+    showTenant();
     renderCards();
     renderProperties();
     renderPreviewOptions();
@@ -619,33 +735,43 @@
   // ---- start -------------------------------------------------------------
 
   async function poll() {
-    if (document.visibilityState !== 'visible' || !state.tenant) return;
+    if (document.visibilityState !== 'visible' || state.access !== 'ok') return;
+    const generation = state.generation;
     try {
-      await loadProperties();
+      const properties = await loadProperties();
+      if (generation !== state.generation) return;
+      state.properties = properties;
       renderProperties();
       renderPreviewOptions();
-      if (!$('banner').textContent.startsWith('The operator')) banner('');
+      banner('');
     } catch (e) {
-      banner(e.message);
+      if (generation !== state.generation) return;
+      if (isKeyRefused(e)) lockOut('key', e.message);
+      else banner(e.message);
     }
   }
 
   async function start() {
-    const hash = new URLSearchParams(location.hash.slice(1));
-    if (hash.get('token')) {
-      state.token = hash.get('token');
-      sessionStorage.setItem('smartlock-token', state.token);
-      history.replaceState(null, '', location.pathname + location.search);
-    }
-    $('token').value = state.token;
-    $('token-form').addEventListener('submit', async (event) => {
+    // First of all, before anything can fail: the key leaves the address bar.
+    keyFromFragment();
+    setKey(state.key);
+    $('key-form').addEventListener('submit', async (event) => {
       event.preventDefault();
-      state.token = $('token').value.trim();
-      if (state.token) sessionStorage.setItem('smartlock-token', state.token);
-      else sessionStorage.removeItem('smartlock-token');
-      await loadAccounts();
-      renderCards();
-      banner(state.token && state.accounts === null ? state.accountsError : '');
+      setKey($('key').value.trim());
+      await loadTenants();
+      await refreshAll();
+    });
+    $('key-forget').addEventListener('click', async () => {
+      setKey('');
+      await loadTenants();
+      await refreshAll();
+      $('key').focus();
+    });
+    $('key-focus').addEventListener('click', () => $($('key-focus').dataset.target || 'key').focus());
+    window.addEventListener('hashchange', async () => {
+      if (!keyFromFragment()) return;
+      await loadTenants();
+      await refreshAll();
     });
     $('tenant-form').addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -677,12 +803,8 @@
     }
     setInterval(renderClock, 1000);
     setInterval(() => loadService().catch(() => {}), 15000);
-    let tenants = [];
-    try {
-      tenants = (await request('GET', '/api/tenants')).tenants;
-    } catch (e) { /* the list is a convenience */ }
-    $('tenant-list').replaceChildren(...tenants.map((t) => el('option', { value: t })));
-    state.tenant = new URLSearchParams(location.search).get('tenant') || state.service.default_tenant || tenants[0] || 'default';
+    const tenants = await loadTenants();
+    state.tenant = new URLSearchParams(location.search).get('tenant') || state.service.default_tenant || tenants[0] || '';
     $('tenant').value = state.tenant;
     await refreshAll();
     document.body.dataset.ready = 'true';
