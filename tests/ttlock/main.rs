@@ -8,9 +8,13 @@ mod common;
 
 mod account;
 mod brands;
+mod changes;
 mod examples;
 mod faults;
+mod late;
 mod lifecycle;
+mod messages;
+mod schedule;
 mod secrets;
 #[allow(dead_code)]
 mod tt;

@@ -3,7 +3,7 @@
 //! look inside mid-run, and a look at TTLock's cloud records.
 
 use host_harness::scenario::{Harness, Report, Step, StepReport};
-use host_harness::stubs::{StubRequest, WorldConfig};
+use host_harness::stubs::{PinRecord, StubRequest, WorldConfig};
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -73,11 +73,7 @@ pub fn tt_connect(at: &str) -> Value {
 }
 
 pub fn tt_assign(at: &str, property: &str, lock: &str, days_before: i64, margin: i64) -> Value {
-    step(
-        at,
-        "assign",
-        json!({"property": property, "lock": lock, "provider": "ttlock", "days_before": days_before, "margin_minutes": margin}),
-    )
+    tt_assign_settings(at, property, lock, Some(days_before), Some(margin))
 }
 
 pub fn gateway(at: &str, id: &str, online: bool) -> Value {
@@ -95,7 +91,57 @@ pub fn http_fault(at: &str, endpoint: &str, status: u16, count: u32) -> Value {
 }
 
 pub fn render(at: &str, booking: &str) -> Value {
-    step(at, "render", json!({"booking": booking, "template": "Code: {{smartlock_code}}"}))
+    render_template(at, booking, "Code: {{smartlock_code}}")
+}
+
+/// A `render` step: the host substitutes `template` through the plugin.
+pub fn render_template(at: &str, booking: &str, template: &str) -> Value {
+    step(at, "render", json!({"booking": booking, "template": template}))
+}
+
+/// The output of a `render` step's report.
+pub fn render_output(r: &StepReport) -> String {
+    assert!(r.ok, "render at {} failed: {:?}", r.at, r.error);
+    let result = r.result.clone().unwrap_or(Value::Null);
+    result["output"].as_str().unwrap_or_else(|| panic!("render output: {result}")).to_string()
+}
+
+/// An assignment step with the settings left out where `None` (the
+/// plugin's defaults apply).
+pub fn tt_assign_settings(
+    at: &str,
+    property: &str,
+    lock: &str,
+    days_before: Option<i64>,
+    margin: Option<i64>,
+) -> Value {
+    step(
+        at,
+        "assign",
+        json!({"property": property, "lock": lock, "provider": "ttlock", "days_before": days_before, "margin_minutes": margin}),
+    )
+}
+
+/// The PMS cancels `booking` (Ana Silva's stay from `check_in` to `check_out`).
+pub fn cancel(at: &str, booking: &str, property: &str, check_in: &str, check_out: &str) -> Value {
+    let mut cancelled = crate::common::booking(at, booking, property, check_in, check_out);
+    cancelled["booking"]["status"] = json!("cancelled");
+    cancelled
+}
+
+/// A booking step with negotiated check-in and check-out times (`None`:
+/// not negotiated).
+pub fn booking_at_times(
+    at: &str,
+    id: &str,
+    property: &str,
+    stay: (&str, &str),
+    times: (Option<&str>, Option<&str>),
+) -> Value {
+    let mut negotiated = crate::common::booking(at, id, property, stay.0, stay.1);
+    negotiated["booking"]["check_in_time"] = json!(times.0);
+    negotiated["booking"]["check_out_time"] = json!(times.1);
+    negotiated
 }
 
 /// Connect, property p1 in Paris and [`LOCK`] assigned, from `start`.
@@ -115,9 +161,24 @@ pub fn standard() -> Vec<Value> {
     steps
 }
 
+/// `steps` sorted by instant; steps at one instant keep their order.
+pub fn in_time_order(mut steps: Vec<Value>) -> Vec<Value> {
+    steps.sort_by_key(|s| t(s["at"].as_str().unwrap_or_default()));
+    steps
+}
+
 /// Runs a scenario on the TTLock world alone.
 pub fn run_tt(name: &str, steps: Vec<Value>) -> Report {
-    run_file(json!({"name": name, "start": START, "tick_minutes": 15, "ttlock": ttlock_world(), "steps": steps}))
+    run_tt_from(name, START, true, steps)
+}
+
+/// Runs a scenario on the TTLock world alone from `start`, as a host that
+/// honours the plugin's wake-ups (R21) or, `wake_ups` false, one that only
+/// ticks every 15 minutes.
+pub fn run_tt_from(name: &str, start: &str, wake_ups: bool, steps: Vec<Value>) -> Report {
+    run_file(json!({
+        "name": name, "start": start, "tick_minutes": 15, "wake_ups": wake_ups, "ttlock": ttlock_world(), "steps": steps
+    }))
 }
 
 /// Runs a scenario on the three-brand world.
@@ -130,10 +191,16 @@ pub fn run_three(name: &str, steps: Vec<Value>) -> Report {
 
 /// A harness on the TTLock world alone.
 pub fn harness_tt() -> Harness {
-    harness_on(WorldConfig {
+    harness_tt_from(START)
+}
+
+/// A harness on the TTLock world alone, its clock at `start`.
+pub fn harness_tt_from(start: &str) -> Harness {
+    let world = WorldConfig {
         ttlock: Some(serde_json::from_value(ttlock_world()).expect("ttlock world")),
         ..Default::default()
-    })
+    };
+    Harness::start(&runtime(), world, t(start), 15).expect("harness starts")
 }
 
 /// A harness on the three-brand world.
@@ -260,4 +327,81 @@ pub fn status(h: &Harness, booking: &str) -> host_harness::api::CodeStatus {
 /// What `{{smartlock_code}}` renders to now (`None`: left to others).
 pub fn rendered(h: &Harness, booking: &str) -> Option<String> {
     h.plugin.render_variable("smartlock_code", booking).expect("no trap")
+}
+
+/// The codes the locks held for `booking` (its access name ends in
+/// "(id)"), in the order they got there: lock-side truth.
+pub fn codes_of(pins: &[PinRecord], booking: &str) -> Vec<PinRecord> {
+    let tag = format!("({booking})");
+    pins.iter().filter(|p| p.access_name.ends_with(&tag)).cloned().collect()
+}
+
+/// The one code that was ever on a lock for `booking`.
+pub fn the_code(pins: &[PinRecord], booking: &str) -> PinRecord {
+    let mut codes = codes_of(pins, booking);
+    assert_eq!(codes.len(), 1, "one code for {booking}: {pins:?}");
+    codes.remove(0)
+}
+
+/// The window a code holds on its lock is `start` to `end` (UTC, RFC 3339).
+pub fn assert_window(code: &PinRecord, start: &str, end: &str) {
+    assert_eq!((utc(code.start), utc(code.end)), (start.to_string(), end.to_string()), "{code:?}");
+}
+
+/// Whether `pin` opens `lock` at `at`, by the TTLock stub's own table.
+pub fn opens(h: &Harness, lock: &str, pin: &str, at: &str) -> bool {
+    h.world.ttlock().expect("ttlock stub").opens(lock, pin, t(at))
+}
+
+/// Lock-side truth at TTLock's minute precision: `pin` opens `lock` from
+/// `start` on, not the minute before, and up to the minute before `end`,
+/// not at `end`. Ask once the clock is past `end`.
+pub fn assert_opens_exactly(h: &Harness, lock: &str, pin: &str, start: &str, end: &str) {
+    let (s, e) = (t(start), t(end));
+    let at = |secs: i64| opens(h, lock, pin, &utc(secs));
+    assert!(!at(s - 60), "{pin} opens {lock} a minute before {start}");
+    assert!(at(s), "{pin} does not open {lock} at {start}");
+    assert!(at(e - 60), "{pin} does not open {lock} a minute before {end}");
+    assert!(!at(e), "{pin} still opens {lock} at {end}");
+}
+
+/// For each `(booking, lock, start, end)`: the booking's one code was on
+/// that lock with that window and opened it exactly then. Ask once the
+/// clock is past every end. The codes, in the same order.
+pub fn assert_stays(h: &Harness, stays: &[(&str, &str, &str, &str)]) -> Vec<PinRecord> {
+    let pins = h.world.pins();
+    stays
+        .iter()
+        .map(|&(booking, lock, start, end)| {
+            let code = the_code(&pins, booking);
+            assert_eq!(code.lock, lock, "{booking}: {code:?}");
+            assert_window(&code, start, end);
+            assert_opens_exactly(h, lock, &code.pin, start, end);
+            code
+        })
+        .collect()
+}
+
+/// The cumulative number of requests TTLock received at `endpoint` when
+/// the clock reaches each of `instants` (advanced through them in order).
+pub fn counts_at(h: &mut Harness, endpoint: &str, instants: &[&str]) -> Vec<u64> {
+    instants
+        .iter()
+        .map(|at| {
+            h.advance_to(t(at));
+            tt_count(h, endpoint)
+        })
+        .collect()
+}
+
+/// Runs the standard Paris set-up (days_before 5, margin 30) and `extra`
+/// steps on a harness, every step succeeding.
+pub fn harness_with(extra: Vec<Value>) -> Harness {
+    let mut h = harness_tt();
+    let mut steps = paris_tt(START, 5, 30);
+    steps.extend(extra);
+    for r in drive(&mut h, &steps) {
+        assert!(r.ok, "step {} at {} failed: {:?}", r.kind, r.at, r.error);
+    }
+    h
 }
