@@ -176,3 +176,127 @@ pub fn rendered(h: &mut Harness, booking: &str) -> String {
     let v = act(h, json!({"do": "render", "booking": booking, "template": "{{smartlock_code}}"})).expect("render");
     v["output"].as_str().expect("output").to_string()
 }
+
+// ------------------------------------------- rule tests (R5-R21) helpers
+
+/// Two more keypad locks, online, for tests that need a lock per setting.
+pub const N4: &str = "18205286143";
+pub const N5: &str = "18205286152";
+
+/// [`nuki_world`] plus N4 and N5 (keypad, online).
+pub fn nuki_world_more_locks() -> Value {
+    let mut world = nuki_world();
+    let locks = world["locks"].as_array_mut().expect("locks");
+    locks.push(json!({"id": N4, "name": "Garden door", "keypad": true, "online": true}));
+    locks.push(json!({"id": N5, "name": "Studio door", "keypad": true, "online": true}));
+    world
+}
+
+/// A property `id` in `tz` with default times `(check_in, check_out)`, and
+/// the Nuki `lock` assigned to it with the settings, all at `at`.
+pub fn nuki_property(
+    at: &str,
+    id: &str,
+    tz: &str,
+    times: (Option<&str>, Option<&str>),
+    lock: &str,
+    days_before: i64,
+    margin: i64,
+) -> Vec<Value> {
+    vec![property(at, id, tz, times.0, times.1), assign_nuki(at, id, lock, days_before, margin)]
+}
+
+/// A Nuki harness on `nuki`, connected at `start`, with `steps` applied.
+pub fn nuki_harness_with_steps(start: &str, nuki: Value, steps: Vec<Value>) -> Harness {
+    let mut h = harness_with(start, nuki, false);
+    apply_at(&mut h, connect_nuki(start));
+    for s in steps {
+        apply_at(&mut h, s);
+    }
+    h
+}
+
+/// [`run_nuki`] as a host that ignores wake-ups: regular 15-minute ticks only.
+pub fn run_nuki_without_wake_ups(name: &str, start: &str, steps: Vec<Value>) -> Report {
+    run_file(
+        json!({"name": name, "start": start, "tick_minutes": 15, "wake_ups": false, "nuki": nuki_world(), "steps": steps}),
+    )
+}
+
+/// The one PIN record of `booking` (panics if there is none or several).
+pub fn only_pin<'a>(pins: &'a [PinRecord], booking: &str) -> &'a PinRecord {
+    let of = of_booking(pins, booking);
+    assert_eq!(of.len(), 1, "one code of {booking} ever on a lock: {pins:?}");
+    of[0]
+}
+
+/// The window a PIN record holds, as RFC 3339 UTC.
+pub fn window_of(p: &PinRecord) -> (String, String) {
+    (utc(p.start), utc(p.end))
+}
+
+/// Lock-side truth: `p`'s PIN opens its lock from `start` (inclusive) to
+/// `end` (exclusive), and not a minute outside.
+pub fn assert_opens_from_to(nuki: &Nuki, p: &PinRecord, start: &str, end: &str) {
+    let (start, end) = (t(start), t(end));
+    let opens = |at: i64| nuki.opens(&p.lock, &p.pin, at);
+    assert!(!opens(start - 60), "{}: closed a minute before {}", p.access_name, utc(start));
+    assert!(opens(start), "{}: opens at {}", p.access_name, utc(start));
+    assert!(opens(end - 60), "{}: opens a minute before {}", p.access_name, utc(end));
+    assert!(!opens(end), "{}: closed at {}", p.access_name, utc(end));
+}
+
+/// Advances to `until`, returning the instant of every `auth_create`
+/// request Nuki received on the way (one entry per request, from the
+/// stub's own counter read after each tick).
+pub fn create_attempts_until(h: &mut Harness, until: &str) -> Vec<i64> {
+    let world = h.world.clone();
+    let mut seen = nuki_count(&world.http_counts(), "auth_create");
+    let mut attempts = Vec::new();
+    h.advance_with(t(until), |_| {
+        let now = nuki_count(&world.http_counts(), "auth_create");
+        attempts.extend(std::iter::repeat(world.now()).take((now - seen) as usize));
+        seen = now;
+    });
+    attempts
+}
+
+/// What the plugin answers for the message variable `name` of `booking`.
+pub fn variable(h: &Harness, name: &str, booking: &str) -> Option<String> {
+    h.plugin.render_variable(name, booking).expect("no trap")
+}
+
+/// `attempts` (instants, from [`create_attempts_until`]) start at `first`,
+/// follow each other hourly, and stop within the hour before `until`.
+pub fn assert_at_once_then_hourly_until(attempts: &[i64], first: &str, until: &str) {
+    let shown: Vec<String> = attempts.iter().map(|&a| utc(a)).collect();
+    assert_eq!(shown.first().map(String::as_str), Some(first), "tried at once: {shown:?}");
+    for pair in attempts.windows(2) {
+        assert!((55 * 60..=65 * 60).contains(&(pair[1] - pair[0])), "hourly: {shown:?}");
+    }
+    let last = *attempts.last().expect("attempts");
+    assert!(last >= t(until) - 3600 && last < t(until), "the last attempt within the hour before {until}: {shown:?}");
+}
+
+/// A booking of Ana Silva with negotiated times (`None`: not negotiated).
+pub fn booking_at_times(
+    at: &str,
+    id: &str,
+    property: &str,
+    dates: (&str, &str),
+    times: (Option<&str>, Option<&str>),
+) -> Value {
+    let mut negotiated = booking(at, id, property, dates.0, dates.1);
+    negotiated["booking"]["check_in_time"] = json!(times.0);
+    negotiated["booking"]["check_out_time"] = json!(times.1);
+    negotiated
+}
+
+/// `booking`'s one code holds the window `start`..`end` and opens its lock
+/// exactly then ([`assert_opens_from_to`]).
+pub fn assert_holds<'a>(nuki: &Nuki, pins: &'a [PinRecord], booking: &str, start: &str, end: &str) -> &'a PinRecord {
+    let p = only_pin(pins, booking);
+    assert_eq!(window_of(p), (start.to_string(), end.to_string()), "{booking}");
+    assert_opens_from_to(nuki, p, start, end);
+    p
+}
