@@ -113,11 +113,13 @@ enum Command {
         #[arg(long, default_value_t = serve::DEFAULT_MAX_NIGHTS)]
         max_nights: u32,
         /// Connections served at once; more wait until one closes.
-        #[arg(long, default_value_t = serve::Limits::default().max_connections)]
+        #[arg(long, default_value_t = serve::Limits::default().max_connections,
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
         max_connections: usize,
         /// Seconds a client may take to send a request (head or body), and
         /// an idle connection may stay open.
-        #[arg(long, default_value_t = serve::Limits::default().read_timeout.as_secs())]
+        #[arg(long, default_value_t = serve::Limits::default().read_timeout.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
         read_timeout: u64,
         /// Refused: a secret on the command line is visible to every user in
         /// `ps`. Use SMARTLOCK_TOKEN or --token-file.

@@ -474,7 +474,8 @@ fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<
                 return Err(ApiError::new(
                     503,
                     "not_configured",
-                    "TTLock is not set up on this host: start it with --ttlock-client-id and --ttlock-client-secret",
+                    "TTLock is not set up on this host: start it with --ttlock-client-id and the application secret \
+                     in SMARTLOCK_TTLOCK_CLIENT_SECRET or --ttlock-client-secret-file",
                 ));
             };
             api::Credentials::Ttlock(api::TtlockCredentials { username, password, client_id, client_secret })
