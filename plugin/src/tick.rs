@@ -433,6 +433,12 @@ fn submit<H: Host + ?Sized>(
         }
     }
     store.save_booking(rec, Vec::new())?;
+    // A vendor that refuses at once (TTLock's gateway offline, Nuki's 5xx)
+    // may have just failed the immediate attempt of a last-minute booking:
+    // its alert is due now (R13), not at the next hourly retry.
+    if rec.job.is_none() && rec.alert_due(now) {
+        return Ok(Step::Next);
+    }
     Ok(Step::Wait(rec.next_due.unwrap_or(now + POLL_SECS)))
 }
 
