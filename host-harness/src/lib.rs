@@ -26,6 +26,13 @@ pub fn default_runtime_config() -> RuntimeConfig {
 /// when stderr is a terminal. Does nothing if a subscriber is already
 /// installed.
 pub fn init_tracing() {
+    init_tracing_with(false);
+}
+
+/// Logging to stderr as [`init_tracing`]; with `simulated`, each line is
+/// stamped with the simulated instant a scenario run is at
+/// ([`simulated_log_clock`]) instead of the wall clock.
+pub fn init_tracing_with(simulated: bool) {
     use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -33,5 +40,38 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .with_timer(LogTime { simulated })
         .try_init();
+}
+
+/// The instant a scenario run is at, for log lines: the runner sets it at
+/// each tick and step; nothing else reads it.
+pub mod simulated_log_clock {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    static NOW: AtomicI64 = AtomicI64::new(i64::MIN);
+
+    /// The run is at `t` (Unix seconds).
+    pub fn set(t: i64) {
+        NOW.store(t, Ordering::Relaxed);
+    }
+
+    /// The last instant set, if any.
+    pub fn get() -> Option<i64> {
+        let t = NOW.load(Ordering::Relaxed);
+        (t != i64::MIN).then_some(t)
+    }
+}
+
+struct LogTime {
+    simulated: bool,
+}
+
+impl tracing_subscriber::fmt::time::FormatTime for LogTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        match simulated_log_clock::get().filter(|_| self.simulated) {
+            Some(t) => write!(w, "{} (simulated)", scenario::utc(t)),
+            None => tracing_subscriber::fmt::time::SystemTime.format_time(w),
+        }
+    }
 }

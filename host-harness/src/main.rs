@@ -32,14 +32,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Replays a scenario file against the igloohome stub and prints the
-    /// report (shared/SCENARIOS.md) as JSON.
+    /// Replays a scenario file against the vendor stubs (igloohome, Nuki,
+    /// TTLock: those the file describes) on a simulated clock, prints the
+    /// report (the scenario format's JSON) on stdout and a short summary
+    /// for a person on stderr; log lines carry the simulated instant.
     Scenario {
         /// The scenario file.
         file: PathBuf,
         /// Write the report here instead of stdout.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Exit with status 1 when a step failed (default: 0, the report
+        /// says which).
+        #[arg(long)]
+        strict: bool,
+        /// Show the PINs in the summary (they are always in the report).
+        #[arg(long)]
+        show_pins: bool,
+        /// No summary on stderr.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Runs the vendor stubs (igloohome, Nuki, TTLock) alone on 127.0.0.1
     /// (prints their base URL on stdout, then serves until
@@ -132,14 +144,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    host_harness::init_tracing();
     let cli = Cli::parse();
+    host_harness::init_tracing_with(matches!(cli.command, Command::Scenario { .. }));
     let mut config = RuntimeConfig { cache_dir: cli.cache_dir, ..host_harness::default_runtime_config() };
     if let Some(component) = cli.component {
         config.component = component.into();
     }
     let result = match cli.command {
-        Command::Scenario { file, report } => run_scenario(file, report, config),
+        Command::Scenario { file, report, strict, show_pins, quiet } => {
+            match run_scenario(file, report, config, show_pins, quiet) {
+                Ok(false) if strict => return ExitCode::from(1),
+                other => other.map(drop),
+            }
+        }
         Command::Stub { config: file, port, start } => run_stub(file, port, start),
         Command::Bench { json, profile_native } => bench::run(config, json, profile_native),
         Command::Drive { scenario, stub, db } => load(&scenario).and_then(|s| drive::run(&s, &stub, &db, config)),
@@ -197,7 +214,14 @@ fn load(file: &std::path::Path) -> anyhow::Result<Scenario> {
     Ok(Scenario::load(file)?)
 }
 
-fn run_scenario(file: PathBuf, out: Option<PathBuf>, config: RuntimeConfig) -> anyhow::Result<()> {
+/// Runs the file; whether every step succeeded.
+fn run_scenario(
+    file: PathBuf,
+    out: Option<PathBuf>,
+    config: RuntimeConfig,
+    show_pins: bool,
+    quiet: bool,
+) -> anyhow::Result<bool> {
     let scenario = load(&file)?;
     let runtime = Runtime::new(config).context("loading the plugin")?;
     let report = scenario::run(&scenario, &RunOptions { runtime: Some(runtime) })?;
@@ -206,7 +230,10 @@ fn run_scenario(file: PathBuf, out: Option<PathBuf>, config: RuntimeConfig) -> a
         Some(path) => std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?,
         None => println!("{text}"),
     }
-    Ok(())
+    if !quiet {
+        eprintln!("{}", report.summary(&scenario.lock_zones(), show_pins));
+    }
+    Ok(report.all_ok())
 }
 
 fn run_stub(file: PathBuf, port: u16, start: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {

@@ -68,7 +68,7 @@ pub struct Step {
 }
 
 /// A lock vendor as scenario files spell it (`provider`, default igloohome).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderIn {
     #[default]
@@ -92,6 +92,11 @@ impl ProviderIn {
             ProviderIn::Nuki => api::Provider::Nuki,
             ProviderIn::Ttlock => api::Provider::Ttlock,
         }
+    }
+
+    /// The provider a report names (`PinRecord::provider`).
+    pub fn of(name: &str) -> Option<ProviderIn> {
+        [ProviderIn::Igloohome, ProviderIn::Nuki, ProviderIn::Ttlock].into_iter().find(|p| p.name() == name)
     }
 
     pub fn name(self) -> &'static str {
@@ -255,10 +260,33 @@ impl Scenario {
     }
 
     pub fn parse(text: &str) -> Result<Scenario, InvalidScenario> {
-        let scenario: Scenario =
-            serde_json::from_str(text).map_err(|e| InvalidScenario(format!("invalid scenario: {e}")))?;
+        let scenario: Scenario = serde_json::from_str(text)
+            .map_err(|e| InvalidScenario(step_error(text).unwrap_or_else(|| format!("invalid scenario: {e}"))))?;
         scenario.validate()?;
         Ok(scenario)
+    }
+
+    /// The time zone of the property each lock was last assigned to, from
+    /// the file's `property` and `assign` steps (to show local times).
+    pub fn lock_zones(&self) -> HashMap<(ProviderIn, String), chrono_tz::Tz> {
+        let mut zones: HashMap<String, chrono_tz::Tz> = HashMap::new();
+        let mut locks = HashMap::new();
+        for step in &self.steps {
+            match &step.action {
+                Action::Property { property } => {
+                    if let Ok(tz) = property.timezone.parse() {
+                        zones.insert(property.id.clone(), tz);
+                    }
+                }
+                Action::Assign { property, lock, provider, .. } => {
+                    if let Some(tz) = zones.get(property) {
+                        locks.insert((*provider, lock.clone()), *tz);
+                    }
+                }
+                _ => {}
+            }
+        }
+        locks
     }
 
     fn validate(&self) -> Result<(), InvalidScenario> {
@@ -316,6 +344,19 @@ impl Scenario {
             _ => bad("the last step must be `end`".into()),
         }
     }
+}
+
+/// The first step of `text` that does not read as a step, named with its
+/// number and kind: serde's own message for the whole file points at a line
+/// and column only.
+fn step_error(text: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let steps = value.get("steps")?.as_array()?;
+    steps.iter().enumerate().find_map(|(i, step)| {
+        let e = serde_json::from_value::<Step>(step.clone()).err()?;
+        let kind = step.get("do").and_then(Value::as_str).unwrap_or("without `do`");
+        Some(format!("step {} ({kind}): {e}", i + 1))
+    })
 }
 
 /// What happened, as SCENARIOS.md specifies (see [`Report::to_json`]).
@@ -379,6 +420,67 @@ impl Report {
 
     pub fn step(&self, kind: &str) -> Vec<&StepReport> {
         self.steps.iter().filter(|s| s.kind == kind).collect()
+    }
+
+    /// Whether every step succeeded.
+    pub fn all_ok(&self) -> bool {
+        self.steps.iter().all(|s| s.ok)
+    }
+
+    /// A short account for a person: the steps that failed (numbered as in
+    /// the file), each code with its lock, its window in the property's
+    /// time zone and when it reached and left the lock, the e-mails, the
+    /// vendor requests. PINs are masked unless `show_pins`.
+    pub fn summary(&self, zones: &HashMap<(ProviderIn, String), chrono_tz::Tz>, show_pins: bool) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let failed: Vec<(usize, &StepReport)> = self.steps.iter().enumerate().filter(|(_, s)| !s.ok).collect();
+        let _ = writeln!(out, "scenario \"{}\": {} steps, {} failed", self.scenario, self.steps.len(), failed.len());
+        for (i, step) in &failed {
+            let _ = writeln!(
+                out,
+                "  step {} ({}) at {} failed: {}",
+                i + 1,
+                step.kind,
+                step.at,
+                step.error.as_deref().unwrap_or("no reason given")
+            );
+        }
+        let _ = writeln!(out, "codes on the locks: {}", self.pins.len());
+        for p in &self.pins {
+            let provider = ProviderIn::of(p.provider);
+            let tz = provider.and_then(|v| zones.get(&(v, p.lock.clone())).copied());
+            let local = |t: i64| local_time(t, tz);
+            let pin = if show_pins { p.pin.clone() } else { "******".to_string() };
+            let removed = p.removed_at.map_or("still on the lock".to_string(), |t| format!("removed {}", local(t)));
+            let _ = writeln!(
+                out,
+                "  {} lock {}: PIN {pin}, valid {} to {}{}; on the lock {}, {removed}",
+                p.provider,
+                p.lock,
+                local(p.start),
+                local(p.end),
+                tz.map_or(" (UTC)".to_string(), |z| format!(" ({z})")),
+                local(p.added_at),
+            );
+        }
+        let _ = writeln!(out, "e-mails to the owner: {}", self.emails.len());
+        for e in &self.emails {
+            let _ = writeln!(out, "  {}: {}", utc(e.at), e.subject);
+        }
+        let endpoints: Vec<String> = self.http.by_endpoint.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(out, "vendor requests: {} ({})", self.http.requests, endpoints.join(", "));
+        let _ = write!(out, "ticks: {} ({} at wake-ups, {} failed)", self.ticks, self.wake_ticks, self.tick_failures);
+        out
+    }
+}
+
+/// `t` in `tz` (or UTC) as "Sun 15 Mar 2026 14:30".
+fn local_time(t: i64, tz: Option<chrono_tz::Tz>) -> String {
+    let Some(utc_time) = DateTime::<Utc>::from_timestamp(t, 0) else { return t.to_string() };
+    match tz {
+        Some(tz) => utc_time.with_timezone(&tz).format("%a %-d %b %Y %H:%M").to_string(),
+        None => utc_time.format("%a %-d %b %Y %H:%M").to_string(),
     }
 }
 
@@ -643,6 +745,7 @@ impl Driver {
     }
 
     fn set_time(&self, t: i64) {
+        crate::simulated_log_clock::set(t);
         self.clock.set(t);
         self.vendor.set_time(t);
     }

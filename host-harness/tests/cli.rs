@@ -75,3 +75,67 @@ fn unreadable_or_invalid_files_exit_2_with_one_line() {
         assert!(out.stdout.is_empty(), "{name}: no report");
     }
 }
+
+/// A file whose fourth step books check-out before check-in.
+const FAILING_STEP: &str = r#"{"name": "backwards", "start": "2026-03-01T08:00:00Z",
+  "igloohome": {"accounts": [{"client_id": "c", "client_secret": "s", "name": "A"}],
+                "locks": [{"id": "L1", "name": "Front", "bridge": "B1"}], "bridges": [{"id": "B1", "name": "Hall", "online": true}]},
+  "steps": [
+    {"at": "2026-03-01T08:00:00Z", "do": "connect", "client_id": "c", "client_secret": "s"},
+    {"at": "2026-03-01T08:01:00Z", "do": "property", "property": {"id": "p1", "name": "Flat", "timezone": "Europe/Paris"}},
+    {"at": "2026-03-01T08:02:00Z", "do": "assign", "property": "p1", "lock": "L1"},
+    {"at": "2026-03-01T08:03:00Z", "do": "booking", "booking": {"id": "b1", "property": "p1", "check_in": "2026-03-10", "check_out": "2026-03-08", "status": "confirmed"}},
+    {"at": "2026-03-01T08:04:00Z", "do": "booking", "booking": {"id": "b2", "property": "p1", "check_in": "2026-03-02", "check_out": "2026-03-04", "status": "confirmed"}},
+    {"at": "2026-03-05T00:00:00Z", "do": "end"}
+  ]}"#;
+
+#[test]
+fn a_failed_step_is_summarised_on_stderr_by_number_and_strict_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("backwards.json");
+    std::fs::write(&path, FAILING_STEP).unwrap();
+    let out = Command::new(BIN).arg("scenario").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "without --strict the run itself succeeded");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["steps"][3]["ok"], false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("5 steps, 1 failed"), "{stderr}");
+    assert!(stderr.contains("step 4 (booking) at 2026-03-01T08:03:00Z failed: booking.check_out"), "{stderr}");
+    // b2's code, in Paris time, its PIN masked.
+    let pin = report["pins"][0]["pin"].as_str().unwrap();
+    assert!(
+        stderr.contains("PIN ******, valid Mon 2 Mar 2026 14:30 to Wed 4 Mar 2026 11:30 (Europe/Paris)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(pin), "the PIN is masked");
+    // Log lines carry the simulated instant.
+    assert!(stderr.lines().any(|l| l.starts_with("2026-03-01T08:00:00Z (simulated)")), "{stderr}");
+
+    let strict = Command::new(BIN).args(["scenario", "--strict", "--show-pins"]).arg(&path).output().unwrap();
+    assert_eq!(strict.status.code(), Some(1), "--strict: a failed step fails the run");
+    let strict_report: Value = serde_json::from_slice(&strict.stdout).unwrap();
+    let strict_pin = strict_report["pins"][0]["pin"].as_str().unwrap();
+    assert!(String::from_utf8_lossy(&strict.stderr).contains(&format!("PIN {strict_pin}")), "--show-pins");
+    let ok = Command::new(BIN)
+        .args(["scenario", "--strict", "--quiet", &example("seed-walkthrough.json")])
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&ok.stderr).contains("steps,"), "--quiet: no summary");
+}
+
+#[test]
+fn an_invalid_step_is_named_by_its_number_and_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-property.json");
+    let text = FAILING_STEP.replace(
+        r#""do": "property", "property": {"id": "p1", "name": "Flat", "timezone": "Europe/Paris"}"#,
+        r#""do": "property""#,
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN).arg("scenario").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().last().unwrap();
+    assert!(line.starts_with("error: ") && line.contains("step 2 (property): missing field `property`"), "{line}");
+}
