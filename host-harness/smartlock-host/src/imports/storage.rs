@@ -289,23 +289,10 @@ impl std::fmt::Debug for SqliteDb {
     }
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS kv (
-    tenant TEXT NOT NULL,
-    key    TEXT NOT NULL,
-    value  BLOB NOT NULL,
-    PRIMARY KEY (tenant, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (
-    id        INTEGER PRIMARY KEY,
-    tenant    TEXT NOT NULL,
-    dedup_key TEXT NOT NULL,
-    at        INTEGER NOT NULL,
-    subject   TEXT NOT NULL,
-    body      TEXT NOT NULL,
-    UNIQUE (tenant, dedup_key)
-);
-";
+/// The tables: `kv (tenant, key, value)` and `outbox`. One file for every
+/// host (the Python host ships the same file), so the hosts share the schema
+/// and the key order.
+pub const SCHEMA: &str = include_str!("schema.sql");
 
 /// Creates `path` with mode 0600 if it is missing, or narrows an existing
 /// file's mode to 0600 (and its `-wal`/`-shm` files') before SQLite opens it.

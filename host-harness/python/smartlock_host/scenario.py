@@ -1,0 +1,622 @@
+"""Scenario files and reports (shared/SCENARIOS.md) replayed by the Python
+host: the same timeline, ticks and report as ``host-harness scenario``
+(host-harness/src/scenario.rs), with the plugin in this host and the vendor
+stubs in a ``host-harness stub`` process driven through its ``/_admin/`` API.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
+from urllib.parse import urlsplit
+
+from . import paths
+from .clock import SimClock
+from .contract import (
+    PROVIDERS,
+    Booking,
+    BookingEvent,
+    CodeStatus,
+    Credentials,
+    IgloohomeCredentials,
+    NukiCredentials,
+    Property,
+    Provider,
+    RemotePath,
+    TtlockCredentials,
+)
+from .errors import CallError, PluginError
+from .http import HttpClient, VendorRoutes
+from .runtime import Runtime, RuntimeConfig, Tenant, TenantHandle
+from .storage import SqliteDb
+from .template import substitute
+
+_log = logging.getLogger("smartlock_host.scenario")
+
+#: The tenant id (and storage namespace) scenarios run as.
+TENANT = "scenario"
+#: HTTP timeout towards the stub (it answers at once; hang faults must not stall a run).
+STUB_HTTP_TIMEOUT = 2.0
+#: Extra ``on-tick`` calls at one instant while the plugin says more is due.
+MAX_TICK_REPEATS = 20
+
+#: Each vendor's fault endpoints, as scenario files name them.
+FAULT_ENDPOINTS: Dict[str, Tuple[str, ...]] = {
+    "igloohome": ("token", "devices", "jobs", "job_status"),
+    "nuki": ("smartlock", "auth_list", "auth_create", "auth_update", "auth_delete"),
+    "ttlock": ("token", "lock_list", "gateway", "pwd_add", "pwd_change", "pwd_delete"),
+}
+FAULT_KINDS = ("status", "malformed", "truncated")
+STEP_KINDS = (
+    "connect",
+    "disconnect",
+    "property",
+    "assign",
+    "unassign",
+    "booking",
+    "bridge",
+    "fault",
+    "revoke_tokens",
+    "render",
+    "status",
+    "restart",
+    "end",
+)
+#: The fields each vendor's `connect` step needs.
+CONNECT_FIELDS: Dict[str, Tuple[str, ...]] = {
+    "igloohome": ("client_id", "client_secret"),
+    "nuki": ("api_token",),
+    "ttlock": ("username", "password"),
+}
+
+Json = Any
+
+
+class InvalidScenario(Exception):
+    """A scenario file that cannot be run (the command's exit status 2)."""
+
+
+class StepFailure(Exception):
+    """A step that failed on the harness side (reported as the step's error)."""
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def parse_instant(text: Any, what: str) -> int:
+    """An RFC 3339 instant as whole seconds, or :class:`InvalidScenario`."""
+    if isinstance(text, str) and _RFC3339.match(text):
+        try:
+            return int(datetime.fromisoformat(text.upper().replace("Z", "+00:00")).timestamp() // 1)
+        except ValueError:
+            pass
+    raise InvalidScenario(f"invalid scenario: {what}: not an RFC 3339 instant: {json.dumps(text)}")
+
+
+def utc(t: int) -> str:
+    """RFC 3339 UTC with seconds, ``2026-03-20T14:30:00Z``."""
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rfc3339_offset(t: int) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+class Scenario:
+    """A checked scenario: the file's JSON, with instants as seconds."""
+
+    def __init__(self, data: Dict[str, Json], path: Optional[Path] = None) -> None:
+        self.data = data
+        self.path = path
+        self.name: str = data["name"]
+        self.tick_minutes: int = data.get("tick_minutes", 15)
+        self.wake_ups: bool = data.get("wake_ups", True) is not False
+        self.start: int = parse_instant(data["start"], "start")
+        self.steps: List[Dict[str, Json]] = data["steps"]
+
+    @staticmethod
+    def parse(text: str, path: Optional[Path] = None) -> "Scenario":
+        """Parses and checks a scenario (the checks of the Rust runner)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InvalidScenario(f"invalid scenario: {e}") from e
+        if not isinstance(data, dict):
+            raise InvalidScenario("invalid scenario: not a JSON object")
+        for key, expected in (("name", str), ("start", str), ("steps", list)):
+            if key not in data:
+                raise InvalidScenario(f"invalid scenario: missing field `{key}`")
+            if not isinstance(data[key], expected):
+                raise InvalidScenario(f"invalid scenario: `{key}` has the wrong type")
+        tick_minutes = data.get("tick_minutes", 15)
+        if not isinstance(tick_minutes, int) or isinstance(tick_minutes, bool) or not 1 <= tick_minutes <= 24 * 60:
+            raise InvalidScenario("tick_minutes must be between 1 and 1440")
+        scenario = Scenario(data, path)
+        previous = scenario.start
+        steps = data["steps"]
+        for i, step in enumerate(steps):
+            n = i + 1
+            if not isinstance(step, dict):
+                raise InvalidScenario(f"invalid scenario: step {n} is not an object")
+            kind = step.get("do")
+            if kind not in STEP_KINDS:
+                raise InvalidScenario(f"invalid scenario: step {n}: unknown step kind {json.dumps(kind)}")
+            at = parse_instant(step.get("at"), f"step {n}: at")
+            if at < previous:
+                raise InvalidScenario(
+                    f"step {n} ({kind}) at {_rfc3339_offset(at)} is before the previous step or the start"
+                )
+            previous = at
+            step["_at"] = at
+            provider = step.get("provider", "igloohome")
+            if provider not in PROVIDERS:
+                raise InvalidScenario(f"invalid scenario: step {n}: unknown provider {json.dumps(provider)}")
+            if kind == "end" and n != len(steps):
+                raise InvalidScenario(f"step {n}: `end` must be the last step")
+            if kind == "fault":
+                if step.get("endpoint") not in FAULT_ENDPOINTS[provider]:
+                    raise InvalidScenario(f"step {n}: unknown {provider} endpoint {json.dumps(step.get('endpoint'))}")
+                if step.get("kind") is not None and step["kind"] not in FAULT_KINDS:
+                    raise InvalidScenario(f"step {n}: unknown fault kind {json.dumps(step['kind'])}")
+            if kind == "connect":
+                for name in CONNECT_FIELDS[provider]:
+                    if step.get(name) is None:
+                        raise InvalidScenario(f"step {n} (connect {provider}): `{name}` is missing")
+        if not steps or steps[-1].get("do") != "end":
+            raise InvalidScenario("the last step must be `end`")
+        return scenario
+
+    @staticmethod
+    def load(path: Union[str, Path], display: Optional[str] = None) -> "Scenario":
+        """Reads and checks a scenario file; messages name it ``display``."""
+        shown = display if display is not None else str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise InvalidScenario(f"cannot read {shown}: {reason}") from e
+        try:
+            return Scenario.parse(text, Path(path).resolve())
+        except InvalidScenario as e:
+            raise InvalidScenario(f"{shown}: {e}") from e
+
+
+class StubProcess:
+    """The vendor stubs in a ``host-harness stub`` process: its base URL and
+    its admin API (clock, links, faults, lock-side truth)."""
+
+    def __init__(self, config_path: Union[str, Path], binary: Optional[Path] = None, forward_stderr: bool = True):
+        binary = binary or paths.harness_binary()
+        self.process = subprocess.Popen(
+            [str(binary), "stub", "--config", str(config_path), "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._stderr_tail = b""
+        self._forward = forward_stderr
+        self._serving = threading.Event()
+        self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._reader.start()
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().decode("utf-8", "replace").strip()
+        if not line:
+            code = self.process.wait()
+            self._reader.join(timeout=2)
+            last = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
+            message = re.sub(r"^error:\s*", "", last[-1]) if last else f"the stub exited with status {code}"
+            if code == 2:
+                raise InvalidScenario(message)
+            raise RuntimeError(f"the vendor stub failed: {message}")
+        self._serving.set()
+        #: ``http://127.0.0.1:PORT``
+        self.base = line
+        parts = urlsplit(line)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 80
+        self._now: Optional[int] = None
+        self._online_route: Optional[str] = None
+
+    def _drain_stderr(self) -> None:
+        # The stub's log is forwarded once it serves; a stub that fails to
+        # start becomes this process's one-line error instead.
+        assert self.process.stderr is not None
+        for chunk in iter(lambda: self.process.stderr.readline() if self.process.stderr else b"", b""):
+            self._stderr_tail = (self._stderr_tail + chunk)[-8192:]
+            if self._forward and self._serving.is_set():
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.flush()
+
+    def admin(self, method: str, route: str, body: Optional[Json] = None) -> Tuple[int, Json]:
+        """One admin request: ``(status, JSON body)``."""
+        conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+        try:
+            payload = None if body is None else json.dumps(body).encode()
+            headers = {} if payload is None else {"content-type": "application/json"}
+            conn.request(method, f"/_admin/{route}", body=payload, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = {"error": text}
+        return response.status, value
+
+    def _ok(self, method: str, route: str, body: Optional[Json] = None) -> Json:
+        status, value = self.admin(method, route, body)
+        if status != 200:
+            error = value.get("error") if isinstance(value, dict) else None
+            raise StepFailure(error or f"the stub answered {status}")
+        return value
+
+    def set_time(self, now: int) -> None:
+        """Moves the stubs' clock (never back: the stub refuses)."""
+        if self._now == now:
+            return
+        self._ok("POST", "time", {"now": now})
+        self._now = now
+
+    def set_online(self, provider: str, id: str, online: bool) -> None:
+        """Takes an igloohome bridge, a TTLock gateway or a Nuki lock off or on line."""
+        if self._online_route != "bridge":
+            status, value = self.admin("POST", "online", {"provider": provider, "id": id, "online": online})
+            if not (status == 404 and isinstance(value, dict) and value.get("error") == "no such admin route"):
+                self._online_route = "online"
+                if status != 200:
+                    raise StepFailure((value.get("error") if isinstance(value, dict) else None) or f"the stub answered {status}")
+                return
+            self._online_route = "bridge"  # a stub from before `/_admin/online`
+        body = {"bridge": id, "online": online} if provider == "igloohome" else {"provider": provider, "bridge": id, "online": online}
+        self._ok("POST", "bridge", body)
+
+    def fault(self, step: Dict[str, Json], provider: str) -> None:
+        body: Dict[str, Json] = {"endpoint": step["endpoint"], "status": step.get("status") or 0, "count": step["count"]}
+        if provider != "igloohome":
+            body["provider"] = provider
+        if step.get("kind") is not None:
+            body["kind"] = step["kind"]
+        if step.get("errcode") is not None:
+            body["errcode"] = step["errcode"]
+        self._ok("POST", "fault", body)
+
+    def revoke_tokens(self, provider: str) -> None:
+        self._ok("POST", "revoke-tokens", None if provider == "igloohome" else {"provider": provider})
+
+    def pins(self) -> Json:
+        """The report's ``pins``: every vendor's lock-side truth."""
+        return self._ok("GET", "pins")
+
+    def http(self) -> Json:
+        """The report's ``http``: the requests the vendors received."""
+        return self._ok("GET", "http")
+
+    def shutdown(self) -> None:
+        """Stops the process (politely, then by its pid)."""
+        if self.process.poll() is not None:
+            return
+        try:
+            self.admin("POST", "shutdown")
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._reader.join(timeout=2)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+    def __enter__(self) -> "StubProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+def _property(p: Dict[str, Json]) -> Property:
+    return Property(
+        id=p["id"],
+        name=p["name"],
+        timezone=p["timezone"],
+        check_in_time=p.get("check_in_time"),
+        check_out_time=p.get("check_out_time"),
+    )
+
+
+def _saturate(v: Optional[int]) -> Optional[int]:
+    """An i64 from the file as the i32 the contract takes (saturating), as the Rust runner does."""
+    if v is None:
+        return None
+    return max(-(2**31), min(2**31 - 1, int(v)))
+
+
+def remote_json(r: RemotePath) -> Json:
+    """How codes reach a lock, as reports spell it."""
+    if r.kind in ("bridge", "gateway"):
+        return {r.kind: r.id}
+    return {r.kind: True}
+
+
+def status_json(s: CodeStatus) -> Json:
+    """A code status as reports spell it."""
+    w = s.window
+    return {
+        "booking": s.booking_id,
+        "state": s.state.replace("-", "_"),
+        "pin": s.pin,
+        "lock": s.lock_id,
+        "window": None
+        if w is None
+        else {"start": utc(w.start), "end": utc(w.end), "start_local": w.start_local, "end_local": w.end_local},
+        "create_at": None if s.create_at is None else utc(s.create_at),
+        "last_error": s.last_error,
+        "next_attempt": None if s.next_attempt is None else utc(s.next_attempt),
+        "alert_sent": s.alert_sent,
+    }
+
+
+class Driver:
+    """Drives the plugin through a timeline exactly as the Rust runner's
+    ``Driver``: regular ticks on multiples of ``tick_minutes`` from ``start``,
+    wake-up ticks (R21) unless turned off, a tick at a step's instant before
+    the step, ``more-due`` repeats, restarts."""
+
+    def __init__(
+        self, runtime: Runtime, stub: StubProcess, db: SqliteDb, start: int, tick_minutes: int, wake_ups: bool = True
+    ) -> None:
+        self.runtime = runtime
+        self.stub = stub
+        self.clock = SimClock(start)
+        self.tenant = Tenant(
+            id=TENANT,
+            storage=db.tenant(TENANT),
+            http=HttpClient(timeout=STUB_HTTP_TIMEOUT),
+            clock=self.clock,
+            routes=VendorRoutes.via_stub(stub.base),
+        )
+        self.plugin: TenantHandle = runtime.tenant(self.tenant)
+        self.properties: Dict[str, Property] = {}
+        self.tick_secs = max(1, tick_minutes) * 60
+        self.next_tick = start
+        self.wake_ups = wake_ups
+        self.ticks = 0
+        self.tick_failures = 0
+        self.wake_ticks = 0
+        self.last_tick_at: Optional[int] = None
+        self.stepped = False
+        self.ttlock_app: Dict[str, Json] = {}
+
+    def advance_to(self, t: int) -> None:
+        """Moves the clock to ``t``, running every tick due on the way (one at ``t`` included)."""
+        while True:
+            wake = self._wake_up()
+            if wake is not None and not wake < self.next_tick:
+                wake = None
+            at = self.next_tick if wake is None else wake
+            if at > t:
+                break
+            self._tick(at)
+            if wake is not None:
+                self.wake_ticks += 1
+            else:
+                self.next_tick += self.tick_secs
+        self._set_time(max(t, self.clock.now()))
+
+    def _wake_up(self) -> Optional[int]:
+        """The wake-up to honour now: not before the clock, and not an
+        instant already ticked unless a step ran since."""
+        if not self.wake_ups:
+            return None
+        asked = self.plugin.wake_up()
+        if asked is None:
+            return None
+        at = max(asked, self.clock.now())
+        if self.last_tick_at is not None and at <= self.last_tick_at and not self.stepped:
+            return None
+        return at
+
+    def _set_time(self, t: int) -> None:
+        self.clock.set(t)
+        self.stub.set_time(t)
+
+    def _tick(self, t: int) -> None:
+        self._set_time(t)
+        self.last_tick_at = t
+        self.stepped = False
+        for _ in range(MAX_TICK_REPEATS):
+            self.ticks += 1
+            try:
+                if self.plugin.on_tick(t).more_due:
+                    continue
+                return
+            except (PluginError, CallError) as e:
+                _log.warning("%s at=%s error=%s", "tick failed" if isinstance(e, PluginError) else "tick trapped", utc(t), e)
+                self.tick_failures += 1
+                return
+
+    def apply(self, step: Dict[str, Json]) -> Tuple[bool, Json]:
+        """Applies one step at the current time: ``(True, result)`` or ``(False, error sentence)``."""
+        self.stepped = True
+        try:
+            return True, self._apply(step)
+        except (PluginError, CallError, StepFailure) as e:
+            return False, str(e)
+
+    def _apply(self, step: Dict[str, Json]) -> Json:
+        p = self.plugin
+        provider = cast(Provider, step.get("provider", "igloohome"))
+        kind = step["do"]
+        if kind == "connect":
+            account = p.connect(self._credentials(provider, step))
+            return {"account": account.name}
+        if kind == "disconnect":
+            p.disconnect(provider)
+            return {}
+        if kind == "property":
+            prop = _property(step["property"])
+            p.on_property_changed(prop)
+            self.properties[prop.id] = prop
+            return {}
+        if kind == "assign":
+            a = p.assign(
+                step["property"], provider, step["lock"], _saturate(step.get("days_before")), _saturate(step.get("margin_minutes"))
+            )
+            return {
+                "property": a.property_id,
+                "provider": provider,
+                "lock": a.lock_id,
+                "lock_name": a.lock_name,
+                "remote": remote_json(a.remote),
+                "days_before": a.days_before,
+                "margin_minutes": a.margin_minutes,
+            }
+        if kind == "unassign":
+            p.unassign(step["property"])
+            return {}
+        if kind == "booking":
+            b = step["booking"]
+            known = self.properties.get(b["property"])
+            if known is None:
+                raise StepFailure(f'unknown property "{b["property"]}": add it with a `property` step first')
+            booking = Booking(
+                id=b["id"],
+                property_id=b["property"],
+                guest_name=b.get("guest_name"),
+                check_in=b["check_in"],
+                check_out=b["check_out"],
+                check_in_time=b.get("check_in_time"),
+                check_out_time=b.get("check_out_time"),
+                status=b["status"],
+            )
+            p.on_booking_changed(BookingEvent(booking=booking, property=known))
+            return {}
+        if kind == "bridge":
+            self.stub.set_online(provider, step["bridge"], step["online"])
+            return {"provider": provider, "bridge": step["bridge"], "online": step["online"]}
+        if kind == "fault":
+            self.stub.fault(step, provider)
+            result: Dict[str, Json] = {
+                "provider": provider,
+                "endpoint": step["endpoint"],
+                "status": step.get("status") or 0,
+                "count": step["count"],
+            }
+            # What was armed, as the step said it (as the Rust runner reports it).
+            if step.get("kind") is not None:
+                result["kind"] = step["kind"]
+            if step.get("errcode") is not None:
+                result["errcode"] = step["errcode"]
+            return result
+        if kind == "revoke_tokens":
+            self.stub.revoke_tokens(provider)
+            return {}
+        if kind == "render":
+            # As the Rust runner: a variable whose call fails is left as
+            # written, and the step fails with the (last) error.
+            failure: List[Exception] = []
+
+            def resolve(name: str) -> Optional[str]:
+                try:
+                    return p.render_variable(name, step["booking"])
+                except CallError as e:
+                    failure.append(e)
+                    return None
+
+            output = substitute(step["template"], resolve)
+            if failure:
+                raise failure[-1]
+            return {"output": output}
+        if kind == "status":
+            return status_json(p.booking_status(step["booking"]))
+        if kind == "restart":
+            # A host restart: engine, instances, turns and wake-ups are gone;
+            # only the durable storage (and the vendors) remain.
+            self.runtime = self.runtime.restarted()
+            self.plugin = self.runtime.tenant(self.tenant)
+            return {}
+        return {}
+
+    def _credentials(self, provider: str, step: Dict[str, Json]) -> Credentials:
+        def text(v: Json) -> str:
+            return v if isinstance(v, str) else ""
+
+        if provider == "nuki":
+            return NukiCredentials(text(step.get("api_token")))
+        if provider == "ttlock":
+            # The host adds its own TTLock application, as a PMS would.
+            app = self.ttlock_app
+            return TtlockCredentials(
+                username=text(step.get("username")),
+                password=text(step.get("password")),
+                client_id=step["client_id"] if step.get("client_id") is not None else text(app.get("client_id")),
+                client_secret=step["client_secret"]
+                if step.get("client_secret") is not None
+                else text(app.get("client_secret")),
+            )
+        return IgloohomeCredentials(text(step.get("client_id")), text(step.get("client_secret")))
+
+
+def run_scenario(
+    scenario: Scenario,
+    runtime: Optional[Runtime] = None,
+    binary: Optional[Path] = None,
+    forward_stub_stderr: bool = True,
+) -> Dict[str, Json]:
+    """Runs a scenario to its ``end`` step and returns the report (the
+    object ``host-harness scenario`` prints)."""
+    if scenario.path is None:
+        raise ValueError("the stub reads the scenario's file: load it with Scenario.load")
+    runtime = runtime or Runtime(RuntimeConfig(paths.plugin_component()))
+    with tempfile.TemporaryDirectory(prefix="smartlock-py-scenario-") as folder:
+        stub = StubProcess(scenario.path, binary=binary, forward_stderr=forward_stub_stderr)
+        db = SqliteDb(Path(folder) / "harness.sqlite")
+        try:
+            driver = Driver(runtime, stub, db, scenario.start, scenario.tick_minutes, scenario.wake_ups)
+            ttlock = scenario.data.get("ttlock")
+            if isinstance(ttlock, dict) and isinstance(ttlock.get("app"), dict):
+                driver.ttlock_app = ttlock["app"]
+            steps: List[Dict[str, Json]] = []
+            for step in scenario.steps:
+                driver.advance_to(step["_at"])
+                if step["do"] == "end":
+                    break
+                ok, value = driver.apply(step)
+                entry: Dict[str, Json] = {"at": utc(step["_at"]), "do": step["do"], "ok": ok}
+                entry["result" if ok else "error"] = value
+                steps.append(entry)
+            pins = stub.pins()
+            requests = stub.http()
+            emails = [
+                {"at": utc(e.at), "to": "owner", "subject": e.subject, "body": e.body}
+                for e in db.tenant(TENANT).emails()
+            ]
+            return {
+                "scenario": scenario.name,
+                "steps": steps,
+                "pins": pins,
+                "emails": emails,
+                "http": requests,
+                "ticks": {"count": driver.ticks, "failed": driver.tick_failures, "wake_ups": driver.wake_ticks},
+            }
+        finally:
+            stub.shutdown()
+            db.close()
+
+
+def report_text(report: Dict[str, Json]) -> str:
+    """The report as ``host-harness scenario`` prints it (serde_json's pretty form)."""
+    return json.dumps(report, indent=2, ensure_ascii=False)

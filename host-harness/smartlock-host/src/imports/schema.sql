@@ -1,0 +1,25 @@
+-- The SQLite schema of a host's storage: every tenant's key-value namespace
+-- (the `storage` import) and e-mail outbox (the `email` import) in one file.
+-- The one copy: smartlock-host's `SqliteDb` includes it (`include_str!`), and
+-- the Python host ships it (host-harness/python/smartlock_host/schema.sql is
+-- a link to this file). The Node host holds the same text in its storage.js.
+--
+-- Keys are TEXT with the default binary collation: SQLite orders them by
+-- their UTF-8 bytes, so a prefix listing is a range scan of the
+-- (tenant, key) primary key and costs what it returns.
+CREATE TABLE IF NOT EXISTS kv (
+    tenant TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    value  BLOB NOT NULL,
+    PRIMARY KEY (tenant, key)
+) WITHOUT ROWID;
+-- At most one e-mail per dedup key and tenant, ever; `id` is the order of recording.
+CREATE TABLE IF NOT EXISTS outbox (
+    id        INTEGER PRIMARY KEY,
+    tenant    TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    subject   TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    UNIQUE (tenant, dedup_key)
+);
