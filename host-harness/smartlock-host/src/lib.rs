@@ -83,6 +83,8 @@ pub use imports::{
     Clock, Email, HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock,
     SqliteDb, SqliteStore, StorageError, SystemClock, Tenant, UreqBackend, UreqConfig, VendorRoutes, Write,
 };
+#[cfg(feature = "postgres")]
+pub use imports::{Fence, PgDb, PgStore, Turn};
 pub use runtime::{CallError, CallResult, ComponentSource, Runtime, RuntimeConfig, TenantHandle};
 pub use wake::WakeUps;
 /// The wasmtime this host runs on ([`TenantHandle::with_instance`] hands out its types).

@@ -11,6 +11,8 @@ pub mod clock;
 pub mod email;
 pub mod http;
 pub mod log;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod random;
 pub mod scheduler;
 pub mod storage;
@@ -24,6 +26,8 @@ pub use self::clock::{Clock, SimClock, SystemClock};
 pub use self::http::{
     HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, UreqBackend, UreqConfig, VendorRoutes,
 };
+#[cfg(feature = "postgres")]
+pub use self::postgres::{Fence, PgDb, PgStore, Turn};
 pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, StorageError, Write};
 
 /// One PMS account as the host sees it: the backends behind its imports.

@@ -115,14 +115,14 @@ pub trait KvStore: Send + Sync {
     }
 }
 
-fn check_key(what: &str, key: &str) -> Result<(), StorageError> {
+pub(crate) fn check_key(what: &str, key: &str) -> Result<(), StorageError> {
     if key.len() > MAX_KEY_BYTES {
         return Err(StorageError::TooLarge(format!("{what} of {} bytes exceeds {MAX_KEY_BYTES} bytes", key.len())));
     }
     Ok(())
 }
 
-fn check_writes(writes: &[Write]) -> Result<(), StorageError> {
+pub(crate) fn check_writes(writes: &[Write]) -> Result<(), StorageError> {
     for write in writes {
         match write {
             Write::Set { key, value } => {
@@ -140,7 +140,7 @@ fn check_writes(writes: &[Write]) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn check_list(prefix: &str, start_after: Option<&str>, limit: u32) -> Result<(), StorageError> {
+pub(crate) fn check_list(prefix: &str, start_after: Option<&str>, limit: u32) -> Result<(), StorageError> {
     check_key("prefix", prefix)?;
     if let Some(start_after) = start_after {
         check_key("start-after", start_after)?;
@@ -153,7 +153,7 @@ fn check_list(prefix: &str, start_after: Option<&str>, limit: u32) -> Result<(),
 
 /// Where a listing starts: at `prefix` (inclusive), or just after
 /// `start_after` when that is further on.
-fn list_start<'a>(prefix: &'a str, start_after: Option<&'a str>) -> Bound<&'a str> {
+pub(crate) fn list_start<'a>(prefix: &'a str, start_after: Option<&'a str>) -> Bound<&'a str> {
     match start_after {
         Some(after) if after >= prefix => Bound::Excluded(after),
         _ => Bound::Included(prefix),
