@@ -12,14 +12,25 @@
 //!
 //! A request for a vendor the world does not hold answers 404 (JSON) and is
 //! counted nowhere.
+//!
+//! The world counts the requests in flight per vendor account (the account
+//! a request's credentials or token name, e.g. `igloohome:CLIENT_ID`) and
+//! keeps the highest count of each ([`World::max_in_flight_per_account`]):
+//! a host that serialises each tenant's calls never has two at once.
+//!
+//! Its clock is set by the host ([`World::set_time`]), or runs by itself
+//! `speed` times as fast as the wall clock ([`World::run_clock`]): then
+//! several host processes can share one simulated world.
 
 pub mod admin;
 
 #[cfg(test)]
 mod tests;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -159,6 +170,45 @@ pub struct World {
     ttlock: Option<Ttlock>,
     /// The clock [`World::set_time`] last set (the stubs follow it).
     now: Arc<AtomicI64>,
+    /// A clock running by itself ([`World::run_clock`]).
+    running: Arc<OnceLock<RunningClock>>,
+    /// Requests in flight per account, and the most there ever were.
+    in_flight: Arc<Mutex<InFlight>>,
+}
+
+/// A clock that reads `start` at `wall` and runs `speed` times as fast.
+#[derive(Debug, Clone, Copy)]
+struct RunningClock {
+    start: i64,
+    wall: Instant,
+    speed: u32,
+}
+
+impl RunningClock {
+    fn now_exact(&self) -> f64 {
+        self.start as f64 + self.wall.elapsed().as_secs_f64() * f64::from(self.speed)
+    }
+}
+
+#[derive(Debug, Default)]
+struct InFlight {
+    now: HashMap<String, u32>,
+    max: BTreeMap<String, u32>,
+}
+
+/// Ends one request's count in [`InFlight`].
+struct InFlightGuard<'a> {
+    world: &'a World,
+    account: String,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.world.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = in_flight.now.get_mut(&self.account) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 impl World {
@@ -171,6 +221,8 @@ impl World {
             nuki: config.nuki.map(|c| Nuki::new(c, now)),
             ttlock: config.ttlock.map(|c| Ttlock::new(c, now)),
             now: Arc::new(AtomicI64::new(now)),
+            running: Arc::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -183,7 +235,8 @@ impl World {
 
     /// A world of stubs built already; its clock reads the latest of theirs.
     pub fn from_stubs(igloohome: Option<Igloohome>, nuki: Option<Nuki>, ttlock: Option<Ttlock>) -> World {
-        let world = World { igloohome, nuki, ttlock, now: Arc::default() };
+        let world =
+            World { igloohome, nuki, ttlock, now: Arc::default(), running: Arc::default(), in_flight: Arc::default() };
         world.now.store(world.stubs().map(|s| s.now()).max().unwrap_or(0), Ordering::SeqCst);
         world
     }
@@ -242,13 +295,78 @@ impl World {
 
     /// The simulated clock (unix seconds UTC).
     pub fn now(&self) -> i64 {
+        self.follow_clock();
         self.now.load(Ordering::SeqCst)
+    }
+
+    /// From now on the clock runs by itself, `speed` times as fast as the
+    /// wall clock (at least 1), from where it is; [`World::set_time`] then
+    /// only moves it to where it runs anyway. Once per world: `false` if
+    /// it runs already.
+    pub fn run_clock(&self, speed: u32) -> bool {
+        let clock = RunningClock { start: self.now.load(Ordering::SeqCst), wall: Instant::now(), speed: speed.max(1) };
+        self.running.set(clock).is_ok()
+    }
+
+    /// The speed of a running clock ([`World::run_clock`]), `None` when the
+    /// host sets the clock.
+    pub fn clock_speed(&self) -> Option<u32> {
+        self.running.get().map(|c| c.speed)
+    }
+
+    /// The clock with its fraction of a second (a running clock's exact
+    /// reading; else the whole second it was set to).
+    pub fn now_exact(&self) -> f64 {
+        match self.running.get() {
+            Some(clock) => {
+                let exact = clock.now_exact();
+                self.set_time_to(exact.floor() as i64);
+                exact
+            }
+            None => self.now.load(Ordering::SeqCst) as f64,
+        }
+    }
+
+    /// Moves the stubs to a running clock's reading.
+    fn follow_clock(&self) {
+        if let Some(clock) = self.running.get() {
+            self.set_time_to(clock.now_exact().floor() as i64);
+        }
+    }
+
+    fn set_time_to(&self, now: i64) {
+        if now > self.now.load(Ordering::SeqCst) {
+            self.stubs().for_each(|s| s.set_time(now));
+            self.now.fetch_max(now, Ordering::SeqCst);
+        }
+    }
+
+    /// The most requests that were ever in flight at once per vendor
+    /// account, keyed `vendor:account` (e.g. `nuki:Alpine Stays`).
+    pub fn max_in_flight_per_account(&self) -> BTreeMap<String, u32> {
+        self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).max.clone()
+    }
+
+    /// Counts a request of `account` in flight until the guard is dropped.
+    fn enter(&self, vendor: Vendor, account: Option<String>) -> Option<InFlightGuard<'_>> {
+        let account = format!("{vendor}:{}", account?);
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = in_flight.now.entry(account.clone()).or_default();
+        *n += 1;
+        let n = *n;
+        let max = in_flight.max.entry(account.clone()).or_default();
+        *max = (*max).max(n);
+        Some(InFlightGuard { world: self, account })
     }
 
     /// Moves every stub's clock forward to `now` (each plays what falls
     /// due); a backward move is ignored with a warning.
     pub fn set_time(&self, now: i64) {
         let current = self.now();
+        if self.running.get().is_some() {
+            // The clock runs by itself; it is at `current` already.
+            return;
+        }
         if now < current {
             tracing::warn!(current, requested = now, "stub world: clock cannot move backwards; ignored");
             return;
@@ -353,10 +471,20 @@ impl World {
         if let Some(route) = admin_route(&req.path_and_query) {
             return admin::handle(self, req, &route);
         }
+        self.follow_clock();
         let (vendor, target) = dispatch(&req.path_and_query);
         match self.stub(vendor) {
-            Ok(s) if target == req.path_and_query => s.handle(req),
-            Ok(s) => s.handle(&StubRequest { path_and_query: target, ..req.clone() }),
+            Ok(s) => {
+                let rewritten;
+                let req = if target == req.path_and_query {
+                    req
+                } else {
+                    rewritten = StubRequest { path_and_query: target, ..req.clone() };
+                    &rewritten
+                };
+                let _in_flight = self.enter(vendor, s.account_of(req));
+                s.handle(req)
+            }
             Err(e) => StubResponse::json(404, &json!({ "message": e.to_string() })),
         }
     }
@@ -385,6 +513,7 @@ trait VendorStub: Send + Sync {
     fn now(&self) -> i64;
     fn set_time(&self, now: i64);
     fn revoke_tokens(&self) -> usize;
+    fn account_of(&self, req: &StubRequest) -> Option<String>;
     fn pins(&self) -> Vec<PinRecord>;
     fn http_totals(&self) -> HttpCounts;
 }
@@ -406,6 +535,9 @@ macro_rules! vendor_stub {
             }
             fn revoke_tokens(&self) -> usize {
                 <$stub>::revoke_tokens(self)
+            }
+            fn account_of(&self, req: &StubRequest) -> Option<String> {
+                <$stub>::account_of(self, req)
             }
             fn pins(&self) -> Vec<PinRecord> {
                 <$stub>::pins(self)

@@ -256,6 +256,23 @@ fn token(state: &mut State, req: &StubRequest) -> StubResponse {
         .with_header("Cache-Control", "no-store")
 }
 
+/// The account (client id) a request speaks for: the Basic credentials of a
+/// token request, or the `client_id` claim of a bearer token (a JWT whose
+/// payload is read, not verified: for the world's in-flight accounting).
+pub(crate) fn account_of(req: &StubRequest) -> Option<String> {
+    if let Some((client_id, _)) = basic_credentials(req) {
+        return Some(client_id);
+    }
+    let value = req.header("Authorization")?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let payload = URL_SAFE_NO_PAD.decode(token.trim().split('.').nth(1)?).ok()?;
+    let claims: Value = serde_json::from_slice(&payload).ok()?;
+    claims.get("client_id")?.as_str().map(str::to_string)
+}
+
 /// `Authorization: Basic base64(client_id:client_secret)`.
 fn basic_credentials(req: &StubRequest) -> Option<(String, String)> {
     let value = req.header("Authorization")?.trim();

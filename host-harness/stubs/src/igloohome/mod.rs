@@ -135,6 +135,11 @@ impl Igloohome {
         self.inner.now()
     }
 
+    /// The account (client id) a request speaks for, if it names one.
+    pub fn account_of(&self, req: &StubRequest) -> Option<String> {
+        api::account_of(req)
+    }
+
     /// Moves the simulated clock forward to `now` (a backward move is
     /// ignored with a warning) and carries out the bridges' jobs up to it.
     pub fn set_time(&self, now: i64) {

@@ -337,6 +337,16 @@ fn authenticate(state: &State, req: &StubRequest) -> Option<usize> {
     state.accounts.iter().position(|a| a.token_valid && a.token == token)
 }
 
+/// The account (its name) whose API token a request carries, revoked or not.
+pub(crate) fn account_of(state: &State, req: &StubRequest) -> Option<String> {
+    let value = req.header("Authorization")?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    state.accounts.iter().find(|a| a.token == token.trim()).map(|a| a.name.clone())
+}
+
 fn is_json(req: &StubRequest) -> bool {
     req.header("Content-Type")
         .and_then(|v| v.split(';').next())

@@ -147,6 +147,11 @@ impl Nuki {
         api::handle(&mut self.state(), req)
     }
 
+    /// The account (its name) a request speaks for, if it names one.
+    pub fn account_of(&self, req: &StubRequest) -> Option<String> {
+        api::account_of(&self.state(), req)
+    }
+
     /// The simulated clock.
     pub fn now(&self) -> i64 {
         self.inner.now()

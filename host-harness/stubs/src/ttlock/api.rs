@@ -233,6 +233,20 @@ fn after(resp: StubResponse, fault: Option<FaultKind>) -> StubResponse {
 
 // ---------------------------------------------------------- parameters
 
+/// The account (its username) a request speaks for: the access token's, the
+/// refresh token's, or the username of a token request.
+pub(crate) fn account_of(state: &State, req: &StubRequest) -> Option<String> {
+    let query = origin_form(&req.path_and_query).split_once('?').map_or("", |(_, q)| q);
+    let p = Params::parse(req, query);
+    let index = match (p.get("accessToken"), p.get("refresh_token"), p.get("username")) {
+        (Some(token), _, _) => state.tokens.get(token).map(|t| t.account),
+        (None, Some(token), _) => state.refresh_tokens.get(token).map(|t| t.account),
+        (None, None, Some(username)) => return Some(username.to_string()),
+        _ => None,
+    }?;
+    state.accounts.get(index).map(|a| a.username.clone())
+}
+
 /// The request's parameters: the query string, then the form body (which
 /// wins on a repeated name). Real clients put `clientId`, `accessToken` and
 /// `date` in the query even on POSTs, so both are read for every call. The

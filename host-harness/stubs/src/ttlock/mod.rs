@@ -172,6 +172,11 @@ impl Ttlock {
         self.inner.lock()
     }
 
+    /// The account (its username) a request speaks for, if it names one.
+    pub fn account_of(&self, req: &StubRequest) -> Option<String> {
+        api::account_of(&self.state(), req)
+    }
+
     /// Answers one HTTP request. A gateway or Wi-Fi write holds its channel
     /// busy for [`Ttlock::set_command_delay`] of real time with the world
     /// unlocked, so that a concurrent write through the same gateway gets

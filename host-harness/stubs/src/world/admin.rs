@@ -3,9 +3,11 @@
 //! request counts). These requests are not counted in the `http` report.
 //! `provider` is `"igloohome"` (the default), `"nuki"` or `"ttlock"`.
 //!
-//! - `GET  /_admin/time` -> `{"now": secs, "time": "RFC 3339"}`
+//! - `GET  /_admin/time` -> `{"now": secs, "time": "RFC 3339", "now_exact":
+//!   secs with the fraction, "speed": N | null}` (`speed`: the clock runs by
+//!   itself N times as fast as the wall clock, `stub --speed N`)
 //! - `POST /_admin/time` `{"now": secs | "RFC 3339"}` -> same as GET; 409
-//!   if it would move the clock back
+//!   if it would move the clock back, or while it runs by itself
 //! - `POST /_admin/online` `{"provider"?, "id", "online"}`: an igloohome
 //!   bridge, a TTLock gateway or a Nuki lock (see [`World::set_online`])
 //! - `POST /_admin/bridge` `{"bridge", "online", "provider"?}`: the same,
@@ -17,7 +19,9 @@
 //!   `{"revoked": n}`
 //! - `POST /_admin/page-size` `{"page_size": n}` (igloohome)
 //! - `GET  /_admin/pins` -> the report's `pins` array, every vendor's
-//! - `GET  /_admin/http` -> the report's `http` object, every vendor's
+//! - `GET  /_admin/http` -> the report's `http` object, every vendor's,
+//!   with `max_in_flight_per_account`: the most requests ever in flight at
+//!   once per vendor account (`{"nuki:Alpine Stays": 1, ...}`)
 //! - `POST /_admin/shutdown` (served by [`crate::StubServer`] only)
 //!
 //! Errors are `{"error": "..."}`: 404 for an unknown route or a vendor,
@@ -39,8 +43,13 @@ fn world_error(e: &WorldError) -> StubResponse {
     error(if e.is_not_found() { 404 } else { 400 }, &e.to_string())
 }
 
-fn time_json(now: i64) -> StubResponse {
-    StubResponse::json(200, &json!({"now": now, "time": rfc3339_utc(now)}))
+fn time_json(world: &World) -> StubResponse {
+    let exact = world.now_exact();
+    let now = world.now();
+    StubResponse::json(
+        200,
+        &json!({"now": now, "time": rfc3339_utc(now), "now_exact": exact, "speed": world.clock_speed()}),
+    )
 }
 
 /// The request body as a JSON object; an empty body is `{}` when
@@ -77,7 +86,7 @@ pub(crate) fn handle(world: &World, req: &StubRequest, route: &[String]) -> Stub
     let route: Vec<&str> = route.iter().map(String::as_str).collect();
     let method = req.method.to_ascii_uppercase();
     let result = match (method.as_str(), route.as_slice()) {
-        ("GET", ["time"]) => Ok(time_json(world.now())),
+        ("GET", ["time"]) => Ok(time_json(world)),
         ("POST", ["time"]) => body(req, false).and_then(|b| set_time(world, &b)),
         ("POST", ["online"]) => body(req, false).and_then(|b| online(world, &b, "id")),
         ("POST", ["bridge"]) => body(req, false).and_then(|b| online(world, &b, "bridge")),
@@ -89,7 +98,11 @@ pub(crate) fn handle(world: &World, req: &StubRequest, route: &[String]) -> Stub
         }),
         ("POST", ["page-size"]) => body(req, false).and_then(|b| page_size(world, &b)),
         ("GET", ["pins"]) => Ok(StubResponse::json(200, &world.report_pins_json())),
-        ("GET", ["http"]) => Ok(StubResponse::json(200, &world.http_json())),
+        ("GET", ["http"]) => {
+            let mut http = world.http_json();
+            http["max_in_flight_per_account"] = json!(world.max_in_flight_per_account());
+            Ok(StubResponse::json(200, &http))
+        }
         _ => Err(error(404, "no such admin route")),
     };
     result.unwrap_or_else(|e| e)
@@ -102,11 +115,14 @@ fn set_time(world: &World, b: &Body) -> Result<StubResponse, StubResponse> {
         _ => None,
     }
     .ok_or_else(|| error(400, "'now' must be unix seconds or an RFC 3339 instant"))?;
+    if world.clock_speed().is_some() {
+        return Err(error(409, "the simulated clock runs by itself (stub --speed): it cannot be set"));
+    }
     if now < world.now() {
         return Err(error(409, "the simulated clock cannot move backwards"));
     }
     world.set_time(now);
-    Ok(time_json(world.now()))
+    Ok(time_json(world))
 }
 
 /// `/online` (the id under `id`) and its older name `/bridge` (under

@@ -366,7 +366,9 @@ fn admin_routes_drive_every_vendor() {
     let a = |method: &str, path: &str, body: &str| admin(&w, method, path, body);
 
     let r = a("POST", "/_admin/time", r#"{"now": "2026-03-01T08:10:00Z"}"#);
-    assert_eq!((r.status, r.json_body()), (200, json!({"now": t0() + 600, "time": "2026-03-01T08:10:00Z"})));
+    let exact = (t0() + 600) as f64;
+    let expected = json!({"now": t0() + 600, "time": "2026-03-01T08:10:00Z", "now_exact": exact, "speed": null});
+    assert_eq!((r.status, r.json_body()), (200, expected));
     assert_eq!(w.ttlock().map(Ttlock::now), Some(t0() + 600));
     assert_eq!(a("GET", "/_admin/time", "").json_body()["now"], json!(t0() + 600));
     assert_eq!(a("POST", "/_admin/time", &format!(r#"{{"now": {}}}"#, t0())).status, 409);
@@ -422,7 +424,9 @@ fn admin_routes_drive_every_vendor() {
     assert_eq!(a("GET", "/_admin/pins", "").json_body(), w.report_pins_json());
     assert_eq!(a("GET", "/_admin/pins", "").json_body()[0]["provider"], json!("nuki"));
     let before = w.http_counts();
-    assert_eq!(a("GET", "/_admin/http", "").json_body(), w.http_json());
+    let mut http = a("GET", "/_admin/http", "").json_body();
+    assert!(http.as_object_mut().and_then(|o| o.remove("max_in_flight_per_account")).is_some());
+    assert_eq!(http, w.http_json());
     assert_eq!(a("GET", "/_admin/nope", "").status, 404);
     assert_eq!(a("DELETE", "/_admin/time", "").status, 404);
     assert_eq!(w.http_counts(), before, "admin traffic is not counted");
@@ -515,4 +519,54 @@ mod over_http {
         assert_eq!(a.get(format!("{base}/ttlock/nope")).call().expect("404").status().as_u16(), 404);
         assert_eq!(server.stub().http_counts().requests, 5);
     }
+}
+
+#[test]
+fn requests_in_flight_are_counted_per_vendor_account() {
+    let w = world();
+    let token = igloohome_token(&w).json_body()["access_token"].as_str().expect("token").to_string();
+    let auth = format!("Bearer {token}");
+    assert_eq!(w.handle(&request("GET", "/igloohome/devices", &[("Authorization", &auth)], b"")).status, 200);
+    assert_eq!(nuki_get(&w, "/nuki/smartlock").status, 200);
+    let tt = ttlock_token(&w).json_body();
+    let access = tt["access_token"].as_str().expect("ttlock token");
+    let list = format!("/ttlock/v3/lock/list?clientId=pms-app-id&accessToken={access}&pageNo=1&pageSize=20&date=1");
+    assert_eq!(w.handle(&request("GET", &list, &[], b"")).status, 200);
+    // An admin request and one without credentials are nobody's.
+    admin(&w, "GET", "/_admin/pins", "");
+    w.handle(&request("GET", "/nuki/smartlock", &[], b""));
+    let max = w.max_in_flight_per_account();
+    assert_eq!(
+        max.into_iter().collect::<Vec<_>>(),
+        [
+            ("igloohome:demo-id".to_string(), 1),
+            ("nuki:Sea View Rentals".to_string(), 1),
+            ("ttlock:host@example.com".to_string(), 1)
+        ]
+    );
+    // Two at once of one account count 2; the admin report says so.
+    let (a, b) = (w.enter(Vendor::Nuki, Some("x".into())), w.enter(Vendor::Nuki, Some("x".into())));
+    drop((a, b));
+    let _c = w.enter(Vendor::Nuki, Some("x".into()));
+    let http = admin(&w, "GET", "/_admin/http", "").json_body();
+    assert_eq!(http["max_in_flight_per_account"]["nuki:x"], 2);
+    assert_eq!(http["max_in_flight_per_account"]["igloohome:demo-id"], 1);
+}
+
+#[test]
+fn a_running_clock_moves_by_itself_and_cannot_be_set() {
+    let w = world();
+    assert!(w.run_clock(3600));
+    assert!(!w.run_clock(10), "once per world");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(w.now() >= t0() + 300, "100 ms at 3600x is 360 s: {}", w.now() - t0());
+    let time = admin(&w, "GET", "/_admin/time", "").json_body();
+    assert_eq!(time["speed"], 3600);
+    assert!(time["now_exact"].as_f64().expect("exact") >= (t0() + 300) as f64);
+    // The stubs follow it: a request sees the clock where it runs.
+    assert!(w.igloohome().expect("igloohome").now() >= t0() + 300);
+    assert_eq!(admin(&w, "POST", "/_admin/time", &format!("{{\"now\": {}}}", t0() + 999_999)).status, 409);
+    let before = w.now();
+    w.set_time(before + 999_999);
+    assert!(w.now() < before + 999_999, "set_time does not move a running clock");
 }
