@@ -71,6 +71,8 @@ STEP_KINDS = (
     "restart",
     "end",
 )
+#: A report's pin, as `host-harness scenario` writes it.
+PIN_FIELDS = ("provider", "lock", "pin", "access_name", "start", "end", "added_at", "removed_at")
 #: The fields each vendor's `connect` step needs.
 CONNECT_FIELDS: Dict[str, Tuple[str, ...]] = {
     "igloohome": ("client_id", "client_secret"),
@@ -598,8 +600,11 @@ def run_scenario(
                 entry: Dict[str, Json] = {"at": utc(step["_at"]), "do": step["do"], "ok": ok}
                 entry["result" if ok else "error"] = value
                 steps.append(entry)
-            pins = stub.pins()
-            requests = stub.http()
+            # The fields the Rust runner's report has, in its order (the
+            # stub's admin API may tell more).
+            pins = [{key: p.get(key) for key in PIN_FIELDS} for p in stub.pins()]
+            counts = stub.http()
+            requests = {"requests": counts["requests"], "by_endpoint": counts["by_endpoint"]}
             emails = [
                 {"at": utc(e.at), "to": "owner", "subject": e.subject, "body": e.body}
                 for e in db.tenant(TENANT).emails()
