@@ -1,10 +1,10 @@
 //! `host-harness`: the command line of the plugin host.
 //!
 //!     host-harness scenario FILE.json [--report OUT.json]
-//!     host-harness stub --config FILE.json [--port N] [--start RFC3339]
+//!     host-harness stub --config FILE.json [--port N] [--start RFC3339] [--speed N]
 //!     host-harness bench [--json]
 //!     host-harness drive --scenario FILE.json --stub URL --db FILE.sqlite
-//!     host-harness serve [--db FILE] [--port N] [--token-file FILE] [--demo [--speed N]]
+//!     host-harness serve [--db FILE|postgres://...] [--port N] [--token-file FILE] [--demo [--speed N] | --stub URL]
 //!
 //! Logs go to stderr (`RUST_LOG`), results to stdout.
 
@@ -68,6 +68,11 @@ enum Command {
         /// scenario's `start` or now.
         #[arg(long)]
         start: Option<chrono::DateTime<chrono::Utc>>,
+        /// The clock runs by itself N times as fast as the wall clock from
+        /// the start (`serve --stub URL` follows it); without it the clock
+        /// moves only when set (`POST /_admin/time`).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        speed: Option<u32>,
     },
     /// Measures the component and prints the figures.
     Bench {
@@ -95,9 +100,24 @@ enum Command {
     /// the Integrations panel (/) for several PMS accounts, on 127.0.0.1
     /// (prints its base URL as the first line on stdout).
     Serve {
-        /// The SQLite file (plugin state, PMS records, e-mail outbox).
-        #[arg(long, default_value = "smartlock.sqlite")]
-        db: PathBuf,
+        /// The database: a SQLite file (plugin state, PMS records, e-mail
+        /// outbox; default smartlock.sqlite), or a PostgreSQL URL
+        /// (postgres://USER@HOST/DB) that several service processes share.
+        /// A URL with a password goes in SMARTLOCK_DB (or PGPASSWORD), not here.
+        #[arg(long, value_name = "FILE|URL")]
+        db: Option<String>,
+        /// Send every brand to this stub process (`host-harness stub
+        /// --speed N`) and follow its clock: several service processes
+        /// then share one simulated world.
+        #[arg(long, value_name = "URL")]
+        stub: Option<String>,
+        /// With PostgreSQL: seconds a process waits before working on a
+        /// tenant whose last holder ended without releasing it (killed, or
+        /// cut off from the database), for that holder's last vendor request
+        /// (default: the vendor request timeout, 10 s, plus 1).
+        #[arg(long, value_name = "S", default_value_t = 11,
+              value_parser = clap::value_parser!(u64).range(0..=600))]
+        takeover_grace: u64,
         /// Port (0: any free port).
         #[arg(long, default_value_t = 8080)]
         port: u16,
@@ -157,11 +177,13 @@ fn main() -> ExitCode {
                 other => other.map(drop),
             }
         }
-        Command::Stub { config: file, port, start } => run_stub(file, port, start),
+        Command::Stub { config: file, port, start, speed } => run_stub(file, port, start, speed),
         Command::Bench { json, profile_native } => bench::run(config, json, profile_native),
         Command::Drive { scenario, stub, db } => load(&scenario).and_then(|s| drive::run(&s, &stub, &db, config)),
         Command::Serve {
             db,
+            stub,
+            takeover_grace,
             port,
             token_file,
             demo,
@@ -183,6 +205,10 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            let db = match database(db) {
+                Ok(db) => db,
+                Err(code) => return code,
+            };
             let limits = serve::Limits {
                 max_connections,
                 read_timeout: std::time::Duration::from_secs(read_timeout),
@@ -190,7 +216,17 @@ fn main() -> ExitCode {
             };
             serve::SecretSources::from_env(token_file, ttlock_client_id, ttlock_client_secret_file).and_then(
                 |secrets| {
-                    let options = serve::ServeOptions { db, port, secrets, demo, speed, max_nights, limits };
+                    let options = serve::ServeOptions {
+                        db,
+                        stub,
+                        takeover_grace: std::time::Duration::from_secs(takeover_grace),
+                        port,
+                        secrets,
+                        demo,
+                        speed,
+                        max_nights,
+                        limits,
+                    };
                     serve::run(options, config)
                 },
             )
@@ -207,6 +243,35 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+/// The database `serve` uses: `--db`, else `SMARTLOCK_DB`, else
+/// `smartlock.sqlite`. A URL with a password on the command line is
+/// refused (exit code 2; the password is not repeated): every user sees it
+/// in `ps`.
+fn database(flag: Option<String>) -> Result<serve::db::DbTarget, ExitCode> {
+    let from_env = std::env::var(serve::db::DB_ENV).ok().filter(|v| !v.is_empty());
+    match (flag, from_env) {
+        (Some(_), Some(_)) => {
+            eprintln!("error: give the database once: --db or {}", serve::db::DB_ENV);
+            Err(ExitCode::from(2))
+        }
+        (Some(flag), None) => {
+            let target = serve::db::DbTarget::parse(&flag);
+            if matches!(&target, serve::db::DbTarget::Postgres(url) if host_harness::imports::postgres::has_password(url)) {
+                eprintln!(
+                    "error: the --db URL holds a password, which every user sees in `ps` ({}): put the URL in {} \
+                     or the password in PGPASSWORD",
+                    target.describe(),
+                    serve::db::DB_ENV
+                );
+                return Err(ExitCode::from(2));
+            }
+            Ok(target)
+        }
+        (None, Some(env)) => Ok(serve::db::DbTarget::parse(&env)),
+        (None, None) => Ok(serve::db::DbTarget::Sqlite(PathBuf::from("smartlock.sqlite"))),
     }
 }
 
@@ -236,7 +301,12 @@ fn run_scenario(
     Ok(report.all_ok())
 }
 
-fn run_stub(file: PathBuf, port: u16, start: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
+fn run_stub(
+    file: PathBuf,
+    port: u16,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    speed: Option<u32>,
+) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(&file).map_err(|e| InvalidScenario(format!("cannot read {}: {e}", file.display())))?;
     let value: serde_json::Value =
@@ -258,6 +328,10 @@ fn run_stub(file: PathBuf, port: u16, start: Option<chrono::DateTime<chrono::Utc
         None => host_harness::Clock::now(&host_harness::SystemClock),
     };
     config.validate().map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?;
-    host_harness::stubs::serve_forever(World::new(config, now), port).context("serving the stub")?;
+    let world = World::new(config, now);
+    if let Some(speed) = speed {
+        world.run_clock(speed);
+    }
+    host_harness::stubs::serve_forever(world, port).context("serving the stub")?;
     Ok(())
 }

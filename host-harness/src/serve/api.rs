@@ -115,6 +115,10 @@ fn service_json(host: &Host) -> Value {
             "simulated": host.clock.is_simulated(),
         },
         "demo": host.demo.is_some(),
+        // `--stub URL`: every brand goes to that stub process, and the
+        // clock is its clock (shared by every service process using it).
+        "stub": host.stub,
+        "database": host.db.kind(),
         // The demo's vendor stubs (fakes, no secrets): tests and curious
         // users read the locks' own truth at `{demo_stubs}/_admin/pins`.
         "demo_stubs": host.demo.as_ref().map(|d| d.base_url()),
@@ -210,7 +214,7 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
         _ => {}
     }
     let t = host.tenant(tenant_id)?;
-    let _turn = t.turn();
+    let _turn = t.turn()?;
     let body = || Body::parse(&req.body, false);
     match (method, rest) {
         ("GET", ["properties"]) => list_properties(&t),

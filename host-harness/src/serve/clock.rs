@@ -26,6 +26,17 @@ impl ServiceClock {
         ServiceClock { speed: speed.max(1), simulated: Some((start, Instant::now())) }
     }
 
+    /// A simulated clock that follows another one (a stub process's) read
+    /// just now as `now` (with its fraction of a second), running `speed`
+    /// times as fast as the wall clock.
+    pub fn following(now: f64, speed: u32) -> ServiceClock {
+        let speed = speed.max(1);
+        let whole = now.floor();
+        let back = Duration::from_secs_f64(((now - whole) / f64::from(speed)).clamp(0.0, 1.0));
+        let wall = Instant::now().checked_sub(back).unwrap_or_else(Instant::now);
+        ServiceClock { speed, simulated: Some((whole as i64, wall)) }
+    }
+
     /// Simulated seconds per wall second.
     pub fn speed(&self) -> u32 {
         self.speed

@@ -124,6 +124,7 @@ const GUESTS: [&str; 8] =
 /// days from the clock's date), unless it has properties already.
 pub fn seed(host: &Host) -> anyhow::Result<()> {
     let tenant = host.tenant(DEMO_TENANT).map_err(|e| anyhow::anyhow!(e.message))?;
+    let turn = tenant.turn().map_err(|e| anyhow::anyhow!(e.message))?;
     if !tenant.records.properties()?.is_empty() {
         return Ok(());
     }
@@ -156,6 +157,7 @@ pub fn seed(host: &Host) -> anyhow::Result<()> {
         }
     }
     host.touched(DEMO_TENANT);
+    drop(turn);
     Ok(())
 }
 

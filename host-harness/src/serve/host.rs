@@ -1,4 +1,5 @@
-//! The service's shared state: the loaded plugin, the SQLite file, the
+//! The service's shared state: the loaded plugin, the database (a SQLite
+//! file, or PostgreSQL shared with other processes, [`db`](super::db)), the
 //! clock, the tenants (made on first use, remembered once they wrote
 //! something so that the regular tick reaches them after a restart, dropped
 //! from memory while idle), the operator's token and the tenants' API keys
@@ -8,10 +9,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::imports::{Clock as _, HttpBackend, KvStore, SqliteDb, SqliteStore, Tenant, VendorRoutes};
+use crate::imports::{Clock as _, HttpBackend, KvStore, StorageError, Tenant, VendorRoutes};
+use crate::Fence;
 use crate::{Runtime, TenantHandle};
 
 use super::clock::ServiceClock;
+use super::db::{Database, FencedHttp, TenantTurn, TurnSettings};
 use super::demo::Demo;
 use super::json::ApiError;
 use super::keys::{self, Caller};
@@ -36,24 +39,39 @@ const IDLE_EVICTION: Duration = Duration::from_secs(10 * 60);
 pub struct TenantEntry {
     pub handle: TenantHandle,
     pub records: Records,
+    runtime: Runtime,
     /// The service's critical section for this tenant (R33): an API request
-    /// holds it from reading the host's records through the plugin call to
-    /// writing them back, so concurrent requests never interleave.
+    /// or a tick holds it from reading the host's records through the
+    /// plugin call to writing them back, so concurrent requests never
+    /// interleave. With PostgreSQL it spans every process (R34).
     turn: Mutex<()>,
+    /// With PostgreSQL: the turn's session, which the tenant's stores and
+    /// transport go through.
+    fence: Option<Fence>,
+    pg: Option<(crate::PgDb, Arc<TurnSettings>)>,
     last_used: Mutex<Instant>,
 }
 
 impl TenantEntry {
-    /// Takes the tenant's turn (waits for a request of the same tenant).
-    pub fn turn(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.turn.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Takes the tenant's turn: waits for a request or tick of the same
+    /// tenant, in this process and (PostgreSQL) in every other. 503
+    /// `storage_failed` when the database cannot be reached.
+    pub fn turn(&self) -> Result<TenantTurn<'_>, ApiError> {
+        let pg = match (&self.pg, &self.fence) {
+            (Some((db, settings)), Some(fence)) => Some((db, fence, &**settings)),
+            _ => None,
+        };
+        TenantTurn::take(&self.turn, self.handle.id(), pg, &self.runtime).map_err(ApiError::storage)
     }
 }
 
 /// Everything the API, the panel and the scheduler share.
 pub struct Host {
     pub runtime: Runtime,
-    pub db: SqliteDb,
+    pub db: Database,
+    /// Where the vendor stubs are when the service follows a stub process
+    /// (`--stub URL`): every brand goes there and the clock is the stub's.
+    pub stub: Option<String>,
     pub clock: Arc<ServiceClock>,
     pub demo: Option<Demo>,
     /// The TTLock application (client id, secret) added to every TTLock connect.
@@ -64,9 +82,25 @@ pub struct Host {
     routes: VendorRoutes,
     http: Arc<dyn HttpBackend>,
     token: String,
-    service: SqliteStore,
+    service: Arc<dyn KvStore>,
+    turn_settings: Arc<TurnSettings>,
     tenants: Mutex<HashMap<String, Arc<TenantEntry>>>,
     registered: Mutex<BTreeSet<String>>,
+}
+
+/// The tenants registered in the service's namespace, by id.
+fn registered_in(service: &dyn KvStore) -> Result<Vec<String>, StorageError> {
+    let mut registered = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = service.list(TENANT_PREFIX, after.as_deref(), 500)?;
+        let done = page.len() < 500;
+        after = page.last().map(|(k, _)| k.clone());
+        registered.extend(page.into_iter().map(|(k, _)| k[TENANT_PREFIX.len()..].to_string()));
+        if done {
+            return Ok(registered);
+        }
+    }
 }
 
 /// Whether `id` may name a tenant: 1 to 64 ASCII letters, digits, `.`, `_`, `-`.
@@ -100,7 +134,9 @@ fn evict(tenants: &mut HashMap<String, Arc<TenantEntry>>, keep: usize) {
 /// The parts [`Host::new`] is built from.
 pub struct HostParts {
     pub runtime: Runtime,
-    pub db: SqliteDb,
+    pub db: Database,
+    pub stub: Option<String>,
+    pub turn_settings: TurnSettings,
     pub clock: Arc<ServiceClock>,
     pub routes: VendorRoutes,
     pub http: Arc<dyn HttpBackend>,
@@ -113,21 +149,13 @@ pub struct HostParts {
 impl Host {
     /// The host, with the tenants registered in the file.
     pub fn new(parts: HostParts) -> Result<Host, ApiError> {
-        let service = parts.db.tenant(SERVICE_NAMESPACE);
-        let mut registered = BTreeSet::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = service.list(TENANT_PREFIX, after.as_deref(), 500).map_err(ApiError::storage)?;
-            let done = page.len() < 500;
-            after = page.last().map(|(k, _)| k.clone());
-            registered.extend(page.into_iter().map(|(k, _)| k[TENANT_PREFIX.len()..].to_string()));
-            if done {
-                break;
-            }
-        }
+        let service = parts.db.store(SERVICE_NAMESPACE);
+        let registered = registered_in(&*service).map_err(ApiError::storage)?.into_iter().collect();
         Ok(Host {
             runtime: parts.runtime,
             db: parts.db,
+            stub: parts.stub,
+            turn_settings: Arc::new(parts.turn_settings),
             clock: parts.clock,
             demo: parts.demo,
             ttlock_app: parts.ttlock_app,
@@ -150,7 +178,7 @@ impl Host {
         if constant_time_eq(key.as_bytes(), self.token.as_bytes()) {
             return Some(Caller::Operator);
         }
-        match keys::verify(&self.service, key) {
+        match keys::verify(&*self.service, key) {
             Ok(tenant) => tenant.map(Caller::Tenant),
             Err(e) => {
                 tracing::error!(error = %e, "API keys: storage failed");
@@ -160,8 +188,8 @@ impl Host {
     }
 
     /// The service's own namespace (tenant list, API keys, the demo clock).
-    pub fn service_store(&self) -> &SqliteStore {
-        &self.service
+    pub fn service_store(&self) -> &dyn KvStore {
+        &*self.service
     }
 
     /// The tenant `id` (made on first use); 400 naming `tenant` for a bad id.
@@ -174,14 +202,22 @@ impl Host {
             evict(&mut tenants, MAX_RESIDENT_TENANTS - 1);
         }
         let entry = tenants.entry(id.to_string()).or_insert_with(|| {
-            let tenant = Tenant::new(id, Arc::new(self.db.tenant(id)))
-                .with_http(self.http.clone())
+            let fence = self.db.postgres().map(|_| Fence::new());
+            let http: Arc<dyn HttpBackend> = match &fence {
+                Some(fence) => Arc::new(FencedHttp { inner: self.http.clone(), fence: fence.clone() }),
+                None => self.http.clone(),
+            };
+            let tenant = Tenant::new(id, self.db.tenant_store(id, fence.as_ref()))
+                .with_http(http)
                 .with_clock(self.clock.clone())
                 .with_routes(self.routes.clone());
             Arc::new(TenantEntry {
                 handle: self.runtime.tenant(tenant),
-                records: Records::new(&self.db, id),
+                records: Records::new(&self.db, id, fence.as_ref()),
+                runtime: self.runtime.clone(),
                 turn: Mutex::new(()),
+                pg: self.db.postgres().map(|db| (db.clone(), self.turn_settings.clone())),
+                fence,
                 last_used: Mutex::new(Instant::now()),
             })
         });
@@ -209,13 +245,31 @@ impl Host {
             if let Err(e) = self.service.set(&format!("{TENANT_PREFIX}{id}"), b"{}") {
                 tracing::error!(tenant = id, error = %e, "could not register the tenant");
             }
+            if let Some(db) = self.db.postgres() {
+                // In the shared schedule, its first regular tick due now.
+                if let Err(e) = db.schedule_add(id, self.clock.now_secs()) {
+                    tracing::error!(tenant = id, error = %e, "could not add the tenant to the schedule");
+                }
+            }
         }
         self.poke.poke(id);
     }
 
-    /// The tenants with state, by id.
+    /// The tenants with state, by id (with PostgreSQL, those every process
+    /// registered).
     pub fn registered(&self) -> Vec<String> {
+        if self.db.postgres().is_some() {
+            match registered_in(&*self.service) {
+                Ok(all) => return all,
+                Err(e) => tracing::error!(error = %e, "listing the tenants failed"),
+            }
+        }
         self.registered.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
+    }
+
+    /// This process's name in the shared turns table (PostgreSQL).
+    pub fn holder(&self) -> &str {
+        &self.turn_settings.holder
     }
 
     /// The clock's instant, after moving a demo's vendor stubs to it.
@@ -228,14 +282,14 @@ impl Host {
     }
 
     /// A demo's simulated clock as saved by [`Host::save_clock`].
-    pub fn saved_clock(db: &SqliteDb) -> Option<i64> {
-        let bytes = db.tenant(SERVICE_NAMESPACE).get(CLOCK_KEY).ok()??;
+    pub fn saved_clock(db: &Database) -> Option<i64> {
+        let bytes = db.store(SERVICE_NAMESPACE).get(CLOCK_KEY).ok()??;
         std::str::from_utf8(&bytes).ok()?.parse().ok()
     }
 
     /// Saves a demo's simulated clock (a restarted demo goes on from there).
     pub fn save_clock(&self) {
-        if self.clock.is_simulated() {
+        if self.clock.is_simulated() && self.demo.is_some() {
             let now = self.clock.now().to_string();
             if let Err(e) = self.service.set(CLOCK_KEY, now.as_bytes()) {
                 tracing::warn!(error = %e, "could not save the demo clock");

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::imports::{KvStore, SqliteStore, StorageError, Write};
+use crate::imports::{KvStore, StorageError, Write};
 
 use super::host::constant_time_eq;
 
@@ -101,7 +101,7 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 /// The tenant `key` belongs to, if it is a live key.
-pub fn verify(store: &SqliteStore, key: &str) -> Result<Option<String>, StorageError> {
+pub fn verify(store: &dyn KvStore, key: &str) -> Result<Option<String>, StorageError> {
     let Some(id) = id_of(key) else { return Ok(None) };
     let Some(bytes) = store.get(&record_key(id))? else { return Ok(None) };
     let record: KeyRecord = serde_json::from_slice(&bytes)
@@ -110,7 +110,7 @@ pub fn verify(store: &SqliteStore, key: &str) -> Result<Option<String>, StorageE
 }
 
 /// The tenant's keys, oldest id first.
-pub fn list(store: &SqliteStore, tenant: &str) -> Result<Vec<KeyInfo>, StorageError> {
+pub fn list(store: &dyn KvStore, tenant: &str) -> Result<Vec<KeyInfo>, StorageError> {
     let prefix = listing_prefix(tenant);
     let mut out = Vec::new();
     for (k, _) in store.list(&prefix, None, MAX_KEYS_PER_TENANT as u32 + 1)? {
@@ -139,7 +139,7 @@ impl From<StorageError> for CreateError {
 
 /// Makes a key for `tenant`: its info and the key itself (shown once).
 pub fn create(
-    store: &SqliteStore,
+    store: &dyn KvStore,
     tenant: &str,
     label: Option<String>,
     now: i64,
@@ -159,7 +159,7 @@ pub fn create(
 }
 
 /// Revokes the tenant's key `id`; whether there was one.
-pub fn revoke(store: &SqliteStore, tenant: &str, id: &str) -> Result<bool, StorageError> {
+pub fn revoke(store: &dyn KvStore, tenant: &str, id: &str) -> Result<bool, StorageError> {
     let Some(bytes) = store.get(&record_key(id))? else { return Ok(false) };
     let owner = serde_json::from_slice::<KeyRecord>(&bytes).map(|r| r.tenant).unwrap_or_default();
     if owner != tenant {

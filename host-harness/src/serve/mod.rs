@@ -1,8 +1,13 @@
 //! `host-harness serve`: a long-running reference host on
 //! [`smartlock_host`](crate): several PMS accounts (tenants) behind one JSON
 //! API ([`api`], `openapi.json`) and the seed's Integrations panel, state
-//! in one SQLite file, ticks driven by the plugin's wake-ups with a regular
+//! in one SQLite file or in PostgreSQL shared by several service processes
+//! ([`db`], R34), ticks driven by the plugin's wake-ups with a regular
 //! 5-minute tick as backstop ([`scheduler`]). See `README.md` beside this file.
+//!
+//! With `--stub URL` every brand goes to a stub process (`host-harness stub
+//! --speed N`) and the clock is that stub's: several service processes then
+//! share one simulated world.
 //!
 //! With `--demo` the three vendor stubs run in-process with demo accounts
 //! and locks, the tenant `demo` gets demo properties and bookings, and the
@@ -10,6 +15,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod db;
 pub mod demo;
 pub mod host;
 mod http;
@@ -27,7 +33,9 @@ use std::thread::JoinHandle;
 use anyhow::Context as _;
 
 use crate::imports::{Clock as _, HttpBackend, SqliteDb, SystemClock, UreqBackend, UreqConfig, VendorRoutes};
-use crate::{Runtime, RuntimeConfig};
+use crate::{PgDb, Runtime, RuntimeConfig};
+
+use self::db::{Database, DbTarget, TurnSettings};
 
 use self::clock::ServiceClock;
 use self::demo::{Demo, DemoHttp, DEMO_TTLOCK_APP};
@@ -44,8 +52,15 @@ pub const DEFAULT_MAX_NIGHTS: u32 = 366;
 /// How `serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The SQLite file (plugin state, the PMS records, the outbox).
-    pub db: PathBuf,
+    /// The database: a SQLite file (plugin state, the PMS records, the
+    /// outbox), or PostgreSQL shared with other service processes.
+    pub db: DbTarget,
+    /// A stub process (`host-harness stub --speed N`) every brand goes to,
+    /// whose clock the service follows.
+    pub stub: Option<String>,
+    /// With PostgreSQL: how long a turn taken over from a holder that ended
+    /// without releasing it waits for that holder's last vendor request.
+    pub takeover_grace: std::time::Duration,
     /// Port on 127.0.0.1; 0: any free port.
     pub port: u16,
     /// The operator's token and the TTLock application secret, from the
@@ -77,14 +92,39 @@ impl Service {
         anyhow::ensure!((1..=MAX_SPEED).contains(&options.speed), "--speed must be from 1 to {MAX_SPEED}");
         anyhow::ensure!(
             options.demo || options.speed == 1,
-            "--speed needs --demo: against real vendors the host runs on the wall clock"
+            "--speed needs --demo: against real vendors the host runs on the wall clock (with --stub, the stub's)"
         );
+        anyhow::ensure!(!(options.demo && options.stub.is_some()), "--demo and --stub exclude each other");
         anyhow::ensure!(options.max_nights >= 1, "--max-nights must be at least 1");
-        let (token, token_origin) = options.secrets.operator_token(&options.db)?;
-        let db = SqliteDb::open(&options.db).with_context(|| format!("opening {}", options.db.display()))?;
+        let (db, token_file_base) = match &options.db {
+            DbTarget::Sqlite(path) => {
+                let db = SqliteDb::open(path).with_context(|| format!("opening {}", path.display()))?;
+                (Database::Sqlite(db), path.clone())
+            }
+            DbTarget::Postgres(url) => {
+                anyhow::ensure!(
+                    options.secrets.token_env.is_some() || options.secrets.token_file.is_some(),
+                    "with a PostgreSQL database give the operator token in {} or --token-file (the same for \
+                     every service process): there is no database file to keep a generated one beside",
+                    secrets::TOKEN_ENV
+                );
+                // Enough connections for every blocking thread and tick at once.
+                let connections = options.limits.blocking_threads + scheduler::PARALLEL_TICKS + 4;
+                let db = PgDb::open_with(url, connections)
+                    .with_context(|| format!("opening {}", options.db.describe()))?;
+                (Database::Postgres(db), PathBuf::new())
+            }
+        };
+        let (token, token_origin) = options.secrets.operator_token(&token_file_base)?;
         let runtime = Runtime::new(config).context("loading the plugin")?;
         let real_http: Arc<dyn HttpBackend> = Arc::new(UreqBackend::new(UreqConfig::default()));
-        let (clock, demo, routes, http, ttlock_app) = if options.demo {
+        let (clock, demo, routes, http, ttlock_app) = if let Some(stub) = &options.stub {
+            // The stub process's clock, from its own reading.
+            let (now, speed) = stub_clock(stub)?;
+            let clock = Arc::new(ServiceClock::following(now, speed));
+            let routes = VendorRoutes::via_stub(stub)?;
+            (clock, None, routes, real_http, options.secrets.ttlock_app()?)
+        } else if options.demo {
             // A restarted demo goes on from its saved clock, never back.
             let start = SystemClock.now().max(Host::saved_clock(&db).unwrap_or(i64::MIN));
             let clock = Arc::new(ServiceClock::simulated(start, options.speed));
@@ -98,9 +138,12 @@ impl Service {
             let app = options.secrets.ttlock_app()?;
             (Arc::new(ServiceClock::wall()), None, VendorRoutes::all_vendors(), real_http, app)
         };
+        let turn_settings = TurnSettings { holder: db::holder_name(), takeover_grace: options.takeover_grace };
         let parts = HostParts {
             runtime,
             db,
+            stub: options.stub.clone(),
+            turn_settings,
             clock,
             routes,
             http,
@@ -148,12 +191,29 @@ impl Drop for Service {
     }
 }
 
+/// The clock of the stub process at `base`: its reading with the fraction
+/// of a second, and its speed (`stub --speed N`; 1 when its clock is set by
+/// hand).
+fn stub_clock(base: &str) -> anyhow::Result<(f64, u32)> {
+    let url = format!("{}/_admin/time", base.trim_end_matches('/'));
+    let text = ureq::get(&url)
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_string())
+        .with_context(|| format!("reading the stub's clock at {url}"))?;
+    let body: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("the stub's clock at {url} is not JSON"))?;
+    let now = body["now_exact"].as_f64().or_else(|| body["now"].as_f64()).context("the stub's clock has no `now`")?;
+    let speed = body["speed"].as_u64().map_or(1, |s| s.clamp(1, u64::from(MAX_SPEED)) as u32);
+    Ok((now, speed))
+}
+
 /// `host-harness serve`: prints the base URL as the first line on stdout,
 /// where the operator token is (never the token) and the demo's
 /// credentials on stderr, then serves until the process is stopped.
 pub fn run(options: ServeOptions, config: RuntimeConfig) -> anyhow::Result<()> {
     let demo = options.demo;
     let speed = options.speed;
+    let database = options.db.describe();
     let mut service = Service::start(options, config)?;
     let base = service.base_url();
     let mut stdout = std::io::stdout();
@@ -175,7 +235,7 @@ pub fn run(options: ServeOptions, config: RuntimeConfig) -> anyhow::Result<()> {
              TTLock owner@example.com / demo-password"
         );
     }
-    tracing::info!(%base, demo, speed, "serving");
+    tracing::info!(%base, demo, speed, database, holder = service.host.holder(), "serving");
     service.wait();
     Ok(())
 }

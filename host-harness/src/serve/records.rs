@@ -2,8 +2,8 @@
 //! properties (sent along with every booking event, as a PMS does) and the
 //! bookings (listed per property in the panel).
 //!
-//! Each tenant's records live in their own namespace of the service's SQLite
-//! file, `pms/{tenant}` (a tenant id has no `/`, so it never meets a plugin
+//! Each tenant's records live in their own namespace of the service's
+//! database, `pms/{tenant}` (a tenant id has no `/`, so it never meets a plugin
 //! namespace), under these keys (ids escaped, see [`esc`]):
 //!
 //! | key | value |
@@ -16,7 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api;
-use crate::imports::{KvStore, SqliteDb, SqliteStore, StorageError, Write};
+use std::sync::Arc;
+
+use crate::imports::{KvStore, StorageError, Write};
+use crate::Fence;
+
+use super::db::Database;
 
 /// A property as the PMS knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,9 +111,9 @@ pub fn esc(id: &str) -> String {
 const PAGE: u32 = 500;
 
 /// One tenant's records.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Records {
-    store: SqliteStore,
+    store: Arc<dyn KvStore>,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, StorageError> {
@@ -120,9 +125,10 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 impl Records {
-    /// The namespace of `tenant`'s records in `db`.
-    pub fn new(db: &SqliteDb, tenant: &str) -> Records {
-        Records { store: db.tenant(&format!("pms/{tenant}")) }
+    /// The namespace of `tenant`'s records in `db` (with PostgreSQL, written
+    /// only in the tenant's turn, through `fence`).
+    pub fn new(db: &Database, tenant: &str, fence: Option<&Fence>) -> Records {
+        Records { store: db.tenant_store(&format!("pms/{tenant}"), fence) }
     }
 
     /// Every entry under `prefix`, page by page.
@@ -200,8 +206,8 @@ mod tests {
     #[test]
     fn bookings_are_listed_per_property_and_move_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let db = SqliteDb::open(dir.path().join("r.sqlite")).unwrap();
-        let r = Records::new(&db, "t1");
+        let db = Database::Sqlite(crate::imports::SqliteDb::open(dir.path().join("r.sqlite")).unwrap());
+        let r = Records::new(&db, "t1", None);
         r.put_booking(&booking("b1", "a"), None).unwrap();
         r.put_booking(&booking("b2", "a/b"), None).unwrap();
         assert_eq!(r.bookings_of("a").unwrap().len(), 1, "a/b's bookings are not a's");
@@ -209,6 +215,6 @@ mod tests {
         r.put_booking(&moved, r.booking("b1").unwrap().as_ref()).unwrap();
         assert!(r.bookings_of("a").unwrap().is_empty());
         assert_eq!(r.booking("b1").unwrap(), Some(moved));
-        assert_eq!(Records::new(&db, "t2").booking("b1").unwrap(), None, "tenants are apart");
+        assert_eq!(Records::new(&db, "t2", None).booking("b1").unwrap(), None, "tenants are apart");
     }
 }

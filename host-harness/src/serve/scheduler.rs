@@ -5,6 +5,14 @@
 //! [`BACKSTOP_SECS`] of the service's clock, ticks every tenant with state;
 //! the first one runs at start (wake-ups live in memory only). An API call
 //! that may have made work due wakes the loop at once ([`Poke`]).
+//!
+//! With PostgreSQL ([`run_shared`]) the schedule is a table every process
+//! shares: each process claims what is due — wake-ups and regular ticks —
+//! with `FOR UPDATE SKIP LOCKED`, so each due tick runs on exactly one
+//! process and the regular ticks are spread over the processes; a process
+//! that dies leaves its claims to the others (a claimed wake-up comes due
+//! again after [`LEASE`], a regular tick at the next backstop). Each tick
+//! holds the tenant's turn across processes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -23,12 +31,19 @@ const MAX_TICK_REPEATS: u32 = 20;
 /// for it came in since.
 const RETICK_PAUSE: Duration = Duration::from_secs(1);
 /// Tenants ticked at once.
-const PARALLEL_TICKS: usize = 8;
+pub const PARALLEL_TICKS: usize = 8;
 /// The loop looks again at least this often (wall clock).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// A demo's simulated clock is saved this often (wall clock), so a restarted
 /// demo goes on from about where it was.
 const CLOCK_SAVE: Duration = Duration::from_secs(1);
+/// With PostgreSQL: how long (wall clock) a claimed wake-up stays claimed
+/// before another process may take it (the tick's own report replaces it
+/// sooner).
+pub const LEASE: Duration = Duration::from_secs(60);
+/// With PostgreSQL: how often (wall clock) a process looks at the shared
+/// schedule at least, for wake-ups other processes wrote.
+const SHARED_POLL: Duration = Duration::from_millis(500);
 
 /// Wakes the tick loop: which tenants had an API call since it last looked.
 #[derive(Default)]
@@ -75,6 +90,9 @@ pub fn spawn(host: Arc<Host>) -> std::io::Result<thread::JoinHandle<()>> {
 }
 
 fn run(host: &Host) {
+    if let Some(db) = host.db.postgres() {
+        return run_shared(host, db);
+    }
     let wake_ups = host.runtime.wake_ups();
     let mut next_backstop = host.clock.now_secs();
     let mut last_tick: HashMap<String, Instant> = HashMap::new();
@@ -128,9 +146,80 @@ fn run(host: &Host) {
     }
 }
 
-/// Ticks one tenant at the service's clock, again while more is due.
+/// Service seconds in `wall` of the wall clock (at least 1).
+fn service_secs(host: &Host, wall: Duration) -> i64 {
+    ((wall.as_secs_f64() * f64::from(host.clock.speed())).ceil() as i64).max(1)
+}
+
+/// The loop on a shared PostgreSQL schedule: claim what is due, tick it,
+/// sleep until the schedule's next due instant (looking again at least
+/// every [`SHARED_POLL`], and at once when poked).
+fn run_shared(host: &Host, db: &crate::PgDb) {
+    let lease = service_secs(host, LEASE);
+    let mut clock_saved = Instant::now();
+    loop {
+        let now = host.now();
+        loop {
+            let claimed = match db.claim_due(now, lease, BACKSTOP_SECS, PARALLEL_TICKS as i64) {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming due ticks failed");
+                    break;
+                }
+            };
+            thread::scope(|s| {
+                for tenant in &claimed {
+                    s.spawn(move || tick(host, tenant));
+                }
+            });
+            if claimed.len() < PARALLEL_TICKS {
+                break;
+            }
+        }
+        if host.clock.is_simulated() && clock_saved.elapsed() >= CLOCK_SAVE {
+            host.save_clock();
+            clock_saved = Instant::now();
+        }
+        host.evict_idle();
+        let sleep = match db.next_due() {
+            Ok(Some(at)) => host.clock.wall_until(at),
+            Ok(None) => SHARED_POLL,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the schedule failed");
+                SHARED_POLL
+            }
+        };
+        if host.poke.wait(sleep.clamp(Duration::from_millis(20), SHARED_POLL)).is_none() {
+            return;
+        }
+    }
+}
+
+/// Ticks one tenant at the service's clock, again while more is due, in
+/// the tenant's turn.
 fn tick(host: &Host, id: &str) {
     let Ok(tenant) = host.tenant(id) else { return };
+    let turn = match tenant.turn() {
+        Ok(turn) => turn,
+        Err(e) => {
+            tracing::warn!(tenant = id, error = %e.message, "no tick: the tenant's turn could not be taken");
+            return;
+        }
+    };
+    tick_in_turn(host, id, &tenant);
+    if host.db.postgres().is_some() {
+        // A wake-up still due after the tick (it could not make progress)
+        // is looked at again after a pause, not at once forever.
+        let now = host.clock.now_secs();
+        let wake_ups = host.runtime.wake_ups();
+        if wake_ups.next(id).is_some_and(|at| at > i64::MIN && at <= now) {
+            wake_ups.set(id, Some(now + service_secs(host, RETICK_PAUSE)));
+        }
+    }
+    drop(turn);
+}
+
+fn tick_in_turn(host: &Host, id: &str, tenant: &super::host::TenantEntry) {
     for _ in 0..MAX_TICK_REPEATS {
         let now = host.now();
         match tenant.handle.on_tick(now) {
