@@ -18,10 +18,16 @@ pub struct Account {
     pub name: String,
 }
 
-fn vendor_to_plugin(e: VendorError) -> PluginError {
+/// A vendor failure while connecting or listing locks: a sentence for the
+/// manager in the error, the technical detail in the log.
+fn vendor_to_plugin<H: Host + ?Sized>(host: &H, provider: Provider, e: VendorError) -> PluginError {
+    host.log(Level::Warn, &format!("{}: {e}", provider.display_name()));
     match e {
-        VendorError::Unauthorized { detail, .. } => PluginError::CredentialsRejected(detail),
-        other => PluginError::VendorUnavailable(other.to_string()),
+        VendorError::Unauthorized { .. } => PluginError::CredentialsRejected(e.for_manager(Capabilities::of(provider))),
+        _ => PluginError::VendorUnavailable(format!(
+            "{} could not be reached just now: try again in a few minutes",
+            provider.display_name()
+        )),
     }
 }
 
@@ -105,7 +111,7 @@ pub fn connect<H: Host + ?Sized>(host: &H, input: CredentialsIn) -> Result<Accou
                 Some(t) => store.put(&token_key, &t)?,
                 None => store.delete(&token_key)?,
             }
-            return Err(vendor_to_plugin(e));
+            return Err(vendor_to_plugin(host, provider, e));
         }
     };
     let account_name = name.unwrap_or_else(|| CredentialsIn::login(&probe.credentials));
@@ -175,7 +181,7 @@ fn connection<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Connecti
 pub fn list_locks<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Vec<LockInfo>> {
     let conn = connection(host, provider)?;
     let mut client = vendor::client(host, &conn);
-    client.locks().map_err(vendor_to_plugin)
+    client.locks().map_err(|e| vendor_to_plugin(host, provider, e))
 }
 
 /// R4, R5, R14, R17: validates everything, then saves the assignment and
@@ -216,7 +222,7 @@ pub fn assign<H: Host + ?Sized>(
     let (lock_name, channel, remote) = match &current {
         Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.channel.clone(), a.remote()),
         _ => {
-            let locks = vendor::client(host, &conn).locks().map_err(vendor_to_plugin)?;
+            let locks = vendor::client(host, &conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
             let lock = locks
                 .into_iter()
                 .find(|l| l.id == lock_id)

@@ -13,7 +13,7 @@ pub enum PluginError {
     NotFound { field: String, id: String },
     #[error("no {} account is connected", .0.display_name())]
     NotConnected(Provider),
-    #[error("the lock vendor refused the credentials: {0}")]
+    #[error("{0}")]
     CredentialsRejected(String),
     #[error("{0}")]
     LockNotRemote(String),

@@ -239,7 +239,12 @@ fn poll<H: Host + ?Sized>(
         Ok(Confirmed::Failed(reason)) => {
             host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
             rec.job = None;
-            fail(rec, now, reason, job.submitted_at + RETRY_SECS);
+            let plain = format!(
+                "{}: check that {}; it is tried again every hour",
+                crate::vendor::plain(&reason),
+                caps.link_check
+            );
+            fail(rec, now, plain, job.submitted_at + RETRY_SECS);
             Store::new(host).save_booking(rec, Vec::new())?;
             Ok(Step::Next)
         }
@@ -420,15 +425,15 @@ fn submit<H: Host + ?Sized>(
             }
             match &e {
                 // Nothing happened and the channel will be free soon: not an attempt that failed.
-                VendorError::Busy(reason) => {
-                    rec.last_error = Some(reason.clone());
+                VendorError::Busy(_) => {
+                    rec.last_error = Some(e.for_manager(caps));
                     rec.retry_at = Some(now + BUSY_RETRY_SECS);
                     rec.next_due = rec.retry_at;
                 }
                 VendorError::RateLimited { retry_after_secs: Some(s), .. } => {
-                    fail(rec, now, e.to_string(), now + (*s).clamp(30, RETRY_SECS))
+                    fail(rec, now, e.for_manager(caps), now + (*s).clamp(30, RETRY_SECS))
                 }
-                _ => fail(rec, now, e.to_string(), now + RETRY_SECS),
+                _ => fail(rec, now, e.for_manager(caps), now + RETRY_SECS),
             }
         }
     }

@@ -35,6 +35,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     app: "the igloohome app",
     link_check: "the lock's bridge is plugged in and online in the igloohome app",
     fallback: "an offline code from the igloohome app",
+    credentials: "the Client ID and Client Secret from the igloohome developer portal",
 };
 
 pub const TOKEN_URL: &str = "https://auth.igloohome.co/oauth2/token";
@@ -128,7 +129,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
                 let detail = error_text(&resp);
                 return Err(VendorError::Unauthorized {
                     brand: BRAND,
-                    detail: format!("HTTP {}: {detail}", resp.status),
+                    detail: format!("the Client ID or Client Secret is wrong (HTTP {}: {detail})", resp.status),
                 });
             }
             s => return Err(unavailable(format!("token endpoint answered HTTP {s}"))),
@@ -317,7 +318,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
                     .and_then(Value::as_str)
                     .unwrap_or("the bridge did not carry out the job (failed or expired)");
                 let reason = format!(
-                    "the bridge did not carry out the job ({}, job status {s})",
+                    "the bridge did not put the code on the lock ({}, job status {s})",
                     crate::model::clip_to(msg, 160)
                 );
                 Ok(if is_pin_taken(msg) { Confirmed::PinTaken(reason) } else { Confirmed::Failed(reason) })

@@ -153,6 +153,9 @@ pub struct Capabilities {
     pub link_check: &'static str,
     /// Another way in when the code cannot be made in time.
     pub fallback: &'static str,
+    /// What the manager types to connect, and where it comes from, e.g.
+    /// "the Client ID and Client Secret from the igloohome developer portal".
+    pub credentials: &'static str,
 }
 
 impl Capabilities {
@@ -252,7 +255,43 @@ pub enum VendorError {
     Host(String),
 }
 
+/// A vendor's sentence without its technical part in parentheses: "the
+/// bridge is offline or unreachable (HTTP 503 ...)" reads "the bridge is
+/// offline or unreachable".
+pub fn plain(sentence: &str) -> &str {
+    sentence.split(" (").next().unwrap_or(sentence)
+}
+
 impl VendorError {
+    /// One sentence for a property manager: what happened and what to do.
+    /// The technical detail (`Display`) is for the log only.
+    pub fn for_manager(&self, caps: &Capabilities) -> String {
+        match self {
+            VendorError::Unauthorized { detail, .. } => {
+                format!("{}; check {} and connect again", plain(detail), caps.credentials)
+            }
+            VendorError::NoToken { brand, .. } => format!(
+                "{brand} did not let the plugin sign in; the code is tried again every hour, and if this lasts, \
+                 connect the {brand} account again"
+            ),
+            VendorError::Offline(what) => {
+                format!("{}: check that {}; the code is tried again every hour", plain(what), caps.link_check)
+            }
+            VendorError::Busy(what) => format!("{}; the code is tried again in a minute", plain(what)),
+            VendorError::PinTaken(_) => "the PIN was already in use on the lock; another PIN is being set".into(),
+            VendorError::RateLimited { brand, .. } => {
+                format!("{brand} asked the plugin to slow down; the code is tried again shortly")
+            }
+            VendorError::Unavailable { brand, .. } | VendorError::Malformed { brand, .. } => {
+                format!("{brand} did not answer as expected; the code is tried again every hour")
+            }
+            VendorError::Rejected { brand, .. } => {
+                format!("{brand} turned the code down; it is tried again every hour, and the host's log has the reason")
+            }
+            VendorError::Host(_) => "the host could not reach the lock vendor; the code is tried again every hour".into(),
+        }
+    }
+
     /// Whether a request that failed this way may still have been carried
     /// out (so it must be resolved before it is sent again).
     pub fn outcome_unknown(&self) -> bool {
@@ -318,5 +357,39 @@ pub fn client<'h, H: Host + ?Sized>(host: &'h H, connection: &'h Connection) -> 
             host,
             ttlock::Credentials { username, password_md5, client_id, client_secret },
         )),
+    }
+}
+
+#[cfg(test)]
+mod manager_sentences {
+    use super::*;
+
+    #[test]
+    fn vendor_failures_read_as_one_plain_sentence_with_what_to_do() {
+        let caps = Capabilities::of(Provider::Igloohome);
+        let cases = [
+            VendorError::Unauthorized {
+                brand: "igloohome",
+                detail: "the Client ID or Client Secret is wrong (HTTP 401: invalid_client)".into(),
+            },
+            VendorError::Offline("the bridge is offline or unreachable (HTTP 503: gateway timeout)".into()),
+            VendorError::Unavailable { brand: "igloohome", detail: "HTTP 502 after 3.2 s".into() },
+            VendorError::Malformed { brand: "igloohome", detail: "missing field `jobId`".into() },
+            VendorError::RateLimited { brand: "igloohome", retry_after_secs: Some(30) },
+            VendorError::Rejected { brand: "igloohome", message: "E4002 invalid duration".into() },
+        ];
+        for e in cases {
+            let s = e.for_manager(caps);
+            for technical in ["HTTP", "invalid_client", "503", "jobId", "E4002", "(", "\n"] {
+                assert!(!s.contains(technical), "{s:?} shows {technical:?}");
+            }
+            assert!(s.contains("check") || s.contains("tried again"), "says what to do: {s:?}");
+        }
+        let offline = VendorError::Offline("the bridge is offline or unreachable (HTTP 503)".into()).for_manager(caps);
+        assert_eq!(
+            offline,
+            "the bridge is offline or unreachable: check that the lock's bridge is plugged in and online in the \
+             igloohome app; the code is tried again every hour"
+        );
     }
 }

@@ -38,6 +38,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     app: "the Nuki app (pair a Nuki Keypad)",
     link_check: "the Nuki lock is online (through its Nuki Bridge or Wi-Fi) and its keypad is paired, in the Nuki app",
     fallback: "a code entered by hand in the Nuki app, next to the lock",
+    credentials: "the API token from Nuki Web",
 };
 
 pub const API_BASE: &str = "https://api.nuki.io";
@@ -565,8 +566,8 @@ fn check_status(resp: &HttpResponse) -> Result<(), VendorError> {
         401 => Err(VendorError::Unauthorized { brand: BRAND, detail: "the API token was refused (HTTP 401)".into() }),
         403 => Err(VendorError::Unauthorized {
             brand: BRAND,
-            detail: "the API token may not do this (HTTP 403); give it the scopes to view devices and manage \
-                     authorizations in Nuki Web"
+            detail: "the API token may not do this: give it the scopes to view devices and manage authorizations \
+                     in Nuki Web (HTTP 403)"
                 .into(),
         }),
         402 => rejected(

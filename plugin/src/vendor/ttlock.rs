@@ -46,6 +46,7 @@ pub static CAPABILITIES: Capabilities = Capabilities {
     app: "the TTLock app (link a gateway)",
     link_check: "the lock's TTLock gateway is plugged in and online in the TTLock app",
     fallback: "a passcode made in the TTLock app over Bluetooth, next to the lock",
+    credentials: "the username and password of the TTLock app",
 };
 
 /// The API host for accounts outside mainland China.
