@@ -137,6 +137,17 @@ pub struct BookingRecord {
     /// status shows local times with it even once the target is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// The margin (R10) of the property's assignment when the booking was
+    /// last planned with one: once the property has no lock, a code kept
+    /// mid-stay is held to the stay's current check-out plus it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_minutes: Option<u32>,
+    /// Without a target (the property has no lock) while a code of the
+    /// booking is on a lock or on its way: the stay's current window
+    /// (start, end), by [`replan`]. A code kept mid-stay (R17) goes at its
+    /// end (R16), and once it moves, the booking is due at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stay: Option<(Instant, Instant)>,
 }
 
 /// The next thing to do for a booking.
@@ -172,6 +183,8 @@ impl BookingRecord {
             next_due: None,
             indexed: Indexed::default(),
             timezone: None,
+            margin_minutes: None,
+            stay: None,
         }
     }
 
@@ -222,16 +235,19 @@ impl BookingRecord {
     /// (the lock changed or was removed) until check-out — the stay's
     /// current check-out, if the booking was shortened since (R16). `None`
     /// when no code is kept that way. "Mid-stay" is judged on the booking's
-    /// current window, not on the old code's.
+    /// current window (the target's, or without a lock the [`Self::stay`]),
+    /// not on the old code's.
     pub fn kept_mid_stay_until(&self, now: Instant) -> Option<Instant> {
         let cur = &self.on_lock.as_ref()?.placement;
         let target = self.target.as_ref().map(|t| &t.placement);
         if target.is_some_and(|t| t.lock_id == cur.lock_id) {
             return None;
         }
-        let (stay_start, stay_end) = match target {
-            Some(t) => (t.start, t.end.min(cur.end)),
-            None => (cur.start, cur.end),
+        let (stay_start, stay_end) = match (target, self.stay) {
+            (Some(t), _) => (t.start, t.end.min(cur.end)),
+            (None, Some((start, end))) => (start, end.min(cur.end)),
+            // Stored before the stay was kept: the code's own window.
+            (None, None) => (cur.start, cur.end),
         };
         (now >= stay_start).then_some(stay_end)
     }
@@ -373,13 +389,41 @@ pub fn replan(
     if let Some(t) = &target {
         rec.timezone = Some(t.timezone.clone());
     }
+    let margin_before = rec.margin_minutes;
+    if let Some(a) = assignment {
+        rec.margin_minutes = Some(a.margin_minutes);
+    }
+    // No lock, but a code on one (kept mid-stay, R17) or on its way: what
+    // the stay's facts say now bound it (R15, R16), with the margin of the
+    // property's last assignment; a record stored before that was kept
+    // takes the largest, so the guest never gets less than promised.
+    let holds_code = rec.on_lock.is_some() || rec.job.is_some();
+    let stay = match (&target, rec.facts.confirmed, property) {
+        (None, true, Some(p)) if holds_code => {
+            let margin = rec.margin_minutes.unwrap_or(*schedule::MARGIN_MINUTES_RANGE.end());
+            // The window does not depend on days_before.
+            let plan = plan_for(&rec.facts, p, crate::model::DEFAULT_DAYS_BEFORE, margin)?;
+            Some((plan.window_start, plan.window_end))
+        }
+        _ => None,
+    };
     let material = |t: &Option<Target>| t.as_ref().map(|t| (t.placement.clone(), t.plan));
-    if material(&target) == material(&rec.target) {
+    if material(&target) == material(&rec.target) && stay == rec.stay {
         // Names only (or nothing): keep the schedule and its progress.
-        let changed = target != rec.target;
+        let changed = target != rec.target || rec.margin_minutes != margin_before;
         rec.target = target;
+        // R15: a cancelled booking's code on a lock goes at the next tick,
+        // whatever was planned before (a write on its way is looked at
+        // when due, then this decides).
+        let cancelled_on_lock =
+            !rec.facts.confirmed && rec.on_lock.is_some() && rec.job.is_none() && !rec.left_to_expire;
+        if cancelled_on_lock && rec.next_due.is_none_or(|due| due > now) {
+            rec.next_due = Some(now);
+            return Ok(true);
+        }
         return Ok(changed);
     }
+    rec.stay = stay;
     if target.is_some() {
         rec.eligible_at = Some(now);
         rec.left_to_expire = false;
@@ -393,24 +437,7 @@ pub fn replan(
 }
 
 fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Target, schedule::ScheduleError> {
-    let tz = schedule::parse_timezone("property.timezone", &p.timezone)?;
-    let parse_opt =
-        |field: &'static str, v: &Option<String>| v.as_deref().map(|s| schedule::parse_time(field, s)).transpose();
-    let (check_in_time, check_out_time) = schedule::resolve_times(
-        parse_opt("booking.check-in-time", &b.check_in_time)?,
-        parse_opt("booking.check-out-time", &b.check_out_time)?,
-        parse_opt("property.check-in-time", &p.check_in_time)?,
-        parse_opt("property.check-out-time", &p.check_out_time)?,
-    );
-    let plan = schedule::plan(&PlanInput {
-        tz,
-        check_in: schedule::parse_date("booking.check-in", &b.check_in)?,
-        check_out: schedule::parse_date("booking.check-out", &b.check_out)?,
-        check_in_time,
-        check_out_time,
-        days_before: a.days_before,
-        margin_minutes: a.margin_minutes,
-    })?;
+    let plan = plan_for(b, p, a.days_before, a.margin_minutes)?;
     Ok(Target {
         placement: Placement {
             provider: a.provider,
@@ -423,6 +450,32 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
         timezone: p.timezone.clone(),
         lock_name: a.lock_name.clone(),
         property_name: p.name.clone(),
+    })
+}
+
+fn plan_for(
+    b: &BookingFacts,
+    p: &PropertyFacts,
+    days_before: u32,
+    margin_minutes: u32,
+) -> Result<Plan, schedule::ScheduleError> {
+    let tz = schedule::parse_timezone("property.timezone", &p.timezone)?;
+    let parse_opt =
+        |field: &'static str, v: &Option<String>| v.as_deref().map(|s| schedule::parse_time(field, s)).transpose();
+    let (check_in_time, check_out_time) = schedule::resolve_times(
+        parse_opt("booking.check-in-time", &b.check_in_time)?,
+        parse_opt("booking.check-out-time", &b.check_out_time)?,
+        parse_opt("property.check-in-time", &p.check_in_time)?,
+        parse_opt("property.check-out-time", &p.check_out_time)?,
+    );
+    schedule::plan(&PlanInput {
+        tz,
+        check_in: schedule::parse_date("booking.check-in", &b.check_in)?,
+        check_out: schedule::parse_date("booking.check-out", &b.check_out)?,
+        check_in_time,
+        check_out_time,
+        days_before,
+        margin_minutes,
     })
 }
 
@@ -566,6 +619,53 @@ mod tests {
         assert!(
             matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(JobKind::Delete, c) if c.placement.lock_id == "L1")
         );
+    }
+
+    /// Mid-stay, the property's lock is removed: the code is kept (R17)
+    /// and the booking waits for check-out, as the tick leaves it.
+    fn kept_after_unassign(now: Instant) -> BookingRecord {
+        let mut rec = planned(MAR15_0000);
+        confirm_on_lock(&mut rec);
+        assert!(replan(&mut rec, Some(&property()), None, now).unwrap());
+        assert_eq!(decide(&rec, now), Decision::Wait(Some(MAR22_1130)));
+        rec.next_due = Some(MAR22_1130);
+        rec
+    }
+
+    #[test]
+    fn r15_cancelled_mid_stay_after_unassign_is_due_at_once() {
+        let mid = MAR20_1430 + 3600;
+        let mut rec = kept_after_unassign(mid);
+        rec.facts.confirmed = false;
+        assert!(replan(&mut rec, Some(&property()), None, mid + 60).unwrap());
+        assert_eq!(rec.next_due, Some(mid + 60));
+        assert!(matches!(decide(&rec, mid + 60), Decision::Submit(JobKind::Delete, c) if c.placement.lock_id == "L1"));
+        // A record stored before the stay was kept: the same.
+        let mut rec = kept_after_unassign(mid);
+        rec.stay = None;
+        rec.facts.confirmed = false;
+        assert!(replan(&mut rec, Some(&property()), None, mid + 60).unwrap());
+        assert_eq!(rec.next_due, Some(mid + 60));
+    }
+
+    #[test]
+    fn r16_r17_code_kept_after_unassign_goes_at_the_new_check_out() {
+        let mid = MAR20_1430 + 3600;
+        let mut rec = kept_after_unassign(mid);
+        rec.facts.check_out = "2026-03-21".into();
+        assert!(replan(&mut rec, Some(&property()), None, mid + 60).unwrap());
+        assert_eq!(rec.next_due, Some(mid + 60));
+        let new_end = MAR22_1130 - 86_400; // March 21 11:30 Paris
+        assert_eq!(decide(&rec, mid + 60), Decision::Wait(Some(new_end)));
+        assert!(matches!(decide(&rec, new_end), Decision::Submit(JobKind::Delete, _)));
+        // Longer again: the kept code is not extended past its own window.
+        rec.facts.check_out = "2026-03-25".into();
+        assert!(replan(&mut rec, Some(&property()), None, mid + 120).unwrap());
+        assert_eq!(decide(&rec, mid + 120), Decision::Wait(Some(MAR22_1130)));
+        // Moved to start later: no longer mid-stay, so it goes at once (R17).
+        rec.facts.check_in = "2026-03-21".into();
+        assert!(replan(&mut rec, Some(&property()), None, mid + 180).unwrap());
+        assert!(matches!(decide(&rec, mid + 180), Decision::Submit(JobKind::Delete, _)));
     }
 
     #[test]

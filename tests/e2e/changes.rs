@@ -243,3 +243,57 @@ fn r18_disconnect_makes_no_vendor_call_and_leaves_codes_to_expire() {
     let status = h.plugin.booking_status("b2").unwrap().unwrap();
     assert_eq!(status.state, host_harness::api::CodeState::LeftToExpire);
 }
+
+/// A stay of b1 (and b2) from March 20 to March 24 on L1; mid-stay, on
+/// March 21 at 10:00Z, p1's lock is removed: the guests keep their codes
+/// until check-out (R17).
+fn kept_mid_stay_without_a_lock(ids: &[&str]) -> Vec<serde_json::Value> {
+    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    for id in ids {
+        steps.push(booking("2026-03-01T09:00:00Z", id, "p1", "2026-03-20", "2026-03-24"));
+    }
+    steps.push(step("2026-03-21T10:00:00Z", "unassign", json!({"property": "p1"})));
+    steps
+}
+
+#[test]
+fn r15_cancelled_mid_stay_while_the_property_has_no_lock_loses_its_code_at_the_next_tick() {
+    let mut steps = kept_mid_stay_without_a_lock(&["b1"]);
+    steps.push(booking_with(
+        "2026-03-21T12:05:00Z",
+        json!({"id": "b1", "property": "p1", "check_in": "2026-03-20", "check_out": "2026-03-24", "status": "cancelled"}),
+    ));
+    steps.push(step("2026-03-21T13:00:00Z", "render", json!({"booking": "b1", "template": "{{smartlock_code}}"})));
+    steps.push(end("2026-03-26T00:00:00Z"));
+    let report = run("r15 cancelled mid-stay, no lock", "2026-03-01T08:00:00Z", steps);
+    assert_steps_ok(&report);
+    assert_eq!(report.pins.len(), 1, "{:?}", report.pins);
+    let code = &report.pins[0];
+    assert_eq!(code.lock, "L1");
+    // Kept through the unassign, deleted by the tick the cancellation asks
+    // for (R21), not at the old check-out (March 24 10:30Z).
+    assert_eq!(code.removed_at.map(utc).as_deref(), Some("2026-03-21T12:05:30Z"), "{code:?}");
+    assert_eq!(report.step("render")[0].result.clone().unwrap()["output"], "{{smartlock_code}}");
+}
+
+#[test]
+fn r16_shortened_mid_stay_while_the_property_has_no_lock_loses_its_code_at_the_new_check_out() {
+    let mut steps = kept_mid_stay_without_a_lock(&["b1", "b2"]);
+    // b1 now leaves on March 22: its code goes at 11:30 Paris (10:30Z).
+    steps.push(booking("2026-03-21T12:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
+    // b2 now left on March 21 at 11:00 Paris, already past: its code goes now.
+    steps.push(booking("2026-03-21T12:00:00Z", "b2", "p1", "2026-03-20", "2026-03-21"));
+    steps.push(end("2026-03-26T00:00:00Z"));
+    let report = run("r16 shortened mid-stay, no lock", "2026-03-01T08:00:00Z", steps);
+    assert_steps_ok(&report);
+    let of = |booking: &str| {
+        let codes: Vec<_> = report.pins.iter().filter(|p| p.access_name.contains(&format!("({booking})"))).collect();
+        assert_eq!(codes.len(), 1, "one code of {booking}, never re-created: {:?}", report.pins);
+        codes[0].clone()
+    };
+    let (b1, b2) = (of("b1"), of("b2"));
+    assert_eq!((b1.lock.as_str(), b2.lock.as_str()), ("L1", "L1"));
+    assert_eq!(b1.removed_at.map(utc).as_deref(), Some("2026-03-22T10:30:30Z"), "b1 at its new check-out: {b1:?}");
+    assert_eq!(b2.removed_at.map(utc).as_deref(), Some("2026-03-21T12:00:30Z"), "b2 at the next tick: {b2:?}");
+    assert_no_overlapping_duplicates(&report);
+}
