@@ -1,22 +1,28 @@
 #!/usr/bin/env node
 // Per-call timings of the Node host, and the Rust host's from the same run.
 //
-//   npm run timing              # Node figures, then `host-harness bench --json`
+//   npm run timing              # Node figures, then `host-harness bench --json`, then the ratios
 //   npm run timing -- --no-rust # Node only
 //   npm run timing -- --json    # one JSON object
 //
 // The Node side mirrors host-harness's bench (host-harness/src/bench.rs):
 // one tenant on a SQLite file with 1,000 future bookings on an assigned
 // lock (made through the plugin against a `host-harness stub`), clock at
-// the same NOW, medians of repeated calls:
-// - instantiate_us: a fresh instance, no export called;
-// - tick_idle_us_1k: `on-tick` with nothing due, one fresh instance per call;
-// - render_us_per_call: `render-variable`, one fresh instance per call;
-// - render_us_warm / booking_changed_us_warm: repeated calls on one instance;
-// - the same per-call figures with `instances: 'per-tenant'`.
+// the same NOW, medians of repeated calls through the public API (so a
+// call's trip to its worker thread and back is in every figure but the
+// `_warm` and `instantiate` ones):
+// - tick_idle_us_1k / render_us_per_call / booking_changed_us_per_call:
+//   the default host, the tenant's instance kept in its worker;
+// - per_call_*: `instances: 'per-call'`, a fresh instance in the worker
+//   for every call (what the Rust host does);
+// - instantiate_us: a fresh instance, no export called (jco's
+//   instantiation, on this thread: `withInstance`);
+// - render_us_warm / booking_changed_us_warm: repeated calls on one
+//   instance on this thread (the guest code and the imports alone).
 // The Rust figures: `target/release/host-harness bench --json`
 // ($SMARTLOCK_HOST_HARNESS_RELEASE), else the debug binary (slower host code:
-// flagged in the output). Its per-call render is instantiate_us + render_us.
+// flagged in the output). Its per-call render is instantiate_us + render_us,
+// its idle tick makes a fresh instance too. The ratios are Node ÷ Rust.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,25 +108,35 @@ async function nodeFigures() {
       http: new SyncHttpClient({ timeoutMs: 2000 }),
       routes: stubRoutes(stub.base),
     };
-    const host = new Host(component, { logger: silentLogger });
-    const t = host.tenant('bench', backends);
-    await t.connect(credentials.igloohome('bench-id', 'bench-secret'));
-    await t.onPropertyChanged(property);
-    await t.assign('p1', 'igloohome', 'L1', 5, 30);
-    for (let i = 0; i < BOOKINGS; i++) await t.onBookingChanged(booking(`bk-${String(i).padStart(6, '0')}`, i % 250));
+    const setup = new Host(component, { logger: silentLogger });
+    const s = setup.tenant('bench', backends);
+    await s.connect(credentials.igloohome('bench-id', 'bench-secret'));
+    await s.onPropertyChanged(property);
+    await s.assign('p1', 'igloohome', 'L1', 5, 30);
+    for (let i = 0; i < BOOKINGS; i++) await s.onBookingChanged(booking(`bk-${String(i).padStart(6, '0')}`, i % 250));
     // New bookings are looked at once on the next tick(s); then nothing is due.
     let settled = false;
-    for (let i = 0; i < 50 && !settled; i++) settled = (await t.onTick(NOW)).processed === 0;
+    for (let i = 0; i < 50 && !settled; i++) settled = (await s.onTick(NOW)).processed === 0;
     if (!settled) throw new Error('the tick never became idle');
+    await setup.close();
 
+    const host = new Host(component, { logger: silentLogger });
+    await host.ready();
+    const t = host.tenant('bench', backends);
     const figures = {
       component_bytes: component.manifest.bytes,
       load_ms: round(loadMs),
-      instantiate_us: round(await timeCalls(400, () => t.withInstance(() => {}))),
-      tick_idle_us_1k: round(await timeCalls(400, () => t.onTick(NOW))),
-      render_us_per_call: round(await timeCalls(2000, () => t.renderVariable('smartlock_code', 'bk-000001'))),
+      workers: host.workers,
+      tick_idle_us_1k: round(await timeCalls(1000, () => t.onTick(NOW))),
+      render_us_per_call: round(await timeCalls(4000, () => t.renderVariable('smartlock_code', 'bk-000001'))),
       booking_changed_us_per_call: round(await timeCalls(300, (i) => t.onBookingChanged(booking(`new-${i}`, 5)))),
     };
+    const fresh = new Host(component, { logger: silentLogger, instances: 'per-call' });
+    await fresh.ready();
+    const f = fresh.tenant('bench', backends);
+    figures.per_call_tick_idle_us_1k = round(await timeCalls(400, () => f.onTick(NOW)));
+    figures.per_call_render_us = round(await timeCalls(1000, () => f.renderVariable('smartlock_code', 'bk-000001')));
+    figures.instantiate_us = round(await timeCalls(400, () => t.withInstance(() => {})));
     await t.withInstance((exports) => {
       figures.render_us_warm = round(
         timeWarm(exports, 2000, (e) => e.messages.renderVariable('smartlock_code', 'bk-000001')),
@@ -130,9 +146,8 @@ async function nodeFigures() {
         timeWarm(exports, 300, (e, i) => e.events.onBookingChanged(booking(`warm-${i}`, 6))),
       );
     });
-    const reuse = new Host(component, { logger: silentLogger, instances: 'per-tenant' }).tenant('bench', backends);
-    figures.per_tenant_tick_idle_us_1k = round(await timeCalls(400, () => reuse.onTick(NOW)));
-    figures.per_tenant_render_us_per_call = round(await timeCalls(2000, () => reuse.renderVariable('smartlock_code', 'bk-000001')));
+    await fresh.close();
+    await host.close();
     db.close();
     return figures;
   } finally {
@@ -158,15 +173,34 @@ function rustFigures() {
   };
 }
 
+/** Node ÷ Rust for the calls the Rust host makes with a fresh instance each (its only way). */
+function ratios(node, rust) {
+  if (!rust || rust.error) return null;
+  const r = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? round(a / b, 2) : null);
+  return {
+    tick_idle: r(node.tick_idle_us_1k, rust.tick_idle_us_1k),
+    render_per_call: r(node.render_us_per_call, rust.render_us_per_call),
+    per_call_tick_idle: r(node.per_call_tick_idle_us_1k, rust.tick_idle_us_1k),
+    per_call_render: r(node.per_call_render_us, rust.render_us_per_call),
+    instantiate: r(node.instantiate_us, rust.instantiate_us),
+    render_warm: r(node.render_us_warm, rust.render_us_warm),
+  };
+}
+
 const node = await nodeFigures();
 const rust = withRust ? rustFigures() : null;
+const ratio = ratios(node, rust);
 if (asJson) {
-  process.stdout.write(JSON.stringify({ node, rust }) + '\n');
+  process.stdout.write(JSON.stringify({ node, rust, ratio }) + '\n');
 } else {
   const keys = [...new Set([...Object.keys(node), ...Object.keys(rust ?? {})])];
   process.stdout.write(`${'figure'.padEnd(32)} ${'node'.padStart(12)} ${'rust'.padStart(12)}\n`);
   for (const k of keys) {
     process.stdout.write(`${k.padEnd(32)} ${String(node[k] ?? '').padStart(12)} ${String(rust?.[k] ?? '').padStart(12)}\n`);
+  }
+  if (ratio) {
+    process.stdout.write(`\n${'node ÷ rust'.padEnd(32)} ${'ratio'.padStart(12)}\n`);
+    for (const [k, v] of Object.entries(ratio)) process.stdout.write(`${k.padEnd(32)} ${String(v ?? '').padStart(12)}\n`);
   }
 }
 process.exit(0);

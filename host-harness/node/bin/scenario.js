@@ -37,7 +37,7 @@ if (reportPath) reportPath = resolve(callerDir, reportPath);
 try {
   // The transpiled component (and, if missing, the component itself).
   build(); // cheap when gen/ is current (compares the component's hash)
-  // SMARTLOCK_INSTANCES=per-tenant reuses one instance (faster; same answers).
+  // SMARTLOCK_INSTANCES=per-call makes a fresh instance for every call (slower; same answers).
   const instances = process.env.SMARTLOCK_INSTANCES || undefined;
   const report = await runScenarioFile(file, { displayPath, instances });
   const text = JSON.stringify(report, null, 2);

@@ -15,6 +15,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { capMemory } from '../src/memory.js';
+
+export { capMemory };
+
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_DIR = resolve(here, '..');
 export const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
@@ -72,64 +76,6 @@ function patchGeneratedJs(js) {
   const helper =
     "const __smartlockPromising = typeof WebAssembly.promising === 'function' ? WebAssembly.promising : (f) => f;\n";
   return helper + js.replaceAll('WebAssembly.promising(', '__smartlockPromising(');
-}
-
-function readLeb(bytes, pos) {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const b = bytes[pos++];
-    result += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if ((b & 0x80) === 0) return [result, pos];
-  }
-}
-
-function leb(n) {
-  const out = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
-/**
- * Gives every linear memory a core module defines a maximum of `maxPages`
- * (64 KiB each) unless it has a lower one: `memory.grow` past it fails, the
- * guest's allocator aborts, and the call traps — smartlock-host's memory
- * cap. Returns the new bytes, or null when there was nothing to change.
- */
-export function capMemory(wasm, maxPages) {
-  if (wasm.readUInt32LE(0) !== 0x6d736100) throw new Error('not a core wasm module');
-  let pos = 8;
-  while (pos < wasm.length) {
-    const id = wasm[pos];
-    const [size, bodyStart] = readLeb(wasm, pos + 1);
-    const bodyEnd = bodyStart + size;
-    if (id === 5) {
-      let [count, p] = readLeb(wasm, bodyStart);
-      const body = [...leb(count)];
-      let changed = false;
-      for (let i = 0; i < count; i++) {
-        const flags = wasm[p++];
-        if (flags & 0x04) return null; // memory64: leave it alone
-        let min, max;
-        [min, p] = readLeb(wasm, p);
-        if (flags & 0x01) [max, p] = readLeb(wasm, p);
-        const capped = max === undefined || max > maxPages ? Math.max(min, maxPages) : max;
-        if (capped !== max) changed = true;
-        body.push(flags | 0x01, ...leb(min), ...leb(capped));
-      }
-      if (!changed) return null;
-      const section = Buffer.from([5, ...leb(body.length), ...body]);
-      return Buffer.concat([wasm.subarray(0, pos), section, wasm.subarray(bodyEnd)]);
-    }
-    pos = bodyEnd;
-  }
-  return null;
 }
 
 /**

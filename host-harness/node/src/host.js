@@ -1,62 +1,87 @@
 // The sandbox: the plugin component, transpiled by jco (`npm run build`),
 // loaded once per process; one handle per tenant (PMS account).
 //
-// - Instances: by default every call gets a fresh instance, as smartlock-host
-//   gives every call a fresh Store: nothing a call leaves in the guest's
-//   memory (a half-done panic, a grown heap) reaches the next call, and a
-//   trap or a failed host import costs only that call. It costs about a
-//   millisecond per call (the guest's 1.1 MiB memory image is copied in).
-//   `instances: 'per-tenant'` keeps one instance per tenant instead and
-//   discards it on any trap or host exception (and after `maxCallsPerInstance`
-//   calls); the plugin keeps no state in memory between calls, so its
-//   answers are the same, only faster.
-// - Calls of one tenant id are serialised (a promise queue shared by every
-//   handle of that id); tenants interleave between calls. A call itself is
-//   synchronous JavaScript: it blocks the thread while the plugin runs,
-//   including while it waits for a vendor through the `http` import.
+// - Threads: every call runs in a worker thread of a small pool (pool.js,
+//   worker.js), never on the caller's event loop, and the promise API is
+//   the same as with one thread. The `http` import's synchronous wait is
+//   inside the worker (its request runs on a helper thread of that worker).
+//   Calls of one tenant id are serialised (a promise queue shared by every
+//   handle of that id, here on the host's thread); different tenants run in
+//   parallel, one per worker.
+// - Backends: the shipped ones (SQLite file, system or simulated clock,
+//   SyncHttpClient, VendorRoutes) are rebuilt inside the worker; a PMS's
+//   own objects stay on the host's thread and the worker waits for their
+//   answers (backends.js). They must answer synchronously and quickly: the
+//   worker waits, and their work is on the event loop.
+// - Instances: by default a worker keeps one instance per tenant and reuses
+//   it for the tenant's next call; it is dropped after any trap or host
+//   exception, after `maxCallsPerInstance` calls, when its memory grew past
+//   the cap, and when the worker keeps more than `instancesPerWorker`. The
+//   plugin keeps no state in memory between calls, so the answers are the
+//   same as with `instances: 'per-call'` (a fresh instance every call, as
+//   smartlock-host gives every call a fresh Store).
+// - Limits (smartlock-host's defaults): `callTimeoutMs` of plugin time
+//   (time in imports not counted) and `callWallLimitMs` in all per call,
+//   enforced by terminating the worker (the call fails with a TrapError
+//   naming the limit, a fresh worker takes its place); linear memory capped
+//   at `memoryLimitBytes` in the core modules, and checked after each call;
+//   the worker's JS heap capped at `workerHeapMiB`; HTTP requests get what
+//   is left of the wall time; log lines capped per call.
 // - WASI: randomness only (see wasi.js); the guest's stdout and stderr are
 //   kept per call for the log and for trap messages.
-// - Limits: HTTP requests get what is left of the call's wall-time budget
-//   (`callWallLimitMs`); log lines are capped per call; linear memory is
-//   capped by the build (a maximum written into the core module). Node
-//   cannot interrupt synchronous wasm, so there is no plugin-time deadline:
-//   see README.md.
 
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { callConnect, fromBindings, toInstant } from './contract.js';
-import { InstantiateError, PluginError, TrapError, isComponentError } from './errors.js';
-import { HttpError, SyncHttpClient, VendorRoutes, parseTarget } from './http.js';
+import { backendSpec, backendVersion, unpackError } from './backends.js';
+import { EMAIL_LIMITS, checkMemory, instantiate, invoke } from './call.js';
 import { SystemClock } from './clock.js';
-import { ConsoleLogger } from './log.js';
-import { StorageError, SqliteDb } from './storage.js';
+import { InstantiateError, PluginError, TrapError } from './errors.js';
+import { SyncHttpClient, VendorRoutes } from './http.js';
+import { ConsoleLogger, LEVELS } from './log.js';
+import { capMemory } from './memory.js';
+import { WorkerPool } from './pool.js';
+import { SqliteDb } from './storage.js';
 import { substitute } from './template.js';
 import { WakeUps } from './wakeups.js';
-import { wasiImports, GuestExit } from './wasi.js';
+
+export { EMAIL_LIMITS };
 
 /** Where `npm run build` puts the transpiled component. */
 export const DEFAULT_COMPONENT_DIR = fileURLToPath(new URL('../gen/', import.meta.url));
 
+const MIB = 1024 * 1024;
+
 /** Per-call limits (smartlock-host's defaults where it has one). */
 export const DEFAULT_LIMITS = {
+  /** Plugin time one call may use; time blocked in imports (a vendor, storage) is not counted. */
+  callTimeoutMs: 5_000,
   /** Time one call may take in all; HTTP requests get only what is left. */
   callWallLimitMs: 60_000,
+  /** Linear memory of an instance (default: the cap the build wrote, 64 MiB). */
+  memoryLimitBytes: 64 * MIB,
+  /** JS heap of each worker thread (V8's old generation), in MiB. */
+  workerHeapMiB: 256,
   /** Plugin log lines kept per call. */
   maxLogLinesPerCall: 10_000,
   /** Longest plugin log message kept, in bytes. */
   maxLogMessageBytes: 8 * 1024,
 };
 
-/** Longest dedup key, subject and body the `email` import accepts, in bytes. */
-export const EMAIL_LIMITS = { dedupKey: 512, subject: 1024, body: 64 * 1024 };
+/** Workers of a host when `workers` is not given: 2 to 4, by the machine's cores. */
+export function defaultWorkers() {
+  return Math.max(2, Math.min(4, availableParallelism()));
+}
 
-const HTTP_METHODS = { get: 'GET', post: 'POST', put: 'PUT', delete: 'DELETE' };
+let hostIds = 0;
+let specKeys = 0;
 
 /**
  * The transpiled component: its generated JS and compiled core modules.
- * Load once (compiling takes a moment); share between `Host`s.
+ * Load once (compiling takes a moment); share between `Host`s. Hosts with
+ * the same pool settings share its worker pool.
  */
 export class LoadedComponent {
   /** @param {string} [dir] the folder `npm run build` wrote (default `gen/`) */
@@ -72,16 +97,23 @@ export class LoadedComponent {
     for (const name of manifest.coreModules) {
       modules.set(name, await WebAssembly.compile(readFileSync(join(dir, name))));
     }
-    const bindings = await import(pathToFileURL(join(dir, manifest.js)).href);
-    return new LoadedComponent(bindings, modules, manifest, performance.now() - started);
+    const bindingsUrl = pathToFileURL(join(dir, manifest.js)).href;
+    const bindings = await import(bindingsUrl);
+    return new LoadedComponent(bindings, modules, manifest, performance.now() - started, { dir, bindingsUrl });
   }
 
-  constructor(bindings, modules, manifest, loadMs) {
+  constructor(bindings, modules, manifest, loadMs, { dir = null, bindingsUrl = null } = {}) {
     this.bindings = bindings;
     this.modules = modules;
-    /** `{source, sha256, bytes, jco, ...}` as the build wrote it. */
+    /** `{source, sha256, bytes, jco, memoryLimitMiB, ...}` as the build wrote it. */
     this.manifest = manifest;
     this.loadMs = loadMs;
+    this.dir = dir;
+    this.bindingsUrl = bindingsUrl;
+    /** @type {Map<number, Promise<Map<string, WebAssembly.Module>>>} memory cap (pages) -> modules */
+    this._capped = new Map();
+    /** @type {Map<string, {pool: WorkerPool, users: number}>} */
+    this._pools = new Map();
     this.getCoreModule = (name) => {
       const m = this.modules.get(name);
       if (!m) throw new Error(`core module ${name} missing from the transpiled component`);
@@ -89,9 +121,60 @@ export class LoadedComponent {
     };
   }
 
-  /** A fresh instance with `imports` (under the unversioned interface names). */
+  /** The linear memory cap the build wrote into the core modules, in bytes. */
+  get builtMemoryLimitBytes() {
+    return (this.manifest.memoryLimitMiB ?? 64) * MIB;
+  }
+
+  /** A fresh instance with `imports` (under the unversioned interface names), on this thread. */
   instantiate(imports) {
     return this.bindings.instantiate(this.getCoreModule, imports);
+  }
+
+  /** The core modules with linear memory capped at `bytes` (compiled again unless the build's cap). */
+  modulesCappedAt(bytes) {
+    const pages = Math.floor(bytes / 65536);
+    if (pages === Math.floor(this.builtMemoryLimitBytes / 65536)) return Promise.resolve(this.modules);
+    let modules = this._capped.get(pages);
+    if (!modules) {
+      modules = (async () => {
+        const out = new Map();
+        for (const name of this.manifest.coreModules) {
+          const bytes = readFileSync(join(this.dir, name));
+          out.set(name, await WebAssembly.compile(capMemory(bytes, pages, { exact: true }) ?? bytes));
+        }
+        return out;
+      })();
+      this._capped.set(pages, modules);
+    }
+    return modules;
+  }
+
+  /** The shared pool for these settings (made on first use); `release` it when done. */
+  async acquirePool({ workers, memoryLimitBytes, workerHeapMiB, instancesPerWorker }) {
+    if (!this.bindingsUrl) throw new Error('this component was not loaded from a folder: it cannot run in workers');
+    const key = `${workers}/${Math.floor(memoryLimitBytes / 65536)}/${workerHeapMiB}/${instancesPerWorker}`;
+    let entry = this._pools.get(key);
+    if (!entry) {
+      const modules = await this.modulesCappedAt(memoryLimitBytes);
+      entry = this._pools.get(key); // another host may have made it meanwhile
+      if (!entry) {
+        const pool = new WorkerPool({ bindingsUrl: this.bindingsUrl, modules, size: workers, instancesPerWorker, workerHeapMiB });
+        entry = { pool, users: 0, key };
+        this._pools.set(key, entry);
+      }
+    }
+    entry.users += 1;
+    return entry;
+  }
+
+  /** One host less uses the pool; the last one terminates its workers. */
+  async releasePool(entry) {
+    entry.users -= 1;
+    if (entry.users === 0 && this._pools.get(entry.key) === entry) {
+      this._pools.delete(entry.key);
+      await entry.pool.close();
+    }
   }
 }
 
@@ -100,12 +183,14 @@ export class LoadedComponent {
  */
 export class Host {
   /**
-   * Loads the transpiled component and makes a host.
+   * Loads the transpiled component, makes a host and starts its workers.
    * @param {HostOptions & {componentDir?: string}} [options]
    */
   static async load(options = {}) {
     const component = await LoadedComponent.load(options.componentDir);
-    return new Host(component, options);
+    const host = new Host(component, options);
+    await host.ready();
+    return host;
   }
 
   /**
@@ -115,10 +200,14 @@ export class Host {
   constructor(component, options = {}) {
     this.component = component;
     this.options = options;
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.instances = options.instances ?? 'per-call';
+    this.id = ++hostIds;
+    this.limits = { ...DEFAULT_LIMITS, memoryLimitBytes: component.builtMemoryLimitBytes ?? DEFAULT_LIMITS.memoryLimitBytes, ...options.limits };
+    this.instances = options.instances ?? 'per-tenant';
     if (!['per-call', 'per-tenant'].includes(this.instances)) throw new TypeError(`instances: ${this.instances}`);
     this.maxCallsPerInstance = options.maxCallsPerInstance ?? 10_000;
+    this.workers = options.workers ?? defaultWorkers();
+    if (!Number.isInteger(this.workers) || this.workers < 1) throw new TypeError(`workers: ${this.workers}`);
+    this.instancesPerWorker = options.instancesPerWorker ?? 32;
     this.logger = options.logger ?? new ConsoleLogger();
     /** Each tenant's next wake-up, as its plugin reported it (R21). */
     this.wakeUps = new WakeUps();
@@ -126,14 +215,48 @@ export class Host {
     this._turns = new Map();
     this._defaultDb = null;
     this._defaultHttp = null;
+    this._poolEntry = null;
+    this._closed = false;
   }
 
   /**
    * The same component in a new host: no instances, no wake-ups, no queues
-   * (what a process restart leaves, without compiling again).
+   * (what a process restart leaves, without compiling again). It shares
+   * the worker pool; `close()` this one when it is done with.
    */
   restarted() {
     return new Host(this.component, this.options);
+  }
+
+  /** Starts the workers (the first call does otherwise); rejects if they cannot start. */
+  async ready() {
+    const { pool } = await this._pool();
+    await pool.start();
+  }
+
+  /**
+   * Done with this host: its instances are dropped, and the workers stop
+   * when no other host uses them. Calls still waiting fail.
+   */
+  async close() {
+    if (this._closed) return;
+    this._closed = true;
+    const entry = await this._poolEntry;
+    if (entry) {
+      entry.pool.forget(this.id);
+      await this.component.releasePool(entry);
+    }
+  }
+
+  _pool() {
+    if (this._closed) return Promise.reject(new Error('the host is closed'));
+    this._poolEntry ??= this.component.acquirePool({
+      workers: this.workers,
+      memoryLimitBytes: this.limits.memoryLimitBytes,
+      workerHeapMiB: this.limits.workerHeapMiB,
+      instancesPerWorker: this.instancesPerWorker,
+    });
+    return this._poolEntry;
   }
 
   /**
@@ -204,19 +327,22 @@ export class TenantHandle {
     this.id = id;
     /** The backends behind this tenant's imports. */
     this.backends = backends;
-    this._instance = null;
+    this._spec = null;
+    this._specVersion = -1;
+    /** Where the last call ran: `{worker, instance, reused, kept, ms}` (diagnostics, tests). */
+    this._last = null;
   }
 
   // ---- events ------------------------------------------------------------
 
   /** A booking was created, changed or cancelled: `{booking, property}`. Plans only; fast. */
   onBookingChanged(event) {
-    return this._call('on-booking-changed', (p) => p.events.onBookingChanged(event));
+    return this._call('on-booking-changed', [event]);
   }
 
   /** A property was created or changed; its codes are re-planned (R14). */
   onPropertyChanged(property) {
-    return this._call('on-property-changed', (p) => p.events.onPropertyChanged(property));
+    return this._call('on-property-changed', [property]);
   }
 
   /**
@@ -226,7 +352,7 @@ export class TenantHandle {
    */
   async onTick(now = this.backends.clock.now()) {
     try {
-      return await this._call('on-tick', (p) => p.events.onTick(toInstant(now)));
+      return await this._call('on-tick', [Math.floor(Number(now))]);
     } catch (e) {
       // A failed tick left its wake-up in the past: drop it so that a host
       // loop does not tick this tenant again at once, forever.
@@ -245,7 +371,7 @@ export class TenantHandle {
 
   /** A message variable's value (`smartlock_code`, `nuki_code`), or `undefined`: leave it for other plugins. */
   renderVariable(name, bookingId) {
-    return this._call('render-variable', (p) => p.messages.renderVariable(name, bookingId));
+    return this._call('render-variable', [name, bookingId]);
   }
 
   /** Substitutes the plugin's variables in a guest message template (R20), one call per variable. */
@@ -257,316 +383,191 @@ export class TenantHandle {
 
   /** Checks the credentials (`credentials.igloohome(id, secret)`, ...) against the vendor and stores them (R1). */
   connect(creds) {
-    return this._call('connect', (p) => callConnect(p.admin, creds));
+    return this._call('connect', [creds]);
   }
 
   /** Forgets the provider's credentials and assignments; codes expire by themselves (R18). */
   disconnect(provider) {
-    return this._call('disconnect', (p) => p.admin.disconnect(provider));
+    return this._call('disconnect', [provider]);
   }
 
   /** The connected accounts, one per vendor. */
   accounts() {
-    return this._call('accounts', (p) => p.admin.accounts());
+    return this._call('accounts', []);
   }
 
   /** The provider's locks, with how codes reach each (R3). */
   listLocks(provider) {
-    return this._call('list-locks', (p) => p.admin.listLocks(provider));
+    return this._call('list-locks', [provider]);
   }
 
   /** Puts a lock on a property or changes its lock or settings; `undefined` keeps a setting (R4, R5). */
   assign(propertyId, provider, lockId, daysBefore, marginMinutes) {
-    return this._call('assign', (p) => p.admin.assign(propertyId, provider, lockId, daysBefore, marginMinutes));
+    return this._call('assign', [propertyId, provider, lockId, daysBefore, marginMinutes]);
   }
 
   /** Removes a property's lock (R17). */
   unassign(propertyId) {
-    return this._call('unassign', (p) => p.admin.unassign(propertyId));
+    return this._call('unassign', [propertyId]);
   }
 
   /** The property's assignment, or `undefined`. */
   getAssignment(propertyId) {
-    return this._call('get-assignment', (p) => p.admin.getAssignment(propertyId));
+    return this._call('get-assignment', [propertyId]);
   }
 
   /** Where a booking's code is: state, PIN, window, last error, next attempt. */
   bookingStatus(bookingId) {
-    return this._call('booking-status', (p) => p.admin.bookingStatus(bookingId));
+    return this._call('booking-status', [bookingId]);
   }
 
   /**
-   * Runs `fn(exports)` with one instance, in the tenant's turn: several
-   * exports on one warm instance (benchmarks). Raw bindings: bigint
+   * Runs `fn(exports)` with one fresh instance, in the tenant's turn:
+   * several exports on one warm instance (benchmarks). Unlike every other
+   * call it runs on the calling thread, blocking it, with no deadline: for
+   * benchmarks and diagnostics, not for a server. Raw bindings: bigint
    * instants, jco's ComponentError for WIT errors.
    */
   withInstance(fn) {
-    return this._call('with-instance', fn, { raw: true });
+    return this.host._turn(this.id, () => this._withInstance(fn));
   }
 
   // ---- the machinery -----------------------------------------------------
 
-  _call(exportName, fn, { raw = false } = {}) {
-    return this.host._turn(this.id, () => this._callNow(exportName, fn, raw));
+  _call(exportName, args) {
+    return this.host._turn(this.id, () => this._run(exportName, args));
   }
 
-  _callNow(exportName, fn, raw) {
+  async _run(exportName, args) {
     const host = this.host;
-    const started = performance.now();
-    const call = {
+    const { pool } = await host._pool();
+    const { key, spec } = this._backendSpec();
+    const { outcome, meta, causes } = await pool.run({
+      tenant: this.id,
+      host: host.id,
       export: exportName,
-      deadline: Date.now() + host.limits.callWallLimitMs,
-      logLines: 0,
-      hostFailure: null,
-    };
-    let instance = this._instance;
-    if (!instance) {
-      try {
-        instance = this._instantiate();
-      } catch (e) {
-        const message = `${exportName}: ${e?.message ?? e}`;
-        this._log('error', 'plugin instantiation failed', { export: exportName, error: message });
-        throw new InstantiateError(this.id, message, { cause: e });
-      }
+      args,
+      key,
+      spec,
+      limits: host.limits,
+      mask: this._logMask(),
+      handle: this,
+    });
+    this._last = meta;
+    return this._settle(exportName, outcome, causes);
+  }
+
+  /** The call's answer, or the error it ends with. */
+  _settle(exportName, outcome, causes = []) {
+    if ('ok' in outcome) return outcome.ok;
+    if (outcome.refused !== undefined) throw new PluginError(outcome.refused, { tenant: this.id, export: exportName });
+    const cause = causeOf(outcome.cause, causes);
+    if (outcome.instantiate !== undefined) throw new InstantiateError(this.id, outcome.instantiate, { cause });
+    if (outcome.deadline || outcome.crashed) {
+      // The worker could not say it: the host's thread does.
+      this._log('error', 'plugin call trapped', { export: exportName, error: outcome.trap });
     }
-    instance.call = call;
-    instance.calls += 1;
-    instance.wasi.stdout.reset();
-    instance.wasi.stderr.reset();
-    let keep = host.instances === 'per-tenant' && instance.calls < host.maxCallsPerInstance;
-    try {
-      const result = fn(instance.exports);
-      this._guestOutput(instance, 'stderr');
-      return raw ? result : fromBindings(result);
-    } catch (e) {
-      if (!raw && isComponentError(e) && !call.hostFailure) {
-        this._guestOutput(instance, 'stderr');
-        throw new PluginError(fromBindings(e.payload), { tenant: this.id, export: exportName });
-      }
-      keep = false;
-      const message = describeFailure(exportName, e, call.hostFailure, instance.wasi.stderr.text(), call.lastErrorLog);
-      const ms = Math.round((performance.now() - started) * 1000) / 1000;
-      this._log('error', 'plugin call trapped', { export: exportName, ms, error: message });
-      throw new TrapError(this.id, message, { cause: call.hostFailure?.error ?? e, hostFailure: Boolean(call.hostFailure) });
-    } finally {
-      this._guestOutput(instance, 'stdout');
-      instance.call = null;
-      this._instance = keep ? instance : null;
-      if (this._logEnabled('debug')) {
-        this._log('debug', 'plugin call', { export: exportName, ms: Math.round((performance.now() - started) * 1000) / 1000 });
-      }
-    }
-  }
-
-  _instantiate() {
-    const instance = { exports: null, call: null, calls: 0, wasi: null };
-    const { imports, stdout, stderr } = wasiImports();
-    instance.wasi = { stdout, stderr };
-    Object.assign(imports, this._contractImports(instance));
-    instance.exports = this.host.component.instantiate(imports);
-    return instance;
-  }
-
-  _logEnabled(level) {
-    const logger = this.backends.logger;
-    return typeof logger.enabled !== 'function' || logger.enabled(level);
-  }
-
-  _log(level, message, fields = {}) {
-    this.backends.logger.log(level, message, { target: 'host', tenant: this.id, ...fields });
-  }
-
-  _guestOutput(instance, stream) {
-    const text = instance.wasi[stream].text().trimEnd();
-    if (text) {
-      this._log('warn', `plugin wrote to ${stream}: ${truncate(text, 4096)}`, { target: 'plugin', stream });
-    }
-    instance.wasi[stream].reset();
+    throw new TrapError(this.id, outcome.trap, { cause, hostFailure: outcome.hostFailure });
   }
 
   /**
-   * The contract's imports for one instance. A WIT error is thrown as its
-   * plain `{tag, val}` value (jco turns that into the `err` case); anything
-   * else thrown is a host failure: recorded, and the call traps.
+   * What a worker needs to run this handle's calls: its backends'
+   * description, the limits and the instance policy, under a key of its
+   * own (a worker is sent it once per key).
    */
-  _contractImports(instance) {
-    const b = this.backends;
-    const tenant = this.id;
-    const guard = (name, f) =>
-      (...args) => {
-        try {
-          return f(...args);
-        } catch (e) {
-          if (e instanceof WitError) throw e.value;
-          if (instance.call && !instance.call.hostFailure) instance.call.hostFailure = { name, error: e };
-          throw e;
-        }
+  _backendSpec() {
+    const version = backendVersion(this.backends);
+    if (this._spec === null || version !== this._specVersion) {
+      const host = this.host;
+      this._spec = {
+        key: ++specKeys,
+        spec: {
+          backends: backendSpec(this.backends),
+          limits: host.limits,
+          instances: host.instances,
+          maxCallsPerInstance: host.maxCallsPerInstance,
+        },
       };
-    return {
-      'pms:smartlock/types': {},
-      'pms:smartlock/clock': {
-        now: guard('clock.now', () => toInstant(b.clock.now())),
-      },
-      'pms:smartlock/scheduler': {
-        wakeAt: guard('scheduler.wake-at', (at) => {
-          this.host.wakeUps.set(tenant, at === undefined ? null : Number(at));
-        }),
-      },
-      'pms:smartlock/log': {
-        log: guard('log.log', (level, message) => {
-          const call = instance.call;
-          if (call && level === 'error') {
-            // Kept even past the line budget: a panic's message, logged just
-            // before the trap, describes the failed call (as in smartlock-host).
-            call.lastErrorLog = truncate(message, this.host.limits.maxLogMessageBytes);
-          }
-          if (call) {
-            call.logLines += 1;
-            if (call.logLines === this.host.limits.maxLogLinesPerCall + 1) {
-              this._log('warn', `plugin log budget of ${this.host.limits.maxLogLinesPerCall} lines per call spent; dropping the rest`);
-            }
-            if (call.logLines > this.host.limits.maxLogLinesPerCall) return;
-          }
-          b.logger.log(level, truncate(message, this.host.limits.maxLogMessageBytes), { target: 'plugin', tenant });
-        }),
-      },
-      'pms:smartlock/email': {
-        sendToOwner: guard('email.send-to-owner', (dedupKey, subject, body) => {
-          for (const [field, value, max] of [
-            ['dedup-key', dedupKey, EMAIL_LIMITS.dedupKey],
-            ['subject', subject, EMAIL_LIMITS.subject],
-            ['body', body, EMAIL_LIMITS.body],
-          ]) {
-            const n = Buffer.byteLength(value, 'utf8');
-            if (n > max) throw new WitError(`${field} of ${n} bytes exceeds ${max} bytes`);
-          }
-          if (dedupKey === '') throw new WitError('dedup-key is empty');
-          const at = b.clock.now();
-          let queued;
-          try {
-            queued = b.mailer.record(dedupKey, at, subject, body);
-          } catch (e) {
-            this._log('warn', 'e-mail could not be queued', { dedup_key: dedupKey, error: e.message });
-            throw new WitError(e.message);
-          }
-          if (queued) this._log('info', 'e-mail to the owner queued', { dedup_key: dedupKey, at });
-          else this._log('debug', 'e-mail already sent for this key; dropped', { dedup_key: dedupKey });
-        }),
-      },
-      'pms:smartlock/storage': {
-        get: guard('storage.get', (key) => this._storage('get', () => b.storage.get(key))),
-        set: guard('storage.set', (key, value) => this._storage('set', () => b.storage.set(key, value))),
-        delete: guard('storage.delete', (key) => this._storage('delete', () => b.storage.delete(key))),
-        apply: guard('storage.apply', (writes) => this._storage('apply', () => b.storage.apply(writes))),
-        list: guard('storage.list', (prefix, startAfter, limit) =>
-          this._storage('list', () => b.storage.list(prefix, startAfter, limit)),
-        ),
-      },
-      'pms:smartlock/http': {
-        send: guard('http.send', (request) => this._send(instance, request)),
-      },
+      this._specVersion = version;
+    }
+    return this._spec;
+  }
+
+  /** The levels the tenant's logger takes, as bits (the worker sends no other lines). */
+  _logMask() {
+    const logger = this.backends.logger;
+    if (typeof logger.enabled !== 'function') return (1 << LEVELS.length) - 1;
+    let mask = 0;
+    for (let i = 0; i < LEVELS.length; i++) if (logger.enabled(LEVELS[i])) mask |= 1 << i;
+    return mask;
+  }
+
+  _deliverLog(level, message, fields) {
+    try {
+      this.backends.logger.log(level, message, fields);
+    } catch (e) {
+      process.emitWarning(`smartlock: the logger of tenant ${this.id} failed: ${e?.message ?? e}`);
+    }
+  }
+
+  _deliverWake(at) {
+    this.host.wakeUps.set(this.id, at);
+  }
+
+  _log(level, message, fields = {}) {
+    const logger = this.backends.logger;
+    if (typeof logger.enabled === 'function' && !logger.enabled(level)) return;
+    this._deliverLog(level, message, { target: 'host', tenant: this.id, ...fields });
+  }
+
+  /** `withInstance` on this thread: the same imports and limits, the backends called directly. */
+  async _withInstance(fn) {
+    const host = this.host;
+    const component = host.component;
+    const modules = await component.modulesCappedAt(host.limits.memoryLimitBytes);
+    const call = {
+      export: 'with-instance',
+      tenant: this.id,
+      backends: this.backends,
+      limits: host.limits,
+      deadline: Date.now() + host.limits.callWallLimitMs,
+      logLines: 0,
+      hostFailure: null,
+      lastErrorLog: undefined,
+      timing: null,
+      log: (level, message, fields) => this._deliverLog(level, message, fields),
+      logEnabled: (level) => (this._logMask() & (1 << LEVELS.indexOf(level))) !== 0,
+      wakeAt: (at) => this._deliverWake(at),
     };
-  }
-
-  _storage(op, f) {
+    let instance;
     try {
-      return f();
+      instance = instantiate({ bindings: component.bindings, getCoreModule: (name) => modules.get(name) });
     } catch (e) {
-      if (e instanceof StorageError) {
-        if (e.kind === 'unavailable') this._log('warn', 'storage failed', { op, message: e.detail });
-        throw new WitError(e.toWit());
-      }
-      throw e;
+      throw new InstantiateError(this.id, `with-instance: ${e?.message ?? e}`, { cause: e });
     }
+    const outcome = checkMemory(instance, call, invoke(instance, call, fn, { raw: true }));
+    if (outcome.trap !== undefined) this._log('error', 'plugin call trapped', { export: 'with-instance', error: outcome.trap });
+    return this._settle('with-instance', outcome);
   }
-
-  _send(instance, request) {
-    const b = this.backends;
-    const method = HTTP_METHODS[request.method] ?? String(request.method).toUpperCase();
-    let target, url;
-    try {
-      target = parseTarget(request.url);
-      url = b.routes.route(target);
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      this._log('warn', 'plugin HTTP request refused', { method, error: e.message });
-      throw new WitError(e.toWit());
-    }
-    const left = (instance.call?.deadline ?? Infinity) - Date.now();
-    if (left <= 0) {
-      this._log('warn', "plugin HTTP request refused: the call's time is up", { method, origin: target.origin, path: target.path });
-      throw new WitError({ tag: 'timeout' });
-    }
-    const started = performance.now();
-    try {
-      const response = b.http.send({ method, url, headers: request.headers, body: request.body, timeoutMs: left });
-      this._log('debug', 'vendor request', {
-        method,
-        origin: target.origin,
-        path: target.path,
-        status: response.status,
-        ms: Math.round(performance.now() - started),
-      });
-      return { status: response.status, headers: response.headers, body: response.body };
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      this._log('debug', 'vendor request failed', {
-        method,
-        origin: target.origin,
-        path: target.path,
-        error: e.message,
-        ms: Math.round(performance.now() - started),
-      });
-      throw new WitError(e.toWit());
-    }
-  }
-}
-
-/** A WIT `err` value an import returns (thrown, unwrapped by `guard`). */
-class WitError {
-  constructor(value) {
-    this.value = value;
-  }
-}
-
-function truncate(text, maxBytes) {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  const bytes = Buffer.from(text, 'utf8').subarray(0, maxBytes);
-  return bytes.toString('utf8').replace(/\uFFFD$/, '');
 }
 
 /**
- * A one-line account of a failed call, with the guest's panic message: its
- * last error log line (the component has no stderr, R23), or what a
- * component that still imports WASI printed.
+ * A failed call's cause: the error a backend of this thread threw (kept in
+ * `causes`), or the worker's error rebuilt from its description.
  */
-function describeFailure(exportName, error, hostFailure, stderr, lastErrorLog) {
-  let what;
-  if (hostFailure) {
-    what = `host import ${hostFailure.name} failed: ${hostFailure.error?.message ?? hostFailure.error}`;
-  } else if (error instanceof GuestExit) {
-    what = error.message;
-  } else if (error instanceof WebAssembly.RuntimeError && /unreachable/.test(error.message)) {
-    what = 'aborted (unreachable instruction: a panic or abort)';
-  } else if (error instanceof RangeError && /call stack/.test(error.message)) {
-    what = 'stack overflow';
-  } else {
-    what = error?.message ?? String(error);
-  }
-  const panic = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('note:'));
-  let message = `${exportName}: ${what}`;
-  if (lastErrorLog?.trim()) message += ` — ${truncate(lastErrorLog.trim(), 1024)}`;
-  else if (panic.length) message += ` — ${truncate(panic.join(' '), 1024)}`;
-  return message;
+function causeOf(packed, causes) {
+  if (packed === undefined || packed === null) return undefined;
+  if (!packed.type) return packed; // a real error (withInstance, on this thread)
+  if (packed.ref !== undefined && causes[packed.ref] !== undefined) return causes[packed.ref];
+  return unpackError(packed);
 }
 
 /**
  * @typedef {object} HostOptions
- * @property {'per-call'|'per-tenant'} [instances] fresh instance per call (default), or one per tenant discarded on any failure
+ * @property {'per-call'|'per-tenant'} [instances] one kept per tenant in its worker (default), or a fresh one per call
  * @property {number} [maxCallsPerInstance] with `per-tenant`: make a new instance after this many calls (default 10 000)
+ * @property {number} [workers] worker threads (default 2 to 4, by the machine's cores)
+ * @property {number} [instancesPerWorker] instances a worker keeps, least recently used dropped first (default 32)
  * @property {Partial<typeof DEFAULT_LIMITS>} [limits]
  * @property {{log(level: string, message: string, fields?: object): void}} [logger] default: ConsoleLogger on stderr
  */

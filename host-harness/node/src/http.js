@@ -2,11 +2,13 @@
 // semantics as smartlock-host's) and the transport (`SyncHttpClient`).
 //
 // The import is synchronous and Node 20 has no JSPI, so the transport runs
-// each request on a worker thread and blocks the calling thread on
-// `Atomics.wait` until the worker has posted the whole response (read with
-// `receiveMessageOnPort`). Requests are logged by the import with method,
-// origin, path, status and time; never headers, query or bodies (the token
-// request carries the client secret).
+// each request on a helper thread and blocks the calling thread on
+// `Atomics.wait` until the helper has posted the whole response (read with
+// `receiveMessageOnPort`). The calling thread is the host's worker running
+// the plugin (see pool.js), never the event loop's: used directly on the
+// main thread, `send` blocks it for the whole request. Requests are logged
+// by the import with method, origin, path, status and time; never headers,
+// query or bodies (the token request carries the client secret).
 
 import { Worker, MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
@@ -80,6 +82,8 @@ export class VendorRoutes {
   constructor(routes = []) {
     /** @type {[string, string][]} */
     this.routes = [];
+    /** Changes with every `insert` (the host sends the routes to its workers again). */
+    this.version = 0;
     for (const [origin, base] of routes) this.insert(origin, base);
   }
 
@@ -120,6 +124,7 @@ export class VendorRoutes {
     const target = b.origin + b.path.replace(/\/+$/, '');
     this.routes = this.routes.filter(([existing]) => existing !== o.origin);
     this.routes.push([o.origin, target]);
+    this.version += 1;
     return this;
   }
 
@@ -144,8 +149,9 @@ export class VendorRoutes {
 /** Settings of the real HTTP client (smartlock-host's `UreqConfig` defaults). */
 export const DEFAULT_HTTP_CONFIG = { timeoutMs: 10_000, maxResponseBytes: 1024 * 1024 };
 
-// One worker per process does the network I/O; requests take turns, which
-// is what a synchronous import on one thread implies anyway.
+// One helper thread per calling thread (each pool worker has its own) does
+// the network I/O; a thread's requests take turns, which is what a
+// synchronous import implies anyway.
 let shared = null;
 
 function worker() {

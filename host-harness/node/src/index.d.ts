@@ -191,8 +191,11 @@ export interface Clock {
 export class SystemClock implements Clock {
   now(): Instant;
 }
+/** Its instant is in shared memory: the host's workers read it where the caller sets it. */
 export class SimClock implements Clock {
   constructor(now?: Instant);
+  /** The instant, shared with the workers. */
+  readonly cell: Float64Array;
   now(): Instant;
   set(now: Instant): void;
   advance(seconds: number): Instant;
@@ -226,10 +229,19 @@ export const MAX_KEY_BYTES: number;
 export const MAX_VALUE_BYTES: number;
 export const MAX_LIST_LIMIT: number;
 
+/**
+ * A file's tenants are reached by the host's workers through connections of
+ * their own (closed with this object); a ":memory:" database's are served
+ * from the thread that made it.
+ */
 export class SqliteDb {
   /** A file (WAL, synchronous=FULL) or ":memory:". */
   constructor(path: string);
   readonly path: string;
+  /** This object, across threads. */
+  readonly id: string;
+  /** The absolute path the workers open; null for ":memory:". */
+  readonly file: string | null;
   tenant(id: string): SqliteStore;
   outbox(id: string): SqliteOutbox;
   close(): void;
@@ -273,7 +285,11 @@ export class HttpError extends Error {
   readonly detail?: string | number;
 }
 export const DEFAULT_HTTP_CONFIG: { timeoutMs: number; maxResponseBytes: number };
-/** The real client: a worker thread does the I/O, the caller blocks on Atomics.wait. */
+/**
+ * The real client: a helper thread does the I/O, the caller blocks on
+ * Atomics.wait. The host calls it inside its workers; called on the main
+ * thread it blocks the event loop for the whole request.
+ */
 export class SyncHttpClient implements HttpTransport {
   constructor(config?: { timeoutMs?: number; maxResponseBytes?: number });
   readonly config: { timeoutMs: number; maxResponseBytes: number };
@@ -285,6 +301,10 @@ export class VendorRoutes {
   static vendors(providers?: Provider[]): VendorRoutes;
   static igloohome(): VendorRoutes;
   static via(base: string, providers?: Provider[]): VendorRoutes;
+  /** `[origin, base]` pairs. */
+  readonly routes: Array<[string, string]>;
+  /** Changes with every insert. */
+  readonly version: number;
   insert(origin: string, base: string): this;
   origins(): string[];
   /** The URL to send to; throws HttpError('forbidden'). */
@@ -308,19 +328,45 @@ export function isVariableName(name: string): boolean;
 // ---- the host ----------------------------------------------------------------
 
 export const DEFAULT_COMPONENT_DIR: string;
-export const DEFAULT_LIMITS: { callWallLimitMs: number; maxLogLinesPerCall: number; maxLogMessageBytes: number };
+export const DEFAULT_LIMITS: {
+  /** Plugin time a call may use (5 000); time blocked in imports is not counted. Past it the worker is terminated. */
+  callTimeoutMs: number;
+  /** Time a call may take in all (60 000); HTTP requests get what is left. */
+  callWallLimitMs: number;
+  /** Linear memory of an instance (default: the build's cap, 64 MiB); growth past it fails inside the call. */
+  memoryLimitBytes: number;
+  /** JS heap of each worker (256); a worker that runs out fails its call and is replaced. */
+  workerHeapMiB: number;
+  maxLogLinesPerCall: number;
+  maxLogMessageBytes: number;
+};
 export const EMAIL_LIMITS: { dedupKey: number; subject: number; body: number };
 
 export interface HostOptions {
-  /** 'per-call' (default): a fresh instance per call; 'per-tenant': one per tenant, dropped on any failure. */
+  /**
+   * 'per-tenant' (default): the worker keeps the tenant's instance between calls, dropping it on any
+   * trap, host exception or memory past the cap; 'per-call': a fresh instance for every call.
+   */
   instances?: 'per-call' | 'per-tenant';
   /** With 'per-tenant': a new instance after this many calls (default 10 000). */
   maxCallsPerInstance?: number;
+  /** Worker threads the calls run in (default 2 to 4, by the machine's cores). */
+  workers?: number;
+  /** Instances a worker keeps, the least recently used dropped first (default 32). */
+  instancesPerWorker?: number;
   limits?: Partial<typeof DEFAULT_LIMITS>;
   /** Default: ConsoleLogger on stderr at $SMARTLOCK_LOG or info. */
   logger?: Logger;
 }
 
+/**
+ * A tenant's backends. The shipped ones (a SqliteDb file's namespace and
+ * outbox, SystemClock, SimClock, SyncHttpClient, VendorRoutes) run inside
+ * the worker running the call; any other object (and a ":memory:"
+ * database) is called on the thread that made the host, while the worker
+ * waits: it must answer synchronously (a Promise fails the call) and
+ * quickly (its work is on the event loop).
+ */
 export interface TenantBackends {
   /** Default: an in-memory SQLite namespace. */
   storage?: KvStore;
@@ -336,19 +382,33 @@ export interface TenantBackends {
   routes?: VendorRoutes;
 }
 
-/** The transpiled component (gen/), compiled once; share it between hosts. */
+/** The transpiled component (gen/), compiled once; share it between hosts (hosts with the same settings share workers). */
 export class LoadedComponent {
   static load(dir?: string): Promise<LoadedComponent>;
   readonly manifest: { source: string; sha256: string; bytes: number; jco: string; [k: string]: unknown };
   readonly loadMs: number;
 }
 
+/**
+ * The plugin's calls run in a pool of worker threads, never on the caller's
+ * event loop; a tenant's calls run one after the other, different tenants
+ * side by side.
+ */
 export class Host {
+  /** Loads the component, makes a host and starts its workers. */
   static load(options?: HostOptions & { componentDir?: string }): Promise<Host>;
+  /** The workers start with the first call (or `ready()`). */
   constructor(component: LoadedComponent, options?: HostOptions);
   readonly component: LoadedComponent;
   readonly wakeUps: WakeUps;
-  /** The same component in a new host: no instances, queues or wake-ups (a process restart). */
+  readonly limits: typeof DEFAULT_LIMITS;
+  /** Worker threads. */
+  readonly workers: number;
+  /** Starts the workers; rejects if they cannot start. */
+  ready(): Promise<void>;
+  /** Drops this host's instances; the workers stop when no other host uses them. Calls still waiting fail. */
+  close(): Promise<void>;
+  /** The same component in a new host: no instances, queues or wake-ups (a process restart). Shares the workers. */
   restarted(): Host;
   tenant(id: string, backends?: TenantBackends): TenantHandle;
   /** Tenants whose wake-up is at or before `now`, earliest first. */
@@ -359,7 +419,9 @@ export class Host {
 
 /**
  * Calls the plugin as one tenant; calls of one tenant id run one after the
- * other. Rejects with PluginError, TrapError or InstantiateError.
+ * other, in a worker. Rejects with PluginError, TrapError (a trap, a host
+ * exception, the deadline: `interrupted: exceeded the time limit`, the
+ * memory cap: `exceeded the memory limit`) or InstantiateError.
  */
 export class TenantHandle {
   readonly id: string;
@@ -386,6 +448,9 @@ export class TenantHandle {
   unassign(propertyId: string): Promise<void>;
   getAssignment(propertyId: string): Promise<Assignment | undefined>;
   bookingStatus(bookingId: string): Promise<CodeStatus>;
-  /** Several raw calls on one instance (benchmarks): bigint instants, jco's errors. */
+  /**
+   * Several raw calls on one fresh instance (benchmarks): bigint instants, jco's errors. Runs on
+   * the calling thread, blocking it, with no deadline: not for a server.
+   */
   withInstance<T>(fn: (exports: any) => T): Promise<T>;
 }

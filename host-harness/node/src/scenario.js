@@ -342,6 +342,13 @@ export class Driver {
     this.lastTickAt = null;
     this.stepped = false;
     this.ttlockApp = null;
+    /** Hosts made by `restart` steps (closed by `close()`; the first host is the caller's). */
+    this.made = [];
+  }
+
+  /** Closes the hosts the restarts made. */
+  async close() {
+    for (const host of this.made.splice(0)) await host.close();
   }
 
   /** Moves the clock to `t`, running every tick due on the way (one at `t` included). */
@@ -505,12 +512,14 @@ export class Driver {
       }
       case 'status':
         return statusJson(await p.bookingStatus(step.booking));
-      case 'restart':
+      case 'restart': {
         // A host restart: instances, queues and wake-ups are gone; only the
         // durable storage (and the vendors) remain.
         this.host = this.host.restarted();
         this.plugin = this.host.tenant(TENANT, this.backends);
+        this.made.push(this.host);
         return {};
+      }
       default:
         return {};
     }
@@ -616,8 +625,9 @@ export async function runScenarioFile(path, options = {}) {
   });
   const dir = mkdtempSync(join(tmpdir(), 'smartlock-node-scenario-'));
   const db = new SqliteDb(join(dir, 'harness.sqlite'));
+  let driver = null;
   try {
-    const driver = new Driver({
+    driver = new Driver({
       host,
       stub,
       db,
@@ -640,7 +650,9 @@ export async function runScenarioFile(path, options = {}) {
       });
     }
     const pins = await stub.pins();
-    const http = await stub.http();
+    // The fields the Rust runner's report has (the stub's admin API may tell more).
+    const { requests, by_endpoint } = await stub.http();
+    const http = { requests, by_endpoint };
     return {
       scenario: scenario.name,
       steps,
@@ -650,6 +662,9 @@ export async function runScenarioFile(path, options = {}) {
       ticks: { count: driver.ticks, failed: driver.tickFailures, wake_ups: driver.wakeTicks },
     };
   } finally {
+    // The hosts this run made; a host given by the caller stays open.
+    await driver?.close();
+    if (!options.host) await host.close();
     await stub.shutdown();
     db.close();
     rmSync(dir, { recursive: true, force: true });

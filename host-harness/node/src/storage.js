@@ -11,6 +11,9 @@
 // - WAL with `synchronous = FULL`: a committed write survives a crash, which
 //   the plugin's "write before the vendor call" rule relies on.
 
+import { resolve } from 'node:path';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
+
 import Database from 'better-sqlite3';
 
 /** Longest key (and prefix, and `start-after`) accepted, in UTF-8 bytes. */
@@ -114,14 +117,32 @@ function unavailable(e) {
 }
 
 /**
+ * Where a closed `SqliteDb` is announced: the pool's workers open their
+ * own connection to a file a tenant's storage is in (see backends.js) and
+ * close it when the `SqliteDb` it stands for is closed.
+ */
+export const CLOSED_CHANNEL = 'smartlock-node-sqlite-closed';
+let closedChannel = null;
+let opened = 0;
+
+/**
  * One SQLite file holding every tenant's namespace and outbox. Open it once
  * per process and hand out `db.tenant(id)` namespaces and `db.outbox(id)`
  * outboxes. `":memory:"` gives a database that lives as long as the object.
+ *
+ * The host's workers reach a file's tenants through connections of their
+ * own (WAL lets them and this one read and write the file together); a
+ * `":memory:"` database exists only in this connection, so its tenants are
+ * served from this thread.
  */
 export class SqliteDb {
   /** @param {string} path a file (created if missing) or `":memory:"` */
   constructor(path) {
     this.path = path;
+    /** This database object, across threads: its workers' connections close with it. */
+    this.id = `${threadId}:${++opened}`;
+    /** The file as the workers open it; `null` for `":memory:"`. */
+    this.file = path === ':memory:' || path === '' ? null : resolve(path);
     try {
       this.db = new Database(path);
       this.db.pragma('busy_timeout = 5000');
@@ -172,6 +193,13 @@ export class SqliteDb {
 
   close() {
     this.db.close();
+    if (this.file !== null) {
+      if (!closedChannel) {
+        closedChannel = new BroadcastChannel(CLOSED_CHANNEL);
+        closedChannel.unref();
+      }
+      closedChannel.postMessage(this.id);
+    }
   }
 }
 

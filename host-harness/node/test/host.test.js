@@ -145,6 +145,7 @@ test('a storage backend failure is storage-failed; a host exception is a TrapErr
     assert.ok(e instanceof TrapError);
     assert.equal(e.hostFailure, true);
     assert.match(e.message, /^plugin trapped \(tenant acct-1\): on-property-changed: host import storage\.apply failed: backend bug/);
+    assert.equal(e.cause?.message, 'backend bug', "the cause is the backend's own error");
     return true;
   });
   assert.ok(logger.lines.some((l) => l.message === 'plugin call trapped' && l.level === 'error'));
@@ -167,11 +168,7 @@ test('calls of one tenant are serialised and a failure does not block the queue'
   assert.equal(host._turns.size, 0, 'the queue is cleaned up');
 });
 
-test('per-call instances by default; per-tenant reuses one and drops it on a trap', async () => {
-  const perCall = setup();
-  await perCall.t.onTick(NOW);
-  assert.equal(perCall.t._instance, null);
-
+test("a worker keeps the tenant's instance by default and drops it on a trap; per-call makes one per call", async () => {
   const db = new SqliteDb(':memory:');
   const real = db.tenant('acct-1');
   let fail = false;
@@ -182,20 +179,52 @@ test('per-call instances by default; per-tenant reuses one and drops it on a tra
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  const { t } = setup({ instances: 'per-tenant' }, { storage, mailer: db.outbox('acct-1') });
+  const { t } = setup({}, { storage, mailer: db.outbox('acct-1') });
   await t.onTick(NOW);
-  const first = t._instance;
-  assert.ok(first);
+  const first = t._last;
+  assert.equal(first.kept, true);
   await t.onPropertyChanged(property);
-  assert.equal(t._instance, first, 'kept between calls');
+  assert.equal(t._last.instance, first.instance, 'kept between calls');
+  assert.equal(t._last.reused, true);
   await assert.rejects(t.bookingStatus('b1'), (e) => e instanceof PluginError);
-  assert.equal(t._instance, first, 'a WIT error keeps the instance');
+  assert.equal(t._last.instance, first.instance, 'a WIT error keeps the instance');
+  assert.equal(t._last.kept, true);
   fail = true;
   await assert.rejects(t.onTick(NOW), TrapError);
-  assert.equal(t._instance, null, 'dropped after the host exception');
+  assert.equal(t._last.instance, first.instance, 'the trapped call ran on it');
+  assert.equal(t._last.kept, false, 'dropped after the host exception');
   fail = false;
   assert.deepEqual(await t.onTick(NOW), { processed: 0, vendorRequests: 0, moreDue: false });
-  assert.notEqual(t._instance, first);
+  assert.notEqual(t._last.instance, first.instance, 'a fresh instance after the trap');
+  assert.equal(t._last.reused, false);
+
+  const perCall = setup({ instances: 'per-call' });
+  await perCall.t.onTick(NOW);
+  const one = perCall.t._last;
+  await perCall.t.onTick(NOW);
+  assert.equal(one.kept, false);
+  assert.equal(perCall.t._last.reused, false);
+  assert.notEqual(perCall.t._last.instance, one.instance);
+});
+
+test('a backend that answers with a Promise fails the call as a host failure', async () => {
+  const db = new SqliteDb(':memory:');
+  const real = db.tenant('acct-1');
+  const storage = {
+    get: (k) => real.get(k),
+    set: (k, v) => real.set(k, v),
+    delete: (k) => real.delete(k),
+    list: async (...a) => real.list(...a),
+    apply: (w) => real.apply(w),
+  };
+  const { t } = setup({}, { storage, mailer: db.outbox('acct-1') });
+  await assert.rejects(t.onTick(NOW), (e) => {
+    assert.ok(e instanceof TrapError);
+    assert.equal(e.hostFailure, true);
+    assert.match(e.message, /host import storage\.list failed: storage\.list returned a Promise: a backend answers synchronously/);
+    assert.ok(e.cause instanceof TypeError, 'the cause is the error made on this thread');
+    return true;
+  });
 });
 
 test('plugin log lines are tagged with the tenant', async () => {

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { LoadedComponent, Host } from '../src/host.js';
+import { DEFAULT_LIMITS } from '../src/host.js';
+import { contractImports } from '../src/call.js';
 import { SimClock } from '../src/clock.js';
 import { SqliteDb } from '../src/storage.js';
 import { MemoryLogger } from '../src/log.js';
@@ -35,14 +36,27 @@ test('one e-mail per key and tenant, kept across a reopen', () => {
   }
 });
 
-// The import itself, called as the plugin would (no wasm needed).
+// The import itself, called as the plugin would (no wasm needed): the
+// imports of an instance whose call has the tenant's backends.
 function emailImport() {
-  const host = new Host(new LoadedComponent({}, new Map(), {}, 0), { logger: new MemoryLogger() });
   const db = new SqliteDb(':memory:');
   const clock = new SimClock(1_000);
-  const t = host.tenant('acct', { storage: db.tenant('acct'), mailer: db.outbox('acct'), clock });
-  const instance = { call: { deadline: Infinity, logLines: 0 } };
-  return { send: t._contractImports(instance)['pms:smartlock/email'].sendToOwner, db, clock, host };
+  const logger = new MemoryLogger();
+  const call = {
+    export: 'on-tick',
+    tenant: 'acct',
+    backends: { storage: db.tenant('acct'), mailer: db.outbox('acct'), clock },
+    limits: DEFAULT_LIMITS,
+    deadline: Infinity,
+    logLines: 0,
+    hostFailure: null,
+    timing: null,
+    log: (level, message, fields) => logger.log(level, message, fields),
+    logEnabled: () => true,
+    wakeAt: () => {},
+  };
+  const instance = { call };
+  return { send: contractImports(instance)['pms:smartlock/email'].sendToOwner, db, clock, logger };
 }
 
 /** Calls an import and returns what jco would see: the value or the thrown WIT error. */
