@@ -288,7 +288,9 @@ impl VendorError {
             VendorError::Rejected { brand, .. } => {
                 format!("{brand} turned the code down; it is tried again every hour, and the host's log has the reason")
             }
-            VendorError::Host(_) => "the host could not reach the lock vendor; the code is tried again every hour".into(),
+            VendorError::Host(_) => {
+                "the host could not reach the lock vendor; the code is tried again every hour".into()
+            }
         }
     }
 
