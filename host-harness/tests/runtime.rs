@@ -101,16 +101,51 @@ fn more_parallel_calls_than_pool_slots_wait_instead_of_failing() {
 
 #[test]
 fn the_compile_cache_is_written_then_used() {
+    use std::os::unix::fs::MetadataExt;
     let dir = std::env::temp_dir().join(format!("host-harness-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = RuntimeConfig { cache_dir: Some(dir.clone()), ..host_harness::default_runtime_config() };
     let first = Runtime::new(config.clone()).unwrap();
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-    assert_eq!(files.len(), 1);
-    let second = Runtime::new(config).unwrap();
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = files[0].clone();
+    // The cache file as written: a compile that did not use it would write a
+    // new one (a new file renamed into place: a new inode).
+    let stamp = |path: &std::path::Path| {
+        let m = std::fs::metadata(path).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec(), m.len())
+    };
+    let written = stamp(&file);
+    let second = Runtime::new(config.clone()).unwrap();
     eprintln!("compiled in {:?}, loaded from the cache in {:?}", first.load_time(), second.load_time());
+    assert_eq!(stamp(&file), written, "the cache file was read, not written again");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no other file");
+    // Loading the machine code takes a fraction of compiling it.
+    assert!(
+        second.load_time() * 2 < first.load_time(),
+        "loaded from the cache in {:?}, not compiled again (compiling took {:?})",
+        second.load_time(),
+        first.load_time()
+    );
     assert_eq!(
         second.tenant(Tenant::new("cached", Arc::new(MemoryStore::new()))).render_variable("nuki_code", "b").unwrap(),
+        None
+    );
+    // The check above can see a cache that is not used: an unusable file is
+    // compiled over and replaced.
+    // (Renamed over it, not written into it: `second` still maps the file.)
+    let junk = dir.join("junk");
+    std::fs::write(&junk, b"not a compiled component").unwrap();
+    std::fs::rename(&junk, &file).unwrap();
+    let spoilt = stamp(&file);
+    let third = Runtime::new(config).unwrap();
+    assert_ne!(stamp(&file), spoilt, "an unusable cache file is replaced");
+    assert_eq!(stamp(&file).3, written.3, "by the compiled component again");
+    assert_eq!(
+        third
+            .tenant(Tenant::new("recompiled", Arc::new(MemoryStore::new())))
+            .render_variable("nuki_code", "b")
+            .unwrap(),
         None
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -165,6 +165,61 @@ pub fn harness(start: &str) -> Harness {
     Harness::start(&runtime(), world, t(start), 15).expect("harness starts")
 }
 
+/// Applies `steps` to `h` in order, advancing (and ticking) to each one's
+/// `at` first; every step must succeed.
+pub fn apply_steps(h: &mut Harness, steps: Vec<Value>) {
+    for s in steps {
+        let at = s["at"].as_str().expect("step has `at`").to_owned();
+        h.advance_to(t(&at));
+        let mut action = s;
+        action.as_object_mut().expect("step").remove("at");
+        h.apply(&serde_json::from_value(action).expect("action")).unwrap_or_else(|e| panic!("{at}: {e}"));
+    }
+}
+
+/// Advances `h` to `until`, returning the instant of every request the
+/// stubs counted under `endpoint` on the way (one entry per request, read
+/// from the stubs' own counters after each tick). The stubs list every
+/// endpoint they know, so a name they do not know is a mistake: it panics.
+pub fn requests_until(h: &mut Harness, endpoint: &str, until: &str) -> Vec<i64> {
+    let world = h.world.clone();
+    let count = move || -> u64 {
+        let counts = world.http_counts();
+        *counts
+            .by_endpoint
+            .get(endpoint)
+            .unwrap_or_else(|| panic!("no endpoint {endpoint:?} in the stubs' counts: {:?}", counts.by_endpoint.keys()))
+    };
+    let mut seen = count();
+    let mut at = Vec::new();
+    let now = h.world.clone();
+    h.advance_with(t(until), |_| {
+        let c = count();
+        at.extend(std::iter::repeat_n(now.now(), (c - seen) as usize));
+        seen = c;
+    });
+    at
+}
+
+/// Consecutive `attempts` (instants) are about an hour apart: 55 to 65
+/// minutes, neither a tick's 15 minutes nor a skipped hour.
+pub fn assert_hourly(attempts: &[i64]) {
+    let shown: Vec<String> = attempts.iter().map(|&a| utc(a)).collect();
+    assert!(attempts.len() >= 2, "at least two attempts to space: {shown:?}");
+    for pair in attempts.windows(2) {
+        assert!((55 * 60..=65 * 60).contains(&(pair[1] - pair[0])), "about an hour apart: {shown:?}");
+    }
+}
+
+/// SPEC R8 re-stated here, apart from the plugin's own check: a trivially
+/// guessable PIN is one digit six times (111111) or a straight run, each
+/// digit one more (123456) or one less (987654) than the one before.
+pub fn guessable_by_spec(pin: &str) -> bool {
+    let d = pin.as_bytes();
+    let all_steps = |step: i16| d.windows(2).all(|w| i16::from(w[1]) - i16::from(w[0]) == step);
+    all_steps(0) || all_steps(1) || all_steps(-1)
+}
+
 /// Asserts that every step succeeded.
 pub fn assert_steps_ok(report: &Report) {
     for s in &report.steps {

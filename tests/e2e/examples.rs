@@ -59,6 +59,17 @@ fn utc_secs(s: &str) -> i64 {
     t(s)
 }
 
+/// The steps the examples make fail on purpose: (file, step number from 1,
+/// part of the error). Every other step of every example must succeed.
+const EXPECTED_ERRORS: [(&str, usize, &str); 3] = [
+    // R4: studio holds a TTLock lock; Nuki's is refused until it is removed.
+    ("three-brands.json", 13, "already has a TTLock lock"),
+    // R1: a wrong password first.
+    ("ttlock-walkthrough.json", 1, "credentials were refused"),
+    // R3: Cellar door has neither gateway nor Wi-Fi.
+    ("ttlock-walkthrough.json", 5, "needs a gateway"),
+];
+
 #[test]
 fn every_example_file_is_valid_and_runs() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
@@ -68,11 +79,26 @@ fn every_example_file_is_valid_and_runs() {
         if path.extension().is_some_and(|e| e == "json") {
             let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
             let report = scenario::run(&scenario, &RunOptions { runtime: Some(runtime()) }).expect("runs");
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            assert!(!report.steps.is_empty(), "{name}: no step ran");
+            for (i, s) in report.steps.iter().enumerate() {
+                let expected = EXPECTED_ERRORS.iter().find(|e| e.0 == name && e.1 == i + 1);
+                match (expected, s.ok) {
+                    (None, ok) => assert!(ok, "{name}: step {} ({} at {}) failed: {:?}", i + 1, s.kind, s.at, s.error),
+                    (Some((_, _, why)), false) => {
+                        let error = s.error.as_deref().unwrap_or_default();
+                        assert!(error.contains(why), "{name}: step {} refused for another reason: {error}", i + 1);
+                    }
+                    (Some((_, _, why)), true) => {
+                        panic!("{name}: step {} ({} at {}) should be refused ({why})", i + 1, s.kind, s.at)
+                    }
+                }
+            }
             assert_no_overlapping_duplicates(&report);
             count += 1;
         }
     }
-    assert!(count >= 2);
+    assert!(count >= 7, "examples run: {count}");
 }
 
 #[test]

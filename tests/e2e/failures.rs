@@ -119,17 +119,32 @@ fn r13_booking_after_six_pm_with_the_bridge_up_gets_its_code_at_once_and_no_aler
 fn r13_booking_after_the_retry_deadline_is_tried_hourly_until_its_window_starts() {
     // Booked on check-in day 02:05 local; bridge offline until 12:10Z
     // (13:10 local), window starts 14:30 local: created by an hourly retry.
+    let mut h = harness("2026-03-01T08:00:00Z");
     let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
     steps.push(bridge("2026-03-19T12:00:00Z", "B1", false));
-    steps.push(booking("2026-03-20T01:05:00Z", "sameday", "p1", "2026-03-20", "2026-03-22"));
-    steps.push(bridge("2026-03-20T12:10:00Z", "B1", true));
-    steps.push(end("2026-03-20T18:00:00Z"));
-    let report = run("r13 same day", "2026-03-01T08:00:00Z", steps);
-    assert_steps_ok(&report);
-    assert_eq!(report.pins.len(), 1);
-    let added = report.pins[0].added_at;
+    apply_steps(&mut h, steps);
+    let jobs = |h: &host_harness::scenario::Harness| h.world.http_counts().by_endpoint["jobs"];
+    assert_eq!(requests_until(&mut h, "jobs", "2026-03-20T01:05:00Z"), [] as [i64; 0]);
+    let before = jobs(&h);
+    apply_steps(&mut h, vec![booking("2026-03-20T01:05:00Z", "sameday", "p1", "2026-03-20", "2026-03-22")]);
+    // Tried at once: in the event's own call or at the wake-up it asks for.
+    let mut attempts = vec![h.now(); (jobs(&h) - before) as usize];
+    attempts.extend(requests_until(&mut h, "jobs", "2026-03-20T12:10:00Z"));
+    assert_eq!(attempts.first().map(|&a| utc(a)).as_deref(), Some("2026-03-20T01:05:00Z"), "tried at once");
+    // 01:05 at once, then 02:05 .. 12:05: one an hour, not one per tick.
+    assert_eq!(attempts.len(), 12, "{:?}", attempts.iter().map(|&a| utc(a)).collect::<Vec<_>>());
+    assert_hourly(&attempts);
+    apply_steps(&mut h, vec![bridge("2026-03-20T12:10:00Z", "B1", true)]);
+    attempts.extend(requests_until(&mut h, "jobs", "2026-03-20T18:00:00Z"));
+    // The next hourly attempt after the bridge came back created it.
+    assert_eq!(attempts.len(), 13, "{:?}", attempts.iter().map(|&a| utc(a)).collect::<Vec<_>>());
+    assert_hourly(&attempts);
+    let pins = h.world.pins();
+    assert_eq!(pins.len(), 1);
+    let added = pins[0].added_at;
     assert!(added > t("2026-03-20T12:10:00Z") && added <= t("2026-03-20T13:15:30Z"), "{}", utc(added));
-    assert_eq!(report.emails.len(), 1, "alerted after the first failed attempt");
+    assert!(added >= attempts[12], "created by that attempt: {}", utc(added));
+    assert_eq!(h.storage.emails().unwrap().len(), 1, "alerted after the first failed attempt");
     // And one whose window already started: one attempt, then no more.
     let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
     steps.push(bridge("2026-03-19T12:00:00Z", "B1", false));

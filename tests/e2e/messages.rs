@@ -42,9 +42,30 @@ fn r19_the_code_renders_once_it_is_on_the_lock_with_the_legacy_alias() {
 
 #[test]
 fn r19_unknown_variable_names_return_nothing() {
-    let h = harness("2026-03-01T08:00:00Z");
-    for name in ["guest_name", "smartlock", "SMARTLOCK_CODE", "", "smartlock_code "] {
-        assert_eq!(h.plugin.render_variable(name, "b1").unwrap(), None, "{name:?}");
+    // A real booking, asked about before and while its code is on the lock:
+    // the known names give its PIN once it is there, other names never do.
+    const UNKNOWN: [&str; 5] = ["guest_name", "smartlock", "SMARTLOCK_CODE", "", "smartlock_code "];
+    let mut h = harness("2026-03-01T08:00:00Z");
+    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    steps.push(booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
+    apply_steps(&mut h, steps);
+    let variable =
+        |h: &host_harness::scenario::Harness, name: &str| h.plugin.render_variable(name, "b1").expect("no trap");
+    h.advance_to(t("2026-03-10T12:00:00Z"));
+    assert!(h.plugin.booking_status("b1").expect("no trap").is_ok(), "b1 is a booking the plugin knows");
+    assert!(h.world.pins().is_empty(), "no code on the lock yet");
+    for name in UNKNOWN.iter().chain(&["smartlock_code", "nuki_code"]) {
+        assert_eq!(variable(&h, name), None, "{name:?} before the code is on the lock");
+    }
+    h.advance_to(t("2026-03-16T12:00:00Z"));
+    let pins = h.world.pins();
+    assert_eq!(pins.len(), 1, "b1's code is on the lock: {pins:?}");
+    assert!(pins[0].removed_at.is_none());
+    for name in ["smartlock_code", "nuki_code"] {
+        assert_eq!(variable(&h, name).as_deref(), Some(pins[0].pin.as_str()), "{name:?} with the code on the lock");
+    }
+    for name in UNKNOWN {
+        assert_eq!(variable(&h, name), None, "{name:?} with the code on the lock");
     }
 }
 

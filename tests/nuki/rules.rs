@@ -163,7 +163,7 @@ fn r8_nuki_pins_use_only_digits_1_to_9_and_never_start_with_12() {
     assert_eq!(pins.len(), BOOKINGS as usize, "every booking's code reached the lock");
     for p in &pins {
         assert_nuki_pin(&p.pin);
-        assert!(!smartlock_plugin::pin::is_guessable(&p.pin), "not trivially guessable: {}", p.pin);
+        assert!(!guessable_by_spec(&p.pin), "not trivially guessable: {}", p.pin);
         assert!(p.removed_at.is_none());
     }
     let distinct: HashSet<&str> = pins.iter().map(|p| p.pin.as_str()).collect();
@@ -385,6 +385,17 @@ fn r16_nuki_a_delete_the_offline_lock_never_got_is_retried_hourly() {
 
 // ----------------------------------------------------------------- R18
 
+/// The storage keys whose value contains `secret`.
+fn keys_holding(h: &host_harness::scenario::Harness, secret: &str) -> Vec<String> {
+    let entries = h.storage.list("", None, 1000).expect("storage lists");
+    assert!(entries.len() < 1000, "every entry listed");
+    entries
+        .into_iter()
+        .filter(|(_, v)| v.windows(secret.len()).any(|w| w == secret.as_bytes()))
+        .map(|(k, _)| k)
+        .collect()
+}
+
 #[test]
 fn r18_nuki_disconnect_leaves_codes_to_expire_and_makes_no_further_nuki_call() {
     let mut h = nuki_harness(START);
@@ -394,6 +405,12 @@ fn r18_nuki_disconnect_leaves_codes_to_expire_and_makes_no_further_nuki_call() {
     apply_at(&mut h, booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-16", "2026-03-18"));
     apply_at(&mut h, booking("2026-03-01T09:00:00Z", "b2", "p1", "2026-03-20", "2026-03-22"));
     apply_at(&mut h, booking("2026-03-01T09:00:00Z", "b3", "p1", "2026-03-28", "2026-03-30"));
+    // What the plugin keeps for Nuki: the connection, holding the API token,
+    // under `acct/nuki` (Nuki issues no tokens of its own to cache), and p1's
+    // assignment of the Nuki lock under `asg/p1`.
+    h.advance_to(t("2026-03-16T15:59:00Z"));
+    assert_eq!(keys_holding(&h, NUKI_TOKEN), ["acct/nuki"], "the token is stored with the connection, only there");
+    assert!(h.storage.get("asg/p1").unwrap().is_some(), "p1's assignment is stored");
     apply_at(&mut h, disconnect("2026-03-16T16:00:00Z", "nuki"));
     let requests_at_disconnect = nuki_stub(&h).requests_total();
     // New bookings and changes after the disconnect do nothing either.
@@ -410,8 +427,9 @@ fn r18_nuki_disconnect_leaves_codes_to_expire_and_makes_no_further_nuki_call() {
     assert!(!nuki_stub(&h).opens(N1, &b2.pin, t("2026-03-22T10:31:00Z")));
     assert_eq!(h.plugin.assignment("p1").unwrap().unwrap(), None, "assignment removed");
     assert!(h.plugin.accounts().unwrap().unwrap().is_empty());
-    assert!(h.storage.get("acct/nuki").unwrap().is_none(), "token erased");
-    assert!(h.storage.get("token/nuki").unwrap().is_none());
+    assert!(h.storage.get("acct/nuki").unwrap().is_none(), "connection and token erased");
+    assert!(h.storage.get("asg/p1").unwrap().is_none(), "assignment erased");
+    assert_eq!(keys_holding(&h, NUKI_TOKEN), [] as [String; 0], "the token is nowhere in storage");
     assert_eq!(status_of(&h, "b1").state, api::CodeState::LeftToExpire);
     assert_ne!(status_of(&h, "b3").state, api::CodeState::OnLock);
 }

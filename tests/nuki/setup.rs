@@ -250,15 +250,7 @@ pub fn assert_opens_from_to(nuki: &Nuki, p: &PinRecord, start: &str, end: &str) 
 /// request Nuki received on the way (one entry per request, from the
 /// stub's own counter read after each tick).
 pub fn create_attempts_until(h: &mut Harness, until: &str) -> Vec<i64> {
-    let world = h.world.clone();
-    let mut seen = nuki_count(&world.http_counts(), "auth_create");
-    let mut attempts = Vec::new();
-    h.advance_with(t(until), |_| {
-        let now = nuki_count(&world.http_counts(), "auth_create");
-        attempts.extend(std::iter::repeat(world.now()).take((now - seen) as usize));
-        seen = now;
-    });
-    attempts
+    requests_until(h, "nuki.auth_create", until)
 }
 
 /// What the plugin answers for the message variable `name` of `booking`.
@@ -271,9 +263,7 @@ pub fn variable(h: &Harness, name: &str, booking: &str) -> Option<String> {
 pub fn assert_at_once_then_hourly_until(attempts: &[i64], first: &str, until: &str) {
     let shown: Vec<String> = attempts.iter().map(|&a| utc(a)).collect();
     assert_eq!(shown.first().map(String::as_str), Some(first), "tried at once: {shown:?}");
-    for pair in attempts.windows(2) {
-        assert!((55 * 60..=65 * 60).contains(&(pair[1] - pair[0])), "hourly: {shown:?}");
-    }
+    assert_hourly(attempts);
     let last = *attempts.last().expect("attempts");
     assert!(last >= t(until) - 3600 && last < t(until), "the last attempt within the hour before {until}: {shown:?}");
 }

@@ -55,7 +55,7 @@ fn r1_ttlock_connect_adds_the_worlds_app_and_stores_the_password_only_as_md5() {
     assert_eq!(creds["client_id"], APP_ID, "{acct}");
     assert_eq!(creds["client_secret"], APP_SECRET, "{acct}");
     assert_eq!(creds["username"], USERNAME);
-    assert_eq!(creds["password_md5"], smartlock_plugin::vendor::ttlock::password_md5(PASSWORD));
+    assert_eq!(creds["password_md5"], PASSWORD_MD5, "the password's MD5, lowercase hex");
     for (key, value) in h.storage.list("", None, 1000).unwrap() {
         assert!(!String::from_utf8_lossy(&value).contains(PASSWORD), "plain password stored under {key}");
     }

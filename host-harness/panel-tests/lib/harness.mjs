@@ -173,3 +173,41 @@ export function apiClient(base, tenant, key = TOKEN) {
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
 }
+
+/**
+ * The demo's vendor stubs, read directly: the locks' own truth, not what the plugin or the panel
+ * says. `GET /api/service` names their base URL (`demo_stubs`).
+ */
+export async function demoStubs(base) {
+  const service = await (await fetch(`${base}/api/service`)).json();
+  if (!service.demo_stubs) throw new Error(`no demo_stubs in /api/service: ${JSON.stringify(service)}`);
+  const get = async (path) => {
+    const res = await fetch(`${service.demo_stubs}${path}`);
+    if (!res.ok) throw new Error(`GET ${path} on the demo stubs: HTTP ${res.status}`);
+    return res.json();
+  };
+  return {
+    url: service.demo_stubs,
+    /** Every PIN on every lock: `{provider, lock, pin, access_name, start, end, added_at, removed_at}` (RFC 3339 UTC; `removed_at` null while on the lock). */
+    pins: () => get('/_admin/pins'),
+    /** Requests the stubs answered: `{requests, by_endpoint}` (igloohome's endpoints unprefixed, `nuki.`, `ttlock.`). */
+    http: () => get('/_admin/http'),
+  };
+}
+
+/** The service's clock (simulated in the demo), in Unix seconds. */
+export async function serviceNow(base) {
+  return (await (await fetch(`${base}/api/service`)).json()).clock.unix;
+}
+
+/** Polls `fn` until it returns something truthy; returns that. `what` names it in the timeout's error. */
+export async function until(fn, what, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

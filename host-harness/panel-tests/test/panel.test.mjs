@@ -1,13 +1,16 @@
 // The seed's flow in the panel, in headless Chromium, against
 // `host-harness serve --demo` (its vendor stubs and demo data): connect,
 // filter, assign, settings, a code on the (fast) simulated clock, message
-// preview, remove, disconnect; the brand switch of R4; and the keys of R31:
-// no key, a tenant's API key, a wrong key.
+// preview, remove, disconnect, each judged also on the demo stubs' own
+// record of the locks; the brand switch of R4; and the keys of R31: no key,
+// a tenant's API key, a wrong key.
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
-import { apiClient, OUTPUT, startBrowser, startServer, stepper, TOKEN, waitForText } from '../lib/harness.mjs';
+import {
+  apiClient, demoStubs, OUTPUT, serviceNow, startBrowser, startServer, stepper, TOKEN, until, waitForText,
+} from '../lib/harness.mjs';
 
 let server;
 let browser;
@@ -73,6 +76,30 @@ function row(drawer, propertyId) {
   return drawer.locator(`li.assignment[data-property="${propertyId}"]`);
 }
 
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/** The panel's window ("Tue 3 Dec, 14:15 → Thu 5 Dec, 11:45") as two `[day, month, "HH:MM"]`. */
+function shownWindow(text) {
+  return text.split('→').map((side) => {
+    const m = side.match(/(\d{1,2}) ([A-Za-z]{3})[A-Za-z]*,? (\d{2}:\d{2})/);
+    assert.ok(m, `a day, month and time in ${JSON.stringify(side)}`);
+    return [Number(m[1]), MONTHS.indexOf(m[2].toLowerCase()) + 1, m[3]];
+  });
+}
+
+/** An instant (RFC 3339) on the wall clock of `tz` as `[day, month, "HH:MM"]`, worked out here, not by the panel. */
+function wallClock(iso, tz) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone: tz, day: 'numeric', month: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(new Date(iso)).map((part) => [part.type, part.value]));
+  return [Number(parts.day), Number(parts.month), `${parts.hour}:${parts.minute}`];
+}
+
+/** Requests igloohome's stub answered (its endpoints are the unprefixed ones). */
+function igloohomeRequests(http) {
+  return Object.entries(http.by_endpoint).filter(([k]) => !k.includes('.')).reduce((n, [, v]) => n + v, 0);
+}
+
 async function connect(drawer, fields, brandName) {
   for (const [label, value] of Object.entries(fields)) await drawer.getByLabel(label, { exact: true }).fill(value);
   await drawer.getByRole('button', { name: `Connect ${brandName}` }).click();
@@ -82,6 +109,7 @@ test('igloohome: connect, filter, assign, settings, code, preview, remove, disco
   const { page, calls, problems } = browser;
   const api = apiClient(server.base, 'demo');
   const { step, report } = stepper('igloohome', page);
+  const stubs = await demoStubs(server.base);
   let drawer;
   try {
     await step('Integrations page', async () => {
@@ -151,6 +179,7 @@ test('igloohome: connect, filter, assign, settings, code, preview, remove, disco
     });
 
     let pin;
+    let frontDoorCode;
     await step('A code appears on the simulated clock', async () => {
       await closeBrand(page);
       const property = page.locator('details[data-property="seaside-loft"]');
@@ -165,6 +194,17 @@ test('igloohome: connect, filter, assign, settings, code, preview, remove, disco
       const code = (await api('GET', '/bookings/seaside-loft-1/code')).body;
       assert.equal(code.pin, pin);
       assert.equal(code.state, 'on_lock');
+      // The lock's own record: that PIN is on Front door, with the window the panel shows.
+      const live = (await stubs.pins()).filter(
+        (p) => p.provider === 'igloohome' && p.lock === 'OE1X000001' && p.pin === pin && p.removed_at === null,
+      );
+      assert.equal(live.length, 1, `PIN ${pin} is on Front door once: ${JSON.stringify(await stubs.pins())}`);
+      [frontDoorCode] = live;
+      assert.deepEqual(
+        shownWindow(window),
+        [wallClock(frontDoorCode.start, 'Europe/Lisbon'), wallClock(frontDoorCode.end, 'Europe/Lisbon')],
+        `the panel's window "${window}" is the lock's ${frontDoorCode.start} → ${frontDoorCode.end}`,
+      );
     });
 
     await step('Message preview', async () => {
@@ -179,9 +219,37 @@ test('igloohome: connect, filter, assign, settings, code, preview, remove, disco
     await step('Remove the lock', async () => {
       drawer = await openBrand(page, 'igloohome');
       const r = row(drawer, 'seaside-loft');
+      const now = await serviceNow(server.base);
+      assert.ok(Date.parse(frontDoorCode.start) / 1000 > now + 3600, 'the code\'s window has not started (R17)');
       await r.getByRole('button', { name: /^Remove Front door/ }).click();
       await waitForText(r.getByRole('status'), /Front door is removed from Seaside Loft/);
       assert.equal((await api('GET', '/properties/seaside-loft/assignment')).body.assignment, null);
+      // The lock's own record (R17): the code, whose window had not started, is deleted from
+      // Front door, and so is any other Seaside Loft code there.
+      const frontDoor = async () => (await stubs.pins()).filter((p) => p.provider === 'igloohome' && p.lock === 'OE1X000001');
+      await until(async () => (await frontDoor()).every((p) => p.removed_at !== null), 'every code deleted from Front door');
+      const deleted = (await frontDoor()).find((p) => p.pin === pin && p.added_at === frontDoorCode.added_at);
+      assert.ok(deleted, `PIN ${pin} in Front door's record`);
+      assert.ok(Date.parse(deleted.removed_at) < Date.parse(deleted.start), `deleted before its window: ${JSON.stringify(deleted)}`);
+    });
+
+    const riverside = ['riverside-loft-1', 'riverside-loft-2'];
+    let liveAtDisconnect;
+    await step('Another property gets codes on the Back door', async () => {
+      // Check-ins 1 and 4 days away, 5 days before: both due at once.
+      const r = row(drawer, 'riverside-loft');
+      await r.getByRole('combobox', { name: /Riverside Loft/ }).selectOption({ label: 'Back door' });
+      await waitForText(r.getByRole('status'), /Back door is assigned to Riverside Loft/);
+      for (const b of riverside) {
+        await until(async () => (await api('GET', `/bookings/${b}/code`)).body.state === 'on_lock', `${b}'s code on the lock`, 30_000);
+        const { pin: p } = (await api('GET', `/bookings/${b}/code`)).body;
+        const onLock = (await stubs.pins()).filter(
+          (c) => c.provider === 'igloohome' && c.lock === 'OE1X000002' && c.pin === p && c.removed_at === null,
+        );
+        assert.equal(onLock.length, 1, `${b}'s PIN ${p} is on the Back door: ${JSON.stringify(await stubs.pins())}`);
+      }
+      liveAtDisconnect = (await stubs.pins()).filter((c) => c.provider === 'igloohome' && c.removed_at === null);
+      assert.equal(liveAtDisconnect.length, 2, JSON.stringify(liveAtDisconnect));
     });
 
     await step('Disconnect', async (snap) => {
@@ -190,6 +258,14 @@ test('igloohome: connect, filter, assign, settings, code, preview, remove, disco
       await waitForText(drawer.getByRole('status').first(), /igloohome is disconnected/);
       await drawer.getByLabel('Client ID', { exact: true }).waitFor();
       assert.deepEqual((await api('GET', '/accounts')).body, { accounts: [] });
+      // The locks' own record (R18): the codes on the Back door stay until their own end, and
+      // igloohome hears nothing more. 4 s here are 20 simulated minutes: more than a tick.
+      const callsAtDisconnect = igloohomeRequests(await stubs.http());
+      await new Promise((r) => setTimeout(r, 4000));
+      const live = (await stubs.pins()).filter((c) => c.provider === 'igloohome' && c.removed_at === null);
+      assert.deepEqual(live, liveAtDisconnect, 'the codes on the lock at the disconnect are still there');
+      assert.equal(igloohomeRequests(await stubs.http()), callsAtDisconnect, 'no igloohome call after the disconnect');
+      assert.equal((await api('GET', '/properties/riverside-loft/assignment')).body.assignment, null);
       await snap('igloohome disconnected');
       await closeBrand(page);
       assert.equal(await page.locator('.card[data-provider="igloohome"] .status').innerText(), 'Not connected');
