@@ -121,13 +121,22 @@ fn r16_code_deleted_after_check_out_plus_margin() {
 
 #[test]
 fn r16_a_failed_delete_is_retried_hourly() {
+    // The stay ends 22 Mar 11:30 Paris (10:30Z); the bridge is off line
+    // from 09:00Z to 14:20Z: the delete is tried at 10:30Z, then hourly.
+    let mut h = harness("2026-03-01T08:00:00Z");
     let mut steps = base();
     steps.push(bridge("2026-03-22T09:00:00Z", "B1", false));
-    steps.push(bridge("2026-03-22T14:20:00Z", "B1", true));
-    steps.push(end("2026-03-25T00:00:00Z"));
-    let report = run("r16 retry", "2026-03-01T08:00:00Z", steps);
-    assert_steps_ok(&report);
-    let removed = report.pins[0].removed_at.expect("deleted once the bridge is back");
+    apply_steps(&mut h, steps);
+    requests_until(&mut h, "jobs", "2026-03-22T10:00:00Z");
+    let attempts = requests_until(&mut h, "jobs", "2026-03-22T14:20:00Z");
+    let shown: Vec<String> = attempts.iter().map(|&a| utc(a)).collect();
+    assert_eq!(attempts.len(), 4, "10:30, 11:30, 12:30, 13:30: one an hour, not one per tick: {shown:?}");
+    assert_eq!(shown[0].get(..16), Some("2026-03-22T10:30"), "the first at check-out + margin");
+    assert_hourly(&attempts);
+    apply_steps(&mut h, vec![bridge("2026-03-22T14:20:00Z", "B1", true)]);
+    h.advance_to(t("2026-03-25T00:00:00Z"));
+    let pins = h.world.pins();
+    let removed = pins[0].removed_at.expect("deleted once the bridge is back");
     assert!(removed > t("2026-03-22T14:20:00Z") && removed <= t("2026-03-22T15:30:30Z"), "{}", utc(removed));
 }
 
