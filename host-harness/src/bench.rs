@@ -22,6 +22,8 @@ use crate::stubs::igloohome::{Igloohome, StubAccount, StubBridge, StubConfig, St
 use crate::stubs::StubServer;
 use crate::{api, Runtime, RuntimeConfig, TenantHandle};
 
+pub mod multinode;
+
 const CLIENT_ID: &str = "bench-id";
 const SECRET: &str = "bench-secret";
 /// 2027-01-04T00:00:00Z: the benchmark's "now".

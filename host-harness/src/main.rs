@@ -3,6 +3,7 @@
 //!     host-harness scenario FILE.json [--report OUT.json]
 //!     host-harness stub --config FILE.json [--port N] [--start RFC3339] [--speed N]
 //!     host-harness bench [--json]
+//!     host-harness bench-multinode [--json]     (PostgreSQL URL in SMARTLOCK_DB)
 //!     host-harness drive --scenario FILE.json --stub URL --db FILE.sqlite
 //!     host-harness serve [--db FILE|postgres://...] [--port N] [--token-file FILE] [--demo [--speed N] | --stub URL]
 //!
@@ -82,6 +83,15 @@ enum Command {
         /// Only run the wasm-versus-native workload, repeatedly (to profile).
         #[arg(long, hide = true)]
         profile_native: bool,
+    },
+    /// Measures PostgreSQL against SQLite per call, and bookings handled
+    /// per second by 1, 2 and 3 `serve` processes on one database (R34).
+    /// The server's URL (its user may create databases) comes from
+    /// SMARTLOCK_DB or SMARTLOCK_TEST_PG.
+    BenchMultinode {
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Runs a scenario against a stub in another process, with durable
     /// progress in a SQLite file: killed at any moment and started again with
@@ -179,6 +189,17 @@ fn main() -> ExitCode {
         }
         Command::Stub { config: file, port, start, speed } => run_stub(file, port, start, speed),
         Command::Bench { json, profile_native } => bench::run(config, json, profile_native),
+        Command::BenchMultinode { json } => {
+            let url = ["SMARTLOCK_DB", "SMARTLOCK_TEST_PG"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+            match url {
+                Some(url) => bench::multinode::run(config, &url, json),
+                None => Err(anyhow::anyhow!(
+                    "bench-multinode needs a PostgreSQL URL in SMARTLOCK_DB or SMARTLOCK_TEST_PG (.ci/pg-start starts one)"
+                )),
+            }
+        }
         Command::Drive { scenario, stub, db } => load(&scenario).and_then(|s| drive::run(&s, &stub, &db, config)),
         Command::Serve {
             db,

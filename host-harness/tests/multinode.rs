@@ -17,14 +17,13 @@
 //! kill delays of a run (the seed is printed first).
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use host_harness::bench::multinode::{agent, spawn, Proc};
 use host_harness::imports::postgres::testing;
 use serde_json::{json, Value};
 
@@ -127,39 +126,9 @@ fn bookings() -> Vec<Booking> {
 
 // ---- processes ---------------------------------------------------------------
 
-/// A child process, killed on drop.
-struct Proc {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `command` and waits for the base URL it prints first on stdout.
-fn start(mut command: Command, log: &Path) -> Proc {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(File::options().create(true).append(true).open(log).expect("log file"))
-        .spawn()
-        .expect("process starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(180)).unwrap_or_else(|_| {
-        panic!("no base URL from {command:?}; its log: {}", tail(log))
-    });
-    let base = line.trim().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line:?}; log: {}", tail(log));
-    Proc { child, base }
+fn start(command: Command, log: &Path) -> Proc {
+    spawn(command, log).unwrap_or_else(|e| panic!("{e:#}; its log: {}", tail(log)))
 }
 
 fn tail(log: &Path) -> String {
@@ -194,14 +163,6 @@ impl Cluster {
     fn bases(&self) -> Vec<String> {
         self.procs.lock().unwrap().iter().flatten().map(|p| p.base.clone()).collect()
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
 }
 
 /// One request to any live service process, trying the others (and again
@@ -494,4 +455,51 @@ fn r34_three_processes_on_one_database_through_kills_and_a_cut_off_lose_and_dupl
     if std::env::var_os("MULTINODE_KEEP").is_some() {
         let _ = dir.keep();
     }
+}
+
+/// R32 with a database URL: a password on the command line is refused
+/// (exit code 2) without being repeated, and the URL is logged masked.
+#[test]
+fn r32_a_database_password_stays_off_the_command_line_and_out_of_the_log() {
+    let out = Command::new(BIN)
+        .env_remove("SMARTLOCK_DB")
+        .env("SMARTLOCK_TOKEN", TOKEN)
+        .args(["serve", "--port", "0", "--db", "postgres://smartlock:hunter2-secret@127.0.0.1:1/smartlock"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("SMARTLOCK_DB") && stderr.contains("postgres://smartlock:***@127.0.0.1:1/smartlock"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password was repeated: {stderr}");
+
+    // From the environment it is taken; a database that cannot be reached
+    // fails the start, the URL masked in the message.
+    let out = Command::new(BIN)
+        .env("SMARTLOCK_DB", "postgres://smartlock:hunter2-secret@127.0.0.1:1/smartlock?connect_timeout=2")
+        .env("SMARTLOCK_TOKEN", TOKEN)
+        .args(["serve", "--port", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("smartlock:***@127.0.0.1:1"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password was logged: {stderr}");
+
+    // Without a token from the environment or a file: no file to make one beside.
+    let out = Command::new(BIN)
+        .env("SMARTLOCK_DB", "postgres://smartlock@127.0.0.1:1/smartlock")
+        .env_remove("SMARTLOCK_TOKEN")
+        .args(["serve", "--port", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("SMARTLOCK_TOKEN or --token-file"), "{stderr}");
+    // --demo and --stub do not go together.
+    let out = Command::new(BIN)
+        .env_remove("SMARTLOCK_DB")
+        .env("SMARTLOCK_TOKEN", TOKEN)
+        .args(["serve", "--port", "0", "--db", "/nonexistent/x.sqlite", "--demo", "--stub", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }

@@ -8,8 +8,10 @@
 //!   parallel.
 //! - A [`Tenant`] holds the backends behind the plugin's imports, each
 //!   behind a trait with a real implementation: storage ([`KvStore`]:
-//!   [`SqliteDb`]/[`SqliteStore`], [`MemoryStore`] for tests) with the e-mail
-//!   outbox, HTTP ([`HttpBackend`]: [`UreqBackend`]) behind the vendor
+//!   [`SqliteDb`]/[`SqliteStore`], [`MemoryStore`] for tests, and with the
+//!   feature `postgres` `PgDb`/`PgStore`: one PostgreSQL database for several
+//!   host processes, with per-tenant turns and a shared schedule) with the
+//!   e-mail outbox, HTTP ([`HttpBackend`]: [`UreqBackend`]) behind the vendor
 //!   allow-list ([`VendorRoutes`]; by default [`VendorRoutes::all_vendors`],
 //!   the real hosts of igloohome, Nuki and TTLock and nothing else), and the
 //!   clock ([`Clock`]: [`SystemClock`], [`SimClock`]). The log import goes to
