@@ -8,13 +8,18 @@
 //! scan, turns serialise a tenant across processes (and a session cut off
 //! by the server can no longer write), and due ticks are claimed once.
 
+#[cfg(feature = "postgres")]
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
+#[cfg(feature = "postgres")]
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "postgres")]
 use smartlock_host::imports::postgres::testing;
 use smartlock_host::imports::storage::{MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_VALUE_BYTES};
-use smartlock_host::{Fence, KvStore, MemoryStore, PgDb, SqliteDb, StorageError, Write};
+use smartlock_host::{KvStore, MemoryStore, SqliteDb, StorageError, Write};
+#[cfg(feature = "postgres")]
+use smartlock_host::{Fence, PgDb};
 
 /// Makes a fresh namespace of a backend, by name.
 type Factory = Box<dyn Fn(&str) -> Arc<dyn KvStore>>;
@@ -25,10 +30,13 @@ fn backends(label: &str) -> Vec<(&'static str, Factory)> {
     let dir = tempfile::tempdir().expect("temp dir").keep();
     let sqlite = SqliteDb::open(dir.join("conformance.sqlite")).expect("SQLite");
     out.push(("sqlite", Box::new(move |t: &str| Arc::new(sqlite.tenant(t)) as Arc<dyn KvStore>)));
+    #[cfg(feature = "postgres")]
     if let Some(url) = testing::fresh_database(label) {
         let pg = PgDb::open(&url).expect("PostgreSQL");
         out.push(("postgres", Box::new(move |t: &str| Arc::new(pg.tenant(t)) as Arc<dyn KvStore>)));
     }
+    #[cfg(not(feature = "postgres"))]
+    let _ = label;
     out
 }
 
@@ -237,8 +245,9 @@ fn every_backend_keeps_the_storage_contract() {
     }
 }
 
-// ---- PostgreSQL only --------------------------------------------------------
+// ---- PostgreSQL only (feature `postgres`, on in the workspace's build) ------
 
+#[cfg(feature = "postgres")]
 #[test]
 fn postgres_prefix_listing_is_an_index_range_scan_in_byte_order() {
     let Some(url) = testing::fresh_database("plan") else { return };
@@ -271,6 +280,7 @@ fn postgres_prefix_listing_is_an_index_range_scan_in_byte_order() {
     assert_eq!(collations, ["C", "C"]);
 }
 
+#[cfg(feature = "postgres")]
 #[test]
 fn postgres_turns_serialise_a_tenant_across_processes_and_a_cut_off_session_writes_nothing() {
     let Some(url) = testing::fresh_database("turns") else { return };
@@ -341,6 +351,7 @@ fn postgres_turns_serialise_a_tenant_across_processes_and_a_cut_off_session_writ
     turn.release(None).unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[test]
 fn postgres_due_ticks_are_claimed_by_exactly_one_process() {
     let Some(url) = testing::fresh_database("claims") else { return };

@@ -509,7 +509,7 @@ enum FenceState {
     #[default]
     Free,
     /// In a turn: everything goes through its connection.
-    Held(Pooled),
+    Held(Box<Pooled>),
     /// The turn's connection broke: nothing more until the turn ends.
     Lost,
 }
@@ -536,12 +536,12 @@ impl Fence {
     }
 
     fn hold(&self, conn: Pooled) {
-        *self.lock() = FenceState::Held(conn);
+        *self.lock() = FenceState::Held(Box::new(conn));
     }
 
     fn take(&self) -> Option<Pooled> {
         match std::mem::take(&mut *self.lock()) {
-            FenceState::Held(conn) => Some(conn),
+            FenceState::Held(conn) => Some(*conn),
             _ => None,
         }
     }
