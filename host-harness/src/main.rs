@@ -280,7 +280,8 @@ fn database(flag: Option<String>) -> Result<serve::db::DbTarget, ExitCode> {
         }
         (Some(flag), None) => {
             let target = serve::db::DbTarget::parse(&flag);
-            if matches!(&target, serve::db::DbTarget::Postgres(url) if host_harness::imports::postgres::has_password(url)) {
+            if matches!(&target, serve::db::DbTarget::Postgres(url) if host_harness::imports::postgres::has_password(url))
+            {
                 eprintln!(
                     "error: the --db URL holds a password, which every user sees in `ps` ({}): put the URL in {} \
                      or the password in PGPASSWORD",

@@ -302,7 +302,11 @@ fn r34_three_processes_on_one_database_through_kills_and_a_cut_off_lose_and_dupl
             });
         }
     });
-    eprintln!("set up {} bookings by {}", all.len(), rfc3339(stub_get(&stub.base, "/_admin/time")["now"].as_i64().unwrap()));
+    eprintln!(
+        "set up {} bookings by {}",
+        all.len(),
+        rfc3339(stub_get(&stub.base, "/_admin/time")["now"].as_i64().unwrap())
+    );
 
     // Chaos until the end of the simulated weeks: process 0 is killed and
     // started again at random moments; process 1 is cut off from the
@@ -427,8 +431,13 @@ fn r34_three_processes_on_one_database_through_kills_and_a_cut_off_lose_and_dupl
         }
         recreated += entries.len() - 1;
         let last = entries.last().unwrap();
-        assert!(secs(&last["added_at"]).unwrap() < t(&format!("{}T14:30:00Z", b.check_in)), "{}: on the lock before its window: {last}", b.id);
-        let removed = secs(&last["removed_at"]).unwrap_or_else(|| panic!("{} removed after check-out (seed {seed}): {last}", b.id));
+        assert!(
+            secs(&last["added_at"]).unwrap() < t(&format!("{}T14:30:00Z", b.check_in)),
+            "{}: on the lock before its window: {last}",
+            b.id
+        );
+        let removed = secs(&last["removed_at"])
+            .unwrap_or_else(|| panic!("{} removed after check-out (seed {seed}): {last}", b.id));
         assert!(removed >= t(&format!("{}T11:30:00Z", b.check_out)), "{}: removed only after its window: {last}", b.id);
     }
     let expected = all.iter().filter(|b| b.lock != offline).count();
@@ -469,7 +478,10 @@ fn r32_a_database_password_stays_off_the_command_line_and_out_of_the_log() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("SMARTLOCK_DB") && stderr.contains("postgres://smartlock:***@127.0.0.1:1/smartlock"), "{stderr}");
+    assert!(
+        stderr.contains("SMARTLOCK_DB") && stderr.contains("postgres://smartlock:***@127.0.0.1:1/smartlock"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hunter2"), "the password was repeated: {stderr}");
 
     // From the environment it is taken; a database that cannot be reached

@@ -49,7 +49,8 @@ fn python() -> Result<PathBuf, String> {
 fn venv(python: &Path, package: &Path) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv");
     std::fs::create_dir_all(Path::new(env!("CARGO_TARGET_TMPDIR"))).expect("the target's tmp folder");
-    let lock = File::create(Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv.lock")).expect("the venv lock file");
+    let lock =
+        File::create(Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv.lock")).expect("the venv lock file");
     lock.lock().expect("the venv lock");
     let bin = dir.join("bin").join("python");
     if !bin.is_file() {

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 #[cfg(feature = "postgres")]
 use smartlock_host::imports::postgres::testing;
 use smartlock_host::imports::storage::{MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_VALUE_BYTES};
-use smartlock_host::{KvStore, MemoryStore, SqliteDb, StorageError, Write};
 #[cfg(feature = "postgres")]
 use smartlock_host::{Fence, PgDb};
+use smartlock_host::{KvStore, MemoryStore, SqliteDb, StorageError, Write};
 
 /// Makes a fresh namespace of a backend, by name.
 type Factory = Box<dyn Fn(&str) -> Arc<dyn KvStore>>;
@@ -52,8 +52,30 @@ fn set(store: &dyn KvStore, key: &str) {
 /// characters: NUL and control bytes, accents, the end of the BMP, emoji.
 fn byte_order(store: &dyn KvStore) {
     let mut all = vec![
-        "k/", "k/\0", "k/\0\0", "k/\u{1}", "k/\u{1}x", "k/A", "k/Z", "k/a", "k/z", "k/~", "k/\u{7f}", "k/é", "k/ü",
-        "k/ß", "k/€", "k/\u{FFFF}", "k/😀", "k/\u{10FFFF}", "k/a\0b", "k/a b", "k/aé", "k/0", "k/9", "k/É",
+        "k/",
+        "k/\0",
+        "k/\0\0",
+        "k/\u{1}",
+        "k/\u{1}x",
+        "k/A",
+        "k/Z",
+        "k/a",
+        "k/z",
+        "k/~",
+        "k/\u{7f}",
+        "k/é",
+        "k/ü",
+        "k/ß",
+        "k/€",
+        "k/\u{FFFF}",
+        "k/😀",
+        "k/\u{10FFFF}",
+        "k/a\0b",
+        "k/a b",
+        "k/aé",
+        "k/0",
+        "k/9",
+        "k/É",
     ];
     for key in &all {
         set(store, key);
@@ -143,7 +165,12 @@ fn atomic_apply(store: &dyn KvStore) {
 
 /// Readers never see half a batch: a writer moves a pair of keys together.
 fn atomic_apply_concurrently(store: Arc<dyn KvStore>) {
-    store.apply(&[Write::Set { key: "x".into(), value: b"0".to_vec() }, Write::Set { key: "y".into(), value: b"0".to_vec() }]).unwrap();
+    store
+        .apply(&[
+            Write::Set { key: "x".into(), value: b"0".to_vec() },
+            Write::Set { key: "y".into(), value: b"0".to_vec() },
+        ])
+        .unwrap();
     let writer = {
         let store = store.clone();
         std::thread::spawn(move || {

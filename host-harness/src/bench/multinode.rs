@@ -45,7 +45,12 @@ pub fn run(config: RuntimeConfig, url: &str, as_json: bool) -> anyhow::Result<()
     let per_call = per_call(&runtime, url)?;
     let mut runs = Vec::new();
     for processes in 1..=3 {
-        runs.push(throughput(url, processes, config.cache_dir.as_deref().unwrap_or(cache.path()), component.as_deref())?);
+        runs.push(throughput(
+            url,
+            processes,
+            config.cache_dir.as_deref().unwrap_or(cache.path()),
+            component.as_deref(),
+        )?);
     }
     let rate = |i: usize| runs[i]["bookings_per_s"].as_f64().unwrap_or(0.0);
     let report = json!({
@@ -69,7 +74,10 @@ pub fn run(config: RuntimeConfig, url: &str, as_json: bool) -> anyhow::Result<()
             );
         }
         println!("  a turn alone (lock, mark, release) {} us", per_call["turn_us_postgres"]);
-        println!("throughput ({} bookings, {TENANTS} tenants, stub at {SPEED}x):", TENANTS * LOCKS_PER_TENANT * STAYS_PER_LOCK);
+        println!(
+            "throughput ({} bookings, {TENANTS} tenants, stub at {SPEED}x):",
+            TENANTS * LOCKS_PER_TENANT * STAYS_PER_LOCK
+        );
         for r in &runs {
             println!(
                 "  {} process(es): {} bookings/s ({} s; the API took the {} bookings in {} s)",
@@ -103,7 +111,8 @@ fn per_call(runtime: &Runtime, url: &str) -> anyhow::Result<Value> {
     let db_url = fresh_database(url, "calls")?;
     let pg = PgDb::open(&db_url)?;
     let clock = Arc::new(SimClock::new(super::NOW));
-    let sqlite_tenant = runtime.tenant(Tenant::new("t-sqlite", Arc::new(sqlite.tenant("t-sqlite"))).with_clock(clock.clone()));
+    let sqlite_tenant =
+        runtime.tenant(Tenant::new("t-sqlite", Arc::new(sqlite.tenant("t-sqlite"))).with_clock(clock.clone()));
     let fence = Fence::new();
     let pg_tenant =
         runtime.tenant(Tenant::new("t-pg", Arc::new(pg.tenant_fenced("t-pg", &fence))).with_clock(clock.clone()));
@@ -186,10 +195,14 @@ fn bench_world() -> Value {
     let mut accounts = Vec::new();
     let (mut locks, mut bridges) = (Vec::new(), Vec::new());
     for t in 0..TENANTS {
-        accounts.push(json!({"client_id": format!("t{t}-id"), "client_secret": format!("t{t}-secret"), "name": format!("T{t}")}));
+        accounts.push(
+            json!({"client_id": format!("t{t}-id"), "client_secret": format!("t{t}-secret"), "name": format!("T{t}")}),
+        );
         for l in 0..LOCKS_PER_TENANT {
             let n = t * LOCKS_PER_TENANT + l;
-            locks.push(json!({"id": format!("OE1X{n:06}"), "name": format!("Lock {n}"), "bridge": format!("EB1X{n:06}")}));
+            locks.push(
+                json!({"id": format!("OE1X{n:06}"), "name": format!("Lock {n}"), "bridge": format!("EB1X{n:06}")}),
+            );
             bridges.push(json!({"id": format!("EB1X{n:06}"), "name": format!("Bridge {n}"), "online": true}));
         }
     }
@@ -257,8 +270,15 @@ fn throughput(url: &str, processes: usize, cache: &Path, component: Option<&Path
                     call(base, token, "POST", &format!("{tenant}/accounts/igloohome"), Some(creds))?;
                     for l in 0..LOCKS_PER_TENANT {
                         let n = t * LOCKS_PER_TENANT + l;
-                        call(base, token, "PUT", &format!("{tenant}/properties/p{l}"), Some(json!({"name": format!("P{l}"), "timezone": "UTC"})))?;
-                        let assignment = json!({"provider": "igloohome", "lock_id": format!("OE1X{n:06}"), "days_before": 14});
+                        call(
+                            base,
+                            token,
+                            "PUT",
+                            &format!("{tenant}/properties/p{l}"),
+                            Some(json!({"name": format!("P{l}"), "timezone": "UTC"})),
+                        )?;
+                        let assignment =
+                            json!({"provider": "igloohome", "lock_id": format!("OE1X{n:06}"), "days_before": 14});
                         call(base, token, "PUT", &format!("{tenant}/properties/p{l}/assignment"), Some(assignment))?;
                     }
                     Ok(())
@@ -312,7 +332,10 @@ fn throughput(url: &str, processes: usize, cache: &Path, component: Option<&Path
         if on >= total {
             break;
         }
-        anyhow::ensure!(Instant::now() < deadline, "{processes} process(es): only {on} of {total} PINs after 5 minutes");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{processes} process(es): only {on} of {total} PINs after 5 minutes"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let seconds = started.elapsed().as_secs_f64();

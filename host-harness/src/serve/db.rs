@@ -37,7 +37,9 @@ impl std::fmt::Debug for DbTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DbTarget::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
-            DbTarget::Postgres(url) => f.debug_tuple("Postgres").field(&crate::imports::postgres::mask_password(url)).finish(),
+            DbTarget::Postgres(url) => {
+                f.debug_tuple("Postgres").field(&crate::imports::postgres::mask_password(url)).finish()
+            }
         }
     }
 }

@@ -110,8 +110,8 @@ impl Service {
                 );
                 // Enough connections for every blocking thread and tick at once.
                 let connections = options.limits.blocking_threads + scheduler::PARALLEL_TICKS + 4;
-                let db = PgDb::open_with(url, connections)
-                    .with_context(|| format!("opening {}", options.db.describe()))?;
+                let db =
+                    PgDb::open_with(url, connections).with_context(|| format!("opening {}", options.db.describe()))?;
                 (Database::Postgres(db), PathBuf::new())
             }
         };

@@ -567,10 +567,7 @@ impl Fence {
     }
 
     /// Runs `f` on the turn's connection; `None` when no turn holds the fence.
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&mut PgConn) -> Result<R, postgres::Error>,
-    ) -> Option<Result<R, StorageError>> {
+    fn with<R>(&self, f: impl FnOnce(&mut PgConn) -> Result<R, postgres::Error>) -> Option<Result<R, StorageError>> {
         let mut state = self.lock();
         match &mut *state {
             FenceState::Free => None,
@@ -680,11 +677,7 @@ impl PgStore {
 
     /// Runs `f` through the fence's turn when one holds it, else on the
     /// pool (writes then refused for a fenced store).
-    fn run<R>(
-        &self,
-        write: bool,
-        f: impl Fn(&mut PgConn) -> Result<R, postgres::Error>,
-    ) -> Result<R, StorageError> {
+    fn run<R>(&self, write: bool, f: impl Fn(&mut PgConn) -> Result<R, postgres::Error>) -> Result<R, StorageError> {
         if let Some(fence) = &self.fence {
             if let Some(result) = fence.with(&f) {
                 return result;
@@ -804,9 +797,8 @@ impl KvStore for PgStore {
 
     fn emails(&self) -> Result<Vec<Email>, StorageError> {
         self.run(false, |c| {
-            let s = c.statement(
-                "SELECT at, dedup_key, subject, body FROM smartlock_outbox WHERE tenant = $1 ORDER BY id",
-            )?;
+            let s =
+                c.statement("SELECT at, dedup_key, subject, body FROM smartlock_outbox WHERE tenant = $1 ORDER BY id")?;
             let rows = c.client.query(&s, &[&self.tenant])?;
             Ok(rows
                 .iter()
@@ -891,9 +883,15 @@ mod tests {
     #[test]
     fn passwords_are_masked_in_every_form() {
         assert_eq!(mask_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(mask_password("postgresql://u:p%40ss@h/db?sslmode=disable"), "postgresql://u:***@h/db?sslmode=disable");
+        assert_eq!(
+            mask_password("postgresql://u:p%40ss@h/db?sslmode=disable"),
+            "postgresql://u:***@h/db?sslmode=disable"
+        );
         assert_eq!(mask_password("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(mask_password("postgres:///db?host=/tmp&password=x1&user=u"), "postgres:///db?host=/tmp&password=***&user=u");
+        assert_eq!(
+            mask_password("postgres:///db?host=/tmp&password=x1&user=u"),
+            "postgres:///db?host=/tmp&password=***&user=u"
+        );
         assert_eq!(mask_password("host=/tmp password=s3 dbname=d"), "host=/tmp password=*** dbname=d");
         assert!(has_password("postgres://u:secret@h/db"));
         assert!(!has_password("postgres://u@h/db"));
@@ -915,7 +913,10 @@ mod tests {
     fn test_urls_name_another_database() {
         use testing::with_dbname;
         assert_eq!(with_dbname("postgres://u@h:5/postgres", "x"), "postgres://u@h:5/x");
-        assert_eq!(with_dbname("postgres://u@%2Ftmp%2Fs/postgres?connect_timeout=5", "x"), "postgres://u@%2Ftmp%2Fs/x?connect_timeout=5");
+        assert_eq!(
+            with_dbname("postgres://u@%2Ftmp%2Fs/postgres?connect_timeout=5", "x"),
+            "postgres://u@%2Ftmp%2Fs/x?connect_timeout=5"
+        );
         assert_eq!(with_dbname("postgres:///postgres?host=/tmp", "x"), "postgres:///x?host=/tmp");
         assert_eq!(with_dbname("postgres://u@h", "x"), "postgres://u@h/x");
     }
