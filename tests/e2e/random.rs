@@ -43,12 +43,12 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{Days, NaiveDate};
+use chrono::{LocalResult, NaiveDateTime, NaiveTime, TimeZone as _};
 use host_harness::scenario::{Action, Harness, StepOutcome};
 use host_harness::stubs::{PinRecord, WorldConfig};
 use proptest::prelude::*;
 use proptest::test_runner::{RngSeed, TestCaseError, TestRunner};
 use serde_json::json;
-use smartlock_plugin::schedule::{self, Plan, PlanInput};
 
 use crate::common::*;
 
@@ -498,28 +498,66 @@ fn assign_action(i: usize, p: &PropertyNow) -> serde_json::Value {
     })
 }
 
-/// The plan the final facts give (the plugin's schedule math is the oracle
-/// for instants; what is judged is that the lock holds exactly that).
+/// The instants the rules give a booking, worked out here from SPEC R6 and
+/// R9-R12 with chrono-tz directly — not with the plugin's `schedule`
+/// module, so a slip in the plugin's time math shows up as a code on the
+/// lock at the wrong instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Plan {
+    /// R6: the first instant of the local date `days_before` days before check-in.
+    create_at: i64,
+    /// R10: local check-in date and time minus the margin.
+    window_start: i64,
+    /// R10: local check-out date and time plus the margin.
+    window_end: i64,
+    /// R11: the first instant of the local check-in date.
+    retry_deadline: i64,
+    /// R12: 18:00 local on the eve of check-in.
+    alert_at: i64,
+}
+
+/// The plan the final facts give.
 fn plan_of(b: &BookingNow, p: &PropertyNow) -> Plan {
     plan_with_margin(b, p, p.margin)
 }
 
+/// A local wall-clock time in `tz` as an instant: a time the clocks skip
+/// (spring forward) is the first instant after the gap; a time they pass
+/// twice (fall back) is the earlier pass, or the later one with `later`.
+fn local_instant(tz: chrono_tz::Tz, wall: NaiveDateTime, later: bool) -> i64 {
+    let mut at = wall;
+    for _ in 0..=24 * 60 {
+        match tz.from_local_datetime(&at) {
+            LocalResult::Single(d) => return d.timestamp(),
+            LocalResult::Ambiguous(first, second) => {
+                return if later { second.timestamp() } else { first.timestamp() };
+            }
+            // In a gap: step to the first minute that exists, the gap's end.
+            LocalResult::None => at += chrono::TimeDelta::minutes(1),
+        }
+    }
+    panic!("no instant for {wall} in {tz}")
+}
+
 fn plan_with_margin(b: &BookingNow, p: &PropertyNow, margin: i64) -> Plan {
-    let tz = schedule::parse_timezone("timezone", p.tz).expect("zone");
-    let time = |s: Option<&str>| s.map(|s| schedule::parse_time("time", s).expect("time"));
-    let (check_in_time, check_out_time) =
-        schedule::resolve_times(time(b.check_in), time(b.check_out), time(p.check_in), time(p.check_out));
+    let tz: chrono_tz::Tz = p.tz.parse().expect("zone");
+    let hm = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").expect("time");
+    // R9: the booking's negotiated time, else the property's, else 15:00 / 11:00.
+    let check_in_time = b.check_in.or(p.check_in).map_or(NaiveTime::from_hms_opt(15, 0, 0).unwrap(), hm);
+    let check_out_time = b.check_out.or(p.check_out).map_or(NaiveTime::from_hms_opt(11, 0, 0).unwrap(), hm);
     let start = t(START);
-    schedule::plan(&PlanInput {
-        tz,
-        check_in: day(start, b.check_in_day),
-        check_out: day(start, b.check_in_day + b.nights),
-        check_in_time,
-        check_out_time,
-        days_before: p.days_before as u32,
-        margin_minutes: margin as u32,
-    })
-    .expect("a valid plan")
+    let check_in = day(start, b.check_in_day);
+    let check_out = day(start, b.check_in_day + b.nights);
+    let midnight = |d: NaiveDate| local_instant(tz, d.and_time(NaiveTime::MIN), false);
+    let margin = chrono::TimeDelta::minutes(margin);
+    let eve = check_in.pred_opt().expect("date");
+    Plan {
+        create_at: midnight(check_in - Days::new(p.days_before as u64)),
+        window_start: local_instant(tz, check_in.and_time(check_in_time) - margin, false),
+        window_end: local_instant(tz, check_out.and_time(check_out_time) + margin, true),
+        retry_deadline: midnight(check_in),
+        alert_at: local_instant(tz, eve.and_time(NaiveTime::from_hms_opt(18, 0, 0).unwrap()), false),
+    }
 }
 
 /// Whether a link's state, as the changes so far leave it, is online at
