@@ -536,7 +536,7 @@
     ];
     if (a && !mine) {
       parts.push(el('p', { class: 'other-lock' },
-        `Has a ${brand(a.provider).name} lock: ${a.lock_name}. Remove it in the ${brand(a.provider).name} panel before assigning ${b.article} ${b.name} lock.`));
+        `Has ${brand(a.provider).article} ${brand(a.provider).name} lock: ${a.lock_name}. Remove it in the ${brand(a.provider).name} panel before assigning ${b.article} ${b.name} lock.`));
     }
     if (mine) parts.push(settingsForm(li, b, p, locks, error, ok));
     parts.push(error, ok);
