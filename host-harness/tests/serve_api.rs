@@ -447,3 +447,25 @@ fn state_is_kept_in_the_sqlite_file_across_restarts() {
         send("GET", &format!("{}/api/service", second.base), None, None, &[]).body["clock"]["unix"].as_i64().unwrap();
     assert!(after >= before, "a restarted demo's clock does not go back");
 }
+
+#[test]
+fn a_demo_prints_a_panel_url_whose_key_reaches_the_demo_tenant_only() {
+    let server = start_demo(&[]);
+    let log = || std::fs::read_to_string(&server.stderr).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log().contains("#key=") {
+        assert!(Instant::now() < deadline, "the demo prints its panel URL: {}", log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = log();
+    let line = text.lines().find(|l| l.contains("#key=")).unwrap();
+    let url = line.rsplit(' ').next().unwrap();
+    let (page, key) = url.split_once("#key=").unwrap();
+    assert_eq!(page, format!("{}/", server.base), "{line}");
+    assert!(!text.contains(TOKEN), "the operator token is never printed");
+    let demo = send("GET", &format!("{}/api/tenants/demo/properties", server.base), None, Some(key), &[]);
+    assert_eq!(demo.status, 200, "{demo:?}");
+    let other = send("GET", &format!("{}/api/tenants/acme/properties", server.base), None, Some(key), &[]);
+    refused(&other, 403, "wrong_tenant", None);
+    refused(&send("GET", &format!("{}/api/tenants", server.base), None, Some(key), &[]), 401, "unauthorized", None);
+}

@@ -164,3 +164,20 @@ pub fn seed(host: &Host) -> anyhow::Result<()> {
 fn answer<T>(r: crate::CallResult<T>) -> anyhow::Result<T> {
     super::json::answer(r).map_err(|e| anyhow::anyhow!("demo data refused: {}", e.message))
 }
+
+/// The label of the demo tenant's panel key.
+const PANEL_KEY_LABEL: &str = "demo panel";
+
+/// A fresh API key of the demo tenant for the start-up line's panel URL;
+/// the one an earlier start made is revoked (its secret is not kept).
+pub fn panel_key(host: &Host) -> anyhow::Result<String> {
+    let store = host.service_store();
+    for old in super::keys::list(store, DEMO_TENANT)? {
+        if old.label.as_deref() == Some(PANEL_KEY_LABEL) {
+            super::keys::revoke(store, DEMO_TENANT, &old.id)?;
+        }
+    }
+    let made = super::keys::create(store, DEMO_TENANT, Some(PANEL_KEY_LABEL.into()), host.clock.now_secs());
+    let (_, key) = made.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(key)
+}

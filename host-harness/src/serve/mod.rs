@@ -229,6 +229,13 @@ pub fn run(options: ServeOptions, config: RuntimeConfig) -> anyhow::Result<()> {
     }
     eprintln!("panel: {base}/ (it asks for the operator token or a tenant's API key once per browser tab)");
     if demo {
+        // A key of the demo tenant only (its data and the stubs are fakes),
+        // made afresh at each start: the demo's panel opens with one click.
+        // The operator token itself is never printed.
+        match demo::panel_key(&service.host) {
+            Ok(key) => eprintln!("demo panel (tenant \"demo\" only): {base}/#key={key}"),
+            Err(e) => tracing::warn!(error = %e, "could not make the demo panel's key"),
+        }
         eprintln!("demo: simulated clock at {speed}x; tenant \"demo\"; panel {base}/");
         eprintln!(
             "demo credentials: igloohome demo-igloohome-id / demo-igloohome-secret; Nuki demo-nuki-token; \
