@@ -35,6 +35,9 @@ use std::time::{Duration, Instant};
 use host_harness::{drive, SqliteDb};
 use serde_json::{json, Value};
 
+mod support;
+use support::rng::{seed_from_env, Rng};
+
 const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
 
 fn scenario() -> Value {
@@ -211,38 +214,6 @@ fn progress(db: &std::path::Path) -> Option<i64> {
     serde_json::from_slice::<Value>(&bytes).ok()?["next_tick"].as_i64()
 }
 
-/// A small xorshift generator: random enough for kill times, reproducible
-/// from the seed printed at the start and on failure.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-
-    fn millis_below(&mut self, d: Duration) -> Duration {
-        Duration::from_millis(self.below(d.as_millis() as u64 + 1))
-    }
-}
-
-/// `CRASH_SEED` (decimal or 0x-hex), else one from the clock.
-fn seed() -> u64 {
-    match std::env::var("CRASH_SEED") {
-        Ok(s) => {
-            let s = s.trim();
-            let parsed = match s.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16),
-                None => s.parse(),
-            };
-            parsed.unwrap_or_else(|_| panic!("CRASH_SEED={s:?} is not a number")) | 1
-        }
-        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
-    }
-}
-
 struct Stub(Child, String);
 
 impl Drop for Stub {
@@ -315,7 +286,7 @@ struct Kills {
 
 #[test]
 fn crash_sigkill_at_random_moments_loses_and_duplicates_nothing() {
-    let seed = seed();
+    let seed = seed_from_env("CRASH_SEED");
     // Printed first, so any failure (captured output) names it.
     eprintln!("crash test seed {seed} (CRASH_SEED={seed} draws the same kill delays)");
     let dir = tempfile::tempdir().unwrap();

@@ -27,6 +27,9 @@ use host_harness::bench::multinode::{agent, spawn, Proc};
 use host_harness::imports::postgres::testing;
 use serde_json::{json, Value};
 
+mod support;
+use support::rng::{seed_from_env, Rng};
+
 const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
 const TOKEN: &str = "multinode-operator-token";
 /// Simulated seconds per wall second: three weeks in about three minutes.
@@ -207,28 +210,9 @@ fn stub_get(stub: &str, path: &str) -> Value {
     serde_json::from_str(&text).expect("stub JSON")
 }
 
-/// A small xorshift generator for the kill delays (seeded, printed).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-fn seed() -> u64 {
-    match std::env::var("MULTINODE_SEED") {
-        Ok(s) => s.trim().parse::<u64>().expect("MULTINODE_SEED is a number") | 1,
-        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
-    }
-}
-
 #[test]
 fn r34_three_processes_on_one_database_through_kills_and_a_cut_off_lose_and_duplicate_nothing() {
-    let seed = seed();
+    let seed = seed_from_env("MULTINODE_SEED");
     eprintln!("multinode test seed {seed} (MULTINODE_SEED={seed} draws the same kill delays)");
     let Some(url) = testing::fresh_database("multinode") else { return };
     let dir = tempfile::tempdir().unwrap();

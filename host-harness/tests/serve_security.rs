@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod support;
+use support::rng::Rng;
 use support::*;
 
 fn addr(server: &Server) -> String {
@@ -464,13 +465,8 @@ fn r33_two_hundred_concurrent_moves_leave_each_booking_under_exactly_one_propert
             for thread in 0..8usize {
                 let race = &race;
                 s.spawn(move || {
-                    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (thread as u64 + 1) ^ (round << 32);
-                    let mut next = |n: usize| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        (seed % n as u64) as usize
-                    };
+                    let mut rng = Rng(0x9E37_79B9_7F4A_7C15u64 ^ (thread as u64 + 1) ^ (round << 32));
+                    let mut next = |n: usize| rng.below(n as u64) as usize;
                     for _ in 0..25 {
                         let (p, _, _) = properties[next(3)];
                         let a = if next(4) == 0 {

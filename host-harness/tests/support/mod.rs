@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub mod rng;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_host-harness");
 pub const TOKEN: &str = "api-test-operator-token";
 
