@@ -11,6 +11,7 @@
 // - WAL with `synchronous = FULL`: a committed write survives a crash, which
 //   the plugin's "write before the vendor call" rule relies on.
 
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 
@@ -92,23 +93,9 @@ export function compareKeys(a, b) {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS kv (
-    tenant TEXT NOT NULL,
-    key    TEXT NOT NULL,
-    value  BLOB NOT NULL,
-    PRIMARY KEY (tenant, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (
-    id        INTEGER PRIMARY KEY,
-    tenant    TEXT NOT NULL,
-    dedup_key TEXT NOT NULL,
-    at        INTEGER NOT NULL,
-    subject   TEXT NOT NULL,
-    body      TEXT NOT NULL,
-    UNIQUE (tenant, dedup_key)
-);
-`;
+// The one copy of the schema: smartlock-host's `src/imports/schema.sql`
+// (`schema.sql` here is a link to it), so the three hosts cannot drift.
+const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
 
 const asBuffer = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 

@@ -2,7 +2,7 @@
 -- (the `storage` import) and e-mail outbox (the `email` import) in one file.
 -- The one copy: smartlock-host's `SqliteDb` includes it (`include_str!`), and
 -- the Python host ships it (host-harness/python/smartlock_host/schema.sql is
--- a link to this file). The Node host holds the same text in its storage.js.
+-- a link to this file), and so does the Node host (host-harness/node/src/schema.sql).
 --
 -- Keys are TEXT with the default binary collation: SQLite orders them by
 -- their UTF-8 bytes, so a prefix listing is a range scan of the

@@ -1,0 +1,1 @@
+../../smartlock-host/src/imports/schema.sql
