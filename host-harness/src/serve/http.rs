@@ -213,9 +213,8 @@ fn segments(path: &str) -> Option<Vec<String>> {
 async fn prepare(port: u16, request: axum::extract::Request) -> Result<Request, Reply> {
     let (parts, body) = request.into_parts();
     let method = if parts.method == Method::HEAD { "GET".to_string() } else { parts.method.as_str().to_string() };
-    if header_str(&parts.headers, header::HOST).is_some_and(|h| !allowed_host(h, port))
-        || (parts.headers.contains_key(header::HOST) && header_str(&parts.headers, header::HOST).is_none())
-    {
+    // A `Host` that is not this server, or not text at all, is refused.
+    if parts.headers.get(header::HOST).is_some_and(|h| !h.to_str().is_ok_and(|h| allowed_host(h, port))) {
         return Err(refuse(421, "wrong_host", "this server answers only as 127.0.0.1 or localhost on its own port"));
     }
     if method != "GET"
