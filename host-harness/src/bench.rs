@@ -12,7 +12,7 @@ use smartlock_plugin::host as guest_host;
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::model::{Assignment, BookingFacts, PropertyFacts, Provider};
 use smartlock_plugin::store as guest_store;
-use smartlock_plugin::vendor::{Connection, Credentials};
+use smartlock_plugin::brands::{Connection, Credentials};
 
 use crate::imports::{
     HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock, SqliteDb, Tenant, VendorRoutes,

@@ -8,7 +8,7 @@ use crate::lifecycle::{BookingRecord, JobKind};
 use crate::model::{self, Assignment, Provider, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
 use crate::schedule::{self, Instant};
 use crate::store::{self, CachedToken, Store};
-use crate::vendor::{self, Capabilities, Connection, Credentials, LockInfo, VendorError};
+use crate::brands::{self, Capabilities, Connection, Credentials, LockInfo, VendorError};
 
 const MAX_CREDENTIAL_LEN: usize = 512;
 
@@ -70,7 +70,7 @@ impl CredentialsIn {
                 check_credential("client-secret", &client_secret)?;
                 Credentials::Ttlock {
                     username: username.trim().to_string(),
-                    password_md5: vendor::ttlock::password_md5(&password),
+                    password_md5: brands::ttlock::password_md5(&password),
                     client_id,
                     client_secret,
                 }
@@ -101,7 +101,7 @@ pub fn connect<H: Host + ?Sized>(host: &H, input: CredentialsIn) -> Result<Accou
     let token_key = store::token_key(provider);
     let previous_token: Option<CachedToken> = store.get(&token_key)?;
     let checked = {
-        let mut client = vendor::client(host, &probe);
+        let mut client = brands::client(host, &probe);
         client.verify().and_then(|name| client.locks().map(|_| name))
     };
     let name = match checked {
@@ -180,7 +180,7 @@ fn connection<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Connecti
 
 pub fn list_locks<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Vec<LockInfo>> {
     let conn = connection(host, provider)?;
-    let mut client = vendor::client(host, &conn);
+    let mut client = brands::client(host, &conn);
     client.locks().map_err(|e| vendor_to_plugin(host, provider, e))
 }
 
@@ -222,7 +222,7 @@ pub fn assign<H: Host + ?Sized>(
     let (lock_name, channel, remote) = match &current {
         Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.channel.clone(), a.remote()),
         _ => {
-            let locks = vendor::client(host, &conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
+            let locks = brands::client(host, &conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
             let lock = locks
                 .into_iter()
                 .find(|l| l.id == lock_id)

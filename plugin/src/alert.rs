@@ -3,7 +3,7 @@
 
 use crate::lifecycle::BookingRecord;
 use crate::schedule;
-use crate::vendor::Capabilities;
+use crate::brands::Capabilities;
 
 pub struct Mail {
     pub subject: String,

@@ -18,7 +18,7 @@ use crate::admin::CredentialsIn;
 use crate::error::PluginError;
 use crate::host::{self as core, Level};
 use crate::model::{BookingFacts, PropertyFacts, Provider};
-use crate::vendor::{Capabilities, Remote};
+use crate::brands::{Capabilities, Remote};
 use crate::{admin as core_admin, events as core_events, render, tick, wake};
 
 /// The host as seen through the WIT imports.

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod alert;
+pub mod brands;
 pub mod error;
 pub mod events;
 pub mod host;
@@ -18,7 +19,6 @@ pub mod render;
 pub mod schedule;
 pub mod store;
 pub mod tick;
-pub mod vendor;
 pub mod wake;
 
 #[cfg(target_arch = "wasm32")]

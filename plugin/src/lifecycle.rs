@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Assignment, BookingFacts, PropertyFacts, Provider};
 use crate::schedule::{self, Instant, Plan, PlanInput};
-use crate::vendor::Capabilities;
+use crate::brands::Capabilities;
 
 /// What a job does: create, move in place, or delete a code.
-pub use crate::vendor::Op as JobKind;
+pub use crate::brands::Op as JobKind;
 
 /// Hourly retries (R11, R16).
 pub const RETRY_SECS: i64 = 3600;

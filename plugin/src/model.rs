@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{PluginError, Result};
 use crate::schedule;
-use crate::vendor::Remote;
+use crate::brands::Remote;
 
 pub const MAX_ID_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 200;

@@ -2,7 +2,7 @@
 //! random in the component), never trivially guessable, and within the
 //! vendor's own rule ([`PinRule`]).
 
-pub use crate::vendor::PinRule;
+pub use crate::brands::PinRule;
 
 pub const PIN_LEN: usize = 6;
 

@@ -24,7 +24,7 @@ use crate::host::{Storage, StorageError, Write};
 use crate::lifecycle::BookingRecord;
 use crate::model::{Assignment, PropertyFacts, Provider};
 use crate::schedule::Instant;
-use crate::vendor::Connection;
+use crate::brands::Connection;
 
 /// Ids are escaped so that `/` inside an id cannot break the key structure.
 const KEY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');

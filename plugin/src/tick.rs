@@ -13,7 +13,7 @@ use crate::model::Provider;
 use crate::pin;
 use crate::schedule::{self, Instant};
 use crate::store::{self, Store, DUE_PREFIX};
-use crate::vendor::{
+use crate::brands::{
     self, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
 };
 
@@ -48,7 +48,7 @@ impl<'a, H: Host + ?Sized> Clients<'a, H> {
     fn get(&mut self, provider: Provider) -> Option<&mut (dyn Vendor + 'a)> {
         if !self.made.iter().any(|(p, _)| *p == provider) {
             let connection = self.connections.iter().find(|c| c.credentials.provider() == provider)?;
-            self.made.push((provider, vendor::client(self.host, connection)));
+            self.made.push((provider, brands::client(self.host, connection)));
         }
         self.made.iter_mut().find(|(p, _)| *p == provider).map(|(_, c)| c.as_mut())
     }
@@ -241,7 +241,7 @@ fn poll<H: Host + ?Sized>(
             rec.job = None;
             let plain = format!(
                 "{}: check that {}; it is tried again every hour",
-                crate::vendor::plain(&reason),
+                crate::brands::plain(&reason),
                 caps.link_check
             );
             fail(rec, now, plain, job.submitted_at + RETRY_SECS);
