@@ -27,6 +27,8 @@ enum Route {
     Smartlock(u64),
     /// `GET /smartlock/auth`: every lock's authorizations.
     AuthsAll,
+    /// `GET /smartlock/auth/paged?page=0&size=100`: the same, one page.
+    AuthsPaged,
     /// `GET /smartlock/{smartlockId}/auth`
     Auths(u64),
     /// `GET /smartlock/{smartlockId}/auth/{id}`
@@ -48,7 +50,7 @@ impl Route {
     fn endpoint(&self) -> NukiEndpoint {
         match self {
             Route::Smartlocks | Route::Smartlock(_) => NukiEndpoint::Smartlock,
-            Route::AuthsAll | Route::Auths(_) | Route::Auth(..) => NukiEndpoint::AuthList,
+            Route::AuthsAll | Route::AuthsPaged | Route::Auths(_) | Route::Auth(..) => NukiEndpoint::AuthList,
             Route::Create(_) => NukiEndpoint::AuthCreate,
             Route::Update(..) => NukiEndpoint::AuthUpdate,
             Route::Delete(..) => NukiEndpoint::AuthDelete,
@@ -89,6 +91,10 @@ fn route(method: &str, segments: &[String]) -> Result<Route, Miss> {
             "POST" => Ok(Route::Bulk(NukiEndpoint::AuthUpdate)),
             "DELETE" => Ok(Route::Bulk(NukiEndpoint::AuthDelete)),
             _ => Err(Miss::Method("GET, PUT, POST, DELETE")),
+        },
+        ["smartlock", "auth", "paged"] => match m {
+            "GET" => Ok(Route::AuthsPaged),
+            _ => Err(Miss::Method("GET")),
         },
         ["smartlock", id] => {
             let id = lock_param(id).ok_or(Miss::NotFound)?;
@@ -306,6 +312,7 @@ pub(crate) fn handle(state: &mut State, req: &StubRequest) -> StubResponse {
             None => not_found(),
         },
         Route::AuthsAll => auths(state, None, query),
+        Route::AuthsPaged => auths_paged(state, query),
         Route::Auths(id) => match state.lock_by_wire_id(id) {
             Some(li) => auths(state, Some(li), query),
             None => not_found(),
@@ -505,6 +512,36 @@ fn auths(state: &State, lock: Option<usize>, query: &str) -> StubResponse {
         }
     }
     StubResponse::json(200, &Value::Array(list))
+}
+
+/// Largest `size` of `GET /smartlock/auth/paged`.
+const MAX_PAGE_SIZE: u64 = 100;
+
+/// `GET /smartlock/auth/paged?page=0&size=100&types=13`: every lock's
+/// authorizations as [`auths`] lists them, one page of them. `page` counts
+/// from 0 and defaults to 0, `size` to 100 (at most 100). The doc gives no
+/// shape: the stub answers a plain array, as the unpaged list does, so a
+/// client reading one reads the other; past the end the array is empty.
+fn auths_paged(state: &State, query: &str) -> StubResponse {
+    let number = |name: &str, default: u64| -> Result<u64, StubResponse> {
+        match query_param(query, name) {
+            None => Ok(default),
+            Some(v) => v.trim().parse::<u64>().map_err(|_| invalid(name, &v)),
+        }
+    };
+    let (page, size) = match (number("page", 0), number("size", MAX_PAGE_SIZE)) {
+        (Ok(p), Ok(s)) if (1..=MAX_PAGE_SIZE).contains(&s) => (p, s),
+        (Ok(_), Ok(s)) => return invalid("size", &s.to_string()),
+        (Err(resp), _) | (_, Err(resp)) => return resp,
+    };
+    let all = auths(state, None, query);
+    if all.status != 200 {
+        return all;
+    }
+    let Value::Array(list) = all.json_body() else { return all };
+    let skip = usize::try_from(page.saturating_mul(size)).unwrap_or(usize::MAX);
+    let page: Vec<Value> = list.into_iter().skip(skip).take(size as usize).collect();
+    StubResponse::json(200, &Value::Array(page))
 }
 
 /// The listed keypad auth `auth` of lock `id`: its lock and auth indices.

@@ -21,6 +21,19 @@
 //! Where the API doc is uncertain the stub takes the stricter reading, so a
 //! client that works here works against both readings; each such choice is
 //! marked in the code where it is made.
+//!
+//! An update that leaves out the dates, `enabled` or `allowedWeekDays`: the
+//! API doc calls `POST /smartlock/{id}/auth/{id}` a replace, and the one
+//! field report (a name-and-code body) lost its window. The stub keeps that
+//! reading for every field: an omitted field is cleared, not kept. Omitted
+//! dates and week days leave a code with no date restriction (valid at any
+//! time, as users who sent dates without `allowedWeekDays` found); an
+//! omitted `enabled` disables the code. Whether the real server keeps
+//! `enabled` is not known; clearing it is the reading under which an
+//! incomplete body fails visibly (the guest's code stops opening) instead
+//! of quietly, and a client that sends the complete set, as the doc says
+//! to, gets the same result under either reading. A body without `name` or
+//! `code` is refused with 422, as reported.
 
 mod api;
 mod config;
@@ -64,8 +77,8 @@ pub enum StubError {
 pub enum NukiEndpoint {
     /// `GET /smartlock` and `GET /smartlock/{smartlockId}`
     Smartlock,
-    /// `GET /smartlock/{smartlockId}/auth`, `GET /smartlock/auth` and
-    /// `GET /smartlock/{smartlockId}/auth/{id}`
+    /// `GET /smartlock/{smartlockId}/auth`, `GET /smartlock/auth`,
+    /// `GET /smartlock/auth/paged` and `GET /smartlock/{smartlockId}/auth/{id}`
     AuthList,
     /// `PUT /smartlock/{smartlockId}/auth` (and the bulk `PUT /smartlock/auth`)
     AuthCreate,

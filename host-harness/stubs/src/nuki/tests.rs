@@ -320,6 +320,20 @@ fn listing_filters_types_and_shows_the_app_authorization() {
     let every = get(&s, "/smartlock/auth?types=13").json_body();
     let locks: Vec<u64> = every.as_array().expect("array").iter().filter_map(|a| a["smartlockId"].as_u64()).collect();
     assert_eq!(locks, vec![L1N, L2N]);
+
+    // The paged form real clients use: same entries, a page at a time.
+    let lists_before = s.http_counts()["nuki.auth_list"];
+    let paged = get(&s, "/smartlock/auth/paged?page=0&size=100&types=13");
+    assert_eq!(paged.status, 200);
+    assert_eq!(paged.json_body(), every, "one page of 100 holds the whole list");
+    let second = get(&s, "/smartlock/auth/paged?page=1&size=1&types=13").json_body();
+    let second = second.as_array().expect("array");
+    assert_eq!((second.len(), second[0]["smartlockId"].as_u64()), (1, Some(L2N)));
+    assert_eq!(get(&s, "/smartlock/auth/paged?page=5&size=100&types=13").json_body(), json!([]));
+    assert_eq!(get(&s, "/smartlock/auth/paged?page=0&size=0").status, 400);
+    assert_eq!(get(&s, "/smartlock/auth/paged?page=x").status, 400);
+    assert_eq!(call(&s, "PUT", "/smartlock/auth/paged", Some(&json!({}))).status, 405);
+    assert_eq!(s.http_counts()["nuki.auth_list"], lists_before + 5, "each paged GET counts as a list");
 }
 
 // -------------------------------------------------------------- create

@@ -930,13 +930,15 @@ fn pwd_delete(state: &mut State, p: &Params) -> Api<Step> {
 }
 
 /// `GET /v3/lock/listKeyboardPwd`: the cloud's records of the lock (not
-/// read from the lock), random codes included. `orderBy` is required
-/// (documented so); `searchStr` matches the name or the exact code.
+/// read from the lock), random codes included. `orderBy` is documented as
+/// required, yet the cloud lists without it (real clients leave it out):
+/// it defaults to 1, newest first, as on `gateway/list`. `searchStr`
+/// matches the name or the exact code.
 /// `keyboardPwdType` comes as a string, as in the doc's example.
 fn pwd_list(state: &mut State, p: &Params) -> Api<Value> {
     let lock = lock_param(state, p)?;
     let (page_no, page_size) = paging(p, MAX_SMALL_PAGE)?;
-    let order_by = p.required_int("orderBy")?;
+    let order_by = p.int("orderBy")?.unwrap_or(1);
     let search = p.get("searchStr");
     let wire = state.locks[lock].wire_id;
     let items: Vec<(String, usize, Value)> = state

@@ -863,7 +863,12 @@ fn passcode_list_holds_every_kind_of_code() {
     .json_body();
     assert_eq!((page["pages"].clone(), page["list"][0]["isCustom"].clone()), (json!(2), json!(0)));
     let base = [("lockId", L1), ("pageNo", "1"), ("pageSize", "20")];
-    assert_eq!(errcode(&read(&s, &tok, "/v3/lock/listKeyboardPwd", &base)), -3, "orderBy is required");
+    // Real clients leave `orderBy` out: the list still comes, newest first.
+    let unordered = read(&s, &tok, "/v3/lock/listKeyboardPwd", &base).json_body();
+    assert_eq!(unordered["total"], json!(2), "listed without orderBy: {unordered}");
+    assert_eq!(unordered["list"][0]["keyboardPwd"], json!("482957"), "orderBy defaults to newest first");
+    let bad_order = [("lockId", L1), ("pageNo", "1"), ("pageSize", "20"), ("orderBy", "7")];
+    assert_eq!(errcode(&read(&s, &tok, "/v3/lock/listKeyboardPwd", &bad_order)), -3, "an unknown orderBy is -3");
     assert_eq!(
         errcode(&read(
             &s,
