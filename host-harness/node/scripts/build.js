@@ -3,10 +3,11 @@
 //
 // The component: $SMARTLOCK_PLUGIN_WASM, else the one `cargo build -p
 // host-harness` makes (target/wasm/wasm32-unknown-unknown/wasm-release/
-// smartlock_plugin.component.wasm), built first when it is missing. Nothing is done
-// when gen/ already holds the transpilation of the same bytes. `--force`
-// transpiles again; `--cargo` runs `cargo build -p host-harness` first in
-// any case (to pick up a changed plugin). Progress goes to stderr.
+// smartlock_plugin.component.wasm); when it is missing, one line says how
+// to build it (exit status 2). Nothing is done when gen/ already holds the
+// transpilation of the same bytes. `--force` transpiles again; `--cargo`
+// runs `cargo build -p host-harness` first (to pick up a changed plugin).
+// Progress goes to stderr.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,15 +16,16 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { cargoBuild, defaultComponent, NotBuilt, pluginComponent, REPO_ROOT } from '../src/locate.js';
 import { capMemory } from '../src/memory.js';
 
 export { capMemory };
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_DIR = resolve(here, '..');
-export const REPO_ROOT = resolve(PACKAGE_DIR, '../..');
+export { REPO_ROOT, cargoBuild };
 export const GEN_DIR = join(PACKAGE_DIR, 'gen');
-export const DEFAULT_WASM = join(REPO_ROOT, 'target/wasm/wasm32-unknown-unknown/wasm-release/smartlock_plugin.component.wasm');
+export const DEFAULT_WASM = defaultComponent();
 /** Bumped when the post-processing below changes, so gen/ is redone. */
 const BUILD_FORMAT = 3;
 /** Linear memory cap per instance, as smartlock-host's default `memory_limit` (64 MiB). */
@@ -31,24 +33,10 @@ export const MEMORY_LIMIT_MIB = Number(process.env.SMARTLOCK_MEMORY_LIMIT_MIB ||
 
 const say = (m) => process.stderr.write(`smartlock-node build: ${m}\n`);
 
-/** Runs `cargo build -p host-harness` at the repository root (stdout to stderr). */
-export function cargoBuild() {
-  say('cargo build -p host-harness');
-  const r = spawnSync('cargo', ['build', '-p', 'host-harness'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
-  if (r.error) throw new Error(`cargo build -p host-harness could not run: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`cargo build -p host-harness failed (exit ${r.status})`);
-}
-
-/** The component's path, building it with cargo when it is missing. */
+/** The component's path; with `cargo`, `cargo build -p host-harness` runs first. */
 export function componentPath({ cargo = false } = {}) {
-  const fromEnv = process.env.SMARTLOCK_PLUGIN_WASM;
-  if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`SMARTLOCK_PLUGIN_WASM=${fromEnv}: no such file`);
-    return fromEnv;
-  }
-  if (cargo || !existsSync(DEFAULT_WASM)) cargoBuild();
-  if (!existsSync(DEFAULT_WASM)) throw new Error(`cargo build did not make ${DEFAULT_WASM}`);
-  return DEFAULT_WASM;
+  if (cargo) cargoBuild();
+  return pluginComponent();
 }
 
 /** jco's folder in node_modules (its package.json exports no subpaths). */
@@ -149,6 +137,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     build({ force: process.argv.includes('--force'), cargo: process.argv.includes('--cargo') });
   } catch (e) {
     say(`error: ${e.message}`);
-    process.exit(1);
+    process.exit(e instanceof NotBuilt ? 2 : 1);
   }
 }

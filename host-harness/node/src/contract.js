@@ -4,28 +4,68 @@
 // the conversions at the boundary (instants are numbers here, bigints in the
 // bindings). A change of the contract is an edit here.
 
-/** The lock vendors (the WIT `provider` enum). */
-export const PROVIDERS = ['igloohome', 'nuki', 'ttlock'];
-
-/** Brand names as sentences show them. */
-export const PROVIDER_NAMES = { igloohome: 'igloohome', nuki: 'Nuki', ttlock: 'TTLock' };
-
 /**
- * The real vendor origins the plugin calls, per provider (the default
- * allow-list: `VendorRoutes.vendors()`).
+ * Everything this host knows of each lock brand, in one table (contract
+ * 0.3.0 lists brands as data; this table then comes from the plugin):
+ * `name` as sentences show it; `credentials`, the fields a connect (a
+ * scenario's `connect` step, a PMS form) must give, turned into the WIT
+ * `credentials` variant (`app` holds fields the host adds itself, as the
+ * TTLock application of a scenario's world); `origins`, the real vendor
+ * origins the plugin calls (the default allow-list); `stubPrefix`, where
+ * a `host-harness stub` world serves the brand below its base URL. The
+ * first brand is the one a scenario step means without `provider`.
  */
-export const VENDOR_ORIGINS = {
-  igloohome: ['https://auth.igloohome.co', 'https://api.igloodeveloper.co'],
-  nuki: ['https://api.nuki.io'],
-  ttlock: ['https://euapi.ttlock.com'],
+export const BRANDS = {
+  igloohome: {
+    name: 'igloohome',
+    credentialFields: ['client_id', 'client_secret'],
+    credentials: (f) => ({ tag: 'igloohome', val: { clientId: f.client_id, clientSecret: f.client_secret } }),
+    origins: ['https://auth.igloohome.co', 'https://api.igloodeveloper.co'],
+    stubPrefix: '',
+  },
+  nuki: {
+    name: 'Nuki',
+    credentialFields: ['api_token'],
+    credentials: (f) => ({ tag: 'nuki', val: f.api_token }),
+    origins: ['https://api.nuki.io'],
+    stubPrefix: '/nuki',
+  },
+  ttlock: {
+    name: 'TTLock',
+    credentialFields: ['username', 'password'],
+    credentials: (f, app = {}) => ({
+      tag: 'ttlock',
+      val: {
+        username: f.username,
+        password: f.password,
+        clientId: f.client_id ?? app.client_id,
+        clientSecret: f.client_secret ?? app.client_secret,
+      },
+    }),
+    origins: ['https://euapi.ttlock.com'],
+    stubPrefix: '/ttlock',
+  },
 };
 
-/**
- * Where a `host-harness stub` world serves each vendor, below its base URL:
- * igloohome at the root (`/oauth2/token`, `/igloohome/...`), the others
- * under their name (host-harness/stubs/src/world.rs).
- */
-export const STUB_PREFIXES = { igloohome: '', nuki: '/nuki', ttlock: '/ttlock' };
+const brandEntries = Object.entries(BRANDS);
+
+/** The lock vendors (the WIT `provider` enum). */
+export const PROVIDERS = Object.keys(BRANDS);
+
+/** The brand a scenario step means without `provider`. */
+export const DEFAULT_PROVIDER = PROVIDERS[0];
+
+/** Every credential field some brand takes (a `connect` step's fields). */
+export const CREDENTIAL_FIELDS = [...new Set(brandEntries.flatMap(([, b]) => b.credentialFields))];
+
+/** Brand names as sentences show them. */
+export const PROVIDER_NAMES = Object.fromEntries(brandEntries.map(([id, b]) => [id, b.name]));
+
+/** The real vendor origins the plugin calls, per provider (the default allow-list: `VendorRoutes.vendors()`). */
+export const VENDOR_ORIGINS = Object.fromEntries(brandEntries.map(([id, b]) => [id, b.origins]));
+
+/** Where a `host-harness stub` world serves each brand, below its base URL (host-harness/stubs/src/world.rs). */
+export const STUB_PREFIXES = Object.fromEntries(brandEntries.map(([id, b]) => [id, b.stubPrefix]));
 
 const fieldName = (field) => String(field).replace(/-/g, '_');
 
@@ -59,12 +99,10 @@ export function errorSentence(error) {
 
 /** Builders of the WIT `credentials` variant, one per vendor (R1). */
 export const credentials = {
-  igloohome: (clientId, clientSecret) => ({ tag: 'igloohome', val: { clientId, clientSecret } }),
-  nuki: (apiToken) => ({ tag: 'nuki', val: apiToken }),
-  ttlock: ({ username, password, clientId, clientSecret }) => ({
-    tag: 'ttlock',
-    val: { username, password, clientId, clientSecret },
-  }),
+  igloohome: (clientId, clientSecret) => BRANDS.igloohome.credentials({ client_id: clientId, client_secret: clientSecret }),
+  nuki: (apiToken) => BRANDS.nuki.credentials({ api_token: apiToken }),
+  ttlock: ({ username, password, clientId, clientSecret }) =>
+    BRANDS.ttlock.credentials({ username, password, client_id: clientId, client_secret: clientSecret }),
 };
 
 /**

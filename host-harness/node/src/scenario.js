@@ -4,21 +4,22 @@
 // vendor stubs in a `host-harness stub` process driven through its
 // `/_admin/` API.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { SimClock } from './clock.js';
-import { credentials as creds, PROVIDERS, STUB_PREFIXES } from './contract.js';
+import { BRANDS, DEFAULT_PROVIDER, STUB_PREFIXES } from './contract.js';
 import { InstantiateError, PluginError, TrapError } from './errors.js';
 import { Host } from './host.js';
 import { SyncHttpClient, VendorRoutes } from './http.js';
 import { SqliteDb } from './storage.js';
+import { harnessBinary, REPO_ROOT } from './locate.js';
+import { checkScenario, InvalidScenario, readScenarioFile } from './scenario-file.js';
 import { substitute } from './template.js';
 
-export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+export { harnessBinary, InvalidScenario, REPO_ROOT };
 
 /** The tenant id (and storage namespace) scenarios run as. */
 export const TENANT = 'scenario';
@@ -27,144 +28,20 @@ export const STUB_HTTP_TIMEOUT_MS = 2000;
 /** Extra `on-tick` calls at one instant while the plugin says more is due. */
 export const MAX_TICK_REPEATS = 20;
 
-/** Each vendor's fault endpoints, as scenario files name them. */
-export const FAULT_ENDPOINTS = {
-  igloohome: ['token', 'devices', 'jobs', 'job_status'],
-  nuki: ['smartlock', 'auth_list', 'auth_create', 'auth_update', 'auth_delete'],
-  ttlock: ['token', 'lock_list', 'gateway', 'pwd_add', 'pwd_change', 'pwd_delete'],
-};
-const FAULT_KINDS = ['status', 'malformed', 'truncated'];
-
-const STEP_KINDS = [
-  'connect',
-  'disconnect',
-  'property',
-  'assign',
-  'unassign',
-  'booking',
-  'bridge',
-  'fault',
-  'revoke_tokens',
-  'render',
-  'status',
-  'restart',
-  'end',
-];
-
-/** A scenario file that cannot be run (the CLI's exit status 2). */
-export class InvalidScenario extends Error {
-  constructor(message) {
-    super(message);
-    this.name = 'InvalidScenario';
-  }
-}
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Parses an RFC 3339 instant to whole seconds, or throws InvalidScenario. */
-export function parseInstant(text, what) {
-  const ok = typeof text === 'string' && RFC3339.test(text);
-  const ms = ok ? Date.parse(text) : NaN;
-  if (Number.isNaN(ms)) throw new InvalidScenario(`invalid scenario: ${what}: not an RFC 3339 instant: ${JSON.stringify(text)}`);
-  return Math.floor(ms / 1000);
-}
-
 /** RFC 3339 UTC with seconds, "2026-03-20T14:30:00Z". */
 export function utc(t) {
   return new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** chrono's `to_rfc3339` of a UTC instant, as the Rust runner's messages print it. */
-function rfc3339Offset(t) {
-  return new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
-}
-
 /**
- * Parses and checks a scenario (the file's text). Instants become seconds
- * (`startSecs`, each step's `atSecs`).
+ * Parses and checks a scenario (the file's text) as the Rust host does
+ * (scenario-file.js). Instants become seconds (`startSecs`, each step's
+ * `atSecs`). A `fault` step is checked by the stub when the run starts.
  */
 export function parseScenario(text) {
-  let s;
-  try {
-    s = JSON.parse(text);
-  } catch (e) {
-    throw new InvalidScenario(`invalid scenario: ${e.message}`);
-  }
-  const bad = (m) => {
-    throw new InvalidScenario(m);
-  };
-  if (!s || typeof s !== 'object' || Array.isArray(s)) bad('invalid scenario: not a JSON object');
-  if (typeof s.name !== 'string') bad('invalid scenario: missing field `name`');
-  if (s.start === undefined) bad('invalid scenario: missing field `start`');
-  if (!Array.isArray(s.steps)) bad('invalid scenario: missing field `steps`');
-  const tickMinutes = s.tick_minutes ?? 15;
-  if (!Number.isInteger(tickMinutes) || tickMinutes < 1 || tickMinutes > 24 * 60) {
-    bad('tick_minutes must be between 1 and 1440');
-  }
-  const startSecs = parseInstant(s.start, 'start');
-  let previous = startSecs;
-  const steps = s.steps.map((step, i) => {
-    const n = i + 1;
-    if (!step || typeof step !== 'object') bad(`invalid scenario: step ${n} is not an object`);
-    if (!STEP_KINDS.includes(step.do)) bad(`invalid scenario: step ${n}: unknown step kind ${JSON.stringify(step.do)}`);
-    const atSecs = parseInstant(step.at, `step ${n}: at`);
-    if (atSecs < previous) {
-      bad(`step ${n} (${step.do}) at ${rfc3339Offset(atSecs)} is before the previous step or the start`);
-    }
-    previous = atSecs;
-    const provider = step.provider ?? 'igloohome';
-    if (step.provider !== undefined && !PROVIDERS.includes(step.provider)) {
-      bad(`invalid scenario: step ${n}: unknown provider ${JSON.stringify(step.provider)}`);
-    }
-    if (step.do === 'end' && n !== s.steps.length) bad(`step ${n}: \`end\` must be the last step`);
-    if (step.do === 'fault') {
-      if (!FAULT_ENDPOINTS[provider].includes(step.endpoint)) {
-        bad(`step ${n}: unknown ${provider} endpoint ${JSON.stringify(step.endpoint)}`);
-      }
-      if (step.kind !== undefined && step.kind !== null && !FAULT_KINDS.includes(step.kind)) {
-        bad(`step ${n}: unknown fault kind ${JSON.stringify(step.kind)}`);
-      }
-    }
-    return { ...step, atSecs, provider };
-  });
-  if (steps.at(-1)?.do !== 'end') bad('the last step must be `end`');
-  return { ...s, tickMinutes, wakeUps: s.wake_ups !== false, startSecs, steps };
-}
-
-/**
- * Reads and checks a scenario file; messages name it as `displayPath`
- * (default: `path` as given).
- */
-export function loadScenario(path, displayPath = path) {
-  let text;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InvalidScenario(`cannot read ${displayPath}: ${e.message.replace(/, open '.*'$/, '')}`);
-  }
-  try {
-    return { ...parseScenario(text), path: resolve(path) };
-  } catch (e) {
-    if (e instanceof InvalidScenario) throw new InvalidScenario(`${displayPath}: ${e.message}`);
-    throw e;
-  }
-}
-
-/**
- * The `host-harness` binary ($SMARTLOCK_HOST_HARNESS, else
- * target/debug/host-harness), built with cargo when it is missing.
- */
-export function harnessBinary({ build = true } = {}) {
-  const fromEnv = process.env.SMARTLOCK_HOST_HARNESS;
-  if (fromEnv) return fromEnv;
-  const path = join(REPO_ROOT, 'target/debug/host-harness');
-  if (!existsSync(path) && build) {
-    process.stderr.write('smartlock-node: cargo build -p host-harness\n');
-    const r = spawnSync('cargo', ['build', '-p', 'host-harness'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
-    if (r.status !== 0) throw new Error(`cargo build -p host-harness failed (exit ${r.status})`);
-  }
-  if (!existsSync(path)) throw new Error(`no host-harness binary at ${path}`);
-  return path;
+  const { scenario, deferred } = checkScenario(text);
+  if (deferred) throw new InvalidScenario(deferred);
+  return scenario;
 }
 
 /**
@@ -176,7 +53,7 @@ export class StubProcess {
    * @param {string} configPath a scenario file (its vendor worlds and `start`)
    * @param {{binary?: string, stderr?: NodeJS.WritableStream | null}} [options]
    */
-  static async start(configPath, { binary = harnessBinary(), stderr = process.stderr } = {}) {
+  static async start(configPath, { binary = harnessBinary(), stderr = process.stderr, displayPath } = {}) {
     const child = spawn(binary, ['stub', '--config', configPath, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -199,7 +76,10 @@ export class StubProcess {
       child.on('error', reject);
       child.on('exit', (code) => {
         const line = errText.trim().split('\n').at(-1) ?? '';
-        const message = line.replace(/^error:\s*/, '') || `the stub exited with status ${code}`;
+        let message = line.replace(/^error:\s*/, '') || `the stub exited with status ${code}`;
+        if (displayPath !== undefined && message.startsWith(`${configPath}: `)) {
+          message = `${displayPath}: ${message.slice(configPath.length + 2)}`;
+        }
         reject(code === 2 ? new InvalidScenario(message) : new Error(`the vendor stub failed: ${message}`));
       });
     });
@@ -256,19 +136,31 @@ export class StubProcess {
       }
       this._onlineRoute = 'bridge'; // a stub from before `/_admin/online`
     }
-    await this._ok('POST', 'bridge', provider === 'igloohome' ? { bridge: id, online } : { provider, bridge: id, online });
+    await this._ok('POST', 'bridge', { provider, bridge: id, online });
   }
 
   async fault({ provider, endpoint, status, count, kind, errcode }) {
-    const body = { endpoint, status: status ?? 0, count };
-    if (provider !== 'igloohome') body.provider = provider;
+    const body = { provider, endpoint, status: status ?? 0, count };
     if (kind !== undefined && kind !== null) body.kind = kind;
     if (errcode !== undefined && errcode !== null) body.errcode = errcode;
     return this._ok('POST', 'fault', body);
   }
 
   async revokeTokens(provider) {
-    return this._ok('POST', 'revoke-tokens', provider === 'igloohome' ? undefined : { provider });
+    return this._ok('POST', 'revoke-tokens', { provider });
+  }
+
+  /**
+   * Checks a scenario's `fault` step as the Rust host does before a run
+   * (the stub knows its brands' endpoints and fault kinds): armed with
+   * count 0, which arms nothing; the stub's refusal or null.
+   */
+  async checkFault({ provider, endpoint, status, kind, errcode }) {
+    const body = { provider, endpoint, status: status ?? 0, count: 0 };
+    if (kind !== undefined && kind !== null) body.kind = kind;
+    if (errcode !== undefined && errcode !== null) body.errcode = errcode;
+    const r = await this.admin('POST', 'fault', body);
+    return r.status === 200 ? null : (r.body?.error ?? `the stub answered ${r.status}`);
   }
 
   /** The report's `pins` (every vendor's lock-side truth). */
@@ -341,7 +233,8 @@ export class Driver {
     this.wakeTicks = 0;
     this.lastTickAt = null;
     this.stepped = false;
-    this.ttlockApp = null;
+    /** Each world's `app` (fields the host adds to a connect). */
+    this.apps = {};
     /** Hosts made by `restart` steps (closed by `close()`; the first host is the caller's). */
     this.made = [];
   }
@@ -423,7 +316,7 @@ export class Driver {
 
   async _apply(step) {
     const p = this.plugin;
-    const provider = step.provider ?? 'igloohome';
+    const provider = step.provider ?? DEFAULT_PROVIDER;
     switch (step.do) {
       case 'connect': {
         const account = await p.connect(this._credentials(provider, step));
@@ -526,23 +419,9 @@ export class Driver {
   }
 
   _credentials(provider, step) {
-    const text = (v) => (typeof v === 'string' ? v : '');
-    switch (provider) {
-      case 'nuki':
-        return creds.nuki(text(step.api_token));
-      case 'ttlock': {
-        // The host adds its own TTLock application, as a PMS would.
-        const app = this.ttlockApp ?? {};
-        return creds.ttlock({
-          username: text(step.username),
-          password: text(step.password),
-          clientId: step.client_id ?? text(app.client_id),
-          clientSecret: step.client_secret ?? text(app.client_secret),
-        });
-      }
-      default:
-        return creds.igloohome(text(step.client_id), text(step.client_secret));
-    }
+    // The host adds fields of its own where the brand has them (TTLock's
+    // application, from the world), as a PMS would.
+    return BRANDS[provider].credentials(step, this.apps[provider] ?? {});
   }
 }
 
@@ -612,17 +491,35 @@ export function statusJson(s) {
  *   stubStderr?: NodeJS.WritableStream | null, displayPath?: string}} [options]
  */
 export async function runScenarioFile(path, options = {}) {
-  const scenario = loadScenario(path, options.displayPath);
-  const host =
-    options.host ??
-    (await Host.load({
-      ...(options.logger ? { logger: options.logger } : {}),
-      ...(options.instances ? { instances: options.instances } : {}),
-    }));
+  const displayPath = options.displayPath ?? path;
+  const { scenario, faultSteps, deferred } = readScenarioFile(path, displayPath);
+  // The stub checks the worlds as it starts (exit status 2), then the fault
+  // steps; its log is held until they pass (a refusal is one line).
+  const stubStderr = options.stubStderr === undefined ? process.stderr : options.stubStderr;
+  const held = [];
+  const sink = { target: null, write: (d) => (sink.target ? sink.target.write(d) : held.push(d)) };
   const stub = await StubProcess.start(scenario.path, {
     binary: options.binary ?? harnessBinary(),
-    stderr: options.stubStderr === undefined ? process.stderr : options.stubStderr,
+    stderr: sink,
+    displayPath,
   });
+  let host = options.host;
+  try {
+    for (const n of faultSteps) {
+      const refused = await stub.checkFault(scenario.steps[n - 1]);
+      if (refused) throw new InvalidScenario(`${displayPath}: step ${n}: ${refused}`);
+    }
+    if (deferred) throw new InvalidScenario(`${displayPath}: ${deferred}`);
+    if (stubStderr) for (const d of held.splice(0)) stubStderr.write(d);
+    sink.target = stubStderr ?? { write() {} };
+    host ??= await Host.load({
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.instances ? { instances: options.instances } : {}),
+    });
+  } catch (e) {
+    await stub.shutdown();
+    throw e;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'smartlock-node-scenario-'));
   const db = new SqliteDb(join(dir, 'harness.sqlite'));
   let driver = null;
@@ -636,7 +533,7 @@ export async function runScenarioFile(path, options = {}) {
       wakeUps: scenario.wakeUps,
       logger: options.logger,
     });
-    driver.ttlockApp = scenario.ttlock?.app ?? null;
+    for (const id of Object.keys(BRANDS)) if (scenario[id]?.app) driver.apps[id] = scenario[id].app;
     const steps = [];
     for (const step of scenario.steps) {
       await driver.advanceTo(step.atSecs);

@@ -45,9 +45,16 @@ test('invalid files: exit status 2 and one line on stderr', () => {
       [write('ticks.json', { ...minimal, tick_minutes: 0 }), /tick_minutes must be between 1 and 1440/],
       [
         write('fault.json', { ...minimal, steps: [{ at: minimal.start, do: 'fault', endpoint: 'nope', status: 500, count: 1 }, minimal.steps[1]] }),
-        /step 1: unknown igloohome endpoint "nope"/,
+        /^error: fault\.json: step 1: unknown endpoint "nope" \(expected token, devices, jobs or job_status\)$/,
       ],
-      ['missing.json', /^error: cannot read missing\.json: /],
+      ['missing.json', /^error: cannot read missing\.json: No such file or directory \(os error 2\)$/],
+      [
+        write('no-property.json', {
+          ...minimal,
+          steps: [{ at: minimal.start, do: 'booking', booking: { id: 'b1', check_in: '2026-01-02', check_out: '2026-01-03', status: 'confirmed' } }, minimal.steps[1]],
+        }),
+        /^error: no-property\.json: step 1 \(booking\): missing field `property`$/,
+      ],
     ];
     for (const [file, pattern] of cases) {
       const r = cli([file], dir);
@@ -94,7 +101,7 @@ test('scenario parsing: defaults, instants, and the checks', () => {
   assert.throws(() => parseScenario(JSON.stringify({ ...minimal, start: '2026-01-01' })), InvalidScenario);
   assert.throws(
     () => parseScenario(JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], provider: 'acme' }, minimal.steps[1]] })),
-    /unknown provider "acme"/,
+    /: step 1 \(connect\): unknown variant `acme`, expected one of `igloohome`, `nuki`, `ttlock`$/,
   );
   assert.throws(
     () =>
