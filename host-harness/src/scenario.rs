@@ -49,6 +49,8 @@ pub struct Scenario {
     pub nuki: Option<NukiConfig>,
     #[serde(default)]
     pub ttlock: Option<TtlockConfig>,
+    #[serde(default)]
+    pub seam: Option<crate::stubs::seam::SeamConfig>,
     pub steps: Vec<Step>,
 }
 
@@ -249,6 +251,7 @@ impl Scenario {
             igloohome: self.igloohome.clone(),
             nuki: self.nuki.clone(),
             ttlock: self.ttlock.clone(),
+            seam: self.seam.clone(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! Faithful stubs of the lock vendors' cloud APIs, on a simulated clock, for
 //! end-to-end tests and demos: [`igloohome`] (see `shared/IGLOOHOME_API.md`),
-//! [`nuki`] (`shared/NUKI_API.md`) and [`ttlock`] (`shared/TTLOCK_API.md`),
-//! and the [`World`] that serves any of them together.
+//! [`nuki`] (`shared/NUKI_API.md`), [`ttlock`] (`shared/TTLOCK_API.md`) and
+//! [`seam`] (`shared/SEAM_API.md`), and the [`World`] that serves any of
+//! them together.
 //!
 //! Each vendor stub is a transport-independent core (a [`Service`]: one HTTP
 //! request in, one response out) whose locks' PIN tables are the truth that
@@ -16,6 +17,7 @@
 mod faults;
 pub mod igloohome;
 pub mod nuki;
+pub mod seam;
 mod server;
 mod sim;
 pub mod ttlock;
@@ -34,17 +36,18 @@ pub use server::{serve_forever, StubServer, MAX_BODY_BYTES, MAX_HANG};
 pub use world::{Fault, World, WorldConfig, WorldError};
 
 /// A lock vendor with a stub, as scenario files and reports name it
-/// (`"igloohome"`, `"nuki"`, `"ttlock"`).
+/// (`"igloohome"`, `"nuki"`, `"ttlock"`, `"seam"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Vendor {
     Igloohome,
     Nuki,
     Ttlock,
+    Seam,
 }
 
 impl Vendor {
-    pub const ALL: [Vendor; 3] = [Vendor::Igloohome, Vendor::Nuki, Vendor::Ttlock];
+    pub const ALL: [Vendor; 4] = [Vendor::Igloohome, Vendor::Nuki, Vendor::Ttlock, Vendor::Seam];
 
     /// The name in scenario files and reports (a [`PinRecord`]'s `provider`).
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Vendor {
             Vendor::Igloohome => "igloohome",
             Vendor::Nuki => "nuki",
             Vendor::Ttlock => "ttlock",
+            Vendor::Seam => "seam",
         }
     }
 }
@@ -64,7 +68,7 @@ impl fmt::Display for Vendor {
 
 /// A provider name that is none of the [`Vendor`]s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider {0:?} (expected igloohome, nuki or ttlock)")]
+#[error("unknown provider {0:?} (expected igloohome, nuki, ttlock or seam)")]
 pub struct UnknownVendor(pub String);
 
 impl FromStr for Vendor {
@@ -140,10 +144,35 @@ impl StubResponse {
     }
 }
 
+/// What a [`PinRecord`] is (the report's `kind`, SCENARIOS.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PinKind {
+    /// A PIN the plugin set on the lock (the default).
+    #[default]
+    Code,
+    /// A backup code the plugin set (R25).
+    Backup,
+    /// An offline code the vendor computed and the lock checks on its own
+    /// (R24): `added_at` is when it was issued.
+    Offline,
+}
+
+impl PinKind {
+    /// The name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PinKind::Code => "code",
+            PinKind::Backup => "backup",
+            PinKind::Offline => "offline",
+        }
+    }
+}
+
 /// One PIN as the lock holds it; all instants are unix seconds UTC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PinRecord {
-    /// The vendor: "igloohome", "nuki" or "ttlock".
+    /// The vendor: "igloohome", "nuki", "ttlock" or "seam".
     pub provider: &'static str,
     pub lock: String,
     pub pin: String,
@@ -154,12 +183,14 @@ pub struct PinRecord {
     pub added_at: i64,
     /// When the bridge deleted it (the delete job's completion).
     pub removed_at: Option<i64>,
+    /// A PIN the plugin set, or an offline code the vendor issued.
+    pub kind: PinKind,
 }
 
 /// Requests a stub received (admin routes excluded), in total and per
 /// endpoint, keyed as in the report's `http.by_endpoint`: igloohome's
-/// endpoints by their plain names, the others prefixed `nuki.` and
-/// `ttlock.`.
+/// endpoints by their plain names, the others prefixed `nuki.`, `ttlock.`
+/// and `seam.`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HttpCounts {
     /// Every API request, including faulted, rejected and unknown-route ones.
@@ -198,7 +229,8 @@ impl HttpCounts {
 }
 
 /// The report's `pins` array (SCENARIOS.md): instants as RFC 3339 UTC,
-/// `removed_at` null while the PIN is still on the lock.
+/// `removed_at` null while the PIN is still on the lock, `kind` as
+/// [`PinKind`] names it.
 pub fn report_pins_json(pins: &[PinRecord]) -> Value {
     Value::Array(
         pins.iter()
@@ -212,6 +244,7 @@ pub fn report_pins_json(pins: &[PinRecord]) -> Value {
                     "end": rfc3339_utc(p.end),
                     "added_at": rfc3339_utc(p.added_at),
                     "removed_at": p.removed_at.map(rfc3339_utc),
+                    "kind": p.kind.as_str(),
                 })
             })
             .collect(),
@@ -246,6 +279,27 @@ pub(crate) fn split_target(target: &str) -> Option<(Vec<String>, &str)> {
 pub(crate) fn admin_route(target: &str) -> Option<Vec<String>> {
     let (mut segments, _) = split_target(target)?;
     (segments.first().map(String::as_str) == Some("_admin")).then(|| segments.split_off(1))
+}
+
+/// A random version-4 UUID in its usual text form. Should the OS entropy
+/// source fail (it should not), `counter` and `now` keep ids unique, just
+/// not unguessable.
+pub(crate) fn random_uuid(counter: &mut u64, now: i64) -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        *counter += 1;
+        b[..8].copy_from_slice(&counter.to_be_bytes());
+        b[8..].copy_from_slice(&now.to_be_bytes());
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid_text(&b)
+}
+
+/// 16 bytes as `8-4-4-4-12` lower-case hex.
+pub(crate) fn uuid_text(b: &[u8; 16]) -> String {
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// `2026-03-20T14:30:00Z` (reports).

@@ -1,11 +1,12 @@
 //! The vendors of a scenario together: one [`Service`] holding an optional
-//! igloohome, Nuki and TTLock stub on one simulated clock, with one admin
-//! API and merged reports.
+//! igloohome, Nuki, TTLock and Seam stub on one simulated clock, with one
+//! admin API and merged reports.
 //!
 //! Routing (the host sends each vendor origin to its place here, see
 //! `smartlock_host::VendorRoutes::via_stub`):
 //! - `/nuki/...` goes to the Nuki stub as `/...` (Nuki's real paths);
 //! - `/ttlock/...` goes to the TTLock stub as `/...`;
+//! - `/seam/...` goes to the Seam stub as `/...`;
 //! - `/_admin/...` is the world's admin API ([`admin`]), never counted;
 //! - everything else goes to igloohome, whose paths (`/oauth2/token`,
 //!   `/igloohome/...`) are served at the root.
@@ -38,6 +39,7 @@ use serde_json::{json, Value};
 
 use crate::igloohome::{self, Igloohome, StubConfig};
 use crate::nuki::{self, Nuki, NukiConfig};
+use crate::seam::{self, Seam, SeamConfig};
 use crate::ttlock::{self, Ttlock, TtlockConfig};
 use crate::{
     admin_route, origin_form, report_pins_json, HttpCounts, MalformedKind, PinRecord, Service, StubRequest,
@@ -58,6 +60,8 @@ pub struct WorldConfig {
     pub nuki: Option<NukiConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttlock: Option<TtlockConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seam: Option<SeamConfig>,
 }
 
 impl WorldConfig {
@@ -71,6 +75,9 @@ impl WorldConfig {
             c.validate()?;
         }
         if let Some(c) = &self.ttlock {
+            c.validate()?;
+        }
+        if let Some(c) = &self.seam {
             c.validate()?;
         }
         Ok(())
@@ -145,6 +152,8 @@ pub enum WorldError {
     Nuki(#[from] nuki::StubError),
     #[error(transparent)]
     Ttlock(#[from] ttlock::StubError),
+    #[error(transparent)]
+    Seam(#[from] seam::StubError),
 }
 
 impl WorldError {
@@ -157,6 +166,7 @@ impl WorldError {
                 | WorldError::Igloohome(igloohome::StubError::UnknownBridge(_))
                 | WorldError::Nuki(nuki::StubError::UnknownLock(_))
                 | WorldError::Ttlock(ttlock::StubError::UnknownGateway(_) | ttlock::StubError::UnknownLock(_))
+                | WorldError::Seam(seam::StubError::UnknownLock(_))
         )
     }
 }
@@ -168,6 +178,7 @@ pub struct World {
     igloohome: Option<Igloohome>,
     nuki: Option<Nuki>,
     ttlock: Option<Ttlock>,
+    seam: Option<Seam>,
     /// The clock [`World::set_time`] last set (the stubs follow it).
     now: Arc<AtomicI64>,
     /// A clock running by itself ([`World::run_clock`]).
@@ -220,6 +231,7 @@ impl World {
             igloohome: config.igloohome.map(|c| Igloohome::new(c, now)),
             nuki: config.nuki.map(|c| Nuki::new(c, now)),
             ttlock: config.ttlock.map(|c| Ttlock::new(c, now)),
+            seam: config.seam.map(|c| Seam::new(c, now)),
             now: Arc::new(AtomicI64::new(now)),
             running: Arc::default(),
             in_flight: Arc::default(),
@@ -234,9 +246,17 @@ impl World {
     }
 
     /// A world of stubs built already; its clock reads the latest of theirs.
+    /// [`World::with_seam`] adds a Seam stub.
     pub fn from_stubs(igloohome: Option<Igloohome>, nuki: Option<Nuki>, ttlock: Option<Ttlock>) -> World {
-        let world =
-            World { igloohome, nuki, ttlock, now: Arc::default(), running: Arc::default(), in_flight: Arc::default() };
+        let world = World {
+            igloohome,
+            nuki,
+            ttlock,
+            seam: None,
+            now: Arc::default(),
+            running: Arc::default(),
+            in_flight: Arc::default(),
+        };
         world.now.store(world.stubs().map(|s| s.now()).max().unwrap_or(0), Ordering::SeqCst);
         world
     }
@@ -255,6 +275,21 @@ impl World {
     /// The TTLock stub, for its own knobs.
     pub fn ttlock(&self) -> Option<&Ttlock> {
         self.ttlock.as_ref()
+    }
+
+    /// The Seam stub, for its own knobs.
+    pub fn seam(&self) -> Option<&Seam> {
+        self.seam.as_ref()
+    }
+
+    /// This world with `seam` added (its clock moved up to the world's or
+    /// the world's to it, whichever is later).
+    pub fn with_seam(mut self, seam: Seam) -> World {
+        let now = self.now.load(Ordering::SeqCst).max(seam.now());
+        self.seam = Some(seam);
+        self.stubs().for_each(|s| s.set_time(now));
+        self.now.store(now, Ordering::SeqCst);
+        self
     }
 
     /// The vendors this world holds, in [`Vendor`] order.
@@ -277,6 +312,7 @@ impl World {
             Vendor::Igloohome => self.igloohome.as_ref().map(|s| s as &dyn VendorStub),
             Vendor::Nuki => self.nuki.as_ref().map(|s| s as &dyn VendorStub),
             Vendor::Ttlock => self.ttlock.as_ref().map(|s| s as &dyn VendorStub),
+            Vendor::Seam => self.seam.as_ref().map(|s| s as &dyn VendorStub),
         };
         stub.ok_or(WorldError::Absent(vendor))
     }
@@ -291,6 +327,10 @@ impl World {
 
     fn ttlock_stub(&self) -> Result<&Ttlock, WorldError> {
         self.ttlock.as_ref().ok_or(WorldError::Absent(Vendor::Ttlock))
+    }
+
+    fn seam_stub(&self) -> Result<&Seam, WorldError> {
+        self.seam.as_ref().ok_or(WorldError::Absent(Vendor::Seam))
     }
 
     /// The simulated clock (unix seconds UTC).
@@ -376,13 +416,14 @@ impl World {
     }
 
     /// Takes a vendor's link to the cloud off or on line at the current
-    /// instant: an igloohome bridge, a TTLock gateway, or a Nuki lock's own
-    /// connection (`id` is then the lock's id).
+    /// instant: an igloohome bridge, a TTLock gateway, or a Nuki lock's or
+    /// Seam device's own connection (`id` is then the lock's id).
     pub fn set_online(&self, vendor: Vendor, id: &str, online: bool) -> Result<(), WorldError> {
         match vendor {
             Vendor::Igloohome => self.igloohome_stub()?.set_bridge_online(id, online)?,
             Vendor::Nuki => self.nuki_stub()?.set_online(id, online)?,
             Vendor::Ttlock => self.ttlock_stub()?.set_gateway_online(id, online)?,
+            Vendor::Seam => self.seam_stub()?.set_online(id, online)?,
         }
         Ok(())
     }
@@ -420,6 +461,15 @@ impl World {
                     FaultEffect::Errcode(code) => stub.inject_errcode(ep, code, count),
                 }
             }
+            Vendor::Seam => {
+                let stub = self.seam_stub()?;
+                let ep: seam::SeamEndpoint = fault.endpoint.parse()?;
+                match fault.effect()? {
+                    FaultEffect::Status(status) => stub.inject_fault(ep, status, count),
+                    FaultEffect::Body(kind) => stub.inject_malformed(ep, count, kind),
+                    FaultEffect::Errcode(_) => return unsupported("errcode faults (TTLock only)"),
+                }
+            }
         }
         Ok(())
     }
@@ -447,7 +497,7 @@ impl World {
     }
 
     /// Requests every stub of the world received: igloohome's endpoints by
-    /// their plain names, Nuki's and TTLock's prefixed `nuki.` / `ttlock.`
+    /// their plain names, the others prefixed `nuki.`, `ttlock.`, `seam.`
     /// (each present vendor's endpoints listed, even at 0).
     pub fn http_counts(&self) -> HttpCounts {
         let mut counts = HttpCounts::default();
@@ -552,9 +602,10 @@ macro_rules! vendor_stub {
 vendor_stub!(Igloohome, http_counts);
 vendor_stub!(Nuki, http_totals);
 vendor_stub!(Ttlock, http_totals);
+vendor_stub!(Seam, http_totals);
 
 /// The path prefixes of the vendors not served at the root.
-const PREFIXES: [(Vendor, &str); 2] = [(Vendor::Nuki, "/nuki"), (Vendor::Ttlock, "/ttlock")];
+const PREFIXES: [(Vendor, &str); 3] = [(Vendor::Nuki, "/nuki"), (Vendor::Ttlock, "/ttlock"), (Vendor::Seam, "/seam")];
 
 /// Which vendor a request target is for, and the target that vendor's stub
 /// gets: its prefix stripped (`/nuki/smartlock?x` -> `/smartlock?x`);

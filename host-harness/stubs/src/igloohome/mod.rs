@@ -183,6 +183,7 @@ impl Igloohome {
             end,
             added_at: at,
             removed_at: None,
+            kind: crate::PinKind::Code,
         });
     }
 

@@ -321,6 +321,7 @@ impl State {
                     end,
                     added_at: at,
                     removed_at: None,
+                    kind: crate::PinKind::Code,
                 });
                 Ok(())
             }
@@ -337,16 +338,7 @@ impl State {
 
     /// A random UUID v4 in its usual text form.
     fn new_job_id(&mut self) -> String {
-        let mut b = [0u8; 16];
-        if getrandom::fill(&mut b).is_err() {
-            self.id_counter += 1;
-            b[..8].copy_from_slice(&self.id_counter.to_be_bytes());
-            b[8..].copy_from_slice(&self.now.to_be_bytes());
-        }
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        crate::random_uuid(&mut self.id_counter, self.now)
     }
 
     /// Random bytes for token signatures and ids.

@@ -760,7 +760,7 @@ fn pins_report_uses_rfc3339_utc() {
         s.report_pins_json(),
         json!([{"provider": "igloohome", "lock": L1, "pin": "482913", "access_name": "Guest 482913",
                 "start": "2026-03-20T14:30:00Z", "end": "2026-03-20T15:30:00Z",
-                "added_at": "2026-03-01T08:00:30Z", "removed_at": null}])
+                "added_at": "2026-03-01T08:00:30Z", "removed_at": null, "kind": "code"}])
     );
     delete(&s, &tok, L1, B1, "482913");
     s.set_time(t0() + 60);

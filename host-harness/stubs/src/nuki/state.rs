@@ -546,6 +546,7 @@ impl State {
                     end,
                     added_at: at,
                     removed_at: None,
+                    kind: crate::PinKind::Code,
                 });
             }
         }

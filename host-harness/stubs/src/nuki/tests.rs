@@ -368,6 +368,7 @@ fn a_create_is_204_then_pending_then_on_the_lock_30_s_later() {
             end: until,
             added_at: t0() + 30,
             removed_at: None,
+            kind: crate::PinKind::Code,
         }]
     );
     assert!(s.opens(L1, "482957", from));

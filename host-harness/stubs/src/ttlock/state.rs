@@ -366,6 +366,7 @@ impl State {
             end: end_ms.div_euclid(1000),
             added_at: self.now,
             removed_at: None,
+            kind: crate::PinKind::Code,
         });
         self.pins.len() - 1
     }

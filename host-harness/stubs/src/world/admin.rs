@@ -1,7 +1,7 @@
 //! `/_admin/` routes: drive a world (or a lone igloohome stub) running in
 //! another process (clock, links, faults, tokens) and read its truth (PINs,
 //! request counts). These requests are not counted in the `http` report.
-//! `provider` is `"igloohome"` (the default), `"nuki"` or `"ttlock"`.
+//! `provider` is `"igloohome"` (the default), `"nuki"`, `"ttlock"` or `"seam"`.
 //!
 //! - `GET  /_admin/time` -> `{"now": secs, "time": "RFC 3339", "now_exact":
 //!   secs with the fraction, "speed": N | null}` (`speed`: the clock runs by
@@ -9,7 +9,8 @@
 //! - `POST /_admin/time` `{"now": secs | "RFC 3339"}` -> same as GET; 409
 //!   if it would move the clock back, or while it runs by itself
 //! - `POST /_admin/online` `{"provider"?, "id", "online"}`: an igloohome
-//!   bridge, a TTLock gateway or a Nuki lock (see [`World::set_online`])
+//!   bridge, a TTLock gateway, a Nuki lock or a Seam device (see
+//!   [`World::set_online`])
 //! - `POST /_admin/bridge` `{"bridge", "online", "provider"?}`: the same,
 //!   under its older name
 //! - `POST /_admin/fault` `{"provider"?, "endpoint", "status", "count",
