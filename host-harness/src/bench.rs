@@ -10,9 +10,9 @@ use anyhow::Context as _;
 use serde_json::json;
 use smartlock_plugin::host as guest_host;
 use smartlock_plugin::memory_host::MemoryHost;
-use smartlock_plugin::model::{Assignment, BookingFacts, PropertyFacts, Provider};
+use smartlock_plugin::model::{Assignment, BookingFacts, PropertyFacts};
 use smartlock_plugin::store as guest_store;
-use smartlock_plugin::brands::{Connection, Credentials};
+use smartlock_plugin::brands::{BrandId, Connection};
 
 use crate::imports::{
     HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock, SqliteDb, Tenant, VendorRoutes,
@@ -209,20 +209,20 @@ fn fill(storage: &dyn KvStore, n: usize) -> anyhow::Result<()> {
     };
     let assignment = Assignment {
         property_id: "p1".into(),
-        provider: Provider::Igloohome,
+        provider: igloohome(),
         lock_id: "L1".into(),
         lock_name: "Front door".into(),
         channel: "B1".into(),
         remote: None,
         days_before: 5,
         margin_minutes: 30,
+        pin_rule: None,
     };
-    let connection = Connection {
-        credentials: Credentials::Igloohome { client_id: CLIENT_ID.into(), client_secret: SECRET.into() },
-        account_name: "Bench".into(),
-    };
+    let credentials =
+        igloohome().brand().credentials(credential_fields()).map_err(|e| anyhow::anyhow!("credentials: {e:?}"))?;
+    let connection = Connection { credentials, account_name: "Bench".into() };
     let guest = guest_store::Store::new(&host);
-    guest.put(&guest_store::connection_key(Provider::Igloohome), &connection)?;
+    guest.put(&guest_store::connection_key(igloohome()), &connection)?;
     guest.put(&guest_store::property_key("p1"), &property)?;
     guest.put(&guest_store::assignment_key("p1"), &assignment)?;
     let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 20).context("date")?;
@@ -504,11 +504,7 @@ struct Native {
 impl Lifecycle for Native {
     fn connect(&self) {
         self.host.now.set(NOW);
-        let credentials = smartlock_plugin::admin::CredentialsIn::Igloohome {
-            client_id: CLIENT_ID.into(),
-            client_secret: SECRET.into(),
-        };
-        expect_native(smartlock_plugin::admin::connect(&self.host, credentials), "connect");
+        expect_native(smartlock_plugin::admin::connect(&self.host, igloohome(), credential_fields()), "connect");
     }
     fn property(&self, id: &str) {
         let p = api_property(id);
@@ -518,7 +514,7 @@ impl Lifecycle for Native {
     }
     fn assign(&self, property: &str, lock: &str) {
         expect_native(
-            smartlock_plugin::admin::assign(&self.host, property, Provider::Igloohome, lock, None, None),
+            smartlock_plugin::admin::assign(&self.host, property, igloohome(), lock, None, None),
             "assign",
         );
     }
@@ -558,6 +554,15 @@ fn expect<T>(r: anyhow::Result<T>, what: &str) -> T {
         // The benchmark's own set-up is valid: a failure here is a bug.
         Err(e) => panic!("bench {what} failed: {e:#}"),
     }
+}
+
+/// The benchmark's brand: the one whose stub it runs against.
+fn igloohome() -> BrandId {
+    BrandId::parse("igloohome").expect("igloohome is registered")
+}
+
+fn credential_fields() -> smartlock_plugin::brands::Fields {
+    [("client_id", CLIENT_ID), ("client_secret", SECRET)].into_iter().map(|(k, v)| (k.into(), v.into())).collect()
 }
 
 fn expect_native<T>(r: smartlock_plugin::Result<T>, what: &str) -> T {

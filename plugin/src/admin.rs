@@ -4,96 +4,48 @@
 use crate::error::{PluginError, Result};
 use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
+use crate::brands::{self, BrandId, CachedToken, Connection, FieldProblem, Fields, LockInfo, VendorError};
 use crate::lifecycle::{BookingRecord, JobKind};
-use crate::model::{self, Assignment, Provider, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
+use crate::model::{self, Assignment, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
 use crate::schedule::{self, Instant};
-use crate::store::{self, CachedToken, Store};
-use crate::brands::{self, Capabilities, Connection, Credentials, LockInfo, VendorError};
-
-const MAX_CREDENTIAL_LEN: usize = 512;
+use crate::store::{self, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    pub provider: Provider,
+    pub provider: BrandId,
     pub name: String,
 }
 
 /// A vendor failure while connecting or listing locks: a sentence for the
 /// manager in the error, the technical detail in the log.
-fn vendor_to_plugin<H: Host + ?Sized>(host: &H, provider: Provider, e: VendorError) -> PluginError {
-    host.log(Level::Warn, &format!("{}: {e}", provider.display_name()));
+fn vendor_to_plugin<H: Host + ?Sized>(host: &H, provider: BrandId, e: VendorError) -> PluginError {
+    host.log(Level::Warn, &format!("{}: {e}", provider.name()));
     match e {
-        VendorError::Unauthorized { .. } => PluginError::CredentialsRejected(e.for_manager(Capabilities::of(provider))),
+        VendorError::Unauthorized { .. } => PluginError::CredentialsRejected(e.for_manager(provider.capabilities())),
         _ => PluginError::VendorUnavailable(format!(
             "{} could not be reached just now: try again in a few minutes",
-            provider.display_name()
+            provider.name()
         )),
     }
 }
 
-/// What the manager typed, before it is checked with the vendor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialsIn {
-    Igloohome { client_id: String, client_secret: String },
-    Nuki { api_token: String },
-    Ttlock { username: String, password: String, client_id: String, client_secret: String },
-}
-
-fn check_credential(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(PluginError::invalid(field, "must not be empty"));
+/// Every refused field at once: the first names the error, the others
+/// follow in its reason.
+fn field_problems(problems: Vec<FieldProblem>) -> PluginError {
+    let mut it = problems.into_iter();
+    let Some(first) = it.next() else { return PluginError::invalid("credentials", "were refused") };
+    let mut reason = first.reason;
+    for p in it {
+        reason.push_str(&format!("; {} {}", p.field, p.reason));
     }
-    if value.len() > MAX_CREDENTIAL_LEN || value.chars().any(char::is_control) {
-        return Err(PluginError::invalid(field, format!("must be at most {MAX_CREDENTIAL_LEN} printable characters")));
-    }
-    Ok(())
-}
-
-impl CredentialsIn {
-    /// Checks every field and turns the input into what is stored (the
-    /// TTLock password only as its MD5, which is all TTLock needs).
-    fn validate(self) -> Result<Credentials> {
-        Ok(match self {
-            CredentialsIn::Igloohome { client_id, client_secret } => {
-                check_credential("client-id", &client_id)?;
-                check_credential("client-secret", &client_secret)?;
-                Credentials::Igloohome { client_id, client_secret }
-            }
-            CredentialsIn::Nuki { api_token } => {
-                check_credential("api-token", &api_token)?;
-                Credentials::Nuki { api_token: api_token.trim().to_string() }
-            }
-            CredentialsIn::Ttlock { username, password, client_id, client_secret } => {
-                check_credential("username", &username)?;
-                check_credential("password", &password)?;
-                check_credential("client-id", &client_id)?;
-                check_credential("client-secret", &client_secret)?;
-                Credentials::Ttlock {
-                    username: username.trim().to_string(),
-                    password_md5: brands::ttlock::password_md5(&password),
-                    client_id,
-                    client_secret,
-                }
-            }
-        })
-    }
-
-    /// The login shown when the vendor gives no account name.
-    fn login(credentials: &Credentials) -> String {
-        match credentials {
-            Credentials::Igloohome { client_id, .. } => client_id.clone(),
-            Credentials::Nuki { .. } => "Nuki Web account".to_string(),
-            Credentials::Ttlock { username, .. } => username.clone(),
-        }
-    }
+    PluginError::invalid(&first.field, reason)
 }
 
 /// R1: a token must be issued (where the vendor issues one) and the lock
 /// list must load before anything is stored. R2: secrets go to storage and
 /// the vendor's own requests only.
-pub fn connect<H: Host + ?Sized>(host: &H, input: CredentialsIn) -> Result<Account> {
-    let credentials = input.validate()?;
-    let provider = credentials.provider();
+pub fn connect<H: Host + ?Sized>(host: &H, provider: BrandId, fields: Fields) -> Result<Account> {
+    let credentials = provider.brand().credentials(fields).map_err(field_problems)?;
     let store = Store::new(host);
     let probe = Connection { credentials, account_name: String::new() };
     // The client may cache a token while it checks; the previous one is put
@@ -114,10 +66,10 @@ pub fn connect<H: Host + ?Sized>(host: &H, input: CredentialsIn) -> Result<Accou
             return Err(vendor_to_plugin(host, provider, e));
         }
     };
-    let account_name = name.unwrap_or_else(|| CredentialsIn::login(&probe.credentials));
+    let account_name = name.unwrap_or_else(|| (provider.brand().login)(&probe.credentials.fields));
     let connection = Connection { account_name: account_name.clone(), ..probe };
     store.put(&store::connection_key(provider), &connection)?;
-    host.log(Level::Info, &format!("{} account \"{account_name}\" connected", provider.display_name()));
+    host.log(Level::Info, &format!("{} account \"{account_name}\" connected", provider.name()));
     // Bookings of properties with this vendor's locks may now be planned.
     for a in assignments(host)? {
         if a.provider == provider {
@@ -131,16 +83,16 @@ pub fn accounts<H: Host + ?Sized>(host: &H) -> Result<Vec<Account>> {
     let mut out: Vec<Account> = Store::new(host)
         .connections()?
         .into_iter()
-        .map(|c| Account { provider: c.credentials.provider(), name: c.account_name })
+        .map(|c| Account { provider: c.brand(), name: c.account_name })
         .collect();
-    out.sort_by_key(|a| Provider::ALL.iter().position(|p| *p == a.provider));
+    out.sort_by_key(|a| a.provider.rank());
     Ok(out)
 }
 
 /// R18: no vendor call; that vendor's assignments go, its credentials go,
 /// its codes on locks stay until their own end date. Other vendors are
 /// untouched.
-pub fn disconnect<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<()> {
+pub fn disconnect<H: Host + ?Sized>(host: &H, provider: BrandId) -> Result<()> {
     let store = Store::new(host);
     if store.connection(provider)?.is_none() {
         return Err(PluginError::NotConnected(provider));
@@ -156,7 +108,7 @@ pub fn disconnect<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<()> 
     }
     for key in store.keys_with_prefix("bk/")? {
         let Some(mut rec) = store.get::<BookingRecord>(&key)? else { continue };
-        let of_vendor = |p: Provider| p == provider;
+        let of_vendor = |p: BrandId| p == provider;
         let code_there = rec.on_lock.as_ref().is_some_and(|c| of_vendor(c.placement.provider));
         let job_there = rec.job.as_ref().is_some_and(|j| of_vendor(j.code.placement.provider));
         let planned_there = rec.target.as_ref().is_some_and(|t| of_vendor(t.placement.provider));
@@ -170,15 +122,15 @@ pub fn disconnect<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<()> 
         rec.left_to_expire = leaves_code;
         store.save_booking(&mut rec, Vec::new())?;
     }
-    host.log(Level::Info, &format!("{} disconnected; codes on locks are left to expire", provider.display_name()));
+    host.log(Level::Info, &format!("{} disconnected; codes on locks are left to expire", provider.name()));
     Ok(())
 }
 
-fn connection<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Connection> {
+fn connection<H: Host + ?Sized>(host: &H, provider: BrandId) -> Result<Connection> {
     Store::new(host).connection(provider)?.ok_or(PluginError::NotConnected(provider))
 }
 
-pub fn list_locks<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Vec<LockInfo>> {
+pub fn list_locks<H: Host + ?Sized>(host: &H, provider: BrandId) -> Result<Vec<LockInfo>> {
     let conn = connection(host, provider)?;
     let mut client = brands::client(host, &conn);
     client.locks().map_err(|e| vendor_to_plugin(host, provider, e))
@@ -189,7 +141,7 @@ pub fn list_locks<H: Host + ?Sized>(host: &H, provider: Provider) -> Result<Vec<
 pub fn assign<H: Host + ?Sized>(
     host: &H,
     property_id: &str,
-    provider: Provider,
+    provider: BrandId,
     lock_id: &str,
     days_before: Option<i32>,
     margin_minutes: Option<i32>,
@@ -202,8 +154,8 @@ pub fn assign<H: Host + ?Sized>(
         if a.provider != provider {
             return Err(PluginError::OtherProviderAssigned(format!(
                 "the property already has a {} lock; remove it before assigning a {} lock",
-                a.provider.display_name(),
-                provider.display_name()
+                a.provider.name(),
+                provider.name()
             )));
         }
     }
@@ -219,8 +171,8 @@ pub fn assign<H: Host + ?Sized>(
 
     // The lock's remote path is only known from the vendor's lock list; a
     // settings-only change on the same lock needs no vendor call.
-    let (lock_name, channel, remote) = match &current {
-        Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.channel.clone(), a.remote()),
+    let (lock_name, channel, remote, pin_rule) = match &current {
+        Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.channel.clone(), a.remote(), a.pin_rule.clone()),
         _ => {
             let locks = brands::client(host, &conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
             let lock = locks
@@ -230,7 +182,7 @@ pub fn assign<H: Host + ?Sized>(
             let (Some(channel), Some(remote)) = (lock.channel(), lock.remote.clone()) else {
                 return Err(lock_not_remote(&lock, provider));
             };
-            (lock.name, channel, remote)
+            (lock.name, channel, remote, lock.pin_rule)
         }
     };
     let assignment = Assignment {
@@ -242,6 +194,7 @@ pub fn assign<H: Host + ?Sized>(
         remote: Some(remote),
         days_before,
         margin_minutes,
+        pin_rule,
     };
     // Plans are computed for every booking before anything is written, so
     // an impossible plan refuses the whole change.
@@ -276,11 +229,13 @@ pub fn assignment<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<Optio
 }
 
 /// R3: the sentence says what the lock needs and where to fix it.
-pub fn lock_not_remote(lock: &LockInfo, provider: Provider) -> PluginError {
-    let caps = Capabilities::of(provider);
+pub fn lock_not_remote(lock: &LockInfo, provider: BrandId) -> PluginError {
+    let caps = provider.capabilities();
     PluginError::LockNotRemote(format!(
         "the lock \"{}\" needs {}: set it up in {}, then assign it",
-        lock.name, caps.needs, caps.app
+        lock.name,
+        lock.needs.as_deref().unwrap_or(caps.needs),
+        caps.app
     ))
 }
 

@@ -3,7 +3,6 @@
 
 use crate::lifecycle::BookingRecord;
 use crate::schedule;
-use crate::brands::Capabilities;
 
 pub struct Mail {
     pub subject: String,
@@ -27,9 +26,10 @@ pub fn compose(rec: &BookingRecord) -> Mail {
         }
         None => (rec.facts.property_id.clone(), "(none)".to_string(), check_in_date.clone(), String::new()),
     };
-    let caps =
-        Capabilities::of(rec.target.as_ref().map_or(crate::model::Provider::Igloohome, |t| t.placement.provider));
-    let (link_check, fallback) = (caps.link_check, caps.fallback);
+    let (link_check, fallback) = match &rec.target {
+        Some(t) => (t.placement.provider.capabilities().link_check, t.placement.provider.capabilities().fallback),
+        None => ("the lock is online in its app", "a code made in the lock's own app"),
+    };
     let error = rec.last_error.clone().unwrap_or_else(|| "the code has not been confirmed on the lock yet".to_string());
     let subject = format!("Action needed: no door code yet for {guest} at {property} (check-in {check_in_date})");
     let body = format!(

@@ -14,11 +14,10 @@ wit_bindgen::generate!({
 use exports::pms::smartlock::{admin, events, messages};
 use pms::smartlock::{clock, email, http, log, scheduler, storage, types};
 
-use crate::admin::CredentialsIn;
+use crate::brands::{BrandId, Fields, Remote};
 use crate::error::PluginError;
 use crate::host::{self as core, Level};
-use crate::model::{BookingFacts, PropertyFacts, Provider};
-use crate::brands::{Capabilities, Remote};
+use crate::model::{BookingFacts, PropertyFacts};
 use crate::{admin as core_admin, events as core_events, render, tick, wake};
 
 /// The host as seen through the WIT imports.
@@ -133,19 +132,21 @@ fn to_wit_error(e: PluginError) -> types::Error {
     }
 }
 
-fn provider_in(p: types::Provider) -> Provider {
-    match p {
-        types::Provider::Igloohome => Provider::Igloohome,
-        types::Provider::Nuki => Provider::Nuki,
-        types::Provider::Ttlock => Provider::Ttlock,
-    }
+// Contract 0.2 names brands in a closed enum; the core knows them by id.
+fn provider_in(p: types::Provider) -> BrandId {
+    let id = match p {
+        types::Provider::Igloohome => "igloohome",
+        types::Provider::Nuki => "nuki",
+        types::Provider::Ttlock => "ttlock",
+    };
+    BrandId::parse(id).expect("0.2's brands are registered")
 }
 
-fn provider_out(p: Provider) -> types::Provider {
-    match p {
-        Provider::Igloohome => types::Provider::Igloohome,
-        Provider::Nuki => types::Provider::Nuki,
-        Provider::Ttlock => types::Provider::Ttlock,
+fn provider_out(p: BrandId) -> types::Provider {
+    match p.id() {
+        "nuki" => types::Provider::Nuki,
+        "ttlock" => types::Provider::Ttlock,
+        _ => types::Provider::Igloohome,
     }
 }
 
@@ -173,27 +174,32 @@ fn booking_in(b: types::Booking) -> BookingFacts {
 }
 
 fn remote_out(r: Remote) -> admin::RemotePath {
-    match r {
-        Remote::Bridge(b) => admin::RemotePath::Bridge(b),
-        Remote::Keypad => admin::RemotePath::Keypad,
-        Remote::Gateway(g) => admin::RemotePath::Gateway(g),
-        Remote::Wifi => admin::RemotePath::Wifi,
+    match (r.kind.as_str(), r.via) {
+        ("bridge", Some(b)) => admin::RemotePath::Bridge(b),
+        ("gateway", Some(g)) => admin::RemotePath::Gateway(g),
+        ("wifi", _) => admin::RemotePath::Wifi,
+        _ => admin::RemotePath::Keypad,
     }
 }
 
-fn credentials_in(c: admin::Credentials) -> CredentialsIn {
-    match c {
-        admin::Credentials::Igloohome(c) => {
-            CredentialsIn::Igloohome { client_id: c.client_id, client_secret: c.client_secret }
-        }
-        admin::Credentials::Nuki(api_token) => CredentialsIn::Nuki { api_token },
-        admin::Credentials::Ttlock(c) => CredentialsIn::Ttlock {
-            username: c.username,
-            password: c.password,
-            client_id: c.client_id,
-            client_secret: c.client_secret,
-        },
-    }
+fn credentials_in(c: admin::Credentials) -> (BrandId, Fields) {
+    let pairs: Vec<(&str, String)> = match c {
+        admin::Credentials::Igloohome(c) => vec![("client_id", c.client_id), ("client_secret", c.client_secret)],
+        admin::Credentials::Nuki(api_token) => vec![("api_token", api_token)],
+        admin::Credentials::Ttlock(c) => vec![
+            ("username", c.username),
+            ("password", c.password),
+            ("client_id", c.client_id),
+            ("client_secret", c.client_secret),
+        ],
+    };
+    let brand = match pairs.len() {
+        2 => "igloohome",
+        1 => "nuki",
+        _ => "ttlock",
+    };
+    let brand = BrandId::parse(brand).expect("0.2's brands are registered");
+    (brand, pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
@@ -274,7 +280,8 @@ impl messages::Guest for Component {
 impl admin::Guest for Component {
     fn connect(credentials: admin::Credentials) -> Result<admin::Account, types::Error> {
         log_panics();
-        then_wake(core_admin::connect(&WitHost, credentials_in(credentials)))
+        let (brand, fields) = credentials_in(credentials);
+        then_wake(core_admin::connect(&WitHost, brand, fields))
             .map(|a| admin::Account { provider: provider_out(a.provider), name: a.name })
     }
 
@@ -300,7 +307,9 @@ impl admin::Guest for Component {
                     .into_iter()
                     .map(|l| admin::LockInfo {
                         provider,
-                        needs: l.remote.is_none().then(|| Capabilities::of(provider_in(provider)).needs.to_string()),
+                        needs: l.remote.is_none().then(|| {
+                            l.needs.clone().unwrap_or_else(|| provider_in(provider).capabilities().needs.to_string())
+                        }),
                         remote: l.remote.map(remote_out),
                         id: l.id,
                         name: l.name,

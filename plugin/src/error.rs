@@ -2,7 +2,7 @@
 //! mirroring the WIT `types.error` variant.
 
 use crate::host::StorageError;
-use crate::model::Provider;
+use crate::brands::BrandId;
 use crate::schedule::ScheduleError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,8 +11,8 @@ pub enum PluginError {
     InvalidInput { field: String, reason: String },
     #[error("unknown {field} \"{id}\"")]
     NotFound { field: String, id: String },
-    #[error("no {} account is connected", .0.display_name())]
-    NotConnected(Provider),
+    #[error("no {} account is connected", .0.name())]
+    NotConnected(BrandId),
     #[error("{0}")]
     CredentialsRejected(String),
     #[error("{0}")]

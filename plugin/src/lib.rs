@@ -18,6 +18,7 @@ pub mod pin;
 pub mod render;
 pub mod schedule;
 pub mod store;
+pub mod text;
 pub mod tick;
 pub mod wake;
 

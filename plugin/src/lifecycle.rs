@@ -18,22 +18,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Assignment, BookingFacts, PropertyFacts, Provider};
+use crate::brands::BrandId;
+use crate::model::{Assignment, BookingFacts, PropertyFacts};
 use crate::schedule::{self, Instant, Plan, PlanInput};
-use crate::brands::Capabilities;
 
 /// What a job does: create, move in place, or delete a code.
 pub use crate::brands::Op as JobKind;
 
 /// Hourly retries (R11, R16).
 pub const RETRY_SECS: i64 = 3600;
-/// A step that could not be taken (the alert, a full bridge, a failed look)
+/// A step that could not be taken (the alert, a full channel, a failed look)
 /// is tried again this long after.
 pub const POLL_SECS: i64 = 60;
-/// A queued job the bridge has not started this long after it was queued
-/// expires (igloohome: about 2 minutes).
-pub const JOB_EXPIRY_SECS: i64 = 120;
-/// A job is looked at this long after the bridge should have done it.
+/// A write is looked at this long after its channel should have done it.
 pub const POLL_SLACK_SECS: i64 = 2;
 /// A job still pending after this long is treated as lost: its outcome is
 /// unknown, so it is undone and redone.
@@ -45,7 +42,7 @@ pub struct Indexed {
     pub due: Option<Instant>,
     /// Locks on which the booking's PIN is reserved.
     pub pins: Vec<(String, String)>,
-    /// The bridge with a job of this booking in flight.
+    /// The channel with a write of this booking in flight.
     pub in_flight: Option<String>,
     /// When that job should be done (the in-flight entry's value).
     #[serde(default)]
@@ -58,19 +55,15 @@ pub struct Indexed {
 /// vendor, so comparisons stay stable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
-    /// The lock's vendor (absent before 0.2: igloohome).
-    #[serde(default = "igloohome")]
-    pub provider: Provider,
+    /// The lock's brand (absent before 0.2: the legacy brand).
+    #[serde(default = "crate::brands::legacy_brand")]
+    pub provider: BrandId,
     pub lock_id: String,
     /// What serialises writes to the lock: bridge, gateway or the lock.
     #[serde(alias = "bridge_id")]
     pub channel: String,
     pub start: Instant,
     pub end: Instant,
-}
-
-fn igloohome() -> Provider {
-    Provider::Igloohome
 }
 
 /// A PIN at a placement.
@@ -105,6 +98,9 @@ pub struct Target {
     pub timezone: String,
     pub lock_name: String,
     pub property_name: String,
+    /// The lock's own PIN rule, where its brand reports one per lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_rule: Option<crate::pin::PinRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,7 +311,7 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         return Decision::Alert;
     }
     if let Some(job) = &rec.job {
-        let caps = Capabilities::of(job.code.placement.provider);
+        let caps = job.code.placement.provider.capabilities();
         return match (&job.job_id, retry_wait) {
             (Some(id), _) => Decision::Poll(id.clone()),
             // Unknown outcome, honouring the retry pace: look where the vendor
@@ -341,7 +337,7 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         // same PIN, the complete code (R14).
         if let Some(to) = want.filter(|w| w.lock_id == code.placement.lock_id && w.provider == code.placement.provider)
         {
-            if Capabilities::of(to.provider).moves_in_place {
+            if to.provider.capabilities().moves_in_place {
                 return Decision::Submit(
                     JobKind::Update,
                     Code { pin: code.pin.clone(), placement: to, code_id: code.code_id.clone() },
@@ -450,6 +446,7 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
         timezone: p.timezone.clone(),
         lock_name: a.lock_name.clone(),
         property_name: p.name.clone(),
+        pin_rule: a.pin_rule.clone(),
     })
 }
 
@@ -482,7 +479,7 @@ fn plan_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Provider;
+    use crate::brands::BrandId;
 
     // Europe/Paris, March 2026 (UTC+1): check-in March 20 15:00, out March 22 11:00.
     const MAR15_0000: Instant = 1_773_529_200; // 2026-03-14T23:00:00Z
@@ -504,13 +501,14 @@ mod tests {
     fn assignment(lock: &str) -> Assignment {
         Assignment {
             property_id: "p1".into(),
-            provider: Provider::Igloohome,
+            provider: BrandId::parse("igloohome").unwrap(),
             lock_id: lock.into(),
             lock_name: "Front door".into(),
             channel: "B1".into(),
             remote: None,
             days_before: 5,
             margin_minutes: 30,
+            pin_rule: None,
         }
     }
 

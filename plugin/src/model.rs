@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{PluginError, Result};
 use crate::schedule;
-use crate::brands::Remote;
+use crate::brands::{BrandId, Remote};
+use crate::pin::PinRule;
+pub use crate::text::{clip, clip_to};
 
 pub const MAX_ID_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 200;
@@ -14,35 +16,6 @@ pub const MAX_NAME_LEN: usize = 200;
 // which plans with them; the defaults live here.
 pub const DEFAULT_DAYS_BEFORE: u32 = 5;
 pub const DEFAULT_MARGIN_MINUTES: u32 = 30;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Igloohome,
-    Nuki,
-    Ttlock,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::Igloohome, Provider::Nuki, Provider::Ttlock];
-
-    /// Its name in storage keys.
-    pub fn key(self) -> &'static str {
-        match self {
-            Provider::Igloohome => "igloohome",
-            Provider::Nuki => "nuki",
-            Provider::Ttlock => "ttlock",
-        }
-    }
-
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Provider::Igloohome => "igloohome",
-            Provider::Nuki => "Nuki",
-            Provider::Ttlock => "TTLock",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PropertyFacts {
@@ -108,7 +81,7 @@ impl BookingFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
     pub property_id: String,
-    pub provider: Provider,
+    pub provider: BrandId,
     pub lock_id: String,
     pub lock_name: String,
     /// What serialises writes to the lock: its bridge or gateway, else the
@@ -120,11 +93,20 @@ pub struct Assignment {
     pub remote: Option<Remote>,
     pub days_before: u32,
     pub margin_minutes: u32,
+    /// The lock's own PIN rule where its brand reports one per lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_rule: Option<PinRule>,
 }
 
 impl Assignment {
+    /// How codes reach the lock (0.1 stored none: through its channel, the bridge).
     pub fn remote(&self) -> Remote {
-        self.remote.clone().unwrap_or_else(|| Remote::Bridge(self.channel.clone()))
+        self.remote.clone().unwrap_or_else(|| crate::brands::legacy_remote(&self.channel))
+    }
+
+    /// The PIN rule codes on this lock follow (R8).
+    pub fn pin_rule(&self) -> PinRule {
+        self.pin_rule.clone().unwrap_or_else(|| (self.provider.capabilities().pin_rule)())
     }
 }
 
@@ -175,18 +157,3 @@ fn check_time(field: &str, time: Option<&str>) -> Result<()> {
     }
 }
 
-/// Echoing input back in an error is useful, but not a whole megabyte of it.
-pub fn clip(s: &str) -> String {
-    clip_to(s, 40)
-}
-
-/// `s`, cut to `max` characters (with an ellipsis when cut).
-pub fn clip_to(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max).collect();
-        out.push('…');
-        out
-    }
-}

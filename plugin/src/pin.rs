@@ -1,10 +1,46 @@
 //! Guest PINs (R8): six digits from the host's secure random source (WASI
 //! random in the component), never trivially guessable, and within the
-//! vendor's own rule ([`PinRule`]).
+//! brand's or the lock's own rule ([`PinRule`], data a brand supplies).
 
-pub use crate::brands::PinRule;
+use serde::{Deserialize, Serialize};
 
 pub const PIN_LEN: usize = 6;
+
+/// Which PINs a lock takes besides R8's own rule, as data: a brand gives its
+/// default, a lock may report its own (e.g. from a device's constraints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinRule {
+    /// The digits a PIN may use, e.g. "0123456789".
+    pub digits: String,
+    /// How many digits.
+    #[serde(default = "six")]
+    pub length: usize,
+    /// Starts a PIN must not have (e.g. "12").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbidden_prefixes: Vec<String>,
+    /// No digit three times in a row.
+    #[serde(default)]
+    pub no_triple_repeat: bool,
+}
+
+fn six() -> usize {
+    PIN_LEN
+}
+
+impl PinRule {
+    /// Six digits 0-9.
+    pub fn any_digits() -> PinRule {
+        PinRule { digits: "0123456789".into(), length: PIN_LEN, forbidden_prefixes: Vec::new(), no_triple_repeat: false }
+    }
+
+    /// Whether the lock takes `pin`.
+    pub fn accepts(&self, pin: &str) -> bool {
+        pin.len() == self.length
+            && pin.chars().all(|c| self.digits.contains(c))
+            && !self.forbidden_prefixes.iter().any(|p| pin.starts_with(p.as_str()))
+            && !(self.no_triple_repeat && pin.as_bytes().windows(3).any(|w| w[0] == w[1] && w[1] == w[2]))
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PinError {
@@ -26,17 +62,9 @@ pub fn is_guessable(pin: &str) -> bool {
     (first == 0 || first == 1 || first == 9) && steps.iter().all(|&s| s == first)
 }
 
-/// Whether the vendor accepts `pin` (Nuki: digits 1-9, not "12…").
-pub fn vendor_accepts(rule: PinRule, pin: &str) -> bool {
-    match rule {
-        PinRule::AnyDigits => pin.bytes().all(|b| b.is_ascii_digit()),
-        PinRule::NukiKeypad => pin.bytes().all(|b| (b'1'..=b'9').contains(&b)) && !pin.starts_with("12"),
-    }
-}
-
 /// Draws PINs within the vendor's rule until one is neither guessable nor
 /// taken (`taken` says whether another booking holds it on the same lock).
-pub fn generate<F, E>(rule: PinRule, mut taken: F) -> Result<String, PinError>
+pub fn generate<F, E>(rule: &PinRule, mut taken: F) -> Result<String, PinError>
 where
     F: FnMut(&str) -> Result<bool, E>,
     E: std::fmt::Display,
@@ -44,7 +72,7 @@ where
     const TRIES: u32 = 64;
     for _ in 0..TRIES {
         let pin = random_pin(rule)?;
-        if is_guessable(&pin) || !vendor_accepts(rule, &pin) {
+        if is_guessable(&pin) || !rule.accepts(&pin) {
             continue;
         }
         match taken(&pin) {
@@ -56,31 +84,25 @@ where
     Err(PinError::Exhausted(TRIES))
 }
 
-fn random_pin(rule: PinRule) -> Result<String, PinError> {
-    // Six digits from an alphabet of 10 (or Nuki's 9: 1-9); rejection
-    // sampling over u32 keeps every PIN of the alphabet equally likely.
-    let base: u32 = match rule {
-        PinRule::AnyDigits => 10,
-        PinRule::NukiKeypad => 9,
-    };
-    let space = base.pow(PIN_LEN as u32);
-    let limit = u32::MAX - (u32::MAX % space);
-    loop {
+fn random_pin(rule: &PinRule) -> Result<String, PinError> {
+    // `length` digits from the rule's alphabet; rejection sampling over u32
+    // keeps every PIN of the alphabet equally likely.
+    let alphabet: Vec<char> = rule.digits.chars().collect();
+    let base = alphabet.len() as u64;
+    if base == 0 || rule.length == 0 {
+        return Err(PinError::Exhausted(0));
+    }
+    let mut pin = String::with_capacity(rule.length);
+    while pin.len() < rule.length {
         let mut buf = [0u8; 4];
         getrandom::fill(&mut buf).map_err(|e| PinError::Random(e.to_string()))?;
-        let mut n = u32::from_le_bytes(buf);
-        if n >= limit {
-            continue;
+        let n = u64::from(u32::from_le_bytes(buf));
+        let limit = (1u64 << 32) - ((1u64 << 32) % base);
+        if n < limit {
+            pin.push(alphabet[(n % base) as usize]);
         }
-        n %= space;
-        let mut digits = [0u8; PIN_LEN];
-        for d in digits.iter_mut().rev() {
-            let digit = (n % base) as u8;
-            *d = if base == 9 { b'1' + digit } else { b'0' + digit };
-            n /= base;
-        }
-        return Ok(digits.iter().map(|&b| b as char).collect());
     }
+    Ok(pin)
 }
 
 #[cfg(test)]
@@ -101,7 +123,7 @@ mod tests {
     fn r8_generated_pins_are_six_digits_and_avoid_taken_ones() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..500 {
-            let pin = generate(PinRule::AnyDigits, |p| Ok::<_, String>(seen.contains(p))).unwrap();
+            let pin = generate(&PinRule::any_digits(), |p| Ok::<_, String>(seen.contains(p))).unwrap();
             assert_eq!(pin.len(), PIN_LEN);
             assert!(pin.bytes().all(|b| b.is_ascii_digit()));
             assert!(!is_guessable(&pin));
@@ -111,19 +133,22 @@ mod tests {
 
     #[test]
     fn r8_gives_up_when_everything_is_taken() {
-        assert_eq!(generate(PinRule::AnyDigits, |_| Ok::<_, String>(true)), Err(PinError::Exhausted(64)));
+        assert_eq!(generate(&PinRule::any_digits(), |_| Ok::<_, String>(true)), Err(PinError::Exhausted(64)));
     }
 
     #[test]
     fn r8_nuki_pins_use_digits_one_to_nine_and_never_start_with_12() {
+        let nuki = (crate::brands::nuki::BRAND.capabilities.pin_rule)();
         for _ in 0..2000 {
-            let pin = generate(PinRule::NukiKeypad, |_| Ok::<_, String>(false)).unwrap();
+            let pin = generate(&nuki, |_| Ok::<_, String>(false)).unwrap();
             assert_eq!(pin.len(), PIN_LEN);
             assert!(pin.bytes().all(|b| (b'1'..=b'9').contains(&b)), "{pin}");
             assert!(!pin.starts_with("12") && !is_guessable(&pin), "{pin}");
         }
-        assert!(!vendor_accepts(PinRule::NukiKeypad, "120000"));
-        assert!(!vendor_accepts(PinRule::NukiKeypad, "482903"));
-        assert!(vendor_accepts(PinRule::NukiKeypad, "482913"));
+        assert!(!nuki.accepts("120000"));
+        assert!(!nuki.accepts("482903"));
+        assert!(nuki.accepts("482913"));
+        let strict = PinRule { no_triple_repeat: true, ..PinRule::any_digits() };
+        assert!(!strict.accepts("411152") && strict.accepts("411522") && !strict.accepts("41152"));
     }
 }

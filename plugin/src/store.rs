@@ -6,15 +6,15 @@
 //!
 //! | key                         | value                                  |
 //! |-----------------------------|----------------------------------------|
-//! | `acct/{provider}`           | [`Connection`] (credentials)           |
-//! | `token/{provider}`          | [`CachedToken`]                        |
+//! | `acct/{brand}`              | [`Connection`] (credentials)           |
+//! | `token/{brand}`             | the brand's cached access token        |
 //! | `prop/{property}`           | [`PropertyFacts`]                      |
 //! | `asg/{property}`            | [`Assignment`]                         |
 //! | `bk/{booking}`              | [`BookingRecord`]                      |
 //! | `pb/{property}/{booking}`   | index: the property's bookings        |
 //! | `due/{t:012}/{booking}`     | index: when a booking next needs work  |
 //! | `pin/{lock}/{pin}`          | index: PINs held on a lock -> booking  |
-//! | `fly/{bridge}/{booking}`    | index: jobs in flight on a bridge -> when each should be done |
+//! | `fly/{channel}/{booking}`   | index: writes in flight on a channel -> when each should be done |
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use crate::host::{Storage, StorageError, Write};
 use crate::lifecycle::BookingRecord;
-use crate::model::{Assignment, PropertyFacts, Provider};
+use crate::brands::{BrandId, Connection};
+use crate::model::{Assignment, PropertyFacts};
 use crate::schedule::Instant;
-use crate::brands::Connection;
 
 /// Ids are escaped so that `/` inside an id cannot break the key structure.
 const KEY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
@@ -40,11 +40,11 @@ fn unesc(s: &str) -> Option<String> {
 pub const DUE_PREFIX: &str = "due/";
 const CONNECTION_PREFIX: &str = "acct/";
 
-pub fn connection_key(provider: Provider) -> String {
-    format!("{CONNECTION_PREFIX}{}", provider.key())
+pub fn connection_key(brand: BrandId) -> String {
+    format!("{CONNECTION_PREFIX}{}", brand.id())
 }
-pub fn token_key(provider: Provider) -> String {
-    format!("token/{}", provider.key())
+pub fn token_key(brand: BrandId) -> String {
+    crate::brands::token_key(brand.id())
 }
 
 pub fn property_key(id: &str) -> String {
@@ -75,21 +75,11 @@ pub fn parse_due_key(key: &str) -> Option<(Instant, String)> {
 pub fn pin_key(lock: &str, pin: &str) -> String {
     format!("pin/{}/{}", esc(lock), pin)
 }
-pub fn in_flight_prefix(bridge: &str) -> String {
-    format!("fly/{}/", esc(bridge))
+pub fn in_flight_prefix(channel: &str) -> String {
+    format!("fly/{}/", esc(channel))
 }
-fn in_flight_key(bridge: &str, booking: &str) -> String {
-    format!("fly/{}/{}", esc(bridge), esc(booking))
-}
-
-/// A vendor's access token, cached until shortly before it expires.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CachedToken {
-    pub access_token: String,
-    pub expires_at: Instant,
-    /// Where the vendor renews tokens without the password (TTLock).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+fn in_flight_key(channel: &str, booking: &str) -> String {
+    format!("fly/{}/{}", esc(channel), esc(booking))
 }
 
 /// Typed access to the host storage.
@@ -145,11 +135,11 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         }
     }
 
-    pub fn connection(&self, provider: Provider) -> Result<Option<Connection>, StorageError> {
-        self.get(&connection_key(provider))
+    pub fn connection(&self, brand: BrandId) -> Result<Option<Connection>, StorageError> {
+        self.get(&connection_key(brand))
     }
 
-    /// Every connected vendor.
+    /// Every connected brand (a record of a brand this build lacks is skipped).
     pub fn connections(&self) -> Result<Vec<Connection>, StorageError> {
         let mut out = Vec::new();
         for key in self.keys_with_prefix(CONNECTION_PREFIX)? {
@@ -190,10 +180,10 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         Ok(self.storage.get(&pin_key(lock, pin))?.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
-    /// Bookings with a job in flight on the bridge (at most `limit`), with
-    /// when each job should be done (0 when unknown).
-    pub fn in_flight(&self, bridge: &str, limit: u32) -> Result<Vec<(String, Instant)>, StorageError> {
-        let prefix = in_flight_prefix(bridge);
+    /// Bookings with a write in flight on the channel (at most `limit`),
+    /// with when each should be done (0 when unknown).
+    pub fn in_flight(&self, channel: &str, limit: u32) -> Result<Vec<(String, Instant)>, StorageError> {
+        let prefix = in_flight_prefix(channel);
         Ok(self
             .storage
             .list(&prefix, None, limit)?

@@ -6,15 +6,13 @@ use crate::alert;
 use crate::error::{PluginError, Result};
 use crate::host::{Host, Level};
 use crate::lifecycle::{
-    decide, BookingRecord, Code, Decision, Job, JobKind, JOB_EXPIRY_SECS, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS,
-    RETRY_SECS,
+    decide, BookingRecord, Code, Decision, Job, JobKind, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS, RETRY_SECS,
 };
-use crate::model::Provider;
 use crate::pin;
 use crate::schedule::{self, Instant};
 use crate::store::{self, Store, DUE_PREFIX};
 use crate::brands::{
-    self, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
+    self, BrandId, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
 };
 
 /// Bookings looked at per tick, and vendor requests made per tick: a tick
@@ -27,7 +25,7 @@ const MAX_STEPS_PER_BOOKING: usize = 4;
 /// Due-index page: small, because an idle tick only needs to see that the
 /// head of the index is in the future.
 const DUE_PAGE: u32 = 16;
-/// A busy channel (TTLock gateway -3003) is tried again this soon.
+/// A busy channel (a gateway doing another command) is tried again this soon.
 const BUSY_RETRY_SECS: i64 = 60;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -41,13 +39,13 @@ pub struct TickSummary {
 struct Clients<'a, H: Host + ?Sized> {
     host: &'a H,
     connections: &'a [Connection],
-    made: Vec<(Provider, Box<dyn Vendor + 'a>)>,
+    made: Vec<(BrandId, Box<dyn Vendor + 'a>)>,
 }
 
 impl<'a, H: Host + ?Sized> Clients<'a, H> {
-    fn get(&mut self, provider: Provider) -> Option<&mut (dyn Vendor + 'a)> {
+    fn get(&mut self, provider: BrandId) -> Option<&mut (dyn Vendor + 'a)> {
         if !self.made.iter().any(|(p, _)| *p == provider) {
-            let connection = self.connections.iter().find(|c| c.credentials.provider() == provider)?;
+            let connection = self.connections.iter().find(|c| c.brand() == provider)?;
             self.made.push((provider, brands::client(self.host, connection)));
         }
         self.made.iter_mut().find(|(p, _)| *p == provider).map(|(_, c)| c.as_mut())
@@ -229,7 +227,7 @@ fn poll<H: Host + ?Sized>(
         // Look again once the write has either run or been dropped unstarted,
         // then at the normal pace.
         Ok(Confirmed::Pending) => {
-            let settled = job.submitted_at + JOB_EXPIRY_SECS + POLL_SLACK_SECS;
+            let settled = job.submitted_at + caps.queue_expiry_secs + POLL_SLACK_SECS;
             Ok(Step::Wait(if settled > now { settled.max(now + caps.write_secs.max(1)) } else { now + POLL_SECS }))
         }
         Ok(Confirmed::Done(code_id)) => {
@@ -459,13 +457,19 @@ fn fail(rec: &mut BookingRecord, now: Instant, reason: String, retry_at: Instant
 /// else a fresh one (R8, R17).
 fn choose_pin<H: Host + ?Sized>(host: &H, rec: &BookingRecord, lock: &str, caps: &Capabilities) -> Result<String> {
     let store = Store::new(host);
+    let rule = rec
+        .target
+        .as_ref()
+        .filter(|t| t.placement.lock_id == lock)
+        .and_then(|t| t.pin_rule.clone())
+        .unwrap_or_else(|| (caps.pin_rule)());
     let mine = |holder: Option<String>| holder.is_none_or(|h| h == rec.facts.id);
     if let Some(pin) = &rec.pin {
-        if pin::vendor_accepts(caps.pin_rule, pin) && mine(store.pin_holder(lock, pin)?) {
+        if rule.accepts(pin) && mine(store.pin_holder(lock, pin)?) {
             return Ok(pin.clone());
         }
     }
-    pin::generate(caps.pin_rule, |candidate| store.pin_holder(lock, candidate).map(|h| !mine(h)))
+    pin::generate(&rule, |candidate| store.pin_holder(lock, candidate).map(|h| !mine(h)))
         .map_err(|e| PluginError::VendorUnavailable(e.to_string()))
 }
 

@@ -20,10 +20,11 @@ use smartlock_plugin::admin::{self, CodeState};
 use smartlock_plugin::events;
 use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
 use smartlock_plugin::memory_host::MemoryHost;
-use smartlock_plugin::model::{BookingFacts, PropertyFacts, Provider, MAX_ID_LEN, MAX_NAME_LEN};
+use smartlock_plugin::brands::{self, BrandId};
+use smartlock_plugin::model::{BookingFacts, PropertyFacts, MAX_ID_LEN, MAX_NAME_LEN};
 use smartlock_plugin::schedule::Instant;
 use smartlock_plugin::tick;
-use smartlock_plugin::vendor::igloohome::{API_BASE, TOKEN_URL};
+use smartlock_plugin::brands::igloohome::{API_BASE, TOKEN_URL};
 use smartlock_plugin::PluginError;
 
 const CLIENT_ID: &str = "fake-client";
@@ -127,8 +128,13 @@ impl Http for Fake {
     }
 }
 
-fn igloohome(client_id: &str, client_secret: &str) -> admin::CredentialsIn {
-    admin::CredentialsIn::Igloohome { client_id: client_id.to_string(), client_secret: client_secret.to_string() }
+#[allow(non_snake_case)]
+fn IGLOOHOME() -> BrandId {
+    BrandId::parse("igloohome").expect("registered")
+}
+
+fn igloohome(client_id: &str, client_secret: &str) -> brands::Fields {
+    brands::fields([("client_id", client_id), ("client_secret", client_secret)])
 }
 
 fn resp(status: u16, body: Value) -> HttpResponse {
@@ -201,10 +207,10 @@ fn tick_at(host: &Host, t: Instant) {
 /// cancelled, b4 is on p2. The clock reads 2026-03-16T01:00Z.
 fn setup() -> Host {
     let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-    admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
+    admin::connect(&host, IGLOOHOME(), igloohome(CLIENT_ID, SECRET)).expect("connect");
     events::on_property_changed(&host, property("p1", "Europe/Paris")).expect("p1");
     events::on_property_changed(&host, property("p2", "America/New_York")).expect("p2");
-    admin::assign(&host, "p1", Provider::Igloohome, "L1", Some(7), Some(45)).expect("assign");
+    admin::assign(&host, "p1", IGLOOHOME(), "L1", Some(7), Some(45)).expect("assign");
     let p1 = property("p1", "Europe/Paris");
     events::on_booking_changed(&host, booking("b1", "p1", "2026-03-20", "2026-03-22", true), p1.clone()).expect("b1");
     events::on_booking_changed(&host, booking("b2", "p1", "2026-04-02", "2026-04-05", true), p1.clone()).expect("b2");
@@ -1003,7 +1009,7 @@ proptest! {
         let margin_ok = (0..=240).contains(&expected_margin);
         let before = snapshot(&host);
         let previous = admin::assignment(&host, property).expect("read");
-        match admin::assign(&host, property, Provider::Igloohome, lock, days, margin) {
+        match admin::assign(&host, property, IGLOOHOME(), lock, days, margin) {
             Ok(a) => {
                 prop_assert!(days_ok && margin_ok, "accepted days {days:?} margin {margin:?}");
                 prop_assert_eq!((a.days_before, a.margin_minutes), (expected_days as u32, expected_margin as u32));
@@ -1047,7 +1053,7 @@ proptest! {
         }
         host.http.play(Mode::Script, script);
         let before = snapshot(&host);
-        match admin::connect(&host, igloohome("other-client", SECRET)) {
+        match admin::connect(&host, IGLOOHOME(), igloohome("other-client", SECRET)) {
             Ok(account) => {
                 prop_assert!(!account.name.is_empty());
                 let accounts = admin::accounts(&host).expect("accounts");
@@ -1072,7 +1078,7 @@ proptest! {
         let host = if already_connected { setup() } else { MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0)) };
         host.http.play(Mode::GoodTokenScriptedApi, script);
         let before = snapshot(&host);
-        let result = admin::connect(&host, igloohome("other-client", SECRET));
+        let result = admin::connect(&host, IGLOOHOME(), igloohome("other-client", SECRET));
         prop_assert!(result.is_err(), "connected on a broken device list: {result:?}");
         assert_unchanged(&host, &before, "connect")?;
         assert_urls_allowed(&host)?;
@@ -1087,7 +1093,7 @@ proptest! {
     ) {
         let host = setup();
         host.http.play(Mode::Script, script);
-        if let Ok(locks) = admin::list_locks(&host, Provider::Igloohome) {
+        if let Ok(locks) = admin::list_locks(&host, IGLOOHOME()) {
             for lock in &locks {
                 prop_assert!(!lock.id.is_empty());
             }
@@ -1106,7 +1112,7 @@ proptest! {
             page["nextCursor"] = c;
         }
         host.http.play(Mode::Script, vec![Answer::Resp { status: 200, headers: Vec::new(), body: page.to_string().into_bytes() }]);
-        let result = admin::list_locks(&host, Provider::Igloohome);
+        let result = admin::list_locks(&host, IGLOOHOME());
         let id_of = |d: &Value| d.get("deviceId").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
         if devices.iter().any(|d| id_of(d).is_none()) {
             prop_assert!(result.is_err(), "a device without a deviceId was accepted: {result:?}");
@@ -1126,10 +1132,7 @@ proptest! {
             let name = device.get("deviceName").and_then(Value::as_str).unwrap_or(&lock.id);
             prop_assert_eq!(&lock.name, name);
             let serving: Vec<String> = devices.iter().filter(|d| kind(d).as_deref() == Some("bridge") && links(d, &lock.id)).filter_map(id_of).collect();
-            let bridge = match &lock.remote {
-                Some(smartlock_plugin::vendor::Remote::Bridge(b)) => Some(b),
-                _ => None,
-            };
+            let bridge = lock.remote.as_ref().filter(|r| r.kind == "bridge").and_then(|r| r.via.as_ref());
             match bridge {
                 Some(b) => prop_assert!(serving.contains(b), "lock {} given bridge {b}, which does not link it ({serving:?})", lock.id),
                 None => prop_assert!(serving.is_empty(), "lock {} has bridges {serving:?} but none was found", lock.id),
@@ -1197,10 +1200,10 @@ proptest! {
         step_minutes in proptest::sample::select(&[1i64, 5, 15, 60][..]),
     ) {
         let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-        admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
+        admin::connect(&host, IGLOOHOME(), igloohome(CLIENT_ID, SECRET)).expect("connect");
         let p1 = property("p1", "Europe/Paris");
         events::on_property_changed(&host, p1.clone()).expect("p1");
-        admin::assign(&host, "p1", Provider::Igloohome, "L1", Some(1), Some(30)).expect("assign");
+        admin::assign(&host, "p1", IGLOOHOME(), "L1", Some(1), Some(30)).expect("assign");
         let ids: Vec<String> = (1..=bookings).map(|i| format!("b{i}")).collect();
         for id in &ids {
             events::on_booking_changed(&host, booking(id, "p1", "2026-03-20", "2026-03-22", true), p1.clone()).expect("booking");
@@ -1257,9 +1260,9 @@ proptest! {
 #[test]
 fn bad_input_impossible_window_refuses_the_whole_booking_event() {
     let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-    admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
+    admin::connect(&host, IGLOOHOME(), igloohome(CLIENT_ID, SECRET)).expect("connect");
     events::on_property_changed(&host, property("p1", "Europe/Paris")).expect("p1");
-    admin::assign(&host, "p1", Provider::Igloohome, "L1", Some(5), Some(0)).expect("margin 0");
+    admin::assign(&host, "p1", IGLOOHOME(), "L1", Some(5), Some(0)).expect("margin 0");
     let before = snapshot(&host);
     let apia = PropertyFacts { check_out_time: Some("00:00".into()), ..property("p1", "Pacific/Apia") };
     let result = events::on_booking_changed(&host, booking("b9", "p1", "2011-12-30", "2011-12-31", true), apia);
@@ -1277,26 +1280,26 @@ fn bad_input_impossible_window_refuses_the_whole_booking_event() {
 #[test]
 fn bad_input_impossible_window_through_assign_or_property_change_is_refused_unchanged() {
     let host = MemoryHost::new(Fake::new(), instant("2026-03-16", 0, 0));
-    admin::connect(&host, igloohome(CLIENT_ID, SECRET)).expect("connect");
+    admin::connect(&host, IGLOOHOME(), igloohome(CLIENT_ID, SECRET)).expect("connect");
     let apia =
         |check_out: &str| PropertyFacts { check_out_time: Some(check_out.into()), ..property("p2", "Pacific/Apia") };
     events::on_booking_changed(&host, booking("b9", "p2", "2011-12-30", "2011-12-31", true), apia("00:00"))
         .expect("no lock yet: stored");
 
     let before = snapshot(&host);
-    let refused = admin::assign(&host, "p2", Provider::Igloohome, "L2", Some(5), Some(0));
+    let refused = admin::assign(&host, "p2", IGLOOHOME(), "L2", Some(5), Some(0));
     assert!(refused.as_ref().err().and_then(invalid_field).is_some_and(|f| f.contains("check-")), "{refused:?}");
     assert!(snapshot(&host) == before, "assign half-saved: {}", diff(&before, &snapshot(&host)));
 
-    admin::assign(&host, "p2", Provider::Igloohome, "L2", Some(5), Some(30)).expect("margin 30 works");
+    admin::assign(&host, "p2", IGLOOHOME(), "L2", Some(5), Some(30)).expect("margin 30 works");
     let before = snapshot(&host);
-    let refused = admin::assign(&host, "p2", Provider::Igloohome, "L2", None, Some(0));
+    let refused = admin::assign(&host, "p2", IGLOOHOME(), "L2", None, Some(0));
     assert!(refused.as_ref().err().and_then(invalid_field).is_some_and(|f| f.contains("check-")), "{refused:?}");
     assert!(snapshot(&host) == before, "settings change half-saved: {}", diff(&before, &snapshot(&host)));
 
     // Margin 0 with an 11:00 check-out is fine; moving check-out to 00:00 is not.
     events::on_property_changed(&host, apia("11:00")).expect("11:00");
-    admin::assign(&host, "p2", Provider::Igloohome, "L2", None, Some(0)).expect("margin 0 with 11:00");
+    admin::assign(&host, "p2", IGLOOHOME(), "L2", None, Some(0)).expect("margin 0 with 11:00");
     let before = snapshot(&host);
     let refused = events::on_property_changed(&host, apia("00:00"));
     assert!(refused.as_ref().err().and_then(invalid_field).is_some_and(|f| f.contains("check-")), "{refused:?}");

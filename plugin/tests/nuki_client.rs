@@ -9,8 +9,8 @@ use serde_json::Value;
 use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::schedule::Instant;
-use smartlock_plugin::vendor::nuki::{Client, API_BASE, OFFLINE};
-use smartlock_plugin::vendor::{CodeSpec, Confirmed, Found, Op, Remote, Submitted, Vendor, VendorError};
+use smartlock_plugin::brands::nuki::{Client, API_BASE, OFFLINE};
+use smartlock_plugin::brands::{CodeSpec, Confirmed, Found, Op, Remote, Submitted, Vendor, VendorError};
 use smartlock_stubs::nuki::{Nuki, NukiAccount, NukiConfig, NukiEndpoint, NukiLock, OfflineWrites, PUSH_TIMEOUT};
 use smartlock_stubs::{PinRecord, Service, StubRequest};
 
@@ -197,14 +197,14 @@ fn locks_report_keypads_names_and_ids_above_two_to_the_32() {
     let locks = w.client().locks().expect("locks");
     let by_id = |id: &str| locks.iter().find(|l| l.id == id).unwrap_or_else(|| panic!("lock {id} missing"));
     assert_eq!(by_id(L1).name, "Garden door");
-    assert_eq!(by_id(L1).remote, Some(Remote::Keypad));
+    assert_eq!(by_id(L1).remote, Some(Remote::direct("keypad")));
     // keypad2Paired counts as well.
-    assert_eq!(by_id(L2).remote, Some(Remote::Keypad));
+    assert_eq!(by_id(L2).remote, Some(Remote::direct("keypad")));
     assert!(L2.parse::<u64>().expect("id") > 1u64 << 32);
     assert_eq!(by_id(L3).name, "Shed");
     assert_eq!(by_id(L3).remote, None, "no keypad, no remote codes");
     // Offline is still a keypad lock: its writes are retried (R11).
-    assert_eq!(by_id(L4).remote, Some(Remote::Keypad));
+    assert_eq!(by_id(L4).remote, Some(Remote::direct("keypad")));
     assert_eq!(by_id(L1).channel().as_deref(), Some(L1));
 }
 
@@ -585,8 +585,14 @@ fn the_token_never_reaches_logs_errors_urls_or_bodies() {
 
 mod lifecycle {
     use super::*;
-    use smartlock_plugin::admin::{self, CodeState, CredentialsIn};
-    use smartlock_plugin::model::{BookingFacts, PropertyFacts, Provider};
+    use smartlock_plugin::admin::{self, CodeState};
+    use smartlock_plugin::brands::{fields, BrandId};
+    use smartlock_plugin::model::{BookingFacts, PropertyFacts};
+
+    #[allow(non_snake_case)]
+    fn NUKI() -> BrandId {
+        BrandId::parse("nuki").expect("registered")
+    }
     use smartlock_plugin::{events, tick, wake};
 
     fn property() -> PropertyFacts {
@@ -629,11 +635,11 @@ mod lifecycle {
     #[test]
     fn a_booking_gets_its_code_moved_in_place_and_removed_on_a_nuki_lock() {
         let w = world();
-        let account = admin::connect(&w.host, CredentialsIn::Nuki { api_token: TOKEN.into() }).expect("connect");
-        assert_eq!(account.provider, Provider::Nuki);
+        let account = admin::connect(&w.host, NUKI(), fields([("api_token", TOKEN)])).expect("connect");
+        assert_eq!(account.provider, NUKI());
         events::on_property_changed(&w.host, property()).expect("property");
-        admin::assign(&w.host, "p1", Provider::Nuki, L1, None, None).expect("assign");
-        assert!(admin::assign(&w.host, "p1", Provider::Nuki, L3, None, None).is_err(), "no keypad (R3)");
+        admin::assign(&w.host, "p1", NUKI(), L1, None, None).expect("assign");
+        assert!(admin::assign(&w.host, "p1", NUKI(), L3, None, None).is_err(), "no keypad (R3)");
         events::on_booking_changed(&w.host, booking("2026-03-22"), property()).expect("booking");
 
         // Created at 00:00 local on March 15 (T0), confirmed from the listing.

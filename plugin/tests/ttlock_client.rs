@@ -10,10 +10,9 @@ use serde_json::Value;
 
 use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
 use smartlock_plugin::memory_host::MemoryHost;
-use smartlock_plugin::model::Provider;
-use smartlock_plugin::store::{token_key, CachedToken};
-use smartlock_plugin::vendor::ttlock::{password_md5, Client, Credentials, API_BASE};
-use smartlock_plugin::vendor::{CodeSpec, Confirmed, Found, LockInfo, Op, Remote, Submitted, Vendor, VendorError};
+use smartlock_plugin::brands::{token_key, CachedToken, TokenCache};
+use smartlock_plugin::brands::ttlock::{password_md5, Client, Credentials, API_BASE};
+use smartlock_plugin::brands::{CodeSpec, Confirmed, Found, LockInfo, Op, Remote, Submitted, Vendor, VendorError};
 use smartlock_stubs::ttlock::{
     Ttlock, TtlockAccount, TtlockApp, TtlockConfig, TtlockEndpoint, TtlockGateway, TtlockLock, LINK_CACHE,
 };
@@ -186,6 +185,7 @@ impl World {
         Client::new(
             &self.host,
             Credentials { username: USER, password_md5: &self.md5, client_id: CLIENT_ID, client_secret: &self.secret },
+            TokenCache::new(&self.host, "ttlock"),
         )
     }
 
@@ -212,7 +212,7 @@ impl World {
         self.host
             .kv
             .borrow()
-            .get(&token_key(Provider::Ttlock))
+            .get(&token_key("ttlock"))
             .map(|b| serde_json::from_slice(b).expect("token record"))
     }
 
@@ -304,6 +304,7 @@ fn verify_with_a_wrong_password_is_refused_and_stores_nothing() {
     let mut c = Client::new(
         &w.host,
         Credentials { username: USER, password_md5: &wrong, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+        TokenCache::new(&w.host, "ttlock"),
     );
     let e = c.verify().expect_err("refused");
     assert!(matches!(e, VendorError::Unauthorized { .. }), "{e:?}");
@@ -323,6 +324,7 @@ fn verify_with_a_wrong_client_secret_is_refused() {
     let mut c = Client::new(
         &w.host,
         Credentials { username: USER, password_md5: &md5, client_id: CLIENT_ID, client_secret: "wrong-secret" },
+        TokenCache::new(&w.host, "ttlock"),
     );
     let e = c.verify().expect_err("refused");
     assert!(matches!(&e, VendorError::Unauthorized { detail, .. } if detail.contains("client id or secret")), "{e:?}");
@@ -380,7 +382,7 @@ fn an_expired_token_without_a_usable_refresh_token_falls_back_to_the_password() 
     // The stored refresh token is refused (10011) and the access token expired.
     let mut t = w.cached_token().expect("token");
     t.refresh_token = Some("0123456789abcdef0123456789abcdef".into());
-    w.host.kv.borrow_mut().insert(token_key(Provider::Ttlock), serde_json::to_vec(&t).expect("json"));
+    w.host.kv.borrow_mut().insert(token_key("ttlock"), serde_json::to_vec(&t).expect("json"));
     w.advance(91 * DAY);
     let n = w.mark();
     let mut c = w.client();
@@ -435,9 +437,21 @@ fn locks_with_a_gateway_wifi_or_neither() {
     assert_eq!(
         locks,
         vec![
-            LockInfo { id: GW_LOCK.into(), name: "Front door".into(), remote: Some(Remote::Gateway(GATEWAY.into())) },
-            LockInfo { id: WIFI_LOCK.into(), name: "Garden gate".into(), remote: Some(Remote::Wifi) },
-            LockInfo { id: BARE_LOCK.into(), name: "Shed".into(), remote: None },
+            LockInfo {
+                id: GW_LOCK.into(),
+                name: "Front door".into(),
+                remote: Some(Remote::through("gateway", GATEWAY)),
+                needs: None,
+                pin_rule: None,
+            },
+            LockInfo {
+                id: WIFI_LOCK.into(),
+                name: "Garden gate".into(),
+                remote: Some(Remote::direct("wifi")),
+                needs: None,
+                pin_rule: None,
+            },
+            LockInfo { id: BARE_LOCK.into(), name: "Shed".into(), remote: None, needs: None, pin_rule: None },
         ]
     );
     // One page of locks and one gateway look-up; no lock/detail.
@@ -883,6 +897,7 @@ fn no_secret_leaks_into_logs_storage_or_errors() {
         Client::new(
             &w.host,
             Credentials { username: USER, password_md5: &wrong, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+            TokenCache::new(&w.host, "ttlock"),
         )
         .verify()
         .expect_err("wrong password")
@@ -920,7 +935,7 @@ fn no_secret_leaks_into_logs_storage_or_errors() {
         .kv
         .borrow()
         .iter()
-        .filter(|(k, _)| k.as_str() != token_key(Provider::Ttlock))
+        .filter(|(k, _)| k.as_str() != token_key("ttlock"))
         .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
         .collect();
     assert!(errors.iter().all(|e| !e.is_empty()), "{errors:?}");
@@ -936,7 +951,7 @@ fn no_secret_leaks_into_logs_storage_or_errors() {
         }
     }
     // The token record holds the token, never the password or the app secret.
-    let token = String::from_utf8_lossy(&w.host.kv.borrow()[&token_key(Provider::Ttlock)]).into_owned();
+    let token = String::from_utf8_lossy(&w.host.kv.borrow()[&token_key("ttlock")]).into_owned();
     assert!(!token.contains(&password_md5(PASSWORD)) && !token.contains(CLIENT_SECRET) && !token.contains(PASSWORD));
     // No lock/detail was needed at all.
     assert_eq!(w.count(TtlockEndpoint::LockDetail), 0);
@@ -986,34 +1001,26 @@ fn at(s: &str) -> i64 {
 
 #[test]
 fn the_lifecycle_creates_moves_and_deletes_through_the_gateway() {
-    use smartlock_plugin::admin::{self, CredentialsIn};
+    use smartlock_plugin::admin;
     use smartlock_plugin::{events, render};
 
     let w = World::new();
     let wrong = admin::connect(
         &w.host,
-        CredentialsIn::Ttlock {
-            username: USER.into(),
-            password: "wrong".into(),
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-        },
+        smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"),
+        smartlock_plugin::brands::fields([("username", USER), ("password", "wrong"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)]),
     );
     assert!(matches!(wrong, Err(smartlock_plugin::PluginError::CredentialsRejected(_))), "{wrong:?}");
     let account = admin::connect(
         &w.host,
-        CredentialsIn::Ttlock {
-            username: USER.into(),
-            password: PASSWORD.into(),
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-        },
+        smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"),
+        smartlock_plugin::brands::fields([("username", USER), ("password", PASSWORD), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)]),
     )
     .expect("connect");
     assert_eq!(account.name, USER);
     events::on_property_changed(&w.host, property()).expect("property");
-    assert!(admin::assign(&w.host, "p1", Provider::Ttlock, BARE_LOCK, Some(1), Some(30)).is_err(), "no gateway");
-    admin::assign(&w.host, "p1", Provider::Ttlock, GW_LOCK, Some(1), Some(30)).expect("assign");
+    assert!(admin::assign(&w.host, "p1", smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"), BARE_LOCK, Some(1), Some(30)).is_err(), "no gateway");
+    admin::assign(&w.host, "p1", smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"), GW_LOCK, Some(1), Some(30)).expect("assign");
     events::on_booking_changed(&w.host, booking("2026-03-14", true), property()).expect("booking");
 
     // Created at 00:00 Berlin the day before check-in, on the lock at once.

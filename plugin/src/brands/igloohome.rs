@@ -1,4 +1,4 @@
-//! The igloohome cloud API client (see shared/IGLOOHOME_API.md).
+//! The igloohome cloud API client (see docs/brands/igloohome.md).
 //!
 //! It caches the bearer token in storage until shortly before it expires,
 //! fetches a new one once when the API answers 401, follows device-list
@@ -10,26 +10,66 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    Capabilities, CodeSpec, Confirmation, Confirmed, Found, LockInfo, Op, PinRule, Remote, Submitted, VendorError,
+    Brand, CachedToken, Capabilities, CodeSpec, Confirmation, Confirmed, CredentialField, Credentials as Stored,
+    Fields, Found, LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
 };
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
-use crate::model::Provider;
+use crate::pin::PinRule;
 use crate::schedule;
-use crate::store::{token_key, CachedToken, Store};
 
-const BRAND: &str = "igloohome";
+/// The brand's name in error texts.
+const NAME: &str = "igloohome";
+
+/// igloohome as the core and the hosts see it (R30).
+pub static BRAND: Brand = Brand {
+    id: "igloohome",
+    name: NAME,
+    fields: &[
+        CredentialField {
+            name: "client_id",
+            label: "Client ID",
+            help: "from the igloohome developer portal (API access)",
+            secret: false,
+            host_supplied: false,
+        },
+        CredentialField {
+            name: "client_secret",
+            label: "Client Secret",
+            help: "shown once when the API client is made in the igloohome developer portal",
+            secret: true,
+            host_supplied: false,
+        },
+    ],
+    seal: |_| {},
+    login: |f: &Fields| f.get("client_id").cloned().unwrap_or_default(),
+    origins: &["https://auth.igloohome.co", "https://api.igloodeveloper.co"],
+    capabilities: CAPABILITIES,
+};
+
+/// The client of a stored igloohome connection.
+pub fn client<'h, H: Host + ?Sized>(
+    host: &'h H,
+    stored: &'h Stored,
+    tokens: TokenCache<'h, H>,
+) -> Box<dyn Vendor + 'h> {
+    Box::new(Client::new(
+        host,
+        Credentials { client_id: stored.field("client_id"), client_secret: stored.field("client_secret") },
+        tokens,
+    ))
+}
 
 /// Bridge jobs: queued, polled; a bridge works one at a time, about 30 s
 /// each, and may let a job expire that it has not started within 2 minutes
 /// (four in flight keep it busy without a gap). No listing of PINs.
-pub static CAPABILITIES: Capabilities = Capabilities {
-    provider: Provider::Igloohome,
-    pin_rule: PinRule::AnyDigits,
+const CAPABILITIES: Capabilities = Capabilities {
+    pin_rule: PinRule::any_digits,
     confirmation: Confirmation::Job,
     moves_in_place: false,
     lists_codes: false,
     channel_capacity: 4,
     write_secs: 30,
+    queue_expiry_secs: 120,
     max_name_chars: 60,
     needs: "a bridge",
     app: "the igloohome app",
@@ -92,6 +132,7 @@ pub struct IssuedToken {
 pub struct Client<'h, H: Host + ?Sized> {
     host: &'h H,
     creds: Credentials<'h>,
+    tokens: TokenCache<'h, H>,
     /// Counts requests for the tick summary.
     pub requests: u32,
     /// Set once the credentials were refused: every later call fails the
@@ -101,8 +142,8 @@ pub struct Client<'h, H: Host + ?Sized> {
 }
 
 impl<'h, H: Host + ?Sized> Client<'h, H> {
-    pub fn new(host: &'h H, creds: Credentials<'h>) -> Self {
-        Client { host, creds, requests: 0, refused: None }
+    pub fn new(host: &'h H, creds: Credentials<'h>, tokens: TokenCache<'h, H>) -> Self {
+        Client { host, creds, tokens, requests: 0, refused: None }
     }
 
     /// Fetches a new token from the auth server (never cached here).
@@ -128,7 +169,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             400..=499 => {
                 let detail = error_text(&resp);
                 return Err(VendorError::Unauthorized {
-                    brand: BRAND,
+                    brand: NAME,
                     detail: format!("the Client ID or Client Secret is wrong (HTTP {}: {detail})", resp.status),
                 });
             }
@@ -160,9 +201,8 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         if let Some(e) = &self.refused {
             return Err(e.clone());
         }
-        let store = Store::new(self.host);
         if !renew {
-            if let Some(t) = store.get::<CachedToken>(&token_key(Provider::Igloohome)).map_err(VendorError::host)? {
+            if let Some(t) = self.tokens.load()? {
                 if self.host.now() < t.expires_at - TOKEN_RENEW_BEFORE_SECS {
                     return Ok(t.access_token);
                 }
@@ -173,7 +213,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
                 self.refused = Some(e.clone());
             }
         })?;
-        store.put(&token_key(Provider::Igloohome), &issued.token).map_err(VendorError::host)?;
+        self.tokens.save(&issued.token)?;
         Ok(issued.token.access_token)
     }
 
@@ -185,7 +225,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             // is known (nothing happened), unlike a failure of the request.
             let token = self.token(renewed).map_err(|e| match e {
                 VendorError::Unavailable { detail, .. } | VendorError::Malformed { detail, .. } => {
-                    VendorError::NoToken { brand: BRAND, detail }
+                    VendorError::NoToken { brand: NAME, detail }
                 }
                 other => other,
             })?;
@@ -204,7 +244,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             if resp.status == 401 {
                 if renewed {
                     let e = VendorError::Unauthorized {
-                        brand: BRAND,
+                        brand: NAME,
                         detail: "the API refused a freshly issued token".into(),
                     };
                     self.refused = Some(e.clone());
@@ -219,7 +259,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
 
     fn send(&mut self, req: HttpRequest) -> Result<HttpResponse, VendorError> {
         self.requests += 1;
-        self.host.send(&req).map_err(|e| VendorError::from_http(BRAND, e))
+        self.host.send(&req).map_err(|e| VendorError::from_http(NAME, e))
     }
 
     /// Every device of the account, following `nextCursor`.
@@ -319,7 +359,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
                     .unwrap_or("the bridge did not carry out the job (failed or expired)");
                 let reason = format!(
                     "the bridge did not put the code on the lock ({}, job status {s})",
-                    crate::model::clip_to(msg, 160)
+                    crate::text::clip_to(msg, 160)
                 );
                 Ok(if is_pin_taken(msg) { Confirmed::PinTaken(reason) } else { Confirmed::Failed(reason) })
             }
@@ -329,9 +369,9 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
     }
 }
 
-impl<H: Host + ?Sized> super::Vendor for Client<'_, H> {
+impl<H: Host + ?Sized> Vendor for Client<'_, H> {
     fn capabilities(&self) -> &'static Capabilities {
-        &CAPABILITIES
+        &BRAND.capabilities
     }
 
     fn requests(&self) -> u32 {
@@ -341,14 +381,20 @@ impl<H: Host + ?Sized> super::Vendor for Client<'_, H> {
     fn verify(&mut self) -> Result<Option<String>, VendorError> {
         let issued = self.issue_token()?;
         let name = issued.account_name.clone();
-        Store::new(self.host).put(&token_key(Provider::Igloohome), &issued.token).map_err(VendorError::host)?;
+        self.tokens.save(&issued.token)?;
         Ok(name)
     }
 
     fn locks(&mut self) -> Result<Vec<LockInfo>, VendorError> {
         Ok(locks_with_bridges(&self.devices()?)
             .into_iter()
-            .map(|l| LockInfo { id: l.id, name: l.name, remote: l.bridge_id.map(Remote::Bridge) })
+            .map(|l| LockInfo {
+                remote: l.bridge_id.map(|b| Remote::through("bridge", &b)),
+                id: l.id,
+                name: l.name,
+                needs: None,
+                pin_rule: None,
+            })
             .collect())
     }
 
@@ -370,7 +416,7 @@ impl<H: Host + ?Sized> super::Vendor for Client<'_, H> {
     }
 
     fn update(&mut self, _code: &CodeSpec) -> Result<Submitted, VendorError> {
-        Err(VendorError::Rejected { brand: BRAND, message: "bridge PINs cannot be changed in place".into() })
+        Err(VendorError::Rejected { brand: NAME, message: "bridge PINs cannot be changed in place".into() })
     }
 
     fn delete(&mut self, code: &CodeSpec) -> Result<Submitted, VendorError> {
@@ -382,7 +428,7 @@ impl<H: Host + ?Sized> super::Vendor for Client<'_, H> {
     }
 
     fn find(&mut self, _code: &CodeSpec) -> Result<Found, VendorError> {
-        Err(VendorError::Rejected { brand: BRAND, message: "bridge PINs cannot be listed".into() })
+        Err(VendorError::Rejected { brand: NAME, message: "bridge PINs cannot be listed".into() })
     }
 }
 
@@ -393,11 +439,11 @@ fn is_pin_taken(reason: &str) -> bool {
 }
 
 fn unavailable(detail: impl Into<String>) -> VendorError {
-    VendorError::Unavailable { brand: BRAND, detail: detail.into() }
+    VendorError::Unavailable { brand: NAME, detail: detail.into() }
 }
 
 fn malformed(detail: impl Into<String>) -> VendorError {
-    VendorError::Malformed { brand: BRAND, detail: detail.into() }
+    VendorError::Malformed { brand: NAME, detail: detail.into() }
 }
 
 /// Maps a non-2xx API answer to the error a caller can act on.
@@ -405,7 +451,7 @@ fn check_status(resp: &HttpResponse) -> Result<(), VendorError> {
     match resp.status {
         200..=299 => Ok(()),
         429 => Err(VendorError::RateLimited {
-            brand: BRAND,
+            brand: NAME,
             retry_after_secs: resp.header("retry-after").and_then(|v| v.trim().parse().ok()),
         }),
         406 => Err(bridge_offline(error_text(resp))),
@@ -414,7 +460,7 @@ fn check_status(resp: &HttpResponse) -> Result<(), VendorError> {
             if message.to_ascii_lowercase().contains("bridge") && message.to_ascii_lowercase().contains("offline") {
                 Err(bridge_offline(message))
             } else {
-                Err(VendorError::Rejected { brand: BRAND, message: format!("{message} (HTTP {s})") })
+                Err(VendorError::Rejected { brand: NAME, message: format!("{message} (HTTP {s})") })
             }
         }
         s => Err(unavailable(format!("HTTP {s}"))),
@@ -427,7 +473,7 @@ fn error_text(resp: &HttpResponse) -> String {
     v.as_ref()
         .and_then(|v| v.get("message").or_else(|| v.get("error")))
         .and_then(Value::as_str)
-        .map(crate::model::clip)
+        .map(crate::text::clip)
         .unwrap_or_else(|| format!("HTTP {}", resp.status))
 }
 

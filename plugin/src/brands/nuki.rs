@@ -1,4 +1,4 @@
-//! The Nuki Web API client (see shared/NUKI_API.md): keypad codes as type-13
+//! The Nuki Web API client (see docs/brands/nuki.md): keypad codes as type-13
 //! authorizations, written store-and-forward and confirmed from the listing.
 //!
 //! - One API token (`Authorization: Bearer`), which never expires; a 401
@@ -15,24 +15,66 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat};
 use serde_json::{json, Value};
 
 use super::{
-    Capabilities, CodeSpec, Confirmation, Confirmed, Found, LockInfo, Op, PinRule, Remote, Submitted, VendorError,
+    Brand, Capabilities, CodeSpec, Confirmation, Confirmed, CredentialField, Credentials as Stored, Fields, Found,
+    LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
 };
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
-use crate::model::Provider;
+use crate::pin::PinRule;
 use crate::schedule::Instant;
 
-const BRAND: &str = "Nuki";
+/// The brand's name in error texts.
+const NAME: &str = "Nuki";
+
+/// Nuki as the core and the hosts see it (R30).
+pub static BRAND: Brand = Brand {
+    id: "nuki",
+    name: NAME,
+    fields: &[CredentialField {
+        name: "api_token",
+        label: "API token",
+        help: "made in Nuki Web (API > API token) with the scopes to view devices and manage authorizations",
+        secret: true,
+        host_supplied: false,
+    }],
+    seal: |f: &mut Fields| {
+        if let Some(t) = f.get_mut("api_token") {
+            *t = t.trim().to_string();
+        }
+    },
+    login: |_| "Nuki Web account".to_string(),
+    origins: &[API_BASE],
+    capabilities: CAPABILITIES,
+};
+
+/// The client of a stored Nuki connection (the token never expires: no cache).
+pub fn client<'h, H: Host + ?Sized>(
+    host: &'h H,
+    stored: &'h Stored,
+    _tokens: TokenCache<'h, H>,
+) -> Box<dyn Vendor + 'h> {
+    Box::new(Client::new(host, stored.field("api_token")))
+}
+
+/// Keypad codes: six digits 1-9, never starting with "12".
+fn keypad_rule() -> PinRule {
+    PinRule {
+        digits: "123456789".into(),
+        length: crate::pin::PIN_LEN,
+        forbidden_prefixes: vec!["12".into()],
+        no_triple_repeat: false,
+    }
+}
 
 /// Writes are accepted with 204 and pushed to the lock later; one write per
 /// code at a time (423 otherwise); confirmed only from the listing.
-pub static CAPABILITIES: Capabilities = Capabilities {
-    provider: Provider::Nuki,
-    pin_rule: PinRule::NukiKeypad,
+const CAPABILITIES: Capabilities = Capabilities {
+    pin_rule: keypad_rule,
     confirmation: Confirmation::Listing,
     moves_in_place: true,
     lists_codes: true,
     channel_capacity: 4,
     write_secs: 30,
+    queue_expiry_secs: 0,
     max_name_chars: 20,
     needs: "a keypad",
     app: "the Nuki app (pair a Nuki Keypad)",
@@ -131,10 +173,10 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         let resp = self
             .host
             .send(&HttpRequest { method, url: format!("{API_BASE}{path}"), headers, body: bytes })
-            .map_err(|e| VendorError::from_http(BRAND, e))?;
+            .map_err(|e| VendorError::from_http(NAME, e))?;
         if resp.status == 401 {
             let e = VendorError::Unauthorized {
-                brand: BRAND,
+                brand: NAME,
                 detail: "the API token is wrong or was revoked (HTTP 401); generate a new one in Nuki Web".into(),
             };
             self.refused = Some(e.clone());
@@ -248,9 +290,9 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
     }
 }
 
-impl<H: Host + ?Sized> super::Vendor for Client<'_, H> {
+impl<H: Host + ?Sized> Vendor for Client<'_, H> {
     fn capabilities(&self) -> &'static Capabilities {
-        &CAPABILITIES
+        &BRAND.capabilities
     }
 
     fn requests(&self) -> u32 {
@@ -410,7 +452,7 @@ fn pin_number(pin: &str) -> Result<u64, VendorError> {
 
 fn invalid_pin() -> VendorError {
     VendorError::Rejected {
-        brand: BRAND,
+        brand: NAME,
         message: "the PIN is not a valid Nuki keypad code (6 digits 1-9, not starting with 12)".into(),
     }
 }
@@ -419,7 +461,7 @@ fn invalid_pin() -> VendorError {
 fn format_date(t: Instant) -> Result<String, VendorError> {
     DateTime::from_timestamp(t, 0)
         .map(|d| d.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .ok_or_else(|| VendorError::Rejected { brand: BRAND, message: format!("instant {t} is out of range") })
+        .ok_or_else(|| VendorError::Rejected { brand: NAME, message: format!("instant {t} is out of range") })
 }
 
 /// A listed date: RFC 3339 (seconds, milliseconds, any offset) or minutes
@@ -438,7 +480,7 @@ fn listed_instant(v: Option<&Value>, field: &str) -> Result<Option<Instant>, Ven
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(bare, f).ok())
         .map(|d| Some(d.and_utc().timestamp()))
-        .ok_or_else(|| malformed(format!("{field} {:?} is not a date", crate::model::clip(s))))
+        .ok_or_else(|| malformed(format!("{field} {:?} is not a date", crate::text::clip(s))))
 }
 
 /// The same instant to the minute (Nuki may list minutes only).
@@ -465,7 +507,7 @@ fn parse_lock(v: &Value) -> Result<LockInfo, VendorError> {
     // R3: codes reach the lock through a paired keypad (an offline lock is
     // still a keypad lock: its writes are retried, R11).
     let keypad = paired("keypadPaired") || paired("keypad2Paired");
-    Ok(LockInfo { id, name, remote: keypad.then_some(Remote::Keypad) })
+    Ok(LockInfo { id, name, remote: keypad.then(|| Remote::direct("keypad")), needs: None, pin_rule: None })
 }
 
 /// One entry of the auth listing; `None` for what is not a keypad code.
@@ -516,13 +558,13 @@ fn pick<'a>(list: &'a [Auth], pin: u64, prefer: Option<&str>) -> Option<&'a Auth
 // ---------------------------------------------------------------- errors
 
 fn malformed(detail: impl Into<String>) -> VendorError {
-    VendorError::Malformed { brand: BRAND, detail: detail.into() }
+    VendorError::Malformed { brand: NAME, detail: detail.into() }
 }
 
 fn unknown_lock(lock_id: &str) -> VendorError {
     VendorError::Rejected {
-        brand: BRAND,
-        message: format!("lock {} is not in this Nuki Web account (HTTP 404)", crate::model::clip(lock_id)),
+        brand: NAME,
+        message: format!("lock {} is not in this Nuki Web account (HTTP 404)", crate::text::clip(lock_id)),
     }
 }
 
@@ -545,10 +587,10 @@ fn check_write(resp: &HttpResponse) -> Result<(), VendorError> {
             } else {
                 format!("Nuki refused the code: {}", detail.as_deref().unwrap_or("invalid value (HTTP 400)"))
             };
-            Err(VendorError::Rejected { brand: BRAND, message })
+            Err(VendorError::Rejected { brand: NAME, message })
         }
         422 => Err(VendorError::Rejected {
-            brand: BRAND,
+            brand: NAME,
             message: "Nuki refused the code as it was sent (HTTP 422: a name over 20 characters, an incomplete \
                       code or a lock holding 100 codes)"
                 .into(),
@@ -560,12 +602,12 @@ fn check_write(resp: &HttpResponse) -> Result<(), VendorError> {
 /// Maps a non-2xx answer to the error a caller can act on (401 is handled
 /// where the request is sent).
 fn check_status(resp: &HttpResponse) -> Result<(), VendorError> {
-    let rejected = |message: String| Err(VendorError::Rejected { brand: BRAND, message });
+    let rejected = |message: String| Err(VendorError::Rejected { brand: NAME, message });
     match resp.status {
         200..=299 => Ok(()),
-        401 => Err(VendorError::Unauthorized { brand: BRAND, detail: "the API token was refused (HTTP 401)".into() }),
+        401 => Err(VendorError::Unauthorized { brand: NAME, detail: "the API token was refused (HTTP 401)".into() }),
         403 => Err(VendorError::Unauthorized {
-            brand: BRAND,
+            brand: NAME,
             detail: "the API token may not do this: give it the scopes to view devices and manage authorizations \
                      in Nuki Web (HTTP 403)"
                 .into(),
@@ -575,7 +617,7 @@ fn check_status(resp: &HttpResponse) -> Result<(), VendorError> {
         ),
         404 => rejected("the lock or code is not in this Nuki Web account (HTTP 404)".into()),
         429 => Err(VendorError::RateLimited {
-            brand: BRAND,
+            brand: NAME,
             retry_after_secs: resp.header("retry-after").and_then(|v| v.trim().parse().ok()),
         }),
         s @ 400..=499 => {
@@ -585,14 +627,14 @@ fn check_status(resp: &HttpResponse) -> Result<(), VendorError> {
                 None => format!("HTTP {s}"),
             })
         }
-        s => Err(VendorError::Unavailable { brand: BRAND, detail: format!("HTTP {s}") }),
+        s => Err(VendorError::Unavailable { brand: NAME, detail: format!("HTTP {s}") }),
     }
 }
 
 /// The `detailMessage` of Nuki's error body, clipped.
 fn detail_message(resp: &HttpResponse) -> Option<String> {
     let v: Value = serde_json::from_slice(&resp.body).ok()?;
-    v.get("detailMessage").and_then(Value::as_str).map(|s| crate::model::clip_to(s, 120))
+    v.get("detailMessage").and_then(Value::as_str).map(|s| crate::text::clip_to(s, 120))
 }
 
 fn segment(s: &str) -> String {
@@ -642,10 +684,10 @@ mod tests {
         let l =
             parse_lock(&json!({"smartlockId": 18_205_286_116u64, "name": "Front", "config": {"keypadPaired": true}}))
                 .expect("lock");
-        assert_eq!((l.id.as_str(), l.name.as_str(), l.remote), ("18205286116", "Front", Some(Remote::Keypad)));
+        assert_eq!((l.id.as_str(), l.name.as_str(), l.remote), ("18205286116", "Front", Some(Remote::direct("keypad"))));
         let l =
             parse_lock(&json!({"smartlockId": "42", "config": {"name": "Back", "keypad2Paired": true}})).expect("lock");
-        assert_eq!((l.id.as_str(), l.name.as_str(), l.remote), ("42", "Back", Some(Remote::Keypad)));
+        assert_eq!((l.id.as_str(), l.name.as_str(), l.remote), ("42", "Back", Some(Remote::direct("keypad"))));
         let l = parse_lock(&json!({"smartlockId": 7, "serverState": 4})).expect("lock");
         assert_eq!((l.name.as_str(), l.remote), ("Nuki 7", None));
         for bad in [json!({}), json!({"smartlockId": -3}), json!({"smartlockId": 1.5}), json!({"smartlockId": "x"})] {

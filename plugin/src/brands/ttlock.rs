@@ -1,4 +1,4 @@
-//! The TTLock Open API client (see shared/TTLOCK_API.md): custom passcodes
+//! The TTLock Open API client (see docs/brands/ttlock.md): custom passcodes
 //! written through the gateway (or a Wi-Fi lock) synchronously, moved and
 //! deleted in place.
 //!
@@ -20,27 +20,90 @@
 use serde_json::Value;
 
 use super::{
-    Capabilities, CodeSpec, Confirmation, Confirmed, Found, LockInfo, Op, PinRule, Remote, Submitted, Vendor,
-    VendorError,
+    Brand, CachedToken, Capabilities, CodeSpec, Confirmation, Confirmed, CredentialField, Credentials as Stored,
+    Fields, Found, LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
 };
 use crate::host::{Host, HttpRequest, HttpResponse, Level, Method};
-use crate::model::Provider;
+use crate::pin::PinRule;
 use crate::schedule::Instant;
-use crate::store::{token_key, CachedToken, Store};
 
-const BRAND: &str = "TTLock";
+/// The brand's name in error texts.
+const NAME: &str = "TTLock";
+
+/// TTLock as the core and the hosts see it (R30). The application's client
+/// id and secret are usually the PMS's own: the host fills them in.
+pub static BRAND: Brand = Brand {
+    id: "ttlock",
+    name: NAME,
+    fields: &[
+        CredentialField {
+            name: "username",
+            label: "TTLock username",
+            help: "the phone number or e-mail the TTLock app signs in with",
+            secret: false,
+            host_supplied: false,
+        },
+        CredentialField {
+            name: "password",
+            label: "TTLock password",
+            help: "the TTLock app's password (only its MD5 is kept, as TTLock requires)",
+            secret: true,
+            host_supplied: false,
+        },
+        CredentialField {
+            name: "client_id",
+            label: "TTLock application id",
+            help: "the TTLock Open Platform application's client id",
+            secret: false,
+            host_supplied: true,
+        },
+        CredentialField {
+            name: "client_secret",
+            label: "TTLock application secret",
+            help: "the TTLock Open Platform application's client secret",
+            secret: true,
+            host_supplied: true,
+        },
+    ],
+    seal: |f: &mut Fields| {
+        if let Some(password) = f.remove("password") {
+            f.insert("password_md5".into(), password_md5(&password));
+        }
+        if let Some(u) = f.get_mut("username") {
+            *u = u.trim().to_string();
+        }
+    },
+    login: |f: &Fields| f.get("username").cloned().unwrap_or_default(),
+    origins: &[API_BASE],
+    capabilities: CAPABILITIES,
+};
+
+/// The client of a stored TTLock connection.
+pub fn client<'h, H: Host + ?Sized>(
+    host: &'h H,
+    stored: &'h Stored,
+    tokens: TokenCache<'h, H>,
+) -> Box<dyn Vendor + 'h> {
+    let creds = Credentials {
+        username: stored.field("username"),
+        password_md5: stored.field("password_md5"),
+        client_id: stored.field("client_id"),
+        client_secret: stored.field("client_secret"),
+    };
+    Box::new(Client::new(host, creds, tokens))
+}
 
 /// Writes go through the gateway (or the Wi-Fi lock) and return once the
 /// lock has carried them out: nothing to poll. A gateway takes one command
-/// at a time (-3003 otherwise); codes can be listed and moved in place.
-pub static CAPABILITIES: Capabilities = Capabilities {
-    provider: Provider::Ttlock,
-    pin_rule: PinRule::AnyDigits,
+/// at a time (busy otherwise); codes can be listed and moved in place.
+const CAPABILITIES: Capabilities = Capabilities {
+    pin_rule: PinRule::any_digits,
     confirmation: Confirmation::Synchronous,
     moves_in_place: true,
     lists_codes: true,
     channel_capacity: 1,
     write_secs: 0,
+    queue_expiry_secs: 0,
     max_name_chars: 50,
     needs: "a gateway",
     app: "the TTLock app (link a gateway)",
@@ -131,6 +194,7 @@ struct Listed {
 pub struct Client<'h, H: Host + ?Sized> {
     host: &'h H,
     creds: Credentials<'h>,
+    tokens: TokenCache<'h, H>,
     requests: u32,
     /// Set once the credentials were refused: every later call fails the
     /// same way without asking again.
@@ -140,8 +204,8 @@ pub struct Client<'h, H: Host + ?Sized> {
 }
 
 impl<'h, H: Host + ?Sized> Client<'h, H> {
-    pub fn new(host: &'h H, creds: Credentials<'h>) -> Self {
-        Client { host, creds, requests: 0, refused: None, tokens_seen: Vec::new() }
+    pub fn new(host: &'h H, creds: Credentials<'h>, tokens: TokenCache<'h, H>) -> Self {
+        Client { host, creds, tokens, requests: 0, refused: None, tokens_seen: Vec::new() }
     }
 
     // ------------------------------------------------------------ tokens
@@ -151,8 +215,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         if let Some(e) = &self.refused {
             return Err(e.clone());
         }
-        let cached: Option<CachedToken> =
-            Store::new(self.host).get(&token_key(Provider::Ttlock)).map_err(VendorError::host)?;
+        let cached = self.tokens.load()?;
         if let Some(t) = &cached {
             self.remember(&t.access_token);
             if let Some(r) = &t.refresh_token {
@@ -249,7 +312,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
     }
 
     fn save_token(&self, t: &CachedToken) -> Result<(), VendorError> {
-        Store::new(self.host).put(&token_key(Provider::Ttlock), t).map_err(VendorError::host)
+        self.tokens.save(t)
     }
 
     /// A failed token request in the caller's terms.
@@ -289,7 +352,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         loop {
             let (token, source) = self.token(renew).map_err(|e| match e {
                 VendorError::Unavailable { detail, .. } | VendorError::Malformed { detail, .. } => {
-                    VendorError::NoToken { brand: BRAND, detail }
+                    VendorError::NoToken { brand: NAME, detail }
                 }
                 other => other,
             })?;
@@ -338,7 +401,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
     /// One request to the host; transport errors are scrubbed of secrets.
     fn send(&mut self, req: HttpRequest) -> Result<HttpResponse, VendorError> {
         self.requests += 1;
-        self.host.send(&req).map_err(|e| self.scrub_error(VendorError::from_http(BRAND, e)))
+        self.host.send(&req).map_err(|e| self.scrub_error(VendorError::from_http(NAME, e)))
     }
 
     /// A call whose failures are all mapped.
@@ -355,7 +418,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
 
     /// An errcode in words a manager can act on (TTLOCK_API.md's table).
     fn errcode_error(&self, code: i64, errmsg: &str) -> VendorError {
-        let rejected = |message: String| VendorError::Rejected { brand: BRAND, message };
+        let rejected = |message: String| VendorError::Rejected { brand: NAME, message };
         match code {
             10000 => unauthorized("TTLock does not know the application's client id"),
             10001 => unauthorized("the TTLock application's client id or secret is wrong"),
@@ -373,18 +436,18 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             -3037 => VendorError::Busy("the TTLock Wi-Fi lock is busy with another command".into()),
             -3007 => VendorError::PinTaken("TTLock: the same passcode already exists on the lock".into()),
             -2032 => VendorError::PinTaken("TTLock finds the passcode too simple".into()),
-            30006 => VendorError::RateLimited { brand: BRAND, retry_after_secs: Some(60) },
-            30007 => VendorError::RateLimited { brand: BRAND, retry_after_secs: None },
+            30006 => VendorError::RateLimited { brand: NAME, retry_after_secs: Some(60) },
+            30007 => VendorError::RateLimited { brand: NAME, retry_after_secs: None },
             80000 => VendorError::Unavailable {
-                brand: BRAND,
+                brand: NAME,
                 detail: "TTLock says the host's clock is more than 5 minutes off (errcode 80000); the host's clock \
                          needs to be set right"
                     .into(),
             },
             90000 => {
-                VendorError::Unavailable { brand: BRAND, detail: "TTLock had an internal error (errcode 90000)".into() }
+                VendorError::Unavailable { brand: NAME, detail: "TTLock had an internal error (errcode 90000)".into() }
             }
-            1 => VendorError::Unavailable { brand: BRAND, detail: "TTLock answered \"failed\" (errcode 1)".into() },
+            1 => VendorError::Unavailable { brand: NAME, detail: "TTLock answered \"failed\" (errcode 1)".into() },
             20002 | -2018 => rejected(format!(
                 "the connected TTLock account is not the lock's administrator; connect the account that added the \
                  lock (errcode {code})"
@@ -409,7 +472,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
             -3 => rejected("TTLock refused a parameter of the request (errcode -3)".into()),
             _ => {
                 let msg = self.scrub(errmsg);
-                let msg = crate::model::clip_to(msg.trim(), 120);
+                let msg = crate::text::clip_to(msg.trim(), 120);
                 if msg.is_empty() {
                     rejected(format!("errcode {code}"))
                 } else {
@@ -570,7 +633,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
 
 impl<H: Host + ?Sized> Vendor for Client<'_, H> {
     fn capabilities(&self) -> &'static Capabilities {
-        &CAPABILITIES
+        &BRAND.capabilities
     }
 
     fn requests(&self) -> u32 {
@@ -593,12 +656,12 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
             let name = text("lockAlias").or_else(|| text("lockName")).unwrap_or(&id).to_string();
             let mut remote = None;
             if item.get("hasGateway").and_then(int) == Some(1) {
-                remote = self.gateway_of(&id)?.map(Remote::Gateway);
+                remote = self.gateway_of(&id)?.map(|g| Remote::through("gateway", &g));
             }
             if remote.is_none() && text("featureValue").is_some_and(|f| hex_bit(f, FEATURE_WIFI_BIT)) {
-                remote = Some(Remote::Wifi);
+                remote = Some(Remote::direct("wifi"));
             }
-            out.push(LockInfo { id, name, remote });
+            out.push(LockInfo { id, name, remote, needs: None, pin_rule: None });
         }
         Ok(out)
     }
@@ -696,10 +759,10 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
 fn answer(resp: &HttpResponse) -> Result<Value, Fail> {
     if resp.status == 429 {
         let retry_after_secs = resp.header("retry-after").and_then(|v| v.trim().parse().ok());
-        return Err(Fail::Vendor(VendorError::RateLimited { brand: BRAND, retry_after_secs }));
+        return Err(Fail::Vendor(VendorError::RateLimited { brand: NAME, retry_after_secs }));
     }
     if resp.status != 200 {
-        return Err(Fail::Vendor(VendorError::Unavailable { brand: BRAND, detail: format!("HTTP {}", resp.status) }));
+        return Err(Fail::Vendor(VendorError::Unavailable { brand: NAME, detail: format!("HTTP {}", resp.status) }));
     }
     // Only the syntax error's position is kept: never a piece of the body.
     let v: Value = serde_json::from_slice(&resp.body)
@@ -762,8 +825,8 @@ fn lock_param(lock_id: &str) -> Result<String, VendorError> {
     let id = lock_id.trim();
     if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VendorError::Rejected {
-            brand: BRAND,
-            message: format!("{:?} is not a TTLock lock id", crate::model::clip(id)),
+            brand: NAME,
+            message: format!("{:?} is not a TTLock lock id", crate::text::clip(id)),
         });
     }
     Ok(id.to_string())
@@ -771,7 +834,7 @@ fn lock_param(lock_id: &str) -> Result<String, VendorError> {
 
 /// The passcode's name within the lock's limit.
 fn name_param(name: &str) -> String {
-    name.chars().take(CAPABILITIES.max_name_chars).collect()
+    name.chars().take(BRAND.capabilities.max_name_chars).collect()
 }
 
 fn form_headers() -> Vec<(String, String)> {
@@ -782,11 +845,11 @@ fn form_headers() -> Vec<(String, String)> {
 }
 
 fn unauthorized(detail: impl Into<String>) -> VendorError {
-    VendorError::Unauthorized { brand: BRAND, detail: detail.into() }
+    VendorError::Unauthorized { brand: NAME, detail: detail.into() }
 }
 
 fn malformed(detail: impl Into<String>) -> VendorError {
-    VendorError::Malformed { brand: BRAND, detail: detail.into() }
+    VendorError::Malformed { brand: NAME, detail: detail.into() }
 }
 
 #[cfg(test)]
