@@ -2,7 +2,7 @@
 // Chromium through playwright-core, screenshots and step timings.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,8 +74,16 @@ export async function startServer(name) {
   return { base, log, stop };
 }
 
-/** Headless Chromium with a fresh user-data-dir. */
-export async function startBrowser() {
+/** The panel's source files, served instead of the binary's copies when PANEL_FROM_SOURCE is set. */
+const PANEL_SOURCE = resolve(PANEL_TESTS, '../src/serve/panel');
+const PANEL_FILES = { '/': 'index.html', '/panel.js': 'panel.js', '/panel.css': 'panel.css' };
+
+/**
+ * Headless Chromium with a fresh user-data-dir; `timezoneId` is the reader's zone (the machine's by
+ * default). With PANEL_FROM_SOURCE=1 the panel's three files come from `src/serve/panel/` instead
+ * of the binary (to try a change to the panel without rebuilding; never in CI: the test is of the binary).
+ */
+export async function startBrowser({ timezoneId } = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}`);
   const userDataDir = await mkdtemp(join(tmpdir(), 'panel-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -84,7 +92,15 @@ export async function startBrowser() {
     args: CHROMIUM_FLAGS,
     viewport: { width: 1280, height: 900 },
     locale: 'en-GB',
+    timezoneId,
   });
+  if (process.env.PANEL_FROM_SOURCE) {
+    await context.route((url) => Object.hasOwn(PANEL_FILES, url.pathname), async (route) => {
+      const response = await route.fetch();
+      const file = join(PANEL_SOURCE, PANEL_FILES[new URL(route.request().url()).pathname]);
+      await route.fulfill({ response, body: await readFile(file, 'utf8') });
+    });
+  }
   const problems = [];
   /** Watches a page for script errors, and records every API call it makes with its Authorization header. */
   const watch = (page) => {
@@ -123,7 +139,12 @@ export function stepper(name, page) {
   const timings = [];
   let n = 0;
   /** A screenshot named after `title`: the whole page, or the viewport while the brand's panel (a modal drawer) is open. */
+  let cleared = false;
   const snap = async (title) => {
+    if (!cleared) {
+      await rm(join(OUTPUT, name), { recursive: true, force: true });
+      cleared = true;
+    }
     n += 1;
     const file = `${String(n).padStart(2, '0')}-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
     await mkdir(join(OUTPUT, name), { recursive: true });

@@ -69,10 +69,12 @@
     // The operator's token or an API key of the tenant: sent with every call under /api/tenants.
     key: sessionStorage.getItem(KEY_STORE) || sessionStorage.getItem(OLD_KEY_STORE) || '',
     access: 'none', // 'ok': the tenant's data is shown; otherwise the prompt is
+    lockedOut: 'key', // what the prompt asks for: 'key' or 'tenant'
     generation: 0, // bumped whenever the key or the tenant changes: late answers are dropped
     accounts: null, // provider id -> account; null: unknown
     accountsError: '',
     properties: [],
+    emails: [], // the outbox (alert e-mails), read while some booking's alert was sent
     drawer: null,
     rendered: new Map(), // property id -> {node, sig}
   };
@@ -154,17 +156,40 @@
 
   // ---- formatting --------------------------------------------------------
 
+  // "Thu 3 Dec, 14:30 CET": an instant on the wall clock of `tz`, with the zone's abbreviation.
   function fmtInstant(iso, tz, withYear) {
     if (!iso) return '—';
     try {
       return new Intl.DateTimeFormat('en-GB', {
         timeZone: tz || 'UTC', weekday: 'short', day: 'numeric', month: 'short',
         year: withYear ? 'numeric' : undefined, hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+        timeZoneName: 'short',
       }).format(new Date(iso));
     } catch (e) {
       return iso;
     }
   }
+
+  // "Thu 3 Dec, 14:30 CET (Europe/Berlin)": every time the panel shows names its zone.
+  function fmtZoned(iso, tz) {
+    return iso ? `${fmtInstant(iso, tz)} (${tz || 'UTC'})` : '—';
+  }
+
+  // "14:30 CET": the wall-clock time of `date` in `tz`.
+  function fmtTimeOfDay(date, tz) {
+    try {
+      return new Intl.DateTimeFormat('en-GB', {
+        timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+      }).format(date);
+    } catch (e) {
+      return '';
+    }
+  }
+
+  // The browser's own zone (the reader's local time), when Intl knows it.
+  const LOCAL_TZ = (() => {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
+  })();
 
   function fmtDate(ymd) {
     const [y, m, d] = (ymd || '').split('-').map(Number);
@@ -175,10 +200,18 @@
 
   // ---- the clock ---------------------------------------------------------
 
+  // The service's clock now (simulated in a demo), as a Date.
+  function serviceNow() {
+    const c = state.service && state.service.clock;
+    return c ? new Date(c.unix * 1000 + (performance.now() - state.clockBase) * c.speed) : null;
+  }
+
+  // The header shows the service's clock in UTC and in the reader's own zone;
+  // each property's "now" (in its zone) is kept current beside its name.
   function renderClock() {
     const c = state.service && state.service.clock;
     if (!c) return;
-    const now = new Date(c.unix * 1000 + (performance.now() - state.clockBase) * c.speed);
+    const now = serviceNow();
     $('clock-kind').textContent = c.simulated ? 'Simulated clock' : 'Wall clock';
     const speed = $('clock-speed');
     speed.hidden = !c.simulated;
@@ -189,6 +222,12 @@
       timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
       hour: '2-digit', minute: '2-digit', second: c.simulated ? undefined : '2-digit', hourCycle: 'h23',
     }).format(now)} UTC`;
+    const local = $('clock-local');
+    local.hidden = !LOCAL_TZ || LOCAL_TZ === 'UTC' || LOCAL_TZ === 'Etc/UTC';
+    if (!local.hidden) local.textContent = `${fmtInstant(now.toISOString(), LOCAL_TZ)} your time (${LOCAL_TZ})`;
+    for (const span of document.querySelectorAll('[data-tz-now]')) {
+      span.textContent = `now ${fmtTimeOfDay(now, span.dataset.tzNow)}`;
+    }
   }
 
   async function loadService() {
@@ -222,6 +261,18 @@
     return (await call('GET', '/properties')).properties;
   }
 
+  // The alert e-mails, read only while some booking has one (a failure leaves the last ones shown).
+  async function loadEmails(properties) {
+    const alerted = properties.some((p) => p.bookings.some((bk) => bk.code && bk.code.alert_sent));
+    if (!alerted) return [];
+    try {
+      return (await call('GET', '/outbox')).emails;
+    } catch (e) {
+      if (isKeyRefused(e)) throw e;
+      return state.emails;
+    }
+  }
+
   // The PMS accounts for the datalist: only the operator's token may list them
   // (a tenant's key is refused, and its holder simply types their own account).
   async function loadTenants() {
@@ -245,6 +296,7 @@
     state.accounts = null;
     state.accountsError = '';
     state.properties = [];
+    state.emails = [];
     state.rendered.clear();
     if ($('drawer').open) $('drawer').close();
     for (const section of document.querySelectorAll('.tenant-only')) section.hidden = true;
@@ -254,6 +306,7 @@
     delete $('preview-booking').dataset.sig;
     $('preview-output').textContent = '';
     $('preview-error').hidden = true;
+    $('preview-info').textContent = '';
     banner('');
     $('key-prompt-title').textContent = what === 'tenant' ? 'PMS account needed' : 'API key needed';
     $('key-prompt-text').textContent = what === 'tenant'
@@ -263,6 +316,8 @@
     $('key-focus').dataset.target = what === 'tenant' ? 'tenant' : 'key';
     $('key-prompt').hidden = false;
     $('key-problem').textContent = message || '';
+    state.lockedOut = what;
+    renderCards();
   }
 
   function showTenant() {
@@ -327,6 +382,13 @@
     }
     state.properties = properties.status === 'fulfilled' ? properties.value : [];
     if (properties.status === 'rejected') banner(properties.reason.message);
+    try {
+      state.emails = await loadEmails(state.properties);
+    } catch (e) {
+      lockOut('key', e.message);
+      return;
+    }
+    if (generation !== state.generation) return;
     showTenant();
     renderCards();
     renderProperties();
@@ -335,11 +397,18 @@
 
   // ---- cards -------------------------------------------------------------
 
+  // The brands' cards. Without a key (or a PMS account) they are shown with
+  // Connect disabled, saying what to enter first; nothing of a tenant is shown.
   function renderCards() {
+    $('locks-section').hidden = false;
+    const open = state.access === 'ok';
+    const needed = state.lockedOut === 'tenant' ? 'Open a PMS account at the top of the page to connect.'
+      : 'Enter the API key at the top of the page to connect.';
     const items = BRANDS.map((b) => {
-      const acct = state.accounts && state.accounts[b.id];
+      const acct = open && state.accounts && state.accounts[b.id];
       let status;
-      if (state.accounts === null) status = el('p', { class: 'status' }, state.accountsError || 'Status unknown');
+      if (!open) status = el('p', { class: 'status', id: `card-status-${b.id}` }, needed);
+      else if (state.accounts === null) status = el('p', { class: 'status' }, state.accountsError || 'Status unknown');
       else if (acct) status = el('p', { class: 'status connected' }, `Connected: ${acct.name}`);
       else status = el('p', { class: 'status' }, 'Not connected');
       const action = acct ? 'Manage' : 'Connect';
@@ -348,7 +417,10 @@
           el('h3', { id: `card-${b.id}` }, b.name),
           el('p', {}, b.blurb),
           status,
-          el('button', { type: 'button', 'aria-label': `${action} ${b.name}`, onclick: () => openDrawer(b.id) }, action)));
+          el('button', {
+            type: 'button', 'aria-label': `${action} ${b.name}`, disabled: !open,
+            'aria-describedby': open ? null : `card-status-${b.id}`, onclick: () => openDrawer(b.id),
+          }, action)));
     });
     $('cards').replaceChildren(...items);
   }
@@ -384,11 +456,21 @@
       id: `cred-${f.name}`, name: f.name, type: f.secret ? 'password' : 'text', autocomplete: 'off',
       spellcheck: 'false', required: true, 'aria-describedby': 'connect-error',
     }));
-    const submit = el('button', { type: 'submit' }, `Connect ${b.name}`);
+    const hintId = nextId('connect-hint');
+    const submit = el('button', { type: 'submit', disabled: true, 'aria-describedby': hintId }, `Connect ${b.name}`);
+    const hint = el('p', { class: 'help', id: hintId });
+    // Connect is offered once every credential is entered.
+    const ready = () => {
+      const missing = b.fields.filter((f, i) => !inputs[i].value.trim()).map((f) => f.label);
+      submit.disabled = missing.length > 0;
+      hint.textContent = missing.length ? `Enter the ${missing.join(' and the ')} to connect.` : '';
+    };
+    inputs.forEach((i) => i.addEventListener('input', ready));
+    ready();
     const form = el('form', { class: 'connect-form', novalidate: true, 'aria-labelledby': 'drawer-title' },
       b.fields.map((f, i) => el('div', { class: 'field' }, el('label', { for: `cred-${f.name}` }, f.label), inputs[i])),
       b.note ? el('p', { class: 'help' }, b.note) : null,
-      el('div', {}, submit),
+      el('div', {}, submit, hint),
       error);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -408,8 +490,8 @@
         error.textContent = e.message;
         const bad = inputs.find((i) => i.name === e.field);
         if (bad) bad.setAttribute('aria-invalid', 'true');
-        submit.disabled = false;
         submit.textContent = `Connect ${b.name}`;
+        ready();
         (bad || inputs[0]).focus();
       }
     });
@@ -498,6 +580,39 @@
     return view;
   }
 
+  // What the dropdown says beside a lock: what it needs to be managed remotely,
+  // whether its bridge (gateway, ...) is offline, and which other properties use it.
+  // The lock list says nothing of being online yet: `online: false` (on the lock
+  // or its `remote`) is read when the API gives it; meanwhile codes of this
+  // tenant waiting for that lock's bridge say it does not answer.
+  function lockNotes(b, lock, p) {
+    const notes = [];
+    if (!lock.assignable) notes.push(`needs ${lock.needs || 'remote access'}`);
+    const on = (q) => q.assignment && q.assignment.provider === b.id && q.assignment.lock_id === lock.id;
+    const word = remoteWord(lock.remote);
+    const waiting = state.properties.filter(on)
+      .reduce((n, q) => n + q.bookings.filter((bk) => waitingFor(q, bk.code)).length, 0);
+    if (lock.online === false || (lock.remote && lock.remote.online === false)) notes.push(`${word} offline`);
+    else if (waiting) notes.push(`${word} not answering: ${waiting} code${waiting === 1 ? '' : 's'} waiting`);
+    const others = state.properties.filter((q) => q.id !== p.id && on(q)).map((q) => q.name);
+    if (others.length) notes.push(`used by ${others.join(', ')}`);
+    return notes;
+  }
+
+  // After an assignment changes, every row's dropdown says again who uses which lock.
+  function relabelLocks(b, locks) {
+    for (const li of document.querySelectorAll('#assignment-list li.assignment')) {
+      const p = state.properties.find((q) => q.id === li.dataset.property);
+      if (!p) continue;
+      for (const option of li.querySelectorAll('select option[value]')) {
+        const lock = locks.find((l) => l.id === option.value);
+        if (!lock) continue;
+        const notes = lockNotes(b, lock, p);
+        option.textContent = notes.length ? `${lock.name} (${notes.join('; ')})` : lock.name;
+      }
+    }
+  }
+
   function renderAssignment(li, b, p, locks, flash) {
     const a = p.assignment;
     const mine = a && a.provider === b.id;
@@ -507,7 +622,8 @@
     const ok = el('p', { class: 'success', role: 'status' }, flash || '');
     const options = [el('option', { value: '', disabled: true, selected: !mine }, `Choose ${b.article} ${b.name} lock`)];
     for (const l of locks) {
-      const label = l.assignable ? l.name : `${l.name} (needs ${l.needs || 'remote access'})`;
+      const notes = lockNotes(b, l, p);
+      const label = notes.length ? `${l.name} (${notes.join('; ')})` : l.name;
       options.push(el('option', { value: l.id, disabled: !l.assignable, selected: mine && a.lock_id === l.id }, label));
     }
     if (mine && !locks.some((l) => l.id === a.lock_id)) {
@@ -522,6 +638,7 @@
         const next = await call('PUT', `/properties/${enc(p.id)}/assignment`, { provider: b.id, lock_id: select.value });
         p.assignment = next;
         renderAssignment(li, b, p, locks, `${next.lock_name} is assigned to ${p.name}.`);
+        relabelLocks(b, locks);
         li.querySelector('select').focus();
       } catch (e) {
         select.value = mine ? a.lock_id : '';
@@ -600,6 +717,7 @@
         await call('DELETE', `/properties/${enc(p.id)}/assignment`);
         p.assignment = null;
         renderAssignment(li, b, p, locks, `${a.lock_name} is removed from ${p.name}.`);
+        relabelLocks(b, locks);
         li.querySelector('select').focus();
       } catch (e) {
         error.textContent = e.message;
@@ -611,28 +729,113 @@
 
   // ---- properties and bookings -------------------------------------------
 
-  function bookingRow(p, bk) {
+  // How codes reach a lock, in words, from the API's `remote.kind` (no brand in sight).
+  const REMOTE_WORDS = { bridge: 'bridge', gateway: 'gateway', keypad: 'keypad', wifi: 'Wi-Fi' };
+  const remoteWord = (remote) => (remote && (REMOTE_WORDS[remote.kind] || remote.kind)) || 'connection';
+
+  // What a code in a retry waits for: the word for the property's bridge (or
+  // gateway, ...) when its last error is about that path being offline, else null.
+  // The code status carries no "offline" flag yet: `offline_since`, when the
+  // API gives it, settles it; otherwise the plugin's sentence does.
+  function waitingFor(p, c) {
+    if (!c || !['retrying', 'creating'].includes(c.state) || !c.last_error) return null;
+    const a = p.assignment;
+    if (!a || a.lock_id !== c.lock_id) return null;
+    const word = remoteWord(a.remote);
+    const error = c.last_error.toLowerCase();
+    return c.offline_since || error.includes(word.toLowerCase()) || error.includes('offline') ? word : null;
+  }
+
+  // The state's own next step, worded for that state (not one ambiguous "next attempt").
+  function nextStep(p, bk, c) {
+    const tz = p.timezone;
+    if (!c) return '—';
+    const at = c.next_attempt;
+    switch (c.state) {
+      case 'scheduled': return `Created on ${fmtZoned(c.create_at || at, tz)}`;
+      case 'creating': return at ? `Checked again at ${fmtZoned(at, tz)}` : 'Being written now';
+      case 'retrying': return at ? `Retry at ${fmtZoned(at, tz)}` : 'Retry soon';
+      case 'on_lock': return `Removed after ${fmtZoned(at || (c.window && c.window.end), tz)}`;
+      case 'moving': return at ? `Moved at ${fmtZoned(at, tz)}` : 'Being moved now';
+      case 'deleting': return at ? `Deleted at ${fmtZoned(at, tz)}` : 'Being deleted now';
+      case 'failed': return 'No more attempts';
+      case 'left_to_expire': return `Expires at ${fmtZoned(c.window && c.window.end, tz)}`;
+      default: return bk.status === 'cancelled' || !p.assignment ? '—' : (at ? `Planned on ${fmtZoned(at, tz)}` : '—');
+    }
+  }
+
+  // The alert e-mail (R12) of a booking, from the outbox. The outbox entries
+  // name their booking only in the text ("(booking ID)"), so that is matched.
+  function alertMailFor(bk) {
+    const mark = `(booking ${bk.id})`;
+    return state.emails.find((m) => (m.body || '').includes(mark)) || null;
+  }
+
+  function mailView(p, mail, open) {
+    return el('details', { class: 'alert-mail', open },
+      el('summary', {}, `Alert e-mail to the account owner, ${fmtZoned(mail.at, p.timezone)}`),
+      el('p', { class: 'mail-subject' }, el('span', { class: 'label' }, 'Subject: '), mail.subject),
+      el('pre', { class: 'mail-body' }, mail.body));
+  }
+
+  // Advice on a Failed code (and the alert e-mail when the outbox has it), or
+  // the alert e-mail alone for a code still tried: a row under the booking's.
+  function detailRow(p, bk, c, columns) {
+    if (!c || (c.state !== 'failed' && !c.alert_sent)) return null;
+    const a = p.assignment;
+    const mail = c.alert_sent ? alertMailFor(bk) : null;
+    const parts = [];
+    if (c.state === 'failed') {
+      const guest = bk.guest_name || 'the guest';
+      const vendor = a ? brand(a.provider).name : 'the lock\'s';
+      const path = a ? `the lock's ${remoteWord(a.remote)}` : 'the lock';
+      parts.push(el('div', { class: 'advice' },
+        el('p', {}, el('strong', {}, 'What to do: '),
+          `this code never reached the lock and is no longer tried. Give ${guest} another way in: an offline code `
+          + `from the ${vendor} app, or a key handover. Then check that ${path} is powered and online, so the next `
+          + 'guests\' codes reach the lock.')));
+    }
+    if (mail) parts.push(mailView(p, mail, c.state === 'failed'));
+    else if (c.alert_sent) parts.push(el('p', { class: 'muted' }, 'The account owner was alerted by e-mail.'));
+    return el('tr', { class: 'detail' }, el('td', { colspan: columns, class: 'detail' }, parts));
+  }
+
+  const COLUMNS = ['Guest', 'Stay', 'Code', 'PIN', 'Valid', 'Next step', 'Message'];
+
+  // One booking: its row, and a detail row when there is advice or an alert e-mail.
+  function bookingRows(p, bk) {
     const c = bk.code;
     const stateName = c ? c.state : 'none';
-    const stateCell = el('td', {},
-      el('span', { class: `state state-${stateName}` }, bk.status === 'cancelled' && stateName === 'none' ? 'Cancelled' : STATES[stateName] || stateName),
+    const waiting = waitingFor(p, c);
+    let label = STATES[stateName] || stateName;
+    if (bk.status === 'cancelled' && stateName === 'none') label = 'Cancelled';
+    if (waiting) {
+      label = c.offline_since
+        ? `Waiting for the ${waiting} (offline since ${fmtZoned(c.offline_since, p.timezone)})`
+        : `Waiting for the ${waiting}`;
+    }
+    const cell = (name, cls, ...content) => el('td', { class: cls, 'data-label': name }, ...content);
+    const stateCell = cell('Code', 'code-state',
+      el('span', { class: `state state-${waiting ? 'waiting' : stateName}` }, label),
+      c && c.last_error ? el('div', { class: 'last-error' }, `Last error: ${c.last_error}`) : null,
       c && c.alert_sent ? el('div', { class: 'muted' }, 'Manager alerted') : null);
     const pin = c && c.pin && PIN_SHOWN.has(c.state) ? c.pin : '—';
     const window = c && c.window
-      ? `${fmtInstant(c.window.start, p.timezone)} → ${fmtInstant(c.window.end, p.timezone)}`
+      ? `${fmtInstant(c.window.start, p.timezone)} → ${fmtInstant(c.window.end, p.timezone)} (${p.timezone})`
       : '—';
-    return el('tr', { 'data-booking': bk.id },
-      el('th', { scope: 'row' }, bk.guest_name || bk.id, bk.status === 'cancelled' ? el('div', { class: 'muted' }, 'cancelled') : null),
-      el('td', {}, `${fmtDate(bk.check_in)} → ${fmtDate(bk.check_out)}`),
+    const main = el('tr', { 'data-booking': bk.id },
+      el('th', { scope: 'row', 'data-label': 'Guest' }, bk.guest_name || bk.id,
+        bk.status === 'cancelled' ? el('div', { class: 'muted' }, 'cancelled') : null),
+      cell('Stay', 'stay', `${fmtDate(bk.check_in)} → ${fmtDate(bk.check_out)}`),
       stateCell,
-      el('td', { class: 'pin' }, pin),
-      el('td', {}, window),
-      el('td', {}, (c && c.last_error) || '—'),
-      el('td', {}, c && c.next_attempt ? fmtInstant(c.next_attempt, p.timezone) : '—'),
-      el('td', {}, el('button', {
+      cell('PIN', 'pin', pin),
+      cell('Valid', 'window', window),
+      cell('Next step', 'next-step', nextStep(p, bk, c)),
+      cell('Message', 'message', el('button', {
         type: 'button', class: 'secondary', 'data-focus-key': `preview-${bk.id}`,
         'aria-label': `Preview message for ${bk.guest_name || bk.id}`, onclick: () => previewFor(bk.id),
       }, 'Preview')));
+    return el('tbody', { class: 'booking', 'data-booking': bk.id }, main, detailRow(p, bk, c, COLUMNS.length));
   }
 
   function propertyContent(p) {
@@ -640,13 +843,13 @@
     const lock = a ? `${brand(a.provider).name} lock “${a.lock_name}”` : 'no lock';
     const summary = el('summary', {},
       el('span', { class: 'prop-name' }, p.name),
-      el('span', { class: 'meta' }, ` · ${p.timezone} · ${lock} · ${p.bookings.length} booking${p.bookings.length === 1 ? '' : 's'}`));
+      el('span', { class: 'meta' }, ` · ${p.timezone}, `, el('span', { class: 'tz-now', 'data-tz-now': p.timezone }),
+        ` · ${lock} · ${p.bookings.length} booking${p.bookings.length === 1 ? '' : 's'}`));
     if (!p.bookings.length) return [summary, el('p', { class: 'muted' }, 'No bookings.')];
-    const table = el('table', {},
-      el('caption', { class: 'visually-hidden' }, `Bookings of ${p.name}`),
-      el('thead', {}, el('tr', {},
-        ['Guest', 'Stay', 'Code', 'PIN', `Valid (${p.timezone})`, 'Last error', 'Next attempt', 'Message'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, p.bookings.map((bk) => bookingRow(p, bk))));
+    const table = el('table', { class: 'bookings' },
+      el('caption', { class: 'visually-hidden' }, `Bookings of ${p.name}, times in ${p.timezone}`),
+      el('thead', {}, el('tr', {}, COLUMNS.map((h) => el('th', { scope: 'col' }, h)))),
+      p.bookings.map((bk) => bookingRows(p, bk)));
     return [summary, el('div', { class: 'table-wrap' }, table)];
   }
 
@@ -661,7 +864,7 @@
     const seen = new Set();
     const nodes = state.properties.map((p) => {
       seen.add(p.id);
-      const sig = JSON.stringify(p);
+      const sig = JSON.stringify([p, p.bookings.map((bk) => bk.code && bk.code.alert_sent && alertMailFor(bk))]);
       let entry = state.rendered.get(p.id);
       if (!entry) {
         entry = { node: el('details', { class: 'property', 'data-property': p.id }), sig: '' };
@@ -682,6 +885,7 @@
     for (const id of [...state.rendered.keys()]) if (!seen.has(id)) state.rendered.delete(id);
     const current = [...root.children];
     if (current.length !== nodes.length || current.some((n, i) => n !== nodes[i])) root.replaceChildren(...nodes);
+    renderClock();
   }
 
   // ---- message preview ---------------------------------------------------
@@ -707,10 +911,37 @@
     $('preview-title').scrollIntoView({ block: 'start' });
   }
 
+  // The booking's own fields, filled as a PMS fills its variables before
+  // sending a message: the plugin fills only the code (R19, R20).
+  function bookingFields(bookingId) {
+    for (const p of state.properties) {
+      const bk = p.bookings.find((x) => x.id === bookingId);
+      if (!bk) continue;
+      const time = (own, fallback) => own || fallback || '';
+      return {
+        guest_name: bk.guest_name || '',
+        property_name: p.name,
+        check_in: fmtDate(bk.check_in),
+        check_out: fmtDate(bk.check_out),
+        check_in_time: time(bk.check_in_time, p.check_in_time),
+        check_out_time: time(bk.check_out_time, p.check_out_time),
+        booking_id: bk.id,
+      };
+    }
+    return {};
+  }
+
+  // Fills `{{name}}` for each of the booking's fields that has a value; the rest stay as written.
+  function fillBookingFields(text, fields) {
+    return text.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (whole, name) => (fields[name] ? fields[name] : whole));
+  }
+
   async function submitPreview(event) {
     event.preventDefault();
     const error = $('preview-error');
+    const info = $('preview-info');
     error.hidden = true;
+    info.textContent = '';
     const bookingId = $('preview-booking').value;
     if (!bookingId) {
       error.textContent = 'Choose a booking first.';
@@ -718,13 +949,15 @@
       return;
     }
     try {
-      const data = await call('POST', `/bookings/${enc(bookingId)}/render`, { template: $('preview-template').value });
-      const wanted = /\{\{\s*(smartlock_code|nuki_code)\s*\}\}/.test($('preview-template').value);
+      const template = $('preview-template').value;
+      const data = await call('POST', `/bookings/${enc(bookingId)}/render`, { template });
+      const wanted = /\{\{\s*(smartlock_code|nuki_code)\s*\}\}/.test(template);
       const filled = data.filled.includes('smartlock_code') || data.filled.includes('nuki_code');
-      $('preview-output').textContent = data.text;
+      // The plugin's text first, so a guest's name can never be read as a code variable.
+      $('preview-output').textContent = fillBookingFields(data.text, bookingFields(bookingId));
       if (wanted && !filled) {
-        error.textContent = 'This booking has no code on the lock yet: {{smartlock_code}} is left as written for now.';
-        error.hidden = false;
+        info.textContent = 'No code yet: this booking\'s code is not on the lock yet, so {{smartlock_code}} is shown '
+          + 'as written. The PMS sends the message once the code is there.';
       }
     } catch (e) {
       error.textContent = e.message;
@@ -739,8 +972,10 @@
     const generation = state.generation;
     try {
       const properties = await loadProperties();
+      const emails = await loadEmails(properties);
       if (generation !== state.generation) return;
       state.properties = properties;
+      state.emails = emails;
       renderProperties();
       renderPreviewOptions();
       banner('');
