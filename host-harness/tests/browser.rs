@@ -1,7 +1,13 @@
 //! The panel in headless Chromium: runs `host-harness/panel-tests` (node's
 //! test runner with playwright-core, pinned in its package-lock.json)
-//! against this build's `host-harness serve --demo`. Screenshots and step
-//! timings go to `host-harness/panel-tests/output/` (not committed).
+//! against this build's `host-harness serve --demo`: the seed's flows and the
+//! keys (`panel.test.mjs`), and a new user's first hour at 1280 and 390 px
+//! (`first-hour.test.mjs`: zones on every time, a next step per state, a code
+//! waiting for an offline bridge, a Failed code's advice and alert e-mail, the
+//! lock dropdown's marks, the message preview, Connect waiting for a key, and
+//! nothing off-screen at 390 px). Screenshots and step timings go to
+//! `host-harness/panel-tests/output/` (not committed); the 1280 px run also
+//! writes the README's picture, `docs/panel.png`, so it shows this build.
 //!
 //! Needs Debian's `chromium` (`apt-get install -y chromium`; another binary
 //! through `CHROMIUM_PATH`) and Node.js with npm. Without Chromium it prints

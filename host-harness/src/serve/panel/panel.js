@@ -593,7 +593,7 @@
     const waiting = state.properties.filter(on)
       .reduce((n, q) => n + q.bookings.filter((bk) => waitingFor(q, bk.code)).length, 0);
     if (lock.online === false || (lock.remote && lock.remote.online === false)) notes.push(`${word} offline`);
-    else if (waiting) notes.push(`${word} not answering: ${waiting} code${waiting === 1 ? '' : 's'} waiting`);
+    else if (waiting) notes.push(`${word} not answering, ${waiting} code${waiting === 1 ? '' : 's'} waiting`);
     const others = state.properties.filter((q) => q.id !== p.id && on(q)).map((q) => q.name);
     if (others.length) notes.push(`used by ${others.join(', ')}`);
     return notes;
@@ -651,6 +651,10 @@
         el('label', { for: selectId, class: 'prop-name' }, p.name, ' ', el('span', { class: 'tz' }, `(${p.timezone})`)),
         select),
     ];
+    // The assigned lock's marks in full (a narrow dropdown cuts its label short).
+    const current = mine && locks.find((l) => l.id === a.lock_id);
+    const currentNotes = current ? lockNotes(b, current, p) : [];
+    if (currentNotes.length) parts.push(el('p', { class: 'lock-note' }, `${current.name}: ${currentNotes.join('; ')}.`));
     if (a && !mine) {
       parts.push(el('p', { class: 'other-lock' },
         `Has ${brand(a.provider).article} ${brand(a.provider).name} lock: ${a.lock_name}. Remove it in the ${brand(a.provider).name} panel before assigning ${b.article} ${b.name} lock.`));
