@@ -17,6 +17,7 @@
 mod faults;
 pub mod igloohome;
 pub mod nuki;
+mod offline;
 pub mod seam;
 mod server;
 mod sim;
@@ -185,6 +186,15 @@ pub struct PinRecord {
     pub removed_at: Option<i64>,
     /// A PIN the plugin set, or an offline code the vendor issued.
     pub kind: PinKind,
+}
+
+impl PinRecord {
+    /// Whether the lock holds it at `at` and `at` is in its window: a PIN
+    /// in the lock's table opens then. (An offline code's first-use rule is
+    /// its vendor's, kept beside the record.)
+    pub fn holds_at(&self, at: i64) -> bool {
+        self.added_at <= at && self.removed_at.is_none_or(|r| at < r) && self.start <= at && at < self.end
+    }
 }
 
 /// Requests a stub received (admin routes excluded), in total and per

@@ -487,6 +487,16 @@ impl World {
         Ok(())
     }
 
+    /// Lock-side truth for the scenario's `try_pin` step: a guest types
+    /// `pin` on `vendor`'s lock `lock` now. Whether it opens, by the lock's
+    /// own rules (offline codes included, R24: an igloohome algoPIN or a
+    /// TTLock offline passcode that opens counts as used, as on the lock).
+    /// An unknown lock opens for nothing.
+    pub fn try_pin(&self, vendor: Vendor, lock: &str, pin: &str) -> Result<bool, WorldError> {
+        let at = self.now();
+        Ok(self.stub(vendor)?.opens(lock, pin, at))
+    }
+
     /// Every PIN that was ever on a lock, of every vendor (each record
     /// names its `provider`), ordered by `added_at`, then provider; a
     /// vendor's own order is kept among equals.
@@ -565,6 +575,7 @@ trait VendorStub: Send + Sync {
     fn revoke_tokens(&self) -> usize;
     fn account_of(&self, req: &StubRequest) -> Option<String>;
     fn pins(&self) -> Vec<PinRecord>;
+    fn opens(&self, lock: &str, pin: &str, at: i64) -> bool;
     fn http_totals(&self) -> HttpCounts;
 }
 
@@ -591,6 +602,9 @@ macro_rules! vendor_stub {
             }
             fn pins(&self) -> Vec<PinRecord> {
                 <$stub>::pins(self)
+            }
+            fn opens(&self, lock: &str, pin: &str, at: i64) -> bool {
+                <$stub>::opens(self, lock, pin, at)
             }
             fn http_totals(&self) -> HttpCounts {
                 <$stub>::$http_totals(self)

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use chrono::DateTime;
 use serde_json::{json, Map, Value};
 
+use super::algopin::{self, AlgoKind};
 use super::config::OfflineReply;
 use super::state::{JobAction, JobState, State, TokenInfo, MAX_PENDING_PER_BRIDGE, TOKEN_LIFETIME};
 use super::{rfc3339_offset, Endpoint, FaultKind, MalformedKind, StubRequest, StubResponse};
@@ -45,6 +46,7 @@ enum Route {
     Device(String),
     CreateJob { lock: String, bridge: String },
     JobStatus(String),
+    Algopin { device: String, kind: AlgoKind },
 }
 
 impl Route {
@@ -54,12 +56,13 @@ impl Route {
             Route::DeviceList | Route::Device(_) => Endpoint::Devices,
             Route::CreateJob { .. } => Endpoint::Jobs,
             Route::JobStatus(_) => Endpoint::JobStatus,
+            Route::Algopin { .. } => Endpoint::Algopin,
         }
     }
 
     fn method(&self) -> &'static str {
         match self {
-            Route::Token | Route::CreateJob { .. } => "POST",
+            Route::Token | Route::CreateJob { .. } | Route::Algopin { .. } => "POST",
             _ => "GET",
         }
     }
@@ -75,6 +78,9 @@ fn route(segments: &[String]) -> Option<Route> {
             Route::CreateJob { lock: lock.to_string(), bridge: bridge.to_string() }
         }
         ["igloohome", "jobs", id] => Route::JobStatus(id.to_string()),
+        ["igloohome", "devices", id, "algopin", kind] => {
+            Route::Algopin { device: id.to_string(), kind: AlgoKind::parse(kind)? }
+        }
         _ => return None,
     })
 }
@@ -132,6 +138,7 @@ pub(crate) fn handle(state: &mut State, req: &StubRequest) -> StubResponse {
             Route::Device(id) => device(state, req, &id),
             Route::CreateJob { lock, bridge } => create_job(state, req, &lock, &bridge),
             Route::JobStatus(id) => job_status(state, req, &id),
+            Route::Algopin { device, kind } => algopin(state, req, &device, kind),
         }
     };
 
@@ -532,4 +539,35 @@ fn job_status(state: &mut State, req: &StubRequest, id: &str) -> StubResponse {
             "jobResponse": response,
         }),
     )
+}
+
+// -------------------------------------------------------------- algoPIN
+
+/// `POST /igloohome/devices/{deviceId}/algopin/{type}`: an offline code,
+/// whatever the state of the lock's bridge (see [`algopin`]).
+fn algopin(state: &mut State, req: &StubRequest, device: &str, kind: AlgoKind) -> StubResponse {
+    if let Err(resp) = authorize(state, req, kind.scope()) {
+        return resp;
+    }
+    let json_type = req
+        .header("Content-Type")
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json_type {
+        return message(415, "Unsupported Media Type: the body must be application/json");
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body) else {
+        return message(400, "request body must be a JSON object");
+    };
+    if state.lock(device).is_none() {
+        return if state.bridge_index(device).is_some() {
+            message(400, "'deviceId' must be a lock: algoPINs are computed by the lock")
+        } else {
+            message(404, "device not found")
+        };
+    }
+    match algopin::issue(state, device, kind, &body) {
+        Ok((pin, pin_id)) => StubResponse::json(200, &json!({"pin": pin, "pinId": pin_id})),
+        Err(r) => message(r.status, &r.message),
+    }
 }

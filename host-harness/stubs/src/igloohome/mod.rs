@@ -17,6 +17,7 @@
 //! that failed or expired reports `completed: true` with `jobStatus: 2`:
 //! `completed` alone never means success, clients must read `jobStatus`.
 
+mod algopin;
 mod api;
 mod config;
 mod state;
@@ -42,7 +43,7 @@ use state::State;
 pub enum StubError {
     #[error("unknown bridge {0:?}")]
     UnknownBridge(String),
-    #[error("unknown endpoint {0:?} (expected token, devices, jobs or job_status)")]
+    #[error("unknown endpoint {0:?} (expected token, devices, jobs, job_status or algopin)")]
     UnknownEndpoint(String),
     #[error("invalid igloohome configuration: {0}")]
     InvalidConfig(String),
@@ -59,10 +60,20 @@ pub enum Endpoint {
     Jobs,
     /// `GET /igloohome/jobs/{jobId}`
     JobStatus,
+    /// `POST /igloohome/devices/{deviceId}/algopin/{hourly|daily|onetime|permanent}`
+    /// (offline codes, R24)
+    Algopin,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 4] = [Endpoint::Token, Endpoint::Devices, Endpoint::Jobs, Endpoint::JobStatus];
+    pub const ALL: [Endpoint; 5] =
+        [Endpoint::Token, Endpoint::Devices, Endpoint::Jobs, Endpoint::JobStatus, Endpoint::Algopin];
+
+    /// Whether a report lists it even at 0: all but `algopin`, which
+    /// appears once called (reports from before it existed stay the same).
+    pub fn listed_at_zero(self) -> bool {
+        self != Endpoint::Algopin
+    }
 
     /// The name used in scenario files and reports.
     pub fn as_str(self) -> &'static str {
@@ -71,6 +82,7 @@ impl Endpoint {
             Endpoint::Devices => "devices",
             Endpoint::Jobs => "jobs",
             Endpoint::JobStatus => "job_status",
+            Endpoint::Algopin => "algopin",
         }
     }
 }
@@ -196,13 +208,29 @@ impl Igloohome {
         n
     }
 
+    /// Lock-side truth, as a guest typing `pin` on lock `lock` at `at` (unix
+    /// seconds) finds out: a PIN the bridge put on the lock opens within its
+    /// window while it is there; an algoPIN opens within its window by the
+    /// lock's clock, whatever the bridge, if a window over 24 h was first
+    /// typed within 24 h of its start (a one-time code opens once). An
+    /// algoPIN that opens counts as used, as it does on the lock.
+    pub fn opens(&self, lock: &str, pin: &str, at: i64) -> bool {
+        self.state().opens(lock, pin, at, true)
+    }
+
+    /// What [`Igloohome::opens`] would answer, without typing the code (no
+    /// algoPIN counts as used).
+    pub fn would_open(&self, lock: &str, pin: &str, at: i64) -> bool {
+        self.state().opens(lock, pin, at, false)
+    }
+
     /// Every PIN that was ever on a lock, in the order they were added.
     pub fn pins(&self) -> Vec<PinRecord> {
         self.state().pins.clone()
     }
 
     /// Requests received; `by_endpoint` always has the four keys `token`,
-    /// `devices`, `jobs`, `job_status`.
+    /// `devices`, `jobs`, `job_status`, and `algopin` once it was called.
     pub fn http_counts(&self) -> HttpCounts {
         self.state().counts.clone()
     }

@@ -16,10 +16,12 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::algopin::AlgoPin;
 use super::config::{OfflineReply, StubConfig};
 use super::{Endpoint, FaultKind, HttpCounts, PinRecord, StubError};
 use crate::faults::FaultQueue;
 use crate::sim::Simulation;
+use crate::PinKind;
 
 /// Seconds a bridge takes to carry out one job ("roughly 2 jobs per minute").
 pub const JOB_SECONDS: i64 = 30;
@@ -117,6 +119,8 @@ pub(crate) struct State {
     pub jobs: Vec<Job>,
     pub job_index: HashMap<String, usize>,
     pub pins: Vec<PinRecord>,
+    /// Every algoPIN issued, oldest first; `pin` indexes its record in `pins`.
+    pub algopins: Vec<AlgoPin>,
     pub tokens: HashMap<String, TokenInfo>,
     pub faults: FaultQueue<Endpoint, FaultKind>,
     pub counts: HttpCounts,
@@ -163,9 +167,10 @@ impl State {
             jobs: Vec::new(),
             job_index: HashMap::new(),
             pins: Vec::new(),
+            algopins: Vec::new(),
             tokens: HashMap::new(),
             faults: FaultQueue::default(),
-            counts: HttpCounts::zero(Endpoint::ALL.map(Endpoint::as_str)),
+            counts: HttpCounts::zero(Endpoint::ALL.into_iter().filter(|e| e.listed_at_zero()).map(Endpoint::as_str)),
             page_size: 2,
             id_counter: 0,
         }
@@ -212,7 +217,7 @@ impl State {
     /// Queues a job on a bridge at the current instant and returns its id.
     /// The caller has checked the link, the offline policy and the cap.
     pub fn enqueue(&mut self, lock: &str, bridge_idx: usize, action: JobAction) -> String {
-        let id = self.new_job_id();
+        let id = self.new_id();
         let idx = self.jobs.len();
         self.jobs.push(Job {
             id: id.clone(),
@@ -304,8 +309,12 @@ impl State {
         let lock = job.lock.clone();
         match job.action.clone() {
             JobAction::CreatePin { pin, access_name, start, end } => {
-                let current: Vec<&PinRecord> =
-                    self.pins.iter().filter(|p| p.lock == lock && p.removed_at.is_none()).collect();
+                // AlgoPINs are computed by the lock, not held in its table.
+                let current: Vec<&PinRecord> = self
+                    .pins
+                    .iter()
+                    .filter(|p| p.lock == lock && p.removed_at.is_none() && p.kind != PinKind::Offline)
+                    .collect();
                 if current.iter().any(|p| p.pin == pin) {
                     return Err("pin already exists on the lock".into());
                 }
@@ -321,13 +330,17 @@ impl State {
                     end,
                     added_at: at,
                     removed_at: None,
-                    kind: crate::PinKind::Code,
+                    kind: PinKind::Code,
                 });
                 Ok(())
             }
             JobAction::DeletePin { pin } => {
-                // Deleting a PIN that is not there succeeds with no effect.
-                if let Some(p) = self.pins.iter_mut().find(|p| p.lock == lock && p.pin == pin && p.removed_at.is_none())
+                // Deleting a PIN that is not there succeeds with no effect; a
+                // delete job does not reach algoPINs (none is known to).
+                if let Some(p) = self
+                    .pins
+                    .iter_mut()
+                    .find(|p| p.lock == lock && p.pin == pin && p.removed_at.is_none() && p.kind != PinKind::Offline)
                 {
                     p.removed_at = Some(at);
                 }
@@ -336,8 +349,23 @@ impl State {
         }
     }
 
+    /// Lock-side truth for a PIN typed at `at` (see `Igloohome::opens`);
+    /// `typed` counts an algoPIN that opens as used.
+    pub fn opens(&mut self, lock: &str, pin: &str, at: i64, typed: bool) -> bool {
+        let in_table =
+            self.pins.iter().any(|p| p.kind != PinKind::Offline && p.lock == lock && p.pin == pin && p.holds_at(at));
+        in_table
+            || self.algopins.iter_mut().filter(|a| a.lock == lock && a.pin == pin).any(|a| {
+                if typed {
+                    a.lock_side.type_at(at)
+                } else {
+                    a.lock_side.would_accept(at)
+                }
+            })
+    }
+
     /// A random UUID v4 in its usual text form.
-    fn new_job_id(&mut self) -> String {
+    pub fn new_id(&mut self) -> String {
         crate::random_uuid(&mut self.id_counter, self.now)
     }
 

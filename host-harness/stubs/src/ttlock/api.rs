@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::offline::{self, PeriodRequest};
 use super::state::{floor_minute_ms, Channel, Passcode, State, DATE_TOLERANCE_MS, PERMANENT_END, TOKEN_LIFETIME};
 use super::state::{AccessToken, RefreshToken, REFRESH_LIFETIME};
 use super::{FaultKind, MalformedKind, StubRequest, StubResponse, TtlockEndpoint};
@@ -75,6 +76,7 @@ enum Route {
     PwdDelete,
     PwdList,
     MonthCount,
+    PwdGet,
 }
 
 impl Route {
@@ -92,6 +94,7 @@ impl Route {
             "/v3/keyboardPwd/delete" => Route::PwdDelete,
             "/v3/lock/listKeyboardPwd" => Route::PwdList,
             "/app/getMonthRequestCount" => Route::MonthCount,
+            "/v3/keyboardPwd/get" => Route::PwdGet,
             _ => return None,
         })
     }
@@ -109,6 +112,7 @@ impl Route {
             Route::PwdDelete => TtlockEndpoint::PwdDelete,
             Route::PwdList => TtlockEndpoint::PwdList,
             Route::MonthCount => TtlockEndpoint::MonthCount,
+            Route::PwdGet => TtlockEndpoint::PwdGet,
         }
     }
 
@@ -117,7 +121,9 @@ impl Route {
     /// not documented).
     fn method(self) -> &'static str {
         match self {
-            Route::Token | Route::PwdAdd | Route::PwdChange | Route::PwdDelete | Route::MonthCount => "POST",
+            Route::Token | Route::PwdAdd | Route::PwdChange | Route::PwdDelete | Route::MonthCount | Route::PwdGet => {
+                "POST"
+            }
             _ => "GET",
         }
     }
@@ -351,6 +357,7 @@ pub(crate) fn handle(state: &mut State, req: &StubRequest) -> Outcome {
                 Route::GatewayListLock => Outcome::Done(respond(gateway_list_lock(state, &p))),
                 Route::GatewayDetail => Outcome::Done(respond(gateway_detail(state, &p))),
                 Route::PwdList => Outcome::Done(respond(pwd_list(state, &p))),
+                Route::PwdGet => Outcome::Done(respond(pwd_get(state, &p, account))),
                 Route::PwdAdd => {
                     let step = pwd_add(state, &p, account);
                     write_outcome(state, step)
@@ -457,6 +464,13 @@ fn carry_out(state: &mut State, write: Write) -> Api<StubResponse> {
                 state.take_off_lock(old);
                 let pin = state.put_on_lock(lock, &new_pin, &name, start_ms, end_ms);
                 state.passcodes[r].on_lock = Some(pin);
+                if let Some(o) = state.offline_code(old) {
+                    // Still computed by the lock, its first use remembered.
+                    state.pins[pin].kind = crate::PinKind::Offline;
+                    let code = &mut state.offline[o];
+                    (code.pin, code.start_ms, code.end_ms) = (pin, start_ms, end_ms);
+                    (code.lock_side.start, code.lock_side.end) = (start_ms.div_euclid(1000), end_ms.div_euclid(1000));
+                }
                 tracing::debug!(lock = %state.locks[lock].id, id, "ttlock stub: passcode changed on the lock");
             }
             Ok(ok_empty())
@@ -464,6 +478,13 @@ fn carry_out(state: &mut State, write: Write) -> Api<StubResponse> {
         Write::Delete { lock, id } => {
             let r = state.record_index(lock, id).ok_or(-2009)?;
             if let Some(pin) = state.passcodes[r].on_lock {
+                if let Some(o) = state.offline_code(pin) {
+                    if !state.offline[o].lock_side.used() {
+                        // A never-used offline code cannot be deleted.
+                        return Err(1);
+                    }
+                    burn(state, o);
+                }
                 state.take_off_lock(pin);
             }
             state.passcodes.remove(r);
@@ -886,7 +907,8 @@ fn pwd_change(state: &mut State, p: &Params) -> Api<Step> {
         // Never on the lock (a cloud-only add): nothing there to modify.
         return Err(-3008);
     };
-    if state.change_needs_prior_use {
+    let never_used_offline = state.offline_code(pin).is_some_and(|o| !state.offline[o].lock_side.used());
+    if state.change_needs_prior_use || never_used_offline {
         return Err(-3008);
     }
     let entry = &state.pins[pin];
@@ -920,6 +942,10 @@ fn pwd_delete(state: &mut State, p: &Params) -> Api<Step> {
     let id = state.passcodes[r].id;
     match p.int("deleteType")?.unwrap_or(1) {
         1 => {
+            // An offline code's window is burnt; the lock keeps honouring it.
+            if let Some(o) = state.passcodes[r].on_lock.and_then(|pin| state.offline_code(pin)) {
+                burn(state, o);
+            }
             state.passcodes.remove(r);
             Ok(Step::Answer(ok_empty()))
         }
@@ -965,4 +991,31 @@ fn pwd_list(state: &mut State, p: &Params) -> Api<Value> {
         })
         .collect();
     Ok(paged(order(items, order_by)?, page_no, page_size))
+}
+
+/// Marks an offline code's window as obtained and deleted (-1026 from now).
+fn burn(state: &mut State, offline: usize) {
+    let o = &state.offline[offline];
+    let key = (o.lock, o.start_ms, o.end_ms);
+    state.burnt_windows.insert(key);
+}
+
+/// `POST /v3/keyboardPwd/get`: an offline period passcode (type 3), with no
+/// gateway involved (see [`offline`]). `keyboardPwdVersion` may be left out
+/// or be 4; other types are not simulated (-3).
+fn pwd_get(state: &mut State, p: &Params, account: usize) -> Api<Value> {
+    let lock = lock_param(state, p)?;
+    if p.int("keyboardPwdVersion")?.is_some_and(|v| v != 4) {
+        return Err(-3);
+    }
+    if p.required_int("keyboardPwdType")? != 3 {
+        tracing::debug!("ttlock stub: keyboardPwd/get simulates period passcodes (type 3) only");
+        return Err(-3);
+    }
+    let name = name_param(p)?.unwrap_or_default();
+    let start_ms = p.required_int("startDate")?;
+    let end_ms = p.required_int("endDate")?;
+    let sender = state.accounts[account].username.clone();
+    let (code, id) = offline::issue(state, PeriodRequest { lock, name, start_ms, end_ms, sender })?;
+    Ok(json!({"keyboardPwd": code, "keyboardPwdId": id}))
 }

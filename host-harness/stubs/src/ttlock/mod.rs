@@ -21,6 +21,7 @@
 
 mod api;
 mod config;
+mod offline;
 mod state;
 
 #[cfg(test)]
@@ -35,6 +36,7 @@ use std::time::Duration;
 pub use crate::{HttpCounts, MalformedKind, PinRecord, StubRequest, StubResponse};
 
 pub use config::{TtlockAccount, TtlockApp, TtlockConfig, TtlockGateway, TtlockLock};
+pub use offline::ACTIVATION as OFFLINE_ACTIVATION;
 pub use state::{
     DATE_TOLERANCE_MS, DEFAULT_MONTHLY_QUOTA, HEARTBEAT, LINK_CACHE, MAX_CUSTOM_PASSCODES, PERMANENT_END,
     REFRESH_LIFETIME, TOKEN_LIFETIME,
@@ -52,7 +54,7 @@ pub enum StubError {
     UnknownLock(String),
     #[error(
         "unknown TTLock endpoint {0:?} (expected token, lock_list, lock_detail, gateway, pwd_add, pwd_change, \
-         pwd_delete, pwd_list or month_count)"
+         pwd_delete, pwd_list, month_count or pwd_get)"
     )]
     UnknownEndpoint(String),
     #[error("passcode refused: {0}")]
@@ -82,10 +84,12 @@ pub enum TtlockEndpoint {
     PwdList,
     /// `POST /app/getMonthRequestCount`
     MonthCount,
+    /// `POST /v3/keyboardPwd/get` (offline period passcodes, R24)
+    PwdGet,
 }
 
 impl TtlockEndpoint {
-    pub const ALL: [TtlockEndpoint; 9] = [
+    pub const ALL: [TtlockEndpoint; 10] = [
         TtlockEndpoint::Token,
         TtlockEndpoint::LockList,
         TtlockEndpoint::LockDetail,
@@ -95,7 +99,14 @@ impl TtlockEndpoint {
         TtlockEndpoint::PwdDelete,
         TtlockEndpoint::PwdList,
         TtlockEndpoint::MonthCount,
+        TtlockEndpoint::PwdGet,
     ];
+
+    /// Whether a report lists it even at 0: all but `pwd_get`, which
+    /// appears once called (reports from before it existed stay the same).
+    pub fn listed_at_zero(self) -> bool {
+        self != TtlockEndpoint::PwdGet
+    }
 
     /// The name used in scenario files (`fault` steps).
     pub fn as_str(self) -> &'static str {
@@ -109,6 +120,7 @@ impl TtlockEndpoint {
             TtlockEndpoint::PwdDelete => "pwd_delete",
             TtlockEndpoint::PwdList => "pwd_list",
             TtlockEndpoint::MonthCount => "month_count",
+            TtlockEndpoint::PwdGet => "pwd_get",
         }
     }
 
@@ -241,6 +253,16 @@ impl Ttlock {
         self.state().faults.arm(endpoint, FaultKind::LostAnswer, count);
     }
 
+    /// Whether the cloud holds passcode key data for a lock (default true).
+    /// Without it `keyboardPwd/get` answers -1007, as for a lock whose
+    /// passcodes were never reset in the TTLock app.
+    pub fn set_passcode_data(&self, lock_id: &str, present: bool) -> Result<(), StubError> {
+        let mut s = self.state();
+        let lock = s.lock_index(lock_id).ok_or_else(|| StubError::UnknownLock(lock_id.to_string()))?;
+        s.locks[lock].passcode_data = present;
+        Ok(())
+    }
+
     /// Real time a gateway or Wi-Fi write takes (default 0; the real ones
     /// take 3-8 s). Calls through the same gateway meanwhile get -3003.
     pub fn set_command_delay(&self, delay: Duration) {
@@ -315,19 +337,23 @@ impl Ttlock {
         self.state().pins.clone()
     }
 
-    /// Lock-side truth: whether `pin` opens lock `lock_id` at `at` (unix
-    /// seconds): it is in the lock's table then and `at` is in its window.
+    /// Lock-side truth, as a guest typing `pin` on lock `lock_id` at `at`
+    /// (unix seconds) finds out: a passcode written to the lock opens while
+    /// it is in the lock's table and `at` is in its window; an offline
+    /// period passcode opens in its window, gateway or not, only if first
+    /// typed within [`OFFLINE_ACTIVATION`] of its start, and stops once a
+    /// gateway delete removed it. An offline code that opens counts as used.
     /// Windows are absolute instants; the stub does not shift them by the
-    /// lock's `timezoneRawOffset` (whether the real cloud does is unknown).
+    /// lock's `timezoneRawOffset` (whether the real cloud does is unknown),
+    /// though it floors offline windows to the lock's whole hours.
     pub fn opens(&self, lock_id: &str, pin: &str, at: i64) -> bool {
-        self.state().pins.iter().any(|p| {
-            p.lock == lock_id
-                && p.pin == pin
-                && p.added_at <= at
-                && p.removed_at.is_none_or(|r| at < r)
-                && p.start <= at
-                && at < p.end
-        })
+        self.state().opens(lock_id, pin, at, true)
+    }
+
+    /// What [`Ttlock::opens`] would answer, without typing the code (no
+    /// offline code counts as used).
+    pub fn would_open(&self, lock_id: &str, pin: &str, at: i64) -> bool {
+        self.state().opens(lock_id, pin, at, false)
     }
 
     /// The admin secrets `lock/detail` shows for a lock (admin PIN,
@@ -350,7 +376,8 @@ impl Ttlock {
     }
 
     /// API requests received per endpoint, keyed `ttlock.<endpoint>`; every
-    /// endpoint is present. Faulted and refused requests count too.
+    /// endpoint [`TtlockEndpoint::listed_at_zero`] is present, `ttlock.pwd_get`
+    /// once called. Faulted and refused requests count too.
     pub fn http_counts(&self) -> BTreeMap<String, u64> {
         self.state().counts.by_endpoint.clone()
     }

@@ -19,13 +19,14 @@
 //! ("no gateway near") after it. A gateway or Wi-Fi lock carries out one
 //! command at a time: a call while another is in flight gets -3003 / -3037.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike};
 use md5::{Digest, Md5};
 
 use super::config::{wire_id, TtlockConfig};
+use super::offline::OfflineCode;
 use super::{FaultKind, PinRecord, StubError, TtlockEndpoint};
 use crate::faults::FaultQueue;
 use crate::sim::Simulation;
@@ -70,6 +71,8 @@ pub(crate) struct Lock {
     pub gateway: Option<usize>,
     pub wifi: bool,
     pub utc_offset_minutes: i32,
+    /// The cloud can compute offline passcodes for it (else -1007).
+    pub passcode_data: bool,
     /// A command is in flight on this Wi-Fi lock.
     pub busy: bool,
     /// Admin secrets shown by `lock/detail` (R2: the plugin must never show
@@ -167,6 +170,11 @@ pub(crate) struct State {
     pub passcodes: Vec<Passcode>,
     next_passcode_id: i64,
     pub pins: Vec<PinRecord>,
+    /// Every offline passcode issued (`keyboardPwd/get`), oldest first.
+    pub offline: Vec<OfflineCode>,
+    /// (lock, start ms, end ms) of offline windows whose code was deleted:
+    /// asking for them again is -1026.
+    pub burnt_windows: HashSet<(usize, i64, i64)>,
     pub tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub faults: FaultQueue<TtlockEndpoint, FaultKind>,
@@ -209,10 +217,14 @@ impl State {
             // Ids in the range of the API doc's examples.
             next_passcode_id: 3_234_293,
             pins: Vec::new(),
+            offline: Vec::new(),
+            burnt_windows: HashSet::new(),
             tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             faults: FaultQueue::default(),
-            counts: HttpCounts::zero(TtlockEndpoint::ALL.map(TtlockEndpoint::report_key)),
+            counts: HttpCounts::zero(
+                TtlockEndpoint::ALL.into_iter().filter(|e| e.listed_at_zero()).map(TtlockEndpoint::report_key),
+            ),
             quota: Some(DEFAULT_MONTHLY_QUOTA),
             quota_month: beijing_month(now),
             month_count: 0,
@@ -257,6 +269,7 @@ impl State {
                 gateway,
                 wifi: l.wifi,
                 utc_offset_minutes: l.utc_offset_minutes,
+                passcode_data: true,
                 busy: false,
                 secrets,
             });

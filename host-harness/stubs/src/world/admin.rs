@@ -19,6 +19,8 @@
 //! - `POST /_admin/revoke-tokens` `{"provider"?}` (or no body) ->
 //!   `{"revoked": n}`
 //! - `POST /_admin/page-size` `{"page_size": n}` (igloohome)
+//! - `POST /_admin/try-pin` `{"provider"?, "lock", "pin"}` -> `{"opens":
+//!   bool}`: a guest types `pin` on the lock now (see [`World::try_pin`])
 //! - `GET  /_admin/pins` -> the report's `pins` array, every vendor's
 //! - `GET  /_admin/http` -> the report's `http` object, every vendor's,
 //!   with `max_in_flight_per_account`: the most requests ever in flight at
@@ -98,6 +100,11 @@ pub(crate) fn handle(world: &World, req: &StubRequest, route: &[String]) -> Stub
             Ok(StubResponse::json(200, &json!({"provider": vendor, "revoked": n})))
         }),
         ("POST", ["page-size"]) => body(req, false).and_then(|b| page_size(world, &b)),
+        ("POST", ["try-pin"]) => body(req, false).and_then(|b| {
+            let vendor = provider(&b)?;
+            let opens = world.try_pin(vendor, string(&b, "lock")?, string(&b, "pin")?).map_err(|e| world_error(&e))?;
+            Ok(StubResponse::json(200, &json!({ "opens": opens })))
+        }),
         ("GET", ["pins"]) => Ok(StubResponse::json(200, &world.report_pins_json())),
         ("GET", ["http"]) => {
             let mut http = world.http_json();
