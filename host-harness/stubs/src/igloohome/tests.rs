@@ -90,14 +90,15 @@ fn get(s: &Igloohome, tok: &str, path: &str) -> StubResponse {
     s.handle(&request("GET", path, &[("Authorization", &auth), ("Accept", "application/json")], b""))
 }
 
-fn post_job(s: &Igloohome, tok: &str, lock: &str, bridge: &str, body: &Value) -> StubResponse {
+/// A JSON POST with a bearer token.
+fn post_json(s: &Igloohome, tok: &str, path: &str, body: &Value) -> StubResponse {
     let auth = format!("Bearer {tok}");
-    s.handle(&request(
-        "POST",
-        &format!("/igloohome/devices/{lock}/jobs/bridges/{bridge}"),
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    ))
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    s.handle(&request("POST", path, &headers, body.to_string().as_bytes()))
+}
+
+fn post_job(s: &Igloohome, tok: &str, lock: &str, bridge: &str, body: &Value) -> StubResponse {
+    post_json(s, tok, &format!("/igloohome/devices/{lock}/jobs/bridges/{bridge}"), body)
 }
 
 fn create_body(pin: &str, start: i64, end: i64) -> Value {
@@ -840,6 +841,205 @@ fn bad_requests_do_not_panic() {
     assert_eq!(r.status, 401);
 }
 
+// -------------------------------------------------------------- algoPIN
+
+fn post_algopin(s: &Igloohome, tok: &str, device: &str, kind: &str, body: &Value) -> StubResponse {
+    post_json(s, tok, &format!("/igloohome/devices/{device}/algopin/{kind}"), body)
+}
+
+fn hourly_body(start: i64, end: i64, variance: i64) -> Value {
+    json!({"variance": variance, "startDate": iso(start), "endDate": iso(end), "accessName": "Bk 4711 Meier"})
+}
+
+/// Issues an hourly algoPIN; its `pin`.
+fn algopin(s: &Igloohome, tok: &str, lock: &str, start: i64, end: i64, variance: i64) -> String {
+    let r = post_algopin(s, tok, lock, "hourly", &hourly_body(start, end, variance));
+    assert_eq!(r.status, 200, "{}", r.json_body());
+    r.json_body()["pin"].as_str().expect("pin").to_string()
+}
+
+#[test]
+fn an_algopin_is_issued_with_the_bridge_offline_and_recorded_as_offline() {
+    let s = stub();
+    let tok = token(&s);
+    s.set_bridge_online(B1, false).expect("bridge");
+    assert!(!s.http_counts().by_endpoint.contains_key("algopin"), "listed only once called");
+    s.set_time(t0() + 600);
+    let (start, end) = (t0() + 3 * 3600, t0() + 51 * 3600);
+    let r = post_algopin(&s, &tok, L1, "hourly", &hourly_body(start, end, 1));
+    assert_eq!(r.status, 200, "{}", r.json_body());
+    let v = r.json_body();
+    let pin = v["pin"].as_str().expect("pin").to_string();
+    assert!(pin.len() == 9 && pin.bytes().all(|b| b.is_ascii_digit()), "{pin}");
+    assert!(v["pinId"].as_str().is_some_and(|id| !id.is_empty()));
+
+    let pins = s.pins();
+    assert_eq!(pins.len(), 1);
+    let p = &pins[0];
+    assert_eq!((p.lock.as_str(), p.pin.as_str(), p.kind), (L1, pin.as_str(), crate::PinKind::Offline));
+    assert_eq!((p.start, p.end, p.added_at, p.removed_at), (start, end, t0() + 600, None));
+    assert_eq!(s.report_pins_json()[0]["kind"], json!("offline"));
+
+    // A retry of the very same request: the same code and id, no second record.
+    let again = post_algopin(&s, &tok, L1, "hourly", &hourly_body(start, end, 1)).json_body();
+    assert_eq!(again, v);
+    assert_eq!(s.pins().len(), 1);
+    // Another variance is another code for the same window (a shared door).
+    let other = algopin(&s, &tok, L1, start, end, 2);
+    assert_ne!(other, pin);
+    // Another lock, same window: another code.
+    assert_ne!(algopin(&s, &tok, L2, start, end, 1), pin);
+    assert_eq!(s.http_counts().by_endpoint["algopin"], 4);
+
+    // No bridge job is involved, and nothing revokes it: past its end it is
+    // still on record, never removed.
+    s.set_bridge_online(B1, true).expect("bridge");
+    s.set_time(end + 86_400);
+    assert!(s.pins().iter().all(|p| p.removed_at.is_none()));
+    assert_eq!(s.http_counts().by_endpoint["jobs"], 0);
+}
+
+#[test]
+fn an_algopin_opens_in_its_window_if_first_typed_within_24_hours() {
+    let s = stub();
+    let tok = token(&s);
+    let (start, end) = (t0() + 3600, t0() + 3600 + 72 * 3600);
+    let never_typed = algopin(&s, &tok, L1, start, end, 1);
+    let typed_early = algopin(&s, &tok, L1, start, end, 2);
+
+    assert!(!s.opens(L1, &typed_early, start - 1), "not before its start");
+    assert!(!s.opens(L2, &typed_early, start + 60), "only on its own lock");
+    assert!(s.would_open(L1, &never_typed, start + 24 * 3600 - 1), "still activatable");
+    assert!(s.opens(L1, &typed_early, start + 2 * 3600));
+    assert!(s.opens(L1, &typed_early, start + 60 * 3600), "activated: opens until the end");
+    assert!(!s.opens(L1, &typed_early, end), "the end is exclusive");
+    assert!(!s.opens(L1, &never_typed, start + 24 * 3600), "not activated in time: refused for good");
+    assert!(!s.opens(L1, &never_typed, start + 30 * 3600));
+
+    // A window of 24 h or less needs no activation: it opens throughout.
+    let short = algopin(&s, &tok, L3, start, start + 24 * 3600, 1);
+    assert!(s.opens(L3, &short, start + 24 * 3600 - 1));
+    assert!(!s.opens(L3, &short, start + 24 * 3600));
+}
+
+#[test]
+fn onetime_and_permanent_algopins_follow_their_own_rules() {
+    let s = stub();
+    let tok = token(&s);
+    let start = t0() + 3600;
+    let body = json!({"variance": 5, "startDate": iso(start), "accessName": "Cleaner"});
+    let r = post_algopin(&s, &tok, L4, "onetime", &body);
+    assert_eq!(r.status, 200, "{}", r.json_body());
+    let once = r.json_body()["pin"].as_str().expect("pin").to_string();
+    assert!(!s.opens(L4, &once, start + 24 * 3600), "only within 24 h of its start");
+    assert!(s.opens(L4, &once, start + 3600));
+    assert!(!s.opens(L4, &once, start + 7200), "it opens once");
+
+    let body = json!({"variance": 1, "startDate": iso(start), "accessName": "Owner"});
+    let r = post_algopin(&s, &tok, L4, "permanent", &body);
+    assert_eq!(r.status, 200, "{}", r.json_body());
+    let forever = r.json_body()["pin"].as_str().expect("pin").to_string();
+    assert!(s.opens(L4, &forever, start + 600));
+    assert!(s.opens(L4, &forever, start + 400 * 86_400));
+    let kinds: Vec<_> = s.pins().iter().map(|p| (p.kind, p.end)).collect();
+    assert_eq!(kinds, [(crate::PinKind::Offline, start + 86_400), (crate::PinKind::Offline, algopin::PERMANENT_END)]);
+}
+
+#[test]
+fn algopin_requests_are_validated() {
+    let s = stub();
+    let tok = token(&s);
+    s.set_time(t0() + 1800);
+    let start = t0() + 3600;
+    let refused = |device: &str, kind: &str, body: Value, status: u16, text: &str| {
+        let r = post_algopin(&s, &tok, device, kind, &body);
+        assert_eq!(r.status, status, "{body}: {}", r.json_body());
+        assert!(message(&r).contains(text), "{body}: {:?} lacks {text:?}", message(&r));
+    };
+    let with = |field: &str, value: Value| {
+        let mut b = hourly_body(start, start + 48 * 3600, 1);
+        b[field] = value;
+        b
+    };
+    let format = "'startDate' must be in format";
+    refused(L1, "hourly", with("startDate", json!("2026-03-01T10:30:00+01:00")), 400, format);
+    refused(L1, "hourly", with("startDate", json!("2026-03-01T09:00:00Z")), 400, format);
+    refused(L1, "hourly", with("startDate", json!("2026-03-01T10:00:00")), 400, format);
+    refused(L1, "hourly", with("startDate", json!(start)), 400, format);
+    refused(L1, "hourly", with("endDate", json!("2026-03-03T10:00:00.000+01:00")), 400, "'endDate' must be in format");
+    refused(L1, "hourly", with("startDate", json!(iso(t0() - 3600))), 400, "before the current hour");
+    refused(L1, "hourly", with("endDate", json!(iso(start))), 400, "after 'startDate'");
+    refused(L1, "hourly", with("endDate", json!(iso(start + 673 * 3600))), 400, "1 to 672 hours");
+    refused(L1, "hourly", with("variance", json!(4)), 400, "'variance'");
+    refused(L1, "hourly", with("variance", json!("1")), 400, "'variance'");
+    refused(L1, "hourly", with("accessName", json!("")), 400, "'accessName'");
+    refused(L1, "hourly", with("accessName", json!("x".repeat(61))), 400, "'accessName'");
+    let mut no_end = hourly_body(start, start + 3600, 1);
+    no_end.as_object_mut().expect("object").remove("endDate");
+    refused(L1, "hourly", no_end, 400, "'endDate' is required");
+    refused(L1, "onetime", hourly_body(start, start + 3600, 1), 400, "'endDate' is not allowed");
+    refused(L1, "daily", hourly_body(start, start + 28 * 86_400, 1), 400, "29 to 367 days");
+    refused(L1, "daily", hourly_body(start, start + 368 * 86_400, 1), 422, "367 days");
+    refused(L1, "daily", hourly_body(start, start + 40 * 86_400 + 3600, 1), 400, "same hour of day");
+    refused("OE1X999999", "hourly", hourly_body(start, start + 3600, 1), 404, "device not found");
+    refused(B1, "hourly", hourly_body(start, start + 3600, 1), 400, "must be a lock");
+
+    // The current hour is accepted; so are exactly 672 hours.
+    algopin(&s, &tok, L1, t0(), t0() + 3600, 1);
+    algopin(&s, &tok, L1, start, start + 672 * 3600, 1);
+    // Daily across a change of offset (DST): the same wall hour, 31 days.
+    let body = json!({"variance": 1, "startDate": "2026-03-20T15:00:00+01:00",
+                      "endDate": "2026-04-20T15:00:00+02:00", "accessName": "Long stay"});
+    let r = post_algopin(&s, &tok, L1, "daily", &body);
+    assert_eq!(r.status, 200, "{}", r.json_body());
+
+    // Not JSON; another method; an unknown type; no token; no scope.
+    let auth = format!("Bearer {tok}");
+    let path = format!("/igloohome/devices/{L1}/algopin/hourly");
+    let body = hourly_body(start, start + 3600, 1).to_string();
+    let r = s.handle(&request("POST", &path, &[("Authorization", &auth), FORM], body.as_bytes()));
+    assert_eq!(r.status, 415);
+    let r = s.handle(&request("DELETE", &path, &[("Authorization", &auth)], b""));
+    assert_eq!((r.status, r.header("Allow")), (405, Some("POST")));
+    assert_eq!(post_algopin(&s, &tok, L1, "weekly", &hourly_body(start, start + 3600, 1)).status, 404);
+    assert_eq!(post_algopin(&s, "nope", L1, "hourly", &hourly_body(start, start + 3600, 1)).status, 401);
+    let r = s.handle(&token_request(
+        "demo-id",
+        "demo-secret",
+        "grant_type=client_credentials&scope=igloohomeapi/algopin-daily",
+    ));
+    let daily_only = r.json_body()["access_token"].as_str().expect("tok").to_string();
+    let r = post_algopin(&s, &daily_only, L1, "hourly", &hourly_body(start, start + 3600, 1));
+    assert_eq!(r.status, 403);
+    assert!(message(&r).contains("algopin-hourly"));
+    assert_eq!(s.pins().len(), 3, "only the accepted requests left a code");
+}
+
+#[test]
+fn algopin_faults_answer_without_a_code_or_spoil_the_answer_of_one() {
+    let s = stub();
+    let tok = token(&s);
+    let start = t0() + 3600;
+    let world = World::from_stubs(Some(s.clone()), None, None);
+    let fault = crate::Fault { endpoint: "algopin".into(), status: 503, count: 1, ..Default::default() };
+    world.inject_fault(crate::Vendor::Igloohome, &fault).expect("fault");
+    let r = post_algopin(&s, &tok, L1, "hourly", &hourly_body(start, start + 3600, 1));
+    assert_eq!(r.status, 503);
+    assert!(s.pins().is_empty());
+    s.inject_fault(Endpoint::Algopin, 0, 1);
+    assert_eq!(post_algopin(&s, &tok, L1, "hourly", &hourly_body(start, start + 3600, 1)).status, 0);
+    assert!(s.pins().is_empty());
+    // A spoiled answer: the code exists; the identical retry gets it back.
+    s.inject_malformed(Endpoint::Algopin, 1, MalformedKind::Truncated);
+    let r = post_algopin(&s, &tok, L1, "hourly", &hourly_body(start, start + 3600, 1));
+    assert!(serde_json::from_slice::<Value>(&r.body).is_err());
+    assert_eq!(s.pins().len(), 1);
+    let pin = algopin(&s, &tok, L1, start, start + 3600, 1);
+    assert_eq!(s.pins()[0].pin, pin);
+    assert_eq!(s.http_counts().by_endpoint["algopin"], 4);
+    assert_eq!("algopin".parse::<Endpoint>(), Ok(Endpoint::Algopin));
+}
+
 // ------------------------------------------------------- the real server
 
 mod over_http {
@@ -898,6 +1098,46 @@ mod over_http {
         assert_eq!(r.status().as_u16(), 413);
         assert_eq!(server.stub().http_counts().requests, 3);
         assert_eq!(server.stub().http_counts().by_endpoint["jobs"], 2);
+    }
+
+    /// The fallback as the plugin would run it on the eve: the bridge is
+    /// offline, the algoPIN is issued over HTTP, and a guest's typed code is
+    /// judged through the admin API.
+    #[test]
+    fn issues_an_algopin_over_http_while_the_bridge_is_offline() {
+        let server = StubServer::start(stub()).expect("start");
+        let base = server.base_url();
+        let a = agent(Duration::from_secs(5));
+        let tok = http_token(&a, &base);
+        let admin = |path: &str, body: Value| {
+            let mut r = a.post(format!("{base}/_admin/{path}")).send(body.to_string()).expect("admin");
+            assert_eq!(r.status().as_u16(), 200, "{path}");
+            read_json(&mut r)
+        };
+        admin("online", json!({"id": B1, "online": false}));
+        let (start, end) = (t0() + 3600, t0() + 49 * 3600);
+        let mut r = a
+            .post(format!("{base}/igloohome/devices/{L1}/algopin/hourly"))
+            .header("Authorization", format!("Bearer {tok}"))
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .send(hourly_body(start, end, 1).to_string())
+            .expect("algopin");
+        assert_eq!(r.status().as_u16(), 200);
+        let pin = read_json(&mut r)["pin"].as_str().expect("pin").to_string();
+
+        let pins = read_json(&mut a.get(format!("{base}/_admin/pins")).call().expect("pins"));
+        assert_eq!(pins[0]["kind"], json!("offline"));
+        assert_eq!(pins[0]["added_at"], json!("2026-03-01T08:00:00Z"));
+        assert_eq!(pins[0]["removed_at"], json!(null));
+        assert_eq!(admin("try-pin", json!({"lock": L1, "pin": pin})), json!({"opens": false}), "before its start");
+        admin("time", json!({"now": start + 3 * 3600}));
+        assert_eq!(admin("try-pin", json!({"lock": L1, "pin": pin})), json!({"opens": true}));
+        admin("time", json!({"now": start + 30 * 3600}));
+        assert_eq!(admin("try-pin", json!({"lock": L1, "pin": pin})), json!({"opens": true}), "used in time");
+        assert_eq!(admin("try-pin", json!({"lock": L1, "pin": "000000"})), json!({"opens": false}));
+        let http = read_json(&mut a.get(format!("{base}/_admin/http")).call().expect("http"));
+        assert_eq!(http["by_endpoint"]["algopin"], json!(1));
     }
 
     #[test]
