@@ -60,7 +60,9 @@ pub(crate) struct PeriodRequest {
 /// `ms` floored to a whole hour of a clock `offset_minutes` east of UTC.
 pub(crate) fn floor_lock_hour_ms(ms: i64, offset_minutes: i32) -> i64 {
     let offset = i64::from(offset_minutes) * 60_000;
-    ms - (ms + offset).rem_euclid(HOUR_MS)
+    // Wrapping and saturating: absurd inputs give absurd windows, refused
+    // by the caller, never a panic.
+    ms.saturating_sub(ms.wrapping_add(offset).rem_euclid(HOUR_MS))
 }
 
 /// Issues (or finds again) the period code; its `keyboardPwd` and
@@ -75,7 +77,7 @@ pub(crate) fn issue(state: &mut State, req: PeriodRequest) -> Result<(String, i6
     let end_ms = floor_lock_hour_ms(req.end_ms, offset);
     let a_year_on = DateTime::from_timestamp_millis(start_ms)
         .and_then(|d| d.checked_add_months(Months::new(12)))
-        .map_or(i64::MAX, |d| d.timestamp_millis());
+        .map_or(i64::MIN, |d| d.timestamp_millis());
     if start_ms < 0 || end_ms <= start_ms || end_ms <= state.now_ms() || end_ms > a_year_on {
         return Err(-3);
     }

@@ -1122,3 +1122,256 @@ fn bad_requests_do_not_panic() {
     );
     assert_eq!(errcode(&r), -3);
 }
+
+// ------------------------------------------------- offline period passcodes
+
+/// `keyboardPwd/get` for a period code (type 3) with the given window (ms).
+fn get_offline(s: &Ttlock, tok: &str, lock: &str, start_ms: i64, end_ms: i64) -> StubResponse {
+    let (start, end) = (start_ms.to_string(), end_ms.to_string());
+    let params = [
+        ("lockId", lock),
+        ("keyboardPwdType", "3"),
+        ("keyboardPwdVersion", "4"),
+        ("keyboardPwdName", "Bk 4711 Meier"),
+        ("startDate", start.as_str()),
+        ("endDate", end.as_str()),
+    ];
+    write(s, tok, "/v3/keyboardPwd/get", &params)
+}
+
+/// An offline period code: `(keyboardPwd, keyboardPwdId)`.
+fn offline_ok(s: &Ttlock, tok: &str, lock: &str, start_ms: i64, end_ms: i64) -> (String, i64) {
+    let r = get_offline(s, tok, lock, start_ms, end_ms);
+    assert_eq!(errcode(&r), 0, "{}", r.json_body());
+    let v = r.json_body();
+    (v["keyboardPwd"].as_str().expect("keyboardPwd").to_string(), v["keyboardPwdId"].as_i64().expect("id"))
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+#[test]
+fn an_offline_passcode_needs_no_gateway_and_is_recorded_as_offline() {
+    let s = stub();
+    let tok = token(&s);
+    assert!(!s.http_counts().contains_key("ttlock.pwd_get"), "listed only once called");
+    s.set_time(t0() + 600);
+    let (start, end) = stay();
+    // Minutes are floored to the lock's hour, both ends.
+    let (code, id) = offline_ok(&s, &tok, BARE, start + 20 * 60_000, end + 30 * 60_000);
+    assert!(code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    let p = &s.pins()[0];
+    assert_eq!((p.lock.as_str(), p.pin.as_str(), p.kind), (BARE, code.as_str(), crate::PinKind::Offline));
+    assert_eq!((p.start, p.end, p.added_at, p.removed_at), (start / 1000, end / 1000, t0() + 600, None));
+
+    // The same window gives the same code and id; nothing new on record.
+    assert_eq!(offline_ok(&s, &tok, BARE, start, end), (code.clone(), id));
+    assert_eq!(s.pins().len(), 1);
+    let listed: Vec<Value> =
+        list_codes(&s, &tok, BARE).into_iter().filter(|c| c["keyboardPwdId"] == json!(id)).collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0]["isCustom"].clone(), listed[0]["keyboardPwdType"].clone()), (json!(0), json!("3")));
+    assert_eq!((listed[0]["startDate"].clone(), listed[0]["endDate"].clone()), (json!(start), json!(end)));
+
+    // A lock whose gateway is offline, and a busy gateway's lock, get theirs at once.
+    let (other, _) = offline_ok(&s, &tok, L5, start, end);
+    assert_ne!(other, code, "another lock, another code");
+    assert_ne!(offline_ok(&s, &tok, BARE, start, end + HOUR_MS).0, code, "another window, another code");
+    assert_eq!(s.http_counts()["ttlock.pwd_get"], 4);
+}
+
+#[test]
+fn an_offline_passcode_opens_if_first_typed_within_24_hours() {
+    let s = stub();
+    let tok = token(&s);
+    let (start, end) = stay();
+    let (code, _) = offline_ok(&s, &tok, BARE, start, end);
+    let (late, _) = offline_ok(&s, &tok, BARE, start + HOUR_MS, end);
+    let (start, end, late_start) = (start / 1000, end / 1000, start / 1000 + 3600);
+
+    assert!(!s.opens(BARE, &code, start - 1));
+    assert!(!s.opens(L1, &code, start + 60), "only on its own lock");
+    assert!(s.would_open(BARE, &late, late_start + 24 * 3600 - 1), "asking does not type it");
+    assert!(s.opens(BARE, &code, start + 3600));
+    assert!(s.opens(BARE, &code, start + 40 * 3600), "used in time: opens until the end");
+    assert!(!s.opens(BARE, &code, end));
+    assert!(!s.opens(BARE, &late, late_start + 24 * 3600), "not typed in time: suspended for good");
+    assert!(!s.opens(BARE, &late, late_start + 30 * 3600));
+}
+
+#[test]
+fn offline_passcode_requests_are_checked() {
+    let s = stub();
+    let tok = token(&s);
+    let (start, end) = stay();
+    let get = |params: &[(&str, &str)]| errcode(&write(&s, &tok, "/v3/keyboardPwd/get", params));
+    let (st, en) = (start.to_string(), end.to_string());
+    assert_eq!(get(&[("lockId", BARE), ("keyboardPwdType", "3"), ("startDate", &st)]), -3, "no end");
+    assert_eq!(get(&[("lockId", BARE), ("startDate", &st), ("endDate", &en)]), -3, "no type");
+    for t in ["1", "2", "4", "5"] {
+        assert_eq!(get(&[("lockId", BARE), ("keyboardPwdType", t), ("startDate", &st), ("endDate", &en)]), -3);
+    }
+    let v3 =
+        [("lockId", BARE), ("keyboardPwdType", "3"), ("keyboardPwdVersion", "3"), ("startDate", &st), ("endDate", &en)];
+    assert_eq!(get(&v3), -3);
+    // The current page leaves keyboardPwdVersion out: accepted.
+    assert_eq!(get(&[("lockId", BARE), ("keyboardPwdType", "3"), ("startDate", &st), ("endDate", &en)]), 0);
+    assert_eq!(errcode(&get_offline(&s, &tok, "999999", start, end)), -1003);
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, start, start + 30 * 60_000)), -3, "empty once floored");
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, end, start)), -3);
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, t0() * 1000 - 48 * HOUR_MS, t0() * 1000 - HOUR_MS)), -3);
+    let a_year = 365 * 24 * HOUR_MS;
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, start, start + a_year)), 0, "2026-27: 365 days is a year");
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, start, start + a_year + HOUR_MS)), -3);
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, i64::MAX - 5, i64::MAX)), -3);
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, i64::MIN, i64::MAX)), -3);
+    s.set_passcode_data(WIFI, false).expect("lock");
+    assert_eq!(errcode(&get_offline(&s, &tok, WIFI, start, end)), -1007);
+    assert!(matches!(s.set_passcode_data("1", false), Err(StubError::UnknownLock(_))));
+    // The usual checks of every call still apply.
+    let r = post(&s, "/v3/keyboardPwd/get", &[("clientId", APP_ID), ("accessToken", "nope"), ("date", &now_ms(&s))]);
+    assert_eq!(errcode(&r), 10003);
+    assert_eq!(s.handle(&request("GET", "/v3/keyboardPwd/get", None, "")).status, 405);
+}
+
+#[test]
+fn an_offline_passcode_is_deleted_from_the_lock_only_after_use_and_through_the_gateway() {
+    let s = stub();
+    let tok = token(&s);
+    let (start, end) = stay();
+    let (code, id) = offline_ok(&s, &tok, L1, start, end);
+    let id = id.to_string();
+    let delete = |lock: &str, id: &str, delete_type: &str| {
+        let params = [("lockId", lock), ("keyboardPwdId", id), ("deleteType", delete_type)];
+        errcode(&write(&s, &tok, "/v3/keyboardPwd/delete", &params))
+    };
+    let at = start / 1000 + 3600;
+
+    assert_eq!(delete(L1, &id, "2"), 1, "never used: cannot be deleted");
+    assert!(s.would_open(L1, &code, at), "still good");
+    s.set_gateway_online(G1, false).expect("gateway");
+    assert!(s.opens(L1, &code, at), "no gateway needed to open");
+    assert_eq!(delete(L1, &id, "2"), -3002, "the delete needs the gateway");
+    s.set_gateway_online(G1, true).expect("gateway");
+    s.set_time(at + 60);
+    assert_eq!(delete(L1, &id, "2"), 0, "used: deleted from the lock");
+    assert_eq!(s.pins()[0].removed_at, Some(at + 60));
+    assert!(!s.opens(L1, &code, at + 120));
+    assert_eq!(errcode(&get_offline(&s, &tok, L1, start, end)), -1026, "the window is burnt");
+
+    // deleteType 1 forgets the cloud record only: the lock keeps the code.
+    let (kept, kept_id) = offline_ok(&s, &tok, BARE, start, end);
+    assert_eq!(delete(BARE, &kept_id.to_string(), "1"), 0);
+    assert!(!list_codes(&s, &tok, BARE).iter().any(|c| c["keyboardPwdId"] == json!(kept_id)));
+    assert!(s.opens(BARE, &kept, at + 120));
+    assert_eq!(s.pins()[1].removed_at, None);
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, start, end)), -1026);
+}
+
+#[test]
+fn an_offline_passcode_changes_only_after_use() {
+    let s = stub();
+    let tok = token(&s);
+    let (start, end) = stay();
+    let (code, id) = offline_ok(&s, &tok, L1, start, end);
+    let id = id.to_string();
+    let (new_end, st) = ((end + 2 * HOUR_MS).to_string(), start.to_string());
+    let change = || {
+        let params =
+            [("lockId", L1), ("keyboardPwdId", &id), ("changeType", "2"), ("startDate", &st), ("endDate", &new_end)];
+        errcode(&write(&s, &tok, "/v3/keyboardPwd/change", &params))
+    };
+    assert_eq!(change(), -3008, "never used on the lock");
+    let at = start / 1000 + 600;
+    s.set_time(at);
+    assert!(s.opens(L1, &code, at));
+    assert_eq!(change(), 0);
+    let pins = s.pins();
+    assert_eq!(pins.len(), 2);
+    assert_eq!((pins[1].kind, pins[1].end, pins[1].removed_at), (crate::PinKind::Offline, end / 1000 + 7200, None));
+    assert!(s.opens(L1, &code, end / 1000 + 3600), "moved, and still counted as used");
+}
+
+#[test]
+fn offline_passcode_faults() {
+    let s = stub();
+    let tok = token(&s);
+    let (start, end) = stay();
+    let world = crate::World::from_stubs(None, None, Some(s.clone()));
+    let fault = crate::Fault { endpoint: "pwd_get".into(), count: 1, errcode: Some(90000), ..Default::default() };
+    world.inject_fault(crate::Vendor::Ttlock, &fault).expect("fault");
+    assert_eq!(errcode(&get_offline(&s, &tok, BARE, start, end)), 90000);
+    s.inject_fault(TtlockEndpoint::PwdGet, 502, 1);
+    assert_eq!(get_offline(&s, &tok, BARE, start, end).status, 502);
+    assert!(s.pins().is_empty(), "faulted calls issue nothing");
+    s.inject_malformed(TtlockEndpoint::PwdGet, 1, MalformedKind::Malformed);
+    assert!(serde_json::from_slice::<Value>(&get_offline(&s, &tok, BARE, start, end).body).is_err());
+    assert_eq!(s.pins().len(), 1, "a spoiled answer, the code issued");
+    let (code, _) = offline_ok(&s, &tok, BARE, start, end);
+    assert_eq!(s.pins()[0].pin, code, "the identical retry gets it back");
+    assert_eq!(s.http_counts()["ttlock.pwd_get"], 4);
+    assert_eq!("pwd_get".parse::<TtlockEndpoint>(), Ok(TtlockEndpoint::PwdGet));
+}
+
+/// The fallback over loopback HTTP through a world, as a host would: the
+/// gateway is offline, the code comes anyway, and a guest's typing is
+/// judged through `/_admin/try-pin`.
+#[test]
+fn an_offline_passcode_over_http_while_the_gateway_is_offline() {
+    let world = crate::World::from_stubs(None, None, Some(stub()));
+    let server = crate::StubServer::start(world).expect("start");
+    let base = server.base_url();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let json_of = |r: Result<ureq::http::Response<ureq::Body>, ureq::Error>| -> Value {
+        let mut r = r.expect("answer");
+        assert_eq!(r.status().as_u16(), 200);
+        serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json")
+    };
+    let admin = |path: &str, body: Value| json_of(agent.post(format!("{base}/_admin/{path}")).send(body.to_string()));
+    admin("online", json!({"provider": "ttlock", "id": G1, "online": false}));
+    let form = |params: &[(&str, &str)]| {
+        json_of(agent.post(format!("{base}/ttlock/{}", params[0].1)).send_form(params[1..].to_vec()))
+    };
+    let tok = form(&[
+        ("path", "oauth2/token"),
+        ("clientId", APP_ID),
+        ("clientSecret", APP_SECRET),
+        ("username", USER),
+        ("password", S3CRET_MD5),
+    ])["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let (start, end) = stay();
+    let (date, st, en) = ((t0() * 1000).to_string(), start.to_string(), end.to_string());
+    let v = form(&[
+        ("path", "v3/keyboardPwd/get"),
+        ("clientId", APP_ID),
+        ("accessToken", &tok),
+        ("date", &date),
+        ("lockId", L1),
+        ("keyboardPwdType", "3"),
+        ("keyboardPwdName", "Bk 4711 Meier"),
+        ("startDate", &st),
+        ("endDate", &en),
+    ]);
+    let code = v["keyboardPwd"].as_str().expect("keyboardPwd").to_string();
+    assert!(v["keyboardPwdId"].is_i64(), "{v}");
+
+    let try_pin = || admin("try-pin", json!({"provider": "ttlock", "lock": L1, "pin": code}));
+    assert_eq!(try_pin(), json!({"opens": false}), "before its start");
+    admin("time", json!({"now": start / 1000 + 3600}));
+    assert_eq!(try_pin(), json!({"opens": true}));
+    admin("time", json!({"now": start / 1000 + 30 * 3600}));
+    assert_eq!(try_pin(), json!({"opens": true}), "used in time");
+    let pins = json_of(agent.get(format!("{base}/_admin/pins")).call());
+    assert_eq!(
+        (pins[0]["kind"].clone(), pins[0]["added_at"].clone()),
+        (json!("offline"), json!("2026-03-01T08:00:00Z"))
+    );
+    let http = json_of(agent.get(format!("{base}/_admin/http")).call());
+    assert_eq!(http["by_endpoint"]["ttlock.pwd_get"], json!(1));
+}
