@@ -6,6 +6,9 @@
 //!   [`Igloohome::set_time`]; bridges carry out queued jobs as the clock
 //!   passes (30 s per job, one at a time, expiry 120 s after enqueue if not
 //!   started) and the locks' PIN tables are the truth that scenarios judge.
+//! - Offline algoPINs (R24, `algopin`) are computed as the lock would,
+//!   whatever the bridge, and judged by the lock's own rules
+//!   ([`Igloohome::opens`]); see the `algopin` module.
 //! - [`StubServer`](crate::StubServer) serves it over real HTTP on
 //!   loopback, and [`serve_forever`](crate::serve_forever) runs it as a
 //!   process driven through the `/_admin/` routes, which are the world's

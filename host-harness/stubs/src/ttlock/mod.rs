@@ -14,6 +14,9 @@
 //!   (-2012, -3002, -3003, ...) leaves nothing queued. A cloud-only add
 //!   (`addType` 1, the default) is listed but never reaches the lock. The
 //!   locks' PIN tables ([`Ttlock::pins`]) are the truth scenarios judge.
+//! - Offline period passcodes (R24, `keyboardPwd/get`) need no gateway;
+//!   the lock judges them by its own rules ([`Ttlock::opens`]); see the
+//!   `offline` module.
 //!
 //! Where the API doc is unsure the stub takes the stricter reading, so a
 //! client that works here works against both readings; each such choice is
