@@ -468,17 +468,14 @@ fn api_property(id: &str) -> api::Property {
 impl Lifecycle for Wasm<'_> {
     fn connect(&self) {
         self.clock.set(NOW);
-        let credentials = api::Credentials::Igloohome(api::ClientCredentials {
-            client_id: CLIENT_ID.into(),
-            client_secret: SECRET.into(),
-        });
-        expect(ok(self.tenant.connect(&credentials)), "connect");
+        let credentials = api::credentials(&[("client_id", CLIENT_ID), ("client_secret", SECRET)]);
+        expect(ok(self.tenant.connect("igloohome", &credentials)), "connect");
     }
     fn property(&self, id: &str) {
         expect(ok(self.tenant.on_property_changed(&api_property(id))), "property");
     }
     fn assign(&self, property: &str, lock: &str) {
-        expect(ok(self.tenant.assign(property, api::Provider::Igloohome, lock, None, None)), "assign");
+        expect(ok(self.tenant.assign(property, "igloohome", lock, None, None)), "assign");
     }
     fn booking(&self, id: &str, property: &str) {
         expect(ok(self.tenant.on_booking_changed(&event(id, property))), "booking");
@@ -630,7 +627,7 @@ fn codes_through_loopback(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
     let tenant = runtime.tenant(
         Tenant::new("bench-codes", Arc::new(db.tenant("bench-codes")))
             .with_clock(clock.clone())
-            .with_routes(VendorRoutes::igloohome_via(&server.base_url())?),
+            .with_routes(crate::stub_routes(runtime, &server.base_url())?),
     );
     let timings = lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?;
     let n = (LOCKS * PER_LOCK) as f64;
@@ -651,7 +648,7 @@ fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
             Tenant::new("bench-wasm", Arc::new(MemoryStore::new()))
                 .with_http(Arc::new(InProcessStub(stub.clone())))
                 .with_clock(clock.clone())
-                .with_routes(VendorRoutes::igloohome_via("http://stub.invalid")?),
+                .with_routes(crate::stub_routes(runtime, "http://stub.invalid")?),
         );
         wasm.push(lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?.total);
 

@@ -22,6 +22,13 @@ pub fn default_runtime_config() -> RuntimeConfig {
     RuntimeConfig::new(std::path::PathBuf::from(plugin_component_path()))
 }
 
+/// The allow-list that sends every brand of `runtime` to its place in a
+/// stub world served at `base` (brands the stubs lack go to themselves,
+/// unreachable from a test machine).
+pub fn stub_routes(runtime: &Runtime, base: &str) -> anyhow::Result<VendorRoutes> {
+    VendorRoutes::from_brands(runtime.brands(), |id| stubs::Vendor::of(id).map(|v| v.base_url(base)))
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`); colours only
 /// when stderr is a terminal. Does nothing if a subscriber is already
 /// installed.

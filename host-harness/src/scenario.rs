@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, UreqBackend, UreqConfig, VendorRoutes};
+use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, UreqBackend, UreqConfig};
 use crate::stubs::igloohome::StubConfig;
+use crate::stub_routes;
 use crate::stubs::nuki::NukiConfig;
 use crate::stubs::ttlock::TtlockConfig;
 use crate::stubs::{Fault, HttpCounts, PinRecord, StubServer, Vendor, World, WorldConfig};
@@ -77,35 +78,43 @@ pub enum ProviderIn {
     Igloohome,
     Nuki,
     Ttlock,
+    Seam,
 }
 
 impl ProviderIn {
+    const ALL: [ProviderIn; 4] = [ProviderIn::Igloohome, ProviderIn::Nuki, ProviderIn::Ttlock, ProviderIn::Seam];
+
     pub fn vendor(self) -> Vendor {
         match self {
             ProviderIn::Igloohome => Vendor::Igloohome,
             ProviderIn::Nuki => Vendor::Nuki,
             ProviderIn::Ttlock => Vendor::Ttlock,
+            ProviderIn::Seam => Vendor::Seam,
         }
     }
 
-    pub fn api(self) -> api::Provider {
-        match self {
-            ProviderIn::Igloohome => api::Provider::Igloohome,
-            ProviderIn::Nuki => api::Provider::Nuki,
-            ProviderIn::Ttlock => api::Provider::Ttlock,
-        }
+    /// The brand id the contract names it by (R30).
+    pub fn api(self) -> &'static str {
+        self.name()
     }
 
     /// The provider a report names (`PinRecord::provider`).
     pub fn of(name: &str) -> Option<ProviderIn> {
-        [ProviderIn::Igloohome, ProviderIn::Nuki, ProviderIn::Ttlock].into_iter().find(|p| p.name() == name)
+        Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
     pub fn name(self) -> &'static str {
+        self.vendor().as_str()
+    }
+
+    /// The credential fields a `connect` step of this provider must give
+    /// (the others, like TTLock's application, the harness adds as a host).
+    fn typed_fields(self) -> &'static [&'static str] {
         match self {
-            ProviderIn::Igloohome => "igloohome",
-            ProviderIn::Nuki => "nuki",
-            ProviderIn::Ttlock => "ttlock",
+            ProviderIn::Igloohome => &["client_id", "client_secret"],
+            ProviderIn::Nuki => &["api_token"],
+            ProviderIn::Ttlock => &["username", "password"],
+            ProviderIn::Seam => &["api_key"],
         }
     }
 }
@@ -123,6 +132,7 @@ pub enum Action {
         api_token: Option<String>,
         username: Option<String>,
         password: Option<String>,
+        api_key: Option<String>,
     },
     Disconnect {
         #[serde(default)]
@@ -325,17 +335,10 @@ impl Scenario {
                         .inject_fault(provider.vendor(), &fault)
                         .map_err(|e| InvalidScenario(format!("step {}: {e}", i + 1)))?;
                 }
-                (Action::Connect { provider, client_id, client_secret, api_token, username, password }, _) => {
-                    let missing = match provider {
-                        ProviderIn::Igloohome => [("client_id", client_id), ("client_secret", client_secret)]
-                            .into_iter()
-                            .find(|(_, v)| v.is_none()),
-                        ProviderIn::Nuki => [("api_token", api_token)].into_iter().find(|(_, v)| v.is_none()),
-                        ProviderIn::Ttlock => {
-                            [("username", username), ("password", password)].into_iter().find(|(_, v)| v.is_none())
-                        }
-                    };
-                    if let Some((field, _)) = missing {
+                (connect @ Action::Connect { provider, .. }, _) => {
+                    let given = connect.credentials();
+                    let missing = provider.typed_fields().iter().find(|f| !given.iter().any(|(k, _)| k == *f));
+                    if let Some(field) = missing {
                         return bad(format!("step {} (connect {}): `{field}` is missing", i + 1, provider.name()));
                     }
                 }
@@ -370,6 +373,8 @@ pub struct Report {
     /// The stub's lock-side truth.
     pub pins: Vec<PinRecord>,
     pub emails: Vec<crate::imports::Email>,
+    /// The code events the plugin reported (R27), as recorded, in order.
+    pub events: Vec<Value>,
     pub http: HttpCounts,
     /// Ticks run, those whose call failed, and those that were wake-ups the
     /// plugin asked for (the report's optional `ticks`).
@@ -404,6 +409,7 @@ impl Report {
                 "end": utc(p.end),
                 "added_at": utc(p.added_at),
                 "removed_at": p.removed_at.map(utc),
+                "kind": p.kind.as_str(),
             })).collect::<Vec<_>>(),
             "emails": self.emails.iter().map(|e| json!({
                 "at": utc(e.at),
@@ -411,6 +417,7 @@ impl Report {
                 "subject": e.subject,
                 "body": e.body,
             })).collect::<Vec<_>>(),
+            "events": self.events,
             "http": {"requests": self.http.requests, "by_endpoint": self.http.by_endpoint},
             "ticks": {"count": self.ticks, "failed": self.tick_failures, "wake_ups": self.wake_ticks},
         })
@@ -611,12 +618,61 @@ impl Harness {
             steps,
             pins: self.world.pins(),
             emails: self.storage.emails().context("reading the outbox")?,
+            events: report_events(self.storage.as_ref())?,
             http: self.world.http_counts(),
             ticks: self.ticks,
             tick_failures: self.tick_failures,
             wake_ticks: self.wake_ticks,
         })
     }
+}
+
+/// Every recorded code event, as the report's `events` spells them (SCENARIOS:
+/// `{"id", "at", "state", "booking"?, "property"?, "lock"?, "detail"}`).
+pub fn report_events(storage: &dyn KvStore) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = storage.events_after(after, 500).context("reading the code events")?;
+        let Some(last) = page.last() else { return Ok(out) };
+        after = last.seq;
+        for stored in &page {
+            let e: api::CodeEvent = serde_json::from_str(&stored.json).context("a recorded code event")?;
+            out.push(event_json(&e));
+        }
+    }
+}
+
+/// One code event as reports, feeds and webhooks spell it: snake-case
+/// states, the booking/property/lock only where the event has them.
+pub fn event_json(e: &api::CodeEvent) -> Value {
+    let state = match e.kind {
+        api::EventKind::Scheduled => "scheduled",
+        api::EventKind::Writing => "writing",
+        api::EventKind::OnLock => "on_lock",
+        api::EventKind::Moved => "moved",
+        api::EventKind::Retrying => "retrying",
+        api::EventKind::Failed => "failed",
+        api::EventKind::Fallback => "fallback",
+        api::EventKind::AlertSent => "alert_sent",
+        api::EventKind::Deleted => "deleted",
+        api::EventKind::LockUnreachable => "lock_unreachable",
+        api::EventKind::LockReachable => "lock_reachable",
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("id".into(), json!(e.id));
+    out.insert("at".into(), json!(utc(e.at)));
+    out.insert("state".into(), json!(state));
+    for (key, value) in [("booking", &e.booking_id), ("property", &e.property_id), ("provider", &e.brand), ("lock", &e.lock_id)] {
+        if let Some(v) = value {
+            out.insert(key.into(), json!(v));
+        }
+    }
+    if let Some(n) = e.at_risk {
+        out.insert("at_risk".into(), json!(n));
+    }
+    out.insert("detail".into(), json!(e.detail));
+    Value::Object(out)
 }
 
 /// Drives the plugin through a timeline: ticks on the simulated clock, and
@@ -673,7 +729,7 @@ impl Driver {
         let tenant = Tenant::new(format!("{TENANT}-{n}"), storage.clone())
             .with_http(Arc::new(http))
             .with_clock(clock.clone())
-            .with_routes(VendorRoutes::via_stub(vendor_base)?);
+            .with_routes(stub_routes(runtime, vendor_base)?);
         Ok(Driver {
             plugin: runtime.tenant(tenant.clone()),
             runtime_config: runtime.config().clone(),
@@ -781,26 +837,24 @@ impl Driver {
         self.stepped = true;
         let p = &self.plugin;
         match action {
-            Action::Connect { provider, client_id, client_secret, api_token, username, password } => {
-                let text = |v: &Option<String>| v.clone().unwrap_or_default();
-                let credentials = match provider {
-                    ProviderIn::Igloohome => api::Credentials::Igloohome(api::ClientCredentials {
-                        client_id: text(client_id),
-                        client_secret: text(client_secret),
-                    }),
-                    ProviderIn::Nuki => api::Credentials::Nuki(text(api_token)),
-                    ProviderIn::Ttlock => {
-                        // The host adds its own TTLock application, as a PMS would.
-                        let (app_id, app_secret) = self.ttlock_app.clone().unwrap_or_default();
-                        api::Credentials::Ttlock(api::TtlockCredentials {
-                            username: text(username),
-                            password: text(password),
-                            client_id: client_id.clone().unwrap_or(app_id),
-                            client_secret: client_secret.clone().unwrap_or(app_secret),
-                        })
+            connect @ Action::Connect { provider, .. } => {
+                let mut credentials: Vec<api::Credential> = connect
+                    .credentials()
+                    .into_iter()
+                    .map(|(name, value)| api::Credential { name: name.to_owned(), value })
+                    .collect();
+                // The fields the brand's form marks host-supplied (TTLock's
+                // application) come from the host's configuration, as a PMS
+                // would add its own: here the world's `app`.
+                if *provider == ProviderIn::Ttlock {
+                    let (app_id, app_secret) = self.ttlock_app.clone().unwrap_or_default();
+                    for (name, value) in [("client_id", app_id), ("client_secret", app_secret)] {
+                        if !credentials.iter().any(|c| c.name == name) {
+                            credentials.push(api::Credential { name: name.into(), value });
+                        }
                     }
-                };
-                let account = answer(p.connect(&credentials))?;
+                }
+                let account = answer(p.connect(provider.api(), &credentials))?;
                 Ok(json!({"account": account.name}))
             }
             Action::Disconnect { provider } => answer(p.disconnect(provider.api())).map(|()| json!({})),
@@ -909,13 +963,31 @@ impl Driver {
     }
 }
 
-/// How codes reach a lock, as reports spell it.
+/// How codes reach a lock, as reports spell it: `{"bridge": "B1"}` for a
+/// link through a device, `{"keypad": true}` for a direct one.
 pub fn remote_json(r: &api::RemotePath) -> Value {
-    match r {
-        api::RemotePath::Bridge(b) => json!({"bridge": b}),
-        api::RemotePath::Keypad => json!({"keypad": true}),
-        api::RemotePath::Gateway(g) => json!({"gateway": g}),
-        api::RemotePath::Wifi => json!({"wifi": true}),
+    let mut out = serde_json::Map::new();
+    out.insert(r.kind.clone(), r.via.as_ref().map_or(Value::Bool(true), |v| Value::String(v.clone())));
+    Value::Object(out)
+}
+
+impl Action {
+    /// A `connect` step's credential fields as given, by name.
+    fn credentials(&self) -> Vec<(&'static str, String)> {
+        let Action::Connect { client_id, client_secret, api_token, username, password, api_key, .. } = self else {
+            return Vec::new();
+        };
+        [
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("api_token", api_token),
+            ("username", username),
+            ("password", password),
+            ("api_key", api_key),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.clone().map(|v| (name, v)))
+        .collect()
     }
 }
 

@@ -32,23 +32,29 @@ mod readme {
         // Once per process: compile the component (a file or its bytes), open the database.
         let runtime = Runtime::new(RuntimeConfig::new(std::path::Path::new("smartlock_plugin.wasm")))?;
         let db = SqliteDb::open("smartlock.sqlite")?;
-        // A tenant per PMS account. It may reach every vendor's real hosts and
-        // nothing else (the default allow-list, `VendorRoutes::all_vendors`).
+        // A tenant per PMS account. It may reach every brand's real hosts and
+        // nothing else (the default allow-list, `VendorRoutes::all_brands`).
         let tenant = Tenant::new("acct-42", Arc::new(db.tenant("acct-42")));
-        let credentials = api::Credentials::Nuki("nuki-api-token".into());
-        println!("{}", first_code(&runtime, tenant, &credentials)?);
+        // The brand's connect form is data (`runtime.brands()`): here Nuki's one field.
+        let credentials = api::credentials(&[("api_token", "nuki-api-token")]);
+        println!("{}", first_code(&runtime, tenant, "nuki", &credentials)?);
         Ok(())
     }
 
     /// Connects the vendor account, puts its first lock that takes codes remotely
     /// on a property, books a guest for tomorrow and runs the host's tick loop
     /// until the code is on the lock. Returns the guest's message with the code.
-    pub fn first_code(runtime: &Runtime, tenant: Tenant, credentials: &api::Credentials) -> anyhow::Result<String> {
+    pub fn first_code(
+        runtime: &Runtime,
+        tenant: Tenant,
+        brand: &str,
+        credentials: &[api::Credential],
+    ) -> anyhow::Result<String> {
         let account = runtime.tenant(tenant);
         // Each call gets a fresh instance. The outer Result is a trap (`CallError`),
         // the inner the plugin's refusal: `PluginError` is a plain sentence.
-        let provider = account.connect(credentials)?.map_err(PluginError::from)?.provider;
-        let locks = account.list_locks(provider)?.map_err(PluginError::from)?;
+        account.connect(brand, credentials)?.map_err(PluginError::from)?;
+        let locks = account.list_locks(brand)?.map_err(PluginError::from)?;
         let lock = locks.iter().find(|lock| lock.remote.is_some()).ok_or(anyhow::anyhow!("no lock takes codes"))?;
         let property = api::Property {
             id: "villa-7".into(),
@@ -59,7 +65,7 @@ mod readme {
         };
         account.on_property_changed(&property)?.map_err(PluginError::from)?;
         // Codes 5 days before check-in, valid 30 minutes around the stay (the defaults).
-        account.assign(&property.id, provider, &lock.id, None, None)?.map_err(PluginError::from)?;
+        account.assign(&property.id, brand, &lock.id, None, None)?.map_err(PluginError::from)?;
 
         let clock = account.tenant().clock.clone();
         let today = chrono::DateTime::from_timestamp(clock.now(), 0).unwrap_or_default().date_naive();
@@ -172,25 +178,18 @@ fn world_config() -> WorldConfig {
 
 /// Per brand: its name in the stubs' records, the credentials the panel
 /// would send, and the lock the example must put the code on.
-fn brands() -> [(&'static str, api::Credentials, &'static str); 3] {
+fn brands() -> [(&'static str, Vec<api::Credential>, &'static str); 3] {
     [
-        (
-            "igloohome",
-            api::Credentials::Igloohome(api::ClientCredentials {
-                client_id: "igloo-id".into(),
-                client_secret: "igloo-secret".into(),
-            }),
-            "OE1X000001",
-        ),
-        ("nuki", api::Credentials::Nuki("nuki-api-token".into()), "17000001"),
+        ("igloohome", api::credentials(&[("client_id", "igloo-id"), ("client_secret", "igloo-secret")]), "OE1X000001"),
+        ("nuki", api::credentials(&[("api_token", "nuki-api-token")]), "17000001"),
         (
             "ttlock",
-            api::Credentials::Ttlock(api::TtlockCredentials {
-                username: "owner@example.com".into(),
-                password: "owner-password".into(),
-                client_id: "pms-ttlock-app".into(),
-                client_secret: "pms-ttlock-secret".into(),
-            }),
+            api::credentials(&[
+                ("username", "owner@example.com"),
+                ("password", "owner-password"),
+                ("client_id", "pms-ttlock-app"),
+                ("client_secret", "pms-ttlock-secret"),
+            ]),
             "3000001",
         ),
     ]
@@ -236,7 +235,7 @@ fn the_readme_example_puts_the_code_on_every_brands_lock() {
     let world = World::new(world_config(), wall);
     let server = StubServer::start(world.clone()).expect("the stubs serve on loopback");
     let http: Arc<dyn HttpBackend> = Arc::new(ToStubs {
-        routes: VendorRoutes::via_stub(&server.base_url()).expect("stub routes"),
+        routes: host_harness::stub_routes(&runtime, &server.base_url()).expect("stub routes"),
         world: world.clone(),
         clock: clock.clone(),
         inner: UreqBackend::default(),
@@ -250,11 +249,11 @@ fn the_readme_example_puts_the_code_on_every_brands_lock() {
                 let id = format!("acct-{brand}");
                 let tenant = Tenant::new(id.clone(), Arc::new(db.tenant(&id)));
                 // The README's tenant: its allow-list is the default one.
-                assert_eq!(tenant.routes, VendorRoutes::all_vendors(), "Tenant::new's allow-list");
+                assert_eq!(tenant.routes, VendorRoutes::all_brands(), "Tenant::new's allow-list");
                 let tenant = tenant.with_http(http.clone()).with_clock(clock.clone());
                 let runtime = &runtime;
                 scope.spawn(move || {
-                    let message = readme::first_code(runtime, tenant.clone(), &credentials)
+                    let message = readme::first_code(runtime, tenant.clone(), brand, &credentials)
                         .unwrap_or_else(|e| panic!("{brand}: the README example failed: {e:#}"));
                     let status = runtime.tenant(tenant).booking_status("bk-1001").expect("no trap").expect("a status");
                     (brand, lock, message, status)

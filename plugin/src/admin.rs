@@ -5,6 +5,7 @@ use crate::error::{PluginError, Result};
 use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
 use crate::brands::{self, BrandId, CachedToken, Connection, FieldProblem, Fields, LockInfo, VendorError};
+pub use crate::lifecycle::CodeState;
 use crate::lifecycle::{BookingRecord, JobKind};
 use crate::model::{self, Assignment, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
 use crate::schedule::{self, Instant};
@@ -120,7 +121,7 @@ pub fn disconnect<H: Host + ?Sized>(host: &H, provider: BrandId) -> Result<()> {
         rec.job = None;
         rec.next_due = None;
         rec.left_to_expire = leaves_code;
-        store.save_booking(&mut rec, Vec::new())?;
+        store.save_booking(&mut rec, host.now(), Vec::new())?;
     }
     host.log(Level::Info, &format!("{} disconnected; codes on locks are left to expire", provider.name()));
     Ok(())
@@ -250,20 +251,6 @@ fn assignments<H: Host + ?Sized>(host: &H) -> Result<Vec<Assignment>> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeState {
-    None,
-    Scheduled,
-    Creating,
-    OnLock,
-    Moving,
-    Deleting,
-    Retrying,
-    Failed,
-    Removed,
-    LeftToExpire,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
     pub start: Instant,
@@ -277,6 +264,7 @@ pub struct CodeStatus {
     pub booking_id: String,
     pub state: CodeState,
     pub pin: Option<String>,
+    pub brand: Option<BrandId>,
     pub lock_id: Option<String>,
     pub window: Option<Window>,
     pub create_at: Option<Instant>,
@@ -292,37 +280,7 @@ pub fn booking_status<H: Host + ?Sized>(host: &H, booking_id: &str) -> Result<Co
 }
 
 pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
-    let target_lock = rec.target.as_ref().map(|t| t.placement.lock_id.as_str());
-    let state = if rec.left_to_expire {
-        CodeState::LeftToExpire
-    } else if let Some(job) = &rec.job {
-        let same = Some(job.code.placement.lock_id.as_str()) == target_lock;
-        let wanted_after = rec.wanted_placement(now).is_some();
-        match job.kind {
-            JobKind::Create if rec.issued_on.as_deref() == target_lock => CodeState::Moving,
-            JobKind::Create => CodeState::Creating,
-            JobKind::Update => CodeState::Moving,
-            JobKind::Delete if same && wanted_after => CodeState::Moving,
-            JobKind::Delete => CodeState::Deleting,
-        }
-    } else if rec.on_lock.is_some() {
-        CodeState::OnLock
-    } else if let Some(t) = &rec.target {
-        if now >= t.placement.end && rec.issued_on.is_some() {
-            CodeState::Removed
-        } else if rec.gave_up(now) {
-            CodeState::Failed
-        } else if rec.attempts_failed > 0 {
-            CodeState::Retrying
-        } else {
-            CodeState::Scheduled
-        }
-    } else if rec.issued_on.is_some() {
-        CodeState::Removed
-    } else {
-        CodeState::None
-    };
-
+    let state = rec.code_state(now);
     let code = rec.on_lock.as_ref().or(rec.job.as_ref().map(|j| &j.code));
     let (placement, tz) = match (code, &rec.target) {
         (Some(c), t) => (Some(&c.placement), t.as_ref().map(|t| t.timezone.as_str())),
@@ -337,6 +295,7 @@ pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
         booking_id: rec.facts.id.clone(),
         state,
         pin: rec.pin.clone(),
+        brand: placement.map(|p| p.provider),
         lock_id: placement.map(|p| p.lock_id.clone()),
         window: placement.map(|p| Window {
             start: p.start,

@@ -12,7 +12,7 @@ wit_bindgen::generate!({
 });
 
 use exports::pms::smartlock::{admin, events, messages};
-use pms::smartlock::{clock, email, http, log, scheduler, storage, types};
+use pms::smartlock::{clock, code_events, email, http, log, scheduler, storage, types};
 
 use crate::brands::{BrandId, Fields, Remote};
 use crate::error::PluginError;
@@ -102,6 +102,36 @@ impl core::Log for WitHost {
     }
 }
 
+impl core::Notifier for WitHost {
+    fn report(&self, e: &crate::status::CodeEvent) -> Result<(), String> {
+        use crate::status::EventKind as K;
+        let kind = match e.kind {
+            K::Scheduled => code_events::EventKind::Scheduled,
+            K::Writing => code_events::EventKind::Writing,
+            K::OnLock => code_events::EventKind::OnLock,
+            K::Moved => code_events::EventKind::Moved,
+            K::Retrying => code_events::EventKind::Retrying,
+            K::Failed => code_events::EventKind::Failed,
+            K::Fallback => code_events::EventKind::Fallback,
+            K::AlertSent => code_events::EventKind::AlertSent,
+            K::Deleted => code_events::EventKind::Deleted,
+            K::LockUnreachable => code_events::EventKind::LockUnreachable,
+            K::LockReachable => code_events::EventKind::LockReachable,
+        };
+        code_events::report(&code_events::CodeEvent {
+            id: e.id.clone(),
+            at: e.at,
+            kind,
+            booking_id: e.booking_id.clone(),
+            property_id: e.property_id.clone(),
+            brand: e.brand.clone(),
+            lock_id: e.lock_id.clone(),
+            at_risk: e.at_risk,
+            detail: e.detail.clone(),
+        })
+    }
+}
+
 impl core::Scheduler for WitHost {
     fn wake_at(&self, at: Option<i64>) {
         scheduler::wake_at(at);
@@ -111,8 +141,17 @@ impl core::Scheduler for WitHost {
 /// Passes an export's result through after telling the host when the plugin
 /// next needs a tick (R21); every export that may change the schedule ends here.
 fn then_wake<T>(result: Result<T, PluginError>) -> Result<T, types::Error> {
+    flush_events();
     wake::report(&WitHost, None);
     result.map_err(to_wit_error)
+}
+
+/// Hands the queued code events to the host (R27); a storage failure
+/// leaves them queued for the next export.
+fn flush_events() {
+    if let Err(e) = crate::notify::flush(&WitHost) {
+        log::log(log::Level::Warn, &format!("code events stay queued: {e}"));
+    }
 }
 
 fn to_wit_error(e: PluginError) -> types::Error {
@@ -122,31 +161,41 @@ fn to_wit_error(e: PluginError) -> types::Error {
             field,
             reason: format!("\"{}\" is not known", crate::model::clip(&id)),
         }),
-        PluginError::NotConnected(p) => types::Error::NotConnected(provider_out(p)),
+        PluginError::NotConnected(b) => types::Error::NotConnected(b.id().to_string()),
         PluginError::CredentialsRejected(m) => types::Error::CredentialsRejected(m),
         PluginError::LockNotRemote(m) => types::Error::LockNotRemote(m),
-        PluginError::OtherProviderAssigned(m) => types::Error::OtherProviderAssigned(m),
-        PluginError::ProviderUnsupported(m) => types::Error::ProviderUnsupported(m),
+        PluginError::OtherProviderAssigned(m) => types::Error::OtherBrandAssigned(m),
+        PluginError::ProviderUnsupported(m) => types::Error::UnknownBrand(m),
         PluginError::VendorUnavailable(m) => types::Error::VendorUnavailable(m),
         PluginError::Storage(e) => types::Error::StorageFailed(e.to_string()),
     }
 }
 
-// Contract 0.2 names brands in a closed enum; the core knows them by id.
-fn provider_in(p: types::Provider) -> BrandId {
-    let id = match p {
-        types::Provider::Igloohome => "igloohome",
-        types::Provider::Nuki => "nuki",
-        types::Provider::Ttlock => "ttlock",
-    };
-    BrandId::parse(id).expect("0.2's brands are registered")
+/// The registered brand of that id (unknown-brand otherwise).
+fn brand_in(id: &str) -> Result<BrandId, types::Error> {
+    BrandId::parse(id).ok_or_else(|| {
+        types::Error::UnknownBrand(format!("no brand \"{}\" in this plugin", crate::text::clip(id)))
+    })
 }
 
-fn provider_out(p: BrandId) -> types::Provider {
-    match p.id() {
-        "nuki" => types::Provider::Nuki,
-        "ttlock" => types::Provider::Ttlock,
-        _ => types::Provider::Igloohome,
+fn brand_info(b: BrandId) -> admin::BrandInfo {
+    let brand = b.brand();
+    admin::BrandInfo {
+        id: brand.id.to_string(),
+        name: brand.name.to_string(),
+        credentials: brand
+            .fields
+            .iter()
+            .map(|f| admin::CredentialField {
+                name: f.name.to_string(),
+                label: f.label.to_string(),
+                help: f.help.to_string(),
+                secret: f.secret,
+                host_supplied: f.host_supplied,
+            })
+            .collect(),
+        lock_needs: brand.capabilities.needs.to_string(),
+        origins: brand.origins.iter().map(|o| o.to_string()).collect(),
     }
 }
 
@@ -174,39 +223,14 @@ fn booking_in(b: types::Booking) -> BookingFacts {
 }
 
 fn remote_out(r: Remote) -> admin::RemotePath {
-    match (r.kind.as_str(), r.via) {
-        ("bridge", Some(b)) => admin::RemotePath::Bridge(b),
-        ("gateway", Some(g)) => admin::RemotePath::Gateway(g),
-        ("wifi", _) => admin::RemotePath::Wifi,
-        _ => admin::RemotePath::Keypad,
-    }
-}
-
-fn credentials_in(c: admin::Credentials) -> (BrandId, Fields) {
-    let pairs: Vec<(&str, String)> = match c {
-        admin::Credentials::Igloohome(c) => vec![("client_id", c.client_id), ("client_secret", c.client_secret)],
-        admin::Credentials::Nuki(api_token) => vec![("api_token", api_token)],
-        admin::Credentials::Ttlock(c) => vec![
-            ("username", c.username),
-            ("password", c.password),
-            ("client_id", c.client_id),
-            ("client_secret", c.client_secret),
-        ],
-    };
-    let brand = match pairs.len() {
-        2 => "igloohome",
-        1 => "nuki",
-        _ => "ttlock",
-    };
-    let brand = BrandId::parse(brand).expect("0.2's brands are registered");
-    (brand, pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    admin::RemotePath { kind: r.kind, via: r.via }
 }
 
 fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
     admin::Assignment {
         remote: remote_out(a.remote()),
         property_id: a.property_id,
-        provider: provider_out(a.provider),
+        brand: a.provider.id().to_string(),
         lock_id: a.lock_id,
         lock_name: a.lock_name,
         days_before: a.days_before,
@@ -258,6 +282,7 @@ impl events::Guest for Component {
     fn on_tick(now: types::Instant) -> Result<events::TickSummary, types::Error> {
         log_panics();
         let summary = tick::on_tick(&WitHost, now);
+        flush_events();
         // A tick that stopped at its budget has work due now.
         wake::report(&WitHost, summary.as_ref().is_ok_and(|s| s.more_due).then_some(now));
         summary
@@ -278,38 +303,48 @@ impl messages::Guest for Component {
 }
 
 impl admin::Guest for Component {
-    fn connect(credentials: admin::Credentials) -> Result<admin::Account, types::Error> {
+    fn brands() -> Vec<admin::BrandInfo> {
         log_panics();
-        let (brand, fields) = credentials_in(credentials);
-        then_wake(core_admin::connect(&WitHost, brand, fields))
-            .map(|a| admin::Account { provider: provider_out(a.provider), name: a.name })
+        BrandId::all().map(brand_info).collect()
     }
 
-    fn disconnect(provider: types::Provider) -> Result<(), types::Error> {
+    fn connect(brand: String, credentials: Vec<admin::Credential>) -> Result<admin::Account, types::Error> {
         log_panics();
-        then_wake(core_admin::disconnect(&WitHost, provider_in(provider)))
+        let brand = brand_in(&brand)?;
+        let fields: Fields = credentials.into_iter().map(|c| (c.name, c.value)).collect();
+        then_wake(core_admin::connect(&WitHost, brand, fields))
+            .map(|a| admin::Account { brand: a.provider.id().to_string(), name: a.name })
+    }
+
+    fn disconnect(brand: String) -> Result<(), types::Error> {
+        log_panics();
+        then_wake(core_admin::disconnect(&WitHost, brand_in(&brand)?))
     }
 
     fn accounts() -> Result<Vec<admin::Account>, types::Error> {
         log_panics();
         core_admin::accounts(&WitHost)
             .map(|list| {
-                list.into_iter().map(|a| admin::Account { provider: provider_out(a.provider), name: a.name }).collect()
+                list.into_iter()
+                    .map(|a| admin::Account { brand: a.provider.id().to_string(), name: a.name })
+                    .collect()
             })
             .map_err(to_wit_error)
     }
 
-    fn list_locks(provider: types::Provider) -> Result<Vec<admin::LockInfo>, types::Error> {
+    fn list_locks(brand: String) -> Result<Vec<admin::LockInfo>, types::Error> {
         log_panics();
-        core_admin::list_locks(&WitHost, provider_in(provider))
+        let id = brand_in(&brand)?;
+        core_admin::list_locks(&WitHost, id)
             .map(|locks| {
                 locks
                     .into_iter()
                     .map(|l| admin::LockInfo {
-                        provider,
-                        needs: l.remote.is_none().then(|| {
-                            l.needs.clone().unwrap_or_else(|| provider_in(provider).capabilities().needs.to_string())
-                        }),
+                        brand: brand.clone(),
+                        needs: l
+                            .remote
+                            .is_none()
+                            .then(|| l.needs.clone().unwrap_or_else(|| id.capabilities().needs.to_string())),
                         remote: l.remote.map(remote_out),
                         id: l.id,
                         name: l.name,
@@ -321,19 +356,18 @@ impl admin::Guest for Component {
 
     fn assign(
         property_id: String,
-        provider: types::Provider,
+        brand: String,
         lock_id: String,
-        days_before: Option<i32>,
-        margin_minutes: Option<i32>,
+        settings: admin::Settings,
     ) -> Result<admin::Assignment, types::Error> {
         log_panics();
         then_wake(core_admin::assign(
             &WitHost,
             &property_id,
-            provider_in(provider),
+            brand_in(&brand)?,
             &lock_id,
-            days_before,
-            margin_minutes,
+            settings.days_before,
+            settings.margin_minutes,
         ))
         .map(assignment_out)
     }
@@ -367,6 +401,7 @@ impl admin::Guest for Component {
                     S::LeftToExpire => admin::CodeState::LeftToExpire,
                 },
                 pin: s.pin,
+                brand: s.brand.map(|b| b.id().to_string()),
                 lock_id: s.lock_id,
                 window: s.window.map(|w| admin::Window {
                     start: w.start,

@@ -42,7 +42,7 @@ pub fn on_booking_changed<H: Host + ?Sized>(host: &H, booking: BookingFacts, pro
         rec = load(booking)?;
         replan(&mut rec, Some(&property), assignment, now)?;
     }
-    store.save_booking(&mut rec, Vec::new())?;
+    store.save_booking(&mut rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -79,7 +79,7 @@ pub fn replan_property<H: Host + ?Sized>(host: &H, property_id: &str, now: Insta
         }
     }
     for mut rec in changed {
-        store.save_booking(&mut rec, Vec::new())?;
+        store.save_booking(&mut rec, host.now(), Vec::new())?;
     }
     Ok(())
 }

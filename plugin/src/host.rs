@@ -105,5 +105,11 @@ pub trait Scheduler {
 }
 
 /// Everything the plugin needs from its host.
-pub trait Host: Http + Storage + Mailer + Clock + Log + Scheduler {}
-impl<T: Http + Storage + Mailer + Clock + Log + Scheduler> Host for T {}
+/// The host's `code-events` import (R27, R28).
+pub trait Notifier {
+    /// Takes one event; an error keeps it queued for the next export.
+    fn report(&self, event: &crate::status::CodeEvent) -> Result<(), String>;
+}
+
+pub trait Host: Http + Storage + Mailer + Clock + Log + Scheduler + Notifier {}
+impl<T: Http + Storage + Mailer + Clock + Log + Scheduler + Notifier> Host for T {}

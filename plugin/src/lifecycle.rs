@@ -19,6 +19,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::brands::BrandId;
+pub use crate::status::CodeState;
+use crate::status::Reported;
 use crate::model::{Assignment, BookingFacts, PropertyFacts};
 use crate::schedule::{self, Instant, Plan, PlanInput};
 
@@ -144,6 +146,9 @@ pub struct BookingRecord {
     /// end (R16), and once it moves, the booking is due at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stay: Option<(Instant, Instant)>,
+    /// What the code events (R27) last said of this booking.
+    #[serde(default)]
+    pub reported: Reported,
 }
 
 /// The next thing to do for a booking.
@@ -181,6 +186,7 @@ impl BookingRecord {
             timezone: None,
             margin_minutes: None,
             stay: None,
+            reported: Reported::default(),
         }
     }
 
@@ -294,6 +300,44 @@ impl BookingRecord {
         let (_, deadline) = self.creation_bounds(t);
         let first_try = self.attempts_failed == 0;
         !(now < deadline || (first_try && now < t.placement.end))
+    }
+}
+
+
+impl BookingRecord {
+    /// The code's state at `now` (one definition, for the status, the events
+    /// and "is being moved").
+    pub fn code_state(&self, now: Instant) -> CodeState {
+        let target_lock = self.target.as_ref().map(|t| t.placement.lock_id.as_str());
+        if self.left_to_expire {
+            CodeState::LeftToExpire
+        } else if let Some(job) = &self.job {
+            let same = Some(job.code.placement.lock_id.as_str()) == target_lock;
+            let wanted_after = self.wanted_placement(now).is_some();
+            match job.kind {
+                JobKind::Create if self.issued_on.as_deref() == target_lock => CodeState::Moving,
+                JobKind::Create => CodeState::Creating,
+                JobKind::Update => CodeState::Moving,
+                JobKind::Delete if same && wanted_after => CodeState::Moving,
+                JobKind::Delete => CodeState::Deleting,
+            }
+        } else if self.on_lock.is_some() {
+            CodeState::OnLock
+        } else if let Some(t) = &self.target {
+            if now >= t.placement.end && self.issued_on.is_some() {
+                CodeState::Removed
+            } else if self.gave_up(now) {
+                CodeState::Failed
+            } else if self.attempts_failed > 0 {
+                CodeState::Retrying
+            } else {
+                CodeState::Scheduled
+            }
+        } else if self.issued_on.is_some() {
+            CodeState::Removed
+        } else {
+            CodeState::None
+        }
     }
 }
 

@@ -5,8 +5,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use crate::host::{
-    Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Scheduler, Storage, StorageError, Write,
+    Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Notifier, Scheduler, Storage, StorageError,
+    Write,
 };
+use crate::status::CodeEvent;
 use crate::schedule::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct MemoryHost<N: Http> {
     pub logs: RefCell<Vec<(Level, String)>>,
     /// The last wake-up the plugin asked for (`None` inside: "nothing scheduled").
     pub wake: Cell<Option<Option<Instant>>>,
+    /// Code events the plugin reported (R27), in order.
+    pub events: RefCell<Vec<CodeEvent>>,
 }
 
 impl<N: Http> MemoryHost<N> {
@@ -36,6 +40,7 @@ impl<N: Http> MemoryHost<N> {
             mails: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             wake: Cell::new(None),
+            events: RefCell::new(Vec::new()),
         }
     }
 }
@@ -117,6 +122,13 @@ impl<N: Http> Log for MemoryHost<N> {
 impl<N: Http> Scheduler for MemoryHost<N> {
     fn wake_at(&self, at: Option<Instant>) {
         self.wake.set(Some(at));
+    }
+}
+
+impl<N: Http> Notifier for MemoryHost<N> {
+    fn report(&self, event: &CodeEvent) -> Result<(), String> {
+        self.events.borrow_mut().push(event.clone());
+        Ok(())
     }
 }
 

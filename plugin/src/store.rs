@@ -198,11 +198,15 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
     /// Writes the record and brings its index entries in line with it, all
     /// in one atomic batch: the record is the truth, the indexes never
     /// disagree with it after a crash. `extra` rides along in the batch.
-    pub fn save_booking(&self, rec: &mut BookingRecord, extra: Vec<Write>) -> Result<(), StorageError> {
+    ///
+    /// The code events (R27) the change makes ride in the same batch.
+    pub fn save_booking(&self, rec: &mut BookingRecord, now: Instant, extra: Vec<Write>) -> Result<(), StorageError> {
         let id = rec.facts.id.clone();
+        let reported = rec.reported.clone();
+        let mut writes = extra;
+        writes.extend(crate::notify::booking_events(rec, now));
         let want = rec.wanted_index();
         let have = std::mem::take(&mut rec.indexed);
-        let mut writes = extra;
 
         if have.due != want.due {
             if let Some(t) = have.due {
@@ -245,13 +249,15 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
             Ok(w) => writes.push(w),
             Err(e) => {
                 rec.indexed = have;
+                rec.reported = reported;
                 return Err(e);
             }
         }
         self.storage.apply(writes).inspect_err(|_| {
             // The batch did not happen: the record's idea of its indexes
-            // must stay what storage holds.
+            // and reports must stay what storage holds.
             rec.indexed = have.clone();
+            rec.reported = reported.clone();
         })
     }
 }

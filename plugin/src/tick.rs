@@ -121,7 +121,7 @@ fn advance<'a, H: Host + ?Sized>(
                     // Not connected: nothing can be done until a connect
                     // re-plans the booking.
                     rec.next_due = None;
-                    store.save_booking(rec, Vec::new())?;
+                    store.save_booking(rec, host.now(), Vec::new())?;
                     return Ok(());
                 }
             },
@@ -130,7 +130,7 @@ fn advance<'a, H: Host + ?Sized>(
         let step = match (decision, client) {
             (Decision::Wait(wake), _) => {
                 rec.next_due = wake.map(|w| w.max(now + 1));
-                store.save_booking(rec, Vec::new())?;
+                store.save_booking(rec, host.now(), Vec::new())?;
                 return Ok(());
             }
             (Decision::Alert, _) => send_alert(host, rec, now)?,
@@ -142,12 +142,12 @@ fn advance<'a, H: Host + ?Sized>(
         if let Step::Wait(at) = step {
             // A pending write's next look never passes the eve's alert (R12).
             rec.next_due = Some(rec.alert_wake(now).map_or(at, |alert| at.min(alert)));
-            store.save_booking(rec, Vec::new())?;
+            store.save_booking(rec, host.now(), Vec::new())?;
             return Ok(());
         }
     }
     rec.next_due = Some(now + 1);
-    store.save_booking(rec, Vec::new())?;
+    store.save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -165,7 +165,7 @@ fn send_alert<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant)
         Ok(()) => {
             rec.alert_sent = true;
             host.log(Level::Warn, &format!("alert sent for booking {}", rec.facts.id));
-            Store::new(host).save_booking(rec, Vec::new())?;
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Err(e) => {
@@ -220,7 +220,7 @@ fn poll<H: Host + ?Sized>(
                 fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + RETRY_SECS);
                 rec.job = Some(Job { job_id: None, ..job });
             }
-            Store::new(host).save_booking(rec, Vec::new())?;
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         // Not done when it should have been: the channel is slow or offline.
@@ -243,7 +243,7 @@ fn poll<H: Host + ?Sized>(
                 caps.link_check
             );
             fail(rec, now, plain, job.submitted_at + RETRY_SECS);
-            Store::new(host).save_booking(rec, Vec::new())?;
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Ok(Confirmed::PinTaken(reason)) => {
@@ -280,7 +280,7 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             // Still timed from its first sending: a write that stays pending
             // is lost again at once, so it is looked at hourly, not every minute.
             rec.job = Some(Job { job_id: Some(id), ..job });
-            Store::new(host).save_booking(rec, Vec::new())?;
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // The code is there with another window: it is on the lock as listed
         // (the next decision moves it).
@@ -288,18 +288,18 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             rec.job = None;
             rec.issued_on = Some(job.code.placement.lock_id.clone());
             rec.on_lock = Some(Code { code_id: Some(id), ..job.code });
-            Store::new(host).save_booking(rec, Vec::new())?;
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // It did not happen: the record's own state decides what to send
         // again (same PIN). A moved code that vanished is created anew.
         (JobKind::Update, Found::Absent) => {
             rec.job = None;
             rec.on_lock = None;
-            Store::new(host).save_booking(rec, Vec::new())?;
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         (_, Found::Absent | Found::OnLock(_) | Found::OtherWindow(_)) => {
             rec.job = None;
-            Store::new(host).save_booking(rec, Vec::new())?;
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
     }
     Ok(Step::Next)
@@ -327,7 +327,7 @@ fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id
     rec.attempts_failed = 0;
     rec.retry_at = None;
     rec.last_error = None;
-    Store::new(host).save_booking(rec, Vec::new())?;
+    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -351,7 +351,7 @@ fn pin_taken<H: Host + ?Sized>(
     } else {
         fail(rec, now, reason, now + RETRY_SECS);
     }
-    Store::new(host).save_booking(rec, Vec::new())?;
+    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -390,7 +390,7 @@ fn submit<H: Host + ?Sized>(
     let done_by = starts + caps.write_secs;
     rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by });
     rec.next_due = Some(done_by + POLL_SLACK_SECS);
-    store.save_booking(rec, Vec::new())?;
+    store.save_booking(rec, host.now(), Vec::new())?;
 
     let name = access_name(rec, caps);
     let spec = spec(rec, &code, &name);
@@ -435,7 +435,7 @@ fn submit<H: Host + ?Sized>(
             }
         }
     }
-    store.save_booking(rec, Vec::new())?;
+    store.save_booking(rec, host.now(), Vec::new())?;
     // A vendor that refuses at once (TTLock's gateway offline, Nuki's 5xx)
     // may have just failed the immediate attempt of a last-minute booking:
     // its alert is due now (R13), not at the next hourly retry.

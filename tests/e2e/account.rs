@@ -83,7 +83,7 @@ fn r2_the_secret_appears_in_no_result_log_email_or_report() {
     let result = act(&mut h, json!({"do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET})).unwrap();
     assert!(!result.to_string().contains(SECRET));
     let exports =
-        format!("{:?}{:?}", h.plugin.accounts().unwrap(), h.plugin.list_locks(api::Provider::Igloohome).unwrap());
+        format!("{:?}{:?}", h.plugin.accounts().unwrap(), h.plugin.list_locks("igloohome").unwrap());
     assert!(!exports.contains(SECRET), "secret in an export");
     let logs = logs();
     assert!(logs.contains("connected"), "the plugin's logs are captured");
@@ -94,11 +94,11 @@ fn r2_the_secret_appears_in_no_result_log_email_or_report() {
 fn r3_locks_are_listed_with_their_bridge_and_a_lock_without_one_is_refused() {
     let mut h = harness("2026-03-01T08:00:00Z");
     act(&mut h, json!({"do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET})).unwrap();
-    let locks = h.plugin.list_locks(api::Provider::Igloohome).unwrap().unwrap();
+    let locks = h.plugin.list_locks("igloohome").unwrap().unwrap();
     let find = |id: &str| locks.iter().find(|l| l.id == id).unwrap_or_else(|| panic!("lock {id} listed"));
     assert_eq!(locks.len(), 5, "every lock, across pages: {locks:?}");
-    assert_eq!(find("L1").remote, Some(api::RemotePath::Bridge("B1".into())));
-    assert_eq!(find("L4").remote, Some(api::RemotePath::Bridge("B2".into())));
+    assert_eq!(find("L1").remote, Some(api::RemotePath { kind: "bridge".into(), via: Some("B1".into()) }));
+    assert_eq!(find("L4").remote, Some(api::RemotePath { kind: "bridge".into(), via: Some("B2".into()) }));
     assert_eq!(find("L1").name, "Front door");
     assert_eq!(find("L5").remote, None);
     assert_eq!(find("L5").needs.as_deref(), Some("a bridge"));

@@ -219,7 +219,11 @@ fn sandbox_forbidden_urls_get_forbidden_and_no_connection_is_made() {
     // The allow-list: only the igloohome origins, routed to the listener as
     // if it were the stub. The fixture names other hosts, and the listener
     // itself, directly.
-    let routes = VendorRoutes::igloohome_via(&format!("http://127.0.0.1:{port}")).expect("routes");
+    let base = format!("http://127.0.0.1:{port}");
+    let mut routes = VendorRoutes::new();
+    for origin in ["https://auth.igloohome.co", "https://api.igloodeveloper.co"] {
+        routes.insert(origin, &base).expect("routes");
+    }
     let backend = Arc::new(CountingBackend {
         sent: AtomicUsize::new(0),
         inner: UreqBackend::new(UreqConfig { timeout: Duration::from_secs(2), ..Default::default() }),

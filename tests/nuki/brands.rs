@@ -62,7 +62,7 @@ fn r4_nuki_a_property_with_a_nuki_lock_refuses_an_igloohome_lock_and_changes_not
     assert!(err.contains("Nuki") && err.contains("remove"), "a clear error: {err}");
     assert_eq!(h.storage.list("", None, 1000).unwrap(), before, "nothing changed");
     let a = h.plugin.assignment("p1").unwrap().unwrap().expect("still assigned");
-    assert_eq!((a.provider, a.lock_id.as_str()), (api::Provider::Nuki, N1));
+    assert_eq!((a.brand.as_str(), a.lock_id.as_str()), ("nuki", N1));
 }
 
 // ----------------------------------------------------------------- R18
@@ -115,7 +115,7 @@ fn r18_nuki_disconnecting_nuki_leaves_igloohome_connected_assigned_and_working()
     assert_eq!(utc(b3[0].added_at), "2026-03-21T23:00:30Z", "March 22 00:00 Paris");
     assert!(b3[0].removed_at.is_some());
     let accounts = h.plugin.accounts().unwrap().unwrap();
-    assert_eq!(accounts.iter().map(|a| a.provider).collect::<Vec<_>>(), vec![api::Provider::Igloohome]);
+    assert_eq!(accounts.iter().map(|a| a.brand.as_str()).collect::<Vec<_>>(), vec!["igloohome"]);
     assert_eq!(h.plugin.assignment("p1").unwrap().unwrap().map(|a| a.lock_id), Some("L1".to_string()));
     assert_eq!(h.plugin.assignment("p2").unwrap().unwrap(), None);
     assert!(h.storage.get("acct/igloohome").unwrap().is_some());
@@ -151,7 +151,7 @@ fn r18_nuki_disconnecting_igloohome_leaves_nuki_connected_assigned_and_working()
     let counts = h.world.http_counts();
     assert_eq!(nuki_count(&counts, "auth_update"), 1);
     let accounts = h.plugin.accounts().unwrap().unwrap();
-    assert_eq!(accounts.iter().map(|a| a.provider).collect::<Vec<_>>(), vec![api::Provider::Nuki]);
+    assert_eq!(accounts.iter().map(|a| a.brand.as_str()).collect::<Vec<_>>(), vec!["nuki"]);
     assert_eq!(h.plugin.assignment("p2").unwrap().unwrap().map(|a| a.lock_id), Some(N1.to_string()));
     assert_eq!(h.plugin.assignment("p1").unwrap().unwrap(), None);
     assert!(h.storage.get("acct/nuki").unwrap().is_some());
@@ -197,7 +197,7 @@ fn r2_nuki_the_api_token_appears_in_no_log_line_report_email_or_result() {
     let exports = format!(
         "{result}{assigned}{:?}{:?}{:?}{:?}",
         h.plugin.accounts().unwrap(),
-        h.plugin.list_locks(api::Provider::Nuki).unwrap(),
+        h.plugin.list_locks("nuki").unwrap(),
         h.plugin.assignment("p1").unwrap(),
         h.plugin.booking_status("b1").unwrap()
     );

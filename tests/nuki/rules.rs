@@ -71,7 +71,7 @@ fn r1_nuki_a_good_token_connects_and_a_bad_one_later_changes_nothing() {
     assert!(nuki_count(&h.world.http_counts(), "smartlock") >= 1, "the lock list was loaded");
     let accounts = h.plugin.accounts().unwrap().unwrap();
     assert_eq!(accounts.len(), 1, "only Nuki is connected: {accounts:?}");
-    assert_eq!((accounts[0].provider, accounts[0].name.as_str()), (api::Provider::Nuki, name.as_str()));
+    assert_eq!((accounts[0].brand.as_str(), accounts[0].name.as_str()), ("nuki", name.as_str()));
     assert!(h.storage.get("acct/nuki").unwrap().is_some(), "credentials stored");
     assert!(h.storage.get("acct/igloohome").unwrap().is_none());
     let before = h.storage.list("", None, 1000).unwrap();
@@ -79,7 +79,7 @@ fn r1_nuki_a_good_token_connects_and_a_bad_one_later_changes_nothing() {
     let err = act(&mut h, json!({"do": "connect", "provider": "nuki", "api_token": WRONG_TOKEN})).unwrap_err();
     assert!(err.contains("refused"), "{err}");
     assert_eq!(h.storage.list("", None, 1000).unwrap(), before, "nothing changed");
-    let locks = h.plugin.list_locks(api::Provider::Nuki).unwrap().expect("still connected with the good token");
+    let locks = h.plugin.list_locks("nuki").unwrap().expect("still connected with the good token");
     assert_eq!(locks.len(), 3);
 }
 
@@ -98,14 +98,14 @@ fn world_with_big_lock() -> serde_json::Value {
 fn r3_nuki_locks_are_listed_with_their_keypad_and_one_without_cannot_be_assigned() {
     let mut h = harness_with(START, world_with_big_lock(), false);
     act(&mut h, json!({"do": "connect", "provider": "nuki", "api_token": NUKI_TOKEN})).unwrap();
-    let locks = h.plugin.list_locks(api::Provider::Nuki).unwrap().unwrap();
+    let locks = h.plugin.list_locks("nuki").unwrap().unwrap();
     let find = |id: &str| locks.iter().find(|l| l.id == id).unwrap_or_else(|| panic!("lock {id} listed: {locks:?}"));
     assert_eq!(locks.len(), 4, "{locks:?}");
-    assert!(locks.iter().all(|l| l.provider == api::Provider::Nuki));
-    assert_eq!((find(N1).name.as_str(), find(N1).remote.clone()), ("Front door", Some(api::RemotePath::Keypad)));
+    assert!(locks.iter().all(|l| l.brand == "nuki"));
+    assert_eq!((find(N1).name.as_str(), find(N1).remote.clone()), ("Front door", Some(api::RemotePath { kind: "keypad".into(), via: None })));
     // Keypad 2.0 pairing shows in `keypad2Paired` only.
-    assert_eq!(find(N2).remote, Some(api::RemotePath::Keypad));
-    assert_eq!(find(BIG).remote, Some(api::RemotePath::Keypad), "an id beyond 2^53 is kept exactly");
+    assert_eq!(find(N2).remote, Some(api::RemotePath { kind: "keypad".into(), via: None }));
+    assert_eq!(find(BIG).remote, Some(api::RemotePath { kind: "keypad".into(), via: None }), "an id beyond 2^53 is kept exactly");
     assert_eq!(find(N1).needs, None);
     assert_eq!(find(N3).remote, None, "no keypad, no remote path");
     assert_eq!(find(N3).needs.as_deref(), Some("a keypad"));

@@ -20,7 +20,7 @@ const START: &str = "2026-03-01T08:00:00Z";
 
 /// Assigns through the admin export and returns the refusal's field.
 fn refused_field(h: &Harness, lock: &str, days: Option<i32>, margin: Option<i32>) -> String {
-    match h.plugin.assign("p1", api::Provider::Nuki, lock, days, margin).expect("no trap") {
+    match h.plugin.assign("p1", "nuki", lock, days, margin).expect("no trap") {
         Err(api::Error::InvalidInput(f)) => {
             assert!(f.reason.contains("between"), "the reason gives the range: {f:?}");
             f.field
@@ -52,10 +52,10 @@ fn r5_nuki_out_of_range_settings_are_refused_naming_the_field_and_nothing_is_hal
     }
     assert_eq!(h.plugin.assignment("p1").unwrap().unwrap(), None);
     // Left out: the defaults, 5 days and 30 minutes. The edges are accepted.
-    let a = h.plugin.assign("p1", api::Provider::Nuki, N1, None, None).unwrap().expect("defaults");
+    let a = h.plugin.assign("p1", "nuki", N1, None, None).unwrap().expect("defaults");
     assert_eq!((a.days_before, a.margin_minutes), (5, 30));
     for (days, margin) in [(1, 0), (14, 240), (7, 45)] {
-        let a = h.plugin.assign("p1", api::Provider::Nuki, N1, Some(days), Some(margin)).unwrap().expect("in range");
+        let a = h.plugin.assign("p1", "nuki", N1, Some(days), Some(margin)).unwrap().expect("in range");
         assert_eq!((a.days_before, a.margin_minutes), (days as u32, margin as u32));
     }
     apply_at(&mut h, booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));

@@ -49,7 +49,7 @@ fn r1_ttlock_connect_adds_the_worlds_app_and_stores_the_password_only_as_md5() {
     assert!(tt_count(&h, "lock_list") >= 1, "the lock list was loaded");
     let accounts = h.plugin.accounts().unwrap().unwrap();
     assert_eq!(accounts.len(), 1);
-    assert_eq!((accounts[0].provider, accounts[0].name.as_str()), (api::Provider::Ttlock, USERNAME));
+    assert_eq!((accounts[0].brand.as_str(), accounts[0].name.as_str()), ("ttlock", USERNAME));
     let acct = stored(&h, "acct/ttlock").expect("credentials stored");
     let creds = &acct["credentials"];
     assert_eq!(creds["client_id"], APP_ID, "{acct}");
@@ -79,16 +79,16 @@ fn r1_ttlock_connect_adds_the_worlds_app_and_stores_the_password_only_as_md5() {
 fn r3_ttlock_gateway_and_wifi_locks_are_usable_and_a_lock_with_neither_is_refused() {
     let mut h = harness_tt();
     apply_ok(&mut h, tt_connect(START));
-    let locks = h.plugin.list_locks(api::Provider::Ttlock).unwrap().unwrap();
+    let locks = h.plugin.list_locks("ttlock").unwrap().unwrap();
     assert_eq!(locks.len(), 4, "{locks:?}");
     let find = |id: &str| locks.iter().find(|l| l.id == id).unwrap_or_else(|| panic!("lock {id} listed: {locks:?}"));
     assert_eq!(find(LOCK).name, "Studio door", "the alias, not the Bluetooth name");
-    assert_eq!(find(LOCK).remote, Some(api::RemotePath::Gateway(GATEWAY.into())));
-    assert_eq!(find(LOCK2).remote, Some(api::RemotePath::Gateway(GATEWAY2.into())));
-    assert_eq!(find(WIFI_LOCK).remote, Some(api::RemotePath::Wifi));
+    assert_eq!(find(LOCK).remote, Some(api::RemotePath { kind: "gateway".into(), via: Some(GATEWAY.into()) }));
+    assert_eq!(find(LOCK2).remote, Some(api::RemotePath { kind: "gateway".into(), via: Some(GATEWAY2.into()) }));
+    assert_eq!(find(WIFI_LOCK).remote, Some(api::RemotePath { kind: "wifi".into(), via: None }));
     assert_eq!(find(BARE_LOCK).remote, None);
     assert_eq!(find(BARE_LOCK).needs.as_deref(), Some("a gateway"));
-    assert!(locks.iter().all(|l| l.provider == api::Provider::Ttlock));
+    assert!(locks.iter().all(|l| l.brand == "ttlock"));
 
     for p in ["p1", "p2", "p3"] {
         apply_ok(&mut h, property(START, p, "Europe/Paris", None, None));

@@ -1,7 +1,6 @@
 //! The three brands on one account: R4 (one lock per property, whatever
 //! the brand) and R18 per vendor (disconnecting one leaves the others).
 
-use host_harness::api;
 use host_harness::scenario::Harness;
 use host_harness::stubs::Vendor;
 use serde_json::{json, Value};
@@ -41,15 +40,13 @@ fn requests_of(h: &Harness, vendor: Vendor) -> u64 {
         Vendor::Igloohome => h.world.igloohome().expect("igloohome").http_counts().requests,
         Vendor::Nuki => h.world.nuki().expect("nuki").http_totals().requests,
         Vendor::Ttlock => h.world.ttlock().expect("ttlock").http_requests(),
+        Vendor::Seam => unreachable!("this world has no Seam devices"),
     }
 }
 
-fn provider(vendor: Vendor) -> api::Provider {
-    match vendor {
-        Vendor::Igloohome => api::Provider::Igloohome,
-        Vendor::Nuki => api::Provider::Nuki,
-        Vendor::Ttlock => api::Provider::Ttlock,
-    }
+/// The brand id the contract names the vendor by.
+fn provider(vendor: Vendor) -> String {
+    vendor.as_str().to_string()
 }
 
 fn brand_name(vendor: Vendor) -> &'static str {
@@ -57,6 +54,7 @@ fn brand_name(vendor: Vendor) -> &'static str {
         Vendor::Igloohome => "igloohome",
         Vendor::Nuki => "Nuki",
         Vendor::Ttlock => "TTLock",
+        Vendor::Seam => "Seam",
     }
 }
 
@@ -74,7 +72,7 @@ fn r4_three_brands_a_property_holding_one_brand_refuses_the_others_until_unassig
             );
             assert_eq!(h.storage.list("", None, 1000).unwrap(), before, "nothing changed by the refusal");
             let a = h.plugin.assignment(prop).unwrap().unwrap().expect("still assigned");
-            assert_eq!((a.provider, a.lock_id.as_str()), (provider(held), lock));
+            assert_eq!((a.brand, a.lock_id.as_str()), (provider(held), lock));
         }
     }
     // Another lock of the same brand simply replaces it (the dropdown).
@@ -87,11 +85,11 @@ fn r4_three_brands_a_property_holding_one_brand_refuses_the_others_until_unassig
     let err = apply_err(&mut h, assign_to("2026-03-02T12:02:00Z", "pt", Vendor::Ttlock, LOCK));
     assert!(err.contains("Nuki") && err.contains("remove"), "{err}");
     let a = h.plugin.assignment("pt").unwrap().unwrap().expect("assigned");
-    assert_eq!((a.provider, a.lock_id.as_str()), (api::Provider::Nuki, "18205286117"));
+    assert_eq!((a.brand.as_str(), a.lock_id.as_str()), ("nuki", "18205286117"));
     // The other two properties never moved.
     for (vendor, prop, lock, _) in &BRANDS[..2] {
         let a = h.plugin.assignment(prop).unwrap().unwrap().expect("assigned");
-        assert_eq!((a.provider, a.lock_id.as_str()), (provider(*vendor), *lock));
+        assert_eq!((a.brand, a.lock_id.as_str()), (provider(*vendor), *lock));
     }
 }
 
@@ -135,10 +133,10 @@ fn r18_three_brands_disconnecting_one_vendor_leaves_the_other_two_working() {
                     second[0].added_at >= t("2026-03-19T23:00:00Z") && second[0].added_at <= t("2026-03-19T23:05:00Z")
                 );
                 assert!(second[0].removed_at.is_some_and(|r| r >= t("2026-03-27T10:30:00Z")));
-                assert_eq!(a.map(|a| a.provider), Some(provider(vendor)), "{vendor}: assignment kept");
+                assert_eq!(a.map(|a| a.brand), Some(provider(vendor)), "{vendor}: assignment kept");
             }
         }
-        let accounts: Vec<_> = h.plugin.accounts().unwrap().unwrap().into_iter().map(|a| a.provider).collect();
+        let accounts: Vec<_> = h.plugin.accounts().unwrap().unwrap().into_iter().map(|a| a.brand).collect();
         assert_eq!(accounts.len(), 2);
         assert!(!accounts.contains(&provider(gone)), "{accounts:?}");
         let key = format!("acct/{}", gone.as_str());

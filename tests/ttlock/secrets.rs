@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use host_harness::api;
 use serde_json::json;
 
 use crate::common::*;
@@ -121,7 +120,7 @@ fn r2_ttlock_no_password_token_app_secret_or_lock_secret_leaks() {
     let exports = format!(
         "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
         h.plugin.accounts(),
-        h.plugin.list_locks(api::Provider::Ttlock),
+        h.plugin.list_locks("ttlock"),
         h.plugin.assignment("p1"),
         h.plugin.assignment("p2"),
         h.plugin.booking_status("b1"),

@@ -18,13 +18,20 @@ pub mod generated {
 /// The contract's types, as the host's callers name them.
 pub mod api {
     pub use super::generated::exports::pms::smartlock::admin::{
-        Account, Assignment, ClientCredentials, CodeState, CodeStatus, Credentials, LockInfo, RemotePath,
-        TtlockCredentials, Window,
+        Account, Assignment, BrandInfo, CodeState, CodeStatus, Credential, CredentialField, LockInfo, RemotePath,
+        Settings, Window,
     };
     pub use super::generated::exports::pms::smartlock::events::TickSummary;
+    pub use super::generated::pms::smartlock::code_events::{CodeEvent, EventKind};
     pub use super::generated::pms::smartlock::types::{
-        Booking, BookingEvent, BookingStatus, Error, FieldError, Instant, Property, Provider,
+        Booking, BookingEvent, BookingStatus, BrandId, Error, FieldError, Instant, Property,
     };
+
+    /// Credentials from `(field, value)` pairs, e.g.
+    /// `credentials(&[("api_token", token)])`.
+    pub fn credentials(pairs: &[(&str, &str)]) -> Vec<Credential> {
+        pairs.iter().map(|(name, value)| Credential { name: name.to_string(), value: value.to_string() }).collect()
+    }
 }
 
 pub use generated::{SmartlockPlugin, SmartlockPluginPre};

@@ -15,9 +15,9 @@ pub enum PluginError {
     /// An unknown property, lock or booking.
     #[error("{} {}", field_name(&.0.field), .0.reason)]
     NotFound(api::FieldError),
-    /// No account of this lock brand is connected.
-    #[error("no {} account is connected", brand(*.0))]
-    NotConnected(api::Provider),
+    /// No account of this lock brand (its id) is connected.
+    #[error("no {0} account is connected")]
+    NotConnected(String),
     /// The vendor refused the credentials; nothing was stored.
     #[error("the credentials were refused: {0}")]
     CredentialsRejected(String),
@@ -38,15 +38,6 @@ pub enum PluginError {
     StorageFailed(String),
 }
 
-/// The brand as managers know it.
-pub fn brand(provider: api::Provider) -> &'static str {
-    match provider {
-        api::Provider::Igloohome => "igloohome",
-        api::Provider::Nuki => "Nuki",
-        api::Provider::Ttlock => "TTLock",
-    }
-}
-
 fn field_name(field: &str) -> String {
     field.replace('-', "_")
 }
@@ -59,8 +50,8 @@ impl From<api::Error> for PluginError {
             api::Error::NotConnected(p) => PluginError::NotConnected(p),
             api::Error::CredentialsRejected(m) => PluginError::CredentialsRejected(m),
             api::Error::LockNotRemote(m) => PluginError::LockNotRemote(m),
-            api::Error::OtherProviderAssigned(m) => PluginError::OtherProviderAssigned(m),
-            api::Error::ProviderUnsupported(m) => PluginError::ProviderUnsupported(m),
+            api::Error::OtherBrandAssigned(m) => PluginError::OtherProviderAssigned(m),
+            api::Error::UnknownBrand(m) => PluginError::ProviderUnsupported(m),
             api::Error::VendorUnavailable(m) => PluginError::VendorUnavailable(m),
             api::Error::StorageFailed(m) => PluginError::StorageFailed(m),
         }
@@ -80,7 +71,7 @@ mod tests {
         assert_eq!(e.to_string(), "margin_minutes must be between 0 and 240");
         let e = PluginError::from(api::Error::LockNotRemote("the lock \"Front\" needs a bridge".into()));
         assert_eq!(e.to_string(), "the lock \"Front\" needs a bridge");
-        let e = PluginError::from(api::Error::NotConnected(api::Provider::Nuki));
-        assert_eq!(e.to_string(), "no Nuki account is connected");
+        let e = PluginError::from(api::Error::NotConnected("nuki".into()));
+        assert_eq!(e.to_string(), "no nuki account is connected");
     }
 }

@@ -12,8 +12,8 @@
 //!   feature `postgres` `PgDb`/`PgStore`: one PostgreSQL database for several
 //!   host processes, with per-tenant turns and a shared schedule) with the
 //!   e-mail outbox, HTTP ([`HttpBackend`]: [`UreqBackend`]) behind the vendor
-//!   allow-list ([`VendorRoutes`]; by default [`VendorRoutes::all_vendors`],
-//!   the real hosts of igloohome, Nuki and TTLock and nothing else), and the
+//!   allow-list ([`VendorRoutes`]; by default [`VendorRoutes::all_brands`],
+//!   the real hosts of every brand the component lists and nothing else), and the
 //!   clock ([`Clock`]: [`SystemClock`], [`SimClock`]). The log import goes to
 //!   `tracing`, tagged with the tenant.
 //! - [`WakeUps`] keeps the instant each tenant's plugin asked to be ticked
@@ -29,14 +29,12 @@
 //! // Compile once per process; the component is a file or its bytes.
 //! let runtime = Runtime::new(RuntimeConfig::new(std::path::PathBuf::from("smartlock_plugin.wasm")))?;
 //! let db = SqliteDb::open("smartlock.sqlite")?;
-//! // May reach every vendor's real hosts (igloohome, Nuki, TTLock), nothing else.
+//! // May reach every brand's real hosts (`runtime.brands()`), nothing else.
 //! let account = runtime.tenant(Tenant::new("acct-42", Arc::new(db.tenant("acct-42"))));
 //! // Each call: the outer Result is a trap, the inner the plugin's answer.
-//! let credentials = api::Credentials::Igloohome(api::ClientCredentials {
-//!     client_id: "client-id".into(),
-//!     client_secret: "client-secret".into(),
-//! });
-//! match account.connect(&credentials)? {
+//! // The brand's connect form, as data: `runtime.brands()` lists its fields.
+//! let credentials = api::credentials(&[("client_id", "client-id"), ("client_secret", "client-secret")]);
+//! match account.connect("igloohome", &credentials)? {
 //!     Ok(acct) => println!("connected: {}", acct.name),
 //!     Err(e) => println!("refused: {}", PluginError::from(e)),
 //! }
@@ -83,7 +81,7 @@ pub use bindings::api;
 pub use error::PluginError;
 pub use imports::{
     Clock, Email, HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock,
-    SqliteDb, SqliteStore, StorageError, SystemClock, Tenant, UreqBackend, UreqConfig, VendorRoutes, Write,
+    SqliteDb, SqliteStore, StorageError, StoredEvent, SystemClock, Tenant, UreqBackend, UreqConfig, VendorRoutes, Write,
 };
 #[cfg(feature = "postgres")]
 pub use imports::{Fence, PgDb, PgStore, Turn};

@@ -173,6 +173,8 @@ struct Inner {
     slots: Slots,
     /// Each tenant's next wake-up, as its plugin reported it (R21).
     wake_ups: Arc<WakeUps>,
+    /// The component's brands (R30), asked once.
+    brands: std::sync::OnceLock<Vec<api::BrandInfo>>,
 }
 
 /// A counting semaphore over the instance pool's slots.
@@ -382,6 +384,7 @@ impl Runtime {
                 turns: Mutex::new(HashMap::new()),
                 slots: Slots { free: Mutex::new(config_slots), freed: Condvar::new() },
                 wake_ups: Arc::default(),
+                brands: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -423,10 +426,44 @@ impl Runtime {
         &self.inner.engine
     }
 
+    /// The brands the component manages, as data (R30): connect forms and
+    /// the default HTTP allow-list are built from it. Asked once, on a
+    /// scratch instance that can reach nothing; empty if that call fails
+    /// (logged).
+    pub fn brands(&self) -> &[api::BrandInfo] {
+        self.inner.brands.get_or_init(|| {
+            let scratch = Tenant::new("brands", Arc::new(crate::MemoryStore::new()))
+                .with_routes(crate::VendorRoutes::new());
+            let handle = self.handle(scratch);
+            match handle.call("brands", |p, s| p.pms_smartlock_admin().call_brands(s)) {
+                Ok(brands) => brands,
+                Err(e) => {
+                    tracing::error!(error = %e, "the component did not list its brands");
+                    Vec::new()
+                }
+            }
+        })
+    }
+
+    /// The brand of that id, if the component has it.
+    pub fn brand(&self, id: &str) -> Option<&api::BrandInfo> {
+        self.brands().iter().find(|b| b.id == id)
+    }
+
     /// A handle to call the plugin as `tenant`. Handles of the same tenant id
     /// take turns, whichever handle they are made from. Cheap: make one per
-    /// request or keep one per account.
-    pub fn tenant(&self, tenant: Tenant) -> TenantHandle {
+    /// request or keep one per account. A tenant with the default
+    /// allow-list ([`VendorRoutes::all_brands`](crate::VendorRoutes::all_brands))
+    /// gets every origin of [`Runtime::brands`].
+    pub fn tenant(&self, mut tenant: Tenant) -> TenantHandle {
+        match tenant.routes.expanded(self.brands()) {
+            Ok(routes) => tenant.routes = routes,
+            Err(e) => tracing::error!(error = %e, "a brand lists an origin that is not a URL; it stays unreachable"),
+        }
+        self.handle(tenant)
+    }
+
+    fn handle(&self, tenant: Tenant) -> TenantHandle {
         let mut turns = self.inner.turns.lock().unwrap_or_else(PoisonError::into_inner);
         if turns.len() >= TURNS_BEFORE_PRUNING && !turns.contains_key(&tenant.id) {
             // A turn no handle holds guards nothing: forget it, so a host
@@ -537,15 +574,20 @@ impl TenantHandle {
     /// and loads the device list, so this waits on the vendor) and stores
     /// them (R1). [`api::Error::CredentialsRejected`] stores nothing. The
     /// secret is never returned or logged, by the plugin or this host.
-    pub fn connect(&self, credentials: &api::Credentials) -> CallResult<api::Account> {
-        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, credentials))
+    ///
+    /// `credentials` are the brand's form fields by name
+    /// ([`api::BrandInfo::credentials`]); every field is required.
+    pub fn connect(&self, brand: &str, credentials: &[api::Credential]) -> CallResult<api::Account> {
+        let brand = brand.to_owned();
+        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, &brand, credentials))
     }
 
     /// Dashboard: forgets the provider's credentials and assignments and
     /// stops all code work; codes already on locks expire by themselves
     /// (R18). Makes no vendor call.
-    pub fn disconnect(&self, provider: api::Provider) -> CallResult<()> {
-        self.call("disconnect", |p, s| p.pms_smartlock_admin().call_disconnect(s, provider))
+    pub fn disconnect(&self, brand: &str) -> CallResult<()> {
+        let brand = brand.to_owned();
+        self.call("disconnect", |p, s| p.pms_smartlock_admin().call_disconnect(s, &brand))
     }
 
     /// Dashboard: the connected vendor accounts (from storage, no vendor call).
@@ -556,8 +598,9 @@ impl TenantHandle {
     /// Dashboard: the locks of the connected account with their bridges
     /// (R3), fetched from the vendor; [`api::Error::NotConnected`] without
     /// an account.
-    pub fn list_locks(&self, provider: api::Provider) -> CallResult<Vec<api::LockInfo>> {
-        self.call("list-locks", |p, s| p.pms_smartlock_admin().call_list_locks(s, provider))
+    pub fn list_locks(&self, brand: &str) -> CallResult<Vec<api::LockInfo>> {
+        let brand = brand.to_owned();
+        self.call("list-locks", |p, s| p.pms_smartlock_admin().call_list_locks(s, &brand))
     }
 
     /// Dashboard: puts a lock on a property, or changes its lock or settings
@@ -572,14 +615,14 @@ impl TenantHandle {
     pub fn assign(
         &self,
         property_id: &str,
-        provider: api::Provider,
+        brand: &str,
         lock_id: &str,
         days_before: Option<i32>,
         margin_minutes: Option<i32>,
     ) -> CallResult<api::Assignment> {
-        self.call("assign", |p, s| {
-            p.pms_smartlock_admin().call_assign(s, property_id, provider, lock_id, days_before, margin_minutes)
-        })
+        let settings = api::Settings { days_before, margin_minutes };
+        let brand = brand.to_owned();
+        self.call("assign", |p, s| p.pms_smartlock_admin().call_assign(s, property_id, &brand, lock_id, settings))
     }
 
     /// Dashboard: removes the property's lock (R17); its bookings' codes

@@ -19,8 +19,8 @@ use crate::template;
 
 use super::host::{Host, TenantEntry};
 use super::json::{
-    account_json, answer, assignment_json, call_error, check_id, lock_json, parse_provider, plugin_error,
-    provider_name, status_json, utc, ApiError, Body,
+    account_json, answer, assignment_json, brand_json, call_error, check_id, lock_json, parse_brand, plugin_error,
+    status_json, utc, ApiError, Body,
 };
 use super::keys::{self, Caller};
 use super::records::{BookingRecord, PropertyRecord};
@@ -88,6 +88,16 @@ pub fn handle(host: &Host, req: &Request) -> Reply {
         ("GET", ["favicon.ico"]) => Reply::no_content(),
         ("GET", ["openapi.json"]) => Ok(Reply::text("application/json", OPENAPI)),
         ("GET", ["api", "service"]) => Reply::ok(service_json(host)),
+        // The brands as data (R30): no tenant's data, so no key.
+        ("GET", ["api", "brands"]) => {
+            let brands: Vec<Value> = host
+                .runtime
+                .brands()
+                .iter()
+                .map(|b| brand_json(b, |field| host.supplied(&b.id, field).is_some()))
+                .collect();
+            Reply::ok(json!({ "brands": brands }))
+        }
         ("GET", ["api", "tenants"]) => {
             operator(host, req).and_then(|()| Reply::ok(json!({"tenants": host.registered()})))
         }
@@ -123,7 +133,7 @@ fn service_json(host: &Host) -> Value {
         // users read the locks' own truth at `{demo_stubs}/_admin/pins`.
         "demo_stubs": host.demo.as_ref().map(|d| d.base_url()),
         "default_tenant": host.demo.as_ref().map(|_| super::demo::DEMO_TENANT),
-        "ttlock_app_configured": host.ttlock_app.is_some(),
+        "ttlock_app_configured": host.supplied("ttlock", "client_id").is_some(),
         "max_nights": host.max_nights,
         "tenants_in_memory": host.resident_tenants(),
     })
@@ -241,12 +251,12 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
         }
         ("POST", ["accounts", provider]) => connect(host, &t, provider, &body()?),
         ("DELETE", ["accounts", provider]) => {
-            answer(t.handle.disconnect(parse_provider("provider", provider)?))?;
+            answer(t.handle.disconnect(&parse_brand(&host.runtime, "provider", provider)?.id))?;
             host.touched(t.handle.id());
             Reply::no_content()
         }
         ("GET", ["accounts", provider, "locks"]) => {
-            let locks = answer(t.handle.list_locks(parse_provider("provider", provider)?))?;
+            let locks = answer(t.handle.list_locks(&parse_brand(&host.runtime, "provider", provider)?.id))?;
             Reply::ok(json!({"locks": locks.iter().map(lock_json).collect::<Vec<_>>()}))
         }
         ("GET", ["outbox"]) => {
@@ -342,11 +352,11 @@ fn put_property(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<R
 
 fn assign(host: &Host, t: &TenantEntry, property: &str, body: &Body) -> Result<Reply, ApiError> {
     body.only(&["provider", "lock_id", "days_before", "margin_minutes"])?;
-    let provider = parse_provider("provider", &body.string("provider")?)?;
+    let brand = parse_brand(&host.runtime, "provider", &body.string("provider")?)?;
     let lock_id = body.string("lock_id")?;
     let days_before = body.opt_int("days_before")?;
     let margin_minutes = body.opt_int("margin_minutes")?;
-    let a = answer(t.handle.assign(property, provider, &lock_id, days_before, margin_minutes))?;
+    let a = answer(t.handle.assign(property, &brand.id, &lock_id, days_before, margin_minutes))?;
     host.touched(t.handle.id());
     Reply::ok(assignment_json(&a))
 }
@@ -457,36 +467,35 @@ fn render(t: &TenantEntry, booking: &str, body: &Body) -> Result<Reply, ApiError
     Reply::ok(json!({"booking_id": booking, "text": output, "filled": filled}))
 }
 
+/// Connects a brand with the fields of its form (R30): those the manager
+/// types from the body, those the host supplies (an application's id and
+/// secret) from the host's configuration.
 fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<Reply, ApiError> {
-    let provider = parse_provider("provider", provider)?;
-    let credentials = match provider {
-        api::Provider::Igloohome => {
-            body.only(&["client_id", "client_secret"])?;
-            api::Credentials::Igloohome(api::ClientCredentials {
-                client_id: body.string("client_id")?,
-                client_secret: body.string("client_secret")?,
-            })
-        }
-        api::Provider::Nuki => {
-            body.only(&["api_token"])?;
-            api::Credentials::Nuki(body.string("api_token")?)
-        }
-        api::Provider::Ttlock => {
-            body.only(&["username", "password"])?;
-            let (username, password) = (body.string("username")?, body.string("password")?);
-            let Some((client_id, client_secret)) = host.ttlock_app.clone() else {
-                return Err(ApiError::new(
+    let brand = parse_brand(&host.runtime, "provider", provider)?;
+    let typed: Vec<&str> =
+        brand.credentials.iter().filter(|f| !f.host_supplied).map(|f| f.name.as_str()).collect();
+    body.only(&typed)?;
+    let mut credentials = Vec::new();
+    for field in &brand.credentials {
+        let value = if field.host_supplied {
+            host.supplied(&brand.id, &field.name).ok_or_else(|| {
+                ApiError::new(
                     503,
                     "not_configured",
-                    "TTLock is not set up on this host: start it with --ttlock-client-id and the application secret \
-                     in SMARTLOCK_TTLOCK_CLIENT_SECRET or --ttlock-client-secret-file",
-                ));
-            };
-            api::Credentials::Ttlock(api::TtlockCredentials { username, password, client_id, client_secret })
-        }
-    };
-    let account = answer(t.handle.connect(&credentials))?;
-    tracing::info!(tenant = t.handle.id(), provider = provider_name(provider), "account connected");
+                    &format!(
+                        "{} is not set up on this host: its {} comes from the host's configuration",
+                        brand.name,
+                        field.label
+                    ),
+                )
+            })?
+        } else {
+            body.string(&field.name)?
+        };
+        credentials.push(api::Credential { name: field.name.clone(), value });
+    }
+    let account = answer(t.handle.connect(&brand.id, &credentials))?;
+    tracing::info!(tenant = t.handle.id(), provider = %brand.id, "account connected");
     host.touched(t.handle.id());
     Reply::ok(account_json(&account))
 }

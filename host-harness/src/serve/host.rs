@@ -74,8 +74,9 @@ pub struct Host {
     pub stub: Option<String>,
     pub clock: Arc<ServiceClock>,
     pub demo: Option<Demo>,
-    /// The TTLock application (client id, secret) added to every TTLock connect.
-    pub ttlock_app: Option<(String, String)>,
+    /// Credential fields the host supplies itself, by (brand, field): an
+    /// application's id and secret the brand's form marks host-supplied.
+    supplied: Vec<(String, String, String)>,
     /// Longest stay accepted, in nights.
     pub max_nights: u32,
     pub poke: Poke,
@@ -142,11 +143,17 @@ pub struct HostParts {
     pub http: Arc<dyn HttpBackend>,
     pub token: String,
     pub demo: Option<Demo>,
-    pub ttlock_app: Option<(String, String)>,
+    /// Host-supplied credential fields, (brand, field, value).
+    pub supplied: Vec<(String, String, String)>,
     pub max_nights: u32,
 }
 
 impl Host {
+    /// The value the host supplies for a brand's host-supplied field.
+    pub fn supplied(&self, brand: &str, field: &str) -> Option<String> {
+        self.supplied.iter().find(|(b, f, _)| b == brand && f == field).map(|(_, _, v)| v.clone())
+    }
+
     /// The host, with the tenants registered in the file.
     pub fn new(parts: HostParts) -> Result<Host, ApiError> {
         let service = parts.db.store(SERVICE_NAMESPACE);
@@ -158,7 +165,7 @@ impl Host {
             turn_settings: Arc::new(parts.turn_settings),
             clock: parts.clock,
             demo: parts.demo,
-            ttlock_app: parts.ttlock_app,
+            supplied: parts.supplied,
             max_nights: parts.max_nights,
             poke: Poke::default(),
             routes: parts.routes,

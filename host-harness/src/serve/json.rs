@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::{api, CallError, CallResult, PluginError};
+use crate::{api, CallError, CallResult, PluginError, Runtime};
 
 /// An API failure: the HTTP status and a plain sentence for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,8 +106,8 @@ pub fn plugin_error(e: api::Error) -> ApiError {
         api::Error::NotConnected(_) => (409, "not_connected"),
         api::Error::CredentialsRejected(_) => (422, "credentials_rejected"),
         api::Error::LockNotRemote(_) => (422, "lock_not_remote"),
-        api::Error::OtherProviderAssigned(_) => (409, "other_provider_assigned"),
-        api::Error::ProviderUnsupported(_) => (422, "provider_unsupported"),
+        api::Error::OtherBrandAssigned(_) => (409, "other_provider_assigned"),
+        api::Error::UnknownBrand(_) => (422, "provider_unsupported"),
         api::Error::VendorUnavailable(_) => (502, "vendor_unavailable"),
         api::Error::StorageFailed(_) => (503, "storage_failed"),
     };
@@ -145,41 +145,56 @@ pub fn utc(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-pub fn provider_name(p: api::Provider) -> &'static str {
-    match p {
-        api::Provider::Igloohome => "igloohome",
-        api::Provider::Nuki => "nuki",
-        api::Provider::Ttlock => "ttlock",
-    }
-}
-
-/// A provider as the API spells it; the error names `field`.
-pub fn parse_provider(field: &str, s: &str) -> Result<api::Provider, ApiError> {
-    match s {
-        "igloohome" => Ok(api::Provider::Igloohome),
-        "nuki" => Ok(api::Provider::Nuki),
-        "ttlock" => Ok(api::Provider::Ttlock),
-        _ => Err(ApiError::invalid(field, "must be one of igloohome, nuki, ttlock")),
-    }
+/// A brand id the component lists; the error names `field` and the brands.
+pub fn parse_brand<'r>(runtime: &'r Runtime, field: &str, s: &str) -> Result<&'r api::BrandInfo, ApiError> {
+    runtime.brand(s).ok_or_else(|| {
+        let ids: Vec<&str> = runtime.brands().iter().map(|b| b.id.as_str()).collect();
+        ApiError::invalid(field, &format!("must be one of {}", ids.join(", ")))
+    })
 }
 
 pub fn account_json(a: &api::Account) -> Value {
-    json!({"provider": provider_name(a.provider), "name": a.name})
+    json!({"provider": a.brand, "name": a.name})
 }
 
 /// How codes reach a lock: `{"kind": "bridge", "id": "..."}`, `{"kind": "keypad"}`, ...
 pub fn remote_json(r: &api::RemotePath) -> Value {
-    match r {
-        api::RemotePath::Bridge(id) => json!({"kind": "bridge", "id": id}),
-        api::RemotePath::Keypad => json!({"kind": "keypad"}),
-        api::RemotePath::Gateway(id) => json!({"kind": "gateway", "id": id}),
-        api::RemotePath::Wifi => json!({"kind": "wifi"}),
+    match &r.via {
+        Some(id) => json!({"kind": r.kind, "id": id}),
+        None => json!({"kind": r.kind}),
     }
+}
+
+/// A brand as the panel builds its connect form from it (R30); whether the
+/// host has the fields it supplies itself.
+pub fn brand_json(b: &api::BrandInfo, supplied: impl Fn(&str) -> bool) -> Value {
+    let fields: Vec<Value> = b
+        .credentials
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name,
+                "label": f.label,
+                "help": f.help,
+                "secret": f.secret,
+                "host_supplied": f.host_supplied,
+            })
+        })
+        .collect();
+    let configured = b.credentials.iter().filter(|f| f.host_supplied).all(|f| supplied(&f.name));
+    json!({
+        "id": b.id,
+        "name": b.name,
+        "credentials": fields,
+        "lock_needs": b.lock_needs,
+        "origins": b.origins,
+        "configured": configured,
+    })
 }
 
 pub fn lock_json(l: &api::LockInfo) -> Value {
     json!({
-        "provider": provider_name(l.provider),
+        "provider": l.brand,
         "id": l.id,
         "name": l.name,
         "remote": l.remote.as_ref().map(remote_json),
@@ -191,7 +206,7 @@ pub fn lock_json(l: &api::LockInfo) -> Value {
 pub fn assignment_json(a: &api::Assignment) -> Value {
     json!({
         "property_id": a.property_id,
-        "provider": provider_name(a.provider),
+        "provider": a.brand,
         "lock_id": a.lock_id,
         "lock_name": a.lock_name,
         "remote": remote_json(&a.remote),
@@ -343,7 +358,7 @@ mod tests {
             e.to_json(),
             json!({"error": "margin_minutes must be between 0 and 240", "kind": "invalid_input", "field": "margin_minutes"})
         );
-        let e = plugin_error(api::Error::OtherProviderAssigned("remove the Nuki lock first".into()));
+        let e = plugin_error(api::Error::OtherBrandAssigned("remove the Nuki lock first".into()));
         assert_eq!((e.status, e.message.as_str()), (409, "remove the Nuki lock first"));
     }
 

@@ -122,21 +122,21 @@ impl Service {
             // The stub process's clock, from its own reading.
             let (now, speed) = stub_clock(stub)?;
             let clock = Arc::new(ServiceClock::following(now, speed));
-            let routes = VendorRoutes::via_stub(stub)?;
+            let routes = crate::stub_routes(&runtime, stub)?;
             (clock, None, routes, real_http, options.secrets.ttlock_app()?)
         } else if options.demo {
             // A restarted demo goes on from its saved clock, never back.
             let start = SystemClock.now().max(Host::saved_clock(&db).unwrap_or(i64::MIN));
             let clock = Arc::new(ServiceClock::simulated(start, options.speed));
             let demo = Demo::start(start).context("starting the demo's vendor stubs")?;
-            let routes = VendorRoutes::via_stub(&demo.base_url())?;
+            let routes = crate::stub_routes(&runtime, &demo.base_url())?;
             let http: Arc<dyn HttpBackend> =
                 Arc::new(DemoHttp { inner: real_http, world: demo.world.clone(), clock: clock.clone() });
             let app = Some((DEMO_TTLOCK_APP.0.to_string(), DEMO_TTLOCK_APP.1.to_string()));
             (clock, Some(demo), routes, http, app)
         } else {
             let app = options.secrets.ttlock_app()?;
-            (Arc::new(ServiceClock::wall()), None, VendorRoutes::all_vendors(), real_http, app)
+            (Arc::new(ServiceClock::wall()), None, VendorRoutes::all_brands(), real_http, app)
         };
         let turn_settings = TurnSettings { holder: db::holder_name(), takeover_grace: options.takeover_grace };
         let parts = HostParts {
@@ -149,7 +149,17 @@ impl Service {
             http,
             token: token.clone(),
             demo,
-            ttlock_app,
+            // TTLock's application is the one host-supplied pair the
+            // service's flags name (`--ttlock-client-id`, the secret from
+            // the environment or a file).
+            supplied: ttlock_app
+                .map(|(id, secret)| {
+                    vec![
+                        ("ttlock".to_string(), "client_id".to_string(), id),
+                        ("ttlock".to_string(), "client_secret".to_string(), secret),
+                    ]
+                })
+                .unwrap_or_default(),
             max_nights: options.max_nights,
         };
         let host = Host::new(parts).map_err(|e| anyhow::anyhow!(e.message))?;

@@ -61,6 +61,24 @@ impl Vendor {
     }
 }
 
+impl Vendor {
+    /// Where a world served at `base` serves this vendor's real paths: the
+    /// base URL a host routes the brand's origins to (igloohome at the
+    /// root, the others under `/{name}`).
+    pub fn base_url(self, base: &str) -> String {
+        let base = base.trim_end_matches('/');
+        match self {
+            Vendor::Igloohome => base.to_string(),
+            other => format!("{base}/{}", other.as_str()),
+        }
+    }
+
+    /// The vendor a brand id names.
+    pub fn of(brand: &str) -> Option<Vendor> {
+        Vendor::ALL.into_iter().find(|v| v.as_str() == brand)
+    }
+}
+
 impl fmt::Display for Vendor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

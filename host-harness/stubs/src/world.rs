@@ -2,8 +2,8 @@
 //! igloohome, Nuki, TTLock and Seam stub on one simulated clock, with one
 //! admin API and merged reports.
 //!
-//! Routing (the host sends each vendor origin to its place here, see
-//! `smartlock_host::VendorRoutes::via_stub`):
+//! Routing (the host sends each brand's origins to its place here,
+//! [`Vendor::base_url`]):
 //! - `/nuki/...` goes to the Nuki stub as `/...` (Nuki's real paths);
 //! - `/ttlock/...` goes to the TTLock stub as `/...`;
 //! - `/seam/...` goes to the Seam stub as `/...`;

@@ -18,6 +18,7 @@ mod tokens;
 
 pub mod igloohome;
 pub mod nuki;
+pub mod seam;
 pub mod ttlock;
 
 pub use client::*;
@@ -46,7 +47,7 @@ macro_rules! registry {
     };
 }
 
-registry!(igloohome, nuki, ttlock);
+registry!(igloohome, nuki, ttlock, seam);
 
 /// The brand that state written before brands were recorded (0.1) belongs to.
 pub(crate) fn legacy_brand() -> BrandId {

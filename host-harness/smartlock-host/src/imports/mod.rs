@@ -8,6 +8,7 @@
 //! before it acts.
 
 pub mod clock;
+pub mod code_events;
 pub mod email;
 pub mod http;
 pub mod log;
@@ -28,13 +29,13 @@ pub use self::http::{
 };
 #[cfg(feature = "postgres")]
 pub use self::postgres::{Fence, PgDb, PgStore, Turn};
-pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, StorageError, Write};
+pub use self::storage::{Email, KvStore, MemoryStore, SqliteDb, SqliteStore, StorageError, StoredEvent, Write};
 
 /// One PMS account as the host sees it: the backends behind its imports.
 ///
 /// Fields are public; [`Tenant::new`] takes the tenant's storage and gives
 /// the shared real HTTP client, the system clock and the real hosts of every
-/// vendor ([`VendorRoutes::all_vendors`]); the `with_*` methods replace one
+/// vendor ([`VendorRoutes::all_brands`]); the `with_*` methods replace one
 /// backend each.
 #[derive(Clone)]
 pub struct Tenant {
@@ -51,7 +52,7 @@ pub struct Tenant {
     /// Its clock (the plugin's only clock).
     pub clock: Arc<dyn Clock>,
     /// The vendor origins it may reach, and where each is routed: the
-    /// allow-list (by default [`VendorRoutes::all_vendors`]). Any other URL
+    /// allow-list (by default [`VendorRoutes::all_brands`]). Any other URL
     /// is refused without a connection.
     pub routes: VendorRoutes,
 }
@@ -65,19 +66,18 @@ impl std::fmt::Debug for Tenant {
 impl Tenant {
     /// A tenant with its storage (e.g. [`SqliteDb::tenant`], or a
     /// [`MemoryStore`] in tests), the shared default [`UreqBackend`], the
-    /// [`SystemClock`] and the allow-list [`VendorRoutes::all_vendors`].
+    /// [`SystemClock`] and the allow-list [`VendorRoutes::all_brands`].
     ///
-    /// The default allow-list is every vendor origin the component knows,
-    /// each sent to itself: igloohome's `https://auth.igloohome.co` and
-    /// `https://api.igloodeveloper.co`, Nuki's `https://api.nuki.io` and
-    /// TTLock's `https://euapi.ttlock.com`. Every other URL is `forbidden`
-    /// and no connection is made. Narrow it (e.g. [`VendorRoutes::igloohome`])
-    /// or send the origins elsewhere (e.g. [`VendorRoutes::via_stub`]) with
+    /// The default allow-list is every origin of every brand the component
+    /// lists ([`Runtime::brands`](crate::Runtime::brands)), each sent to
+    /// itself. Every other URL is `forbidden` and no connection is made.
+    /// Narrow it ([`VendorRoutes::from_brands`] with fewer brands) or send a
+    /// brand elsewhere ([`VendorRoutes::route_brand`]) with
     /// [`with_routes`](Self::with_routes).
     pub fn new(id: impl Into<String>, storage: Arc<dyn KvStore>) -> Self {
         static DEFAULT_HTTP: OnceLock<Arc<UreqBackend>> = OnceLock::new();
         let http = DEFAULT_HTTP.get_or_init(|| Arc::new(UreqBackend::new(UreqConfig::default()))).clone();
-        Tenant { id: id.into(), storage, http, clock: Arc::new(SystemClock), routes: VendorRoutes::all_vendors() }
+        Tenant { id: id.into(), storage, http, clock: Arc::new(SystemClock), routes: VendorRoutes::all_brands() }
     }
 
     /// Replaces the HTTP transport (behind the same allow-list).

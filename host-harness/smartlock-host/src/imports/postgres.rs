@@ -29,7 +29,7 @@ use postgres::{Client, NoTls, Statement};
 use sha2::{Digest as _, Sha256};
 
 use super::storage::{
-    check_key, check_list, check_writes, list_start, prefix_upper_bound, Email, KvStore, StorageError, Write,
+    check_key, check_list, check_writes, list_start, prefix_upper_bound, Email, StoredEvent, KvStore, StorageError, Write,
 };
 
 /// The schema, created by [`PgDb::open`] when missing.
@@ -803,6 +803,30 @@ impl KvStore for PgStore {
             Ok(rows
                 .iter()
                 .map(|r| Email { at: r.get(0), dedup_key: r.get(1), subject: r.get(2), body: r.get(3) })
+                .collect())
+        })
+    }
+
+    fn record_event(&self, id: &str, at: i64, json: &str) -> Result<bool, StorageError> {
+        let (id, json) = (id.replace('\0', ""), json.replace('\0', ""));
+        self.run(true, |c| {
+            let s = c.statement(
+                "INSERT INTO smartlock_events (tenant, event_id, at, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (tenant, event_id) DO NOTHING",
+            )?;
+            Ok(c.client.execute(&s, &[&self.tenant, &id, &at, &json])? == 1)
+        })
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
+        self.run(false, |c| {
+            let s = c.statement(
+                "SELECT seq, event_id, at, body FROM smartlock_events WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )?;
+            let rows = c.client.query(&s, &[&self.tenant, &after, &i64::from(limit)])?;
+            Ok(rows
+                .iter()
+                .map(|r| StoredEvent { seq: r.get(0), id: r.get(1), at: r.get(2), json: r.get(3) })
                 .collect())
         })
     }

@@ -27,6 +27,16 @@ CREATE TABLE IF NOT EXISTS smartlock_outbox (
     body      TEXT NOT NULL,
     UNIQUE (tenant, dedup_key)
 );
+-- Code events (R27): at most one per id and tenant; `seq` orders the feed.
+CREATE TABLE IF NOT EXISTS smartlock_events (
+    seq      BIGSERIAL PRIMARY KEY,
+    tenant   TEXT COLLATE "C" NOT NULL,
+    event_id TEXT COLLATE "C" NOT NULL,
+    at       BIGINT NOT NULL,
+    body     TEXT NOT NULL,
+    UNIQUE (tenant, event_id)
+);
+CREATE INDEX IF NOT EXISTS smartlock_events_feed ON smartlock_events (tenant, seq);
 -- A tenant's next wake-up (the plugin's `scheduler.wake-at`, NULL: none)
 -- and its next regular tick (the backstop); instants in the host clock's
 -- seconds. A process claims what is due by moving it on (a lease).

@@ -23,3 +23,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     body      TEXT NOT NULL,
     UNIQUE (tenant, dedup_key)
 );
+-- Code events (R27) as the plugin reported them: at most one per id and
+-- tenant; `seq` is the order of recording and a feed's cursor.
+CREATE TABLE IF NOT EXISTS events (
+    seq      INTEGER PRIMARY KEY,
+    tenant   TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    body     TEXT NOT NULL,
+    UNIQUE (tenant, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_feed ON events (tenant, seq);

@@ -53,6 +53,20 @@ pub enum Write {
     },
 }
 
+/// A code event as a host recorded it (R27): its place in the tenant's
+/// feed, its id, when it happened and the event as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Position in the tenant's feed, increasing: the cursor after it.
+    pub seq: i64,
+    /// The plugin's event id (unique per tenant).
+    pub id: String,
+    /// When it happened (the plugin's clock, epoch seconds).
+    pub at: i64,
+    /// The event, as the `code-events` import encodes it.
+    pub json: String,
+}
+
 /// An e-mail to the tenant's owner, as recorded in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Email {
@@ -103,6 +117,16 @@ pub trait KvStore: Send + Sync {
 
     /// The outbox, in the order the e-mails were recorded.
     fn emails(&self) -> Result<Vec<Email>, StorageError>;
+
+    /// Records a code event (R27) unless one with the same `id` was ever
+    /// recorded for this tenant: `Ok(false)` means a duplicate, dropped.
+    /// `json` is the event as the `code-events` import encodes it.
+    fn record_event(&self, id: &str, at: i64, json: &str) -> Result<bool, StorageError>;
+
+    /// Recorded events after the cursor `after` (0: from the first), in the
+    /// order they were recorded, at most `limit`: a feed's page. Each
+    /// event's `seq` is the cursor that follows it.
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StorageError>;
 
     /// Stores one value: a batch of one [`Write::Set`].
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StorageError> {
@@ -189,6 +213,7 @@ pub struct MemoryStore {
 struct MemoryInner {
     entries: BTreeMap<String, Vec<u8>>,
     outbox: Vec<Email>,
+    events: Vec<StoredEvent>,
 }
 
 impl MemoryStore {
@@ -263,6 +288,20 @@ impl KvStore for MemoryStore {
 
     fn emails(&self) -> Result<Vec<Email>, StorageError> {
         Ok(self.lock().outbox.clone())
+    }
+
+    fn record_event(&self, id: &str, at: i64, json: &str) -> Result<bool, StorageError> {
+        let mut inner = self.lock();
+        if inner.events.iter().any(|e| e.id == id) {
+            return Ok(false);
+        }
+        let seq = inner.events.len() as i64 + 1;
+        inner.events.push(StoredEvent { seq, id: id.to_owned(), at, json: json.to_owned() });
+        Ok(true)
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
+        Ok(self.lock().events.iter().filter(|e| e.seq > after).take(limit as usize).cloned().collect())
     }
 }
 
@@ -459,6 +498,33 @@ impl KvStore for SqliteStore {
         let rows = stmt
             .query_map(params![self.tenant], |row| {
                 Ok(Email { at: row.get(0)?, dedup_key: row.get(1)?, subject: row.get(2)?, body: row.get(3)? })
+            })
+            .map_err(unavailable)?;
+        rows.collect::<Result<_, _>>().map_err(unavailable)
+    }
+
+    fn record_event(&self, id: &str, at: i64, json: &str) -> Result<bool, StorageError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "INSERT INTO events (tenant, event_id, at, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant, event_id) DO NOTHING",
+            )
+            .map_err(unavailable)?;
+        let inserted = stmt.execute(params![self.tenant, id, at, json]).map_err(unavailable)?;
+        Ok(inserted == 1)
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, event_id, at, body FROM events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map(params![self.tenant, after, limit], |row| {
+                Ok(StoredEvent { seq: row.get(0)?, id: row.get(1)?, at: row.get(2)?, json: row.get(3)? })
             })
             .map_err(unavailable)?;
         rows.collect::<Result<_, _>>().map_err(unavailable)

@@ -1,0 +1,140 @@
+//! Code events (R27, R28) for the PMS: what changed, when, for which
+//! booking, property, brand and lock — never a PIN or a secret.
+//!
+//! An event is born in the same storage batch as the state change it
+//! describes ([`crate::store::Store::save_booking`] derives booking events by
+//! comparing the record's state with what it last reported), queued under
+//! `evq/`, and handed to the host's `code-events` import by [`flush`] at the
+//! end of every export; an event leaves the queue only once the host took
+//! it. So a crash loses none (at least once), a repeat carries the same id,
+//! and one booking's events keep their order (their keys sort by sequence).
+
+use crate::host::{Host, Level, StorageError, Write};
+use crate::lifecycle::BookingRecord;
+use crate::schedule::{self, Instant};
+use crate::status::{CodeEvent, CodeState, EventKind, Reported};
+
+pub const OUTBOX_PREFIX: &str = "evq/";
+/// Events handed to the host per page of the queue.
+const FLUSH_PAGE: u32 = 64;
+
+fn outbox_key(scope: &str, seq: u64) -> String {
+    format!("{OUTBOX_PREFIX}{}/{seq:010}", crate::store::esc(scope))
+}
+
+/// The events the record's change since its last report makes, and the
+/// queue writes for them; `rec.reported` moves on. Nothing when nothing a
+/// PMS would see changed.
+pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
+    let state = rec.code_state(now);
+    let code = rec.on_lock.as_ref().or(rec.job.as_ref().map(|j| &j.code));
+    let placement = code.map(|c| &c.placement).or(rec.target.as_ref().map(|t| &t.placement));
+    let now_seen = Reported {
+        state: Some(state),
+        lock: placement.map(|p| p.lock_id.clone()),
+        window: placement.map(|p| (p.start, p.end)),
+        attempts: rec.attempts_failed,
+        alert_sent: rec.alert_sent,
+        seq: rec.reported.seq,
+    };
+    let before = std::mem::replace(&mut rec.reported, now_seen.clone());
+    let moved_place = before.lock != now_seen.lock || before.window != now_seen.window;
+    let tz = rec
+        .target
+        .as_ref()
+        .map(|t| t.timezone.as_str())
+        .or(rec.timezone.as_deref())
+        .and_then(|z| schedule::parse_timezone("timezone", z).ok())
+        .unwrap_or(chrono_tz::UTC);
+    let local = |t: Instant| schedule::format_local(tz, t);
+    let error = || rec.last_error.clone().unwrap_or_else(|| "the lock's vendor did not confirm the code".into());
+
+    let mut kinds: Vec<(EventKind, String)> = Vec::new();
+    let changed_state = before.state != Some(state);
+    match state {
+        CodeState::Scheduled if changed_state || moved_place => {
+            let at = rec.target.as_ref().map(|t| local(t.plan.create_at)).unwrap_or_default();
+            kinds.push((EventKind::Scheduled, format!("the door code will be created on {at}")));
+        }
+        CodeState::Creating if changed_state => {
+            kinds.push((EventKind::Writing, "the door code is being written to the lock".into()))
+        }
+        CodeState::Moving if changed_state => {
+            kinds.push((EventKind::Writing, "the door code is being moved to the booking's new dates or lock".into()))
+        }
+        CodeState::OnLock if changed_state || moved_place => {
+            let (start, end) = now_seen.window.unwrap_or_default();
+            let window = format!("valid from {} to {}", local(start), local(end));
+            let was_there = matches!(before.state, Some(CodeState::OnLock | CodeState::Moving));
+            if was_there {
+                kinds.push((EventKind::Moved, format!("the door code was moved, same PIN, {window}")));
+            } else {
+                kinds.push((EventKind::OnLock, format!("the door code is on the lock, {window}")));
+            }
+        }
+        CodeState::Retrying if changed_state || now_seen.attempts > before.attempts => {
+            let next = rec.next_due.map(|t| format!("; next try {}", local(t))).unwrap_or_default();
+            kinds.push((EventKind::Retrying, format!("{}{next}", error())));
+        }
+        CodeState::Failed if changed_state => kinds.push((
+            EventKind::Failed,
+            format!("the door code could not be created before the retry deadline: {}", error()),
+        )),
+        CodeState::Removed if changed_state && before.state.is_some() => {
+            kinds.push((EventKind::Deleted, "the door code was removed from the lock".into()))
+        }
+        _ => {}
+    }
+    if rec.alert_sent && !before.alert_sent {
+        kinds.push((EventKind::AlertSent, "the account owner was e-mailed: the code is not on the lock yet".into()));
+    }
+
+    let mut writes = Vec::new();
+    for (kind, detail) in kinds {
+        let seq = rec.reported.seq;
+        rec.reported.seq += 1;
+        let event = CodeEvent {
+            id: format!("{}:{seq}", rec.facts.id),
+            at: now,
+            kind,
+            booking_id: Some(rec.facts.id.clone()),
+            property_id: Some(rec.facts.property_id.clone()),
+            brand: placement.map(|p| p.provider.id().to_string()),
+            lock_id: placement.map(|p| p.lock_id.clone()),
+            at_risk: None,
+            detail,
+        };
+        if let Ok(w) = crate::store::set(&outbox_key(&rec.facts.id, seq), &event) {
+            writes.push(w);
+        }
+    }
+    writes
+}
+
+/// Hands every queued event to the host, oldest first per scope, and drops
+/// those it took. A host that refuses one keeps it (and the rest) queued for
+/// the next export.
+pub fn flush<H: Host + ?Sized>(host: &H) -> Result<(), StorageError> {
+    loop {
+        let page = host.list(OUTBOX_PREFIX, None, FLUSH_PAGE)?;
+        let full = page.len() as u32 == FLUSH_PAGE;
+        let mut done = Vec::new();
+        for (key, bytes) in page {
+            match serde_json::from_slice::<CodeEvent>(&bytes) {
+                Ok(event) => {
+                    if let Err(e) = host.report(&event) {
+                        host.log(Level::Warn, &format!("the host did not take event {}: {e}", event.id));
+                        host.apply(done)?;
+                        return Ok(());
+                    }
+                }
+                Err(e) => host.log(Level::Warn, &format!("dropping unreadable queued event {key}: {e}")),
+            }
+            done.push(Write::Delete(key));
+        }
+        host.apply(done)?;
+        if !full {
+            return Ok(());
+        }
+    }
+}
