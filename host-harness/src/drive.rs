@@ -97,6 +97,10 @@ impl VendorControl for RemoteStub {
     fn revoke_tokens(&self, vendor: Vendor) -> Result<(), String> {
         self.post("/_admin/revoke-tokens", json!({"provider": vendor.as_str()})).map(drop)
     }
+    fn try_pin(&self, vendor: Vendor, lock: &str, pin: &str) -> Result<bool, String> {
+        let answer = self.post("/_admin/try-pin", json!({"provider": vendor.as_str(), "lock": lock, "pin": pin}))?;
+        answer["opens"].as_bool().ok_or_else(|| format!("the stub's try-pin answer has no `opens`: {answer}"))
+    }
 }
 
 /// Where a driver is in its scenario.

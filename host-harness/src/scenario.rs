@@ -189,6 +189,16 @@ pub enum Action {
     Status {
         booking: String,
     },
+    /// Whether a PIN opens the lock now, as a guest typing it finds out:
+    /// `pin`, or with `booking` every 4- to 12-digit number of the last
+    /// message rendered for that booking (or of `{{smartlock_code}}` now).
+    TryPin {
+        lock: String,
+        #[serde(default)]
+        provider: ProviderIn,
+        pin: Option<String>,
+        booking: Option<String>,
+    },
     Restart {},
     End {},
 }
@@ -207,6 +217,7 @@ impl Action {
             Action::RevokeTokens { .. } => "revoke_tokens",
             Action::Render { .. } => "render",
             Action::Status { .. } => "status",
+            Action::TryPin { .. } => "try_pin",
             Action::Restart {} => "restart",
             Action::End {} => "end",
         }
@@ -547,6 +558,9 @@ pub trait VendorControl: Send + Sync {
     fn set_online(&self, vendor: Vendor, id: &str, online: bool) -> Result<(), String>;
     fn inject_fault(&self, vendor: Vendor, fault: &Fault) -> Result<(), String>;
     fn revoke_tokens(&self, vendor: Vendor) -> Result<(), String>;
+    /// Whether `pin` opens `lock` now (the stub's lock-side truth; a PIN
+    /// that opens counts as typed).
+    fn try_pin(&self, vendor: Vendor, lock: &str, pin: &str) -> Result<bool, String>;
 }
 
 impl VendorControl for World {
@@ -561,6 +575,10 @@ impl VendorControl for World {
     }
     fn revoke_tokens(&self, vendor: Vendor) -> Result<(), String> {
         World::revoke_tokens(self, vendor).map(drop).map_err(|e| e.to_string())
+    }
+
+    fn try_pin(&self, vendor: Vendor, lock: &str, pin: &str) -> Result<bool, String> {
+        World::try_pin(self, vendor, lock, pin).map_err(|e| e.to_string())
     }
 }
 
@@ -689,6 +707,8 @@ pub struct Driver {
     pub ttlock_app: Option<(String, String)>,
     /// Kept to come back from a `restart` without compiling again.
     precompiled: Vec<u8>,
+    /// The last message rendered per booking: what the guest holds.
+    messages: HashMap<String, String>,
     /// The PMS's own record of its properties, sent along with bookings.
     properties: HashMap<String, api::Property>,
     tick_secs: i64,
@@ -739,6 +759,7 @@ impl Driver {
             storage,
             clock,
             properties: HashMap::new(),
+            messages: HashMap::new(),
             tick_secs: i64::from(tick_minutes.max(1)) * 60,
             next_tick: start,
             wake_ups: true,
@@ -934,6 +955,24 @@ impl Driver {
                 self.vendor.revoke_tokens(provider.vendor())?;
                 Ok(json!({}))
             }
+            Action::TryPin { lock, provider, pin, booking } => {
+                let pins: Vec<String> = match (pin, booking) {
+                    (Some(pin), _) => vec![pin.clone()],
+                    (None, Some(booking)) => {
+                        let message = match self.messages.get(booking) {
+                            Some(m) => m.clone(),
+                            None => p.render_variable("smartlock_code", booking).map_err(|e| e.to_string())?.unwrap_or_default(),
+                        };
+                        digit_runs(&message)
+                    }
+                    (None, None) => return Err("try_pin needs `pin` or `booking`".into()),
+                };
+                let mut opens = false;
+                for pin in &pins {
+                    opens |= self.vendor.try_pin(provider.vendor(), lock, pin)?;
+                }
+                Ok(json!({"opens": opens, "tried": pins.len()}))
+            }
             Action::Render { booking, template } => {
                 let mut failure = None;
                 let output = template::substitute(template, |name| match p.render_variable(name, booking) {
@@ -945,7 +984,10 @@ impl Driver {
                 });
                 match failure {
                     Some(e) => Err(e),
-                    None => Ok(json!({"output": output})),
+                    None => {
+                        self.messages.insert(booking.clone(), output.clone());
+                        Ok(json!({"output": output}))
+                    }
                 }
             }
             Action::Status { booking } => answer(p.booking_status(booking)).map(|s| status_json(&s)),
@@ -989,6 +1031,14 @@ impl Action {
         .filter_map(|(name, v)| v.clone().map(|v| (name, v)))
         .collect()
     }
+}
+
+/// Every run of 4 to 12 digits in a message: what a guest would type.
+fn digit_runs(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|run| (4..=12).contains(&run.len()))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn saturate(v: i64) -> i32 {

@@ -380,8 +380,8 @@ fn r23_the_plugin_imports_only_its_contract_and_wasi_random() {
     let plugin = crate::common::runtime();
     let mut imports = plugin.imports();
     imports.sort();
-    let contract = ["clock", "email", "http", "log", "scheduler", "storage", "types"]
-        .map(|i| format!("pms:smartlock/{i}@0.2.0"))
+    let contract = ["clock", "code-events", "email", "http", "log", "scheduler", "storage", "types"]
+        .map(|i| format!("pms:smartlock/{i}@0.3.0"))
         .to_vec();
     let mut allowed = contract.clone();
     allowed.push("wasi:random/random@0.2.0".to_owned());
@@ -390,7 +390,7 @@ fn r23_the_plugin_imports_only_its_contract_and_wasi_random() {
         assert!(allowed.contains(name), "the component imports {name}, beyond its contract: {imports:?}");
     }
     assert!(imports.contains(&"wasi:random/random@0.2.0".to_owned()), "{imports:?}");
-    for name in contract.iter().filter(|n| !n.ends_with("/types@0.2.0")) {
+    for name in contract.iter().filter(|n| !n.ends_with("/types@0.3.0")) {
         assert!(imports.contains(name), "the component does not import {name}: {imports:?}");
     }
 }

@@ -117,7 +117,7 @@ fn service_json(host: &Host) -> Value {
     json!({
         "service": "smartlock reference host",
         "version": env!("CARGO_PKG_VERSION"),
-        "contract": "pms:smartlock@0.2.0",
+        "contract": "pms:smartlock@0.3.0",
         "clock": {
             "now": utc(now),
             "unix": now,
