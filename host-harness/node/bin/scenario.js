@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { build } from '../scripts/build.js';
+import { LoadedComponent } from '../src/host.js';
 import { harnessBinary, NotBuilt } from '../src/locate.js';
 import { InvalidScenario, runScenarioFile } from '../src/scenario.js';
 import { readScenarioFile } from '../src/scenario-file.js';
@@ -41,15 +42,31 @@ file = resolve(callerDir, file);
 if (reportPath) reportPath = resolve(callerDir, reportPath);
 
 try {
-  // The file first, as the Rust host: a bad file is its one line whatever is built.
-  readScenarioFile(file, displayPath);
+  // The file first, as the Rust host: a bad file is its one line whatever
+  // is built. Its brand ids and connect fields are the component's (R30):
+  // checked without them first, then (once the component is loaded) with
+  // them, which gives the Rust host's words for the same file.
+  let early = null;
+  try {
+    readScenarioFile(file, displayPath);
+  } catch (e) {
+    if (!(e instanceof InvalidScenario)) throw e;
+    early = e;
+  }
   // The transpiled component: cheap when gen/ is current (compares the
   // component's hash); with --cargo, `cargo build -p host-harness` first.
-  build({ cargo });
+  let component;
+  try {
+    build({ cargo, silent: early !== null });
+    component = await LoadedComponent.load();
+  } catch (e) {
+    throw early ?? e;
+  }
+  readScenarioFile(file, displayPath, component.brands);
   const binary = harnessBinary();
   // SMARTLOCK_INSTANCES=per-call makes a fresh instance for every call (slower; same answers).
   const instances = process.env.SMARTLOCK_INSTANCES || undefined;
-  const report = await runScenarioFile(file, { displayPath, instances, binary });
+  const report = await runScenarioFile(file, { displayPath, instances, binary, component });
   const text = JSON.stringify(report, null, 2);
   if (reportPath) {
     writeFileSync(reportPath, text + '\n');

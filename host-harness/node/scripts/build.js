@@ -31,7 +31,8 @@ const BUILD_FORMAT = 3;
 /** Linear memory cap per instance, as smartlock-host's default `memory_limit` (64 MiB). */
 export const MEMORY_LIMIT_MIB = Number(process.env.SMARTLOCK_MEMORY_LIMIT_MIB || 64);
 
-const say = (m) => process.stderr.write(`smartlock-node build: ${m}\n`);
+let quiet = false;
+const say = (m) => quiet || process.stderr.write(`smartlock-node build: ${m}\n`);
 
 /** The component's path; with `cargo`, `cargo build -p host-harness` runs first. */
 export function componentPath({ cargo = false } = {}) {
@@ -68,10 +69,17 @@ function patchGeneratedJs(js) {
 
 /**
  * Makes gen/ hold the transpiled component; returns its manifest.
- * @param {{force?: boolean, cargo?: boolean}} [options]
+ * `silent`: no progress lines on stderr.
+ * @param {{force?: boolean, cargo?: boolean, silent?: boolean}} [options]
  */
-export function build({ force = false, cargo = false } = {}) {
-  return transpile(componentPath({ cargo }), GEN_DIR, { force });
+export function build({ force = false, cargo = false, silent = false } = {}) {
+  const was = quiet;
+  quiet = silent;
+  try {
+    return transpile(componentPath({ cargo }), GEN_DIR, { force });
+  } finally {
+    quiet = was;
+  }
 }
 
 /**

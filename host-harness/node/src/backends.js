@@ -1,8 +1,8 @@
 // Where each of a tenant's backends runs when its calls run in a worker.
 //
 // The shipped backends are rebuilt inside the worker from a description
-// (`backendSpec`, sent with each call): a `SqliteDb` file's namespace and
-// outbox (the worker opens its own connection to the file, WAL, the same
+// (`backendSpec`, sent with each call): a `SqliteDb` file's namespace,
+// outbox and code events (the worker opens its own connection to the file, WAL, the same
 // schema), `SystemClock`, `SimClock` (its instant is in shared memory),
 // `SyncHttpClient` (its request thread is the worker's own), `VendorRoutes`
 // (its routes). Anything else — a PMS's own storage, mailer, clock,
@@ -17,7 +17,7 @@ import { types } from 'node:util';
 
 import { SimClock, SystemClock } from './clock.js';
 import { HttpError, SyncHttpClient, VendorRoutes } from './http.js';
-import { CLOSED_CHANNEL, SqliteDb, SqliteOutbox, SqliteStore, StorageError } from './storage.js';
+import { CLOSED_CHANNEL, SqliteDb, SqliteEvents, SqliteOutbox, SqliteStore, StorageError } from './storage.js';
 
 /** `value` is an instance of exactly `cls` (not a subclass, not a Proxy, no own methods). */
 function exactly(value, cls, methods) {
@@ -38,10 +38,11 @@ const sqliteSpec = (db) => (db instanceof SqliteDb && db.file !== null && db.db.
  * memory: it is copied to the worker with each call.
  */
 export function backendSpec(backends) {
-  const { storage, mailer, clock, http, routes } = backends;
+  const { storage, mailer, events, clock, http, routes } = backends;
   return {
     storage: exactly(storage, SqliteStore, ['get', 'set', 'delete', 'apply', 'list']) ? sqliteSpec(storage.db) : null,
     mailer: exactly(mailer, SqliteOutbox, ['record']) ? sqliteSpec(mailer.db) : null,
+    events: exactly(events, SqliteEvents, ['record']) ? sqliteSpec(events.db) : null,
     clock: exactly(clock, SystemClock, ['now']) ? 'system' : exactly(clock, SimClock, ['now']) ? { sim: clock.cell } : null,
     http: exactly(http, SyncHttpClient, ['send']) ? { config: http.config } : null,
     routes: exactly(routes, VendorRoutes, ['route', 'resolve']) ? routes.routes.map(([o, b]) => [o, b]) : null,
@@ -57,6 +58,7 @@ export function backendVersion(backends) {
 export const PROXIED_METHODS = {
   storage: ['get', 'set', 'delete', 'apply', 'list'],
   mailer: ['record'],
+  events: ['record'],
   clock: ['now'],
   http: ['send'],
   routes: ['route'],
@@ -124,6 +126,7 @@ export class WorkerBackends {
     return {
       storage: spec.storage ? this._db(spec.storage).tenant(tenant) : this._proxied('storage'),
       mailer: spec.mailer ? this._db(spec.mailer).outbox(tenant) : this._proxied('mailer'),
+      events: spec.events ? this._db(spec.events).events(tenant) : this._proxied('events'),
       clock: spec.clock === 'system' ? this.system : spec.clock ? SimClock.over(spec.clock.sim) : this._proxied('clock'),
       http: spec.http ? this._http(spec.http.config) : this._proxied('http'),
       routes: spec.routes ? this._routes(spec.routes) : this._proxied('routes'),

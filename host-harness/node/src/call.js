@@ -8,7 +8,7 @@
 // instance is not tied to one handle's backends, and a worker can keep it
 // for the tenant's next call.
 
-import { callConnect, fromBindings, toInstant } from './contract.js';
+import { MAX_EVENT_BYTES, MAX_EVENT_ID_BYTES, eventToJson, fromBindings, settingsIn, toInstant } from './contract.js';
 import { isComponentError } from './errors.js';
 import { HttpError, parseTarget } from './http.js';
 import { StorageError } from './storage.js';
@@ -25,12 +25,12 @@ export const EXPORTS = {
   'on-property-changed': (p, property) => p.events.onPropertyChanged(property),
   'on-tick': (p, now) => p.events.onTick(toInstant(now)),
   'render-variable': (p, name, bookingId) => p.messages.renderVariable(name, bookingId),
-  connect: (p, creds) => callConnect(p.admin, creds),
-  disconnect: (p, provider) => p.admin.disconnect(provider),
+  brands: (p) => p.admin.brands(),
+  connect: (p, brand, credentials) => p.admin.connect(brand, credentials),
+  disconnect: (p, brand) => p.admin.disconnect(brand),
   accounts: (p) => p.admin.accounts(),
-  'list-locks': (p, provider) => p.admin.listLocks(provider),
-  assign: (p, propertyId, provider, lockId, daysBefore, marginMinutes) =>
-    p.admin.assign(propertyId, provider, lockId, daysBefore, marginMinutes),
+  'list-locks': (p, brand) => p.admin.listLocks(brand),
+  assign: (p, propertyId, brand, lockId, settings) => p.admin.assign(propertyId, brand, lockId, settingsIn(settings)),
   unassign: (p, propertyId) => p.admin.unassign(propertyId),
   'get-assignment': (p, propertyId) => p.admin.getAssignment(propertyId),
   'booking-status': (p, bookingId) => p.admin.bookingStatus(bookingId),
@@ -208,7 +208,35 @@ export function contractImports(instance) {
     'pms:smartlock/http': {
       send: guard('http.send', (call, request) => send(call, request)),
     },
+    'pms:smartlock/code-events': {
+      report: guard('code-events.report', (call, event) => reportEvent(call, event)),
+    },
   };
+}
+
+/**
+ * The `code-events` import (R27, R28): the event is recorded with its id
+ * (a repeat, as the plugin reports at least once, is dropped), durably,
+ * before the import returns; a refusal is the WIT `err` string. The
+ * checks and words are smartlock-host's.
+ */
+function reportEvent(call, event) {
+  const idBytes = Buffer.byteLength(event.id, 'utf8');
+  if (idBytes === 0 || idBytes > MAX_EVENT_ID_BYTES) {
+    throw new WitError(`event id of ${idBytes} bytes is not 1 to ${MAX_EVENT_ID_BYTES} bytes`);
+  }
+  const json = eventToJson(event);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > MAX_EVENT_BYTES) throw new WitError(`event of ${bytes} bytes exceeds ${MAX_EVENT_BYTES} bytes`);
+  let recorded;
+  try {
+    recorded = call.backends.events.record(event.id, Number(event.at), json);
+  } catch (e) {
+    hostLog(call, 'warn', 'code event could not be recorded', { id: event.id, error: e.message });
+    throw new WitError(e.message);
+  }
+  if (recorded) hostLog(call, 'debug', 'code event recorded', { id: event.id, kind: event.kind });
+  else hostLog(call, 'debug', 'code event already recorded; dropped', { id: event.id });
 }
 
 function sendToOwner(call, dedupKey, subject, body) {

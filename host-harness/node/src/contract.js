@@ -1,71 +1,14 @@
-// Everything this host knows about the contract's (wit/) shapes beyond what
-// the generated bindings carry, in one place: the plain sentence of each
-// `error` variant, the credentials of each vendor, the vendor origins, and
-// the conversions at the boundary (instants are numbers here, bigints in the
-// bindings). A change of the contract is an edit here.
-
-/**
- * Everything this host knows of each lock brand, in one table (contract
- * 0.3.0 lists brands as data; this table then comes from the plugin):
- * `name` as sentences show it; `credentials`, the fields a connect (a
- * scenario's `connect` step, a PMS form) must give, turned into the WIT
- * `credentials` variant (`app` holds fields the host adds itself, as the
- * TTLock application of a scenario's world); `origins`, the real vendor
- * origins the plugin calls (the default allow-list); `stubPrefix`, where
- * a `host-harness stub` world serves the brand below its base URL. The
- * first brand is the one a scenario step means without `provider`.
- */
-export const BRANDS = {
-  igloohome: {
-    name: 'igloohome',
-    credentialFields: ['client_id', 'client_secret'],
-    credentials: (f) => ({ tag: 'igloohome', val: { clientId: f.client_id, clientSecret: f.client_secret } }),
-    origins: ['https://auth.igloohome.co', 'https://api.igloodeveloper.co'],
-    stubPrefix: '',
-  },
-  nuki: {
-    name: 'Nuki',
-    credentialFields: ['api_token'],
-    credentials: (f) => ({ tag: 'nuki', val: f.api_token }),
-    origins: ['https://api.nuki.io'],
-    stubPrefix: '/nuki',
-  },
-  ttlock: {
-    name: 'TTLock',
-    credentialFields: ['username', 'password'],
-    credentials: (f, app = {}) => ({
-      tag: 'ttlock',
-      val: {
-        username: f.username,
-        password: f.password,
-        clientId: f.client_id ?? app.client_id,
-        clientSecret: f.client_secret ?? app.client_secret,
-      },
-    }),
-    origins: ['https://euapi.ttlock.com'],
-    stubPrefix: '/ttlock',
-  },
-};
-
-const brandEntries = Object.entries(BRANDS);
-
-/** The lock vendors (the WIT `provider` enum). */
-export const PROVIDERS = Object.keys(BRANDS);
-
-/** The brand a scenario step means without `provider`. */
-export const DEFAULT_PROVIDER = PROVIDERS[0];
-
-/** Every credential field some brand takes (a `connect` step's fields). */
-export const CREDENTIAL_FIELDS = [...new Set(brandEntries.flatMap(([, b]) => b.credentialFields))];
-
-/** Brand names as sentences show them. */
-export const PROVIDER_NAMES = Object.fromEntries(brandEntries.map(([id, b]) => [id, b.name]));
-
-/** The real vendor origins the plugin calls, per provider (the default allow-list: `VendorRoutes.vendors()`). */
-export const VENDOR_ORIGINS = Object.fromEntries(brandEntries.map(([id, b]) => [id, b.origins]));
-
-/** Where a `host-harness stub` world serves each brand, below its base URL (host-harness/stubs/src/world.rs). */
-export const STUB_PREFIXES = Object.fromEntries(brandEntries.map(([id, b]) => [id, b.stubPrefix]));
+// Everything this host knows about the contract's (wit/, pms:smartlock@0.3.0)
+// shapes beyond what the generated bindings carry, in one place: the plain
+// sentence of each `error` variant, the brands as the component lists them
+// (`admin.brands`, R30), credentials as named fields, code events as
+// records, and the conversions at the boundary (instants are numbers here,
+// bigints in the bindings). A change of the contract is an edit here.
+//
+// This host names no brand: connect forms, credential fields and the
+// allow-list all come from the component's `brands()` list, read once when
+// the component is loaded (`LoadedComponent.brands`). A new brand in the
+// plugin needs no change here.
 
 const fieldName = (field) => String(field).replace(/-/g, '_');
 
@@ -77,15 +20,12 @@ const fieldName = (field) => String(field).replace(/-/g, '_');
 export const ERROR_SENTENCES = {
   'invalid-input': (f) => `${fieldName(f.field)} ${f.reason}`,
   'not-found': (f) => `${fieldName(f.field)} ${f.reason}`,
-  'not-connected': (provider) =>
-    provider === undefined
-      ? 'no account of that lock brand is connected'
-      : `no ${PROVIDER_NAMES[provider] ?? provider} account is connected`,
+  'not-connected': (brand) =>
+    brand === undefined ? 'no account of that lock brand is connected' : `no ${brand} account is connected`,
   'credentials-rejected': (m) => `the credentials were refused: ${m}`,
   'lock-not-remote': (m) => m,
-  'lock-needs-bridge': (m) => m, // the 0.1 name of `lock-not-remote`
-  'other-provider-assigned': (m) => m,
-  'provider-unsupported': (m) => m,
+  'other-brand-assigned': (m) => m,
+  'unknown-brand': (m) => m,
   'vendor-unavailable': (m) => `the lock vendor is unavailable: ${m}`,
   'storage-failed': (m) => `storage failed: ${m}`,
 };
@@ -97,31 +37,141 @@ export function errorSentence(error) {
   return error?.val === undefined ? String(error?.tag) : `${error.tag}: ${JSON.stringify(jsonSafe(error.val))}`;
 }
 
-/** Builders of the WIT `credentials` variant, one per vendor (R1). */
-export const credentials = {
-  igloohome: (clientId, clientSecret) => BRANDS.igloohome.credentials({ client_id: clientId, client_secret: clientSecret }),
-  nuki: (apiToken) => BRANDS.nuki.credentials({ api_token: apiToken }),
-  ttlock: ({ username, password, clientId, clientSecret }) =>
-    BRANDS.ttlock.credentials({ username, password, client_id: clientId, client_secret: clientSecret }),
-};
+// ---- brands (R30) ------------------------------------------------------------
 
 /**
- * Calls `admin.connect` with a `credentials` variant. A component built
- * before the variant (`connect(provider, client-id, client-secret)`, three
- * parameters) gets the igloohome fields; drop that branch once every
- * component takes the variant.
+ * A brand list as `admin.brands` gives it, checked and frozen: `[{id, name,
+ * credentials: [{name, label, help, secret, hostSupplied}], lockNeeds,
+ * origins}]`, in the order a panel shows them. Throws on a list a host
+ * cannot use (no brands, a repeated id, an entry without origins' strings).
  */
-export function callConnect(admin, creds) {
-  if (admin.connect.length >= 3) {
-    if (creds.tag !== 'igloohome') {
-      throw Object.assign(new TypeError(`this plugin build connects igloohome only, not ${creds.tag}`), {
-        unsupported: true,
+export function brandList(list) {
+  if (!Array.isArray(list) || list.length === 0) throw new Error('the component lists no brand');
+  const seen = new Set();
+  return Object.freeze(
+    list.map((b, i) => {
+      if (typeof b?.id !== 'string' || b.id === '') throw new Error(`brand ${i + 1} has no id`);
+      if (seen.has(b.id)) throw new Error(`brand ${JSON.stringify(b.id)} is listed twice`);
+      seen.add(b.id);
+      const credentials = (b.credentials ?? []).map((f) =>
+        Object.freeze({
+          name: String(f.name),
+          label: String(f.label ?? f.name),
+          help: String(f.help ?? ''),
+          secret: Boolean(f.secret),
+          hostSupplied: Boolean(f.hostSupplied),
+        }),
+      );
+      return Object.freeze({
+        id: b.id,
+        name: String(b.name ?? b.id),
+        credentials: Object.freeze(credentials),
+        lockNeeds: String(b.lockNeeds ?? ''),
+        origins: Object.freeze((b.origins ?? []).map(String)),
       });
-    }
-    return admin.connect(creds.tag, creds.val.clientId, creds.val.clientSecret);
-  }
-  return admin.connect(creds);
+    }),
+  );
 }
+
+/** The brand of `id` in `brands`, or `undefined`. */
+export function brandOf(brands, id) {
+  return brands.find((b) => b.id === id);
+}
+
+/** The fields of a brand's connect form the manager types (not host-supplied), by name. */
+export function typedFields(brand) {
+  return brand.credentials.filter((f) => !f.hostSupplied).map((f) => f.name);
+}
+
+/** Every credential field name some brand's form has, in the brands' order. */
+export function credentialFieldNames(brands) {
+  return [...new Set(brands.flatMap((b) => b.credentials.map((f) => f.name)))];
+}
+
+/**
+ * The WIT `list<credential>`: from a list of `{name, value}` (kept as is)
+ * or an object of values by field name (`{client_id: 'a', ...}`, its
+ * `undefined` and `null` values left out).
+ */
+export function credentialList(credentials) {
+  if (Array.isArray(credentials)) return credentials.map((c) => ({ name: String(c.name), value: String(c.value) }));
+  if (!credentials || typeof credentials !== 'object') throw new TypeError('credentials: a list of {name, value} or an object');
+  return Object.entries(credentials)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([name, value]) => ({ name, value: String(value) }));
+}
+
+/**
+ * The credentials a host sends for `brand`: the fields `given` (by name),
+ * plus each host-supplied field of the brand's form that `given` lacks,
+ * from `supplied` (the host's own configuration, e.g. the application a
+ * PMS registered with the vendor; `''` when it has none, so the plugin
+ * names the field). Fields the brand's form does not have are sent too:
+ * the plugin refuses them by name.
+ */
+export function connectCredentials(brand, given, supplied = {}) {
+  const out = credentialList(given);
+  for (const field of brand?.credentials ?? []) {
+    if (field.hostSupplied && !out.some((c) => c.name === field.name)) {
+      out.push({ name: field.name, value: String(supplied?.[field.name] ?? '') });
+    }
+  }
+  return out;
+}
+
+/** An assignment's WIT `settings`: `{daysBefore?, marginMinutes?}`, a field left out keeps its value (R5). */
+export function settingsIn(settings = {}) {
+  const out = {};
+  if (settings.daysBefore !== undefined && settings.daysBefore !== null) out.daysBefore = settings.daysBefore;
+  if (settings.marginMinutes !== undefined && settings.marginMinutes !== null) out.marginMinutes = settings.marginMinutes;
+  return out;
+}
+
+// ---- code events (R27, R28) ---------------------------------------------------
+
+/** Longest event id the `code-events` import accepts, in bytes (smartlock-host's). */
+export const MAX_EVENT_ID_BYTES = 512;
+/** Longest event, as its stored JSON, in bytes (smartlock-host's). */
+export const MAX_EVENT_BYTES = 16 * 1024;
+
+const pascal = (kebab) => kebab.replace(/(^|-)([a-z])/g, (_, __, c) => c.toUpperCase());
+const kebab = (name) => name.replace(/[A-Z]/g, (c, i) => (i === 0 ? '' : '-') + c.toLowerCase());
+
+/**
+ * A `code-event` (the bindings' record) as the hosts store it: the JSON
+ * smartlock-host's serde writes (snake-case fields, `null` for an absent
+ * option, the kind as its Rust variant name, e.g. `"OnLock"`), so one
+ * `events` table reads the same whichever host wrote it.
+ */
+export function eventToJson(e) {
+  const opt = (v) => (v === undefined ? null : v);
+  return JSON.stringify({
+    id: e.id,
+    at: Number(e.at),
+    kind: pascal(String(e.kind)),
+    booking_id: opt(e.bookingId),
+    property_id: opt(e.propertyId),
+    brand: opt(e.brand),
+    lock_id: opt(e.lockId),
+    at_risk: opt(e.atRisk),
+    detail: e.detail,
+  });
+}
+
+/** A stored event's JSON (`eventToJson`) back as `{id, at, kind, bookingId?, ...}` (kind kebab-case, as the bindings). */
+export function eventFromJson(json) {
+  const e = JSON.parse(json);
+  const out = { id: e.id, at: e.at, kind: kebab(e.kind) };
+  if (e.booking_id != null) out.bookingId = e.booking_id;
+  if (e.property_id != null) out.propertyId = e.property_id;
+  if (e.brand != null) out.brand = e.brand;
+  if (e.lock_id != null) out.lockId = e.lock_id;
+  if (e.at_risk != null) out.atRisk = e.at_risk;
+  out.detail = e.detail;
+  return out;
+}
+
+// ---- the boundary -------------------------------------------------------------
 
 /** Turns an instant (seconds, number or bigint) into the bindings' bigint. */
 export function toInstant(seconds) {

@@ -38,6 +38,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { backendSpec, backendVersion, unpackError } from './backends.js';
 import { EMAIL_LIMITS, checkMemory, instantiate, invoke } from './call.js';
 import { SystemClock } from './clock.js';
+import { brandList, credentialList } from './contract.js';
 import { InstantiateError, PluginError, TrapError } from './errors.js';
 import { SyncHttpClient, VendorRoutes } from './http.js';
 import { ConsoleLogger, LEVELS } from './log.js';
@@ -99,7 +100,10 @@ export class LoadedComponent {
     }
     const bindingsUrl = pathToFileURL(join(dir, manifest.js)).href;
     const bindings = await import(bindingsUrl);
-    return new LoadedComponent(bindings, modules, manifest, performance.now() - started, { dir, bindingsUrl });
+    const component = new LoadedComponent(bindings, modules, manifest, 0, { dir, bindingsUrl });
+    void component.brands; // read at load: a component without a usable list fails here
+    component.loadMs = performance.now() - started;
+    return component;
   }
 
   constructor(bindings, modules, manifest, loadMs, { dir = null, bindingsUrl = null } = {}) {
@@ -114,11 +118,29 @@ export class LoadedComponent {
     this._capped = new Map();
     /** @type {Map<string, {pool: WorkerPool, users: number}>} */
     this._pools = new Map();
+    this._brands = null;
     this.getCoreModule = (name) => {
       const m = this.modules.get(name);
       if (!m) throw new Error(`core module ${name} missing from the transpiled component`);
       return m;
     };
+  }
+
+  /**
+   * The brands the component manages, as its `admin.brands` lists them
+   * (R30), read once (on this thread, a fresh instance that reaches no
+   * backend): `[{id, name, credentials: [{name, label, help, secret,
+   * hostSupplied}], lockNeeds, origins}]`. The host's default allow-list,
+   * connect forms and the scenario runner's brand ids all come from it.
+   */
+  get brands() {
+    if (this._brands === null) this._brands = readBrands(this);
+    return this._brands;
+  }
+
+  /** The brand of `id`, or `undefined`. */
+  brand(id) {
+    return this.brands.find((b) => b.id === id);
   }
 
   /** The linear memory cap the build wrote into the core modules, in bytes. */
@@ -267,20 +289,23 @@ export class Host {
    */
   tenant(id, backends = {}) {
     if (typeof id !== 'string' || id === '') throw new TypeError('a tenant id is a non-empty string');
-    let { storage, mailer } = backends;
-    if (!storage || !mailer) {
+    let { storage, mailer, events } = backends;
+    if (!storage || !mailer || !events) {
       this._defaultDb ??= new SqliteDb(':memory:');
       storage ??= this._defaultDb.tenant(id);
-      mailer ??= storage.db instanceof SqliteDb ? storage.db.outbox(id) : this._defaultDb.outbox(id);
+      const db = storage.db instanceof SqliteDb ? storage.db : this._defaultDb;
+      mailer ??= db.outbox(id);
+      events ??= db.events(id);
     }
     this._defaultHttp ??= new SyncHttpClient();
     return new TenantHandle(this, id, {
       storage,
       mailer,
+      events,
       http: backends.http ?? this._defaultHttp,
       clock: backends.clock ?? new SystemClock(),
       logger: backends.logger ?? this.logger,
-      routes: backends.routes ?? VendorRoutes.vendors(),
+      routes: backends.routes ?? VendorRoutes.fromBrands(this.component.brands),
     });
   }
 
@@ -381,29 +406,43 @@ export class TenantHandle {
 
   // ---- admin -------------------------------------------------------------
 
-  /** Checks the credentials (`credentials.igloohome(id, secret)`, ...) against the vendor and stores them (R1). */
-  connect(creds) {
-    return this._call('connect', [creds]);
+  /** The brands the plugin manages (R30), as the component lists them (read at load, no call). */
+  brands() {
+    return this.host.component.brands;
   }
 
-  /** Forgets the provider's credentials and assignments; codes expire by themselves (R18). */
-  disconnect(provider) {
-    return this._call('disconnect', [provider]);
+  /**
+   * Checks a brand's credentials against the vendor and stores them (R1):
+   * `connect('nuki', {api_token: '...'})`, or a list of `{name, value}`.
+   * Every field of the brand's form is required, host-supplied ones
+   * included (see `connectCredentials`).
+   */
+  connect(brand, credentials) {
+    return this._call('connect', [brand, credentialList(credentials)]);
   }
 
-  /** The connected accounts, one per vendor. */
+  /** Forgets the brand's credentials and assignments; codes expire by themselves (R18). */
+  disconnect(brand) {
+    return this._call('disconnect', [brand]);
+  }
+
+  /** The connected accounts, one per brand: `{brand, name}`. */
   accounts() {
     return this._call('accounts', []);
   }
 
-  /** The provider's locks, with how codes reach each (R3). */
-  listLocks(provider) {
-    return this._call('list-locks', [provider]);
+  /** The brand's locks, with how codes reach each (R3): `remote` is `{kind, via?}`. */
+  listLocks(brand) {
+    return this._call('list-locks', [brand]);
   }
 
-  /** Puts a lock on a property or changes its lock or settings; `undefined` keeps a setting (R4, R5). */
-  assign(propertyId, provider, lockId, daysBefore, marginMinutes) {
-    return this._call('assign', [propertyId, provider, lockId, daysBefore, marginMinutes]);
+  /**
+   * Puts a lock on a property or changes its lock or settings (R4, R5):
+   * `settings` `{daysBefore?, marginMinutes?}`, a field left out keeps its
+   * value (or the default).
+   */
+  assign(propertyId, brand, lockId, settings = {}) {
+    return this._call('assign', [propertyId, brand, lockId, settings]);
   }
 
   /** Removes a property's lock (R17). */
@@ -576,8 +615,35 @@ function causeOf(packed, causes) {
  * @typedef {object} TenantBackends
  * @property {{get: Function, apply: Function, list: Function, set: Function, delete: Function}} [storage] default: an in-memory SQLite namespace
  * @property {{record(dedupKey: string, at: number, subject: string, body: string): boolean}} [mailer] the e-mail outbox; default: the storage's database's outbox
+ * @property {{record(id: string, at: number, json: string): boolean}} [events] the code events (R27); default: the storage's database's `events` table
  * @property {{send(request: object): object}} [http] the transport behind the allow-list (default: a shared SyncHttpClient)
  * @property {{now(): number}} [clock] default: SystemClock
  * @property {{log(level: string, message: string, fields?: object): void}} [logger] default: the host's
- * @property {VendorRoutes} [routes] the allow-list; default: every vendor's real origins
+ * @property {VendorRoutes} [routes] the allow-list; default: every origin of the component's brands, sent to itself
  */
+
+/** The component's `admin.brands()`, on a fresh instance of this thread whose imports reach nothing. */
+function readBrands(component) {
+  const call = {
+    export: 'brands',
+    tenant: '(load)',
+    backends: {},
+    limits: DEFAULT_LIMITS,
+    deadline: Date.now() + DEFAULT_LIMITS.callWallLimitMs,
+    logLines: 0,
+    hostFailure: null,
+    lastErrorLog: undefined,
+    timing: null,
+    log: () => {},
+    logEnabled: () => false,
+    wakeAt: () => {},
+  };
+  let outcome;
+  try {
+    outcome = invoke(instantiate(component), call, (exports) => exports.admin.brands());
+  } catch (e) {
+    throw new Error(`the component's brand list could not be read: ${e?.message ?? e}`, { cause: e });
+  }
+  if (!('ok' in outcome)) throw new Error(`the component's brand list could not be read: ${outcome.trap ?? 'refused'}`);
+  return brandList(outcome.ok);
+}

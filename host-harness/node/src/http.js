@@ -12,8 +12,6 @@
 
 import { Worker, MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
-import { VENDOR_ORIGINS } from './contract.js';
-
 /** Why no response came back (the WIT `http-error`); a 4xx or 5xx is a response. */
 export class HttpError extends Error {
   /**
@@ -87,23 +85,32 @@ export class VendorRoutes {
     for (const [origin, base] of routes) this.insert(origin, base);
   }
 
-  /** Every vendor's real origins (or only `providers`'), sent to themselves: production. */
-  static vendors(providers = Object.keys(VENDOR_ORIGINS)) {
+  /**
+   * Every origin of `brands` (as `admin.brands` lists them, see
+   * `LoadedComponent.brands`), each sent to `baseOf(brand id)`, or to itself
+   * when that gives nothing: with no `baseOf`, the default allow-list
+   * (production). smartlock-host's `VendorRoutes::from_brands`.
+   * @param {readonly {id: string, origins: readonly string[]}[]} brands
+   * @param {(id: string) => string | null | undefined} [baseOf]
+   */
+  static fromBrands(brands, baseOf = () => null) {
     const routes = new VendorRoutes();
-    for (const p of providers) for (const origin of VENDOR_ORIGINS[p]) routes.insert(origin, origin);
+    for (const brand of brands) routes.routeBrand(brand, baseOf(brand.id) ?? null);
     return routes;
   }
 
-  /** The igloohome origins, sent to themselves (smartlock-host's `VendorRoutes::igloohome`). */
-  static igloohome() {
-    return VendorRoutes.vendors(['igloohome']);
+  /** Every origin of `brands`, all sent to `base` (one stub or proxy serving every brand's paths). */
+  static via(base, brands) {
+    return VendorRoutes.fromBrands(brands, () => base);
   }
 
-  /** The vendors' origins (or only `providers`'), all sent to `base` (a stub). */
-  static via(base, providers = Object.keys(VENDOR_ORIGINS)) {
-    const routes = new VendorRoutes();
-    for (const p of providers) for (const origin of VENDOR_ORIGINS[p]) routes.insert(origin, base);
-    return routes;
+  /**
+   * Allows every origin of `brand`, sent to `base` (a proxy, a stub; the
+   * brand's paths follow it) or to itself (`null`). Returns `this`.
+   */
+  routeBrand(brand, base = null) {
+    for (const origin of brand.origins) this.insert(origin, base ?? origin);
+    return this;
   }
 
   /**

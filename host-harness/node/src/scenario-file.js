@@ -7,14 +7,21 @@
 // `line L column C` (json-text.js), serde's type errors, chrono's
 // RFC 3339 errors, then host-harness/src/scenario.rs's own checks.
 //
-// Not reproduced: the vendors' worlds (`igloohome`, `nuki`, `ttlock`) are
-// checked by the `host-harness stub` process the run starts, in its own
-// words; so are `fault` steps (a dry run against that process, same words).
+// The brand ids (a step's `provider`, a world's key) and the credential
+// fields of a `connect` step are the component's (`admin.brands`, R30):
+// the checks take that list, in the component's order (the Rust runner's
+// order too), its first brand the one a step means without `provider`.
+// Without it (no component built yet) the brand-dependent checks are
+// skipped: any provider string passes.
+//
+// Not reproduced: the vendors' worlds are checked by the `host-harness
+// stub` process the run starts, in its own words; so are `fault` steps (a
+// dry run against that process, same words).
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { BRANDS, CREDENTIAL_FIELDS, DEFAULT_PROVIDER, PROVIDERS } from './contract.js';
+import { brandOf, credentialFieldNames, typedFields } from './contract.js';
 import { JsonSyntaxError, lastWins, parseJson, plain, position } from './json-text.js';
 
 /** A scenario file that cannot be run (the CLI's exit status 2). */
@@ -232,16 +239,16 @@ const is = {
       throw e;
     }
   },
-  /** A unit-variant enum as serde reads it from a buffered (flattened) step. */
+  /** A unit-variant enum as serde reads it from a buffered (flattened) step (`names` null: any name). */
   variant: (names) => (node) => {
     if (node.type === 'string') {
-      if (!names.includes(node.value)) serdeFail(`unknown variant \`${node.value}\`, expected ${oneOf(names)}`);
+      if (names && !names.includes(node.value)) serdeFail(`unknown variant \`${node.value}\`, expected ${oneOf(names)}`);
       return;
     }
     if (node.type !== 'object') serdeFail(invalidType(node, 'string or map'));
     if (node.entries.length !== 1) serdeFail('invalid value: map, expected map with a single key');
     const key = node.entries[0].key;
-    if (!names.includes(key)) serdeFail(`unknown variant \`${key}\`, expected ${oneOf(names)}`);
+    if (names && !names.includes(key)) serdeFail(`unknown variant \`${key}\`, expected ${oneOf(names)}`);
   },
   struct: (name, fields) => (node) => {
     if (node.type !== 'object') serdeFail(invalidType(node, `struct ${name}`));
@@ -265,8 +272,6 @@ const U32 = is.int(0n, 4294967295n, 'u32');
 const I64 = is.int(-9223372036854775808n, 9223372036854775807n, 'i64');
 const OPT_STRING = is.optional(is.string);
 const OPT_I64 = is.optional(I64);
-const PROVIDER = is.variant(PROVIDERS);
-
 const required = (name, check) => [name, check, true];
 const optional = (name, check) => [name, check, false];
 
@@ -289,43 +294,47 @@ const BOOKING_IN = is.struct('BookingIn', [
   required('status', is.variant(['confirmed', 'cancelled'])),
 ]);
 
-/** The step kinds (`do`), in the Rust `Action` enum's order, and their fields. */
-export const STEP_FIELDS = {
-  connect: [optional('provider', PROVIDER), ...CREDENTIAL_FIELDS.map((f) => optional(f, OPT_STRING))],
-  disconnect: [optional('provider', PROVIDER)],
-  property: [required('property', PROPERTY_IN)],
-  assign: [
-    required('property', is.string),
-    required('lock', is.string),
-    optional('provider', PROVIDER),
-    optional('days_before', OPT_I64),
-    optional('margin_minutes', OPT_I64),
-  ],
-  unassign: [required('property', is.string)],
-  booking: [required('booking', BOOKING_IN)],
-  bridge: [required('bridge', is.string), required('online', is.bool), optional('provider', PROVIDER)],
-  fault: [
-    required('endpoint', is.string),
-    optional('status', U16),
-    required('count', U32),
-    optional('provider', PROVIDER),
-    optional('kind', OPT_STRING),
-    optional('errcode', OPT_I64),
-  ],
-  revoke_tokens: [optional('provider', PROVIDER)],
-  render: [required('booking', is.string), required('template', is.string)],
-  status: [required('booking', is.string)],
-  restart: [],
-  end: [],
-};
-const STEP_KINDS = Object.keys(STEP_FIELDS);
+/** The step kinds (`do`), in the Rust `Action` enum's order, and their fields (provider: one of `brands`' ids). */
+export function stepFields(brands) {
+  const PROVIDER = is.variant(brands ? brands.map((b) => b.id) : null);
+  return {
+    // Unknown fields are ignored: without the brands, every credential is.
+    connect: [optional('provider', PROVIDER), ...credentialFieldNames(brands ?? []).map((f) => optional(f, OPT_STRING))],
+    disconnect: [optional('provider', PROVIDER)],
+    property: [required('property', PROPERTY_IN)],
+    assign: [
+      required('property', is.string),
+      required('lock', is.string),
+      optional('provider', PROVIDER),
+      optional('days_before', OPT_I64),
+      optional('margin_minutes', OPT_I64),
+    ],
+    unassign: [required('property', is.string)],
+    booking: [required('booking', BOOKING_IN)],
+    bridge: [required('bridge', is.string), required('online', is.bool), optional('provider', PROVIDER)],
+    fault: [
+      required('endpoint', is.string),
+      optional('status', U16),
+      required('count', U32),
+      optional('provider', PROVIDER),
+      optional('kind', OPT_STRING),
+      optional('errcode', OPT_I64),
+    ],
+    revoke_tokens: [optional('provider', PROVIDER)],
+    render: [required('booking', is.string), required('template', is.string)],
+    status: [required('booking', is.string)],
+    restart: [],
+    end: [],
+  };
+}
+const STEP_KINDS = Object.keys(stepFields(null));
 
 /**
  * A step as serde reads it (`at` plus the `do`-tagged action flattened
  * beside it): `{kind, instant}` or a SerdeError. `kind` is the variant
  * (a number in `do` picks a variant by index, as serde does).
  */
-function checkStep(node) {
+function checkStep(node, fields) {
   if (node.type !== 'object') serdeFail(invalidType(node, 'struct Step'));
   const map = lastWins(node);
   let instant = null;
@@ -344,7 +353,7 @@ function checkStep(node) {
     kind = STEP_KINDS[Number(tag.int)];
   } else serdeFail(invalidType(tag, 'variant identifier'));
   const rest = new Map([...map].filter(([k]) => k !== 'at' && k !== 'do'));
-  checkFields(rest, STEP_FIELDS[kind]);
+  checkFields(rest, fields[kind]);
   return { kind, instant };
 }
 
@@ -364,7 +373,7 @@ const TOP_REQUIRED = ['name', 'start', 'steps'];
  * the first bad field in the file's order at the position serde_json
  * gives, then a missing field at the closing brace.
  */
-function topError(bytes, root) {
+function topError(bytes, root, brands) {
   const at = (offset) => ` at ${position(bytes, offset)}`;
   if (root.type !== 'object') {
     const where = root.type === 'object' || root.type === 'array' ? root.start : root.end;
@@ -372,7 +381,7 @@ function topError(bytes, root) {
   }
   const seen = new Set();
   for (const { key, keyEnd, node } of root.entries) {
-    const check = TOP_FIELDS[key] ?? (PROVIDERS.includes(key) ? () => {} : undefined);
+    const check = TOP_FIELDS[key] ?? (brands && brandOf(brands, key) ? () => {} : undefined);
     if (!check) continue;
     if (seen.has(key)) return `duplicate field \`${key}\`` + at(keyEnd);
     seen.add(key);
@@ -389,12 +398,13 @@ function topError(bytes, root) {
 
 /**
  * Parses and checks a scenario (the file's bytes or text) as the Rust host
- * does. Returns the scenario (its JSON, plus `tickMinutes`, `wakeUps`,
+ * does, with the component's `brands` (`LoadedComponent.brands`; `null`:
+ * the brand checks are skipped). Returns the scenario (its JSON, plus `tickMinutes`, `wakeUps`,
  * `startSecs`, each step's `atSecs` and `provider`) and `faultSteps`, the
  * step numbers of its `fault` steps, to try against the stub before the
  * run (`deferred`: a later error, thrown only if those pass).
  */
-export function checkScenario(input) {
+export function checkScenario(input, brands = null) {
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
   const bad = (m) => {
     throw new InvalidScenario(m);
@@ -405,16 +415,17 @@ export function checkScenario(input) {
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
     // Trailing characters come after the value: serde reports a type error in it first.
-    const typed = e.value ? topError(bytes, e.value) : null;
+    const typed = e.value ? topError(bytes, e.value, brands) : null;
     bad(`invalid scenario: ${typed ?? `${e.message} at ${position(bytes, e.offset)}`}`);
   }
   // The steps first: their errors name the step (scenario.rs's `step_error`).
   const stepsNode = root.type === 'object' ? lastWins(root).get('steps') : undefined;
   const checked = [];
+  const fields = stepFields(brands);
   if (stepsNode?.type === 'array') {
     stepsNode.items.forEach((node, i) => {
       try {
-        checked.push(checkStep(node));
+        checked.push(checkStep(node, fields));
       } catch (e) {
         if (!(e instanceof SerdeError)) throw e;
         const tag = node.type === 'object' ? lastWins(node).get('do') : undefined;
@@ -422,7 +433,7 @@ export function checkScenario(input) {
       }
     });
   }
-  const top = topError(bytes, root);
+  const top = topError(bytes, root, brands);
   if (top) bad(`invalid scenario: ${top}`);
 
   const s = plain(root);
@@ -435,7 +446,7 @@ export function checkScenario(input) {
   const steps = s.steps.map((step, i) => {
     const n = i + 1;
     const { kind, instant } = checked[i];
-    const provider = step.provider ?? DEFAULT_PROVIDER;
+    const provider = step.provider ?? brands?.[0]?.id;
     const later = (m) => {
       if (faultSteps.length === 0) bad(m);
       deferred ??= m;
@@ -447,8 +458,8 @@ export function checkScenario(input) {
         later(`step ${n}: \`end\` must be the last step`);
       } else if (kind === 'fault') {
         faultSteps.push(n);
-      } else if (kind === 'connect') {
-        const field = BRANDS[provider].credentialFields.find((f) => step[f] === undefined || step[f] === null);
+      } else if (kind === 'connect' && brands) {
+        const field = typedFields(brandOf(brands, provider)).find((f) => step[f] === undefined || step[f] === null);
         if (field) later(`step ${n} (connect ${provider}): \`${field}\` is missing`);
       }
     }
@@ -485,10 +496,11 @@ function ioError(e) {
 }
 
 /**
- * Reads and checks a scenario file (see checkScenario); messages name it as
- * `displayPath` (default: `path` as given), as `host-harness scenario` does.
+ * Reads and checks a scenario file (see checkScenario, and `brands`);
+ * messages name it as `displayPath` (default: `path` as given), as
+ * `host-harness scenario` does.
  */
-export function readScenarioFile(path, displayPath = path) {
+export function readScenarioFile(path, displayPath = path, brands = null) {
   let bytes;
   try {
     bytes = readFileSync(path);
@@ -501,7 +513,7 @@ export function readScenarioFile(path, displayPath = path) {
     throw new InvalidScenario(`cannot read ${displayPath}: stream did not contain valid UTF-8`);
   }
   try {
-    const checked = checkScenario(bytes);
+    const checked = checkScenario(bytes, brands);
     checked.scenario.path = resolve(path);
     return checked;
   } catch (e) {

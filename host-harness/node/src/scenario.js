@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { SimClock } from './clock.js';
-import { BRANDS, DEFAULT_PROVIDER, STUB_PREFIXES } from './contract.js';
+import { brandOf, connectCredentials, eventFromJson } from './contract.js';
 import { InstantiateError, PluginError, TrapError } from './errors.js';
-import { Host } from './host.js';
+import { Host, LoadedComponent } from './host.js';
 import { SyncHttpClient, VendorRoutes } from './http.js';
 import { SqliteDb } from './storage.js';
 import { harnessBinary, REPO_ROOT } from './locate.js';
@@ -35,11 +35,12 @@ export function utc(t) {
 
 /**
  * Parses and checks a scenario (the file's text) as the Rust host does
- * (scenario-file.js). Instants become seconds (`startSecs`, each step's
- * `atSecs`). A `fault` step is checked by the stub when the run starts.
+ * (scenario-file.js), with the component's `brands` (`LoadedComponent.brands`).
+ * Instants become seconds (`startSecs`, each step's `atSecs`). A `fault`
+ * step is checked by the stub when the run starts.
  */
-export function parseScenario(text) {
-  const { scenario, deferred } = checkScenario(text);
+export function parseScenario(text, brands = null) {
+  const { scenario, deferred } = checkScenario(text, brands);
   if (deferred) throw new InvalidScenario(deferred);
   return scenario;
 }
@@ -191,13 +192,28 @@ export class StubProcess {
 /** A step that failed on the harness side (reported as the step's error). */
 class StepFailure extends Error {}
 
-/** The routes of every vendor origin to the stub process (see the world's routing). */
-export function stubRoutes(base) {
-  const routes = new VendorRoutes();
-  for (const [provider, prefix] of Object.entries(STUB_PREFIXES)) {
-    for (const origin of VendorRoutes.vendors([provider]).origins()) routes.insert(origin, base + prefix);
-  }
-  return routes;
+/**
+ * The one brand a `host-harness stub` world serves at its root; every
+ * other brand it serves below `/{brand id}`. This is the stub world's
+ * layout, not knowledge of the brand: host-harness/stubs/src/lib.rs
+ * (`Vendor::base_url`) and stubs/src/world.rs document it. The world's
+ * admin API has no route that tells it, so it is written down here, once.
+ */
+export const STUB_ROOT_BRAND = 'igloohome';
+
+/** Where a stub world served at `base` serves brand `id`'s real paths (`Vendor::base_url`'s rule). */
+export function stubBase(base, id) {
+  const root = base.replace(/\/+$/, '');
+  return id === STUB_ROOT_BRAND ? root : `${root}/${id}`;
+}
+
+/**
+ * The allow-list of a scenario run: every origin of the component's
+ * `brands`, sent to the brand's place in the stub world at `base`
+ * (smartlock-host's `stub_routes`). A brand the world lacks answers 404.
+ */
+export function stubRoutes(base, brands) {
+  return VendorRoutes.fromBrands(brands, (id) => stubBase(base, id));
 }
 
 /**
@@ -215,12 +231,15 @@ export class Driver {
     this.stub = stub;
     this.db = db;
     this.clock = new SimClock(start);
+    /** The component's brands (R30): ids, connect forms, origins. */
+    this.brands = host.component.brands;
     this.backends = {
       storage: db.tenant(TENANT),
       mailer: db.outbox(TENANT),
+      events: db.events(TENANT),
       http: new SyncHttpClient({ timeoutMs: STUB_HTTP_TIMEOUT_MS }),
       clock: this.clock,
-      routes: stubRoutes(stub.base),
+      routes: stubRoutes(stub.base, this.brands),
       ...(logger ? { logger } : {}),
     };
     this.plugin = host.tenant(TENANT, this.backends);
@@ -233,7 +252,7 @@ export class Driver {
     this.wakeTicks = 0;
     this.lastTickAt = null;
     this.stepped = false;
-    /** Each world's `app` (fields the host adds to a connect). */
+    /** Each world's `app`, by brand id: the host-supplied fields of a connect (R30). */
     this.apps = {};
     /** Hosts made by `restart` steps (closed by `close()`; the first host is the caller's). */
     this.made = [];
@@ -316,10 +335,10 @@ export class Driver {
 
   async _apply(step) {
     const p = this.plugin;
-    const provider = step.provider ?? DEFAULT_PROVIDER;
+    const provider = step.provider ?? this.brands[0].id;
     switch (step.do) {
       case 'connect': {
-        const account = await p.connect(this._credentials(provider, step));
+        const account = await p.connect(provider, this._credentials(provider, step));
         return { account: account.name };
       }
       case 'disconnect':
@@ -332,19 +351,16 @@ export class Driver {
         return {};
       }
       case 'assign': {
-        const a = await p.assign(
-          step.property,
-          provider,
-          step.lock,
-          saturate(step.days_before),
-          saturate(step.margin_minutes),
-        );
+        const a = await p.assign(step.property, provider, step.lock, {
+          daysBefore: saturate(step.days_before),
+          marginMinutes: saturate(step.margin_minutes),
+        });
         return {
           property: a.propertyId,
           provider,
           lock: a.lockId,
           lock_name: a.lockName,
-          remote: remoteJson(a),
+          remote: remoteJson(a.remote),
           days_before: a.daysBefore,
           margin_minutes: a.marginMinutes,
         };
@@ -418,10 +434,19 @@ export class Driver {
     }
   }
 
+  /**
+   * A connect step's credentials: the fields of the brand's form the step
+   * gives, plus the form's host-supplied fields from the brand's world
+   * `app` (e.g. the application a PMS registered with the vendor), as a
+   * PMS adds its own.
+   */
   _credentials(provider, step) {
-    // The host adds fields of its own where the brand has them (TTLock's
-    // application, from the world), as a PMS would.
-    return BRANDS[provider].credentials(step, this.apps[provider] ?? {});
+    const brand = brandOf(this.brands, provider);
+    const given = {};
+    for (const field of brand?.credentials ?? []) {
+      if (step[field.name] !== undefined && step[field.name] !== null) given[field.name] = step[field.name];
+    }
+    return connectCredentials(brand, given, this.apps[provider]);
   }
 }
 
@@ -441,21 +466,48 @@ function saturate(v) {
   return Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.trunc(v)));
 }
 
-/** How codes reach a lock, as reports spell it. */
-export function remoteJson(assignment) {
-  const r = assignment.remote;
-  if (r === undefined) return assignment.bridgeId === undefined ? null : { bridge: assignment.bridgeId };
-  switch (r.tag) {
-    case 'bridge':
-      return { bridge: r.val };
-    case 'keypad':
-      return { keypad: true };
-    case 'gateway':
-      return { gateway: r.val };
-    case 'wifi':
-      return { wifi: true };
-    default:
-      return { [r.tag]: r.val ?? true };
+/**
+ * How codes reach a lock (a WIT `remote-path`), as reports spell it:
+ * `{"bridge": "B1"}` for a link through a device, `{"keypad": true}` for a
+ * direct one.
+ */
+export function remoteJson(remote) {
+  if (remote === undefined || remote === null) return null;
+  return { [remote.kind]: remote.via ?? true };
+}
+
+/** The report's `state` of an event kind (`on-lock` -> `on_lock`). */
+const stateName = (kind) => kind.replace(/-/g, '_');
+
+/**
+ * One code event as reports, feeds and webhooks spell it (the Rust
+ * runner's `event_json`): `{"id", "at", "state", "booking"?, "property"?,
+ * "provider"?, "lock"?, "at_risk"?, "detail"}`, each optional key only
+ * where the event has it.
+ */
+export function eventJson(e) {
+  const out = { id: e.id, at: utc(e.at), state: stateName(e.kind) };
+  for (const [key, value] of [
+    ['booking', e.bookingId],
+    ['property', e.propertyId],
+    ['provider', e.brand],
+    ['lock', e.lockId],
+  ]) {
+    if (value !== undefined && value !== null) out[key] = value;
+  }
+  if (e.atRisk !== undefined && e.atRisk !== null) out.at_risk = e.atRisk;
+  out.detail = e.detail;
+  return out;
+}
+
+/** Every event recorded in `events` (`SqliteEvents`, `MemoryEvents`), as the report's `events`. */
+export function reportEvents(events) {
+  const out = [];
+  for (let after = 0; ; ) {
+    const page = events.after(after, 500);
+    if (page.length === 0) return out;
+    after = page.at(-1).seq;
+    for (const stored of page) out.push(eventJson(eventFromJson(stored.json)));
   }
 }
 
@@ -487,12 +539,14 @@ export function statusJson(s) {
  * Runs a scenario file to its `end` step and returns the report (the
  * object `host-harness scenario` prints).
  * @param {string} path
- * @param {{host?: Host, instances?: 'per-call'|'per-tenant', binary?: string, logger?: object,
+ * @param {{host?: Host, component?: LoadedComponent, instances?: 'per-call'|'per-tenant', binary?: string, logger?: object,
  *   stubStderr?: NodeJS.WritableStream | null, displayPath?: string}} [options]
  */
 export async function runScenarioFile(path, options = {}) {
   const displayPath = options.displayPath ?? path;
-  const { scenario, faultSteps, deferred } = readScenarioFile(path, displayPath);
+  // The component first: the file's brand ids and connect fields are its (R30).
+  const component = options.host?.component ?? options.component ?? (await LoadedComponent.load());
+  const { scenario, faultSteps, deferred } = readScenarioFile(path, displayPath, component.brands);
   // The stub checks the worlds as it starts (exit status 2), then the fault
   // steps; its log is held until they pass (a refusal is one line).
   const stubStderr = options.stubStderr === undefined ? process.stderr : options.stubStderr;
@@ -512,10 +566,13 @@ export async function runScenarioFile(path, options = {}) {
     if (deferred) throw new InvalidScenario(`${displayPath}: ${deferred}`);
     if (stubStderr) for (const d of held.splice(0)) stubStderr.write(d);
     sink.target = stubStderr ?? { write() {} };
-    host ??= await Host.load({
-      ...(options.logger ? { logger: options.logger } : {}),
-      ...(options.instances ? { instances: options.instances } : {}),
-    });
+    if (!host) {
+      host = new Host(component, {
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.instances ? { instances: options.instances } : {}),
+      });
+      await host.ready();
+    }
   } catch (e) {
     await stub.shutdown();
     throw e;
@@ -533,7 +590,7 @@ export async function runScenarioFile(path, options = {}) {
       wakeUps: scenario.wakeUps,
       logger: options.logger,
     });
-    for (const id of Object.keys(BRANDS)) if (scenario[id]?.app) driver.apps[id] = scenario[id].app;
+    for (const { id } of component.brands) if (scenario[id]?.app) driver.apps[id] = scenario[id].app;
     const steps = [];
     for (const step of scenario.steps) {
       await driver.advanceTo(step.atSecs);
@@ -555,6 +612,7 @@ export async function runScenarioFile(path, options = {}) {
       steps,
       pins,
       emails: db.outbox(TENANT).emails().map((e) => ({ at: utc(e.at), to: 'owner', subject: e.subject, body: e.body })),
+      events: reportEvents(db.events(TENANT)),
       http,
       ticks: { count: driver.ticks, failed: driver.tickFailures, wake_ups: driver.wakeTicks },
     };

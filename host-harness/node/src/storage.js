@@ -8,6 +8,9 @@
 //   (its cost follows `limit`, not the table).
 // - `outbox (id, tenant, dedup_key, at, subject, body)`, unique
 //   `(tenant, dedup_key)`: at most one e-mail per key and tenant, ever.
+// - `events (seq, tenant, event_id, at, body)`, unique `(tenant,
+//   event_id)`: the code events (R27) the plugin reported, at most one per
+//   id and tenant (it reports at least once); `seq` is a feed's cursor.
 // - WAL with `synchronous = FULL`: a committed write survives a crash, which
 //   the plugin's "write before the vendor call" rule relies on.
 
@@ -156,6 +159,13 @@ export class SqliteDb {
            ON CONFLICT (tenant, dedup_key) DO NOTHING`,
         ),
         emails: db.prepare('SELECT at, dedup_key, subject, body FROM outbox WHERE tenant = ? ORDER BY id'),
+        recordEvent: db.prepare(
+          `INSERT INTO events (tenant, event_id, at, body) VALUES (?, ?, ?, ?)
+           ON CONFLICT (tenant, event_id) DO NOTHING`,
+        ),
+        eventsAfter: db.prepare(
+          'SELECT seq, event_id, at, body FROM events WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?',
+        ),
       };
       this.applyTx = db.transaction((tenant, writes) => {
         for (const w of writes) {
@@ -176,6 +186,11 @@ export class SqliteDb {
   /** Tenant `id`'s e-mail outbox (the `email` import's backend). */
   outbox(id) {
     return new SqliteOutbox(this, id);
+  }
+
+  /** Tenant `id`'s code events (the `code-events` import's backend). */
+  events(id) {
+    return new SqliteEvents(this, id);
   }
 
   close() {
@@ -285,5 +300,65 @@ export class SqliteOutbox {
     } catch (e) {
       throw unavailable(e);
     }
+  }
+}
+
+/**
+ * One tenant's code events in a `SqliteDb` (the `events` table
+ * smartlock-host's `KvStore::record_event` writes): at most one per id.
+ * Any object with `record` (and `after` to read them back) can stand in
+ * for it, e.g. `MemoryEvents`.
+ */
+export class SqliteEvents {
+  constructor(db, tenant) {
+    this.db = db;
+    this.tenantId = tenant;
+  }
+
+  /**
+   * Records an event unless one with the same id was recorded for this
+   * tenant; durable before it returns. @returns {boolean} false: a duplicate, dropped
+   */
+  record(id, at, json) {
+    try {
+      return this.db.stmt.recordEvent.run(this.tenantId, id, at, json).changes === 1;
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  /**
+   * Recorded events after the cursor `after` (0: from the first), in the
+   * order they were recorded, at most `limit`: `{seq, id, at, json}`, each
+   * `seq` the cursor that follows it.
+   */
+  after(after = 0, limit = 500) {
+    try {
+      return this.db.stmt.eventsAfter
+        .all(this.tenantId, after, limit)
+        .map((r) => ({ seq: r.seq, id: r.event_id, at: r.at, json: r.body }));
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+}
+
+/** One tenant's code events in memory (for tests and a PMS's memory backend): the same contract as `SqliteEvents`. */
+export class MemoryEvents {
+  constructor() {
+    /** @type {{seq: number, id: string, at: number, json: string}[]} */
+    this.events = [];
+    this.ids = new Set();
+  }
+
+  record(id, at, json) {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    this.events.push({ seq: this.events.length + 1, id, at, json });
+    return true;
+  }
+
+  after(after = 0, limit = 500) {
+    return this.events.filter((e) => e.seq > after).slice(0, limit);
   }
 }
