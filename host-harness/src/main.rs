@@ -163,6 +163,11 @@ enum Command {
         #[arg(long, default_value_t = serve::Limits::default().read_timeout.as_secs(),
               value_parser = clap::value_parser!(u64).range(1..=3600))]
         read_timeout: u64,
+        /// Send a brand's requests to URL instead of the default (repeatable):
+        /// BRAND is its id (igloohome, nuki, ttlock, seam, ...), URL a proxy
+        /// or a fake of its API (`http://` or `https://`).
+        #[arg(long = "route", value_name = "BRAND=URL", value_parser = serve::parse_route)]
+        routes: Vec<(String, String)>,
         /// Refused: a secret on the command line is visible to every user in
         /// `ps`. Use SMARTLOCK_TOKEN or --token-file.
         #[arg(long, hide = true, value_name = "T")]
@@ -214,6 +219,7 @@ fn main() -> ExitCode {
             max_nights,
             max_connections,
             read_timeout,
+            routes,
             token,
             ttlock_client_secret,
         } => {
@@ -247,6 +253,7 @@ fn main() -> ExitCode {
                         speed,
                         max_nights,
                         limits,
+                        routes,
                     };
                     serve::run(options, config)
                 },
@@ -258,7 +265,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line: the scenario format promises it for invalid files.
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-            if e.downcast_ref::<InvalidScenario>().is_some() {
+            if e.downcast_ref::<InvalidScenario>().is_some() || e.downcast_ref::<serve::UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

@@ -24,6 +24,7 @@ use super::json::{
 };
 use super::keys::{self, Caller};
 use super::records::{BookingRecord, PropertyRecord};
+use super::webhooks;
 
 /// The panel, the OpenAPI document: served from the binary.
 pub const PANEL_HTML: &str = include_str!("panel/index.html");
@@ -43,6 +44,8 @@ pub struct Request {
     pub method: String,
     /// Percent-decoded path segments (`/api/tenants/a%2Fb` has three).
     pub segments: Vec<String>,
+    /// The query's parameters, percent-decoded, in order.
+    pub query: Vec<(String, String)>,
     /// The `Authorization` header.
     pub authorization: Option<String>,
     pub body: Vec<u8>,
@@ -223,6 +226,28 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
         ["bookings", b, ..] => check_id("booking_id", b)?,
         _ => {}
     }
+    // The feed and the webhook read and write the service's own records,
+    // not the plugin's: no turn, so a tick never holds them up.
+    match (method, rest) {
+        ("GET", ["events"]) => return events(host, req, tenant_id),
+        ("GET", ["webhook"]) => return Reply::ok(webhooks::get(host, tenant_id)?),
+        ("PUT", ["webhook"]) => {
+            let body = Body::parse(&req.body, false)?;
+            body.only(&["url", "rotate_secret", "after"])?;
+            let rotate = body.opt_bool("rotate_secret")?.unwrap_or(false);
+            let (status, value) =
+                webhooks::put(host, tenant_id, body.string("url")?, rotate, body.opt_cursor("after")?)?;
+            host.touched(tenant_id);
+            return Ok(Reply::json(status, &value));
+        }
+        ("DELETE", ["webhook"]) => {
+            if !webhooks::delete(host, tenant_id)? {
+                return Err(ApiError::not_found("webhook", "this PMS account has no webhook"));
+            }
+            return Reply::no_content();
+        }
+        _ => {}
+    }
     let t = host.tenant(tenant_id)?;
     let _turn = t.turn()?;
     let body = || Body::parse(&req.body, false);
@@ -261,8 +286,7 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
         }
         ("GET", ["outbox"]) => {
             let emails = t.handle.tenant().storage.emails().map_err(ApiError::storage)?;
-            let emails: Vec<Value> =
-                emails.iter().map(|e| json!({"at": utc(e.at), "subject": e.subject, "body": e.body})).collect();
+            let emails: Vec<Value> = emails.iter().map(email_json).collect();
             Reply::ok(json!({ "emails": emails }))
         }
         _ => Err(ApiError::new(
@@ -271,6 +295,53 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
             format!("there is no route {method} /api/tenants/{tenant_id}/{}", rest.join("/")),
         )),
     }
+}
+
+/// The plugin's e-mail dedup key of a booking's alert (R12): `alert/{booking}`.
+const ALERT_KEY_PREFIX: &str = "alert/";
+
+/// One outbox entry; an alert names its booking (`kind` `"alert"`,
+/// `booking_id`), any other e-mail has `kind` `"other"`.
+fn email_json(e: &crate::imports::Email) -> Value {
+    let mut value = json!({"at": utc(e.at), "subject": e.subject, "body": e.body});
+    match e.dedup_key.strip_prefix(ALERT_KEY_PREFIX) {
+        Some(booking) => {
+            value["kind"] = json!("alert");
+            value["booking_id"] = json!(booking);
+        }
+        None => value["kind"] = json!("other"),
+    }
+    value
+}
+
+/// `GET /api/tenants/{t}/events?after=CURSOR&limit=N`: the tenant's code
+/// events after the cursor, in the order recorded (R27, R33).
+fn events(host: &Host, req: &Request, tenant_id: &str) -> Result<Reply, ApiError> {
+    if !super::host::valid_tenant_id(tenant_id) {
+        return Err(ApiError::invalid("tenant", "must be 1 to 64 letters, digits, '.', '_' or '-'"));
+    }
+    let mut after = 0i64;
+    let mut limit = webhooks::DEFAULT_PAGE;
+    for (name, value) in &req.query {
+        match name.as_str() {
+            "after" => {
+                after = value
+                    .parse()
+                    .ok()
+                    .filter(|a: &i64| *a >= 0)
+                    .ok_or_else(|| ApiError::invalid("after", "must be a cursor: a whole number of at least 0"))?;
+            }
+            "limit" => {
+                limit = value.parse().ok().filter(|l| (1..=webhooks::MAX_PAGE).contains(l)).ok_or_else(|| {
+                    ApiError::invalid("limit", &format!("must be a whole number from 1 to {}", webhooks::MAX_PAGE))
+                })?;
+            }
+            other => {
+                return Err(ApiError::invalid(other, "is not a parameter of this request (expected after, limit)"))
+            }
+        }
+    }
+    Reply::ok(webhooks::feed(host, tenant_id, after, limit)?)
 }
 
 /// The property's record, its assignment and its bookings with their code
@@ -472,8 +543,7 @@ fn render(t: &TenantEntry, booking: &str, body: &Body) -> Result<Reply, ApiError
 /// secret) from the host's configuration.
 fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<Reply, ApiError> {
     let brand = parse_brand(&host.runtime, "provider", provider)?;
-    let typed: Vec<&str> =
-        brand.credentials.iter().filter(|f| !f.host_supplied).map(|f| f.name.as_str()).collect();
+    let typed: Vec<&str> = brand.credentials.iter().filter(|f| !f.host_supplied).map(|f| f.name.as_str()).collect();
     body.only(&typed)?;
     let mut credentials = Vec::new();
     for field in &brand.credentials {
@@ -484,8 +554,7 @@ fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<
                     "not_configured",
                     &format!(
                         "{} is not set up on this host: its {} comes from the host's configuration",
-                        brand.name,
-                        field.label
+                        brand.name, field.label
                     ),
                 )
             })?

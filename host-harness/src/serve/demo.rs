@@ -1,4 +1,4 @@
-//! `serve --demo`: the three vendor stubs in-process (one [`World`] on a
+//! `serve --demo`: the four vendor stubs in-process (one [`World`] on a
 //! loopback port, following the service's clock) with demo accounts and
 //! locks, and demo properties and bookings for the tenant `demo`.
 //!
@@ -9,6 +9,7 @@
 //! | igloohome | Client ID `demo-igloohome-id`, Client Secret `demo-igloohome-secret` |
 //! | Nuki | API token `demo-nuki-token` |
 //! | TTLock | username `owner@example.com`, password `demo-password` (the app id and secret are the host's) |
+//! | Seam | API key `seam_demo_key` |
 
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ use super::records::{BookingRecord, PropertyRecord};
 pub const DEMO_TENANT: &str = "demo";
 /// The demo TTLock application (the host's own, as a PMS would have).
 pub const DEMO_TTLOCK_APP: (&str, &str) = ("demo-ttlock-app", "demo-ttlock-app-secret");
+
+/// The demo Seam workspace's API key (a stub account, not anyone's secret).
+pub const DEMO_SEAM_KEY: &str = "seam_demo_key";
 
 /// The demo's vendor stubs.
 pub struct Demo {
@@ -49,7 +53,8 @@ impl Demo {
 }
 
 /// The demo's vendors: each brand with locks that can be assigned and one
-/// that cannot (no bridge, no keypad, no gateway), and an offline bridge.
+/// that cannot (no bridge, no keypad, no gateway, a Seam device without
+/// online access codes), and an offline bridge.
 fn world_json() -> serde_json::Value {
     json!({
         "igloohome": {
@@ -83,6 +88,13 @@ fn world_json() -> serde_json::Value {
                 {"id": "3000003", "name": "Storage room"}
             ],
             "gateways": [{"id": "4000001", "name": "Lobby gateway", "online": true}]
+        },
+        "seam": {
+            "accounts": [{"api_key": DEMO_SEAM_KEY, "name": "Harbour Homes workspace"}],
+            "locks": [
+                {"id": "5d9c6f0e-0000-4000-8000-00000000d001", "name": "Lobby door", "brand": "schlage"},
+                {"id": "5d9c6f0e-0000-4000-8000-00000000d002", "name": "Bike shed", "brand": "august", "codes": false}
+            ]
         }
     })
 }

@@ -209,6 +209,23 @@ fn segments(path: &str) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Splits a query into percent-decoded `name=value` pairs (`+` is a
+/// space); `None` if one is not UTF-8.
+fn query(query: &str) -> Option<Vec<(String, String)>> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&s).decode_utf8().ok().map(|c| c.into_owned())
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
+
 /// Checks the head, then reads the body within the limits.
 async fn prepare(port: u16, request: axum::extract::Request) -> Result<Request, Reply> {
     let (parts, body) = request.into_parts();
@@ -255,8 +272,11 @@ async fn prepare(port: u16, request: axum::extract::Request) -> Result<Request, 
     let Some(segments) = segments(parts.uri.path()) else {
         return Err(refuse(400, "bad_request", "the path is not valid UTF-8 once percent-decoded"));
     };
+    let Some(query) = query(parts.uri.query().unwrap_or("")) else {
+        return Err(refuse(400, "bad_request", "the query is not valid UTF-8 once percent-decoded"));
+    };
     let authorization = header_str(&parts.headers, header::AUTHORIZATION).map(str::to_string);
-    Ok(Request { method, segments, authorization, body })
+    Ok(Request { method, segments, query, authorization, body })
 }
 
 /// Reads, checks and answers one request; the API runs on the blocking pool.
@@ -329,6 +349,9 @@ mod tests {
         assert_eq!(segments("/api/tenants/t/properties/a%2Fb").unwrap(), ["api", "tenants", "t", "properties", "a/b"]);
         assert_eq!(segments("/").unwrap(), Vec::<String>::new());
         assert!(segments("/%FF").is_none());
+        assert_eq!(query("after=3&limit=10").unwrap(), [("after".into(), "3".into()), ("limit".into(), "10".into())]);
+        assert_eq!(query("a+b=%2F&&x").unwrap(), [("a b".into(), "/".into()), ("x".into(), String::new())]);
+        assert!(query("a=%FF").is_none());
     }
 
     #[test]

@@ -300,6 +300,27 @@ impl Body {
         }
     }
 
+    /// An optional boolean (absent or null: `None`).
+    pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
+        match self.0.get(field) {
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => Err(ApiError::invalid(field, "must be true or false")),
+        }
+    }
+
+    /// An optional whole number of at least 0 (absent or null: `None`).
+    pub fn opt_cursor(&self, field: &str) -> Result<Option<i64>, ApiError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(i) if i >= 0 => Ok(Some(i)),
+                _ => Err(ApiError::invalid(field, "must be a whole number of at least 0")),
+            },
+            Some(_) => Err(ApiError::invalid(field, "must be a whole number of at least 0")),
+        }
+    }
+
     /// An optional whole number, saturated to `i32` (the plugin says what
     /// range it accepts).
     pub fn opt_int(&self, field: &str) -> Result<Option<i32>, ApiError> {

@@ -64,11 +64,11 @@ pub const MAX_KEYS_PER_TENANT: usize = 100;
 /// Longest label, in characters.
 pub const MAX_LABEL_CHARS: usize = 100;
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn random_hex(n_hex: usize) -> Result<String, StorageError> {
+pub(super) fn random_hex(n_hex: usize) -> Result<String, StorageError> {
     let mut bytes = vec![0u8; n_hex / 2];
     getrandom::fill(&mut bytes).map_err(|e| StorageError::Unavailable(format!("no random source: {e}")))?;
     Ok(hex(&bytes))

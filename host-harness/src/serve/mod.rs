@@ -9,7 +9,7 @@
 //! --speed N`) and the clock is that stub's: several service processes then
 //! share one simulated world.
 //!
-//! With `--demo` the three vendor stubs run in-process with demo accounts
+//! With `--demo` the four vendor stubs run in-process with demo accounts
 //! and locks, the tenant `demo` gets demo properties and bookings, and the
 //! clock may run `--speed` times faster than the wall clock ([`demo`]).
 
@@ -24,6 +24,7 @@ pub mod keys;
 pub mod records;
 pub mod scheduler;
 pub mod secrets;
+pub mod webhooks;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -74,6 +75,53 @@ pub struct ServeOptions {
     pub max_nights: u32,
     /// The HTTP server's limits.
     pub limits: Limits,
+    /// `--route BRAND=URL`: a brand's origins sent to URL instead of the
+    /// default (the vendor itself, the demo's or `--stub`'s stubs).
+    pub routes: Vec<(String, String)>,
+}
+
+/// A refusal of the command line found at start (an unknown brand in
+/// `--route`): `serve` ends with exit code 2 and this one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Parses `--route`'s `BRAND=URL` (the URL `http` or `https`).
+pub fn parse_route(value: &str) -> Result<(String, String), String> {
+    let (brand, url) = value.split_once('=').ok_or_else(|| format!("--route {value:?} is not BRAND=URL"))?;
+    let (brand, url) = (brand.trim(), url.trim());
+    if brand.is_empty() {
+        return Err(format!("--route {value:?} names no brand"));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
+        return Err(format!("--route {brand}=...: the URL must start with http:// or https://"));
+    }
+    if url.contains('@') {
+        return Err(format!("--route {brand}=...: the URL must not carry a user name or password"));
+    }
+    Ok((brand.to_string(), url.to_string()))
+}
+
+/// `routes` with each `--route BRAND=URL` applied on top; an unknown brand
+/// is a [`UsageError`] naming the brands the component knows.
+fn apply_routes(
+    runtime: &Runtime,
+    mut routes: VendorRoutes,
+    wanted: &[(String, String)],
+) -> anyhow::Result<VendorRoutes> {
+    for (brand, url) in wanted {
+        let Some(info) = runtime.brands().iter().find(|b| &b.id == brand) else {
+            let known: Vec<&str> = runtime.brands().iter().map(|b| b.id.as_str()).collect();
+            return Err(UsageError(format!(
+                "--route {brand}=...: unknown brand {brand:?} (the plugin knows {})",
+                known.join(", ")
+            ))
+            .into());
+        };
+        routes.route_brand(info, Some(url)).map_err(|e| UsageError(format!("--route {brand}=...: {e:#}")))?;
+        tracing::info!(brand = %brand, to = %url, "brand routed");
+    }
+    Ok(routes)
 }
 
 /// A running service.
@@ -81,6 +129,7 @@ pub struct Service {
     host: Arc<Host>,
     http: Option<HttpServer>,
     ticks: Option<JoinHandle<()>>,
+    webhooks: Option<webhooks::Worker>,
     token: String,
     token_origin: TokenOrigin,
 }
@@ -138,6 +187,7 @@ impl Service {
             let app = options.secrets.ttlock_app()?;
             (Arc::new(ServiceClock::wall()), None, VendorRoutes::all_brands(), real_http, app)
         };
+        let routes = apply_routes(&runtime, routes, &options.routes)?;
         let turn_settings = TurnSettings { holder: db::holder_name(), takeover_grace: options.takeover_grace };
         let parts = HostParts {
             runtime,
@@ -170,7 +220,8 @@ impl Service {
         let http = HttpServer::start(host.clone(), options.port, options.limits)
             .with_context(|| format!("listening on 127.0.0.1:{}", options.port))?;
         let ticks = scheduler::spawn(host.clone()).context("starting the tick loop")?;
-        Ok(Service { host, http: Some(http), ticks: Some(ticks), token, token_origin })
+        let webhooks = webhooks::spawn(host.clone()).context("starting the webhook worker")?;
+        Ok(Service { host, http: Some(http), ticks: Some(ticks), webhooks: Some(webhooks), token, token_origin })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -195,6 +246,7 @@ impl Drop for Service {
     fn drop(&mut self) {
         self.host.poke.stop();
         self.http.take();
+        self.webhooks.take();
         if let Some(t) = self.ticks.take() {
             let _ = t.join();
         }
@@ -249,7 +301,8 @@ pub fn run(options: ServeOptions, config: RuntimeConfig) -> anyhow::Result<()> {
         eprintln!("demo: simulated clock at {speed}x; tenant \"demo\"; panel {base}/");
         eprintln!(
             "demo credentials: igloohome demo-igloohome-id / demo-igloohome-secret; Nuki demo-nuki-token; \
-             TTLock owner@example.com / demo-password"
+             TTLock owner@example.com / demo-password; Seam {}",
+            demo::DEMO_SEAM_KEY
         );
     }
     tracing::info!(%base, demo, speed, database, holder = service.host.holder(), "serving");
