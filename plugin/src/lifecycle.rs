@@ -90,6 +90,18 @@ pub struct Job {
     /// ahead of it (R21: it is looked at then, not before).
     #[serde(default)]
     pub done_by: Instant,
+    /// The brand holds the write and carries it out only then
+    /// ([`crate::brands::Confirmed::Deferred`]): no channel slot is taken
+    /// meanwhile, and it counts as lost only from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<Instant>,
+}
+
+impl Job {
+    /// Since when the write has been expected on the lock.
+    pub fn expected_since(&self) -> Instant {
+        self.held_until.map_or(self.submitted_at, |h| h.max(self.submitted_at))
+    }
 }
 
 /// What the booking wants, computed from facts by [`replan`].
@@ -149,6 +161,10 @@ pub struct BookingRecord {
     /// What the code events (R27) last said of this booking.
     #[serde(default)]
     pub reported: Reported,
+    /// The brand confirmed the code ahead of the lock
+    /// ([`crate::brands::Confirmed::Provisional`]): it is looked at again then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_at: Option<Instant>,
 }
 
 /// The next thing to do for a booking.
@@ -162,6 +178,8 @@ pub enum Decision {
     Submit(JobKind, Code),
     /// Send the one alert e-mail (R12, R13).
     Alert,
+    /// Look again at a code the brand confirmed ahead of the lock (R29).
+    Recheck,
     /// Nothing to do before this instant (`None`: until something changes).
     Wait(Option<Instant>),
 }
@@ -187,6 +205,7 @@ impl BookingRecord {
             margin_minutes: None,
             stay: None,
             reported: Reported::default(),
+            recheck_at: None,
         }
     }
 
@@ -215,8 +234,8 @@ impl BookingRecord {
         Indexed {
             due: if self.left_to_expire { None } else { self.next_due },
             pins,
-            in_flight: self.job.as_ref().map(|j| j.code.placement.channel.clone()),
-            in_flight_done_by: self.job.as_ref().map(|j| j.done_by),
+            in_flight: self.job.as_ref().filter(|j| j.held_until.is_none()).map(|j| j.code.placement.channel.clone()),
+            in_flight_done_by: self.job.as_ref().filter(|j| j.held_until.is_none()).map(|j| j.done_by),
             property: Some(self.facts.property_id.clone()),
         }
     }
@@ -350,7 +369,7 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
     let retry_wait = rec.retry_at.filter(|&r| r > now);
     // The alert waits for a write on its way, but not for one that may
     // never be carried out.
-    let write_stuck = rec.job.as_ref().is_none_or(|j| now - j.submitted_at >= JOB_LOST_SECS);
+    let write_stuck = rec.job.as_ref().is_none_or(|j| now - j.expected_since() >= JOB_LOST_SECS);
     if rec.alert_due(now) && write_stuck {
         return Decision::Alert;
     }
@@ -370,9 +389,12 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
 
     if let Some(code) = &rec.on_lock {
         if want.as_ref() == Some(&code.placement) {
+            if rec.recheck_at.is_some_and(|r| now >= r) {
+                return Decision::Recheck;
+            }
             // Wake to delete at the end of the window (R16).
             let end = rec.kept_mid_stay_until(now).unwrap_or(code.placement.end);
-            return Decision::Wait(earliest([Some(end), alert_wake]));
+            return Decision::Wait(earliest([Some(end), alert_wake, rec.recheck_at]));
         }
         if let Some(r) = retry_wait {
             return Decision::Wait(Some(r));
@@ -615,6 +637,7 @@ mod tests {
             job_id: Some("j1".into()),
             submitted_at: MAR15_0000,
             done_by: MAR15_0000 + 30,
+            held_until: None,
         });
         assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Poll("j1".into()));
         rec.job = Some(Job {
@@ -623,6 +646,7 @@ mod tests {
             job_id: None,
             submitted_at: MAR15_0000,
             done_by: MAR15_0000 + 30,
+            held_until: None,
         });
         assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Submit(JobKind::Delete, code));
     }

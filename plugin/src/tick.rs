@@ -111,6 +111,7 @@ fn advance<'a, H: Host + ?Sized>(
         let decision = decide(rec, now);
         let provider = match &decision {
             Decision::Poll(_) | Decision::Resolve => rec.job.as_ref().map(|j| j.code.placement.provider),
+            Decision::Recheck => rec.on_lock.as_ref().map(|c| c.placement.provider),
             Decision::Submit(_, code) => Some(code.placement.provider),
             Decision::Alert | Decision::Wait(_) => None,
         };
@@ -136,6 +137,7 @@ fn advance<'a, H: Host + ?Sized>(
             (Decision::Alert, _) => send_alert(host, rec, now)?,
             (Decision::Poll(handle), Some(client)) => poll(host, client, rec, &handle, now)?,
             (Decision::Resolve, Some(client)) => resolve(host, client, rec, now)?,
+            (Decision::Recheck, Some(client)) => recheck(host, client, rec, now)?,
             (Decision::Submit(kind, code), Some(client)) => submit(host, client, rec, kind, code, now)?,
             (_, None) => Step::Wait(now + POLL_SECS), // unreachable: every vendor step has a client
         };
@@ -207,7 +209,7 @@ fn poll<H: Host + ?Sized>(
     let caps = client.capabilities();
     let name = access_name(rec, caps);
     match client.confirm(job.kind, &spec(rec, &job.code, &name), handle) {
-        Ok(Confirmed::Pending) if now - job.submitted_at >= JOB_LOST_SECS => {
+        Ok(Confirmed::Pending) if now - job.expected_since() >= JOB_LOST_SECS => {
             host.log(Level::Warn, &format!("write of booking {} pending too long; redoing it", rec.facts.id));
             if now >= job.code.placement.end {
                 // The stay is over: nothing left to wait for (a write landing
@@ -230,7 +232,18 @@ fn poll<H: Host + ?Sized>(
             let settled = job.submitted_at + caps.queue_expiry_secs + POLL_SLACK_SECS;
             Ok(Step::Wait(if settled > now { settled.max(now + caps.write_secs.max(1)) } else { now + POLL_SECS }))
         }
+        // The brand holds it until then: no slot taken, not lost, looked at then.
+        Ok(Confirmed::Deferred(at)) => {
+            rec.job = Some(Job { held_until: Some(at), ..job });
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
+            Ok(Step::Wait(at.max(now + 1)))
+        }
         Ok(Confirmed::Done(code_id)) => {
+            settle(host, rec, job, code_id)?;
+            Ok(Step::Next)
+        }
+        Ok(Confirmed::Provisional(code_id, recheck_at)) => {
+            rec.recheck_at = Some(recheck_at);
             settle(host, rec, job, code_id)?;
             Ok(Step::Next)
         }
@@ -305,6 +318,37 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
     Ok(Step::Next)
 }
 
+/// R29: a code the brand confirmed ahead of the lock is looked at again once
+/// its window started; if it did not reach the lock after all, it is treated
+/// as never created: the alert (and fallback) are due at once.
+fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut BookingRecord, now: Instant) -> Result<Step> {
+    let Some(code) = rec.on_lock.clone() else {
+        rec.recheck_at = None;
+        return Ok(Step::Next);
+    };
+    let caps = client.capabilities();
+    let name = access_name(rec, caps);
+    let handle = code.code_id.clone().unwrap_or_default();
+    match client.confirm(JobKind::Create, &spec(rec, &code, &name), &handle) {
+        Ok(Confirmed::Done(_)) => rec.recheck_at = None,
+        Ok(Confirmed::Provisional(_, at)) => rec.recheck_at = Some(at.max(now + POLL_SECS)),
+        Ok(Confirmed::Pending | Confirmed::Deferred(_)) => rec.recheck_at = Some(now + POLL_SECS),
+        Ok(Confirmed::Failed(reason) | Confirmed::PinTaken(reason)) => {
+            host.log(Level::Warn, &format!("code of booking {} did not reach the lock: {reason}", rec.facts.id));
+            rec.on_lock = None;
+            rec.recheck_at = None;
+            rec.attempts_failed += 1;
+            rec.last_error = Some(format!("{}: the lock never took the code", crate::brands::plain(&reason)));
+        }
+        Err(e) => {
+            rec.last_error = Some(e.for_manager(caps));
+            return Ok(Step::Wait(now + POLL_SECS));
+        }
+    }
+    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
+    Ok(Step::Next)
+}
+
 /// A write reached the lock: the record says so.
 fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id: Option<String>) -> Result<()> {
     let lock = job.code.placement.lock_id.clone();
@@ -318,6 +362,7 @@ fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id
         }
         JobKind::Delete => {
             host.log(Level::Info, &format!("PIN of booking {} deleted from lock {lock}", rec.facts.id));
+            rec.recheck_at = None;
             if rec.on_lock.as_ref().is_some_and(|c| c.placement.lock_id == lock) {
                 rec.on_lock = None;
             }
@@ -388,7 +433,7 @@ fn submit<H: Host + ?Sized>(
     // before (a look at a pending write is a wasted request).
     let starts = ahead.iter().map(|(_, done_by)| *done_by).max().unwrap_or(now).max(now);
     let done_by = starts + caps.write_secs;
-    rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by });
+    rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by, held_until: None });
     rec.next_due = Some(done_by + POLL_SLACK_SECS);
     store.save_booking(rec, host.now(), Vec::new())?;
 
@@ -399,7 +444,7 @@ fn submit<H: Host + ?Sized>(
         JobKind::Update => client.update(&spec),
         JobKind::Delete => client.delete(&spec),
     };
-    let job = Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by };
+    let job = Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by, held_until: None };
     match result {
         Ok(Submitted::Pending(handle)) => {
             rec.job = Some(Job { job_id: Some(handle), ..job });

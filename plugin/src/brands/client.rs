@@ -159,8 +159,17 @@ pub enum Submitted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     Pending,
+    /// Accepted and held by the brand, which puts it on the lock only at
+    /// this instant (Seam loads most time-bound codes 72 h before their
+    /// start): not on the lock yet, and not a lost write either; looked at
+    /// again then.
+    Deferred(Instant),
     /// Carried out; the vendor's id of the code, if any.
     Done(Option<String>),
+    /// Counts as carried out now, but the brand programs the lock itself
+    /// later (a just-in-time device): looked at again at this instant, and a
+    /// failure then is treated as the code never having reached the lock (R29).
+    Provisional(Option<String>, Instant),
     /// Not carried out (job failed or expired, write lost): retried hourly.
     Failed(String),
     /// Not carried out because the PIN is already on the lock: a new PIN at once.

@@ -427,6 +427,14 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
 
 // ------------------------------------------------------------------ rule
 
+/// How long before a code's start Seam loads it onto a lock that keeps its
+/// own schedule (`is_scheduled_on_device` from then on).
+const LOAD_AHEAD_SECS: i64 = 72 * 3600;
+/// Looked at this long after Seam should have loaded it.
+const LOAD_SLACK_SECS: i64 = 120;
+/// A just-in-time code is looked at again this long after its start (R29).
+const RECHECK_AFTER_START_SECS: i64 = 5 * 60;
+
 /// R29: where a created or moved code stands. Errors first (the code's and
 /// its device's); then `set`, or before the start `is_scheduled_on_device`,
 /// or for a just-in-time device before the start, held with no warning.
@@ -450,7 +458,14 @@ fn judge(c: &AccessCode, device_errors: &[Issue], asked: &CodeSpec, jit: bool, n
         ),
         _ if now >= asked.start => Confirmed::Pending,
         _ if c.scheduled_on_device => done,
-        _ if jit && c.warnings.is_empty() => done,
+        // Held cleanly for a device Seam programs just before the start:
+        // created, and looked at again once the window has started.
+        _ if jit && c.warnings.is_empty() => {
+            Confirmed::Provisional(Some(c.id.clone()), asked.start + RECHECK_AFTER_START_SECS)
+        }
+        // Seam loads time-bound codes onto the lock this long before their
+        // start: until then it holds the code, which is not a lost write.
+        _ if now < asked.start - LOAD_AHEAD_SECS => Confirmed::Deferred(asked.start - LOAD_AHEAD_SECS + LOAD_SLACK_SECS),
         _ => Confirmed::Pending,
     }
 }
@@ -1202,8 +1217,17 @@ mod tests {
         assert_eq!(judge(&c(json!({"status": "set"})), &[], &s, false, START + 60), done);
         // Scheduled is no proof once the window started: only `set` is.
         assert_eq!(judge(&c(json!({"is_scheduled_on_device": true})), &[], &s, false, START + 60), Confirmed::Pending);
-        // Just in time: held with no error or warning before the start.
-        assert_eq!(judge(&c(json!({})), &[], &s, true, before), done);
+        // Before Seam loads it (72 h ahead) it holds the code: not lost,
+        // looked at again once it should be on the lock.
+        let early = START - 4 * 86_400;
+        assert_eq!(
+            judge(&c(json!({})), &[], &s, false, early),
+            Confirmed::Deferred(START - LOAD_AHEAD_SECS + LOAD_SLACK_SECS)
+        );
+        // Just in time: held with no error or warning before the start counts,
+        // with a look again once the window has started.
+        let provisional = Confirmed::Provisional(Some("ac-1".into()), START + RECHECK_AFTER_START_SECS);
+        assert_eq!(judge(&c(json!({})), &[], &s, true, before), provisional);
         let warned = c(json!({"warnings": [{"warning_code": "delay_in_setting_on_device", "message": "m"}]}));
         assert_eq!(judge(&warned, &[], &s, true, before), Confirmed::Pending);
         // ... and the look after the start sees Seam's failure at once.
