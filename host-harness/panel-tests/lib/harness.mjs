@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import assert from 'node:assert/strict';
+
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,22 +37,18 @@ export const CHROMIUM_FLAGS = [
 ];
 
 /**
- * Starts `host-harness serve --demo --port 0` on a fresh database with the operator's token in
- * SMARTLOCK_TOKEN; resolves once its base URL is printed. `log` is the file its stderr goes to.
+ * Runs `host-harness ARGS` with its stderr in output/NAME-LOGNAME.log; resolves with its base URL
+ * (the first line it prints on stdout) and a `stop` that ends it (SIGTERM) and removes `work`.
  */
-export async function startServer(name) {
-  const work = await mkdtemp(join(tmpdir(), 'panel-serve-'));
+async function startProcess(name, logName, args, env, work) {
   await mkdir(OUTPUT, { recursive: true });
-  const args = ['serve', '--demo', '--port', '0', '--speed', String(SPEED), '--db', join(work, 'panel.sqlite')];
   if (process.env.HOST_HARNESS_CACHE_DIR) args.push('--cache-dir', process.env.HOST_HARNESS_CACHE_DIR);
-  const env = { ...process.env, RUST_LOG: 'info', SMARTLOCK_TOKEN: TOKEN };
-  delete env.SMARTLOCK_TTLOCK_CLIENT_SECRET;
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const log = join(OUTPUT, `${name}-server.log`);
+  const log = join(OUTPUT, `${name}-${logName}.log`);
   proc.stderr.pipe(createWriteStream(log));
   const base = await new Promise((resolveBase, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error('the server printed no base URL within 120 s')), 120_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} printed no base URL within 120 s`)), 120_000);
     proc.stdout.on('data', (chunk) => {
       out += chunk;
       const line = out.split('\n');
@@ -61,7 +59,7 @@ export async function startServer(name) {
     });
     proc.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before printing its base URL; see output/${name}-server.log`));
+      reject(new Error(`${args[0]} exited (${code}) before printing its base URL; see output/${name}-${logName}.log`));
     });
   });
   const stop = async () => {
@@ -72,6 +70,41 @@ export async function startServer(name) {
     await rm(work, { recursive: true, force: true });
   };
   return { base, log, stop };
+}
+
+/**
+ * Starts `host-harness serve --port 0` on a fresh database with the operator's token in
+ * SMARTLOCK_TOKEN; resolves once its base URL is printed. By default a demo (`--demo --speed
+ * SPEED`); with `stub` (a stub process's base URL) it follows that stub instead (`--stub URL`:
+ * the world's accounts, the stub's clock, no TTLock application). `log` is the file its stderr goes to.
+ */
+export async function startServer(name, { stub } = {}) {
+  const work = await mkdtemp(join(tmpdir(), 'panel-serve-'));
+  const args = ['serve', '--port', '0', '--db', join(work, 'panel.sqlite')];
+  args.push(...(stub ? ['--stub', stub] : ['--demo', '--speed', String(SPEED)]));
+  const env = { ...process.env, RUST_LOG: 'info', SMARTLOCK_TOKEN: TOKEN };
+  delete env.SMARTLOCK_TTLOCK_CLIENT_SECRET;
+  return startProcess(name, 'server', args, env, work);
+}
+
+/**
+ * Starts `host-harness stub --config WORLD --speed SPEED` for `world` (a scenario's vendor
+ * objects: `igloohome`, `nuki`, `ttlock`, `seam`, `start`); resolves with its base URL, where
+ * `serve --stub` sends every brand and `/_admin/pins` lists every PIN on every lock.
+ */
+export async function startStub(name, world) {
+  const work = await mkdtemp(join(tmpdir(), 'panel-stub-'));
+  const config = join(work, 'world.json');
+  await writeFile(config, JSON.stringify(world));
+  const args = ['stub', '--config', config, '--port', '0', '--speed', String(SPEED)];
+  return startProcess(name, 'stub', args, { ...process.env, RUST_LOG: 'info' }, work);
+}
+
+/** The brands as the service lists them (`GET /api/brands`, public): the truth the cards are checked against. */
+export async function brandsOf(base) {
+  const res = await fetch(`${base}/api/brands`);
+  if (!res.ok) throw new Error(`GET /api/brands: HTTP ${res.status}`);
+  return (await res.json()).brands;
 }
 
 /** The panel's source files, served instead of the binary's copies when PANEL_FROM_SOURCE is set. */
@@ -231,4 +264,33 @@ export async function until(fn, what, timeout = 15_000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Nothing wider than the viewport: no horizontal scroll on the page, no element of `root`
+ * reaching past either edge, no table scrolled sideways, no cell whose text is cut off.
+ */
+export async function assertNothingOffScreen(page, root) {
+  const problems = await page.evaluate((selector) => {
+    const vw = document.documentElement.clientWidth;
+    const found = [];
+    if (document.documentElement.scrollWidth > vw) found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${vw}`);
+    const describe = (n) => `${n.tagName.toLowerCase()}${n.className ? `.${String(n.className).replace(/ /g, '.')}` : ''} "${(n.innerText || '').slice(0, 40)}"`;
+    for (const n of document.querySelectorAll(`${selector} *`)) {
+      // Not drawn, or drawn only for screen readers (a 1 px clipped box).
+      if (!n.getClientRects().length || n.closest('.visually-hidden, caption, .skip:not(:focus)')) continue;
+      const thead = n.closest('thead');
+      if (thead && getComputedStyle(thead).position === 'absolute') continue;
+      if (n.closest('[hidden], details:not([open]) > :not(summary)')) continue;
+      const r = n.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.right > vw + 1 || r.left < -1) found.push(`${describe(n)} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${vw}`);
+      if (/^(TD|TH)$/.test(n.tagName) && n.scrollWidth > n.clientWidth + 1) found.push(`${describe(n)} is cut off`);
+    }
+    for (const w of document.querySelectorAll(`${selector} .table-wrap`)) {
+      if (w.scrollWidth > w.clientWidth + 1) found.push(`a table scrolls sideways (a column hidden off-screen): ${w.scrollWidth} > ${w.clientWidth}`);
+    }
+    return found;
+  }, root);
+  assert.deepEqual(problems.slice(0, 10), [], `nothing off-screen in ${root}`);
 }

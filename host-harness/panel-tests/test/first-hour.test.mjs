@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-  apiClient, OUTPUT, PANEL_TESTS, serviceNow, startBrowser, startServer, stepper, TOKEN, until, waitForText,
+  apiClient, assertNothingOffScreen, brandsOf, OUTPUT, PANEL_TESTS, serviceNow, startBrowser, startServer, stepper, TOKEN, until, waitForText,
 } from '../lib/harness.mjs';
 
 /** The README's picture of the panel, made by this test at 1280 px. */
@@ -117,35 +117,6 @@ async function bookingRow(page, booking) {
   return section.locator(`tbody[data-booking="${booking.id}"]`);
 }
 
-/**
- * Nothing wider than the viewport: no horizontal scroll on the page, no element of `root`
- * reaching past either edge, no table scrolled sideways, no cell whose text is cut off.
- */
-async function assertNothingOffScreen(page, root) {
-  const problems = await page.evaluate((selector) => {
-    const vw = document.documentElement.clientWidth;
-    const found = [];
-    if (document.documentElement.scrollWidth > vw) found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${vw}`);
-    const describe = (n) => `${n.tagName.toLowerCase()}${n.className ? `.${String(n.className).replace(/ /g, '.')}` : ''} "${(n.innerText || '').slice(0, 40)}"`;
-    for (const n of document.querySelectorAll(`${selector} *`)) {
-      // Not drawn, or drawn only for screen readers (a 1 px clipped box).
-      if (!n.getClientRects().length || n.closest('.visually-hidden, caption, .skip:not(:focus)')) continue;
-      const thead = n.closest('thead');
-      if (thead && getComputedStyle(thead).position === 'absolute') continue;
-      if (n.closest('[hidden], details:not([open]) > :not(summary)')) continue;
-      const r = n.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) continue;
-      if (r.right > vw + 1 || r.left < -1) found.push(`${describe(n)} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${vw}`);
-      if (/^(TD|TH)$/.test(n.tagName) && n.scrollWidth > n.clientWidth + 1) found.push(`${describe(n)} is cut off`);
-    }
-    for (const w of document.querySelectorAll(`${selector} .table-wrap`)) {
-      if (w.scrollWidth > w.clientWidth + 1) found.push(`a table scrolls sideways (a column hidden off-screen): ${w.scrollWidth} > ${w.clientWidth}`);
-    }
-    return found;
-  }, root);
-  assert.deepEqual(problems.slice(0, 10), [], `nothing off-screen in ${root}`);
-}
-
 for (const width of WIDTHS) {
   test(`the first hour at ${width} px`, async () => {
     const { page, problems } = browser;
@@ -160,7 +131,7 @@ for (const width of WIDTHS) {
         }
         await page.getByRole('heading', { name: 'API key needed' }).waitFor();
         const cards = page.locator('.card');
-        assert.equal(await cards.count(), 3);
+        assert.equal(await cards.count(), (await brandsOf(server.base)).length, 'a card per brand of GET /api/brands');
         for (const card of await cards.all()) {
           assert.equal(await card.getByRole('button').isDisabled(), true, 'Connect waits for the API key');
           assert.match(await card.locator('.status').innerText(), /^Enter the API key at the top of the page to connect\.$/);
@@ -225,7 +196,7 @@ for (const width of WIDTHS) {
         await waitForText(failed.locator('.state'), /^Failed$/);
         assert.equal(await failed.locator('td.next-step').innerText(), 'No more attempts');
         const advice = await failed.locator('.advice').innerText();
-        assert.match(advice, /^What to do: this code never reached the lock and is no longer tried\. Give Pia Lund another way in: an offline code from the igloohome app, or a key handover\. Then check that the lock's bridge is powered and online/);
+        assert.match(advice, /^What to do: this code never reached the lock and is no longer tried\. Give Pia Lund another way in: an offline code from the lock's own app, or a key handover\. Then check that the lock's bridge is powered and online/);
         const mail = (await api('GET', '/outbox')).body.emails.find((m) => m.body.includes(`(booking ${B.failed.id})`));
         const shown = failed.locator('details.alert-mail');
         assert.notEqual(await shown.getAttribute('open'), null, 'the e-mail is shown open on a Failed code');

@@ -3,40 +3,19 @@
 'use strict';
 
 (() => {
-  const BRANDS = [
-    {
-      id: 'igloohome',
-      name: 'igloohome',
-      article: 'an',
-      blurb: 'PIN codes through the lock\'s bridge.',
-      intro: 'Enter the Client ID and Client Secret of your igloohome developer account. Each lock needs a bridge: without one, codes cannot be managed remotely.',
-      fields: [
-        { name: 'client_id', label: 'Client ID' },
-        { name: 'client_secret', label: 'Client Secret', secret: true },
-      ],
-    },
-    {
-      id: 'nuki',
-      name: 'Nuki',
-      article: 'a',
-      blurb: 'Keypad codes through Nuki Web.',
-      intro: 'Enter an API token generated in Nuki Web. Each lock needs a paired keypad, and reaches the cloud through a Nuki Bridge or its own Wi-Fi.',
-      fields: [{ name: 'api_token', label: 'API token', secret: true }],
-    },
-    {
-      id: 'ttlock',
-      name: 'TTLock',
-      article: 'a',
-      blurb: 'Passcodes through a gateway or Wi-Fi.',
-      intro: 'Enter the username and password of the TTLock app account that owns the locks. Each lock needs a gateway, unless it is a Wi-Fi lock.',
-      note: 'The TTLock application\'s id and secret come from the host\'s configuration.',
-      fields: [
-        { name: 'username', label: 'Username' },
-        { name: 'password', label: 'Password', secret: true },
-      ],
-    },
-  ];
-  const brand = (id) => BRANDS.find((b) => b.id === id) || { id, name: id, article: 'a' };
+  // The brands come from `GET /api/brands` (R30): their names, connect forms
+  // and what a lock needs are data, so a new brand needs no change here.
+  // A brand the list lacks (an account of a brand since removed) is named by its id.
+  const brand = (id) => (state.brands || []).find((b) => b.id === id)
+    || { id, name: id, credentials: [], lock_needs: '', configured: false };
+  // The fields the manager types (the host supplies the others).
+  const typedFields = (b) => b.credentials.filter((f) => !f.host_supplied);
+  const hostFields = (b) => b.credentials.filter((f) => f.host_supplied);
+  // "the A", "the A and the B": field labels in a sentence.
+  const theLabels = (fields) => fields.map((f) => `the ${f.label}`).join(' and ');
+  // Said on a brand's card and in its panel when the host lacks what it supplies.
+  const notConfigured = (b) => `Not set up on this host: ${b.name} needs ${theLabels(hostFields(b))} from the `
+    + 'host\'s configuration. Ask the operator of this host to add them.';
 
   const STATES = {
     none: 'No code',
@@ -64,6 +43,7 @@
 
   const state = {
     service: null,
+    brands: null, // GET /api/brands; null until loaded
     clockBase: 0,
     tenant: '',
     // The operator's token or an API key of the tenant: sent with every call under /api/tenants.
@@ -236,6 +216,11 @@
     renderClock();
   }
 
+  // The brands as data (public: no key needed).
+  async function loadBrands() {
+    state.brands = (await request('GET', '/api/brands')).brands;
+  }
+
   // ---- banner ------------------------------------------------------------
 
   function banner(message) {
@@ -404,22 +389,28 @@
     const open = state.access === 'ok';
     const needed = state.lockedOut === 'tenant' ? 'Open a PMS account at the top of the page to connect.'
       : 'Enter the API key at the top of the page to connect.';
-    const items = BRANDS.map((b) => {
+    const items = (state.brands || []).map((b) => {
       const acct = open && state.accounts && state.accounts[b.id];
+      const statusId = `card-status-${b.id}`;
+      // Connect is offered once the tenant is open and the host has what it supplies;
+      // a connected account can always be managed (and disconnected).
+      const unconfigured = !acct && !b.configured;
       let status;
-      if (!open) status = el('p', { class: 'status', id: `card-status-${b.id}` }, needed);
+      if (!open) status = el('p', { class: 'status', id: statusId }, needed);
       else if (state.accounts === null) status = el('p', { class: 'status' }, state.accountsError || 'Status unknown');
       else if (acct) status = el('p', { class: 'status connected' }, `Connected: ${acct.name}`);
+      else if (unconfigured) status = el('p', { class: 'status not-configured', id: statusId }, notConfigured(b));
       else status = el('p', { class: 'status' }, 'Not connected');
       const action = acct ? 'Manage' : 'Connect';
+      const disabled = !open || unconfigured;
       return el('li', {},
         el('article', { class: 'card', 'aria-labelledby': `card-${b.id}`, 'data-provider': b.id },
           el('h3', { id: `card-${b.id}` }, b.name),
-          el('p', {}, b.blurb),
+          b.lock_needs ? el('p', { class: 'needs' }, `Each lock needs ${b.lock_needs}.`) : null,
           status,
           el('button', {
-            type: 'button', 'aria-label': `${action} ${b.name}`, disabled: !open,
-            'aria-describedby': open ? null : `card-status-${b.id}`, onclick: () => openDrawer(b.id),
+            type: 'button', 'aria-label': `${action} ${b.name}`, disabled,
+            'aria-describedby': disabled ? statusId : null, onclick: () => openDrawer(b.id),
           }, action)));
     });
     $('cards').replaceChildren(...items);
@@ -450,26 +441,42 @@
     if (state.drawer === b.id) body.replaceChildren(view);
   }
 
+  // The brand's connect form, built from its credential fields: the manager
+  // types the fields that are not host-supplied (a secret one masked), each
+  // with its label and help; the host adds the others when connecting.
   function connectView(b, flash) {
-    const error = el('p', { class: 'error', role: 'alert', id: 'connect-error' });
-    const inputs = b.fields.map((f) => el('input', {
-      id: `cred-${f.name}`, name: f.name, type: f.secret ? 'password' : 'text', autocomplete: 'off',
-      spellcheck: 'false', required: true, 'aria-describedby': 'connect-error',
-    }));
+    const head = flash ? el('p', { class: flash.kind, role: 'status' }, flash.text) : null;
+    if (!b.configured) return el('div', {}, head, el('p', { class: 'notice not-configured' }, notConfigured(b)));
+    const fields = typedFields(b);
+    const error = el('p', { class: 'error', role: 'alert', id: nextId('connect-error') });
+    const rows = fields.map((f) => {
+      const id = nextId(`cred-${f.name}`);
+      const helpId = f.help ? `${id}-help` : null;
+      const input = el('input', {
+        id, name: f.name, type: f.secret ? 'password' : 'text', autocomplete: 'off',
+        spellcheck: 'false', required: true, 'aria-describedby': [helpId, error.id].filter(Boolean).join(' '),
+      });
+      const row = el('div', { class: 'field' }, el('label', { for: id }, f.label), input,
+        helpId ? el('span', { class: 'help', id: helpId }, f.help) : null);
+      return { f, input, row };
+    });
+    const inputs = rows.map((r) => r.input);
     const hintId = nextId('connect-hint');
     const submit = el('button', { type: 'submit', disabled: true, 'aria-describedby': hintId }, `Connect ${b.name}`);
     const hint = el('p', { class: 'help', id: hintId });
     // Connect is offered once every credential is entered.
     const ready = () => {
-      const missing = b.fields.filter((f, i) => !inputs[i].value.trim()).map((f) => f.label);
+      const missing = rows.filter((r) => !r.input.value.trim()).map((r) => r.f);
       submit.disabled = missing.length > 0;
-      hint.textContent = missing.length ? `Enter the ${missing.join(' and the ')} to connect.` : '';
+      hint.textContent = missing.length ? `Enter ${theLabels(missing)} to connect.` : '';
     };
     inputs.forEach((i) => i.addEventListener('input', ready));
     ready();
+    const supplied = hostFields(b);
     const form = el('form', { class: 'connect-form', novalidate: true, 'aria-labelledby': 'drawer-title' },
-      b.fields.map((f, i) => el('div', { class: 'field' }, el('label', { for: `cred-${f.name}` }, f.label), inputs[i])),
-      b.note ? el('p', { class: 'help' }, b.note) : null,
+      rows.map((r) => r.row),
+      supplied.length ? el('p', { class: 'help host-supplied' },
+        `${theLabels(supplied).replace(/^t/, 'T')} come${supplied.length === 1 ? 's' : ''} from this host's configuration.`) : null,
       el('div', {}, submit, hint),
       error);
     form.addEventListener('submit', async (event) => {
@@ -480,7 +487,7 @@
       submit.disabled = true;
       submit.textContent = 'Connecting…';
       try {
-        const account = await call('POST', `/accounts/${b.id}`, credentials);
+        const account = await call('POST', `/accounts/${enc(b.id)}`, credentials);
         state.accounts = state.accounts || {};
         state.accounts[b.id] = account;
         renderCards();
@@ -492,13 +499,12 @@
         if (bad) bad.setAttribute('aria-invalid', 'true');
         submit.textContent = `Connect ${b.name}`;
         ready();
-        (bad || inputs[0]).focus();
+        (bad || inputs[0] || submit).focus();
       }
     });
-    return el('div', {},
-      flash ? el('p', { class: flash.kind, role: 'status' }, flash.text) : null,
-      el('p', {}, b.intro),
-      form);
+    const intro = fields.length ? `Enter ${theLabels(fields)} of your ${b.name} account.` : '';
+    const needs = b.lock_needs ? ` Each lock needs ${b.lock_needs} for its codes to be managed remotely.` : '';
+    return el('div', {}, head, intro || needs ? el('p', {}, `${intro}${needs}`.trim()) : null, form);
   }
 
   function accountRow(b, acct) {
@@ -521,7 +527,7 @@
       yes.addEventListener('click', async () => {
         yes.disabled = true;
         try {
-          await call('DELETE', `/accounts/${b.id}`);
+          await call('DELETE', `/accounts/${enc(b.id)}`);
           if (state.accounts) delete state.accounts[b.id];
           renderCards();
           await renderDrawer({ kind: 'success', text: `${b.name} is disconnected. Codes already on locks stay until they expire.` });
@@ -537,7 +543,7 @@
 
   async function connectedView(b, acct, flash) {
     const [locks, props] = await Promise.all([
-      call('GET', `/accounts/${b.id}/locks`).then((d) => d.locks, (e) => e),
+      call('GET', `/accounts/${enc(b.id)}/locks`).then((d) => d.locks, (e) => e),
       call('GET', '/properties').then((d) => d.properties, (e) => e),
     ]);
     const view = el('div', {},
@@ -589,11 +595,12 @@
     const notes = [];
     if (!lock.assignable) notes.push(`needs ${lock.needs || 'remote access'}`);
     const on = (q) => q.assignment && q.assignment.provider === b.id && q.assignment.lock_id === lock.id;
-    const word = remoteWord(lock.remote);
+    const word = linkWord(lock.remote);
+    const path = word === 'lock' ? '' : `${word} `;
     const waiting = state.properties.filter(on)
       .reduce((n, q) => n + q.bookings.filter((bk) => waitingFor(q, bk.code)).length, 0);
-    if (lock.online === false || (lock.remote && lock.remote.online === false)) notes.push(`${word} offline`);
-    else if (waiting) notes.push(`${word} not answering, ${waiting} code${waiting === 1 ? '' : 's'} waiting`);
+    if (lock.online === false || (lock.remote && lock.remote.online === false)) notes.push(`${path}offline`);
+    else if (waiting) notes.push(`${path}not answering, ${waiting} code${waiting === 1 ? '' : 's'} waiting`);
     const others = state.properties.filter((q) => q.id !== p.id && on(q)).map((q) => q.name);
     if (others.length) notes.push(`used by ${others.join(', ')}`);
     return notes;
@@ -620,7 +627,7 @@
     const errorId = nextId('err');
     const error = el('p', { class: 'error', role: 'alert', id: errorId });
     const ok = el('p', { class: 'success', role: 'status' }, flash || '');
-    const options = [el('option', { value: '', disabled: true, selected: !mine }, `Choose ${b.article} ${b.name} lock`)];
+    const options = [el('option', { value: '', disabled: true, selected: !mine }, `Choose a lock of ${b.name}`)];
     for (const l of locks) {
       const notes = lockNotes(b, l, p);
       const label = notes.length ? `${l.name} (${notes.join('; ')})` : l.name;
@@ -656,8 +663,9 @@
     const currentNotes = current ? lockNotes(b, current, p) : [];
     if (currentNotes.length) parts.push(el('p', { class: 'lock-note' }, `${current.name}: ${currentNotes.join('; ')}.`));
     if (a && !mine) {
+      const other = brand(a.provider).name;
       parts.push(el('p', { class: 'other-lock' },
-        `Has ${brand(a.provider).article} ${brand(a.provider).name} lock: ${a.lock_name}. Remove it in the ${brand(a.provider).name} panel before assigning ${b.article} ${b.name} lock.`));
+        `Has the ${other} lock “${a.lock_name}”. Remove it in the ${other} panel before assigning a lock of ${b.name}.`));
     }
     if (mine) parts.push(settingsForm(li, b, p, locks, error, ok));
     parts.push(error, ok);
@@ -733,19 +741,29 @@
 
   // ---- properties and bookings -------------------------------------------
 
-  // How codes reach a lock, in words, from the API's `remote.kind` (no brand in sight).
-  const REMOTE_WORDS = { bridge: 'bridge', gateway: 'gateway', keypad: 'keypad', wifi: 'Wi-Fi' };
-  const remoteWord = (remote) => (remote && (REMOTE_WORDS[remote.kind] || remote.kind)) || 'connection';
+  // How codes reach a lock, in words, from the API's `remote` alone (any kind
+  // string, no brand in sight): through a device of its own when `remote.id`
+  // names one ("bridge", "gateway", ...: the kind as written, `_` and `-` as
+  // spaces), else the lock itself (Wi-Fi, a keypad, a cloud: "lock").
+  const KIND_WORDS = { wifi: 'Wi-Fi' };
+  function linkWord(remote) {
+    if (!remote || !remote.id) return 'lock';
+    const kind = String(remote.kind || '').trim();
+    return KIND_WORDS[kind] || kind.replace(/[_-]+/g, ' ') || 'link';
+  }
+  // "the lock's bridge" or "the lock".
+  const linkPhrase = (remote) => (linkWord(remote) === 'lock' ? 'the lock' : `the lock's ${linkWord(remote)}`);
 
   // What a code in a retry waits for: the word for the property's bridge (or
-  // gateway, ...) when its last error is about that path being offline, else null.
+  // gateway, ..., or the lock itself) when its last error is about that path
+  // being offline, else null.
   // The code status carries no "offline" flag yet: `offline_since`, when the
   // API gives it, settles it; otherwise the plugin's sentence does.
   function waitingFor(p, c) {
     if (!c || !['retrying', 'creating'].includes(c.state) || !c.last_error) return null;
     const a = p.assignment;
     if (!a || a.lock_id !== c.lock_id) return null;
-    const word = remoteWord(a.remote);
+    const word = linkWord(a.remote);
     const error = c.last_error.toLowerCase();
     return c.offline_since || error.includes(word.toLowerCase()) || error.includes('offline') ? word : null;
   }
@@ -791,12 +809,11 @@
     const parts = [];
     if (c.state === 'failed') {
       const guest = bk.guest_name || 'the guest';
-      const vendor = a ? brand(a.provider).name : 'the lock\'s';
-      const path = a ? `the lock's ${remoteWord(a.remote)}` : 'the lock';
+      const path = a ? linkPhrase(a.remote) : 'the lock';
       parts.push(el('div', { class: 'advice' },
         el('p', {}, el('strong', {}, 'What to do: '),
           `this code never reached the lock and is no longer tried. Give ${guest} another way in: an offline code `
-          + `from the ${vendor} app, or a key handover. Then check that ${path} is powered and online, so the next `
+          + `from the lock's own app, or a key handover. Then check that ${path} is powered and online, so the next `
           + 'guests\' codes reach the lock.')));
     }
     if (mail) parts.push(mailView(p, mail, c.state === 'failed'));
@@ -1029,13 +1046,13 @@
       state.drawer = null;
       $('drawer-body').replaceChildren();
       poll();
-      const card = document.querySelector(`.card[data-provider="${was}"] button`);
+      const card = was && document.querySelector(`.card[data-provider="${CSS.escape(was)}"] button`);
       if (card) card.focus();
     });
     $('preview-form').addEventListener('submit', submitPreview);
 
     try {
-      await loadService();
+      await Promise.all([loadService(), loadBrands()]);
     } catch (e) {
       banner(e.message);
       return;
