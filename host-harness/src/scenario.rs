@@ -1059,22 +1059,12 @@ pub fn error_sentence(e: &api::Error) -> String {
     crate::PluginError::from(e.clone()).to_string()
 }
 
+/// A code status as the `status` step reports it: the service's one
+/// serialisation (`serve::json::status_json`), with the step's original key
+/// names `booking` and `lock` kept beside `booking_id` and `lock_id`.
 fn status_json(s: &api::CodeStatus) -> Value {
-    let state = crate::serve::json::code_state_name(s.state);
-    json!({
-        "booking": s.booking_id,
-        "state": state,
-        "pin": s.pin,
-        "lock": s.lock_id,
-        "window": s.window.as_ref().map(|w| json!({
-            "start": utc(w.start),
-            "end": utc(w.end),
-            "start_local": w.start_local,
-            "end_local": w.end_local,
-        })),
-        "create_at": s.create_at.map(utc),
-        "last_error": s.last_error,
-        "next_attempt": s.next_attempt.map(utc),
-        "alert_sent": s.alert_sent,
-    })
+    let mut v = crate::serve::json::status_json(s);
+    v["booking"] = json!(s.booking_id);
+    v["lock"] = json!(s.lock_id);
+    v
 }

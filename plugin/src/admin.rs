@@ -271,6 +271,17 @@ pub struct CodeStatus {
     pub last_error: Option<String>,
     pub next_attempt: Option<Instant>,
     pub alert_sent: bool,
+    pub fallback: Option<FallbackStatus>,
+}
+
+/// The fallback code the guest got (R24), for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackStatus {
+    pub kind: String,
+    pub pin: String,
+    pub window: Window,
+    pub rule: Option<String>,
+    pub revocable: bool,
 }
 
 pub fn booking_status<H: Host + ?Sized>(host: &H, booking_id: &str) -> Result<CodeStatus> {
@@ -307,5 +318,17 @@ pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
         last_error: rec.last_error.clone(),
         next_attempt: if rec.left_to_expire { None } else { rec.next_due },
         alert_sent: rec.alert_sent,
+        fallback: rec.fallback.as_ref().map(|fb| FallbackStatus {
+            kind: fb.kind.clone(),
+            pin: fb.pin.clone(),
+            window: Window {
+                start: fb.start,
+                end: fb.end,
+                start_local: schedule::format_local(tz, fb.start),
+                end_local: schedule::format_local(tz, fb.end),
+            },
+            rule: crate::alert::guest_rule(fb),
+            revocable: fb.revocable,
+        }),
     }
 }

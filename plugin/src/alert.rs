@@ -1,7 +1,7 @@
 //! The alert e-mail (R12): written for a busy property manager — what, where,
 //! when, why, and what to do — and free of secrets (R2).
 
-use crate::lifecycle::BookingRecord;
+use crate::lifecycle::{BookingRecord, Fallback};
 use crate::schedule;
 
 pub struct Mail {
@@ -31,6 +31,9 @@ pub fn compose(rec: &BookingRecord) -> Mail {
         None => ("the lock is online in its app", "a code made in the lock's own app"),
     };
     let error = rec.last_error.clone().unwrap_or_else(|| "the code has not been confirmed on the lock yet".to_string());
+    if let Some(fb) = &rec.fallback {
+        return compose_with_fallback(rec, fb, &property, &lock, &opens, &error, link_check);
+    }
     let subject = format!("Action needed: no door code yet for {guest} at {property} (check-in {check_in_date})");
     let body = format!(
         "The door code for {guest}, arriving on {check_in_date}, could not be put on the lock yet.\n\
@@ -49,6 +52,87 @@ pub fn compose(rec: &BookingRecord) -> Mail {
          or a key handover).\n",
     );
     Mail { subject, body }
+}
+
+/// R24: the one alert, when the guest got an offline code instead: which
+/// code, its window, the guest's rule, and that the regular code is no
+/// longer tried.
+fn compose_with_fallback(
+    rec: &BookingRecord,
+    fb: &Fallback,
+    property: &str,
+    lock: &str,
+    opens: &str,
+    error: &str,
+    link_check: &str,
+) -> Mail {
+    let guest = rec.facts.guest();
+    let booking = &rec.facts.id;
+    let check_in_date = &rec.facts.check_in;
+    let tz = zone_of(rec);
+    let (from, until) = (human_local(tz, fb.start), human_local(tz, fb.end));
+    let rule = guest_rule(fb).map(|r| format!("\nThe guest must {r}.\n")).unwrap_or_default();
+    let revocable = if fb.revocable {
+        "It is withdrawn if the booking is cancelled."
+    } else {
+        "It cannot be withdrawn: it opens the door until its end even if the booking is cancelled."
+    };
+    let subject = format!("Door code for {guest} at {property}: an offline code was issued (check-in {check_in_date})");
+    let body = format!(
+        "The door code for {guest}, arriving on {check_in_date}, could not be put on the lock in time, so the guest \
+         got an offline code instead: the lock checks it by itself, without its bridge or gateway.\n\
+         \n\
+         Property:      {property}\n\
+         Guest:         {guest} (booking {booking})\n\
+         Check-in:      {check_in_date}; the door code should open from {opens}\n\
+         Lock:          {lock}\n\
+         Offline code:  {pin}, valid from {from} to {until}\n\
+         Problem:       {error}\n\
+         {rule}\
+         \n\
+         What to do:\n\
+         1. Nothing, if the guest's message already shows the code ({{{{smartlock_code}}}} now gives the offline \
+         code). Otherwise send it to the guest.\n\
+         2. Check that {link_check}. The regular code is no longer tried for this booking. {revocable}\n\
+         No further e-mail is sent for this booking.\n",
+        pin = fb.pin,
+    );
+    Mail { subject, body }
+}
+
+/// What the guest must do with a fallback code, if anything.
+pub fn guest_rule(fb: &Fallback) -> Option<String> {
+    fb.first_use_within_secs.map(|s| format!("enter it once within {} hours of its start, or the lock refuses it", s / 3600))
+}
+
+/// R24: the one e-mail when a booking with a fallback code that cannot be
+/// withdrawn is cancelled or shortened: until when it stays valid.
+pub fn fallback_notice(rec: &BookingRecord) -> Option<Mail> {
+    let fb = rec.fallback.as_ref()?;
+    let guest = rec.facts.guest();
+    let booking = &rec.facts.id;
+    let property = rec.target.as_ref().map_or(rec.facts.property_id.clone(), |t| t.property_name.clone());
+    let tz = zone_of(rec);
+    let until = human_local(tz, fb.end);
+    let what = if rec.facts.confirmed { "was shortened" } else { "was cancelled" };
+    let subject = format!("Offline door code still valid: booking {booking} of {guest} at {property} {what}");
+    let body = format!(
+        "Booking {booking} of {guest} at {property} {what}, but the offline door code issued for it cannot be \
+         withdrawn: it keeps opening the door until {until}.\n\
+         \n\
+         What to do: if that is a risk, reset the lock's PINs in its app next to the lock, or change the lock's \
+         access another way. No further e-mail is sent for this booking.\n",
+    );
+    Some(Mail { subject, body })
+}
+
+fn zone_of(rec: &BookingRecord) -> chrono_tz::Tz {
+    rec.target
+        .as_ref()
+        .map(|t| t.timezone.as_str())
+        .or(rec.timezone.as_deref())
+        .and_then(|z| schedule::parse_timezone("timezone", z).ok())
+        .unwrap_or(chrono_tz::UTC)
 }
 
 /// "Fri 20 Mar 2026, 14:30 CET" in the property's timezone.

@@ -413,6 +413,18 @@ impl admin::Guest for Component {
                 last_error: s.last_error,
                 next_attempt: s.next_attempt,
                 alert_sent: s.alert_sent,
+                fallback: s.fallback.map(|f| admin::FallbackCode {
+                    kind: f.kind,
+                    pin: f.pin,
+                    window: admin::Window {
+                        start: f.window.start,
+                        end: f.window.end,
+                        start_local: f.window.start_local,
+                        end_local: f.window.end_local,
+                    },
+                    rule: f.rule,
+                    revocable: f.revocable,
+                }),
             })
             .map_err(to_wit_error)
     }

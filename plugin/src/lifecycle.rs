@@ -104,6 +104,29 @@ impl Job {
     }
 }
 
+/// The code the guest got instead of the regular one (R24).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fallback {
+    /// "offline": computed by the brand's cloud, checked by the lock alone.
+    pub kind: String,
+    pub pin: String,
+    pub provider: BrandId,
+    pub lock_id: String,
+    pub start: Instant,
+    pub end: Instant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_id: Option<String>,
+    pub revocable: bool,
+    /// Seconds after its start within which the guest must first type it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_use_within_secs: Option<i64>,
+    pub issued_at: Instant,
+    /// The booking was cancelled or shortened while the code stays valid,
+    /// and the manager has been told (one e-mail, R24).
+    #[serde(default)]
+    pub notice_sent: bool,
+}
+
 /// What the booking wants, computed from facts by [`replan`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -165,6 +188,10 @@ pub struct BookingRecord {
     /// ([`crate::brands::Confirmed::Provisional`]): it is looked at again then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_at: Option<Instant>,
+    /// The guest's fallback code (R24): from then on the regular code is no
+    /// longer tried, and deleted if it reaches the lock after all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
 }
 
 /// The next thing to do for a booking.
@@ -176,8 +203,11 @@ pub enum Decision {
     Resolve,
     /// Queue a job for this code.
     Submit(JobKind, Code),
-    /// Send the one alert e-mail (R12, R13).
+    /// Send the one alert e-mail (R12, R13), with a fallback code where the
+    /// brand has one (R24).
     Alert,
+    /// Tell the manager a fallback code outlives a cancelled or shortened stay (R24).
+    FallbackNotice,
     /// Look again at a code the brand confirmed ahead of the lock (R29).
     Recheck,
     /// Nothing to do before this instant (`None`: until something changes).
@@ -206,6 +236,7 @@ impl BookingRecord {
             stay: None,
             reported: Reported::default(),
             recheck_at: None,
+            fallback: None,
         }
     }
 
@@ -245,6 +276,9 @@ impl BookingRecord {
         if !self.facts.confirmed {
             return None; // R15: cancelled, delete at once.
         }
+        if self.fallback.is_some() {
+            return None; // R24: the guest holds the fallback; the regular code goes.
+        }
         if let Some(until) = self.kept_mid_stay_until(now) {
             return (now < until).then(|| self.on_lock.as_ref().map(|c| c.placement.clone())).flatten();
         }
@@ -271,6 +305,18 @@ impl BookingRecord {
             (None, None) => (cur.start, cur.end),
         };
         (now >= stay_start).then_some(stay_end)
+    }
+
+    /// R24: a fallback code that cannot be withdrawn outlives the stay (the
+    /// booking was cancelled, or now ends before the code does): the manager
+    /// is told once.
+    pub fn fallback_notice_due(&self, now: Instant) -> bool {
+        let Some(fb) = &self.fallback else { return false };
+        if fb.revocable || fb.notice_sent || now >= fb.end {
+            return false;
+        }
+        let stay_end = self.target.as_ref().map(|t| t.placement.end).or(self.stay.map(|(_, end)| end));
+        !self.facts.confirmed || stay_end.is_some_and(|end| end < fb.end)
     }
 
     /// Whether the one alert e-mail is due (R12, R13).
@@ -372,6 +418,9 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
     let write_stuck = rec.job.as_ref().is_none_or(|j| now - j.expected_since() >= JOB_LOST_SECS);
     if rec.alert_due(now) && write_stuck {
         return Decision::Alert;
+    }
+    if rec.fallback_notice_due(now) {
+        return Decision::FallbackNotice;
     }
     if let Some(job) = &rec.job {
         let caps = job.code.placement.provider.capabilities();

@@ -35,6 +35,7 @@ pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
         window: placement.map(|p| (p.start, p.end)),
         attempts: rec.attempts_failed,
         alert_sent: rec.alert_sent,
+        fallback: rec.fallback.is_some(),
         seq: rec.reported.seq,
     };
     let before = std::mem::replace(&mut rec.reported, now_seen.clone());
@@ -84,6 +85,13 @@ pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
             kinds.push((EventKind::Deleted, "the door code was removed from the lock".into()))
         }
         _ => {}
+    }
+    if let Some(fb) = rec.fallback.as_ref().filter(|_| !before.fallback) {
+        let rule = crate::alert::guest_rule(fb).map(|r| format!("; the guest must {r}")).unwrap_or_default();
+        kinds.push((
+            EventKind::Fallback,
+            format!("the guest got an offline code instead, valid from {} to {}{rule}", local(fb.start), local(fb.end)),
+        ));
     }
     if rec.alert_sent && !before.alert_sent {
         kinds.push((EventKind::AlertSent, "the account owner was e-mailed: the code is not on the lock yet".into()));

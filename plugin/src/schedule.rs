@@ -337,6 +337,28 @@ pub fn format_local(tz: Tz, t: Instant) -> String {
     }
 }
 
+/// The start of the local hour `t` falls in (offline codes count whole
+/// hours of the lock's wall clock).
+pub fn floor_local_hour(tz: Tz, t: Instant) -> Instant {
+    match DateTime::from_timestamp(t, 0) {
+        Some(utc) => {
+            let local = utc.with_timezone(&tz);
+            t - i64::from(local.minute()) * 60 - i64::from(local.second())
+        }
+        None => t,
+    }
+}
+
+/// The first whole local hour at or after `t`.
+pub fn ceil_local_hour(tz: Tz, t: Instant) -> Instant {
+    let floor = floor_local_hour(tz, t);
+    if floor == t {
+        t
+    } else {
+        floor + 3600
+    }
+}
+
 /// RFC 3339 UTC, e.g. `2026-03-20T13:30:00Z` (bare number if out of range).
 pub fn format_utc(t: Instant) -> String {
     match DateTime::<Utc>::from_timestamp(t, 0) {

@@ -61,6 +61,8 @@ pub struct Reported {
     pub window: Option<(Instant, Instant)>,
     pub attempts: u32,
     pub alert_sent: bool,
+    #[serde(default)]
+    pub fallback: bool,
     /// Events this booking has queued so far (the next id's sequence).
     pub seq: u64,
 }

@@ -6,7 +6,8 @@ use crate::alert;
 use crate::error::{PluginError, Result};
 use crate::host::{Host, Level};
 use crate::lifecycle::{
-    decide, BookingRecord, Code, Decision, Job, JobKind, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS, RETRY_SECS,
+    decide, BookingRecord, Code, Decision, Fallback, Job, JobKind, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS,
+    RETRY_SECS,
 };
 use crate::pin;
 use crate::schedule::{self, Instant};
@@ -113,7 +114,9 @@ fn advance<'a, H: Host + ?Sized>(
             Decision::Poll(_) | Decision::Resolve => rec.job.as_ref().map(|j| j.code.placement.provider),
             Decision::Recheck => rec.on_lock.as_ref().map(|c| c.placement.provider),
             Decision::Submit(_, code) => Some(code.placement.provider),
-            Decision::Alert | Decision::Wait(_) => None,
+            // The alert's fallback code comes from the target lock's brand (R24).
+            Decision::Alert => rec.target.as_ref().map(|t| t.placement.provider),
+            Decision::FallbackNotice | Decision::Wait(_) => None,
         };
         let client = match provider {
             Some(p) => match clients.get(p) {
@@ -134,7 +137,8 @@ fn advance<'a, H: Host + ?Sized>(
                 store.save_booking(rec, host.now(), Vec::new())?;
                 return Ok(());
             }
-            (Decision::Alert, _) => send_alert(host, rec, now)?,
+            (Decision::Alert, client) => send_alert(host, client, rec, now)?,
+            (Decision::FallbackNotice, _) => send_fallback_notice(host, rec, now)?,
             (Decision::Poll(handle), Some(client)) => poll(host, client, rec, &handle, now)?,
             (Decision::Resolve, Some(client)) => resolve(host, client, rec, now)?,
             (Decision::Recheck, Some(client)) => recheck(host, client, rec, now)?,
@@ -160,7 +164,19 @@ enum Step {
 }
 
 /// The one alert e-mail (R12, R13); the host's dedup key makes it one ever.
-fn send_alert<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<Step> {
+/// In the same step the guest gets a fallback code where the brand has one
+/// (R24), saved before the e-mail that names it.
+fn send_alert<'v, H: Host + ?Sized>(
+    host: &H,
+    client: Option<&mut (dyn Vendor + 'v)>,
+    rec: &mut BookingRecord,
+    now: Instant,
+) -> Result<Step> {
+    if rec.fallback.is_none() {
+        if let Some(client) = client {
+            issue_fallback(host, client, rec, now)?;
+        }
+    }
     let mail = alert::compose(rec);
     let key = format!("alert/{}", rec.facts.id);
     match host.send_to_owner(&key, &mail.subject, &mail.body) {
@@ -173,6 +189,57 @@ fn send_alert<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant)
         Err(e) => {
             // The host could not take it: try again soon.
             host.log(Level::Error, &format!("alert for booking {} not sent: {e}", rec.facts.id));
+            Ok(Step::Wait(now + POLL_SECS))
+        }
+    }
+}
+
+/// R24: an offline code for the booking's window, where the brand has one.
+/// A brand that fails to give one leaves the alert as R12 has it.
+fn issue_fallback<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut BookingRecord, now: Instant) -> Result<()> {
+    let Some(t) = rec.target.clone() else { return Ok(()) };
+    let caps = client.capabilities();
+    let name = access_name(rec, caps);
+    let code = Code { pin: String::new(), placement: t.placement.clone(), code_id: None };
+    match client.offline_code(&spec(rec, &code, &name)) {
+        Ok(Some(offline)) => {
+            host.log(Level::Warn, &format!("booking {} gets an offline code instead (R24)", rec.facts.id));
+            rec.fallback = Some(Fallback {
+                kind: "offline".into(),
+                pin: offline.pin,
+                provider: t.placement.provider,
+                lock_id: t.placement.lock_id.clone(),
+                start: offline.start,
+                end: offline.end,
+                code_id: offline.code_id,
+                revocable: offline.revocable,
+                first_use_within_secs: offline.first_use_within_secs,
+                issued_at: now,
+                notice_sent: false,
+            });
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
+        }
+        Ok(None) => {}
+        Err(e) => host.log(Level::Warn, &format!("booking {}: no offline code: {e}", rec.facts.id)),
+    }
+    Ok(())
+}
+
+/// R24: the one e-mail saying a fallback code outlives a cancelled or
+/// shortened stay, and until when.
+fn send_fallback_notice<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<Step> {
+    let Some(mail) = alert::fallback_notice(rec) else { return Ok(Step::Next) };
+    let key = format!("fallback-notice/{}", rec.facts.id);
+    match host.send_to_owner(&key, &mail.subject, &mail.body) {
+        Ok(()) => {
+            if let Some(fb) = rec.fallback.as_mut() {
+                fb.notice_sent = true;
+            }
+            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
+            Ok(Step::Next)
+        }
+        Err(e) => {
+            host.log(Level::Error, &format!("fallback notice for booking {} not sent: {e}", rec.facts.id));
             Ok(Step::Wait(now + POLL_SECS))
         }
     }

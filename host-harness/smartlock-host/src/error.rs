@@ -15,8 +15,9 @@ pub enum PluginError {
     /// An unknown property, lock or booking.
     #[error("{} {}", field_name(&.0.field), .0.reason)]
     NotFound(api::FieldError),
-    /// No account of this lock brand (its id) is connected.
-    #[error("no {0} account is connected")]
+    /// No account of this lock brand (its id) is connected; the sentence
+    /// names the brand as the loaded component lists it.
+    #[error("no {} account is connected", brand_name(.0))]
     NotConnected(String),
     /// The vendor refused the credentials; nothing was stored.
     #[error("the credentials were refused: {0}")]
@@ -36,6 +37,25 @@ pub enum PluginError {
     /// The host's storage failed.
     #[error("storage failed: {0}")]
     StorageFailed(String),
+}
+
+/// Display names of the brands the components loaded in this process list
+/// (R30), for sentences: filled by [`crate::Runtime::brands`].
+static BRAND_NAMES: std::sync::RwLock<Vec<(String, String)>> = std::sync::RwLock::new(Vec::new());
+
+pub(crate) fn learn_brand_names(brands: &[api::BrandInfo]) {
+    let mut names = BRAND_NAMES.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for b in brands {
+        if !names.iter().any(|(id, _)| *id == b.id) {
+            names.push((b.id.clone(), b.name.clone()));
+        }
+    }
+}
+
+/// The brand's display name where a loaded component listed it, else its id.
+fn brand_name(id: &str) -> String {
+    let names = BRAND_NAMES.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    names.iter().find(|(b, _)| b == id).map_or_else(|| id.to_owned(), |(_, name)| name.clone())
 }
 
 fn field_name(field: &str) -> String {
@@ -71,7 +91,15 @@ mod tests {
         assert_eq!(e.to_string(), "margin_minutes must be between 0 and 240");
         let e = PluginError::from(api::Error::LockNotRemote("the lock \"Front\" needs a bridge".into()));
         assert_eq!(e.to_string(), "the lock \"Front\" needs a bridge");
-        let e = PluginError::from(api::Error::NotConnected("nuki".into()));
-        assert_eq!(e.to_string(), "no nuki account is connected");
+        let e = PluginError::from(api::Error::NotConnected("acme".into()));
+        assert_eq!(e.to_string(), "no acme account is connected", "an id no component listed");
+        learn_brand_names(&[api::BrandInfo {
+            id: "acme".into(),
+            name: "ACME Locks".into(),
+            credentials: vec![],
+            lock_needs: "a hub".into(),
+            origins: vec![],
+        }]);
+        assert_eq!(e.to_string(), "no ACME Locks account is connected");
     }
 }

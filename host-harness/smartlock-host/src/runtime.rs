@@ -436,7 +436,10 @@ impl Runtime {
                 .with_routes(crate::VendorRoutes::new());
             let handle = self.handle(scratch);
             match handle.call("brands", |p, s| p.pms_smartlock_admin().call_brands(s)) {
-                Ok(brands) => brands,
+                Ok(brands) => {
+                    crate::error::learn_brand_names(&brands);
+                    brands
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "the component did not list its brands");
                     Vec::new()

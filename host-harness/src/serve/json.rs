@@ -232,11 +232,14 @@ pub fn code_state_name(s: api::CodeState) -> &'static str {
 
 /// A booking's code status; instants as RFC 3339 UTC, the window also in
 /// the property's local time.
+/// A booking's code status: the one JSON shape of it, for the API and the
+/// scenario reports (SCENARIOS: `status`).
 pub fn status_json(s: &api::CodeStatus) -> Value {
     json!({
         "booking_id": s.booking_id,
         "state": code_state_name(s.state),
         "pin": s.pin,
+        "provider": s.brand,
         "lock_id": s.lock_id,
         "window": s.window.as_ref().map(|w| json!({
             "start": utc(w.start),
@@ -248,6 +251,18 @@ pub fn status_json(s: &api::CodeStatus) -> Value {
         "last_error": s.last_error,
         "next_attempt": s.next_attempt.map(utc),
         "alert_sent": s.alert_sent,
+        "fallback": s.fallback.as_ref().map(|f| json!({
+            "kind": f.kind,
+            "pin": f.pin,
+            "window": {
+                "start": utc(f.window.start),
+                "end": utc(f.window.end),
+                "start_local": f.window.start_local,
+                "end_local": f.window.end_local,
+            },
+            "rule": f.rule,
+            "revocable": f.revocable,
+        })),
     })
 }
 

@@ -145,6 +145,26 @@ pub struct CodeSpec<'a> {
     pub code_id: Option<&'a str>,
 }
 
+/// A code the brand's cloud computes and the lock checks by itself, with no
+/// bridge or gateway (R24): the guest's fallback when the regular code could
+/// not be put on the lock in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineCode {
+    pub pin: String,
+    /// The window the lock applies (the booking's, rounded outward to the
+    /// brand's granularity).
+    pub start: Instant,
+    pub end: Instant,
+    /// The brand's id of the code, if it gives one.
+    pub code_id: Option<String>,
+    /// Whether the brand can withdraw it; if not, it opens the door until
+    /// its end whatever happens to the booking.
+    pub revocable: bool,
+    /// The guest must type it once within this long after its start, or the
+    /// lock refuses it for good.
+    pub first_use_within_secs: Option<i64>,
+}
+
 /// The answer to a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
@@ -307,6 +327,13 @@ pub trait Vendor {
     /// Looks for the PIN on the lock's listing; only called where
     /// [`Capabilities::lists_codes`].
     fn find(&mut self, code: &CodeSpec) -> Result<Found, VendorError>;
+    /// An offline code for `code`'s lock and window (R24), or `None` where
+    /// the brand (or this lock) has none. Asking twice for the same window
+    /// gives the same code.
+    fn offline_code(&mut self, code: &CodeSpec) -> Result<Option<OfflineCode>, VendorError> {
+        let _ = code;
+        Ok(None)
+    }
 }
 
 /// The kinds of write.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{
     Brand, CachedToken, Capabilities, CodeSpec, Confirmation, Confirmed, CredentialField, Credentials as Stored,
-    Fields, Found, LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
+    Fields, Found, LockInfo, OfflineCode, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
 };
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
 use crate::pin::PinRule;
@@ -81,7 +81,17 @@ const CAPABILITIES: Capabilities = Capabilities {
 pub const TOKEN_URL: &str = "https://auth.igloohome.co/oauth2/token";
 pub const API_BASE: &str = "https://api.igloodeveloper.co/igloohome";
 pub const SCOPES: &str = "igloohomeapi/get-devices igloohomeapi/create-pin-bridge-proxied-job \
-igloohomeapi/delete-pin-bridge-proxied-job igloohomeapi/get-job-status";
+igloohomeapi/delete-pin-bridge-proxied-job igloohomeapi/get-job-status igloohomeapi/algopin-hourly \
+igloohomeapi/algopin-daily";
+
+/// An hourly algoPIN covers at most this many hours; longer stays get a
+/// daily one (whole days, the same local hour at both ends).
+const ALGOPIN_MAX_HOURS: i64 = 672;
+/// Longest accessName an algoPIN takes.
+const ALGOPIN_NAME_CHARS: usize = 60;
+/// An algoPIN valid for longer must be typed once within this long after
+/// its start.
+const ALGOPIN_FIRST_USE_SECS: i64 = 24 * 3600;
 
 /// A token is renewed this long before it expires, so that a request never
 /// leaves with a token that dies on the way.
@@ -429,6 +439,51 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
 
     fn find(&mut self, _code: &CodeSpec) -> Result<Found, VendorError> {
         Err(VendorError::Rejected { brand: NAME, message: "bridge PINs cannot be listed".into() })
+    }
+
+    /// An algoPIN: computed by the cloud, checked by the lock on its own
+    /// clock, no bridge. Whole local hours (the start not before the current
+    /// hour), hourly up to 28 days, else daily; it cannot be revoked.
+    fn offline_code(&mut self, code: &CodeSpec) -> Result<Option<OfflineCode>, VendorError> {
+        let tz = code.timezone;
+        let start = schedule::floor_local_hour(tz, code.start.max(self.host.now()));
+        let mut end = schedule::ceil_local_hour(tz, code.end).max(start + 3600);
+        let kind = if (end - start) / 3600 <= ALGOPIN_MAX_HOURS {
+            "hourly"
+        } else {
+            end = start + (end - start + 86_399) / 86_400 * 86_400;
+            "daily"
+        };
+        let name: String = code.name.chars().take(ALGOPIN_NAME_CHARS).collect();
+        let body = json!({
+            "variance": 1,
+            "startDate": schedule::format_local(tz, start),
+            "endDate": schedule::format_local(tz, end),
+            "accessName": if name.is_empty() { "Guest".to_string() } else { name },
+        });
+        let path = format!("/devices/{}/algopin/{kind}", path_segment(code.lock_id));
+        let resp = self.api(Method::Post, &path, Some(&body))?;
+        check_status(&resp)?;
+        let v: Value = parse_json(&resp.body, "algoPIN")?;
+        let pin = v
+            .get("pin")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| malformed("algoPIN answer without a numeric pin"))?
+            .to_string();
+        let code_id = match v.get("pinId") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        Ok(Some(OfflineCode {
+            pin,
+            start,
+            end,
+            code_id,
+            revocable: false,
+            first_use_within_secs: (end - start > ALGOPIN_FIRST_USE_SECS).then_some(ALGOPIN_FIRST_USE_SECS),
+        }))
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::{
     Brand, CachedToken, Capabilities, CodeSpec, Confirmation, Confirmed, CredentialField, Credentials as Stored,
-    Fields, Found, LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
+    Fields, Found, LockInfo, OfflineCode, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
 };
 use crate::host::{Host, HttpRequest, HttpResponse, Level, Method};
 use crate::pin::PinRule;
@@ -125,6 +125,10 @@ const PAGE_SIZE: i64 = 100;
 const MAX_PAGES: i64 = 50;
 /// `keyboardPwdType` 3: a passcode valid for a period.
 const PWD_TYPE_PERIOD: &str = "3";
+/// The same type asked of `keyboardPwd/get`: an offline period passcode.
+const OFFLINE_PERIOD_TYPE: &str = PWD_TYPE_PERIOD;
+/// An offline period passcode must be typed once within this long after its start.
+const OFFLINE_FIRST_USE_SECS: i64 = 24 * 3600;
 /// `addType` / `changeType` / `deleteType` 2: through the gateway or Wi-Fi,
 /// on the lock (1, the default, only touches the cloud record).
 const VIA_GATEWAY: &str = "2";
@@ -750,6 +754,48 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
         let same =
             listed.start_ms.map(floor_minute_ms) == Some(start) && listed.end_ms.map(floor_minute_ms) == Some(end);
         Ok(if same { Found::OnLock(listed.id) } else { Found::OtherWindow(listed.id) })
+    }
+
+    /// An offline period passcode (`keyboardPwd/get`, type 3): computed by
+    /// the cloud from the lock's passcode data, checked by the lock alone,
+    /// no gateway. Whole hours (the start not before the current hour); it
+    /// must be typed once within 24 h of its start; treated as not
+    /// revocable (a code never typed cannot be deleted). A lock without
+    /// passcode data (-1007) or without support (-4043) has none.
+    fn offline_code(&mut self, code: &CodeSpec) -> Result<Option<OfflineCode>, VendorError> {
+        let lock_id = lock_param(code.lock_id)?;
+        let tz = code.timezone;
+        let start = crate::schedule::floor_local_hour(tz, code.start.max(self.host.now()));
+        let end = crate::schedule::ceil_local_hour(tz, code.end).max(start + 3600);
+        let (start_ms, end_ms) = (start.saturating_mul(1000).to_string(), end.saturating_mul(1000).to_string());
+        let name = name_param(code.name);
+        let params = [
+            ("lockId", lock_id.as_str()),
+            ("keyboardPwdType", OFFLINE_PERIOD_TYPE),
+            ("keyboardPwdVersion", "4"),
+            ("keyboardPwdName", &name),
+            ("startDate", &start_ms),
+            ("endDate", &end_ms),
+        ];
+        let v = match self.call(Method::Post, "/v3/keyboardPwd/get", &params) {
+            Ok(v) => v,
+            Err(Fail::Code(-1007 | -4043, _)) => return Ok(None),
+            Err(f) => return Err(self.fail_error(f)),
+        };
+        let pin = match v.get("keyboardPwd") {
+            Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err(malformed("offline passcode answer without keyboardPwd")),
+        };
+        let code_id = v.get("keyboardPwdId").and_then(int).map(|id| id.to_string());
+        Ok(Some(OfflineCode {
+            pin,
+            start,
+            end,
+            code_id,
+            revocable: false,
+            first_use_within_secs: Some(OFFLINE_FIRST_USE_SECS),
+        }))
     }
 }
 
