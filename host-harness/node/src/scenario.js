@@ -335,7 +335,7 @@ export class Driver {
 
   async _apply(step) {
     const p = this.plugin;
-    const provider = step.provider ?? this.brands[0].id;
+    const provider = step.provider ?? this.brands[0]?.id;
     switch (step.do) {
       case 'connect': {
         const account = await p.connect(provider, this._credentials(provider, step));
