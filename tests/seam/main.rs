@@ -11,9 +11,7 @@ mod common;
 mod tt;
 
 mod account;
-mod codes;
 mod example;
-mod failures;
 mod lifecycle;
 #[allow(dead_code)]
 mod sm;
