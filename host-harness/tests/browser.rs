@@ -5,9 +5,14 @@
 //! (`first-hour.test.mjs`: zones on every time, a next step per state, a code
 //! waiting for an offline bridge, a Failed code's advice and alert e-mail, the
 //! lock dropdown's marks, the message preview, Connect waiting for a key, and
-//! nothing off-screen at 390 px). Screenshots and step timings go to
-//! `host-harness/panel-tests/output/` (not committed); the 1280 px run also
-//! writes the README's picture, `docs/panel.png`, so it shows this build.
+//! nothing off-screen at 390 px), and the brands as data at 1280 and 390 px
+//! (`brands.test.mjs`: every card and connect form checked against
+//! `GET /api/brands`, no brand named in `panel.js`, a brand the host is not
+//! set up for, and Seam connected in the demo and against a `host-harness
+//! stub` world, the guest's PIN on the stub's lock). Screenshots and step
+//! timings go to `host-harness/panel-tests/output/` (not committed); the
+//! first hour's 1280 px run also writes the README's picture,
+//! `docs/panel.png`, so it shows this build.
 //!
 //! Needs Debian's `chromium` (`apt-get install -y chromium`; another binary
 //! through `CHROMIUM_PATH`) and Node.js with npm. Without Chromium it prints

@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { build } from '../scripts/build.js';
-import { Host, LoadedComponent, SimClock, SqliteDb, SyncHttpClient, credentials, silentLogger } from '../src/index.js';
+import { Host, LoadedComponent, SimClock, SqliteDb, SyncHttpClient, silentLogger } from '../src/index.js';
 import { REPO_ROOT, StubProcess, harnessBinary, stubRoutes } from '../src/scenario.js';
 
 const NOW = 1_799_020_800; // host-harness bench's NOW (2027-01-04)
@@ -106,13 +106,13 @@ async function nodeFigures() {
       mailer: db.outbox('bench'),
       clock: new SimClock(NOW),
       http: new SyncHttpClient({ timeoutMs: 2000 }),
-      routes: stubRoutes(stub.base),
+      routes: stubRoutes(stub.base, component.brands),
     };
     const setup = new Host(component, { logger: silentLogger });
     const s = setup.tenant('bench', backends);
-    await s.connect(credentials.igloohome('bench-id', 'bench-secret'));
+    await s.connect('igloohome', { client_id: 'bench-id', client_secret: 'bench-secret' });
     await s.onPropertyChanged(property);
-    await s.assign('p1', 'igloohome', 'L1', 5, 30);
+    await s.assign('p1', 'igloohome', 'L1', { daysBefore: 5, marginMinutes: 30 });
     for (let i = 0; i < BOOKINGS; i++) await s.onBookingChanged(booking(`bk-${String(i).padStart(6, '0')}`, i % 250));
     // New bookings are looked at once on the next tick(s); then nothing is due.
     let settled = false;

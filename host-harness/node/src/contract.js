@@ -42,11 +42,12 @@ export function errorSentence(error) {
 /**
  * A brand list as `admin.brands` gives it, checked and frozen: `[{id, name,
  * credentials: [{name, label, help, secret, hostSupplied}], lockNeeds,
- * origins}]`, in the order a panel shows them. Throws on a list a host
- * cannot use (no brands, a repeated id, an entry without origins' strings).
+ * origins}]`, in the order a panel shows them (none: the allow-list is
+ * empty). Throws on a list a host cannot use (a brand without an id, an id
+ * listed twice).
  */
 export function brandList(list) {
-  if (!Array.isArray(list) || list.length === 0) throw new Error('the component lists no brand');
+  if (!Array.isArray(list)) throw new Error('the brand list is not a list');
   const seen = new Set();
   return Object.freeze(
     list.map((b, i) => {

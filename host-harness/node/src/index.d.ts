@@ -1,12 +1,13 @@
 // Types of @pms-smartlock/node-host: the smart-lock plugin component
-// (wit/, pms:smartlock@0.2.0) embedded in Node.js. Record fields are the
+// (wit/, pms:smartlock@0.3.0) embedded in Node.js. Record fields are the
 // WIT names in camelCase (as jco generates them); instants are seconds
 // since the Unix epoch as numbers; `option<T>` is `T | undefined`;
 // variants are `{tag, val}`.
 
 /** Seconds since 1970-01-01T00:00:00Z (the WIT `instant`). */
 export type Instant = number;
-export type Provider = 'igloohome' | 'nuki' | 'ttlock';
+/** A brand (lock vendor) by its id, as the component's `admin.brands` lists it (R30). */
+export type BrandId = string;
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 // ---- the contract's records -------------------------------------------------
@@ -46,24 +47,60 @@ export interface TickSummary {
   moreDue: boolean;
 }
 
-export type Credentials =
-  | { tag: 'igloohome'; val: { clientId: string; clientSecret: string } }
-  | { tag: 'nuki'; val: string }
-  | { tag: 'ttlock'; val: { username: string; password: string; clientId: string; clientSecret: string } };
+/** One field of a brand's connect form. */
+export interface CredentialField {
+  /** The name `connect` takes it under, e.g. "client_id". */
+  name: string;
+  label: string;
+  help: string;
+  /** A form masks it; never logged or returned. */
+  secret: boolean;
+  /** Filled in by the host from its own configuration, not typed by the manager. */
+  hostSupplied: boolean;
+}
+
+/** A brand the plugin manages, as data (R30). */
+export interface BrandInfo {
+  id: BrandId;
+  name: string;
+  /** The connect form, in order. */
+  credentials: readonly CredentialField[];
+  /** What a lock needs for codes to reach it remotely, e.g. "a bridge". */
+  lockNeeds: string;
+  /** Where the brand's API lives (`https://host`): the default allow-list. */
+  origins: readonly string[];
+}
+
+/** One credential value, by the field's name. */
+export interface Credential {
+  name: string;
+  value: string;
+}
+
+/** `connect`'s credentials: a list of `{name, value}`, or values by field name. */
+export type Credentials = Credential[] | Record<string, string | undefined | null>;
 
 export interface Account {
-  provider: Provider;
+  brand: BrandId;
   name: string;
 }
 
-export type RemotePath =
-  | { tag: 'bridge'; val: string }
-  | { tag: 'keypad' }
-  | { tag: 'gateway'; val: string }
-  | { tag: 'wifi' };
+/** How codes reach a lock: `kind` ("bridge", "gateway", "keypad", "wifi", "cloud"), `via` the device carrying them. */
+export interface RemotePath {
+  kind: string;
+  via?: string;
+}
+
+/** An assignment's settings; a field left out keeps its value (or the default). */
+export interface Settings {
+  /** 1 to 14, default 5. */
+  daysBefore?: number;
+  /** 0 to 240, default 30. */
+  marginMinutes?: number;
+}
 
 export interface LockInfo {
-  provider: Provider;
+  brand: BrandId;
   id: string;
   name: string;
   remote?: RemotePath;
@@ -72,7 +109,7 @@ export interface LockInfo {
 
 export interface Assignment {
   propertyId: string;
-  provider: Provider;
+  brand: BrandId;
   lockId: string;
   lockName: string;
   remote: RemotePath;
@@ -103,6 +140,7 @@ export interface CodeStatus {
   bookingId: string;
   state: CodeState;
   pin?: string;
+  brand?: BrandId;
   lockId?: string;
   window?: CodeWindow;
   createAt?: Instant;
@@ -115,11 +153,11 @@ export interface CodeStatus {
 export type WitError =
   | { tag: 'invalid-input'; val: { field: string; reason: string } }
   | { tag: 'not-found'; val: { field: string; reason: string } }
-  | { tag: 'not-connected'; val: Provider }
+  | { tag: 'not-connected'; val: BrandId }
   | { tag: 'credentials-rejected'; val: string }
   | { tag: 'lock-not-remote'; val: string }
-  | { tag: 'other-provider-assigned'; val: string }
-  | { tag: 'provider-unsupported'; val: string }
+  | { tag: 'other-brand-assigned'; val: string }
+  | { tag: 'unknown-brand'; val: string }
   | { tag: 'vendor-unavailable'; val: string }
   | { tag: 'storage-failed'; val: string };
 
@@ -155,16 +193,45 @@ export class InstantiateError extends Error {
 export const ERROR_SENTENCES: Record<string, (payload: any) => string>;
 export function errorSentence(error: { tag: string; val?: unknown }): string;
 
-export const credentials: {
-  igloohome(clientId: string, clientSecret: string): Credentials;
-  nuki(apiToken: string): Credentials;
-  ttlock(c: { username: string; password: string; clientId: string; clientSecret: string }): Credentials;
-};
+export type EventKind =
+  | 'scheduled'
+  | 'writing'
+  | 'on-lock'
+  | 'moved'
+  | 'retrying'
+  | 'failed'
+  | 'fallback'
+  | 'alert-sent'
+  | 'deleted'
+  | 'lock-unreachable'
+  | 'lock-reachable';
 
-export const PROVIDERS: Provider[];
-export const PROVIDER_NAMES: Record<Provider, string>;
-export const VENDOR_ORIGINS: Record<Provider, string[]>;
-export const STUB_PREFIXES: Record<Provider, string>;
+/** A code event (R27, R28) as the plugin reports it. */
+export interface CodeEvent {
+  /** Unique per tenant: a repeated id is a duplicate. */
+  id: string;
+  at: Instant;
+  kind: EventKind;
+  bookingId?: string;
+  propertyId?: string;
+  brand?: BrandId;
+  lockId?: string;
+  atRisk?: number;
+  detail: string;
+}
+
+/** The brand of `id` in a brand list. */
+export function brandOf(brands: readonly BrandInfo[], id: string): BrandInfo | undefined;
+/** The names of a brand's form fields the manager types (not host-supplied). */
+export function typedFields(brand: BrandInfo): string[];
+/** The WIT `list<credential>` of a list or an object of values by name (undefined/null left out). */
+export function credentialList(credentials: Credentials): Credential[];
+/** `given`, plus each host-supplied field of the brand's form it lacks, from `supplied` ('' when absent). */
+export function connectCredentials(brand: BrandInfo | undefined, given: Credentials, supplied?: Record<string, string>): Credential[];
+/** A stored event's JSON (smartlock-host's serde encoding) as a CodeEvent. */
+export function eventFromJson(json: string): CodeEvent;
+export const MAX_EVENT_ID_BYTES: number;
+export const MAX_EVENT_BYTES: number;
 
 // ---- backends ---------------------------------------------------------------
 
@@ -220,6 +287,24 @@ export interface Mailer {
   record(dedupKey: string, at: Instant, subject: string, body: string): boolean;
 }
 
+/** A tenant's code events (the `code-events` import's backend): at most one per id, durable before `record` returns. */
+export interface EventSink {
+  /** `json`: smartlock-host's encoding of the event. false: a duplicate id, dropped. */
+  record(id: string, at: Instant, json: string): boolean;
+}
+export interface StoredEvent {
+  /** The cursor after it. */
+  seq: number;
+  id: string;
+  at: Instant;
+  json: string;
+}
+/** Events in memory: the same contract as SqliteEvents. */
+export class MemoryEvents implements EventSink {
+  record(id: string, at: Instant, json: string): boolean;
+  after(after?: number, limit?: number): StoredEvent[];
+}
+
 export class StorageError extends Error {
   constructor(kind: 'unavailable' | 'too-large', detail: string, options?: ErrorOptions);
   readonly kind: 'unavailable' | 'too-large';
@@ -244,7 +329,15 @@ export class SqliteDb {
   readonly file: string | null;
   tenant(id: string): SqliteStore;
   outbox(id: string): SqliteOutbox;
+  /** The tenant's rows of the `events` table smartlock-host writes. */
+  events(id: string): SqliteEvents;
   close(): void;
+}
+export class SqliteEvents implements EventSink {
+  readonly tenantId: string;
+  record(id: string, at: Instant, json: string): boolean;
+  /** After the cursor `after` (0: the first), in recording order, at most `limit` (500). */
+  after(after?: number, limit?: number): StoredEvent[];
 }
 export class SqliteStore implements KvStore {
   readonly tenantId: string;
@@ -298,9 +391,12 @@ export class SyncHttpClient implements HttpTransport {
 /** The allow-list: vendor origin -> base URL; any other origin is `forbidden`. */
 export class VendorRoutes {
   constructor(routes?: Iterable<[string, string]>);
-  static vendors(providers?: Provider[]): VendorRoutes;
-  static igloohome(): VendorRoutes;
-  static via(base: string, providers?: Provider[]): VendorRoutes;
+  /** Every origin of `brands`, sent to `baseOf(id)` or to itself (the default allow-list). */
+  static fromBrands(brands: readonly { id: string; origins: readonly string[] }[], baseOf?: (id: string) => string | null | undefined): VendorRoutes;
+  /** Every origin of `brands`, all sent to `base`. */
+  static via(base: string, brands: readonly { id: string; origins: readonly string[] }[]): VendorRoutes;
+  /** Allows every origin of `brand`, sent to `base` or to itself. */
+  routeBrand(brand: { origins: readonly string[] }, base?: string | null): this;
   /** `[origin, base]` pairs. */
   readonly routes: Array<[string, string]>;
   /** Changes with every insert. */
@@ -372,13 +468,15 @@ export interface TenantBackends {
   storage?: KvStore;
   /** Default: the outbox of the storage's SqliteDb. */
   mailer?: Mailer;
+  /** Default: the `events` table of the storage's SqliteDb. */
+  events?: EventSink;
   /** Default: a shared SyncHttpClient (10 s, 1 MiB). */
   http?: HttpTransport;
   /** Default: SystemClock. */
   clock?: Clock;
   /** Default: the host's. */
   logger?: Logger;
-  /** The allow-list; default VendorRoutes.vendors() (the real vendor origins). */
+  /** The allow-list; default VendorRoutes.fromBrands(component.brands) (the brands' real origins). */
   routes?: VendorRoutes;
 }
 
@@ -387,6 +485,9 @@ export class LoadedComponent {
   static load(dir?: string): Promise<LoadedComponent>;
   readonly manifest: { source: string; sha256: string; bytes: number; jco: string; [k: string]: unknown };
   readonly loadMs: number;
+  /** The component's `admin.brands()`, read at load (R30). */
+  readonly brands: readonly BrandInfo[];
+  brand(id: string): BrandInfo | undefined;
 }
 
 /**
@@ -434,17 +535,14 @@ export class TenantHandle {
   renderVariable(name: string, bookingId: string): Promise<string | undefined>;
   /** `{{smartlock_code}}` and friends substituted; unknown variables left as written. */
   render(template: string, bookingId: string): Promise<string>;
-  connect(credentials: Credentials): Promise<Account>;
-  disconnect(provider: Provider): Promise<void>;
+  /** The component's brands (no call). */
+  brands(): readonly BrandInfo[];
+  /** Every field of the brand's form, host-supplied ones included (see connectCredentials). */
+  connect(brand: BrandId, credentials: Credentials): Promise<Account>;
+  disconnect(brand: BrandId): Promise<void>;
   accounts(): Promise<Account[]>;
-  listLocks(provider: Provider): Promise<LockInfo[]>;
-  assign(
-    propertyId: string,
-    provider: Provider,
-    lockId: string,
-    daysBefore?: number,
-    marginMinutes?: number,
-  ): Promise<Assignment>;
+  listLocks(brand: BrandId): Promise<LockInfo[]>;
+  assign(propertyId: string, brand: BrandId, lockId: string, settings?: Settings): Promise<Assignment>;
   unassign(propertyId: string): Promise<void>;
   getAssignment(propertyId: string): Promise<Assignment | undefined>;
   bookingStatus(bookingId: string): Promise<CodeStatus>;

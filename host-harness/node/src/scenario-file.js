@@ -323,6 +323,12 @@ export function stepFields(brands) {
     revoke_tokens: [optional('provider', PROVIDER)],
     render: [required('booking', is.string), required('template', is.string)],
     status: [required('booking', is.string)],
+    try_pin: [
+      required('lock', is.string),
+      optional('provider', PROVIDER),
+      optional('pin', OPT_STRING),
+      optional('booking', OPT_STRING),
+    ],
     restart: [],
     end: [],
   };

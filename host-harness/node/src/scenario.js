@@ -147,6 +147,11 @@ export class StubProcess {
     return this._ok('POST', 'fault', body);
   }
 
+  /** Whether `pin` opens `lock` now, as a guest typing it finds out (the stub's lock-side truth). */
+  async tryPin(provider, lock, pin) {
+    return (await this._ok('POST', 'try-pin', { provider, lock, pin })).opens === true;
+  }
+
   async revokeTokens(provider) {
     return this._ok('POST', 'revoke-tokens', { provider });
   }
@@ -254,6 +259,8 @@ export class Driver {
     this.stepped = false;
     /** Each world's `app`, by brand id: the host-supplied fields of a connect (R30). */
     this.apps = {};
+    /** The last message rendered per booking: what the guest holds (`try_pin` with `booking`). */
+    this.messages = new Map();
     /** Hosts made by `restart` steps (closed by `close()`; the first host is the caller's). */
     this.made = [];
   }
@@ -335,7 +342,7 @@ export class Driver {
 
   async _apply(step) {
     const p = this.plugin;
-    const provider = step.provider ?? this.brands[0].id;
+    const provider = step.provider ?? this.brands[0]?.id;
     switch (step.do) {
       case 'connect': {
         const account = await p.connect(provider, this._credentials(provider, step));
@@ -417,7 +424,21 @@ export class Driver {
           }
         });
         if (failure) throw failure;
+        this.messages.set(step.booking, output);
         return { output };
+      }
+      case 'try_pin': {
+        let pins;
+        if (step.pin != null) pins = [step.pin];
+        else if (step.booking != null) {
+          const message = this.messages.has(step.booking)
+            ? this.messages.get(step.booking)
+            : ((await p.renderVariable('smartlock_code', step.booking)) ?? '');
+          pins = digitRuns(message);
+        } else throw new StepFailure('try_pin needs `pin` or `booking`');
+        let opens = false;
+        for (const pin of pins) opens = (await this.stub.tryPin(provider, step.lock, pin)) || opens;
+        return { opens, tried: pins.length };
       }
       case 'status':
         return statusJson(await p.bookingStatus(step.booking));
@@ -448,6 +469,11 @@ export class Driver {
     }
     return connectCredentials(brand, given, this.apps[provider]);
   }
+}
+
+/** Every run of 4 to 12 digits in a message: what a guest would type. */
+export function digitRuns(text) {
+  return text.split(/[^0-9]/).filter((run) => run.length >= 4 && run.length <= 12);
 }
 
 function propertyIn(p) {

@@ -1,7 +1,7 @@
 // The scenario command: the report alone on stdout, a one-line error and
 // exit status 2 for a file that cannot be run, --report, and the scenario
 // checks the Rust runner makes.
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { LoadedComponent } from '../src/host.js';
 import { InvalidScenario, parseScenario, utc } from '../src/scenario.js';
+
+let brands;
+before(async () => {
+  brands = (await LoadedComponent.load()).brands;
+});
 
 const BIN = fileURLToPath(new URL('../bin/scenario.js', import.meta.url));
 
@@ -45,7 +51,7 @@ test('invalid files: exit status 2 and one line on stderr', () => {
       [write('ticks.json', { ...minimal, tick_minutes: 0 }), /tick_minutes must be between 1 and 1440/],
       [
         write('fault.json', { ...minimal, steps: [{ at: minimal.start, do: 'fault', endpoint: 'nope', status: 500, count: 1 }, minimal.steps[1]] }),
-        /^error: fault\.json: step 1: unknown endpoint "nope" \(expected token, devices, jobs or job_status\)$/,
+        /^error: fault\.json: step 1: unknown endpoint "nope" \(expected token, devices, jobs, job_status or algopin\)$/,
       ],
       ['missing.json', /^error: cannot read missing\.json: No such file or directory \(os error 2\)$/],
       [
@@ -76,7 +82,7 @@ test('a run prints only the report on stdout; --report writes it to a file', () 
     const r = cli(['m.json'], dir);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(report), ['scenario', 'steps', 'pins', 'emails', 'http', 'ticks']);
+    assert.deepEqual(Object.keys(report), ['scenario', 'steps', 'pins', 'emails', 'events', 'http', 'ticks']);
     assert.deepEqual(report.steps, [
       { at: '2026-01-01T00:00:00Z', do: 'connect', ok: true, result: { account: 'Acct' } },
     ]);
@@ -92,21 +98,46 @@ test('a run prints only the report on stdout; --report writes it to a file', () 
 });
 
 test('scenario parsing: defaults, instants, and the checks', () => {
-  const s = parseScenario(JSON.stringify({ ...minimal, tick_minutes: undefined }));
+  const s = parseScenario(JSON.stringify({ ...minimal, tick_minutes: undefined }), brands);
   assert.equal(s.tickMinutes, 15);
   assert.equal(s.wakeUps, true);
   assert.equal(s.startSecs, Date.parse('2026-01-01T00:00:00Z') / 1000);
   assert.equal(s.steps[0].provider, 'igloohome');
-  assert.equal(parseScenario(JSON.stringify({ ...minimal, wake_ups: false })).wakeUps, false);
-  assert.throws(() => parseScenario(JSON.stringify({ ...minimal, start: '2026-01-01' })), InvalidScenario);
+  assert.equal(parseScenario(JSON.stringify({ ...minimal, wake_ups: false }), brands).wakeUps, false);
+  assert.throws(() => parseScenario(JSON.stringify({ ...minimal, start: '2026-01-01' }), brands), InvalidScenario);
+  // The brand ids are the component's, in its order.
   assert.throws(
-    () => parseScenario(JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], provider: 'acme' }, minimal.steps[1]] })),
-    /: step 1 \(connect\): unknown variant `acme`, expected one of `igloohome`, `nuki`, `ttlock`$/,
+    () =>
+      parseScenario(
+        JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], provider: 'acme' }, minimal.steps[1]] }),
+        brands,
+      ),
+    /: step 1 \(connect\): unknown variant `acme`, expected one of `igloohome`, `nuki`, `ttlock`, `seam`$/,
+  );
+  // The fields the manager types are required; host-supplied ones are not.
+  assert.throws(
+    () =>
+      parseScenario(
+        JSON.stringify({ ...minimal, steps: [{ at: minimal.steps[0].at, do: 'connect', provider: 'ttlock', username: 'u' }, minimal.steps[1]] }),
+        brands,
+      ),
+    /step 1 \(connect ttlock\): `password` is missing/,
+  );
+  parseScenario(
+    JSON.stringify({ ...minimal, steps: [{ at: minimal.steps[0].at, do: 'connect', provider: 'seam', api_key: 'k' }, minimal.steps[1]] }),
+    brands,
+  );
+  // Without the brands, any provider passes (the checks the component's list decides are skipped).
+  assert.equal(
+    parseScenario(JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], provider: 'acme' }, minimal.steps[1]] })).steps[0]
+      .provider,
+    'acme',
   );
   assert.throws(
     () =>
       parseScenario(
         JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], at: '2025-12-31T23:00:00Z' }, minimal.steps[1]] }),
+        brands,
       ),
     /step 1 \(connect\) at 2025-12-31T23:00:00\+00:00 is before the previous step or the start/,
   );

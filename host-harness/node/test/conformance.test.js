@@ -8,6 +8,7 @@
 //   it appears: whether a moved code keeps its PIN can depend on the random
 //   digits, e.g. a TTLock PIN with a 0 is not a valid Nuki PIN);
 // - emails: at, subject and body (PINs likewise);
+// - events: every code event (R27, R28) as recorded, in order, ids included;
 // - steps: at, do, ok, the error sentence, the result (PINs likewise; trap
 //   messages only up to "plugin trapped");
 // - http (requests by endpoint) and ticks (count, failed, wake-ups).
@@ -104,6 +105,7 @@ export function normalise(report) {
     steps: r.steps,
     pins: r.pins,
     emails: r.emails.map((e) => ({ at: e.at, to: e.to, subject: e.subject, body: e.body })),
+    events: r.events,
     http: r.http,
     ticks: r.ticks,
   };
@@ -126,6 +128,8 @@ async function compare(file, nodeHost) {
   assert.ok(r.pins.length > 0 || r.steps.length > 0, 'the scenario did something');
   assert.deepEqual(n.pins, r.pins, "pins (the locks' truth)");
   assert.deepEqual(n.emails, r.emails, 'e-mails');
+  assert.ok(Array.isArray(r.events), 'the Rust report has events');
+  assert.deepEqual(n.events, r.events, 'code events');
   assert.equal(n.steps.length, r.steps.length, 'step count');
   n.steps.forEach((step, i) => assert.deepEqual(step, r.steps[i], `step ${i + 1} (${r.steps[i].do} at ${r.steps[i].at})`));
   assert.deepEqual(n.http, r.http, 'vendor requests');

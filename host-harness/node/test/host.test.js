@@ -15,7 +15,6 @@ import {
   StorageError,
   TrapError,
   VendorRoutes,
-  credentials,
   errorSentence,
 } from '../src/index.js';
 
@@ -39,11 +38,11 @@ test('every error variant reads as a plain sentence, field names with underscore
   const cases = [
     [{ tag: 'invalid-input', val: { field: 'margin-minutes', reason: 'must be between 0 and 240' } }, 'margin_minutes must be between 0 and 240'],
     [{ tag: 'not-found', val: { field: 'booking-id', reason: 'no booking "b9"' } }, 'booking_id no booking "b9"'],
-    [{ tag: 'not-connected', val: 'nuki' }, 'no Nuki account is connected'],
+    [{ tag: 'not-connected', val: 'nuki' }, 'no nuki account is connected'],
     [{ tag: 'credentials-rejected', val: 'invalid client' }, 'the credentials were refused: invalid client'],
     [{ tag: 'lock-not-remote', val: 'the lock "Front" needs a bridge' }, 'the lock "Front" needs a bridge'],
-    [{ tag: 'other-provider-assigned', val: 'p1 holds a Nuki lock' }, 'p1 holds a Nuki lock'],
-    [{ tag: 'provider-unsupported', val: 'TTLock is not available' }, 'TTLock is not available'],
+    [{ tag: 'other-brand-assigned', val: 'p1 holds a Nuki lock' }, 'p1 holds a Nuki lock'],
+    [{ tag: 'unknown-brand', val: 'no brand "acme"' }, 'no brand "acme"'],
     [{ tag: 'vendor-unavailable', val: 'HTTP 503' }, 'the lock vendor is unavailable: HTTP 503'],
     [{ tag: 'storage-failed', val: 'disk full' }, 'storage failed: disk full'],
   ];
@@ -80,7 +79,8 @@ test('the plugin refusing a call is a PluginError with the variant and payload',
   });
   await assert.rejects(t.bookingStatus('nope'), (e) => e instanceof PluginError && e.variant === 'not-found');
   await t.onPropertyChanged(property);
-  await assert.rejects(t.assign('p1', 'igloohome', 'L1', 99, undefined), (e) => e instanceof PluginError);
+  await assert.rejects(t.assign('p1', 'igloohome', 'L1', { daysBefore: 99 }), (e) => e instanceof PluginError);
+  await assert.rejects(t.listLocks('acme'), (e) => e instanceof PluginError && e.variant === 'unknown-brand');
 });
 
 test('answers come back with instants as numbers', async () => {
@@ -96,7 +96,7 @@ test('a forbidden vendor origin fails without reaching the transport', async () 
   const seen = [];
   const http = { send: (r) => (seen.push(r), { status: 200, headers: [], body: new Uint8Array() }) };
   const { t, logger } = setup({}, { routes: new VendorRoutes(), http });
-  await assert.rejects(t.connect(credentials.igloohome('id', 'secret')), (e) => {
+  await assert.rejects(t.connect('igloohome', { client_id: 'id', client_secret: 'secret' }), (e) => {
     assert.ok(e instanceof PluginError);
     assert.ok(['vendor-unavailable', 'credentials-rejected'].includes(e.variant), e.variant);
     return true;
@@ -115,8 +115,8 @@ test('routed requests reach the transport with the routed URL', async () => {
       return { status: 401, headers: [['content-type', 'application/json']], body: new TextEncoder().encode('{"error":"invalid_client"}') };
     },
   };
-  const { t } = setup({}, { routes: VendorRoutes.via('http://127.0.0.1:1'), http });
-  await assert.rejects(t.connect(credentials.igloohome('id', 'bad')), (e) => e.variant === 'credentials-rejected');
+  const { t } = setup({}, { routes: VendorRoutes.via('http://127.0.0.1:1', component.brands), http });
+  await assert.rejects(t.connect('igloohome', { client_id: 'id', client_secret: 'bad' }), (e) => e.variant === 'credentials-rejected');
   assert.equal(seen[0].url, 'http://127.0.0.1:1/oauth2/token');
   assert.equal(seen[0].method, 'POST');
   assert.ok(seen[0].timeoutMs > 0 && seen[0].timeoutMs <= 60_000);

@@ -7,10 +7,15 @@ import { spawn } from 'node:child_process';
 
 import { HttpError, SyncHttpClient, VendorRoutes } from '../src/http.js';
 
+// Brands as a component's `admin.brands` lists them (only what routes read).
+const IGLOOHOME = { id: 'igloohome', origins: ['https://auth.igloohome.co', 'https://api.igloodeveloper.co'] };
+const NUKI = { id: 'nuki', origins: ['https://api.nuki.io'] };
+const BRANDS = [IGLOOHOME, NUKI];
+
 const forbidden = (f) => assert.throws(f, (e) => e instanceof HttpError && e.kind === 'forbidden');
 
 test('routes rewrite vendor origins and refuse others', () => {
-  const routes = VendorRoutes.via('http://127.0.0.1:9/', ['igloohome']);
+  const routes = VendorRoutes.via('http://127.0.0.1:9/', [IGLOOHOME]);
   assert.equal(
     routes.resolve('https://api.igloodeveloper.co/igloohome/devices?page=2'),
     'http://127.0.0.1:9/igloohome/devices?page=2',
@@ -35,28 +40,27 @@ test('routes rewrite vendor origins and refuse others', () => {
   );
   forbidden(() => new VendorRoutes().resolve('https://api.igloodeveloper.co/'));
   assert.equal(
-    VendorRoutes.igloohome().resolve('https://api.igloodeveloper.co/igloohome/x'),
+    VendorRoutes.fromBrands([IGLOOHOME]).resolve('https://api.igloodeveloper.co/igloohome/x'),
     'https://api.igloodeveloper.co/igloohome/x',
   );
   assert.throws(() => new VendorRoutes().insert('https://a.example/path', 'http://127.0.0.1:1'), /must not have a path/);
 });
 
 test('a refused origin is named without its path or query', () => {
-  const routes = VendorRoutes.igloohome();
+  const routes = VendorRoutes.fromBrands([IGLOOHOME]);
   assert.throws(
     () => routes.resolve('https://evil.example/secret?token=abc'),
     (e) => e.kind === 'forbidden' && e.detail === 'host evil.example is not allowed' && !e.message.includes('secret'),
   );
 });
 
-test('the vendors and the stub routes: each vendor under its prefix', () => {
-  const all = VendorRoutes.vendors();
-  assert.deepEqual(all.origins(), [
-    'https://auth.igloohome.co',
-    'https://api.igloodeveloper.co',
-    'https://api.nuki.io',
-    'https://euapi.ttlock.com',
-  ]);
+test("the brands' origins: each to itself, or each brand to its own base", () => {
+  const all = VendorRoutes.fromBrands(BRANDS);
+  assert.deepEqual(all.origins(), ['https://auth.igloohome.co', 'https://api.igloodeveloper.co', 'https://api.nuki.io']);
+  assert.equal(all.resolve('https://api.nuki.io/smartlock'), 'https://api.nuki.io/smartlock');
+  const stub = VendorRoutes.fromBrands(BRANDS, (id) => (id === 'nuki' ? 'http://127.0.0.1:5/nuki/' : null));
+  assert.equal(stub.resolve('https://api.nuki.io/smartlock/1/auth'), 'http://127.0.0.1:5/nuki/smartlock/1/auth');
+  assert.equal(stub.resolve('https://auth.igloohome.co/oauth2/token'), 'https://auth.igloohome.co/oauth2/token');
   const routes = new VendorRoutes([['https://api.nuki.io', 'http://127.0.0.1:5/nuki/']]);
   assert.equal(routes.resolve('https://api.nuki.io/smartlock/1/auth'), 'http://127.0.0.1:5/nuki/smartlock/1/auth');
 });

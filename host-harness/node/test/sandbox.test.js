@@ -36,7 +36,7 @@ function tenant(id, backends = {}, options = {}) {
   const logger = new MemoryLogger();
   const host = new Host(component, { logger, ...options });
   const db = new SqliteDb(':memory:');
-  const t = host.tenant(id, { storage: db.tenant(id), routes: VendorRoutes.igloohome(), ...backends });
+  const t = host.tenant(id, { storage: db.tenant(id), routes: new VendorRoutes(), ...backends });
   return { t, logger, db, host };
 }
 
@@ -95,8 +95,8 @@ test('an endless loop fails that call at the deadline, the tenant\'s next call w
   const host = new Host(component, { logger, workers: 2, limits: { callTimeoutMs: 2000 } });
   await host.ready();
   const db = new SqliteDb(':memory:');
-  const looper = host.tenant('sandbox-loop', { storage: db.tenant('sandbox-loop'), routes: VendorRoutes.igloohome() });
-  const other = host.tenant('sandbox-other', { storage: db.tenant('sandbox-other'), routes: VendorRoutes.igloohome() });
+  const looper = host.tenant('sandbox-loop', { storage: db.tenant('sandbox-loop'), routes: new VendorRoutes() });
+  const other = host.tenant('sandbox-other', { storage: db.tenant('sandbox-other'), routes: new VendorRoutes() });
   try {
     assert.equal(await other.renderVariable('sleep-ok', ''), 'ok');
     const { pool } = await host._pool();

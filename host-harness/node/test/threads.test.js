@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Host, LoadedComponent, SimClock, SqliteDb, SyncHttpClient, credentials, silentLogger } from '../src/index.js';
+import { Host, LoadedComponent, SimClock, SqliteDb, SyncHttpClient, silentLogger } from '../src/index.js';
 import { StubProcess, harnessBinary, stubRoutes } from '../src/scenario.js';
 
 const NOW = Date.parse('2026-03-01T08:00:00Z') / 1000;
@@ -114,12 +114,12 @@ test('a tick whose vendor answers after 2 s leaves the event loop turning (lag u
     mailer: db.outbox('lag'),
     clock: new SimClock(NOW),
     http: new SyncHttpClient({ timeoutMs: 10_000 }),
-    routes: stubRoutes(vendor.base),
+    routes: stubRoutes(vendor.base, component.brands),
   });
   try {
-    await t.connect(credentials.igloohome('demo-id', 'demo-secret'));
+    await t.connect('igloohome', { client_id: 'demo-id', client_secret: 'demo-secret' });
     await t.onPropertyChanged(property);
-    await t.assign('p1', 'igloohome', 'OE1X000001', 5, 30);
+    await t.assign('p1', 'igloohome', 'OE1X000001', { daysBefore: 5, marginMinutes: 30 });
     await t.onBookingChanged({
       booking: { id: 'b1', propertyId: 'p1', guestName: 'Ana', checkIn: '2026-03-03', checkOut: '2026-03-05', status: 'confirmed' },
       property,
@@ -161,21 +161,21 @@ test('tenants run side by side; one tenant waiting for its vendor holds up only 
     storage: db.tenant(id),
     mailer: db.outbox(id),
     clock: new SimClock(NOW),
-    routes: stubRoutes(vendor.base),
+    routes: stubRoutes(vendor.base, component.brands),
   });
   const slow = host.tenant('slow', backends('slow'));
   const fast = host.tenant('fast', backends('fast'));
   try {
     vendor.delayMs = 1500;
     const order = [];
-    const connecting = slow.connect(credentials.igloohome('demo-id', 'demo-secret')).then((a) => (order.push('slow connect'), a));
+    const connecting = slow.connect('igloohome', { client_id: 'demo-id', client_secret: 'demo-secret' }).then((a) => (order.push('slow connect'), a));
     const slowAfter = slow.accounts().then((a) => (order.push('slow accounts'), a));
     while (vendor.received === 0) await new Promise((r) => setTimeout(r, 5)); // the slow tenant is at the vendor
     await fast.onPropertyChanged(property);
     assert.deepEqual(await fast.accounts(), []);
     order.push('fast done');
     assert.equal((await connecting).name, 'Sea View Rentals');
-    assert.deepEqual((await slowAfter).map((a) => a.provider), ['igloohome']);
+    assert.deepEqual((await slowAfter).map((a) => a.brand), ['igloohome']);
     assert.deepEqual(order, ['fast done', 'slow connect', 'slow accounts']);
   } finally {
     await host.close();

@@ -1,10 +1,10 @@
-"""Embeds the smart-lock plugin component (``pms:smartlock@0.2.0``) in Python.
+"""Embeds the smart-lock plugin component (``pms:smartlock@0.3.0``) in Python.
 
 A third host besides smartlock-host (Rust) and the Node host (R22), on
 wasmtime-py's component API: the component loaded once, a fresh store per
 call with an epoch deadline and memory limits, the contract's imports and
 ``wasi:random`` and nothing else, SQLite storage with smartlock-host's
-schema, an allow-listed HTTP client, an e-mail outbox with de-duplication,
+schema, an allow-listed HTTP client, an e-mail outbox and code events with de-duplication,
 calls serialised per tenant, wake-ups, and errors with the same sentences
 as the other hosts. See README.md beside this package.
 """
@@ -15,16 +15,16 @@ from .contract import (
     Assignment,
     Booking,
     BookingEvent,
+    BrandInfo,
+    CodeEvent,
     CodeStatus,
-    Credentials,
+    Credential,
+    CredentialField,
     FieldError,
-    IgloohomeCredentials,
     LockInfo,
-    NukiCredentials,
     Property,
     RemotePath,
     TickSummary,
-    TtlockCredentials,
     Window,
 )
 from .errors import (
@@ -36,18 +36,18 @@ from .errors import (
     LockNotRemote,
     NotConnected,
     NotFound,
-    OtherProviderAssigned,
+    OtherBrandAssigned,
     PluginError,
-    ProviderUnsupported,
     SmartlockError,
     StorageError,
     StorageFailed,
     TrapError,
+    UnknownBrand,
     VendorUnavailable,
 )
 from .http import HttpBackend, HttpClient, HttpRequest, HttpResponse, VendorRoutes
 from .runtime import PluginInstance, Runtime, RuntimeConfig, Tenant, TenantHandle
-from .storage import Email, KvStore, MemoryStore, SqliteDb, SqliteStore, Write, WriteDelete, WriteSet
+from .storage import Email, KvStore, StoredEvent, MemoryStore, SqliteDb, SqliteStore, Write, WriteDelete, WriteSet
 from .template import substitute
 from .wakeups import WakeUps
 
@@ -56,10 +56,13 @@ __all__ = [
     "Assignment",
     "Booking",
     "BookingEvent",
+    "BrandInfo",
     "CallError",
     "Clock",
+    "CodeEvent",
     "CodeStatus",
-    "Credentials",
+    "Credential",
+    "CredentialField",
     "CredentialsRejected",
     "Email",
     "FieldError",
@@ -68,7 +71,6 @@ __all__ = [
     "HttpError",
     "HttpRequest",
     "HttpResponse",
-    "IgloohomeCredentials",
     "InstantiateError",
     "InvalidInput",
     "KvStore",
@@ -77,12 +79,10 @@ __all__ = [
     "MemoryStore",
     "NotConnected",
     "NotFound",
-    "NukiCredentials",
-    "OtherProviderAssigned",
+    "OtherBrandAssigned",
     "PluginError",
     "PluginInstance",
     "Property",
-    "ProviderUnsupported",
     "RemotePath",
     "Runtime",
     "RuntimeConfig",
@@ -92,12 +92,13 @@ __all__ = [
     "SqliteStore",
     "StorageError",
     "StorageFailed",
+    "StoredEvent",
     "SystemClock",
     "Tenant",
     "TenantHandle",
     "TickSummary",
     "TrapError",
-    "TtlockCredentials",
+    "UnknownBrand",
     "VendorRoutes",
     "VendorUnavailable",
     "WakeUps",

@@ -34,10 +34,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 from . import paths
 from .clock import SimClock
-from .contract import Booking, BookingEvent, IgloohomeCredentials, Property
-from .http import HttpClient, VendorRoutes
+from .contract import Booking, BookingEvent, Property
+from .http import HttpClient
 from .runtime import PluginInstance, Runtime, RuntimeConfig, Tenant
-from .scenario import StubProcess
+from .scenario import DEFAULT_PROVIDER, StubProcess, stub_routes
 from .storage import SqliteDb
 
 #: host-harness bench's "now": 2027-01-04T00:00:00Z.
@@ -91,7 +91,7 @@ def python_figures(config: RuntimeConfig, binary: Optional[Path] = None) -> Figu
     with tempfile.TemporaryDirectory(prefix="smartlock-py-bench-") as folder:
         world = {
             "start": datetime.fromtimestamp(NOW, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "igloohome": {
+            DEFAULT_PROVIDER: {
                 "accounts": [{"client_id": "bench-id", "client_secret": "bench-secret", "name": "Bench"}],
                 "locks": [{"id": "L1", "name": "Front door", "bridge": "B1"}],
                 "bridges": [{"id": "B1", "name": "Hall bridge", "online": True}],
@@ -105,12 +105,12 @@ def python_figures(config: RuntimeConfig, binary: Optional[Path] = None) -> Figu
                 db.tenant("bench"),
                 http=HttpClient(timeout=2.0),
                 clock=SimClock(NOW),
-                routes=VendorRoutes.via_stub(stub.base),
+                routes=stub_routes(list(runtime.brands()), stub.base),
             )
             t = runtime.tenant(tenant)
-            t.connect(IgloohomeCredentials("bench-id", "bench-secret"))
+            t.connect(DEFAULT_PROVIDER, {"client_id": "bench-id", "client_secret": "bench-secret"})
             t.on_property_changed(PROPERTY)
-            t.assign("p1", "igloohome", "L1", 5, 30)
+            t.assign("p1", DEFAULT_PROVIDER, "L1", 5, 30)
             for i in range(BOOKINGS):
                 t.on_booking_changed(_booking(f"bk-{i:06d}", i % 250))
             # New bookings are looked at once on the next tick(s); then nothing is due.

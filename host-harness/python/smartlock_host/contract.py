@@ -1,4 +1,4 @@
-"""The contract (``wit/``, package ``pms:smartlock@0.2.0``) as Python types.
+"""The contract (``wit/``, package ``pms:smartlock@0.3.0``) as Python types.
 
 wasmtime-py has no typed bindgen: it hands a host WIT values as
 ``wasmtime.component.Record`` objects (attributes named as in the WIT, with
@@ -6,24 +6,29 @@ dashes), ``Variant(tag, payload)`` where a variant's cases need a tag, plain
 ``str`` for enums and ``None``/value for options. This module is the one
 place that knows the shapes: dataclasses for every record and variant an
 embedder meets, their conversions to and from wasmtime-py's values, the
-interface names, the vendors and their origins, and the plain sentence of
-each ``error`` case (the same sentences as smartlock-host's ``PluginError``
+interface names, and the plain sentence of each ``error`` case (the same sentences as smartlock-host's ``PluginError``
 and the Node host's). A change of the contract is an edit here.
+
+Brands are data (R30): this module names none. What a brand is — its id,
+display name, connect form and origins — comes from the component itself
+(``admin.brands``, :class:`BrandInfo`), so a new brand in the plugin needs no
+change of this host.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Literal, Optional, Tuple, Union, cast
 
 from wasmtime.component import Record, Variant
 
 #: The contract's package version.
-CONTRACT_VERSION = "0.2.0"
+CONTRACT_VERSION = "0.3.0"
 
 
 def interface(name: str) -> str:
-    """The full name of a contract interface, e.g. ``pms:smartlock/http@0.2.0``."""
+    """The full name of a contract interface, e.g. ``pms:smartlock/http@0.3.0``."""
     return f"pms:smartlock/{name}@{CONTRACT_VERSION}"
 
 
@@ -32,7 +37,7 @@ WASI_RANDOM = "wasi:random/random@0.2.0"
 
 #: Every interface the component may import: the contract's and wasi:random.
 IMPORTS: Tuple[str, ...] = tuple(
-    interface(n) for n in ("http", "storage", "email", "log", "clock", "scheduler", "types")
+    interface(n) for n in ("http", "storage", "email", "log", "clock", "scheduler", "code-events", "types")
 ) + (WASI_RANDOM,)
 
 #: The exported interfaces and their functions.
@@ -40,6 +45,7 @@ EXPORTS: Dict[str, Tuple[str, ...]] = {
     interface("events"): ("on-booking-changed", "on-property-changed", "on-tick"),
     interface("messages"): ("render-variable",),
     interface("admin"): (
+        "brands",
         "connect",
         "disconnect",
         "accounts",
@@ -51,24 +57,24 @@ EXPORTS: Dict[str, Tuple[str, ...]] = {
     ),
 }
 
-Provider = Literal["igloohome", "nuki", "ttlock"]
-#: The lock vendors (the WIT ``provider`` enum).
-PROVIDERS: Tuple[Provider, ...] = ("igloohome", "nuki", "ttlock")
-#: Brand names as sentences show them.
-PROVIDER_NAMES: Dict[str, str] = {"igloohome": "igloohome", "nuki": "Nuki", "ttlock": "TTLock"}
-
-#: Every origin the component sends requests to: (vendor, origin, the path
-#: under which a ``host-harness stub`` world serves it). The one list the
-#: allow-list is made from.
-VENDOR_ORIGINS: Tuple[Tuple[Provider, str, str], ...] = (
-    ("igloohome", "https://auth.igloohome.co", ""),
-    ("igloohome", "https://api.igloodeveloper.co", ""),
-    ("nuki", "https://api.nuki.io", "/nuki"),
-    ("ttlock", "https://euapi.ttlock.com", "/ttlock"),
-)
+#: A brand (lock vendor) by its id, as ``admin.brands`` lists it (WIT ``brand-id``).
+BrandId = str
 
 LogLevel = Literal["trace", "debug", "info", "warn", "error"]
 BookingStatus = Literal["confirmed", "cancelled"]
+EventKind = Literal[
+    "scheduled",
+    "writing",
+    "on-lock",
+    "moved",
+    "retrying",
+    "failed",
+    "fallback",
+    "alert-sent",
+    "deleted",
+    "lock-unreachable",
+    "lock-reachable",
+]
 CodeState = Literal[
     "none",
     "scheduled",
@@ -123,32 +129,13 @@ class BookingEvent:
 
 
 @dataclass(frozen=True)
-class IgloohomeCredentials:
-    """igloohome's API client, made in its developer portal."""
+class Credential:
+    """One credential value by its field's name (WIT ``credential``): the
+    names are those of the brand's connect form, :attr:`BrandInfo.credentials`."""
 
-    client_id: str
-    client_secret: str
-
-
-@dataclass(frozen=True)
-class NukiCredentials:
-    """One API token generated in Nuki Web."""
-
-    api_token: str
-
-
-@dataclass(frozen=True)
-class TtlockCredentials:
-    """The TTLock app account and the TTLock application (usually the PMS's own)."""
-
-    username: str
-    password: str
-    client_id: str
-    client_secret: str
-
-
-#: What the manager enters to connect one vendor (WIT ``credentials``).
-Credentials = Union[IgloohomeCredentials, NukiCredentials, TtlockCredentials]
+    name: str
+    #: May be a secret: never log it.
+    value: str = field(repr=False)
 
 
 # ---- records the plugin answers -------------------------------------------------
@@ -163,26 +150,58 @@ class FieldError:
 
 
 @dataclass(frozen=True)
-class Account:
-    """A connected vendor account."""
+class CredentialField:
+    """One field of a brand's connect form (WIT ``credential-field``)."""
 
-    provider: Provider
+    #: The name :meth:`~smartlock_host.TenantHandle.connect` takes it under, e.g. "client_id".
+    name: str
+    label: str
+    #: Where the manager finds the value.
+    help: str
+    #: A form masks it; it is never returned, logged or mailed (R2).
+    secret: bool
+    #: Filled in by the host from its own configuration, not typed by the manager.
+    host_supplied: bool
+
+
+@dataclass(frozen=True)
+class BrandInfo:
+    """A brand the plugin manages, as data (WIT ``brand-info``, R30): the
+    connect form and the origins a host builds its forms and allow-list from."""
+
+    id: BrandId
+    #: Display name.
+    name: str
+    #: The connect form, in order.
+    credentials: Tuple[CredentialField, ...]
+    #: What a lock needs for codes to reach it remotely (R3).
+    lock_needs: str
+    #: Where the brand's API lives (``https://host``, no path): the default allow-list.
+    origins: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Account:
+    """A connected account of one brand."""
+
+    brand: BrandId
     name: str
 
 
 @dataclass(frozen=True)
 class RemotePath:
-    """How codes reach a lock: ``bridge``/``gateway`` (with their id), ``keypad`` or ``wifi``."""
+    """How codes reach a lock, as the brand names it (``kind``: e.g. "bridge",
+    "keypad", "wifi"), and the device carrying them when it is not the lock."""
 
-    kind: Literal["bridge", "keypad", "gateway", "wifi"]
-    id: Optional[str] = None
+    kind: str
+    via: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class LockInfo:
     """A lock of a connected account; ``remote`` is ``None`` when codes cannot reach it."""
 
-    provider: Provider
+    brand: BrandId
     id: str
     name: str
     remote: Optional[RemotePath]
@@ -194,7 +213,7 @@ class Assignment:
     """A property's lock and its code settings."""
 
     property_id: str
-    provider: Provider
+    brand: BrandId
     lock_id: str
     lock_name: str
     remote: RemotePath
@@ -219,12 +238,32 @@ class CodeStatus:
     booking_id: str
     state: CodeState
     pin: Optional[str]
+    #: The brand of the lock the code is (or will be) on.
+    brand: Optional[BrandId]
     lock_id: Optional[str]
     window: Optional[Window]
     create_at: Optional[int]
     last_error: Optional[str]
     next_attempt: Optional[int]
     alert_sent: bool
+
+
+@dataclass(frozen=True)
+class CodeEvent:
+    """A change of a code's state or of a lock's health, as the plugin
+    reports it (WIT ``code-event``, R27, R28). ``id`` is unique per tenant."""
+
+    id: str
+    at: int
+    kind: EventKind
+    booking_id: Optional[str]
+    property_id: Optional[str]
+    brand: Optional[BrandId]
+    lock_id: Optional[str]
+    #: For ``lock-unreachable``: the bookings with a code due within three days.
+    at_risk: Optional[int]
+    #: A plain sentence for the PMS's staff.
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -247,7 +286,7 @@ def record(**fields: Any) -> Record:
     return r
 
 
-def field(value: Any, name: str) -> Any:
+def field_of(value: Any, name: str) -> Any:
     """A record's field by its WIT name (dashes)."""
     return getattr(value, name)
 
@@ -277,33 +316,41 @@ def booking_event_to_wit(e: BookingEvent) -> Record:
     return record(booking=booking, property=property_to_wit(e.property))
 
 
-def credentials_to_wit(c: Credentials) -> Variant:
-    if isinstance(c, IgloohomeCredentials):
-        return Variant("igloohome", record(client_id=c.client_id, client_secret=c.client_secret))
-    if isinstance(c, NukiCredentials):
-        return Variant("nuki", c.api_token)
-    if isinstance(c, TtlockCredentials):
-        return Variant(
-            "ttlock",
-            record(username=c.username, password=c.password, client_id=c.client_id, client_secret=c.client_secret),
-        )
-    raise TypeError(f"not credentials: {c!r}")
+def credentials_to_wit(credentials: List[Credential]) -> List[Record]:
+    return [record(name=c.name, value=c.value) for c in credentials]
+
+
+def settings_to_wit(days_before: Optional[int], margin_minutes: Optional[int]) -> Record:
+    return record(days_before=days_before, margin_minutes=margin_minutes)
+
+
+def brand_from_wit(r: Any) -> BrandInfo:
+    return BrandInfo(
+        id=r.id,
+        name=r.name,
+        credentials=tuple(
+            CredentialField(
+                name=f.name, label=f.label, help=f.help, secret=f.secret, host_supplied=field_of(f, "host-supplied")
+            )
+            for f in r.credentials
+        ),
+        lock_needs=field_of(r, "lock-needs"),
+        origins=tuple(r.origins),
+    )
 
 
 def account_from_wit(r: Any) -> Account:
-    return Account(provider=cast(Provider, r.provider), name=r.name)
+    return Account(brand=r.brand, name=r.name)
 
 
-def remote_from_wit(v: Any) -> RemotePath:
-    if not isinstance(v, Variant) or v.tag not in ("bridge", "keypad", "gateway", "wifi"):
-        raise TypeError(f"not a remote-path: {v!r}")
-    return RemotePath(kind=cast(Any, v.tag), id=v.payload)
+def remote_from_wit(r: Any) -> RemotePath:
+    return RemotePath(kind=r.kind, via=r.via)
 
 
 def lock_from_wit(r: Any) -> LockInfo:
-    remote = field(r, "remote")
+    remote = r.remote
     return LockInfo(
-        provider=cast(Provider, r.provider),
+        brand=r.brand,
         id=r.id,
         name=r.name,
         remote=None if remote is None else remote_from_wit(remote),
@@ -313,13 +360,74 @@ def lock_from_wit(r: Any) -> LockInfo:
 
 def assignment_from_wit(r: Any) -> Assignment:
     return Assignment(
-        property_id=field(r, "property-id"),
-        provider=cast(Provider, r.provider),
-        lock_id=field(r, "lock-id"),
-        lock_name=field(r, "lock-name"),
+        property_id=field_of(r, "property-id"),
+        brand=r.brand,
+        lock_id=field_of(r, "lock-id"),
+        lock_name=field_of(r, "lock-name"),
         remote=remote_from_wit(r.remote),
-        days_before=field(r, "days-before"),
-        margin_minutes=field(r, "margin-minutes"),
+        days_before=field_of(r, "days-before"),
+        margin_minutes=field_of(r, "margin-minutes"),
+    )
+
+
+def code_event_from_wit(r: Any) -> CodeEvent:
+    return CodeEvent(
+        id=r.id,
+        at=r.at,
+        kind=cast(EventKind, r.kind),
+        booking_id=field_of(r, "booking-id"),
+        property_id=field_of(r, "property-id"),
+        brand=r.brand,
+        lock_id=field_of(r, "lock-id"),
+        at_risk=field_of(r, "at-risk"),
+        detail=r.detail,
+    )
+
+
+def _pascal(kind: str) -> str:
+    return "".join(part.capitalize() for part in kind.split("-"))
+
+
+#: Event kinds as smartlock-host stores them (serde's names of its enum).
+_KIND_BY_STORED: Dict[str, EventKind] = {_pascal(k): cast(EventKind, k) for k in EventKind.__args__}  # type: ignore[attr-defined]
+
+
+def code_event_to_json(e: CodeEvent) -> str:
+    """The event as smartlock-host records it in the ``events`` table (its
+    serde form), so a database written by one host reads in the other."""
+    return json.dumps(
+        {
+            "id": e.id,
+            "at": e.at,
+            "kind": _pascal(e.kind),
+            "booking_id": e.booking_id,
+            "property_id": e.property_id,
+            "brand": e.brand,
+            "lock_id": e.lock_id,
+            "at_risk": e.at_risk,
+            "detail": e.detail,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def code_event_from_json(text: str) -> CodeEvent:
+    """An event as recorded in the ``events`` table (:func:`code_event_to_json`)."""
+    d = json.loads(text)
+    kind = _KIND_BY_STORED.get(d["kind"])
+    if kind is None:
+        raise ValueError(f"unknown code event kind {d['kind']!r}")
+    return CodeEvent(
+        id=d["id"],
+        at=int(d["at"]),
+        kind=kind,
+        booking_id=d.get("booking_id"),
+        property_id=d.get("property_id"),
+        brand=d.get("brand"),
+        lock_id=d.get("lock_id"),
+        at_risk=d.get("at_risk"),
+        detail=d["detail"],
     )
 
 
@@ -328,24 +436,25 @@ def status_from_wit(r: Any) -> CodeStatus:
     window = (
         None
         if w is None
-        else Window(start=w.start, end=w.end, start_local=field(w, "start-local"), end_local=field(w, "end-local"))
+        else Window(start=w.start, end=w.end, start_local=field_of(w, "start-local"), end_local=field_of(w, "end-local"))
     )
     return CodeStatus(
-        booking_id=field(r, "booking-id"),
+        booking_id=field_of(r, "booking-id"),
         state=cast(CodeState, r.state),
         pin=r.pin,
-        lock_id=field(r, "lock-id"),
+        brand=r.brand,
+        lock_id=field_of(r, "lock-id"),
         window=window,
-        create_at=field(r, "create-at"),
-        last_error=field(r, "last-error"),
-        next_attempt=field(r, "next-attempt"),
-        alert_sent=field(r, "alert-sent"),
+        create_at=field_of(r, "create-at"),
+        last_error=field_of(r, "last-error"),
+        next_attempt=field_of(r, "next-attempt"),
+        alert_sent=field_of(r, "alert-sent"),
     )
 
 
 def tick_summary_from_wit(r: Any) -> TickSummary:
     return TickSummary(
-        processed=r.processed, vendor_requests=field(r, "vendor-requests"), more_due=field(r, "more-due")
+        processed=r.processed, vendor_requests=field_of(r, "vendor-requests"), more_due=field_of(r, "more-due")
     )
 
 
@@ -357,25 +466,20 @@ def field_name(name: str) -> str:
     return name.replace("-", "_")
 
 
-def brand(provider: str) -> str:
-    """The brand as managers know it ("Nuki", "TTLock", "igloohome")."""
-    return PROVIDER_NAMES.get(provider, provider)
-
-
 def error_sentence(tag: str, payload: Any) -> str:
     """The plain sentence of a WIT ``error`` case, as smartlock-host's
     ``PluginError`` writes it."""
     if tag in ("invalid-input", "not-found"):
         return f"{field_name(payload.field)} {payload.reason}"
     if tag == "not-connected":
-        return f"no {brand(payload)} account is connected"
+        return f"no {payload} account is connected"
     if tag == "credentials-rejected":
         return f"the credentials were refused: {payload}"
     if tag == "vendor-unavailable":
         return f"the lock vendor is unavailable: {payload}"
     if tag == "storage-failed":
         return f"storage failed: {payload}"
-    if tag in ("lock-not-remote", "other-provider-assigned", "provider-unsupported"):
+    if tag in ("lock-not-remote", "other-brand-assigned", "unknown-brand"):
         return str(payload)
     return tag if payload is None else f"{tag}: {payload}"
 

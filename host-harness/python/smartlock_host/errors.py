@@ -3,7 +3,7 @@
 - :class:`PluginError`: the plugin refused the request (its WIT ``error``
   variant). ``str(e)`` is the plain sentence a dashboard can show, the same
   sentence the other hosts print (``margin_minutes must be between 0 and
-  240``, ``no Nuki account is connected``); one subclass per case.
+  240``, ``no nuki account is connected``); one subclass per case.
 - :class:`CallError`: a host-side failure, for operators: :class:`TrapError`
   (the plugin trapped: panic, time limit, memory, a failed host import) and
   :class:`InstantiateError` (no instance could be made). Only that call
@@ -28,7 +28,7 @@ class PluginError(SmartlockError):
     """The export answered its ``error`` variant.
 
     ``variant`` is the case (``"invalid-input"``, ``"not-connected"``, ...),
-    ``payload`` its value (a :class:`FieldError`, a string, a provider or
+    ``payload`` its value (a :class:`FieldError`, a string, a brand id or
     ``None``), ``field`` the refused field with underscores (for
     ``invalid-input`` and ``not-found``), ``tenant`` and ``export`` where
     the call was made.
@@ -70,7 +70,7 @@ class NotFound(PluginError):
 
 
 class NotConnected(PluginError):
-    """No account of this provider (``payload``) is connected."""
+    """No account of this brand (``payload``, its id) is connected."""
 
     variant = "not-connected"
 
@@ -87,16 +87,16 @@ class LockNotRemote(PluginError):
     variant = "lock-not-remote"
 
 
-class OtherProviderAssigned(PluginError):
-    """The property holds a lock of another provider."""
+class OtherBrandAssigned(PluginError):
+    """The property holds a lock of another brand."""
 
-    variant = "other-provider-assigned"
+    variant = "other-brand-assigned"
 
 
-class ProviderUnsupported(PluginError):
-    """The provider is not available in this plugin version."""
+class UnknownBrand(PluginError):
+    """No brand of this id in this plugin version."""
 
-    variant = "provider-unsupported"
+    variant = "unknown-brand"
 
 
 class VendorUnavailable(PluginError):
@@ -119,8 +119,8 @@ _BY_VARIANT: Dict[str, Type[PluginError]] = {
         NotConnected,
         CredentialsRejected,
         LockNotRemote,
-        OtherProviderAssigned,
-        ProviderUnsupported,
+        OtherBrandAssigned,
+        UnknownBrand,
         VendorUnavailable,
         StorageFailed,
     )

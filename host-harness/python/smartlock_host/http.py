@@ -3,7 +3,9 @@
 The plugin always names the real vendor URLs. A tenant's
 :class:`VendorRoutes` is the allow-list: each vendor origin it may reach
 and the base URL the request is actually sent to (the origin itself in
-production, the stub's loopback address in tests). Any other origin, scheme
+production, the stub's loopback address in tests). The default,
+:meth:`VendorRoutes.all_brands`, is every origin the component's brands
+list (``admin.brands``): this module names no brand. Any other origin, scheme
 or port, or credentials in the URL, is ``forbidden`` before a connection is
 made. Requests that pass go to an :class:`HttpBackend`; :class:`HttpClient`
 is the real one (the standard library's ``http.client``): a timeout for the
@@ -24,10 +26,10 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, List, Literal, Optional, Protocol, Tuple
+from typing import Callable, Iterable, List, Literal, Optional, Protocol, Tuple
 from urllib.parse import urlsplit
 
-from .contract import VENDOR_ORIGINS, Provider
+from .contract import BrandInfo
 from .errors import HttpError
 
 Method = Literal["GET", "POST", "PUT", "DELETE"]
@@ -82,47 +84,60 @@ class VendorRoutes:
     """The vendor origins a tenant may reach and where each one is sent.
 
     Empty allows nothing; a :class:`~smartlock_host.Tenant` starts with
-    :meth:`all_vendors`.
+    :meth:`all_brands`.
     """
 
     def __init__(self, routes: Iterable[Tuple[str, str]] = ()) -> None:
         self._routes: List[Tuple[str, str]] = []
+        #: Every origin of the component's brands, each sent to itself, on
+        #: top of ``_routes`` (spelled out by ``Runtime.tenant``).
+        self._all_brands = False
         for origin, base in routes:
             self.insert(origin, base)
 
     @classmethod
-    def _of_vendors(cls, providers: Iterable[Provider], stub: Optional[str]) -> "VendorRoutes":
-        wanted = set(providers)
+    def all_brands(cls) -> "VendorRoutes":
+        """Every origin of every brand the loaded component lists
+        (``admin.brands``), each sent to itself (https, port 443 as listed);
+        any other URL is ``forbidden``. Spelled out when a handle is made
+        (:meth:`~smartlock_host.Runtime.tenant`)."""
         routes = cls()
-        for provider, origin, stub_path in VENDOR_ORIGINS:
-            if provider in wanted:
-                routes.insert(origin, origin if stub is None else stub.rstrip("/") + stub_path)
+        routes._all_brands = True
         return routes
 
     @classmethod
-    def all_vendors(cls) -> "VendorRoutes":
-        """The real hosts of every vendor the component knows, each sent to
-        itself: ``https://auth.igloohome.co``, ``https://api.igloodeveloper.co``,
-        ``https://api.nuki.io`` and ``https://euapi.ttlock.com`` (https, port
-        443). Any other URL is ``forbidden``."""
-        return cls._of_vendors(("igloohome", "nuki", "ttlock"), None)
+    def from_brands(
+        cls, brands: Iterable[BrandInfo], base_of: Callable[[str], Optional[str]] = lambda _id: None
+    ) -> "VendorRoutes":
+        """Every origin of ``brands``, each sent to ``base_of(brand id)`` (a
+        proxy, a stub: the brand's paths follow it), or to itself when that
+        is ``None``."""
+        routes = cls()
+        for brand in brands:
+            routes.route_brand(brand, base_of(brand.id))
+        return routes
 
-    @classmethod
-    def vendors(cls, providers: Iterable[Provider]) -> "VendorRoutes":
-        """The real hosts of ``providers`` only, each sent to itself."""
-        return cls._of_vendors(providers, None)
+    def route_brand(self, brand: BrandInfo, base: Optional[str] = None) -> "VendorRoutes":
+        """Allows every origin of ``brand``, sent to ``base`` or to itself
+        (``None``). Returns ``self``."""
+        for origin in brand.origins:
+            self.insert(origin, origin if base is None else base)
+        return self
 
-    @classmethod
-    def igloohome(cls) -> "VendorRoutes":
-        """igloohome's two hosts, sent to themselves."""
-        return cls._of_vendors(("igloohome",), None)
+    @property
+    def is_all_brands(self) -> bool:
+        """Whether this is (or starts from) :meth:`all_brands`, not yet spelled out."""
+        return self._all_brands
 
-    @classmethod
-    def via_stub(cls, base: str, providers: Iterable[Provider] = ("igloohome", "nuki", "ttlock")) -> "VendorRoutes":
-        """The vendors' origins sent to a ``host-harness stub`` world at
-        ``base``: igloohome to ``base`` itself, Nuki to ``{base}/nuki``,
-        TTLock to ``{base}/ttlock``."""
-        return cls._of_vendors(providers, base)
+    def expanded(self, brands: Iterable[BrandInfo]) -> "VendorRoutes":
+        """These routes with :meth:`all_brands` spelled out for ``brands``
+        (explicit routes win); themselves when they are not that default."""
+        if not self._all_brands:
+            return self
+        out = VendorRoutes.from_brands(brands)
+        for origin, base in self._routes:
+            out.insert(origin, base)
+        return out
 
     def insert(self, origin: str, base: str) -> "VendorRoutes":
         """Allows ``origin`` (``scheme://host[:port]``) and sends its requests
@@ -158,9 +173,15 @@ class VendorRoutes:
         raise HttpError("forbidden", f"host {target.host} is not allowed")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, VendorRoutes) and self._routes == other._routes
+        return (
+            isinstance(other, VendorRoutes)
+            and self._routes == other._routes
+            and self._all_brands == other._all_brands
+        )
 
     def __repr__(self) -> str:
+        if self._all_brands:
+            return f"VendorRoutes.all_brands() + {self._routes!r}"
         return f"VendorRoutes({self._routes!r})"
 
 

@@ -39,7 +39,7 @@ import time
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import wasmtime
 from wasmtime import component as wc
@@ -50,16 +50,17 @@ from .contract import (
     Account,
     Assignment,
     BookingEvent,
+    BrandId,
+    BrandInfo,
     CodeStatus,
-    Credentials,
+    Credential,
     LockInfo,
     Property,
-    Provider,
     TickSummary,
 )
 from .errors import CallError, HttpError, InstantiateError, PluginError, StorageError, TrapError
 from .http import HttpBackend, HttpClient, HttpRequest, VendorRoutes, parse_target
-from .storage import KvStore, WriteDelete, WriteSet
+from .storage import KvStore, MemoryStore, WriteDelete, WriteSet
 from .template import substitute
 from .wakeups import WakeUps
 
@@ -74,6 +75,9 @@ MAX_LOG_MESSAGE_BYTES = 8 * 1024
 MAX_DEDUP_KEY_BYTES = 512
 MAX_SUBJECT_BYTES = 1024
 MAX_BODY_BYTES = 64 * 1024
+#: Longest code event id, and longest event as recorded (JSON), in bytes.
+MAX_EVENT_ID_BYTES = 512
+MAX_EVENT_BYTES = 16 * 1024
 #: Random bytes one ``get-random-bytes`` call may ask for.
 MAX_RANDOM_BYTES = 64 * 1024
 #: The level of the plugin's `trace` lines (below DEBUG).
@@ -133,7 +137,8 @@ class Tenant:
 
     Only ``id`` and ``storage`` are needed: the HTTP client defaults to the
     shared :class:`HttpClient`, the clock to the system clock and the
-    allow-list to every vendor's real origins (:meth:`VendorRoutes.all_vendors`).
+    allow-list to every origin of the component's brands
+    (:meth:`VendorRoutes.all_brands`, spelled out by :meth:`Runtime.tenant`).
     """
 
     #: The PMS account id: the key of its turn, its wake-up and every log line.
@@ -145,7 +150,7 @@ class Tenant:
     #: Its clock (the plugin's only clock).
     clock: Clock = field(default_factory=SystemClock)
     #: The vendor origins it may reach and where each is sent.
-    routes: VendorRoutes = field(default_factory=VendorRoutes.all_vendors)
+    routes: VendorRoutes = field(default_factory=VendorRoutes.all_brands)
 
     def with_http(self, http: HttpBackend) -> "Tenant":
         return replace(self, http=http)
@@ -290,6 +295,30 @@ def _send_to_owner(call: _Call, dedup_key: str, subject: str, body: str) -> Opti
     return None
 
 
+def _report_event(call: _Call, event: Any) -> Optional[_compat.WitErr]:
+    """``code-events.report``: records the event under its id, once (the
+    plugin reports at least once: a repeated id is dropped)."""
+    tenant = call.tenant
+    n = len(str(event.id).encode("utf-8"))
+    if not 1 <= n <= MAX_EVENT_ID_BYTES:
+        return _compat.WitErr(f"event id of {n} bytes is not 1 to {MAX_EVENT_ID_BYTES} bytes")
+    e = contract.code_event_from_wit(event)
+    body = contract.code_event_to_json(e)
+    size = len(body.encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        return _compat.WitErr(f"event of {size} bytes exceeds {MAX_EVENT_BYTES} bytes")
+    try:
+        recorded = tenant.storage.record_event(e.id, e.at, body)
+    except StorageError as err:
+        _host_log(logging.WARNING, tenant.id, "code event could not be recorded", id=e.id, error=str(err))
+        return _compat.WitErr(str(err))
+    if recorded:
+        _host_log(logging.DEBUG, tenant.id, "code event recorded", id=e.id, kind=e.kind)
+    else:
+        _host_log(logging.DEBUG, tenant.id, "code event already recorded; dropped", id=e.id)
+    return None
+
+
 def _storage_error(call: _Call, op: str, e: StorageError) -> _compat.WitErr:
     if e.kind == "unavailable":
         _host_log(logging.WARNING, call.tenant.id, "storage failed", op=op, message=e.detail)
@@ -389,6 +418,7 @@ _IMPORTS: Dict[str, Dict[str, Callable[..., Any]]] = {
     contract.interface("scheduler"): {"wake-at": _wake_at},
     contract.interface("log"): {"log": _log_line},
     contract.interface("email"): {"send-to-owner": _send_to_owner},
+    contract.interface("code-events"): {"report": _report_event},
     contract.interface("storage"): {
         "get": _storage_get,
         "set": _storage_set,
@@ -524,6 +554,8 @@ class Runtime:
         if list_u8 is not None:
             _compat.verify_bytes_fast_path(list_u8)
         self._export_types: Dict[str, _compat.ExportTypes] = {}
+        self._brands: Optional[Tuple[BrandInfo, ...]] = None
+        self._brands_lock = threading.Lock()
         self.wake_ups = WakeUps()
         self._turns: "weakref.WeakValueDictionary[str, _Turn]" = weakref.WeakValueDictionary()
         self._turns_lock = threading.Lock()
@@ -542,7 +574,7 @@ class Runtime:
         return None
 
     def imports(self) -> List[str]:
-        """The interfaces the component imports, e.g. ``pms:smartlock/http@0.2.0``
+        """The interfaces the component imports, e.g. ``pms:smartlock/http@0.3.0``
         (R23: the contract's and ``wasi:random/random@0.2.0``, nothing else)."""
         return list(self.component.type.imports(self.engine).keys())
 
@@ -560,9 +592,33 @@ class Runtime:
         """Stops the epoch thread (also done when the runtime is collected)."""
         self._stop.set()
 
+    def brands(self) -> Tuple[BrandInfo, ...]:
+        """The brands the component manages (``admin.brands``, R30), in the
+        order a panel shows them: their connect forms and origins. Asked
+        once, on a scratch instance that can reach nothing; empty if that
+        call fails (logged)."""
+        with self._brands_lock:
+            if self._brands is None:
+                scratch = Tenant("brands", MemoryStore(), routes=VendorRoutes())
+                handle = TenantHandle(self, scratch, _Turn(), self.config.call_timeout)
+                try:
+                    self._brands = handle.brands()
+                except (PluginError, CallError) as e:
+                    _log.error("the component did not list its brands: %s", e)
+                    self._brands = ()
+            return self._brands
+
+    def brand(self, brand_id: str) -> Optional[BrandInfo]:
+        """The brand of that id, if the component has it."""
+        return next((b for b in self.brands() if b.id == brand_id), None)
+
     def tenant(self, tenant: Tenant) -> "TenantHandle":
         """A handle to call the plugin as ``tenant``. Handles of one tenant
-        id take turns, whichever handle they come from."""
+        id take turns, whichever handle they come from. A tenant with the
+        default allow-list (:meth:`VendorRoutes.all_brands`) gets every
+        origin of :meth:`brands`."""
+        if tenant.routes.is_all_brands:
+            tenant = tenant.with_routes(tenant.routes.expanded(self.brands()))
         with self._turns_lock:
             turn = self._turns.get(tenant.id)
             if turn is None:
@@ -666,39 +722,49 @@ class TenantHandle:
 
     # ---- admin ------------------------------------------------------------------
 
-    def connect(self, credentials: Credentials) -> Account:
-        """Checks the credentials against the vendor and stores them (R1)."""
+    def brands(self) -> Tuple[BrandInfo, ...]:
+        """The brands the plugin manages, with their connect forms (R30);
+        :meth:`Runtime.brands` keeps them for the process."""
+        return tuple(contract.brand_from_wit(b) for b in self._call("brands", lambda i: i.call("brands")))
+
+    def connect(self, brand: BrandId, credentials: Union[Mapping[str, str], Sequence[Credential]]) -> Account:
+        """Checks the credentials against the brand and stores them (R1).
+        ``credentials``: the fields of the brand's connect form
+        (:attr:`BrandInfo.credentials`) by name, as a mapping or a list."""
+        given = (
+            [Credential(name, value) for name, value in credentials.items()]
+            if isinstance(credentials, Mapping)
+            else list(credentials)
+        )
         return contract.account_from_wit(
-            self._result("connect", lambda i: i.call("connect", contract.credentials_to_wit(credentials)))
+            self._result("connect", lambda i: i.call("connect", brand, contract.credentials_to_wit(given)))
         )
 
-    def disconnect(self, provider: Provider) -> None:
-        """Forgets the provider's credentials and assignments; codes on locks
+    def disconnect(self, brand: BrandId) -> None:
+        """Forgets the brand's credentials and assignments; codes on locks
         expire by themselves (R18). No vendor call."""
-        self._result("disconnect", lambda i: i.call("disconnect", provider))
+        self._result("disconnect", lambda i: i.call("disconnect", brand))
 
     def accounts(self) -> List[Account]:
-        """The connected accounts, one per vendor."""
+        """The connected accounts, one per brand."""
         return [contract.account_from_wit(a) for a in self._result("accounts", lambda i: i.call("accounts"))]
 
-    def list_locks(self, provider: Provider) -> List[LockInfo]:
-        """The provider's locks with how codes reach each (R3)."""
-        return [contract.lock_from_wit(x) for x in self._result("list-locks", lambda i: i.call("list-locks", provider))]
+    def list_locks(self, brand: BrandId) -> List[LockInfo]:
+        """The brand's locks with how codes reach each (R3)."""
+        return [contract.lock_from_wit(x) for x in self._result("list-locks", lambda i: i.call("list-locks", brand))]
 
     def assign(
         self,
         property_id: str,
-        provider: Provider,
+        brand: BrandId,
         lock_id: str,
         days_before: Optional[int] = None,
         margin_minutes: Optional[int] = None,
     ) -> Assignment:
         """Puts a lock on a property or changes its lock or settings; ``None``
         keeps a setting, or the default (5 days, 30 minutes) (R4, R5, R14, R17)."""
-        value = self._result(
-            "assign",
-            lambda i: i.call("assign", property_id, provider, lock_id, _s32(days_before), _s32(margin_minutes)),
-        )
+        settings = contract.settings_to_wit(_s32(days_before), _s32(margin_minutes))
+        value = self._result("assign", lambda i: i.call("assign", property_id, brand, lock_id, settings))
         return contract.assignment_from_wit(value)
 
     def unassign(self, property_id: str) -> None:

@@ -22,22 +22,20 @@ from urllib.parse import urlsplit
 from . import paths
 from .clock import SimClock
 from .contract import (
-    PROVIDERS,
     Booking,
     BookingEvent,
+    BrandInfo,
+    CodeEvent,
     CodeStatus,
-    Credentials,
-    IgloohomeCredentials,
-    NukiCredentials,
+    Credential,
     Property,
-    Provider,
     RemotePath,
-    TtlockCredentials,
+    code_event_from_json,
 )
 from .errors import CallError, PluginError
 from .http import HttpClient, VendorRoutes
 from .runtime import Runtime, RuntimeConfig, Tenant, TenantHandle
-from .storage import SqliteDb
+from .storage import KvStore, SqliteDb
 from .template import substitute
 
 _log = logging.getLogger("smartlock_host.scenario")
@@ -49,11 +47,29 @@ STUB_HTTP_TIMEOUT = 2.0
 #: Extra ``on-tick`` calls at one instant while the plugin says more is due.
 MAX_TICK_REPEATS = 20
 
-#: Each vendor's fault endpoints, as scenario files name them.
+# The vocabulary of the scenario file format and of the stub world it
+# describes (shared/SCENARIOS.md, host-harness/stubs): not the host's
+# knowledge of brands. What a brand is — its connect form, its origins —
+# comes from the component (`Runtime.brands`).
+
+#: The ``provider`` a step without one means; the stub world serves it at
+#: its root and every other vendor under ``/{id}`` (``Vendor::base_url``).
+DEFAULT_PROVIDER = "igloohome"
+#: The vendors a stub world holds, with their fault endpoints as scenario files name them.
 FAULT_ENDPOINTS: Dict[str, Tuple[str, ...]] = {
-    "igloohome": ("token", "devices", "jobs", "job_status"),
+    DEFAULT_PROVIDER: ("token", "devices", "jobs", "job_status"),
     "nuki": ("smartlock", "auth_list", "auth_create", "auth_update", "auth_delete"),
     "ttlock": ("token", "lock_list", "gateway", "pwd_add", "pwd_change", "pwd_delete"),
+    "seam": (
+        "workspaces_get",
+        "devices_list",
+        "devices_get",
+        "access_codes_create",
+        "access_codes_get",
+        "access_codes_list",
+        "access_codes_update",
+        "access_codes_delete",
+    ),
 }
 FAULT_KINDS = ("status", "malformed", "truncated")
 STEP_KINDS = (
@@ -72,13 +88,23 @@ STEP_KINDS = (
     "end",
 )
 #: A report's pin, as `host-harness scenario` writes it.
-PIN_FIELDS = ("provider", "lock", "pin", "access_name", "start", "end", "added_at", "removed_at")
-#: The fields each vendor's `connect` step needs.
-CONNECT_FIELDS: Dict[str, Tuple[str, ...]] = {
-    "igloohome": ("client_id", "client_secret"),
-    "nuki": ("api_token",),
-    "ttlock": ("username", "password"),
-}
+PIN_FIELDS = ("provider", "lock", "pin", "access_name", "start", "end", "added_at", "removed_at", "kind")
+#: Events fetched per page when the report reads them.
+EVENTS_PAGE = 500
+
+
+def stub_base_url(base: str, brand_id: str) -> Optional[str]:
+    """Where a stub world at ``base`` serves a brand's real paths (``None``:
+    the world holds no stub of that brand)."""
+    if brand_id not in FAULT_ENDPOINTS:
+        return None
+    base = base.rstrip("/")
+    return base if brand_id == DEFAULT_PROVIDER else f"{base}/{brand_id}"
+
+
+def stub_routes(brands: List[BrandInfo], base: str) -> VendorRoutes:
+    """Every origin of ``brands`` sent to its place in the stub world at ``base``."""
+    return VendorRoutes.from_brands(brands, lambda brand_id: stub_base_url(base, brand_id))
 
 Json = Any
 
@@ -159,8 +185,8 @@ class Scenario:
                 )
             previous = at
             step["_at"] = at
-            provider = step.get("provider", "igloohome")
-            if provider not in PROVIDERS:
+            provider = step.get("provider", DEFAULT_PROVIDER)
+            if provider not in FAULT_ENDPOINTS:
                 raise InvalidScenario(f"invalid scenario: step {n}: unknown provider {json.dumps(provider)}")
             if kind == "end" and n != len(steps):
                 raise InvalidScenario(f"step {n}: `end` must be the last step")
@@ -169,13 +195,24 @@ class Scenario:
                     raise InvalidScenario(f"step {n}: unknown {provider} endpoint {json.dumps(step.get('endpoint'))}")
                 if step.get("kind") is not None and step["kind"] not in FAULT_KINDS:
                     raise InvalidScenario(f"step {n}: unknown fault kind {json.dumps(step['kind'])}")
-            if kind == "connect":
-                for name in CONNECT_FIELDS[provider]:
-                    if step.get(name) is None:
-                        raise InvalidScenario(f"step {n} (connect {provider}): `{name}` is missing")
         if not steps or steps[-1].get("do") != "end":
             raise InvalidScenario("the last step must be `end`")
         return scenario
+
+    def check_brands(self, brands: List[BrandInfo]) -> None:
+        """Checks every ``connect`` step against the brand's connect form:
+        each field the manager types (not host-supplied) must be given."""
+        by_id = {b.id: b for b in brands}
+        for i, step in enumerate(self.steps):
+            if step.get("do") != "connect":
+                continue
+            provider = step.get("provider", DEFAULT_PROVIDER)
+            brand = by_id.get(provider)
+            if brand is None:
+                raise InvalidScenario(f"invalid scenario: step {i + 1}: the plugin has no brand {json.dumps(provider)}")
+            for f in brand.credentials:
+                if not f.host_supplied and step.get(f.name) is None:
+                    raise InvalidScenario(f"step {i + 1} (connect {provider}): `{f.name}` is missing")
 
     @staticmethod
     def load(path: Union[str, Path], display: Optional[str] = None) -> "Scenario":
@@ -226,7 +263,6 @@ class StubProcess:
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
         self._now: Optional[int] = None
-        self._online_route: Optional[str] = None
 
     def _drain_stderr(self) -> None:
         # The stub's log is forwarded once it serves; a stub that fails to
@@ -270,22 +306,16 @@ class StubProcess:
         self._now = now
 
     def set_online(self, provider: str, id: str, online: bool) -> None:
-        """Takes an igloohome bridge, a TTLock gateway or a Nuki lock off or on line."""
-        if self._online_route != "bridge":
-            status, value = self.admin("POST", "online", {"provider": provider, "id": id, "online": online})
-            if not (status == 404 and isinstance(value, dict) and value.get("error") == "no such admin route"):
-                self._online_route = "online"
-                if status != 200:
-                    raise StepFailure((value.get("error") if isinstance(value, dict) else None) or f"the stub answered {status}")
-                return
-            self._online_route = "bridge"  # a stub from before `/_admin/online`
-        body = {"bridge": id, "online": online} if provider == "igloohome" else {"provider": provider, "bridge": id, "online": online}
-        self._ok("POST", "bridge", body)
+        """Takes a vendor's device (bridge, gateway, lock) off or on line."""
+        self._ok("POST", "online", {"provider": provider, "id": id, "online": online})
 
     def fault(self, step: Dict[str, Json], provider: str) -> None:
-        body: Dict[str, Json] = {"endpoint": step["endpoint"], "status": step.get("status") or 0, "count": step["count"]}
-        if provider != "igloohome":
-            body["provider"] = provider
+        body: Dict[str, Json] = {
+            "provider": provider,
+            "endpoint": step["endpoint"],
+            "status": step.get("status") or 0,
+            "count": step["count"],
+        }
         if step.get("kind") is not None:
             body["kind"] = step["kind"]
         if step.get("errcode") is not None:
@@ -293,7 +323,7 @@ class StubProcess:
         self._ok("POST", "fault", body)
 
     def revoke_tokens(self, provider: str) -> None:
-        self._ok("POST", "revoke-tokens", None if provider == "igloohome" else {"provider": provider})
+        self._ok("POST", "revoke-tokens", {"provider": provider})
 
     def pins(self) -> Json:
         """The report's ``pins``: every vendor's lock-side truth."""
@@ -347,10 +377,35 @@ def _saturate(v: Optional[int]) -> Optional[int]:
 
 
 def remote_json(r: RemotePath) -> Json:
-    """How codes reach a lock, as reports spell it."""
-    if r.kind in ("bridge", "gateway"):
-        return {r.kind: r.id}
-    return {r.kind: True}
+    """How codes reach a lock, as reports spell it: ``{"bridge": "B1"}`` for
+    a link through a device, ``{"keypad": true}`` for a direct one."""
+    return {r.kind: True if r.via is None else r.via}
+
+
+def event_json(e: CodeEvent) -> Json:
+    """A code event as reports spell it (``event_json`` of the Rust runner):
+    snake-case states, the booking, property, brand and lock only where the
+    event has them."""
+    out: Dict[str, Json] = {"id": e.id, "at": utc(e.at), "state": e.kind.replace("-", "_")}
+    for key, value in (("booking", e.booking_id), ("property", e.property_id), ("provider", e.brand), ("lock", e.lock_id)):
+        if value is not None:
+            out[key] = value
+    if e.at_risk is not None:
+        out["at_risk"] = e.at_risk
+    out["detail"] = e.detail
+    return out
+
+
+def report_events(storage: KvStore) -> List[Json]:
+    """Every recorded code event, in the order recorded, as reports spell them."""
+    out: List[Json] = []
+    after = 0
+    while True:
+        page = storage.events_after(after, EVENTS_PAGE)
+        if not page:
+            return out
+        after = page[-1].seq
+        out.extend(event_json(code_event_from_json(stored.json)) for stored in page)
 
 
 def status_json(s: CodeStatus) -> Json:
@@ -388,7 +443,7 @@ class Driver:
             storage=db.tenant(TENANT),
             http=HttpClient(timeout=STUB_HTTP_TIMEOUT),
             clock=self.clock,
-            routes=VendorRoutes.via_stub(stub.base),
+            routes=stub_routes(list(runtime.brands()), stub.base),
         )
         self.plugin: TenantHandle = runtime.tenant(self.tenant)
         self.properties: Dict[str, Property] = {}
@@ -400,7 +455,9 @@ class Driver:
         self.wake_ticks = 0
         self.last_tick_at: Optional[int] = None
         self.stepped = False
-        self.ttlock_app: Dict[str, Json] = {}
+        #: The host's own configuration per brand: the values of the connect
+        #: form's host-supplied fields (a scenario's ``{brand}.app``).
+        self.host_config: Dict[str, Dict[str, Json]] = {}
 
     def advance_to(self, t: int) -> None:
         """Moves the clock to ``t``, running every tick due on the way (one at ``t`` included)."""
@@ -460,10 +517,10 @@ class Driver:
 
     def _apply(self, step: Dict[str, Json]) -> Json:
         p = self.plugin
-        provider = cast(Provider, step.get("provider", "igloohome"))
+        provider = str(step.get("provider", DEFAULT_PROVIDER))
         kind = step["do"]
         if kind == "connect":
-            account = p.connect(self._credentials(provider, step))
+            account = p.connect(provider, self._credentials(provider, step))
             return {"account": account.name}
         if kind == "disconnect":
             p.disconnect(provider)
@@ -552,24 +609,24 @@ class Driver:
             return {}
         return {}
 
-    def _credentials(self, provider: str, step: Dict[str, Json]) -> Credentials:
-        def text(v: Json) -> str:
-            return v if isinstance(v, str) else ""
-
-        if provider == "nuki":
-            return NukiCredentials(text(step.get("api_token")))
-        if provider == "ttlock":
-            # The host adds its own TTLock application, as a PMS would.
-            app = self.ttlock_app
-            return TtlockCredentials(
-                username=text(step.get("username")),
-                password=text(step.get("password")),
-                client_id=step["client_id"] if step.get("client_id") is not None else text(app.get("client_id")),
-                client_secret=step["client_secret"]
-                if step.get("client_secret") is not None
-                else text(app.get("client_secret")),
-            )
-        return IgloohomeCredentials(text(step.get("client_id")), text(step.get("client_secret")))
+    def _credentials(self, provider: str, step: Dict[str, Json]) -> List[Credential]:
+        """The step's credential fields (any brand's form field it gives, by
+        name), then the brand's host-supplied fields it leaves out, from the
+        host's configuration, as a PMS adds its own."""
+        brands = self.runtime.brands()
+        names: List[str] = []
+        for b in brands:
+            for f in b.credentials:
+                if f.name not in names:
+                    names.append(f.name)
+        given = [Credential(name, str(step[name])) for name in names if step.get(name) is not None]
+        brand = next((b for b in brands if b.id == provider), None)
+        config = self.host_config.get(provider, {})
+        for f in brand.credentials if brand is not None else ():
+            if f.host_supplied and not any(c.name == f.name for c in given):
+                value = config.get(f.name)
+                given.append(Credential(f.name, value if isinstance(value, str) else ""))
+        return given
 
 
 def run_scenario(
@@ -583,14 +640,16 @@ def run_scenario(
     if scenario.path is None:
         raise ValueError("the stub reads the scenario's file: load it with Scenario.load")
     runtime = runtime or Runtime(RuntimeConfig(paths.plugin_component()))
+    scenario.check_brands(list(runtime.brands()))
     with tempfile.TemporaryDirectory(prefix="smartlock-py-scenario-") as folder:
         stub = StubProcess(scenario.path, binary=binary, forward_stderr=forward_stub_stderr)
         db = SqliteDb(Path(folder) / "harness.sqlite")
         try:
             driver = Driver(runtime, stub, db, scenario.start, scenario.tick_minutes, scenario.wake_ups)
-            ttlock = scenario.data.get("ttlock")
-            if isinstance(ttlock, dict) and isinstance(ttlock.get("app"), dict):
-                driver.ttlock_app = ttlock["app"]
+            for brand in runtime.brands():
+                world = scenario.data.get(brand.id)
+                if isinstance(world, dict) and isinstance(world.get("app"), dict):
+                    driver.host_config[brand.id] = world["app"]
             steps: List[Dict[str, Json]] = []
             for step in scenario.steps:
                 driver.advance_to(step["_at"])
@@ -609,11 +668,13 @@ def run_scenario(
                 {"at": utc(e.at), "to": "owner", "subject": e.subject, "body": e.body}
                 for e in db.tenant(TENANT).emails()
             ]
+            events = report_events(db.tenant(TENANT))
             return {
                 "scenario": scenario.name,
                 "steps": steps,
                 "pins": pins,
                 "emails": emails,
+                "events": events,
                 "http": requests,
                 "ticks": {"count": driver.ticks, "failed": driver.tick_failures, "wake_ups": driver.wake_ticks},
             }

@@ -1,4 +1,4 @@
-"""The ``storage`` import's backends and the e-mail outbox.
+"""The ``storage`` import's backends, the e-mail outbox and the code events.
 
 :class:`KvStore` is what the imports need from a tenant's namespace;
 :class:`MemoryStore` (in memory) and :class:`SqliteStore` (one SQLite file
@@ -8,7 +8,9 @@ smartlock-host (:data:`MAX_KEY_BYTES`, :data:`MAX_VALUE_BYTES`,
 
 The SQLite schema is smartlock-host's own file (``schema.sql``, shipped in
 this package): ``kv (tenant, key, value)`` with the primary key
-``(tenant, key)`` and ``outbox`` unique on ``(tenant, dedup_key)``. Keys are
+``(tenant, key)``, ``outbox`` unique on ``(tenant, dedup_key)`` and
+``events`` unique on ``(tenant, event_id)`` (``seq``: the order of
+recording, a feed's cursor). Keys are
 TEXT with the binary collation, so rows are ordered by their UTF-8 bytes
 (which is code point order, Python's ``str`` order) and a prefix listing is
 a range scan of the primary key: it costs what it returns.
@@ -70,6 +72,19 @@ class Email:
     body: str
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """A code event as recorded (the ``code-events`` import)."""
+
+    #: The order of recording: the cursor that follows this event.
+    seq: int
+    #: The plugin's id of the event, unique per tenant.
+    id: str
+    at: int
+    #: The event as smartlock-host records it (``contract.code_event_to_json``).
+    json: str
+
+
 class KvStore(Protocol):
     """One tenant's key-value namespace and e-mail outbox.
 
@@ -101,6 +116,17 @@ class KvStore(Protocol):
 
     def emails(self) -> List[Email]:
         """The outbox, in the order the e-mails were recorded."""
+        ...
+
+    def record_event(self, id: str, at: int, json: str) -> bool:
+        """Records a code event unless one with ``id`` was ever recorded for
+        this tenant (the plugin reports at least once); ``False``: a
+        duplicate, dropped. Durable before it returns."""
+        ...
+
+    def events_after(self, after: int, limit: int) -> List[StoredEvent]:
+        """Recorded events whose ``seq`` is after ``after`` (0: from the
+        first), in the order recorded, at most ``limit``: a feed's page."""
         ...
 
 
@@ -172,6 +198,8 @@ class MemoryStore(_OneWriteBatches):
         self._keys: List[str] = []
         self._values: dict[str, bytes] = {}
         self._outbox: List[Email] = []
+        self._events: List[StoredEvent] = []
+        self._event_ids: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Optional[bytes]:
@@ -219,6 +247,18 @@ class MemoryStore(_OneWriteBatches):
     def emails(self) -> List[Email]:
         with self._lock:
             return list(self._outbox)
+
+    def record_event(self, id: str, at: int, json: str) -> bool:
+        with self._lock:
+            if id in self._event_ids:
+                return False
+            self._event_ids.add(id)
+            self._events.append(StoredEvent(seq=len(self._events) + 1, id=id, at=at, json=json))
+            return True
+
+    def events_after(self, after: int, limit: int) -> List[StoredEvent]:
+        with self._lock:
+            return [e for e in self._events if e.seq > after][: max(0, limit)]
 
 
 def _owner_only(path: Path) -> None:
@@ -372,3 +412,26 @@ class SqliteStore(_OneWriteBatches):
         except sqlite3.Error as e:
             raise _unavailable(e) from e
         return [Email(at=int(a), dedup_key=str(k), subject=str(s), body=str(b)) for a, k, s, b in rows]
+
+    def record_event(self, id: str, at: int, json: str) -> bool:
+        try:
+            with self.db._lock:
+                cursor = self.db._conn.execute(
+                    "INSERT INTO events (tenant, event_id, at, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (tenant, event_id) DO NOTHING",
+                    (self.tenant_id, id, at, json),
+                )
+                return cursor.rowcount == 1
+        except sqlite3.Error as e:
+            raise _unavailable(e) from e
+
+    def events_after(self, after: int, limit: int) -> List[StoredEvent]:
+        try:
+            with self.db._lock:
+                rows = self.db._conn.execute(
+                    "SELECT seq, event_id, at, body FROM events WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (self.tenant_id, after, max(0, limit)),
+                ).fetchall()
+        except sqlite3.Error as e:
+            raise _unavailable(e) from e
+        return [StoredEvent(seq=int(q), id=str(i), at=int(a), json=str(b)) for q, i, a, b in rows]

@@ -45,7 +45,7 @@ def test_the_report_is_host_harness_scenarios_up_to_the_pins(repo: Path, harness
     assert rust.returncode == 0, rust.stderr
     mine, theirs = json.loads(python.stdout), json.loads(rust.stdout)
     assert python.stdout == json.dumps(mine, indent=2, ensure_ascii=False) + "\n", "serde_json's pretty form"
-    assert list(mine) == ["scenario", "steps", "pins", "emails", "http", "ticks"]
+    assert list(mine) == ["scenario", "steps", "pins", "emails", "events", "http", "ticks"]
     assert normalise(mine) == normalise(theirs)
     # The whole text, once the PINs of both are masked.
     assert _mask(python.stdout, mine) == _mask(rust.stdout, theirs)

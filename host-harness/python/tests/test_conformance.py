@@ -9,6 +9,7 @@ must agree, as the Node host's conformance test compares them:
   appears: whether a moved code keeps its PIN can depend on the random
   digits, e.g. a TTLock PIN with a 0 is not a valid Nuki PIN);
 - emails: at, subject and body (PINs likewise);
+- events: the code events recorded, in order, every field (R27);
 - steps: at, do, ok, the error sentence, the result (PINs likewise; trap
   messages only up to "plugin trapped");
 - http (requests by endpoint) and ticks (count, failed, wake-ups);
@@ -110,6 +111,7 @@ def normalise(report: Dict[str, Any]) -> Dict[str, Any]:
         "steps": r["steps"],
         "pins": r["pins"],
         "emails": [{"at": e["at"], "to": e["to"], "subject": e["subject"], "body": e["body"]} for e in r["emails"]],
+        "events": r["events"],
         "http": r["http"],
         "ticks": r["ticks"],
     }
@@ -120,6 +122,7 @@ def compare(rust: Dict[str, Any], python: Dict[str, Any]) -> None:
     assert r["pins"] or r["steps"], "the scenario did something"
     assert p["pins"] == r["pins"], "pins (the locks' truth)"
     assert p["emails"] == r["emails"], "e-mails"
+    assert p["events"] == r["events"], "code events"
     assert len(p["steps"]) == len(r["steps"]), "step count"
     for i, (ps, rs) in enumerate(zip(p["steps"], r["steps"])):
         assert ps == rs, f"step {i + 1} ({rs['do']} at {rs['at']})"

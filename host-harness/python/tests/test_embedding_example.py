@@ -25,19 +25,16 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 from smartlock_host import (
-    Credentials,
     HttpClient,
     HttpRequest,
     HttpResponse,
-    IgloohomeCredentials,
-    NukiCredentials,
     Runtime,
     SqliteDb,
     Tenant,
-    TtlockCredentials,
     VendorRoutes,
 )
-from smartlock_host.scenario import StubProcess
+from smartlock_host.contract import code_event_from_json
+from smartlock_host.scenario import StubProcess, stub_routes
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 #: How much faster than the wall clock the tenants' and the stubs' clock runs:
@@ -70,10 +67,10 @@ class ToStubs:
     real vendor URLs) goes to the stub world's place for that origin, after
     the stubs' clock is moved to the tenants'."""
 
-    def __init__(self, stub: StubProcess, clock: FastClock) -> None:
+    def __init__(self, stub: StubProcess, clock: FastClock, runtime: Runtime) -> None:
         self.stub = stub
         self.clock = clock
-        self.routes = VendorRoutes.via_stub(stub.base)
+        self.routes = stub_routes(list(runtime.brands()), stub.base)
         self.inner = HttpClient()
         self.lock = threading.Lock()
         self.stub_now = 0
@@ -119,11 +116,14 @@ WORLD: Dict[str, Any] = {
     },
 }
 
-BRANDS: List[Tuple[str, Credentials, str]] = [
-    ("igloohome", IgloohomeCredentials("igloo-id", "igloo-secret"), "OE1X000001"),
-    ("nuki", NukiCredentials("nuki-api-token"), "17000001"),
-    ("ttlock", TtlockCredentials("owner@example.com", "owner-password", "pms-ttlock-app", "pms-ttlock-secret"), "3000001"),
+#: Each brand's connect form as the manager fills it, and its remote lock.
+BRANDS: List[Tuple[str, Dict[str, str], str]] = [
+    ("igloohome", {"client_id": "igloo-id", "client_secret": "igloo-secret"}, "OE1X000001"),
+    ("nuki", {"api_token": "nuki-api-token"}, "17000001"),
+    ("ttlock", {"username": "owner@example.com", "password": "owner-password"}, "3000001"),
 ]
+#: The PMS's own configuration: the values of host-supplied fields (TTLock's application).
+PMS_CONFIG: Dict[str, Dict[str, str]] = {"ttlock": WORLD["ttlock"]["app"]}
 
 
 def test_the_readme_block_is_a_complete_example() -> None:
@@ -142,15 +142,15 @@ def test_the_readme_example_puts_the_code_on_every_brands_lock(runtime: Runtime,
     with StubProcess(tmp_path / "world.json", binary=harness, forward_stderr=False) as stub, SqliteDb(
         tmp_path / "smartlock.sqlite"
     ) as db:
-        http = ToStubs(stub, clock)
+        http = ToStubs(stub, clock, runtime)
 
-        def run(brand: str, credentials: Credentials) -> None:
+        def run(brand: str, credentials: Dict[str, str]) -> None:
             tenant = Tenant(f"acct-{brand}", db.tenant(f"acct-{brand}"))
             # The README's tenant: its allow-list is the default one.
-            assert tenant.routes == VendorRoutes.all_vendors()
+            assert tenant.routes == VendorRoutes.all_brands()
             tenant = tenant.with_http(http).with_clock(clock)
             try:
-                message = example.first_code(runtime, tenant, credentials)
+                message = example.first_code(runtime, tenant, brand, credentials, PMS_CONFIG.get(brand, {}))
                 results[brand] = (message, runtime.tenant(tenant).booking_status("bk-1001"))
             except Exception as e:  # noqa: BLE001 - reported below
                 results[brand] = e
@@ -165,6 +165,7 @@ def test_the_readme_example_puts_the_code_on_every_brands_lock(runtime: Runtime,
         # The lock-side truth, once the stubs' clock is at the tenants'.
         http.sync()
         on_locks = stub.pins()
+        events = {brand: [code_event_from_json(e.json) for e in db.tenant(f"acct-{brand}").events_after(0, 100)] for brand, _, _ in BRANDS}
     for brand, _, lock in BRANDS:
         outcome = results[brand]
         assert not isinstance(outcome, Exception), f"{brand}: the README example failed: {outcome!r}"
@@ -179,3 +180,8 @@ def test_the_readme_example_puts_the_code_on_every_brands_lock(runtime: Runtime,
         assert (p["lock"], p["pin"], p["removed_at"]) == (lock, status.pin, None), p
         window = (datetime.fromtimestamp(status.window.start, timezone.utc), datetime.fromtimestamp(status.window.end, timezone.utc))
         assert (p["start"], p["end"]) == tuple(w.strftime("%Y-%m-%dT%H:%M:%SZ") for w in window), p
+        # The code events of the booking, recorded once each in the shared `events` table (R27).
+        kinds = [e.kind for e in events[brand] if e.booking_id == "bk-1001"]
+        assert "on-lock" in kinds and kinds[0] == "scheduled", f"{brand}: {kinds}"
+        assert all(e.brand == brand for e in events[brand] if e.brand is not None)
+        assert len({e.id for e in events[brand]}) == len(events[brand])

@@ -11,12 +11,22 @@ from typing import List, Tuple
 
 import pytest
 
-from smartlock_host import HttpClient, HttpError, HttpRequest, VendorRoutes
+from smartlock_host import BrandInfo, HttpClient, HttpError, HttpRequest, MemoryStore, Runtime, Tenant, VendorRoutes
 from smartlock_host.http import parse_target
+from smartlock_host.scenario import stub_routes
+
+#: A brand as the component lists it, with two origins.
+IGLOO = BrandInfo(
+    id="igloohome",
+    name="igloohome",
+    credentials=(),
+    lock_needs="a bridge",
+    origins=("https://auth.igloohome.co", "https://api.igloodeveloper.co"),
+)
 
 
 def test_routes_rewrite_vendor_origins_and_refuse_others() -> None:
-    routes = VendorRoutes.via_stub("http://127.0.0.1:9/", ("igloohome",))
+    routes = VendorRoutes.from_brands([IGLOO], lambda _id: "http://127.0.0.1:9/")
     assert (
         routes.resolve("https://api.igloodeveloper.co/igloohome/devices?page=2")
         == "http://127.0.0.1:9/igloohome/devices?page=2"
@@ -39,19 +49,24 @@ def test_routes_rewrite_vendor_origins_and_refuse_others() -> None:
     assert bad.value.kind == "transport"
     with pytest.raises(HttpError):
         VendorRoutes().resolve("https://api.igloodeveloper.co/")
-    assert str(pytest.raises(HttpError, VendorRoutes.igloohome().resolve, "https://evil.example.com/x").value) == (
+    assert str(pytest.raises(HttpError, VendorRoutes.from_brands([IGLOO]).resolve, "https://evil.example.com/x").value) == (
         "forbidden: host evil.example.com is not allowed"
     )
 
 
-def test_every_vendor_routes_to_itself_or_to_its_place_in_the_stub() -> None:
-    real = VendorRoutes.all_vendors()
-    assert real.origins() == [
-        "https://auth.igloohome.co",
-        "https://api.igloodeveloper.co",
-        "https://api.nuki.io",
-        "https://euapi.ttlock.com",
-    ]
+def test_the_default_allow_list_is_every_origin_the_components_brands_list() -> None:
+    assert VendorRoutes.all_brands().is_all_brands
+    assert VendorRoutes.all_brands().origins() == []  # spelled out only against a component's brands
+    spelled = VendorRoutes.all_brands().insert("https://api.nuki.io", "http://127.0.0.1:9/nuki").expanded([IGLOO])
+    assert spelled.origins() == ["https://auth.igloohome.co", "https://api.igloodeveloper.co", "https://api.nuki.io"]
+    assert spelled.resolve("https://api.nuki.io/x") == "http://127.0.0.1:9/nuki/x"
+
+
+def test_every_vendor_routes_to_itself_or_to_its_place_in_the_stub(runtime: Runtime) -> None:
+    brands = list(runtime.brands())
+    real = runtime.tenant(Tenant("routes", MemoryStore())).tenant.routes
+    assert real.origins() == [origin for brand in brands for origin in brand.origins]
+    assert {"https://auth.igloohome.co", "https://api.nuki.io", "https://euapi.ttlock.com"} <= set(real.origins())
     for url in [
         "https://auth.igloohome.co/oauth2/token",
         "https://api.igloodeveloper.co/igloohome/devices",
@@ -59,7 +74,7 @@ def test_every_vendor_routes_to_itself_or_to_its_place_in_the_stub() -> None:
         "https://euapi.ttlock.com/v3/lock/list?pageNo=1",
     ]:
         assert real.resolve(url) == url
-    stub = VendorRoutes.via_stub("http://127.0.0.1:9/")
+    stub = stub_routes(brands, "http://127.0.0.1:9/")
     for url, sent in [
         ("https://auth.igloohome.co/oauth2/token", "http://127.0.0.1:9/oauth2/token"),
         ("https://api.nuki.io/smartlock?x=1", "http://127.0.0.1:9/nuki/smartlock?x=1"),

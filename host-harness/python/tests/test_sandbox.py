@@ -182,7 +182,8 @@ def test_only_the_vendor_routes_are_reachable_other_urls_are_forbidden_without_a
     try:
         counting = Counting()
         # Only igloohome's origins, routed to the listener as if it were the stub.
-        routes = VendorRoutes.via_stub(f"http://127.0.0.1:{port}", ("igloohome",))
+        base = f"http://127.0.0.1:{port}"
+        routes = VendorRoutes([("https://auth.igloohome.co", base), ("https://api.igloodeveloper.co", base)])
         handle = hostile.tenant(Tenant("sandbox-forbidden", MemoryStore(), http=counting, routes=routes))
         text = handle.render_variable("forbidden", str(port))
         assert text is not None
