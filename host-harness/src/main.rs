@@ -341,7 +341,7 @@ fn run_stub(
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?;
     // A scenario file (its vendor worlds and `start`), or a bare igloohome world.
-    let is_scenario = ["igloohome", "nuki", "ttlock"].iter().any(|k| value.get(k).is_some());
+    let is_scenario = crate_vendors().any(|k| value.get(k).is_some());
     let mut config: WorldConfig = if is_scenario {
         serde_json::from_value(value).map_err(|e| InvalidScenario(format!("{}: {e}", file.display())))?
     } else {
@@ -363,4 +363,9 @@ fn run_stub(
     }
     host_harness::stubs::serve_forever(world, port).context("serving the stub")?;
     Ok(())
+}
+
+/// The vendor worlds a scenario file may hold, by their keys.
+fn crate_vendors() -> impl Iterator<Item = &'static str> {
+    host_harness::stubs::Vendor::ALL.into_iter().map(|v| v.as_str())
 }

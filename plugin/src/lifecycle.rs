@@ -121,6 +121,10 @@ pub struct Fallback {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_use_within_secs: Option<i64>,
     pub issued_at: Instant,
+    /// The end of the stay's window it was issued for (before rounding):
+    /// a stay that now ends earlier was shortened.
+    #[serde(default)]
+    pub stay_end: Instant,
     /// The booking was cancelled or shortened while the code stays valid,
     /// and the manager has been told (one e-mail, R24).
     #[serde(default)]
@@ -316,7 +320,7 @@ impl BookingRecord {
             return false;
         }
         let stay_end = self.target.as_ref().map(|t| t.placement.end).or(self.stay.map(|(_, end)| end));
-        !self.facts.confirmed || stay_end.is_some_and(|end| end < fb.end)
+        !self.facts.confirmed || stay_end.is_some_and(|end| end < fb.stay_end.min(fb.end))
     }
 
     /// Whether the one alert e-mail is due (R12, R13).

@@ -215,6 +215,7 @@ fn issue_fallback<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut
                 revocable: offline.revocable,
                 first_use_within_secs: offline.first_use_within_secs,
                 issued_at: now,
+                stay_end: t.placement.end,
                 notice_sent: false,
             });
             Store::new(host).save_booking(rec, host.now(), Vec::new())?;

@@ -38,21 +38,21 @@ fn seed_walkthrough_creates_five_days_before_and_removes_after_check_out() {
 }
 
 #[test]
-fn bridge_offline_alert_one_email_and_code_once_the_bridge_is_back() {
+fn r24_bridge_offline_alert_one_email_naming_an_offline_code_that_covers_the_stay() {
     let report = example("bridge-offline-alert.json");
     assert_steps_ok(&report);
-    // Lisbon (WEST, +01): alert at 18:00 local on June 9.
+    // Lisbon (WEST, +01): alert at 18:00 local on June 9, with the algoPIN
+    // issued in the same step (R24); the regular code is no longer tried.
     assert_eq!(report.emails.len(), 1);
     assert_eq!(utc(report.emails[0].at), "2026-06-09T17:00:00Z");
-    assert_eq!(report.pins.len(), 1);
+    assert_eq!(report.pins.len(), 1, "{:?}", report.pins);
     let p = &report.pins[0];
-    assert!(
-        p.added_at > utc_secs("2026-06-09T19:30:00Z") && p.added_at < utc_secs("2026-06-09T23:00:00Z"),
-        "{}",
-        utc(p.added_at)
-    );
+    assert_eq!(p.kind, host_harness::stubs::PinKind::Offline);
+    assert_eq!(utc(p.added_at), "2026-06-09T17:00:00Z");
+    assert!(report.emails[0].body.contains(&p.pin), "the alert names the offline code");
+    // The stay's window (13:00Z..11:00Z) in whole hours; never removed.
     assert_eq!((utc(p.start), utc(p.end)), ("2026-06-10T13:00:00Z".into(), "2026-06-12T11:00:00Z".into()));
-    assert_eq!(p.removed_at.map(utc).as_deref(), Some("2026-06-12T11:00:30Z"));
+    assert_eq!(p.removed_at, None);
 }
 
 fn utc_secs(s: &str) -> i64 {

@@ -1,15 +1,28 @@
 //! R11-R13: retries while the bridge is offline, the evening alert, and
-//! last-minute bookings.
+//! last-minute bookings — as they stand without a fallback code (R24: the
+//! igloohome API client here owns no algoPIN scope, so the stub refuses
+//! offline codes with 403). `fallback.rs` has the same timelines with one.
 
 use serde_json::json;
 
 use crate::common::*;
 
+/// [`paris_setup`] for an API client that may not issue algoPINs.
+fn setup_without_offline_codes() -> Vec<serde_json::Value> {
+    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    steps.push(step(
+        "2026-03-01T08:05:00Z",
+        "fault",
+        json!({"endpoint": "algopin", "status": 403, "count": 1_000_000}),
+    ));
+    steps
+}
+
 /// Paris, check-in March 20 (15:00+01), days_before 5: creation March 14
 /// 23:00Z, alert March 19 17:00Z (18:00 local), retry deadline March 19
 /// 23:00Z (midnight local). B1 goes offline before the creation.
 fn offline_until(back: &str, end_at: &str) -> host_harness::scenario::Report {
-    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    let mut steps = setup_without_offline_codes();
     steps.push(booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
     steps.push(bridge("2026-03-14T20:00:00Z", "B1", false));
     steps.push(bridge(back, "B1", true));
@@ -69,7 +82,7 @@ fn r12_bridge_back_after_midnight_no_code_and_one_email() {
 
 #[test]
 fn r12_at_most_one_alert_even_across_restarts() {
-    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    let mut steps = setup_without_offline_codes();
     steps.push(booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
     steps.push(bridge("2026-03-14T20:00:00Z", "B1", false));
     steps.push(step("2026-03-19T17:00:00Z", "restart", json!({})));
@@ -85,7 +98,7 @@ fn r12_at_most_one_alert_even_across_restarts() {
 
 #[test]
 fn r13_booking_after_six_pm_on_the_eve_is_tried_at_once_and_alerted_at_once() {
-    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    let mut steps = setup_without_offline_codes();
     steps.push(bridge("2026-03-19T12:00:00Z", "B1", false));
     steps.push(booking("2026-03-19T20:05:00Z", "late", "p1", "2026-03-20", "2026-03-22"));
     steps.push(end("2026-03-20T03:00:00Z"));
@@ -101,7 +114,7 @@ fn r13_booking_after_six_pm_on_the_eve_is_tried_at_once_and_alerted_at_once() {
 
 #[test]
 fn r13_booking_after_six_pm_with_the_bridge_up_gets_its_code_at_once_and_no_alert() {
-    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    let mut steps = setup_without_offline_codes();
     steps.push(booking("2026-03-19T20:05:00Z", "late", "p1", "2026-03-20", "2026-03-22"));
     steps.push(end("2026-03-20T03:00:00Z"));
     let report = run("r13 eve ok", "2026-03-01T08:00:00Z", steps.clone());
@@ -120,7 +133,7 @@ fn r13_booking_after_the_retry_deadline_is_tried_hourly_until_its_window_starts(
     // Booked on check-in day 02:05 local; bridge offline until 12:10Z
     // (13:10 local), window starts 14:30 local: created by an hourly retry.
     let mut h = harness("2026-03-01T08:00:00Z");
-    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    let mut steps = setup_without_offline_codes();
     steps.push(bridge("2026-03-19T12:00:00Z", "B1", false));
     apply_steps(&mut h, steps);
     let jobs = |h: &host_harness::scenario::Harness| h.world.http_counts().by_endpoint["jobs"];
@@ -146,7 +159,7 @@ fn r13_booking_after_the_retry_deadline_is_tried_hourly_until_its_window_starts(
     assert!(added >= attempts[12], "created by that attempt: {}", utc(added));
     assert_eq!(h.storage.emails().unwrap().len(), 1, "alerted after the first failed attempt");
     // And one whose window already started: one attempt, then no more.
-    let mut steps = paris_setup("2026-03-01T08:00:00Z", 5, 30);
+    let mut steps = setup_without_offline_codes();
     steps.push(bridge("2026-03-19T12:00:00Z", "B1", false));
     steps.push(booking("2026-03-20T15:05:00Z", "walkin", "p1", "2026-03-20", "2026-03-22"));
     steps.push(bridge("2026-03-20T18:10:00Z", "B1", true));

@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{Days, NaiveDate};
 use chrono::{LocalResult, NaiveDateTime, NaiveTime, TimeZone as _};
 use host_harness::scenario::{Action, Harness, StepOutcome};
-use host_harness::stubs::{PinRecord, WorldConfig};
+use host_harness::stubs::{PinKind, PinRecord, WorldConfig};
 use proptest::prelude::*;
 use proptest::test_runner::{RngSeed, TestCaseError, TestRunner};
 use serde_json::json;
@@ -458,6 +458,8 @@ struct Outcome {
     /// online.
     channel_changes: Vec<Vec<(i64, bool)>>,
     pins: Vec<PinRecord>,
+    /// Offline codes the brands issued as fallbacks (R24).
+    offline: Vec<PinRecord>,
     /// The instants of the e-mails sent, by dedup key.
     alerts: BTreeMap<String, Vec<i64>>,
 }
@@ -905,6 +907,7 @@ fn run_timeline(tl: &Timeline) -> Result<Outcome, TestCaseError> {
     }
     run.harness.advance_to(end);
 
+    let pins = run.harness.world.pins();
     let mut alerts = BTreeMap::new();
     for e in run.harness.storage.emails().map_err(|e| TestCaseError::fail(format!("outbox: {e}")))? {
         alerts.entry(e.dedup_key).or_insert_with(Vec::new).push(e.at);
@@ -913,7 +916,11 @@ fn run_timeline(tl: &Timeline) -> Result<Outcome, TestCaseError> {
         end,
         bookings: run.bookings,
         channel_changes: run.channel_changes,
-        pins: run.harness.world.pins(),
+        // Offline codes (R24) are judged on their own: the lock computes
+        // them, nothing deletes them, and they may overlap the late regular
+        // code the plugin then deletes.
+        pins: pins.iter().filter(|p| p.kind != PinKind::Offline).cloned().collect(),
+        offline: pins.into_iter().filter(|p| p.kind == PinKind::Offline).collect(),
         alerts,
     })
 }
@@ -1023,6 +1030,15 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
         }
     }
 
+    // R24: an offline code only ever goes to a booking whose alert went out.
+    for p in &o.offline {
+        prop_assert!(
+            o.alerts.keys().any(|k| k.strip_prefix("alert/").is_some_and(|b| p.access_name.contains(&format!("({b})")))),
+            "R24: an offline code without its booking's alert: {}",
+            show(p)
+        );
+    }
+
     // R8: six digits, not all the same, not a straight run; Nuki's own
     // rule on top.
     for p in &o.pins {
@@ -1051,7 +1067,9 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
     // (e) at most one alert per booking, and only for bookings.
     for (key, sent) in &o.alerts {
         prop_assert!(sent.len() <= 1, "(e) {} e-mails with key {key}", sent.len());
-        let id = key.strip_prefix("alert/");
+        // The alert (R12), and the note that a fallback code outlives a
+        // cancelled or shortened stay (R24).
+        let id = key.strip_prefix("alert/").or_else(|| key.strip_prefix("fallback-notice/"));
         prop_assert!(id.is_some_and(|id| id.starts_with('b')), "unexpected e-mail {key}");
     }
 
@@ -1160,6 +1178,20 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
         // started is kept "mid-stay" and may delay the new one: not judged.
         let kept_mid_stay = pins.iter().any(|p| !on_lock(p) && until(p) > p.start);
         if settled > plan.retry_deadline.min(plan.window_start) || kept_mid_stay {
+            continue;
+        }
+        // R24: a booking that got an offline code instead holds that one,
+        // covering its window; the regular code is no longer tried.
+        let tag = format!("({id})");
+        let fallback: Vec<&PinRecord> = o.offline.iter().filter(|p| p.access_name.contains(&tag)).collect();
+        if !fallback.is_empty() {
+            prop_assert!(
+                fallback.iter().any(|p| on_lock(p) && p.start <= plan.window_start.max(p.added_at) && p.end >= plan.window_end),
+                "R24 {id}: its offline code does not cover {}..{}: {:#?}",
+                utc(plan.window_start),
+                utc(plan.window_end),
+                fallback.iter().map(|p| show(p)).collect::<Vec<_>>()
+            );
             continue;
         }
         let created_by = settled.max(plan.create_at + SETTLE);
