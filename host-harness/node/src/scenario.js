@@ -126,7 +126,7 @@ export class StubProcess {
     this._now = now;
   }
 
-  /** Takes an igloohome bridge, a TTLock gateway or a Nuki lock off or on line. */
+  /** Takes a device carrying a brand's codes (a bridge, a gateway, a lock's own link) off or on line. */
   async setOnline(provider, id, online) {
     if (this._onlineRoute !== 'bridge') {
       const r = await this.admin('POST', 'online', { provider, id, online });

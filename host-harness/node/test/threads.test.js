@@ -7,12 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Host, LoadedComponent, SimClock, SqliteDb, SyncHttpClient, silentLogger } from '../src/index.js';
-import { StubProcess, harnessBinary, stubRoutes } from '../src/scenario.js';
+import { stubRoutes } from '../src/scenario.js';
+import { startStubWorld, stopStubWorlds } from './stub-world.js';
 
 const NOW = Date.parse('2026-03-01T08:00:00Z') / 1000;
 const property = { id: 'p1', name: 'Sea View', timezone: 'Europe/Paris' };
@@ -25,19 +24,12 @@ const world = {
   },
 };
 
-let component;
-let dir;
-let stub;
+let component, dir, stub;
 before(async () => {
   component = await LoadedComponent.load();
-  dir = mkdtempSync(join(tmpdir(), 'smartlock-node-threads-'));
-  writeFileSync(join(dir, 'world.json'), JSON.stringify(world));
-  stub = await StubProcess.start(join(dir, 'world.json'), { binary: harnessBinary(), stderr: null });
+  ({ stub, dir } = await startStubWorld(world, 'threads'));
 });
-after(async () => {
-  await stub?.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(stopStubWorlds);
 
 /**
  * A vendor in this process: forwards every request to the stub process,
