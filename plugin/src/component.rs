@@ -346,6 +346,9 @@ impl admin::Guest for Component {
                             .is_none()
                             .then(|| l.needs.clone().unwrap_or_else(|| id.capabilities().needs.to_string())),
                         remote: l.remote.map(remote_out),
+                        unreachable_since: crate::health::of(&WitHost, id, &l.id)
+                            .ok()
+                            .and_then(|h| h.unreachable_since),
                         id: l.id,
                         name: l.name,
                     })

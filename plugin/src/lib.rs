@@ -10,6 +10,7 @@ pub mod alert;
 pub mod brands;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod host;
 pub mod lifecycle;
 pub mod memory_host;

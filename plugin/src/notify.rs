@@ -22,6 +22,11 @@ fn outbox_key(scope: &str, seq: u64) -> String {
     format!("{OUTBOX_PREFIX}{}/{seq:010}", crate::store::esc(scope))
 }
 
+/// The write that queues `event` as the `seq`-th of `scope` (a booking, a lock).
+pub fn queue(scope: &str, seq: u64, event: &CodeEvent) -> Result<Write, StorageError> {
+    crate::store::set(&outbox_key(scope, seq), event)
+}
+
 /// The events the record's change since its last report makes, and the
 /// queue writes for them; `rec.reported` moves on. Nothing when nothing a
 /// PMS would see changed.
@@ -112,7 +117,7 @@ pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
             at_risk: None,
             detail,
         };
-        if let Ok(w) = crate::store::set(&outbox_key(&rec.facts.id, seq), &event) {
+        if let Ok(w) = queue(&rec.facts.id, seq, &event) {
             writes.push(w);
         }
     }

@@ -3,6 +3,7 @@
 //! through the [`Vendor`] seam only.
 
 use crate::alert;
+use crate::health;
 use crate::error::{PluginError, Result};
 use crate::host::{Host, Level};
 use crate::lifecycle::{
@@ -317,6 +318,8 @@ fn poll<H: Host + ?Sized>(
         }
         Ok(Confirmed::Failed(reason)) => {
             host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
+            let p = &job.code.placement;
+            health::unreachable(host, p.provider, &p.lock_id, p.start, &reason, now)?;
             rec.job = None;
             let plain = format!(
                 "{}: check that {}; it is tried again every hour",
@@ -417,9 +420,10 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
     Ok(Step::Next)
 }
 
-/// A write reached the lock: the record says so.
+/// A write reached the lock: the record says so (and the lock is reachable, R28).
 fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id: Option<String>) -> Result<()> {
     let lock = job.code.placement.lock_id.clone();
+    health::reachable(host, job.code.placement.provider, &lock, host.now())?;
     match job.kind {
         JobKind::Create | JobKind::Update => {
             host.log(Level::Info, &format!("PIN of booking {} confirmed on lock {lock}", rec.facts.id));
@@ -531,6 +535,10 @@ fn submit<H: Host + ?Sized>(
         }
         Err(e) => {
             host.log(Level::Warn, &format!("booking {}: {kind:?} not sent: {e}", rec.facts.id));
+            if let VendorError::Offline(reason) = &e {
+                let p = &code.placement;
+                health::unreachable(host, p.provider, &p.lock_id, p.start, reason, now)?;
+            }
             if !e.outcome_unknown() {
                 rec.job = None;
             }

@@ -5,6 +5,7 @@
 mod account;
 mod changes;
 mod common;
+mod events;
 mod examples;
 mod failures;
 mod faults;

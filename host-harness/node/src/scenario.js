@@ -540,11 +540,29 @@ export function reportEvents(events) {
 /** A code status as reports spell it. */
 export function statusJson(s) {
   const opt = (v) => (v === undefined ? null : v);
+  // The Rust runner's one code-status shape (serve's keys), with the
+  // step's original `booking` and `lock` beside them.
+  const fallback = s.fallback === undefined ? null : {
+    kind: s.fallback.kind,
+    pin: s.fallback.pin,
+    window: {
+      start: utc(s.fallback.window.start),
+      end: utc(s.fallback.window.end),
+      start_local: s.fallback.window.startLocal,
+      end_local: s.fallback.window.endLocal,
+    },
+    rule: opt(s.fallback.rule),
+    revocable: s.fallback.revocable,
+  };
   return {
+    booking_id: s.bookingId,
     booking: s.bookingId,
     state: s.state.replace(/-/g, '_'),
     pin: opt(s.pin),
+    provider: opt(s.brand),
+    lock_id: opt(s.lockId),
     lock: opt(s.lockId),
+    fallback,
     window:
       s.window === undefined
         ? null

@@ -246,6 +246,19 @@ class CodeStatus:
     last_error: Optional[str]
     next_attempt: Optional[int]
     alert_sent: bool
+    #: The fallback code the guest got instead (R24), if any.
+    fallback: Optional["FallbackCode"] = None
+
+
+@dataclass(frozen=True)
+class FallbackCode:
+    """A code the guest got instead of the regular one (R24)."""
+
+    kind: str
+    pin: str
+    window: Window
+    rule: Optional[str]
+    revocable: bool
 
 
 @dataclass(frozen=True)
@@ -431,12 +444,18 @@ def code_event_from_json(text: str) -> CodeEvent:
     )
 
 
+def window_from_wit(w: Any) -> Window:
+    return Window(start=w.start, end=w.end, start_local=field_of(w, "start-local"), end_local=field_of(w, "end-local"))
+
+
 def status_from_wit(r: Any) -> CodeStatus:
     w = r.window
-    window = (
+    window = None if w is None else window_from_wit(w)
+    f = getattr(r, "fallback", None)
+    fallback = (
         None
-        if w is None
-        else Window(start=w.start, end=w.end, start_local=field_of(w, "start-local"), end_local=field_of(w, "end-local"))
+        if f is None
+        else FallbackCode(kind=f.kind, pin=f.pin, window=window_from_wit(f.window), rule=f.rule, revocable=f.revocable)
     )
     return CodeStatus(
         booking_id=field_of(r, "booking-id"),
@@ -449,6 +468,7 @@ def status_from_wit(r: Any) -> CodeStatus:
         last_error=field_of(r, "last-error"),
         next_attempt=field_of(r, "next-attempt"),
         alert_sent=field_of(r, "alert-sent"),
+        fallback=fallback,
     )
 
 

@@ -411,11 +411,31 @@ def report_events(storage: KvStore) -> List[Json]:
 def status_json(s: CodeStatus) -> Json:
     """A code status as reports spell it."""
     w = s.window
+    f = s.fallback
+    # The Rust runner's one code-status shape (serve's keys), with the
+    # step's original ``booking`` and ``lock`` beside them.
     return {
+        "booking_id": s.booking_id,
         "booking": s.booking_id,
         "state": s.state.replace("-", "_"),
         "pin": s.pin,
+        "provider": s.brand,
+        "lock_id": s.lock_id,
         "lock": s.lock_id,
+        "fallback": None
+        if f is None
+        else {
+            "kind": f.kind,
+            "pin": f.pin,
+            "window": {
+                "start": utc(f.window.start),
+                "end": utc(f.window.end),
+                "start_local": f.window.start_local,
+                "end_local": f.window.end_local,
+            },
+            "rule": f.rule,
+            "revocable": f.revocable,
+        },
         "window": None
         if w is None
         else {"start": utc(w.start), "end": utc(w.end), "start_local": w.start_local, "end_local": w.end_local},

@@ -200,6 +200,7 @@ pub fn lock_json(l: &api::LockInfo) -> Value {
         "remote": l.remote.as_ref().map(remote_json),
         "assignable": l.remote.is_some(),
         "needs": l.needs,
+        "unreachable_since": l.unreachable_since.map(utc),
     })
 }
 
