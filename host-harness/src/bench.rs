@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::json;
+use smartlock_plugin::brands::{BrandId, Connection};
 use smartlock_plugin::host as guest_host;
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::model::{Assignment, BookingFacts, PropertyFacts};
 use smartlock_plugin::store as guest_store;
-use smartlock_plugin::brands::{BrandId, Connection};
 
 use crate::imports::{
     HttpBackend, HttpError, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock, SqliteDb, Tenant, VendorRoutes,
@@ -510,10 +510,7 @@ impl Lifecycle for Native {
         expect_native(smartlock_plugin::events::on_property_changed(&self.host, facts), "property");
     }
     fn assign(&self, property: &str, lock: &str) {
-        expect_native(
-            smartlock_plugin::admin::assign(&self.host, property, igloohome(), lock, None, None),
-            "assign",
-        );
+        expect_native(smartlock_plugin::admin::assign(&self.host, property, igloohome(), lock, None, None), "assign");
     }
     fn booking(&self, id: &str, property: &str) {
         let e = event(id, property);

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::imports::{Clock, KvStore, SimClock, SqliteDb, Tenant, UreqBackend, UreqConfig};
-use crate::stubs::igloohome::StubConfig;
 use crate::stub_routes;
+use crate::stubs::igloohome::StubConfig;
 use crate::stubs::nuki::NukiConfig;
 use crate::stubs::ttlock::TtlockConfig;
 use crate::stubs::{Fault, HttpCounts, PinRecord, StubServer, Vendor, World, WorldConfig};
@@ -681,7 +681,9 @@ pub fn event_json(e: &api::CodeEvent) -> Value {
     out.insert("id".into(), json!(e.id));
     out.insert("at".into(), json!(utc(e.at)));
     out.insert("state".into(), json!(state));
-    for (key, value) in [("booking", &e.booking_id), ("property", &e.property_id), ("provider", &e.brand), ("lock", &e.lock_id)] {
+    for (key, value) in
+        [("booking", &e.booking_id), ("property", &e.property_id), ("provider", &e.brand), ("lock", &e.lock_id)]
+    {
         if let Some(v) = value {
             out.insert(key.into(), json!(v));
         }
@@ -961,7 +963,10 @@ impl Driver {
                     (None, Some(booking)) => {
                         let message = match self.messages.get(booking) {
                             Some(m) => m.clone(),
-                            None => p.render_variable("smartlock_code", booking).map_err(|e| e.to_string())?.unwrap_or_default(),
+                            None => p
+                                .render_variable("smartlock_code", booking)
+                                .map_err(|e| e.to_string())?
+                                .unwrap_or_default(),
                         };
                         digit_runs(&message)
                     }
@@ -1035,10 +1040,7 @@ impl Action {
 
 /// Every run of 4 to 12 digits in a message: what a guest would type.
 fn digit_runs(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_ascii_digit())
-        .filter(|run| (4..=12).contains(&run.len()))
-        .map(str::to_owned)
-        .collect()
+    text.split(|c: char| !c.is_ascii_digit()).filter(|run| (4..=12).contains(&run.len())).map(str::to_owned).collect()
 }
 
 fn saturate(v: i64) -> i32 {

@@ -92,7 +92,10 @@ fn r22_both_hosts_refuse_bad_scenario_files_with_the_same_line() {
         assert_eq!(rust.status.code(), Some(2), "{file}: the Rust host: {r}");
         assert!(rust.stdout.is_empty() && node.stdout.is_empty(), "{file}: a report on stdout");
         assert_eq!(r.lines().count(), 1, "{file}: the Rust host's error is one line: {r}");
-        assert!(r.starts_with(&format!("error: {}", file.trim_start_matches("./"))) || r.starts_with("error: cannot read "), "{file}: {r}");
+        assert!(
+            r.starts_with(&format!("error: {}", file.trim_start_matches("./"))) || r.starts_with("error: cannot read "),
+            "{file}: {r}"
+        );
         if node.status.code() != Some(2) || r != n {
             mismatches.push(format!("{file}:\n  rust (2): {r}\n  node ({:?}): {n}", node.status.code()));
         }

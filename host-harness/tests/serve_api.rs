@@ -67,6 +67,7 @@ fn every_route_of_the_api() {
     let paths = openapi.body["paths"].as_object().unwrap();
     let documented = [
         ("/api/service", "get"),
+        ("/api/brands", "get"),
         ("/api/tenants", "get"),
         ("/api/tenants/{tenant}/properties", "get"),
         ("/api/tenants/{tenant}/properties/{property}", "get"),
@@ -87,6 +88,11 @@ fn every_route_of_the_api() {
         ("/api/tenants/{tenant}/keys", "get"),
         ("/api/tenants/{tenant}/keys", "post"),
         ("/api/tenants/{tenant}/keys/{key_id}", "delete"),
+        // Feed and webhooks: exercised in serve_events.rs.
+        ("/api/tenants/{tenant}/events", "get"),
+        ("/api/tenants/{tenant}/webhook", "get"),
+        ("/api/tenants/{tenant}/webhook", "put"),
+        ("/api/tenants/{tenant}/webhook", "delete"),
     ];
     for (path, method) in documented {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
@@ -94,6 +100,15 @@ fn every_route_of_the_api() {
     let operations: usize =
         paths.values().map(|p| p.as_object().unwrap().keys().filter(|k| *k != "parameters").count()).sum();
     assert_eq!(operations, documented.len(), "every documented route is tested here");
+
+    // R30: the brands as data, without a key; the connect forms come from it.
+    let brands = send("GET", &format!("{base}/api/brands"), None, None, &[]);
+    assert_eq!(brands.status, 200);
+    let ids: Vec<&str> = brands.body["brands"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["igloohome", "nuki", "ttlock", "seam"]);
+    for b in brands.body["brands"].as_array().unwrap() {
+        assert!(b["credentials"].as_array().is_some_and(|f| !f.is_empty()) && b["origins"].is_array(), "{b}");
+    }
 
     // The service, its clock and the tenants.
     let service = send("GET", &format!("{base}/api/service"), None, None, &[]);

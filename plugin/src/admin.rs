@@ -1,10 +1,10 @@
 //! The dashboard panel: connect (R1, R2), locks (R3), assignments (R4, R5,
 //! R17), disconnect (R18) and code status.
 
+use crate::brands::{self, BrandId, CachedToken, Connection, FieldProblem, Fields, LockInfo, VendorError};
 use crate::error::{PluginError, Result};
 use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
-use crate::brands::{self, BrandId, CachedToken, Connection, FieldProblem, Fields, LockInfo, VendorError};
 pub use crate::lifecycle::CodeState;
 use crate::lifecycle::{BookingRecord, JobKind};
 use crate::model::{self, Assignment, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};

@@ -102,7 +102,8 @@ fn compose_with_fallback(
 
 /// What the guest must do with a fallback code, if anything.
 pub fn guest_rule(fb: &Fallback) -> Option<String> {
-    fb.first_use_within_secs.map(|s| format!("enter it once within {} hours of its start, or the lock refuses it", s / 3600))
+    fb.first_use_within_secs
+        .map(|s| format!("enter it once within {} hours of its start, or the lock refuses it", s / 3600))
 }
 
 /// R24: the one e-mail when a booking with a fallback code that cannot be

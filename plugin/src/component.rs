@@ -173,9 +173,8 @@ fn to_wit_error(e: PluginError) -> types::Error {
 
 /// The registered brand of that id (unknown-brand otherwise).
 fn brand_in(id: &str) -> Result<BrandId, types::Error> {
-    BrandId::parse(id).ok_or_else(|| {
-        types::Error::UnknownBrand(format!("no brand \"{}\" in this plugin", crate::text::clip(id)))
-    })
+    BrandId::parse(id)
+        .ok_or_else(|| types::Error::UnknownBrand(format!("no brand \"{}\" in this plugin", crate::text::clip(id))))
 }
 
 fn brand_info(b: BrandId) -> admin::BrandInfo {
@@ -325,9 +324,7 @@ impl admin::Guest for Component {
         log_panics();
         core_admin::accounts(&WitHost)
             .map(|list| {
-                list.into_iter()
-                    .map(|a| admin::Account { brand: a.provider.id().to_string(), name: a.name })
-                    .collect()
+                list.into_iter().map(|a| admin::Account { brand: a.provider.id().to_string(), name: a.name }).collect()
             })
             .map_err(to_wit_error)
     }

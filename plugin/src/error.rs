@@ -1,8 +1,8 @@
 //! The plugin's error type; one variant per case the host must tell apart,
 //! mirroring the WIT `types.error` variant.
 
-use crate::host::StorageError;
 use crate::brands::BrandId;
+use crate::host::StorageError;
 use crate::schedule::ScheduleError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -93,7 +93,12 @@ pub fn unreachable<S: Storage + ?Sized>(
 }
 
 /// A write reached the lock: if it was unreachable, one `lock-reachable` event.
-pub fn reachable<S: Storage + ?Sized>(storage: &S, brand: BrandId, lock: &str, now: Instant) -> Result<(), StorageError> {
+pub fn reachable<S: Storage + ?Sized>(
+    storage: &S,
+    brand: BrandId,
+    lock: &str,
+    now: Instant,
+) -> Result<(), StorageError> {
     let mut health = of(storage, brand, lock)?;
     if health.unreachable_since.is_none() {
         return Ok(());

@@ -19,10 +19,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::brands::BrandId;
-pub use crate::status::CodeState;
-use crate::status::Reported;
 use crate::model::{Assignment, BookingFacts, PropertyFacts};
 use crate::schedule::{self, Instant, Plan, PlanInput};
+pub use crate::status::CodeState;
+use crate::status::Reported;
 
 /// What a job does: create, move in place, or delete a code.
 pub use crate::brands::Op as JobKind;
@@ -371,7 +371,6 @@ impl BookingRecord {
         !(now < deadline || (first_try && now < t.placement.end))
     }
 }
-
 
 impl BookingRecord {
     /// The code's state at `now` (one definition, for the status, the events

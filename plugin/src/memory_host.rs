@@ -8,8 +8,8 @@ use crate::host::{
     Clock, Http, HttpError, HttpRequest, HttpResponse, Level, Log, Mailer, Notifier, Scheduler, Storage, StorageError,
     Write,
 };
-use crate::status::CodeEvent;
 use crate::schedule::Instant;
+use crate::status::CodeEvent;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMail {

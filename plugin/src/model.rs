@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{PluginError, Result};
-use crate::schedule;
 use crate::brands::{BrandId, Remote};
+use crate::error::{PluginError, Result};
 use crate::pin::PinRule;
+use crate::schedule;
 pub use crate::text::{clip, clip_to};
 
 pub const MAX_ID_LEN: usize = 128;
@@ -156,4 +156,3 @@ fn check_time(field: &str, time: Option<&str>) -> Result<()> {
             .map_err(|_| PluginError::invalid(field, format!("must be a time \"HH:MM\", not \"{}\"", clip(t)))),
     }
 }
-

@@ -30,7 +30,12 @@ fn six() -> usize {
 impl PinRule {
     /// Six digits 0-9.
     pub fn any_digits() -> PinRule {
-        PinRule { digits: "0123456789".into(), length: PIN_LEN, forbidden_prefixes: Vec::new(), no_triple_repeat: false }
+        PinRule {
+            digits: "0123456789".into(),
+            length: PIN_LEN,
+            forbidden_prefixes: Vec::new(),
+            no_triple_repeat: false,
+        }
     }
 
     /// Whether the lock takes `pin`.

@@ -66,4 +66,3 @@ pub struct Reported {
     /// Events this booking has queued so far (the next id's sequence).
     pub seq: u64,
 }
-

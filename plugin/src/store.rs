@@ -20,9 +20,9 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::brands::{BrandId, Connection};
 use crate::host::{Storage, StorageError, Write};
 use crate::lifecycle::BookingRecord;
-use crate::brands::{BrandId, Connection};
 use crate::model::{Assignment, PropertyFacts};
 use crate::schedule::Instant;
 

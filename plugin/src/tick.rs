@@ -3,8 +3,11 @@
 //! through the [`Vendor`] seam only.
 
 use crate::alert;
-use crate::health;
+use crate::brands::{
+    self, BrandId, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
+};
 use crate::error::{PluginError, Result};
+use crate::health;
 use crate::host::{Host, Level};
 use crate::lifecycle::{
     decide, BookingRecord, Code, Decision, Fallback, Job, JobKind, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS,
@@ -13,9 +16,6 @@ use crate::lifecycle::{
 use crate::pin;
 use crate::schedule::{self, Instant};
 use crate::store::{self, Store, DUE_PREFIX};
-use crate::brands::{
-    self, BrandId, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
-};
 
 /// Bookings looked at per tick, and vendor requests made per tick: a tick
 /// must finish well inside the host's call deadline; the rest waits for the
@@ -197,7 +197,12 @@ fn send_alert<'v, H: Host + ?Sized>(
 
 /// R24: an offline code for the booking's window, where the brand has one.
 /// A brand that fails to give one leaves the alert as R12 has it.
-fn issue_fallback<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut BookingRecord, now: Instant) -> Result<()> {
+fn issue_fallback<H: Host + ?Sized>(
+    host: &H,
+    client: &mut dyn Vendor,
+    rec: &mut BookingRecord,
+    now: Instant,
+) -> Result<()> {
     let Some(t) = rec.target.clone() else { return Ok(()) };
     let caps = client.capabilities();
     let name = access_name(rec, caps);

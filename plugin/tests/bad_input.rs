@@ -17,14 +17,14 @@ use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 
 use smartlock_plugin::admin::{self, CodeState};
+use smartlock_plugin::brands::igloohome::{API_BASE, TOKEN_URL};
+use smartlock_plugin::brands::{self, BrandId};
 use smartlock_plugin::events;
 use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
 use smartlock_plugin::memory_host::MemoryHost;
-use smartlock_plugin::brands::{self, BrandId};
 use smartlock_plugin::model::{BookingFacts, PropertyFacts, MAX_ID_LEN, MAX_NAME_LEN};
 use smartlock_plugin::schedule::Instant;
 use smartlock_plugin::tick;
-use smartlock_plugin::brands::igloohome::{API_BASE, TOKEN_URL};
 use smartlock_plugin::PluginError;
 
 const CLIENT_ID: &str = "fake-client";

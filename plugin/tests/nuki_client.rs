@@ -6,11 +6,11 @@ use std::cell::RefCell;
 
 use serde_json::Value;
 
+use smartlock_plugin::brands::nuki::{Client, API_BASE, OFFLINE};
+use smartlock_plugin::brands::{CodeSpec, Confirmed, Found, Op, Remote, Submitted, Vendor, VendorError};
 use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::schedule::Instant;
-use smartlock_plugin::brands::nuki::{Client, API_BASE, OFFLINE};
-use smartlock_plugin::brands::{CodeSpec, Confirmed, Found, Op, Remote, Submitted, Vendor, VendorError};
 use smartlock_stubs::nuki::{Nuki, NukiAccount, NukiConfig, NukiEndpoint, NukiLock, OfflineWrites, PUSH_TIMEOUT};
 use smartlock_stubs::{PinRecord, Service, StubRequest};
 

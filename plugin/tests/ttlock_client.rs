@@ -8,11 +8,11 @@ use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
+use smartlock_plugin::brands::ttlock::{password_md5, Client, Credentials, API_BASE};
+use smartlock_plugin::brands::{token_key, CachedToken, TokenCache};
+use smartlock_plugin::brands::{CodeSpec, Confirmed, Found, LockInfo, Op, Remote, Submitted, Vendor, VendorError};
 use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
 use smartlock_plugin::memory_host::MemoryHost;
-use smartlock_plugin::brands::{token_key, CachedToken, TokenCache};
-use smartlock_plugin::brands::ttlock::{password_md5, Client, Credentials, API_BASE};
-use smartlock_plugin::brands::{CodeSpec, Confirmed, Found, LockInfo, Op, Remote, Submitted, Vendor, VendorError};
 use smartlock_stubs::ttlock::{
     Ttlock, TtlockAccount, TtlockApp, TtlockConfig, TtlockEndpoint, TtlockGateway, TtlockLock, LINK_CACHE,
 };
@@ -209,11 +209,7 @@ impl World {
     }
 
     fn cached_token(&self) -> Option<CachedToken> {
-        self.host
-            .kv
-            .borrow()
-            .get(&token_key("ttlock"))
-            .map(|b| serde_json::from_slice(b).expect("token record"))
+        self.host.kv.borrow().get(&token_key("ttlock")).map(|b| serde_json::from_slice(b).expect("token record"))
     }
 
     /// The lock's whole passcode listing, asked of the stub directly.
@@ -1008,19 +1004,48 @@ fn the_lifecycle_creates_moves_and_deletes_through_the_gateway() {
     let wrong = admin::connect(
         &w.host,
         smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"),
-        smartlock_plugin::brands::fields([("username", USER), ("password", "wrong"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)]),
+        smartlock_plugin::brands::fields([
+            ("username", USER),
+            ("password", "wrong"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ]),
     );
     assert!(matches!(wrong, Err(smartlock_plugin::PluginError::CredentialsRejected(_))), "{wrong:?}");
     let account = admin::connect(
         &w.host,
         smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"),
-        smartlock_plugin::brands::fields([("username", USER), ("password", PASSWORD), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)]),
+        smartlock_plugin::brands::fields([
+            ("username", USER),
+            ("password", PASSWORD),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ]),
     )
     .expect("connect");
     assert_eq!(account.name, USER);
     events::on_property_changed(&w.host, property()).expect("property");
-    assert!(admin::assign(&w.host, "p1", smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"), BARE_LOCK, Some(1), Some(30)).is_err(), "no gateway");
-    admin::assign(&w.host, "p1", smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"), GW_LOCK, Some(1), Some(30)).expect("assign");
+    assert!(
+        admin::assign(
+            &w.host,
+            "p1",
+            smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"),
+            BARE_LOCK,
+            Some(1),
+            Some(30)
+        )
+        .is_err(),
+        "no gateway"
+    );
+    admin::assign(
+        &w.host,
+        "p1",
+        smartlock_plugin::brands::BrandId::parse("ttlock").expect("registered"),
+        GW_LOCK,
+        Some(1),
+        Some(30),
+    )
+    .expect("assign");
     events::on_booking_changed(&w.host, booking("2026-03-14", true), property()).expect("booking");
 
     // Created at 00:00 Berlin the day before check-in, on the lock at once.

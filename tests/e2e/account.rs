@@ -82,8 +82,7 @@ fn r2_the_secret_appears_in_no_result_log_email_or_report() {
     let mut h = harness("2026-03-01T08:00:00Z");
     let result = act(&mut h, json!({"do": "connect", "client_id": CLIENT_ID, "client_secret": SECRET})).unwrap();
     assert!(!result.to_string().contains(SECRET));
-    let exports =
-        format!("{:?}{:?}", h.plugin.accounts().unwrap(), h.plugin.list_locks("igloohome").unwrap());
+    let exports = format!("{:?}{:?}", h.plugin.accounts().unwrap(), h.plugin.list_locks("igloohome").unwrap());
     assert!(!exports.contains(SECRET), "secret in an export");
     let logs = logs();
     assert!(logs.contains("connected"), "the plugin's logs are captured");

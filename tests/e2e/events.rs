@@ -37,7 +37,11 @@ fn r27_a_codes_life_is_reported_in_order_without_the_pin() {
     ids.dedup();
     assert_eq!(ids.len(), events.len(), "a repeated id");
     for e in events.iter().filter(|e| e["booking"] == "b1") {
-        assert_eq!((e["property"].as_str(), e["provider"].as_str(), e["lock"].as_str()), (Some("p1"), Some("igloohome"), Some("L1")), "{e}");
+        assert_eq!(
+            (e["property"].as_str(), e["provider"].as_str(), e["lock"].as_str()),
+            (Some("p1"), Some("igloohome"), Some("L1")),
+            "{e}"
+        );
         assert!(!e["detail"].as_str().unwrap_or_default().is_empty(), "{e}");
     }
     // Instants never go back.
@@ -66,7 +70,8 @@ fn r28_an_unreachable_lock_is_reported_once_per_outage_and_again_when_back() {
     assert_steps_ok(&report);
     let json = report.to_json();
     let events = json["events"].as_array().expect("events");
-    let health: Vec<&Value> = events.iter().filter(|e| e["state"].as_str().is_some_and(|s| s.starts_with("lock_"))).collect();
+    let health: Vec<&Value> =
+        events.iter().filter(|e| e["state"].as_str().is_some_and(|s| s.starts_with("lock_"))).collect();
     let kinds: Vec<&str> = health.iter().map(|e| e["state"].as_str().unwrap_or_default()).collect();
     assert_eq!(kinds, ["lock_unreachable", "lock_reachable"], "{health:?}");
     let down = health[0];

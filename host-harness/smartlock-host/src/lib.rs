@@ -81,7 +81,8 @@ pub use bindings::api;
 pub use error::PluginError;
 pub use imports::{
     Clock, Email, HttpBackend, HttpError, HttpMethod, HttpRequest, HttpResponse, KvStore, MemoryStore, SimClock,
-    SqliteDb, SqliteStore, StorageError, StoredEvent, SystemClock, Tenant, UreqBackend, UreqConfig, VendorRoutes, Write,
+    SqliteDb, SqliteStore, StorageError, StoredEvent, SystemClock, Tenant, UreqBackend, UreqConfig, VendorRoutes,
+    Write,
 };
 #[cfg(feature = "postgres")]
 pub use imports::{Fence, PgDb, PgStore, Turn};

@@ -432,8 +432,8 @@ impl Runtime {
     /// (logged).
     pub fn brands(&self) -> &[api::BrandInfo] {
         self.inner.brands.get_or_init(|| {
-            let scratch = Tenant::new("brands", Arc::new(crate::MemoryStore::new()))
-                .with_routes(crate::VendorRoutes::new());
+            let scratch =
+                Tenant::new("brands", Arc::new(crate::MemoryStore::new())).with_routes(crate::VendorRoutes::new());
             let handle = self.handle(scratch);
             match handle.call("brands", |p, s| p.pms_smartlock_admin().call_brands(s)) {
                 Ok(brands) => {

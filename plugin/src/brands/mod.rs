@@ -64,3 +64,40 @@ fn clip_name(name: &str) -> String {
 pub(crate) fn legacy_remote(channel: &str) -> Remote {
     Remote::through("bridge", channel)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R30: every brand is data — a unique id, a name, a connect form whose
+    /// fields are named and labelled, what a lock needs, and origins a host
+    /// can allow — and its stored credentials say which brand they are.
+    #[test]
+    fn r30_every_brand_is_listed_once_with_its_form_origins_and_needs() {
+        let ids: Vec<&str> = REGISTRY.iter().map(|b| b.id).collect();
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        for brand in REGISTRY {
+            assert!(!brand.name.is_empty() && !brand.capabilities.needs.is_empty(), "{}", brand.id);
+            assert!(!brand.fields.is_empty() && brand.fields.iter().all(|f| !f.name.is_empty() && !f.label.is_empty()));
+            assert!(brand.fields.iter().any(|f| f.secret), "{}: a form without a secret", brand.id);
+            assert!(!brand.origins.is_empty(), "{}", brand.id);
+            for origin in brand.origins {
+                let rest = origin.strip_prefix("https://").unwrap_or_else(|| panic!("{}: {origin}", brand.id));
+                assert!(!rest.is_empty() && !rest.contains('/'), "{}: an origin is scheme://host: {origin}", brand.id);
+            }
+            assert_eq!(BrandId::parse(brand.id).map(BrandId::id), Some(brand.id));
+            // Every field is required; an unknown one is named.
+            let mut given: Fields = brand.fields.iter().map(|f| (f.name.to_string(), "x".to_string())).collect();
+            assert!(brand.credentials(given.clone()).is_ok(), "{}", brand.id);
+            given.insert("colour".into(), "blue".into());
+            let problems = brand.credentials(given).expect_err("an unknown field");
+            assert!(problems.iter().any(|p| p.field == "colour"), "{problems:?}");
+            let empty = brand.credentials(Fields::new()).expect_err("nothing given");
+            assert_eq!(empty.len(), brand.fields.len(), "{}: every missing field named at once", brand.id);
+        }
+        assert!(BrandId::parse("acme").is_none());
+    }
+}

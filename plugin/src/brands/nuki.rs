@@ -684,7 +684,10 @@ mod tests {
         let l =
             parse_lock(&json!({"smartlockId": 18_205_286_116u64, "name": "Front", "config": {"keypadPaired": true}}))
                 .expect("lock");
-        assert_eq!((l.id.as_str(), l.name.as_str(), l.remote), ("18205286116", "Front", Some(Remote::direct("keypad"))));
+        assert_eq!(
+            (l.id.as_str(), l.name.as_str(), l.remote),
+            ("18205286116", "Front", Some(Remote::direct("keypad")))
+        );
         let l =
             parse_lock(&json!({"smartlockId": "42", "config": {"name": "Back", "keypad2Paired": true}})).expect("lock");
         assert_eq!((l.id.as_str(), l.name.as_str(), l.remote), ("42", "Back", Some(Remote::direct("keypad"))));

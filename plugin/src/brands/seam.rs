@@ -465,7 +465,9 @@ fn judge(c: &AccessCode, device_errors: &[Issue], asked: &CodeSpec, jit: bool, n
         }
         // Seam loads time-bound codes onto the lock this long before their
         // start: until then it holds the code, which is not a lost write.
-        _ if now < asked.start - LOAD_AHEAD_SECS => Confirmed::Deferred(asked.start - LOAD_AHEAD_SECS + LOAD_SLACK_SECS),
+        _ if now < asked.start - LOAD_AHEAD_SECS => {
+            Confirmed::Deferred(asked.start - LOAD_AHEAD_SECS + LOAD_SLACK_SECS)
+        }
         _ => Confirmed::Pending,
     }
 }

@@ -494,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_allow_list_is_every_listed_origin_to_itself_and_a_host_may_reroute_one_brand() {
+    fn r30_the_default_allow_list_is_every_listed_origin_to_itself_and_a_host_may_reroute_one_brand() {
         let real = VendorRoutes::all_brands().expanded(&brands()).unwrap();
         let origins: Vec<&str> = real.origins().collect();
         assert_eq!(origins, ["https://auth.acme.example", "https://api.acme.example", "https://cloud.beta.example"]);

@@ -29,7 +29,8 @@ use postgres::{Client, NoTls, Statement};
 use sha2::{Digest as _, Sha256};
 
 use super::storage::{
-    check_key, check_list, check_writes, list_start, prefix_upper_bound, Email, StoredEvent, KvStore, StorageError, Write,
+    check_key, check_list, check_writes, list_start, prefix_upper_bound, Email, KvStore, StorageError, StoredEvent,
+    Write,
 };
 
 /// The schema, created by [`PgDb::open`] when missing.
