@@ -1033,7 +1033,9 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
     // R24: an offline code only ever goes to a booking whose alert went out.
     for p in &o.offline {
         prop_assert!(
-            o.alerts.keys().any(|k| k.strip_prefix("alert/").is_some_and(|b| p.access_name.contains(&format!("({b})")))),
+            o.alerts
+                .keys()
+                .any(|k| k.strip_prefix("alert/").is_some_and(|b| p.access_name.contains(&format!("({b})")))),
             "R24: an offline code without its booking's alert: {}",
             show(p)
         );
@@ -1186,7 +1188,9 @@ fn check(o: &Outcome) -> Result<usize, TestCaseError> {
         let fallback: Vec<&PinRecord> = o.offline.iter().filter(|p| p.access_name.contains(&tag)).collect();
         if !fallback.is_empty() {
             prop_assert!(
-                fallback.iter().any(|p| on_lock(p) && p.start <= plan.window_start.max(p.added_at) && p.end >= plan.window_end),
+                fallback
+                    .iter()
+                    .any(|p| on_lock(p) && p.start <= plan.window_start.max(p.added_at) && p.end >= plan.window_end),
                 "R24 {id}: its offline code does not cover {}..{}: {:#?}",
                 utc(plan.window_start),
                 utc(plan.window_end),

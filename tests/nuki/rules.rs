@@ -102,10 +102,17 @@ fn r3_nuki_locks_are_listed_with_their_keypad_and_one_without_cannot_be_assigned
     let find = |id: &str| locks.iter().find(|l| l.id == id).unwrap_or_else(|| panic!("lock {id} listed: {locks:?}"));
     assert_eq!(locks.len(), 4, "{locks:?}");
     assert!(locks.iter().all(|l| l.brand == "nuki"));
-    assert_eq!((find(N1).name.as_str(), find(N1).remote.clone()), ("Front door", Some(api::RemotePath { kind: "keypad".into(), via: None })));
+    assert_eq!(
+        (find(N1).name.as_str(), find(N1).remote.clone()),
+        ("Front door", Some(api::RemotePath { kind: "keypad".into(), via: None }))
+    );
     // Keypad 2.0 pairing shows in `keypad2Paired` only.
     assert_eq!(find(N2).remote, Some(api::RemotePath { kind: "keypad".into(), via: None }));
-    assert_eq!(find(BIG).remote, Some(api::RemotePath { kind: "keypad".into(), via: None }), "an id beyond 2^53 is kept exactly");
+    assert_eq!(
+        find(BIG).remote,
+        Some(api::RemotePath { kind: "keypad".into(), via: None }),
+        "an id beyond 2^53 is kept exactly"
+    );
     assert_eq!(find(N1).needs, None);
     assert_eq!(find(N3).remote, None, "no keypad, no remote path");
     assert_eq!(find(N3).needs.as_deref(), Some("a keypad"));
