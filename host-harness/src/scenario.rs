@@ -1,4 +1,4 @@
-//! Scenario files and reports (shared/SCENARIOS.md, a public interface):
+//! Scenario files and reports (`docs/scenarios.md`, a public interface):
 //! replays a timeline on a simulated clock against the igloohome stub with
 //! the real plugin component, and reports what really happened on the locks.
 
@@ -43,7 +43,7 @@ pub struct Scenario {
     /// (R21); `false` models a host with only its regular tick.
     #[serde(default = "default_wake_ups")]
     pub wake_ups: bool,
-    /// The vendors' worlds; each is optional (SCENARIOS.md).
+    /// The vendors' worlds; each is optional (docs/scenarios.md).
     #[serde(default)]
     pub igloohome: Option<StubConfig>,
     #[serde(default)]
@@ -376,7 +376,7 @@ fn step_error(text: &str) -> Option<String> {
     })
 }
 
-/// What happened, as SCENARIOS.md specifies (see [`Report::to_json`]).
+/// What happened, as docs/scenarios.md specifies (see [`Report::to_json`]).
 #[derive(Debug, Clone)]
 pub struct Report {
     pub scenario: String,

@@ -1,4 +1,4 @@
-//! The `host-harness scenario` command as SCENARIOS.md specifies it: report
+//! The `host-harness scenario` command as docs/scenarios.md specifies it: report
 //! on stdout (or `--report`), exit 0 when the scenario ran, 2 with a
 //! one-line error when the file is unreadable or invalid.
 

@@ -1,4 +1,4 @@
-//! The shared scenarios (examples/) give what SPEC.md says they should.
+//! The shared scenarios (examples/) give what docs/rules.md says they should.
 
 use std::path::Path;
 

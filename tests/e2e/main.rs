@@ -8,6 +8,7 @@ mod common;
 mod events;
 mod examples;
 mod failures;
+mod fallback;
 mod faults;
 mod messages;
 mod random;

@@ -89,7 +89,7 @@ fn faults_nuki_a_write_that_never_takes_effect_through_the_eve_gets_one_alert() 
 #[test]
 fn faults_nuki_a_write_that_never_takes_effect_is_looked_at_hourly_not_every_minute() {
     // After the first minutes, a pending write is looked at on R11's hourly
-    // pace (NUKI_API.md: poll for about 10 minutes, then hourly).
+    // pace (`docs/brands/nuki.md`: poll for about 10 minutes, then hourly).
     let mut h = harness_on(nuki_world_with(N1, json!({"never_confirm": true})));
     h.advance_to(t("2026-03-16T00:00:00Z"));
     let before = h.world.http_counts();

@@ -1,4 +1,4 @@
-//! examples/seam-walkthrough.json gives what SPEC.md says it should (R29).
+//! examples/seam-walkthrough.json gives what docs/rules.md says it should (R29).
 
 use std::path::Path;
 

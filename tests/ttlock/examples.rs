@@ -1,5 +1,5 @@
 //! The TTLock and three-brand example scenarios (examples/) give what
-//! SPEC.md says they should.
+//! docs/rules.md says they should.
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-// Reading and checking a scenario file (shared/SCENARIOS.md) with the
+// Reading and checking a scenario file (`docs/scenarios.md`) with the
 // Rust host's messages, word for word: `host-harness scenario BAD.json`
 // and `npm run scenario -- BAD.json` exit 2 with the same one line
 // (host-harness/tests/node_host.rs runs both on test/scenarios/bad/).

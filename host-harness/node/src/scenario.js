@@ -1,4 +1,4 @@
-// Scenario files and reports (shared/SCENARIOS.md) replayed by the Node
+// Scenario files and reports (`docs/scenarios.md`) replayed by the Node
 // host: the same timeline, ticks and report as `host-harness scenario`
 // (host-harness/src/scenario.rs), with the plugin in this host and the
 // vendor stubs in a `host-harness stub` process driven through its

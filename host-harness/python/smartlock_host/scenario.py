@@ -1,4 +1,4 @@
-"""Scenario files and reports (shared/SCENARIOS.md) replayed by the Python
+"""Scenario files and reports (`docs/scenarios.md`) replayed by the Python
 host: the same timeline, ticks and report as ``host-harness scenario``
 (host-harness/src/scenario.rs), with the plugin in this host and the vendor
 stubs in a ``host-harness stub`` process driven through its ``/_admin/`` API.
@@ -48,7 +48,7 @@ STUB_HTTP_TIMEOUT = 2.0
 MAX_TICK_REPEATS = 20
 
 # The vocabulary of the scenario file format and of the stub world it
-# describes (shared/SCENARIOS.md, host-harness/stubs): not the host's
+# describes (`docs/scenarios.md`, host-harness/stubs): not the host's
 # knowledge of brands. What a brand is — its connect form, its origins —
 # comes from the component (`Runtime.brands`).
 

@@ -1,7 +1,7 @@
 //! Faithful stubs of the lock vendors' cloud APIs, on a simulated clock, for
-//! end-to-end tests and demos: [`igloohome`] (see `shared/IGLOOHOME_API.md`),
-//! [`nuki`] (`shared/NUKI_API.md`), [`ttlock`] (`shared/TTLOCK_API.md`) and
-//! [`seam`] (`shared/SEAM_API.md`), and the [`World`] that serves any of
+//! end-to-end tests and demos: [`igloohome`] (see `docs/brands/igloohome.md`),
+//! [`nuki`] (`docs/brands/nuki.md`), [`ttlock`] (`docs/brands/ttlock.md`) and
+//! [`seam`] (`docs/brands/seam.md`), and the [`World`] that serves any of
 //! them together.
 //!
 //! Each vendor stub is a transport-independent core (a [`Service`]: one HTTP
@@ -163,7 +163,7 @@ impl StubResponse {
     }
 }
 
-/// What a [`PinRecord`] is (the report's `kind`, SCENARIOS.md).
+/// What a [`PinRecord`] is (the report's `kind`, docs/scenarios.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PinKind {
@@ -250,13 +250,13 @@ impl HttpCounts {
         }
     }
 
-    /// The report's `http` object (SCENARIOS.md).
+    /// The report's `http` object (docs/scenarios.md).
     pub fn to_json(&self) -> Value {
         json!({"requests": self.requests, "by_endpoint": self.by_endpoint})
     }
 }
 
-/// The report's `pins` array (SCENARIOS.md): instants as RFC 3339 UTC,
+/// The report's `pins` array (docs/scenarios.md): instants as RFC 3339 UTC,
 /// `removed_at` null while the PIN is still on the lock, `kind` as
 /// [`PinKind`] names it.
 pub fn report_pins_json(pins: &[PinRecord]) -> Value {

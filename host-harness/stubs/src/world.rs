@@ -47,7 +47,7 @@ use crate::{
 };
 
 /// The vendor worlds of a scenario file, spelt exactly as the file spells
-/// them (`shared/SCENARIOS.md`), and its `start`. Other fields are ignored,
+/// them (`docs/scenarios.md`), and its `start`. Other fields are ignored,
 /// so a whole scenario file deserialises into one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorldConfig {
@@ -515,12 +515,12 @@ impl World {
         counts
     }
 
-    /// The report's `pins` array (SCENARIOS.md), every vendor's.
+    /// The report's `pins` array (docs/scenarios.md), every vendor's.
     pub fn report_pins_json(&self) -> Value {
         report_pins_json(&self.pins())
     }
 
-    /// The report's `http` object (SCENARIOS.md), every vendor's.
+    /// The report's `http` object (docs/scenarios.md), every vendor's.
     pub fn http_json(&self) -> Value {
         self.http_counts().to_json()
     }

@@ -1,4 +1,4 @@
-//! The Seam Connect client (see shared/SEAM_API.md): one API in front of many
+//! The Seam Connect client (see `docs/brands/seam.md`): one API in front of many
 //! lock brands (August, Yale, Schlage, Kwikset, igloohome, Nuki, TTLock, ...),
 //! reached with one API key of the manager's Seam workspace (R29).
 //!

@@ -420,7 +420,7 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         }
     }
 
-    /// An errcode in words a manager can act on (TTLOCK_API.md's table).
+    /// An errcode in words a manager can act on (`docs/brands/ttlock.md`'s table).
     fn errcode_error(&self, code: i64, errmsg: &str) -> VendorError {
         let rejected = |message: String| VendorError::Rejected { brand: NAME, message };
         match code {

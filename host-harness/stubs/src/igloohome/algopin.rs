@@ -1,4 +1,4 @@
-//! Offline algoPINs (IGLOOHOME_API.md, "Offline algoPIN"): `POST
+//! Offline algoPINs (`docs/brands/igloohome.md`, "Offline algoPIN"): `POST
 //! /igloohome/devices/{deviceId}/algopin/{hourly|daily|onetime|permanent}`.
 //!
 //! The cloud computes the PIN from key data it shares with the lock since

@@ -15,7 +15,7 @@ use crate::split_target;
 
 /// The vendor's whole scope catalogue: every stub account owns all of it,
 /// and the vendor's public client asks for all of it at once
-/// (IGLOOHOME_API.md). A scope outside it is `invalid_scope`.
+/// (`docs/brands/igloohome.md`). A scope outside it is `invalid_scope`.
 pub(crate) const SCOPES: [&str; 11] = [
     "igloohomeapi/get-devices",
     "igloohomeapi/create-pin-bridge-proxied-job",

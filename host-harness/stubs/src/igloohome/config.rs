@@ -1,5 +1,5 @@
 //! The stub's world: accounts, locks and bridges, exactly as the `igloohome`
-//! object of a scenario file spells them (see `shared/SCENARIOS.md`).
+//! object of a scenario file spells them (see `docs/scenarios.md`).
 
 use std::collections::HashSet;
 

@@ -1,4 +1,4 @@
-//! A faithful stub of the igloohome cloud API (see `shared/IGLOOHOME_API.md`)
+//! A faithful stub of the igloohome cloud API (see `docs/brands/igloohome.md`)
 //! on a simulated clock.
 //!
 //! - [`Igloohome`] is the transport-independent core: [`Igloohome::handle`]
@@ -238,13 +238,13 @@ impl Igloohome {
         self.state().counts.clone()
     }
 
-    /// The report's `pins` array (SCENARIOS.md): instants as RFC 3339 UTC,
+    /// The report's `pins` array (docs/scenarios.md): instants as RFC 3339 UTC,
     /// `removed_at` null while the PIN is still on the lock.
     pub fn report_pins_json(&self) -> serde_json::Value {
         crate::report_pins_json(&self.state().pins)
     }
 
-    /// The report's `http` object (SCENARIOS.md).
+    /// The report's `http` object (docs/scenarios.md).
     pub fn http_json(&self) -> serde_json::Value {
         self.state().counts.to_json()
     }

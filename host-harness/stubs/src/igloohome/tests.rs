@@ -1227,7 +1227,7 @@ mod over_http {
     }
 
     /// The requests of the vendor's public Python client (aiohttp), byte for
-    /// byte as IGLOOHOME_API.md records them: the token request asks for the
+    /// byte as `docs/brands/igloohome.md` records them: the token request asks for the
     /// whole scope catalogue, and every device must carry the fields that
     /// client types as required.
     #[test]

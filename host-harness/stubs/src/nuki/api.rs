@@ -1,6 +1,6 @@
 //! The HTTP face of the stub: routing, counting, fault injection, Bearer
 //! authentication, and the smartlock / auth / sync endpoints with Nuki's
-//! validation and error bodies (`NUKI_API.md`, "Errors").
+//! validation and error bodies (`docs/brands/nuki.md`, "Errors").
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat};
 use serde_json::{json, Map, Value};

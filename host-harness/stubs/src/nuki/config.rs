@@ -1,6 +1,6 @@
 //! The stub's world: accounts and locks, exactly as the `nuki` object of a
-//! scenario file spells them (see `shared/SCENARIOS.md`), plus a few
-//! optional per-lock knobs for the field behaviours `NUKI_API.md` reports.
+//! scenario file spells them (see `docs/scenarios.md`), plus a few
+//! optional per-lock knobs for the field behaviours `docs/brands/nuki.md` reports.
 
 use std::collections::HashSet;
 

@@ -1,4 +1,4 @@
-//! A faithful stub of the Nuki Web API (see `shared/NUKI_API.md`) on a
+//! A faithful stub of the Nuki Web API (see `docs/brands/nuki.md`) on a
 //! simulated clock.
 //!
 //! - [`Nuki`] is the transport-independent core: [`Nuki::handle`] answers

@@ -1,6 +1,6 @@
 //! The HTTP face of the stub: routing, counting, fault injection, Bearer
 //! authentication, and the workspace, device and access-code endpoints
-//! with Seam's validation and error bodies (`SEAM_API.md`).
+//! with Seam's validation and error bodies (`docs/brands/seam.md`).
 
 use chrono::{DateTime, SecondsFormat};
 use serde_json::{json, Map, Value};

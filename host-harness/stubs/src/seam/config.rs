@@ -1,7 +1,7 @@
 //! The stub's world: workspaces (one API key each) and devices, exactly as
-//! the `seam` object of a scenario file spells them (`shared/SCENARIOS.md`),
+//! the `seam` object of a scenario file spells them (`docs/scenarios.md`),
 //! plus an optional per-device knob for the ways Seam's confirmation can go
-//! wrong (`SEAM_API.md`, "What a faithful stub must reproduce", item 4).
+//! wrong (`docs/brands/seam.md`, "What a faithful stub must reproduce", item 4).
 
 use std::collections::HashSet;
 
@@ -58,7 +58,7 @@ fn default_true() -> bool {
 }
 
 /// How Seam's programming of codes on one device goes (the knobs of
-/// `SEAM_API.md`'s faithful-stub list).
+/// `docs/brands/seam.md`'s faithful-stub list).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Programming {

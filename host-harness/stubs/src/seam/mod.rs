@@ -1,4 +1,4 @@
-//! A faithful stub of the Seam Connect API (see `shared/SEAM_API.md`) on a
+//! A faithful stub of the Seam Connect API (see `docs/brands/seam.md`) on a
 //! simulated clock, served under `/seam` by the [`crate::World`].
 //!
 //! - [`Seam`] is the transport-independent core: [`Seam::handle`] answers
@@ -151,7 +151,7 @@ impl FromStr for SeamEndpoint {
 }
 
 /// A lock brand behind Seam: what Seam tells about its devices and how it
-/// schedules their codes (`SEAM_API.md`, "Devices" and "Lifecycle"). The
+/// schedules their codes (`docs/brands/seam.md`, "Devices" and "Lifecycle"). The
 /// lengths and constraints are the stub's per-brand choice within what the
 /// doc lists (Nuki's are Nuki's own keypad rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

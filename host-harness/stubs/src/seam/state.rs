@@ -32,7 +32,7 @@ pub const PROGRAM_SECONDS: i64 = 20;
 pub const NATIVE_LEAD: i64 = 72 * 3600;
 /// How long before `starts_at` Seam programs a just-in-time code.
 pub const JIT_LEAD: i64 = 3600;
-/// Per-device rate limits (`SEAM_API.md`, "Rate limits"), per minute.
+/// Per-device rate limits (`docs/brands/seam.md`, "Rate limits"), per minute.
 pub const CREATES_PER_MINUTE: usize = 10;
 pub const UPDATES_PER_MINUTE: usize = 10;
 pub const DELETES_PER_MINUTE: usize = 20;

@@ -1,6 +1,6 @@
 //! The stub's world: the application, accounts, locks and gateways, exactly
 //! as the `ttlock` object of a scenario file spells them (see
-//! `shared/SCENARIOS.md`).
+//! `docs/scenarios.md`).
 
 use std::collections::HashSet;
 

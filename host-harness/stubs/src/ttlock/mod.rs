@@ -1,5 +1,5 @@
 //! A faithful stub of the TTLock Open Platform (cloud API v3, see
-//! `shared/TTLOCK_API.md`) on a simulated clock.
+//! `docs/brands/ttlock.md`) on a simulated clock.
 //!
 //! - [`Ttlock`] is the transport-independent core: [`Ttlock::handle`]
 //!   answers one HTTP request whose path is the real API's path

@@ -1,4 +1,4 @@
-//! Offline period passcodes (TTLOCK_API.md, "Offline period passcodes"):
+//! Offline period passcodes (`docs/brands/ttlock.md`, "Offline period passcodes"):
 //! `POST /v3/keyboardPwd/get` with `keyboardPwdType=3`.
 //!
 //! The cloud computes the code from the passcode key data the lock and the

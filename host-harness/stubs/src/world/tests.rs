@@ -29,7 +29,7 @@ const GATEWAY: &str = "78979";
 /// md5("s3cret").
 const S3CRET_MD5: &str = "33e1b232a4e6fa0028a6670753749a17";
 
-/// A whole scenario file, as SCENARIOS.md spells one with all three vendors.
+/// A whole scenario file, as docs/scenarios.md spells one with all three vendors.
 fn scenario() -> Value {
     json!({
         "name": "three vendors",
