@@ -10,6 +10,7 @@ mod account;
 mod brands;
 mod changes;
 mod examples;
+mod fallback;
 mod faults;
 mod late;
 mod lifecycle;
