@@ -162,9 +162,24 @@ pub fn assign<H: Host + ?Sized>(
     }
     let (days_current, margin_current) =
         current.as_ref().map_or((DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES), |a| (a.days_before, a.margin_minutes));
-    let days_before = model::settle_setting("days-before", days_before, schedule::DAYS_BEFORE_RANGE, days_current)?;
-    let margin_minutes =
-        model::settle_setting("margin-minutes", margin_minutes, schedule::MARGIN_MINUTES_RANGE, margin_current)?;
+    // Every refused setting is named at once (R5).
+    let days = model::settle_setting("days-before", days_before, schedule::DAYS_BEFORE_RANGE, days_current);
+    let margin =
+        model::settle_setting("margin-minutes", margin_minutes, schedule::MARGIN_MINUTES_RANGE, margin_current);
+    let (days_before, margin_minutes) = match (days, margin) {
+        (Ok(d), Ok(m)) => (d, m),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e),
+        (
+            Err(PluginError::InvalidInput { field, reason }),
+            Err(PluginError::InvalidInput { field: f2, reason: r2 }),
+        ) => {
+            return Err(PluginError::InvalidInput {
+                field,
+                reason: format!("{reason}; {} {r2}", f2.replace('-', "_")),
+            });
+        }
+        (Err(e), Err(_)) => return Err(e),
+    };
     if store.property(property_id)?.is_none() {
         return Err(PluginError::not_found("property-id", property_id));
     }

@@ -427,6 +427,25 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
     }
     if let Some(job) = &rec.job {
         let caps = job.code.placement.provider.capabilities();
+        // A write the brand holds (Deferred) names the code at the brand by
+        // its handle: a change of plan is made there at once, as for a code
+        // on the lock, instead of waiting for the brand to load the old one.
+        if let (Some(_), Some(handle), JobKind::Create | JobKind::Update) = (job.held_until, &job.job_id, job.kind) {
+            let want = rec.wanted_placement(now);
+            if want.as_ref() != Some(&job.code.placement) {
+                let held = Code { code_id: Some(handle.clone()), ..job.code.clone() };
+                return match want {
+                    Some(to)
+                        if to.lock_id == held.placement.lock_id
+                            && to.provider == held.placement.provider
+                            && caps.moves_in_place =>
+                    {
+                        Decision::Submit(JobKind::Update, Code { placement: to, ..held })
+                    }
+                    _ => Decision::Submit(JobKind::Delete, held),
+                };
+            }
+        }
         return match (&job.job_id, retry_wait) {
             (Some(id), _) => Decision::Poll(id.clone()),
             // Unknown outcome, honouring the retry pace: look where the vendor

@@ -1305,3 +1305,22 @@ fn bad_input_impossible_window_through_assign_or_property_change_is_refused_unch
     assert!(refused.as_ref().err().and_then(invalid_field).is_some_and(|f| f.contains("check-")), "{refused:?}");
     assert!(snapshot(&host) == before, "property change half-saved: {}", diff(&before, &snapshot(&host)));
 }
+
+/// R5 (and the first hour of a new user): every refused setting is named
+/// in one answer, and nothing is saved.
+#[test]
+fn r5_every_refused_setting_is_named_at_once() {
+    let host = setup();
+    let before = host.kv.borrow().clone();
+    match admin::assign(&host, "p1", IGLOOHOME(), "L1", Some(0), Some(500)) {
+        Err(smartlock_plugin::PluginError::InvalidInput { field, reason }) => {
+            assert_eq!(field, "days-before");
+            assert!(
+                reason.contains("between 1 and 14") && reason.contains("margin_minutes must be between 0 and 240"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(*host.kv.borrow(), before, "nothing half-saved");
+}

@@ -23,18 +23,47 @@ fn put(host: &MemoryHost<NoNetwork>, key: &str, json: &str) {
 fn v0_2_tenant() -> MemoryHost<NoNetwork> {
     let host = MemoryHost::new(NoNetwork, NOW);
     // 0.1's igloohome account (no brand recorded).
-    put(&host, "acct/igloohome", r#"{"client_id": "demo-id", "client_secret": "demo-secret", "account_name": "Sea View Rentals"}"#);
-    put(&host, "acct/ttlock", r#"{"credentials": {"provider": "ttlock", "username": "host@example.com",
+    put(
+        &host,
+        "acct/igloohome",
+        r#"{"client_id": "demo-id", "client_secret": "demo-secret", "account_name": "Sea View Rentals"}"#,
+    );
+    put(
+        &host,
+        "acct/ttlock",
+        r#"{"credentials": {"provider": "ttlock", "username": "host@example.com",
         "password_md5": "5f4dcc3b5aa765d61d8327deb882cf99", "client_id": "app", "client_secret": "app-secret"},
-        "account_name": "host@example.com"}"#);
-    put(&host, "acct/nuki", r#"{"credentials": {"provider": "nuki", "api_token": "nuki-token"}, "account_name": "Nuki Web account"}"#);
-    put(&host, "prop/p1", r#"{"id": "p1", "name": "Sea View", "timezone": "Europe/Paris", "check_in_time": null, "check_out_time": null}"#);
-    put(&host, "prop/p2", r#"{"id": "p2", "name": "Garden", "timezone": "Europe/Paris", "check_in_time": null, "check_out_time": null}"#);
-    put(&host, "asg/p1", r#"{"property_id": "p1", "provider": "igloohome", "lock_id": "L1", "lock_name": "Front door",
-        "channel": "B1", "remote": {"bridge": "B1"}, "days_before": 5, "margin_minutes": 30}"#);
-    put(&host, "asg/p2", r#"{"property_id": "p2", "provider": "nuki", "lock_id": "17000001", "lock_name": "Garden door",
-        "channel": "17000001", "remote": "keypad", "days_before": 5, "margin_minutes": 30}"#);
-    let placement = r#"{"provider": "igloohome", "lock_id": "L1", "channel": "B1", "start": 1774013400, "end": 1774175400}"#;
+        "account_name": "host@example.com"}"#,
+    );
+    put(
+        &host,
+        "acct/nuki",
+        r#"{"credentials": {"provider": "nuki", "api_token": "nuki-token"}, "account_name": "Nuki Web account"}"#,
+    );
+    put(
+        &host,
+        "prop/p1",
+        r#"{"id": "p1", "name": "Sea View", "timezone": "Europe/Paris", "check_in_time": null, "check_out_time": null}"#,
+    );
+    put(
+        &host,
+        "prop/p2",
+        r#"{"id": "p2", "name": "Garden", "timezone": "Europe/Paris", "check_in_time": null, "check_out_time": null}"#,
+    );
+    put(
+        &host,
+        "asg/p1",
+        r#"{"property_id": "p1", "provider": "igloohome", "lock_id": "L1", "lock_name": "Front door",
+        "channel": "B1", "remote": {"bridge": "B1"}, "days_before": 5, "margin_minutes": 30}"#,
+    );
+    put(
+        &host,
+        "asg/p2",
+        r#"{"property_id": "p2", "provider": "nuki", "lock_id": "17000001", "lock_name": "Garden door",
+        "channel": "17000001", "remote": "keypad", "days_before": 5, "margin_minutes": 30}"#,
+    );
+    let placement =
+        r#"{"provider": "igloohome", "lock_id": "L1", "channel": "B1", "start": 1774013400, "end": 1774175400}"#;
     let booking = format!(
         r#"{{"facts": {{"id": "b1", "property_id": "p1", "guest_name": "Ana Silva", "check_in": "2026-03-20",
             "check_out": "2026-03-22", "check_in_time": null, "check_out_time": null, "confirmed": true}},
@@ -61,12 +90,18 @@ fn r30_a_0_2_tenant_is_read_shown_rendered_and_ticked_as_it_is() {
     assert_eq!(brands, ["igloohome", "nuki", "ttlock"], "every 0.2 account reads, in the registry's order");
 
     let a = admin::assignment(&host, "p1").expect("read").expect("assigned");
-    assert_eq!((a.provider.id(), a.remote().kind.as_str(), a.remote().via.as_deref()), ("igloohome", "bridge", Some("B1")));
+    assert_eq!(
+        (a.provider.id(), a.remote().kind.as_str(), a.remote().via.as_deref()),
+        ("igloohome", "bridge", Some("B1"))
+    );
     let n = admin::assignment(&host, "p2").expect("read").expect("assigned");
     assert_eq!((n.provider.id(), n.remote().kind.as_str(), n.remote().via), ("nuki", "keypad", None));
 
     let status = admin::booking_status(&host, "b1").expect("status");
-    assert_eq!((status.state, status.pin.as_deref(), status.lock_id.as_deref()), (CodeState::OnLock, Some("482913"), Some("L1")));
+    assert_eq!(
+        (status.state, status.pin.as_deref(), status.lock_id.as_deref()),
+        (CodeState::OnLock, Some("482913"), Some("L1"))
+    );
     assert_eq!(status.brand.map(|b| b.id()), Some("igloohome"));
     assert_eq!(render::render_variable(&host, "smartlock_code", "b1").as_deref(), Some("482913"));
 
