@@ -18,7 +18,7 @@ fn scenario_prints_the_report_on_stdout_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON report, logs go to stderr");
     let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(&keys[..5], ["scenario", "steps", "pins", "emails", "http"]);
+    assert_eq!(keys, ["scenario", "steps", "pins", "emails", "events", "http", "ticks"]);
     assert_eq!(report["pins"][0]["added_at"], "2026-03-14T23:00:30Z");
     assert_eq!(
         report["steps"][0],
