@@ -80,7 +80,7 @@ fn compose_with_fallback(
     let subject = format!("Door code for {guest} at {property}: an offline code was issued (check-in {check_in_date})");
     let body = format!(
         "The door code for {guest}, arriving on {check_in_date}, could not be put on the lock in time, so the guest \
-         got an offline code instead: the lock checks it by itself, without its bridge or gateway.\n\
+         got an offline code instead: the lock checks it by itself, without its link to the cloud.\n\
          \n\
          Property:      {property}\n\
          Guest:         {guest} (booking {booking})\n\

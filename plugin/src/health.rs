@@ -1,5 +1,5 @@
 //! Lock health (R28): a lock with codes due soon that its brand reports
-//! unreachable (bridge, gateway or lock offline) gets one `lock-unreachable`
+//! unreachable (its link to the cloud, or the lock, offline) gets one `lock-unreachable`
 //! event per outage, with how many bookings it puts at risk, and one
 //! `lock-reachable` event when a write reaches it again. No e-mail: R12's
 //! alert stays the one per booking.

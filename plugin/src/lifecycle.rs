@@ -11,8 +11,8 @@
 //! Crash safety rests on one rule: a write whose outcome is unknown
 //! (`job_id: None` — saved before the request left, or the request got no
 //! clear answer) is resolved before anything else is sent. Where the vendor
-//! lists a lock's codes (Nuki, TTLock) the listing says whether it happened;
-//! where it does not (igloohome) the PIN is first deleted (idempotent), then
+//! lists a lock's codes the listing says whether it happened; where it does
+//! not the PIN is first deleted (idempotent), then
 //! created again with the same PIN. So a restart never leaves a PIN the
 //! plugin does not know about, and never two PINs for one booking.
 
@@ -61,7 +61,8 @@ pub struct Placement {
     #[serde(default = "crate::brands::legacy_brand")]
     pub provider: BrandId,
     pub lock_id: String,
-    /// What serialises writes to the lock: bridge, gateway or the lock.
+    /// What serialises writes to the lock: the device linking it to the
+    /// cloud, or the lock itself (stored under its 0.1 name too).
     #[serde(alias = "bridge_id")]
     pub channel: String,
     pub start: Instant,
@@ -73,7 +74,7 @@ pub struct Placement {
 pub struct Code {
     pub pin: String,
     pub placement: Placement,
-    /// The vendor's id of the code on the lock (Nuki, TTLock), once known.
+    /// The brand's id of the code on the lock, where it gives one, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_id: Option<String>,
 }
@@ -86,7 +87,7 @@ pub struct Job {
     /// `None` while the submission's outcome is unknown.
     pub job_id: Option<String>,
     pub submitted_at: Instant,
-    /// When the bridge should have carried it out, after the jobs queued
+    /// When the channel should have carried it out, after the writes queued
     /// ahead of it (R21: it is looked at then, not before).
     #[serde(default)]
     pub done_by: Instant,

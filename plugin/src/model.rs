@@ -84,11 +84,11 @@ pub struct Assignment {
     pub provider: BrandId,
     pub lock_id: String,
     pub lock_name: String,
-    /// What serialises writes to the lock: its bridge or gateway, else the
-    /// lock itself (stored as `bridge_id` before 0.2).
+    /// What serialises writes to the lock: the device linking it to the
+    /// cloud, else the lock itself (stored under its 0.1 name before 0.2).
     #[serde(alias = "bridge_id")]
     pub channel: String,
-    /// How codes reach the lock (absent before 0.2: an igloohome bridge).
+    /// How codes reach the lock (absent before 0.2: the legacy brand's link).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<Remote>,
     pub days_before: u32,
@@ -99,7 +99,7 @@ pub struct Assignment {
 }
 
 impl Assignment {
-    /// How codes reach the lock (0.1 stored none: through its channel, the bridge).
+    /// How codes reach the lock (0.1 stored none: through its channel).
     pub fn remote(&self) -> Remote {
         self.remote.clone().unwrap_or_else(|| crate::brands::legacy_remote(&self.channel))
     }

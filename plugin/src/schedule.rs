@@ -327,7 +327,7 @@ pub fn attempt_deadline(plan: &Plan, eligible_at: Instant) -> Instant {
 
 /// RFC 3339 with the zone's offset at that instant and seconds, e.g.
 /// `2026-03-20T14:30:00+01:00`. The offset is always numeric (`+00:00`, never
-/// `Z`): that is the form the igloohome API expects for startDate/endDate.
+/// `Z`): the form brands that take local times with offsets expect.
 /// An instant outside chrono's range (never produced by [`plan`]) is rendered
 /// as its bare number rather than panicking.
 pub fn format_local(tz: Tz, t: Instant) -> String {

@@ -562,7 +562,7 @@ fn submit<H: Host + ?Sized>(
         }
     }
     store.save_booking(rec, host.now(), Vec::new())?;
-    // A vendor that refuses at once (TTLock's gateway offline, Nuki's 5xx)
+    // A brand that refuses at once (a link offline, a 5xx)
     // may have just failed the immediate attempt of a last-minute booking:
     // its alert is due now (R13), not at the next hourly retry.
     if rec.job.is_none() && rec.alert_due(now) {

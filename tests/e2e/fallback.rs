@@ -352,3 +352,43 @@ fn r24_without_an_algopin_the_eve_is_r12_unchanged() {
     assert!(states.contains(&"alert_sent") && !states.contains(&"fallback"), "{states:?}");
     assert_eq!(report.http.by_endpoint["algopin"], 1, "asked once, at the alert");
 }
+
+/// A scenario file of `examples/`, run as the every-example test does.
+pub fn run_example(name: &str) -> Report {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let report = run_file(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")));
+    assert_steps_ok(&report);
+    report
+}
+
+#[test]
+fn r24_example_fallback_igloohome_two_algopins_with_their_alerts_and_a_notice_for_the_cancelled_one() {
+    let report = run_example("fallback-igloohome.json");
+    // Madrid (CEST): both alerts at 18:00 on July 9, each with its algoPIN;
+    // no regular code ever reached either lock.
+    assert!(report.pins.iter().all(|p| p.kind == PinKind::Offline && p.removed_at.is_none()), "{:?}", report.pins);
+    let windows: Vec<(&str, String, String, String)> =
+        report.pins.iter().map(|p| (p.lock.as_str(), utc(p.added_at), utc(p.start), utc(p.end))).collect();
+    let at = "2026-07-09T16:00:00Z".to_string();
+    assert_eq!(
+        windows,
+        [
+            ("OE1X000030", at.clone(), "2026-07-10T13:00:00Z".into(), "2026-07-13T10:00:00Z".into()),
+            ("OE1X000031", at.clone(), "2026-07-10T13:00:00Z".into(), "2026-07-12T10:00:00Z".into()),
+        ]
+    );
+    let keys: Vec<(&str, String)> = report.emails.iter().map(|e| (e.dedup_key.as_str(), utc(e.at))).collect();
+    assert_eq!(
+        keys,
+        [("alert/b21", at.clone()), ("alert/b22", at), ("fallback-notice/b22", "2026-07-09T19:00:00Z".to_string())]
+    );
+    for (mail, p) in report.emails.iter().zip(&report.pins) {
+        assert!(mail.body.contains(&p.pin), "{}", mail.body);
+    }
+    assert!(report.emails[2].body.contains("Sun 12 Jul 2026, 12:00 CEST"), "{}", report.emails[2].body);
+    // Lucía's code opens on arrival and not after check-out; Tom's still
+    // opens although his booking was cancelled: the notice said so.
+    let tried: Vec<bool> = report.step("try_pin").iter().map(|s| opens(s)).collect();
+    assert_eq!(tried, [true, true, false]);
+}

@@ -175,3 +175,31 @@ fn r24_ttlock_a_lock_without_passcode_data_gets_no_fallback_and_the_eve_is_r12_u
     let states: Vec<&str> = report.events.iter().filter_map(|e| e["state"].as_str()).collect();
     assert!(states.contains(&"alert_sent") && !states.contains(&"fallback"), "{states:?}");
 }
+
+#[test]
+fn r24_ttlock_example_a_last_minute_booking_gets_an_offline_passcode_and_a_notice_when_shortened() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fallback-ttlock.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let report = run_file(serde_json::from_str(&text).expect("the example is JSON"));
+    assert_steps_ok(&report);
+    // Mia's regular code came and went; Jonas, booked at 20:40 Vienna on
+    // the eve with the gateway unplugged, got an offline passcode at once.
+    let v1 = the_code(&report.pins, "v1");
+    assert_eq!((v1.kind, utc(v1.added_at)), (PinKind::Code, "2026-08-01T09:00:00Z".to_string()));
+    let v2 = the_code(&report.pins, "v2");
+    assert_eq!((v2.kind, utc(v2.added_at)), (PinKind::Offline, "2026-08-06T18:40:00Z".to_string()));
+    assert_window(&v2, "2026-08-07T12:00:00Z", "2026-08-09T09:00:00Z");
+    assert_eq!(v2.removed_at, None);
+    let keys: Vec<(&str, String)> = report.emails.iter().map(|e| (e.dedup_key.as_str(), utc(e.at))).collect();
+    assert_eq!(
+        keys,
+        [("alert/v2", "2026-08-06T18:40:00Z".to_string()), ("fallback-notice/v2", "2026-08-07T16:00:00Z".to_string())]
+    );
+    assert!(report.emails[0].body.contains(&v2.pin), "{}", report.emails[0].body);
+    assert!(report.emails[1].body.contains("Sun 9 Aug 2026, 11:00 CEST"), "{}", report.emails[1].body);
+    assert_eq!(count(&report, "ttlock.pwd_add"), 2, "v1 once, v2 once (at once), none after the fallback");
+    assert_eq!(
+        tries(&report),
+        expect(&[("2026-08-03T14:30:00Z", true), ("2026-08-07T13:30:00Z", true), ("2026-08-09T10:00:00Z", false)])
+    );
+}
