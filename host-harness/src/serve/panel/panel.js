@@ -599,7 +599,9 @@
     const path = word === 'lock' ? '' : `${word} `;
     const waiting = state.properties.filter(on)
       .reduce((n, q) => n + q.bookings.filter((bk) => waitingFor(q, bk.code)).length, 0);
-    if (lock.online === false || (lock.remote && lock.remote.online === false)) notes.push(`${path}offline`);
+    // R28: the plugin's own record of an outage (`unreachable_since`).
+    if (lock.unreachable_since) notes.push(`${path}unreachable since ${fmtZoned(lock.unreachable_since, p.timezone)}`);
+    else if (lock.online === false || (lock.remote && lock.remote.online === false)) notes.push(`${path}offline`);
     else if (waiting) notes.push(`${path}not answering, ${waiting} code${waiting === 1 ? '' : 's'} waiting`);
     const others = state.properties.filter((q) => q.id !== p.id && on(q)).map((q) => q.name);
     if (others.length) notes.push(`used by ${others.join(', ')}`);
