@@ -354,7 +354,7 @@ fn r24_without_an_algopin_the_eve_is_r12_unchanged() {
 }
 
 /// A scenario file of `examples/`, run as the every-example test does.
-pub fn run_example(name: &str) -> Report {
+fn run_example(name: &str) -> Report {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let report = run_file(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")));
