@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod host;
+pub mod keys;
 pub mod lifecycle;
 pub mod memory_host;
 pub mod model;

@@ -2,7 +2,7 @@
 //! booking, property, brand and lock — never a PIN or a secret.
 //!
 //! An event is born in the same storage batch as the state change it
-//! describes ([`crate::store::Store::save_booking`] derives booking events by
+//! describes (the store's `save_booking` derives booking events by
 //! comparing the record's state with what it last reported), queued under
 //! `evq/`, and handed to the host's `code-events` import by [`flush`] at the
 //! end of every export; an event leaves the queue only once the host took
@@ -19,12 +19,12 @@ pub const OUTBOX_PREFIX: &str = "evq/";
 const FLUSH_PAGE: u32 = 64;
 
 fn outbox_key(scope: &str, seq: u64) -> String {
-    format!("{OUTBOX_PREFIX}{}/{seq:010}", crate::store::esc(scope))
+    format!("{OUTBOX_PREFIX}{}/{seq:010}", crate::keys::esc(scope))
 }
 
 /// The write that queues `event` as the `seq`-th of `scope` (a booking, a lock).
 pub fn queue(scope: &str, seq: u64, event: &CodeEvent) -> Result<Write, StorageError> {
-    crate::store::set(&outbox_key(scope, seq), event)
+    crate::keys::set(&outbox_key(scope, seq), event)
 }
 
 /// The events the record's change since its last report makes, and the

@@ -16,7 +16,6 @@
 //! | `pin/{lock}/{pin}`          | index: PINs held on a lock -> booking  |
 //! | `fly/{channel}/{booking}`   | index: writes in flight on a channel -> when each should be done |
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -26,16 +25,8 @@ use crate::lifecycle::BookingRecord;
 use crate::model::{Assignment, PropertyFacts};
 use crate::schedule::Instant;
 
-/// Ids are escaped so that `/` inside an id cannot break the key structure.
-const KEY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
-
-pub fn esc(id: &str) -> String {
-    utf8_percent_encode(id, KEY_ESCAPE).to_string()
-}
-
-fn unesc(s: &str) -> Option<String> {
-    percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
-}
+use crate::keys::unesc;
+pub use crate::keys::{esc, set};
 
 pub const DUE_PREFIX: &str = "due/";
 const CONNECTION_PREFIX: &str = "acct/";
@@ -260,10 +251,4 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
             rec.reported = reported.clone();
         })
     }
-}
-
-pub fn set<T: Serialize>(key: &str, value: &T) -> Result<Write, StorageError> {
-    serde_json::to_vec(value)
-        .map(|bytes| Write::Set(key.to_string(), bytes))
-        .map_err(|e| StorageError::Unavailable(format!("cannot encode {key}: {e}")))
 }

@@ -17,9 +17,9 @@ use super::clock::ServiceClock;
 use super::db::{Database, FencedHttp, TenantTurn, TurnSettings};
 use super::demo::Demo;
 use super::json::ApiError;
-use super::keys::{self, Caller};
+use super::keys::{self, constant_time_eq, Caller};
+use super::poke::Poke;
 use super::records::Records;
-use super::scheduler::Poke;
 
 /// The service's own namespace in the SQLite file (a tenant id has no `/`).
 const SERVICE_NAMESPACE: &str = "host/service";
@@ -107,11 +107,6 @@ fn registered_in(service: &dyn KvStore) -> Result<Vec<String>, StorageError> {
 /// Whether `id` may name a tenant: 1 to 64 ASCII letters, digits, `.`, `_`, `-`.
 pub fn valid_tenant_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// Compares in time independent of where the strings differ.
-pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl TenantEntry {

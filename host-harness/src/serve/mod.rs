@@ -17,10 +17,12 @@ pub mod api;
 pub mod clock;
 pub mod db;
 pub mod demo;
+mod demo_data;
 pub mod host;
 mod http;
 pub mod json;
 pub mod keys;
+mod poke;
 pub mod records;
 pub mod scheduler;
 pub mod secrets;
@@ -215,7 +217,7 @@ impl Service {
         let host = Host::new(parts).map_err(|e| anyhow::anyhow!(e.message))?;
         let host = Arc::new(host);
         if host.demo.is_some() {
-            demo::seed(&host)?;
+            demo_data::seed(&host)?;
         }
         let http = HttpServer::start(host.clone(), options.port, options.limits)
             .with_context(|| format!("listening on 127.0.0.1:{}", options.port))?;
@@ -294,7 +296,7 @@ pub fn run(options: ServeOptions, config: RuntimeConfig) -> anyhow::Result<()> {
         // A key of the demo tenant only (its data and the stubs are fakes),
         // made afresh at each start: the demo's panel opens with one click.
         // The operator token itself is never printed.
-        match demo::panel_key(&service.host) {
+        match demo_data::panel_key(&service.host) {
             Ok(key) => eprintln!("demo panel (tenant \"demo\" only): {base}/#key={key}"),
             Err(e) => tracing::warn!(error = %e, "could not make the demo panel's key"),
         }

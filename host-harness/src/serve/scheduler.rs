@@ -15,7 +15,7 @@
 //! holds the tenant's turn across processes.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -44,45 +44,6 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// With PostgreSQL: how often (wall clock) a process looks at the shared
 /// schedule at least, for wake-ups other processes wrote.
 const SHARED_POLL: Duration = Duration::from_millis(500);
-
-/// Wakes the tick loop: which tenants had an API call since it last looked.
-#[derive(Default)]
-pub struct Poke {
-    state: Mutex<PokeState>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct PokeState {
-    tenants: HashSet<String>,
-    stop: bool,
-}
-
-impl Poke {
-    /// A call for `tenant` may have made work due: look now.
-    pub fn poke(&self, tenant: &str) {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).tenants.insert(tenant.to_string());
-        self.changed.notify_all();
-    }
-
-    /// Ends the loop.
-    pub fn stop(&self) {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
-        self.changed.notify_all();
-    }
-
-    /// Waits up to `timeout` for a poke; the tenants poked, `None` once stopped.
-    fn wait(&self, timeout: Duration) -> Option<HashSet<String>> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.tenants.is_empty() && !state.stop {
-            state = self.changed.wait_timeout(state, timeout).unwrap_or_else(PoisonError::into_inner).0;
-        }
-        if state.stop {
-            return None;
-        }
-        Some(std::mem::take(&mut state.tenants))
-    }
-}
 
 /// Starts the loop on its own thread.
 pub fn spawn(host: Arc<Host>) -> std::io::Result<thread::JoinHandle<()>> {
