@@ -12,6 +12,8 @@ mod tt;
 
 mod account;
 mod example;
+mod failures;
 mod lifecycle;
+mod pins;
 #[allow(dead_code)]
 mod sm;
