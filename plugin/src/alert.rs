@@ -77,6 +77,8 @@ fn compose_with_fallback(
     } else {
         "It cannot be withdrawn: it opens the door until its end even if the booking is cancelled."
     };
+    // The problem without its retry advice: the regular code is no longer tried.
+    let error = error.split([':', ';']).next().unwrap_or(error).trim();
     let subject = format!("Door code for {guest} at {property}: an offline code was issued (check-in {check_in_date})");
     let body = format!(
         "The door code for {guest}, arriving on {check_in_date}, could not be put on the lock in time, so the guest \
@@ -112,7 +114,11 @@ pub fn fallback_notice(rec: &BookingRecord) -> Option<Mail> {
     let fb = rec.fallback.as_ref()?;
     let guest = rec.facts.guest();
     let booking = &rec.facts.id;
-    let property = rec.target.as_ref().map_or(rec.facts.property_id.clone(), |t| t.property_name.clone());
+    let property = match (&rec.target, fb.property_name.is_empty()) {
+        (Some(t), _) => t.property_name.clone(),
+        (None, false) => fb.property_name.clone(),
+        (None, true) => rec.facts.property_id.clone(),
+    };
     let tz = zone_of(rec);
     let until = human_local(tz, fb.end);
     let what = if rec.facts.confirmed { "was shortened" } else { "was cancelled" };

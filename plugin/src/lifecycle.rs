@@ -122,6 +122,10 @@ pub struct Fallback {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_use_within_secs: Option<i64>,
     pub issued_at: Instant,
+    /// The property's name when it was issued (for the notice, once the
+    /// booking has no target any more).
+    #[serde(default)]
+    pub property_name: String,
     /// The end of the stay's window it was issued for (before rounding):
     /// a stay that now ends earlier was shortened.
     #[serde(default)]
@@ -392,6 +396,10 @@ impl BookingRecord {
             }
         } else if self.on_lock.is_some() {
             CodeState::OnLock
+        } else if self.fallback.is_some() && self.facts.confirmed {
+            // R24: the regular code failed for good; the guest holds the
+            // fallback the status shows beside it.
+            CodeState::Failed
         } else if let Some(t) = &self.target {
             if now >= t.placement.end && self.issued_on.is_some() {
                 CodeState::Removed

@@ -222,6 +222,7 @@ fn issue_fallback<H: Host + ?Sized>(
                 first_use_within_secs: offline.first_use_within_secs,
                 issued_at: now,
                 stay_end: t.placement.end,
+                property_name: t.property_name.clone(),
                 notice_sent: false,
             });
             Store::new(host).save_booking(rec, host.now(), Vec::new())?;

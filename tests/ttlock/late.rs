@@ -67,7 +67,7 @@ fn r7_ttlock_assigning_a_lock_late_puts_the_codes_already_due_on_it_at_the_next_
 #[test]
 fn r13_ttlock_a_booking_made_after_six_pm_on_the_eve_is_tried_at_once_and_alerted_at_once_if_the_gateway_is_offline() {
     // The hall gateway is unplugged at noon; booked at 21:05 Paris on the eve.
-    let mut h = harness_with(vec![gateway("2026-03-19T11:00:00Z", GATEWAY, false)]);
+    let mut h = harness_with(vec![without_offline_codes(), gateway("2026-03-19T11:00:00Z", GATEWAY, false)]);
     apply_ok(&mut h, booking("2026-03-19T20:05:00Z", "late", "p1", "2026-03-20", "2026-03-22"));
     h.advance_to(t("2026-03-19T20:05:00Z"));
     assert_eq!(tt_count(&h, "pwd_add"), 1, "tried at once");
@@ -105,7 +105,7 @@ fn r13_ttlock_a_booking_made_after_the_retry_deadline_is_tried_at_once_then_hour
     // Booked at 02:05 Paris on the check-in day (01:05Z), the gateway
     // unplugged since the day before: tried at 01:05Z, 02:05Z, ... 13:05Z;
     // the window starts at 13:30Z.
-    let mut h = harness_with(vec![gateway("2026-03-19T11:00:00Z", GATEWAY, false)]);
+    let mut h = harness_with(vec![without_offline_codes(), gateway("2026-03-19T11:00:00Z", GATEWAY, false)]);
     apply_ok(&mut h, booking("2026-03-20T01:05:00Z", "sameday", "p1", "2026-03-20", "2026-03-22"));
     let mut instants = vec!["2026-03-20T01:05:00Z".to_string()];
     for hour in 2..=13 {
@@ -136,7 +136,11 @@ fn r13_ttlock_a_booking_made_after_the_retry_deadline_gets_its_code_once_the_gat
         booked_at(
             "2026-03-20T01:05:00Z",
             "sameday",
-            vec![gateway("2026-03-19T11:00:00Z", GATEWAY, false), gateway("2026-03-20T12:10:00Z", GATEWAY, true)],
+            vec![
+                without_offline_codes(),
+                gateway("2026-03-19T11:00:00Z", GATEWAY, false),
+                gateway("2026-03-20T12:10:00Z", GATEWAY, true),
+            ],
             "2026-03-20T18:00:00Z",
         ),
     );

@@ -10,7 +10,7 @@ use crate::tt::*;
 #[test]
 fn r11_ttlock_gateway_offline_is_retried_hourly_until_midnight_before_check_in() {
     let mut h = harness_tt();
-    drive(&mut h, &standard());
+    drive(&mut h, &in_time_order([standard(), vec![without_offline_codes()]].concat()));
     // Unplugged 15 minutes before the creation: the cloud still links the
     // gateway (-3002 "gateway offline"), later "no gateway near" (-2012).
     apply_ok(&mut h, gateway("2026-03-14T22:45:00Z", GATEWAY, false));
@@ -87,9 +87,10 @@ fn r11_ttlock_a_success_answer_without_a_passcode_is_not_counted_as_created() {
     assert_eq!(cloud[0]["keyboardPwd"], pins[0].pin.as_str());
 }
 
-/// Gateway unplugged before the creation and back at `back`.
+/// Gateway unplugged before the creation and back at `back`, on a lock
+/// without offline codes (R24's fallback is in fallback.rs).
 fn offline_until(back: &str, end_at: &str) -> host_harness::scenario::Report {
-    let mut steps = standard();
+    let mut steps = in_time_order([standard(), vec![without_offline_codes()]].concat());
     steps.push(gateway("2026-03-14T20:00:00Z", GATEWAY, false));
     steps.push(step("2026-03-19T17:30:00Z", "restart", json!({})));
     steps.push(gateway(back, GATEWAY, true));

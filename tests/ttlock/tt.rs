@@ -164,6 +164,12 @@ pub fn standard() -> Vec<Value> {
     steps
 }
 
+/// A lock without passcode data (errcode -1007 on `keyboardPwd/get`): no
+/// offline code (R24), so R11-R13 run as they do without a fallback.
+pub fn without_offline_codes() -> Value {
+    errcode("2026-03-01T08:05:00Z", "pwd_get", -1007, 1_000_000)
+}
+
 /// `steps` sorted by instant; steps at one instant keep their order.
 pub fn in_time_order(mut steps: Vec<Value>) -> Vec<Value> {
     steps.sort_by_key(|s| t(s["at"].as_str().unwrap_or_default()));

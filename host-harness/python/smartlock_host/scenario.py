@@ -57,9 +57,9 @@ MAX_TICK_REPEATS = 20
 DEFAULT_PROVIDER = "igloohome"
 #: The vendors a stub world holds, with their fault endpoints as scenario files name them.
 FAULT_ENDPOINTS: Dict[str, Tuple[str, ...]] = {
-    DEFAULT_PROVIDER: ("token", "devices", "jobs", "job_status"),
+    DEFAULT_PROVIDER: ("token", "devices", "jobs", "job_status", "algopin"),
     "nuki": ("smartlock", "auth_list", "auth_create", "auth_update", "auth_delete"),
-    "ttlock": ("token", "lock_list", "gateway", "pwd_add", "pwd_change", "pwd_delete"),
+    "ttlock": ("token", "lock_list", "gateway", "pwd_add", "pwd_change", "pwd_delete", "pwd_get"),
     "seam": (
         "workspaces_get",
         "devices_list",
@@ -84,6 +84,7 @@ STEP_KINDS = (
     "revoke_tokens",
     "render",
     "status",
+    "try_pin",
     "restart",
     "end",
 )
@@ -195,6 +196,8 @@ class Scenario:
                     raise InvalidScenario(f"step {n}: unknown {provider} endpoint {json.dumps(step.get('endpoint'))}")
                 if step.get("kind") is not None and step["kind"] not in FAULT_KINDS:
                     raise InvalidScenario(f"step {n}: unknown fault kind {json.dumps(step['kind'])}")
+            if kind == "try_pin" and not isinstance(step.get("lock"), str):
+                raise InvalidScenario(f"invalid scenario: step {n} (try_pin): missing field `lock`")
         if not steps or steps[-1].get("do") != "end":
             raise InvalidScenario("the last step must be `end`")
         return scenario
@@ -467,6 +470,8 @@ class Driver:
         )
         self.plugin: TenantHandle = runtime.tenant(self.tenant)
         self.properties: Dict[str, Property] = {}
+        #: The last message rendered per booking: what the guest holds.
+        self.messages: Dict[str, str] = {}
         self.tick_secs = max(1, tick_minutes) * 60
         self.next_tick = start
         self.wake_ups = wake_ups
@@ -618,7 +623,26 @@ class Driver:
             output = substitute(step["template"], resolve)
             if failure:
                 raise failure[-1]
+            self.messages[step["booking"]] = output
             return {"output": output}
+        if kind == "try_pin":
+            # As the Rust runner: a PIN, or every 4- to 12-digit number of
+            # the guest's last message (or of {{smartlock_code}} now), typed
+            # on the stub's lock; a PIN that opens counts as typed.
+            if step.get("pin") is not None:
+                pins = [str(step["pin"])]
+            elif step.get("booking") is not None:
+                message = self.messages.get(step["booking"])
+                if message is None:
+                    message = p.render_variable("smartlock_code", step["booking"]) or ""
+                pins = re.findall(r"(?<![0-9])[0-9]{4,12}(?![0-9])", message)
+            else:
+                raise StepFailure("try_pin needs `pin` or `booking`")
+            opens = False
+            for pin in pins:
+                answer = self.stub._ok("POST", "try-pin", {"provider": provider, "lock": step["lock"], "pin": pin})
+                opens = bool(answer.get("opens")) or opens
+            return {"opens": opens, "tried": len(pins)}
         if kind == "status":
             return status_json(p.booking_status(step["booking"]))
         if kind == "restart":
