@@ -437,8 +437,16 @@ fn r34_three_processes_on_one_database_through_kills_and_a_cut_off_lose_and_dupl
         assert!(removed >= t(&format!("{}T11:30:00Z", b.check_out)), "{}: removed only after its window: {last}", b.id);
     }
     let expected = all.iter().filter(|b| b.lock != offline).count();
-    assert_eq!(pins.len(), expected + recreated, "nothing else on the locks (seed {seed}): {pins:?}");
-    assert!(pins.iter().all(|p| p["lock"] != offline), "the offline lock got nothing");
+    // R24: each booking of the offline lock got one offline code (an
+    // algoPIN) at its alert, even across kills — nothing else went there.
+    let cellar: Vec<&Value> = pins.iter().filter(|p| p["lock"] == offline).collect();
+    assert!(cellar.iter().all(|p| p["kind"] == "offline"), "only offline codes on the offline lock: {cellar:?}");
+    for b in all.iter().filter(|b| b.lock == offline) {
+        let of_b =
+            cellar.iter().filter(|p| p["access_name"].as_str().unwrap_or_default().contains(&format!("({})", b.id)));
+        assert_eq!(of_b.count(), 1, "{}: one offline code (seed {seed}): {cellar:?}", b.id);
+    }
+    assert_eq!(pins.len(), expected + recreated + cellar.len(), "nothing else on the locks (seed {seed}): {pins:?}");
 
     // Every alert e-mail exactly once: one per booking of the offline lock,
     // none else (the outbox is shared; read it where it is).
