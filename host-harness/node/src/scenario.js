@@ -554,15 +554,13 @@ export function statusJson(s) {
     rule: opt(s.fallback.rule),
     revocable: s.fallback.revocable,
   };
+  // In the Rust runner's key order (reports are compared as text).
   return {
     booking_id: s.bookingId,
-    booking: s.bookingId,
     state: s.state.replace(/-/g, '_'),
     pin: opt(s.pin),
     provider: opt(s.brand),
     lock_id: opt(s.lockId),
-    lock: opt(s.lockId),
-    fallback,
     window:
       s.window === undefined
         ? null
@@ -576,6 +574,9 @@ export function statusJson(s) {
     last_error: opt(s.lastError),
     next_attempt: s.nextAttempt === undefined ? null : utc(s.nextAttempt),
     alert_sent: s.alertSent,
+    fallback,
+    booking: s.bookingId,
+    lock: opt(s.lockId),
   };
 }
 

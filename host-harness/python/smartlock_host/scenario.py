@@ -419,12 +419,17 @@ def status_json(s: CodeStatus) -> Json:
     # step's original ``booking`` and ``lock`` beside them.
     return {
         "booking_id": s.booking_id,
-        "booking": s.booking_id,
         "state": s.state.replace("-", "_"),
         "pin": s.pin,
         "provider": s.brand,
         "lock_id": s.lock_id,
-        "lock": s.lock_id,
+        "window": None
+        if w is None
+        else {"start": utc(w.start), "end": utc(w.end), "start_local": w.start_local, "end_local": w.end_local},
+        "create_at": None if s.create_at is None else utc(s.create_at),
+        "last_error": s.last_error,
+        "next_attempt": None if s.next_attempt is None else utc(s.next_attempt),
+        "alert_sent": s.alert_sent,
         "fallback": None
         if f is None
         else {
@@ -439,13 +444,8 @@ def status_json(s: CodeStatus) -> Json:
             "rule": f.rule,
             "revocable": f.revocable,
         },
-        "window": None
-        if w is None
-        else {"start": utc(w.start), "end": utc(w.end), "start_local": w.start_local, "end_local": w.end_local},
-        "create_at": None if s.create_at is None else utc(s.create_at),
-        "last_error": s.last_error,
-        "next_attempt": None if s.next_attempt is None else utc(s.next_attempt),
-        "alert_sent": s.alert_sent,
+        "booking": s.booking_id,
+        "lock": s.lock_id,
     }
 
 
