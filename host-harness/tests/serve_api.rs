@@ -164,7 +164,7 @@ fn every_route_of_the_api() {
     let gate = locks.body["locks"].as_array().unwrap().iter().find(|l| l["id"] == "OE1X000003").unwrap().clone();
     assert_eq!(
         gate,
-        json!({"provider": "igloohome", "id": "OE1X000003", "name": "Garden gate", "remote": null, "assignable": false, "needs": "a bridge"})
+        json!({"provider": "igloohome", "id": "OE1X000003", "name": "Garden gate", "remote": null, "assignable": false, "needs": "a bridge", "unreachable_since": null})
     );
     let chalet = demo.get("/accounts/nuki/locks");
     assert!(chalet.body["locks"].as_array().unwrap().iter().any(|l| l["remote"] == json!({"kind": "keypad"})));
