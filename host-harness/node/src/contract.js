@@ -12,6 +12,14 @@
 
 const fieldName = (field) => String(field).replace(/-/g, '_');
 
+/** Display names of the brands loaded components listed (R30), by id, for sentences. */
+const BRAND_NAMES = new Map();
+
+/** Remembers the display names of `brands` (`{id, name}`), as smartlock-host does. */
+export function learnBrandNames(brands) {
+  for (const b of brands) if (!BRAND_NAMES.has(b.id)) BRAND_NAMES.set(b.id, b.name);
+}
+
 /**
  * The plain sentence of each WIT `error` variant, as smartlock-host's
  * `PluginError` Display writes it (field names with underscores).
@@ -21,7 +29,9 @@ export const ERROR_SENTENCES = {
   'invalid-input': (f) => `${fieldName(f.field)} ${f.reason}`,
   'not-found': (f) => `${fieldName(f.field)} ${f.reason}`,
   'not-connected': (brand) =>
-    brand === undefined ? 'no account of that lock brand is connected' : `no ${brand} account is connected`,
+    brand === undefined
+      ? 'no account of that lock brand is connected'
+      : `no ${BRAND_NAMES.get(brand) ?? brand} account is connected`,
   'credentials-rejected': (m) => `the credentials were refused: ${m}`,
   'lock-not-remote': (m) => m,
   'other-brand-assigned': (m) => m,

@@ -38,7 +38,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { backendSpec, backendVersion, unpackError } from './backends.js';
 import { EMAIL_LIMITS, checkMemory, instantiate, invoke } from './call.js';
 import { SystemClock } from './clock.js';
-import { brandList, credentialList } from './contract.js';
+import { brandList, credentialList, learnBrandNames } from './contract.js';
 import { InstantiateError, PluginError, TrapError } from './errors.js';
 import { SyncHttpClient, VendorRoutes } from './http.js';
 import { ConsoleLogger, LEVELS } from './log.js';
@@ -645,5 +645,7 @@ function readBrands(component) {
     throw new Error(`the component's brand list could not be read: ${e?.message ?? e}`, { cause: e });
   }
   if (!('ok' in outcome)) throw new Error(`the component's brand list could not be read: ${outcome.trap ?? 'refused'}`);
-  return brandList(outcome.ok);
+  const brands = brandList(outcome.ok);
+  learnBrandNames(brands);
+  return brands;
 }

@@ -38,7 +38,8 @@ test('every error variant reads as a plain sentence, field names with underscore
   const cases = [
     [{ tag: 'invalid-input', val: { field: 'margin-minutes', reason: 'must be between 0 and 240' } }, 'margin_minutes must be between 0 and 240'],
     [{ tag: 'not-found', val: { field: 'booking-id', reason: 'no booking "b9"' } }, 'booking_id no booking "b9"'],
-    [{ tag: 'not-connected', val: 'nuki' }, 'no nuki account is connected'],
+    // A brand no loaded component listed reads by its id (a listed one by its name).
+    [{ tag: 'not-connected', val: 'acme' }, 'no acme account is connected'],
     [{ tag: 'credentials-rejected', val: 'invalid client' }, 'the credentials were refused: invalid client'],
     [{ tag: 'lock-not-remote', val: 'the lock "Front" needs a bridge' }, 'the lock "Front" needs a bridge'],
     [{ tag: 'other-brand-assigned', val: 'p1 holds a Nuki lock' }, 'p1 holds a Nuki lock'],
