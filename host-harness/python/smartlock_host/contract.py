@@ -486,13 +486,24 @@ def field_name(name: str) -> str:
     return name.replace("-", "_")
 
 
+
+#: Display names of the brands loaded components listed (R30), by id, for
+#: sentences, as smartlock-host keeps them.
+BRAND_NAMES: Dict[str, str] = {}
+
+
+def learn_brand_names(brands: Any) -> None:
+    """Remembers the display names of ``brands`` (each with ``id`` and ``name``)."""
+    for b in brands:
+        BRAND_NAMES.setdefault(b.id, b.name)
+
 def error_sentence(tag: str, payload: Any) -> str:
     """The plain sentence of a WIT ``error`` case, as smartlock-host's
     ``PluginError`` writes it."""
     if tag in ("invalid-input", "not-found"):
         return f"{field_name(payload.field)} {payload.reason}"
     if tag == "not-connected":
-        return f"no {payload} account is connected"
+        return f"no {BRAND_NAMES.get(payload, payload)} account is connected"
     if tag == "credentials-rejected":
         return f"the credentials were refused: {payload}"
     if tag == "vendor-unavailable":

@@ -57,6 +57,7 @@ from .contract import (
     LockInfo,
     Property,
     TickSummary,
+    learn_brand_names,
 )
 from .errors import CallError, HttpError, InstantiateError, PluginError, StorageError, TrapError
 from .http import HttpBackend, HttpClient, HttpRequest, VendorRoutes, parse_target
@@ -603,6 +604,7 @@ class Runtime:
                 handle = TenantHandle(self, scratch, _Turn(), self.config.call_timeout)
                 try:
                     self._brands = handle.brands()
+                    learn_brand_names(self._brands)
                 except (PluginError, CallError) as e:
                     _log.error("the component did not list its brands: %s", e)
                     self._brands = ()

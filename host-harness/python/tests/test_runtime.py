@@ -85,7 +85,7 @@ def test_the_plugins_refusals_are_typed_errors_with_smartlock_hosts_sentences(ru
     t, _ = handle(runtime, stub, "rt-errors")
     with pytest.raises(NotConnected) as not_connected:
         t.list_locks("nuki")
-    assert str(not_connected.value) == "no nuki account is connected"
+    assert str(not_connected.value) == "no Nuki account is connected"
     assert (not_connected.value.variant, not_connected.value.payload, not_connected.value.tenant) == (
         "not-connected",
         "nuki",
@@ -124,7 +124,7 @@ def test_sentences_of_every_case() -> None:
         "margin_minutes must be between 0 and 240"
     )
     assert error_sentence("lock-not-remote", 'the lock "Front" needs a bridge') == 'the lock "Front" needs a bridge'
-    assert error_sentence("not-connected", "ttlock") == "no ttlock account is connected"
+    assert error_sentence("not-connected", "acme") == "no acme account is connected"  # a brand no component listed
     assert error_sentence("other-brand-assigned", "the property has a nuki lock") == "the property has a nuki lock"
     assert error_sentence("unknown-brand", "no brand \"x\"") == "no brand \"x\""
     assert error_sentence("vendor-unavailable", "HTTP 503") == "the lock vendor is unavailable: HTTP 503"
