@@ -308,15 +308,8 @@ pub fn booking_status<H: Host + ?Sized>(host: &H, booking_id: &str) -> Result<Co
 pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
     let state = rec.code_state(now);
     let code = rec.on_lock.as_ref().or(rec.job.as_ref().map(|j| &j.code));
-    let (placement, tz) = match (code, &rec.target) {
-        (Some(c), t) => (Some(&c.placement), t.as_ref().map(|t| t.timezone.as_str())),
-        (None, Some(t)) => (Some(&t.placement), Some(t.timezone.as_str())),
-        (None, None) => (None, None),
-    };
-    let tz = tz
-        .or(rec.timezone.as_deref())
-        .and_then(|z| schedule::parse_timezone("timezone", z).ok())
-        .unwrap_or(chrono_tz::UTC);
+    let placement = code.map(|c| &c.placement).or(rec.target.as_ref().map(|t| &t.placement));
+    let tz = rec.zone();
     CodeStatus {
         booking_id: rec.facts.id.clone(),
         state,

@@ -15,7 +15,7 @@ pub fn compose(rec: &BookingRecord) -> Mail {
     let check_in_date = &rec.facts.check_in;
     let (property, lock, opens, retries) = match &rec.target {
         Some(t) => {
-            let tz = schedule::parse_timezone("timezone", &t.timezone).unwrap_or(chrono_tz::UTC);
+            let tz = rec.zone();
             let deadline = schedule::attempt_deadline(&t.plan, rec.eligible_at.unwrap_or(t.plan.create_at));
             (
                 t.property_name.clone(),
@@ -69,7 +69,7 @@ fn compose_with_fallback(
     let guest = rec.facts.guest();
     let booking = &rec.facts.id;
     let check_in_date = &rec.facts.check_in;
-    let tz = zone_of(rec);
+    let tz = rec.zone();
     let (from, until) = (human_local(tz, fb.start), human_local(tz, fb.end));
     let rule = guest_rule(fb).map(|r| format!("\nThe guest must {r}.\n")).unwrap_or_default();
     let revocable = if fb.revocable {
@@ -119,7 +119,7 @@ pub fn fallback_notice(rec: &BookingRecord) -> Option<Mail> {
         (None, false) => fb.property_name.clone(),
         (None, true) => rec.facts.property_id.clone(),
     };
-    let tz = zone_of(rec);
+    let tz = rec.zone();
     let until = human_local(tz, fb.end);
     let what = if rec.facts.confirmed { "was shortened" } else { "was cancelled" };
     let subject = format!("Offline door code still valid: booking {booking} of {guest} at {property} {what}");
@@ -131,15 +131,6 @@ pub fn fallback_notice(rec: &BookingRecord) -> Option<Mail> {
          access another way. No further e-mail is sent for this booking.\n",
     );
     Some(Mail { subject, body })
-}
-
-fn zone_of(rec: &BookingRecord) -> chrono_tz::Tz {
-    rec.target
-        .as_ref()
-        .map(|t| t.timezone.as_str())
-        .or(rec.timezone.as_deref())
-        .and_then(|z| schedule::parse_timezone("timezone", z).ok())
-        .unwrap_or(chrono_tz::UTC)
 }
 
 /// "Fri 20 Mar 2026, 14:30 CET" in the property's timezone.

@@ -378,6 +378,17 @@ impl BookingRecord {
 }
 
 impl BookingRecord {
+    /// The property's zone for showing the booking's times: the target's,
+    /// else the one it was last planned with, else UTC.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.target
+            .as_ref()
+            .map(|t| t.timezone.as_str())
+            .or(self.timezone.as_deref())
+            .and_then(|z| schedule::parse_timezone("timezone", z).ok())
+            .unwrap_or(chrono_tz::UTC)
+    }
+
     /// The code's state at `now` (one definition, for the status, the events
     /// and "is being moved").
     pub fn code_state(&self, now: Instant) -> CodeState {
@@ -418,6 +429,22 @@ impl BookingRecord {
     }
 }
 
+/// A code at the brand, wanted at `want`: a new window on the same lock is
+/// moved in place where the brand can (same PIN, the complete code, R14);
+/// anything else deletes it.
+fn move_or_delete(code: &Code, want: Option<Placement>) -> Decision {
+    match want {
+        Some(to)
+            if to.lock_id == code.placement.lock_id
+                && to.provider == code.placement.provider
+                && to.provider.capabilities().moves_in_place =>
+        {
+            Decision::Submit(JobKind::Update, Code { placement: to, ..code.clone() })
+        }
+        _ => Decision::Submit(JobKind::Delete, code.clone()),
+    }
+}
+
 /// The next step for a record at `now` (pure). The vendor's capabilities
 /// come from the record's own placements.
 pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
@@ -442,17 +469,7 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         if let (Some(_), Some(handle), JobKind::Create | JobKind::Update) = (job.held_until, &job.job_id, job.kind) {
             let want = rec.wanted_placement(now);
             if want.as_ref() != Some(&job.code.placement) {
-                let held = Code { code_id: Some(handle.clone()), ..job.code.clone() };
-                return match want {
-                    Some(to)
-                        if to.lock_id == held.placement.lock_id
-                            && to.provider == held.placement.provider
-                            && caps.moves_in_place =>
-                    {
-                        Decision::Submit(JobKind::Update, Code { placement: to, ..held })
-                    }
-                    _ => Decision::Submit(JobKind::Delete, held),
-                };
+                return move_or_delete(&Code { code_id: Some(handle.clone()), ..job.code.clone() }, want);
             }
         }
         return match (&job.job_id, retry_wait) {
@@ -479,18 +496,7 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         if let Some(r) = retry_wait {
             return Decision::Wait(Some(r));
         }
-        // A new window on the same lock: moved in place where the vendor can,
-        // same PIN, the complete code (R14).
-        if let Some(to) = want.filter(|w| w.lock_id == code.placement.lock_id && w.provider == code.placement.provider)
-        {
-            if to.provider.capabilities().moves_in_place {
-                return Decision::Submit(
-                    JobKind::Update,
-                    Code { pin: code.pin.clone(), placement: to, code_id: code.code_id.clone() },
-                );
-            }
-        }
-        return Decision::Submit(JobKind::Delete, code.clone());
+        return move_or_delete(code, want);
     }
 
     let (Some(placement), Some(t)) = (want, rec.target.as_ref()) else {

@@ -45,13 +45,7 @@ pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
     };
     let before = std::mem::replace(&mut rec.reported, now_seen.clone());
     let moved_place = before.lock != now_seen.lock || before.window != now_seen.window;
-    let tz = rec
-        .target
-        .as_ref()
-        .map(|t| t.timezone.as_str())
-        .or(rec.timezone.as_deref())
-        .and_then(|z| schedule::parse_timezone("timezone", z).ok())
-        .unwrap_or(chrono_tz::UTC);
+    let tz = rec.zone();
     let local = |t: Instant| schedule::format_local(tz, t);
     let error = || rec.last_error.clone().unwrap_or_else(|| "the lock's vendor did not confirm the code".into());
 

@@ -45,8 +45,4 @@ impl<'h, S: Storage + ?Sized> TokenCache<'h, S> {
         let bytes = serde_json::to_vec(token).map_err(|e| VendorError::Host(format!("cannot encode a token: {e}")))?;
         self.storage.apply(vec![Write::Set(self.key.clone(), bytes)]).map_err(VendorError::host)
     }
-
-    pub fn forget(&self) -> Result<(), VendorError> {
-        self.storage.apply(vec![Write::Delete(self.key.clone())]).map_err(VendorError::host)
-    }
 }
