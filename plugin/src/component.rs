@@ -126,6 +126,7 @@ impl core::Notifier for WitHost {
             property_id: e.property_id.clone(),
             brand: e.brand.clone(),
             lock_id: e.lock_id.clone(),
+            door: None,
             at_risk: e.at_risk,
             detail: e.detail.clone(),
         })
@@ -234,6 +235,7 @@ fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
         lock_name: a.lock_name,
         days_before: a.days_before,
         margin_minutes: a.margin_minutes,
+        backup_codes: 0,
     }
 }
 
@@ -382,6 +384,18 @@ impl admin::Guest for Component {
         core_admin::assignment(&WitHost, &property_id).map(|a| a.map(assignment_out)).map_err(to_wit_error)
     }
 
+    fn share_door(_property_id: String, _brand: String, _lock_id: String) -> Result<admin::SharedDoor, types::Error> {
+        Err(types::Error::VendorUnavailable("shared doors are not built yet".into()))
+    }
+
+    fn unshare_door(_property_id: String, _brand: String, _lock_id: String) -> Result<(), types::Error> {
+        Err(types::Error::VendorUnavailable("shared doors are not built yet".into()))
+    }
+
+    fn shared_doors(_property_id: String) -> Result<Vec<admin::SharedDoor>, types::Error> {
+        Ok(Vec::new())
+    }
+
     fn booking_status(booking_id: String) -> Result<admin::CodeStatus, types::Error> {
         log_panics();
         use core_admin::CodeState as S;
@@ -425,6 +439,7 @@ impl admin::Guest for Component {
                     rule: f.rule,
                     revocable: f.revocable,
                 }),
+                doors: Vec::new(),
             })
             .map_err(to_wit_error)
     }
