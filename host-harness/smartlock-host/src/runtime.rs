@@ -623,7 +623,21 @@ impl TenantHandle {
         days_before: Option<i32>,
         margin_minutes: Option<i32>,
     ) -> CallResult<api::Assignment> {
-        let settings = api::Settings { days_before, margin_minutes };
+        let settings = api::Settings { days_before, margin_minutes, backup_codes: None };
+        self.assign_with(property_id, brand, lock_id, settings)
+    }
+
+    /// Dashboard: [`TenantHandle::assign`] with every setting of the
+    /// contract's `settings` record, among them `backup_codes` (0 to 5 spare
+    /// codes kept on the lock for guests whose own code could not be set,
+    /// R25). A field left `None` keeps its current value or the default.
+    pub fn assign_with(
+        &self,
+        property_id: &str,
+        brand: &str,
+        lock_id: &str,
+        settings: api::Settings,
+    ) -> CallResult<api::Assignment> {
         let brand = brand.to_owned();
         self.call("assign", |p, s| p.pms_smartlock_admin().call_assign(s, property_id, &brand, lock_id, settings))
     }
