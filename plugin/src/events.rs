@@ -17,7 +17,7 @@ pub fn on_booking_changed<H: Host + ?Sized>(host: &H, booking: BookingFacts, pro
     }
     let now = host.now();
     let store = Store::new(host);
-    let settings = Settings::load(&store, &property.id)?;
+    let settings = PropertyLocks::load(&store, &property.id)?;
     // A booking moved to another property follows that property's lock (the
     // property index is moved by the save, the old code deleted by the tick).
     let load = |booking: BookingFacts| -> Result<BookingRecord> {
@@ -66,16 +66,16 @@ pub fn on_property_changed<H: Host + ?Sized>(host: &H, property: PropertyFacts) 
 
 /// What a property's codes are planned with: its own lock while its brand
 /// is connected, and its shared doors whose brands are connected (R26).
-pub struct Settings {
+pub struct PropertyLocks {
     pub assignment: Option<Assignment>,
     pub doors: Vec<SharedDoor>,
     /// The size of the own lock's backup pool (R25).
     pub backup_codes: u32,
 }
 
-impl Settings {
+impl PropertyLocks {
     /// One read of the property's extras besides its assignment's.
-    pub fn load<S: Storage + ?Sized>(store: &Store<'_, S>, property: &str) -> Result<Settings> {
+    pub fn load<S: Storage + ?Sized>(store: &Store<'_, S>, property: &str) -> Result<PropertyLocks> {
         let assignment = store.connected_assignment(property)?;
         let extras = store.extras(property)?;
         let mut doors = Vec::with_capacity(extras.doors.len());
@@ -84,7 +84,7 @@ impl Settings {
                 doors.push(d);
             }
         }
-        Ok(Settings { assignment, doors, backup_codes: extras.backup_codes })
+        Ok(PropertyLocks { assignment, doors, backup_codes: extras.backup_codes })
     }
 }
 
@@ -97,7 +97,7 @@ pub fn plan_booking<S: Storage + ?Sized>(
     store: &Store<'_, S>,
     rec: &mut BookingRecord,
     property: Option<&PropertyFacts>,
-    settings: &Settings,
+    settings: &PropertyLocks,
     now: Instant,
 ) -> Result<(bool, Vec<BookingRecord>)> {
     let assignment = settings.assignment.as_ref();
@@ -175,7 +175,7 @@ fn load_door<S: Storage + ?Sized>(store: &Store<'_, S>, rec: &BookingRecord, rol
 pub fn replan_property<H: Host + ?Sized>(host: &H, property_id: &str, now: Instant) -> Result<()> {
     let store = Store::new(host);
     let property = store.property(property_id)?;
-    let settings = Settings::load(&store, property_id)?;
+    let settings = PropertyLocks::load(&store, property_id)?;
     let mut changed = Vec::new();
     for id in store.bookings_of_property(property_id)? {
         // Doors' records are planned with their booking's; the backup pool

@@ -1018,4 +1018,21 @@ mod tests {
             other => panic!("expected a create, got {other:?}"),
         }
     }
+
+    #[test]
+    fn r25_r26_record_ids_are_apart_from_booking_ids_and_0_2_records_are_guests() {
+        let door = door_record_id("b1", BrandId::parse("nuki").unwrap(), "L9");
+        let slot = backup_record_id("p1", 2);
+        for id in [&door, &slot] {
+            assert!(crate::model::check_id("booking.id", id).is_err(), "{id:?} could be a booking's");
+        }
+        let mut rec = planned(MAR15_0000);
+        assert_eq!(rec.record_id(), "b1");
+        let json = serde_json::to_value(&rec).unwrap();
+        assert!(json.get("role").is_none() && json.get("doors").is_none(), "a guest's record is stored as in 0.2");
+        rec.role = Role::Door { provider: BrandId::parse("nuki").unwrap(), lock_id: "L9".into(), name: "Gate".into() };
+        assert_eq!(rec.record_id(), door);
+        let back: BookingRecord = serde_json::from_value(serde_json::to_value(&rec).unwrap()).unwrap();
+        assert_eq!(back, rec);
+    }
 }

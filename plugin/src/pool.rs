@@ -193,6 +193,19 @@ pub fn maintain<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instan
     }
 }
 
+/// After a slot's steps: a spare code is looked at again when it is to be
+/// moved forward, whatever else it waits for (a slot whose creation gave up
+/// is made anew then).
+pub fn keep_awake<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<()> {
+    let Some(roll) = rec.pool_roll_at() else { return Ok(()) };
+    let roll = roll.max(now + 1);
+    if rec.next_due.is_none_or(|due| due > roll) {
+        rec.next_due = Some(roll);
+        Store::new(host).save_booking(rec, host.now(), Vec::new())?;
+    }
+    Ok(())
+}
+
 /// R25: gives the guest of `rec` (whose own code is not on the lock) a
 /// spare code of the pool on the same lock, if one is on it: the slot wants
 /// the stay's window from now on, under the guest's name, and the booking

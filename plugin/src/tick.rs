@@ -97,6 +97,7 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
             if crate::pool::maintain(host, &mut rec, now)? {
                 advance(host, &mut clients, &mut rec, now)?;
             }
+            crate::pool::keep_awake(host, &mut rec, now)?;
         }
         if !full {
             break;
