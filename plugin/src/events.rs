@@ -117,15 +117,15 @@ pub fn plan_booking<S: Storage + ?Sized>(
             (a, s)
         })
         .collect();
-    // A backup code the booking holds follows its stay (R25).
-    let slot = crate::pool::follow(store, rec, now)?;
-    if doors.is_empty() && rec.doors.is_empty() {
-        // The common case: the own lock only, planned as always.
-        return Ok((replan(rec, property, assignment, now)?, slot.into_iter().collect()));
-    }
     let sibling_doors = || doors.iter().map(|(_, s)| s.clone());
     let mut changed = replan_with(rec, property, assignment, sibling_doors().collect(), now)?;
-    let mut out: Vec<BookingRecord> = slot.into_iter().collect();
+    // A backup code the booking holds follows its stay (R25).
+    let mut out: Vec<BookingRecord> = crate::pool::follow(store, rec, now)?.into_iter().collect();
+    changed |= !out.is_empty();
+    if doors.is_empty() && rec.doors.is_empty() {
+        // The common case: the own lock only, planned as always.
+        return Ok((changed, out));
+    }
     for (a, sibling) in &doors {
         let others: Vec<Sibling> =
             own.clone().into_iter().chain(sibling_doors().filter(|s| s.record != sibling.record)).collect();

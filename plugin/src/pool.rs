@@ -290,6 +290,8 @@ pub fn follow<S: Storage + ?Sized>(
         follow_stay(&mut spare, t, now);
         if let Some(fb) = rec.fallback.as_mut() {
             (fb.start, fb.end, fb.stay_end) = (t.placement.start, t.placement.end, t.placement.end);
+            // The property's lock changed: the code goes with the guest.
+            (fb.provider, fb.lock_id) = (t.placement.provider, t.placement.lock_id.clone());
         }
     }
     Ok((spare != before).then_some(spare))

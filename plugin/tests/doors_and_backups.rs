@@ -365,13 +365,21 @@ fn r25_a_guest_whose_code_fails_gets_a_backup_code_narrowed_to_the_stay_then_rep
     assert_eq!((live[0].pin.as_str(), live[0].start, live[0].end), (spare.as_str(), START, END));
     assert_eq!(live[0].access_name, "Meier (bk-1)");
 
+    // One more night: the backup code follows the stay.
+    let longer = BookingFacts { check_out: "2026-03-23".into(), ..booking("bk-1") };
+    events::on_booking_changed(&w.host, longer, property()).expect("longer");
+    w.run(EVE + 4 * 3600);
+    let live = w.live(OWN);
+    assert_eq!((live.len(), live[0].pin.as_str(), live[0].end), (1, spare.as_str(), END + DAY), "{live:?}");
+    assert_eq!(admin::booking_status(&w.host, "bk-1").unwrap().fallback.map(|f| f.window.end), Some(END + DAY));
+
     // After check-out + margin it goes (R16) and the pool gets a fresh one.
-    w.run(END + 3600);
+    w.run(END + DAY + 3600);
     let live = w.live(OWN);
     assert_eq!(live.len(), 1, "{live:?}");
     assert_ne!(live[0].pin, spare);
     assert_eq!(live[0].access_name, "Backup code 1");
-    assert!(!w.stub.opens(OWN, &spare, END + 3600));
+    assert!(!w.stub.opens(OWN, &spare, END + DAY + 3600));
 }
 
 #[test]
