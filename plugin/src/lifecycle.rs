@@ -134,9 +134,9 @@ pub struct Fallback {
     /// and the manager has been told (one e-mail, R24).
     #[serde(default)]
     pub notice_sent: bool,
-    /// For a backup code (R25): the pool's slot it came from.
+    /// For a backup code (R25): the record of the pool's slot it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup_slot: Option<u32>,
+    pub backup: Option<String>,
 }
 
 /// Separates the parts of a record id that is not a booking's own: booking

@@ -237,7 +237,7 @@ fn issue_fallback<H: Host + ?Sized>(
                 stay_end: t.placement.end,
                 property_name: t.property_name.clone(),
                 notice_sent: false,
-                backup_slot: None,
+                backup: None,
             });
             Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
