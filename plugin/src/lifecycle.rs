@@ -8,6 +8,13 @@
 //! [`Decision`]; the tick (see `tick.rs`) carries decisions out, one vendor
 //! call at a time, saving the record *before* each call that depends on it.
 //!
+//! One record is one code on one lock. A booking's code on the property's
+//! own lock is its record of the default [`Role::Guest`]; its code on each
+//! shared door (R26) and each slot of the own lock's backup pool (R25) are
+//! records of their own ([`Role::Door`], [`Role::Backup`], with derived
+//! [`BookingRecord::record_id`]s), planned by `events` and `pool` and
+//! carried out by the same [`decide`] and tick.
+//!
 //! Crash safety rests on one rule: a write whose outcome is unknown
 //! (`job_id: None` — saved before the request left, or the request got no
 //! clear answer) is resolved before anything else is sent. Where the vendor

@@ -288,6 +288,21 @@ fn r26_a_door_whose_code_fails_sends_its_own_alert_naming_the_door() {
     assert!(mails[0].subject.contains("Entrance") && mails[0].body.contains("Entrance"), "{:?}", mails[0]);
 }
 
+#[test]
+fn r26_r18_disconnecting_a_brand_removes_its_doors_and_leaves_their_codes_to_expire() {
+    let w = world(T0 - DAY, 0);
+    w.share(ENTRANCE);
+    w.book("bk-1");
+    w.run(T0 + 600);
+    let pin = admin::booking_status(&w.host, "bk-1").unwrap().pin.expect("pin");
+    admin::disconnect(&w.host, nuki()).expect("disconnect");
+    assert!(admin::shared_doors(&w.host, "p1").unwrap().is_empty());
+    let status = admin::booking_status(&w.host, "bk-1").expect("status");
+    assert_eq!(status.doors[0].code.state, CodeState::LeftToExpire, "{status:?}");
+    w.run(START + 60);
+    assert!(w.stub.opens(ENTRANCE, &pin, START + 60), "no vendor call removes it (R18)");
+}
+
 // ------------------------------------------------------------ R25 backup codes
 
 #[test]
