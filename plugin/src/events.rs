@@ -64,13 +64,12 @@ pub fn on_property_changed<H: Host + ?Sized>(host: &H, property: PropertyFacts) 
     Ok(())
 }
 
-/// What a property's codes are planned with: its own lock while its brand
-/// is connected, and its shared doors whose brands are connected (R26).
+/// What a property's bookings' codes are planned with: its own lock while
+/// its brand is connected, and its shared doors whose brands are connected
+/// (R26). The backup pool (R25) is planned by `pool`.
 pub struct PropertyLocks {
     pub assignment: Option<Assignment>,
     pub doors: Vec<SharedDoor>,
-    /// The size of the own lock's backup pool (R25).
-    pub backup_codes: u32,
 }
 
 impl PropertyLocks {
@@ -84,7 +83,7 @@ impl PropertyLocks {
                 doors.push(d);
             }
         }
-        Ok(PropertyLocks { assignment, doors, backup_codes: extras.backup_codes })
+        Ok(PropertyLocks { assignment, doors })
     }
 }
 
@@ -130,11 +129,10 @@ pub fn plan_booking<S: Storage + ?Sized>(
         let others: Vec<Sibling> =
             own.clone().into_iter().chain(sibling_doors().filter(|s| s.record != sibling.record)).collect();
         let role = Role::Door { provider: a.provider, lock_id: a.lock_id.clone(), name: a.lock_name.clone() };
-        let mut door = load_door(store, rec, role)?;
-        let renamed = door.role.door_name() != Some(a.lock_name.as_str());
-        if renamed {
-            door.role = Role::Door { provider: a.provider, lock_id: a.lock_id.clone(), name: a.lock_name.clone() };
-        }
+        let mut door = load_door(store, rec, role.clone())?;
+        // The door's name as last listed (events and messages show it).
+        let renamed = door.role != role;
+        door.role = role;
         if replan_with(&mut door, property, Some(a), others, now)? || renamed {
             out.push(door);
         }
