@@ -29,6 +29,8 @@ pub struct MemoryHost<N: Http> {
     pub wake: Cell<Option<Option<Instant>>>,
     /// Code events the plugin reported (R27), in order.
     pub events: RefCell<Vec<CodeEvent>>,
+    /// Storage reads so far (`get` and `list` calls): what a change costs.
+    pub reads: Cell<u64>,
 }
 
 impl<N: Http> MemoryHost<N> {
@@ -41,6 +43,7 @@ impl<N: Http> MemoryHost<N> {
             logs: RefCell::new(Vec::new()),
             wake: Cell::new(None),
             events: RefCell::new(Vec::new()),
+            reads: Cell::new(0),
         }
     }
 }
@@ -53,6 +56,7 @@ impl<N: Http> Http for MemoryHost<N> {
 
 impl<N: Http> Storage for MemoryHost<N> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.reads.set(self.reads.get() + 1);
         Ok(self.kv.borrow().get(key).cloned())
     }
 
@@ -78,6 +82,7 @@ impl<N: Http> Storage for MemoryHost<N> {
         limit: u32,
     ) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         use std::ops::Bound;
+        self.reads.set(self.reads.get() + 1);
         let kv = self.kv.borrow();
         let lower = match start_after {
             Some(a) if a >= prefix => Bound::Excluded(a.to_string()),

@@ -303,6 +303,30 @@ fn r26_r18_disconnecting_a_brand_removes_its_doors_and_leaves_their_codes_to_exp
     assert!(w.stub.opens(ENTRANCE, &pin, START + 60), "no vendor call removes it (R18)");
 }
 
+#[test]
+fn r25_r26_a_booking_without_doors_or_pool_costs_one_read_more_to_plan_and_none_more_to_tick() {
+    let w = world(T0 - DAY, 0);
+    let before = w.host.reads.get();
+    w.book("bk-1");
+    // The assignment, its brand's connection, the property, the booking's
+    // record: as before; and the property's extras (doors, pool), absent.
+    assert_eq!(w.host.reads.get() - before, 5);
+    w.book("bk-1");
+    let before = w.host.reads.get();
+    w.book("bk-1");
+    assert_eq!(w.host.reads.get() - before, 5, "an unchanged booking costs the same");
+    // Its creation tick reads no door, pool or sibling record.
+    w.host.now.set(T0);
+    w.stub.set_time(T0);
+    let before = w.host.reads.get();
+    tick::on_tick(&w.host, T0).expect("tick");
+    let keys: Vec<String> = w.host.kv.borrow().keys().filter(|k| k.starts_with("px/")).cloned().collect();
+    assert!(keys.is_empty(), "{keys:?}");
+    // The connections (list, get), the due index, the record, the
+    // channel's writes in flight, the PIN's holder on the lock.
+    assert_eq!(w.host.reads.get() - before, 6);
+}
+
 // ------------------------------------------------------------ R25 backup codes
 
 #[test]
