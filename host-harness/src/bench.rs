@@ -35,6 +35,7 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         // Only the wasm/native workload, many times: something to point a
         // profiler at.
         let runtime = Runtime::new(config)?;
+        println!("{}", storage_traffic(&runtime)?);
         for _ in 0..20 {
             let (wasm_ms, native_ms) = native_comparison(&runtime)?;
             println!("lifecycle workload: {wasm_ms:.1} ms wasm, {native_ms:.1} ms native");
@@ -318,7 +319,7 @@ fn tick_idle(runtime: &Runtime, n: usize) -> anyhow::Result<(f64, WarmCalls)> {
 }
 
 type Plugin = crate::bindings::SmartlockPlugin;
-type GuestStore = crate::wasmtime::Store<crate::imports::HostState>;
+type GuestStore = crate::wasmtime::Store<crate::HostState>;
 
 /// Median of `n` calls of `f` on one warm instance, in µs.
 fn warm(
@@ -654,4 +655,126 @@ fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
         native.push(lifecycle(&Native { host }, &stub, LOCKS, PER_LOCK)?.total);
     }
     Ok((ms(median(&mut wasm)), ms(median(&mut native))))
+}
+
+/// Storage calls the component makes over the wasm side of the lifecycle
+/// workload, by kind, with the bytes that crossed: where a profile's host
+/// time goes, and what a change in the plugin's storage use would save.
+fn storage_traffic(runtime: &Runtime) -> anyhow::Result<String> {
+    const LOCKS: usize = 10;
+    const PER_LOCK: usize = 10;
+    let stub = Igloohome::new(world(LOCKS), NOW);
+    let clock = Arc::new(SimClock::new(NOW));
+    let counted = Arc::new(Counted::default());
+    let tenant = runtime.tenant(
+        Tenant::new("bench-traffic", counted.clone())
+            .with_http(Arc::new(InProcessStub(stub.clone())))
+            .with_clock(clock.clone())
+            .with_routes(crate::stub_routes(runtime, "http://stub.invalid")?),
+    );
+    lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?;
+    let c = counted.counts.lock().map_err(|_| anyhow::anyhow!("counts poisoned"))?;
+    let bookings = (LOCKS * PER_LOCK) as f64;
+    Ok(format!(
+        "storage over the lifecycle ({} bookings): {} get ({} bytes), {} list ({} entries, {} bytes), \
+         {} apply ({} writes, {} bytes); per booking {:.1} get, {:.1} list, {:.1} apply",
+        bookings,
+        c.gets,
+        c.get_bytes,
+        c.lists,
+        c.listed,
+        c.list_bytes,
+        c.applies,
+        c.writes,
+        c.write_bytes,
+        c.gets as f64 / bookings,
+        c.lists as f64 / bookings,
+        c.applies as f64 / bookings,
+    ))
+}
+
+/// A [`MemoryStore`] that counts what goes through it.
+#[derive(Default)]
+struct Counted {
+    inner: MemoryStore,
+    counts: std::sync::Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    gets: u64,
+    get_bytes: u64,
+    lists: u64,
+    listed: u64,
+    list_bytes: u64,
+    applies: u64,
+    writes: u64,
+    write_bytes: u64,
+}
+
+impl Counted {
+    fn count(&self, f: impl FnOnce(&mut Counts)) {
+        if let Ok(mut counts) = self.counts.lock() {
+            f(&mut counts);
+        }
+    }
+}
+
+impl KvStore for Counted {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::StorageError> {
+        let value = self.inner.get(key)?;
+        self.count(|c| {
+            c.gets += 1;
+            c.get_bytes += value.as_ref().map_or(0, |v| v.len() as u64);
+        });
+        Ok(value)
+    }
+
+    fn apply(&self, writes: &[Write]) -> Result<(), crate::StorageError> {
+        self.apply_owned(writes.to_vec())
+    }
+
+    fn apply_owned(&self, writes: Vec<Write>) -> Result<(), crate::StorageError> {
+        let bytes =
+            writes.iter().map(|w| if let Write::Set { value, .. } = w { value.len() as u64 } else { 0 }).sum::<u64>();
+        let n = writes.len() as u64;
+        self.inner.apply_owned(writes)?;
+        self.count(|c| {
+            c.applies += 1;
+            c.writes += n;
+            c.write_bytes += bytes;
+        });
+        Ok(())
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, crate::StorageError> {
+        let entries = self.inner.list(prefix, start_after, limit)?;
+        self.count(|c| {
+            c.lists += 1;
+            c.listed += entries.len() as u64;
+            c.list_bytes += entries.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
+        });
+        Ok(entries)
+    }
+
+    fn record_email(&self, dedup_key: &str, at: i64, subject: &str, body: &str) -> Result<bool, crate::StorageError> {
+        self.inner.record_email(dedup_key, at, subject, body)
+    }
+
+    fn emails(&self) -> Result<Vec<crate::Email>, crate::StorageError> {
+        self.inner.emails()
+    }
+
+    fn record_event(&self, id: &str, at: i64, json: &str) -> Result<bool, crate::StorageError> {
+        self.inner.record_event(id, at, json)
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<crate::StoredEvent>, crate::StorageError> {
+        self.inner.events_after(after, limit)
+    }
 }

@@ -4,15 +4,15 @@
 //! host reads them in order ([`KvStore::events_after`]) for its feed and
 //! webhooks.
 
-use super::HostState;
 use crate::bindings::generated::pms::smartlock::code_events as wit;
+use crate::SmartlockCtx;
 
 /// Longest event id, in bytes.
 pub const MAX_EVENT_ID_BYTES: usize = 512;
 /// Longest event, as JSON, in bytes.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024;
 
-impl wit::Host for HostState {
+impl wit::Host for SmartlockCtx {
     fn report(&mut self, event: wit::CodeEvent) -> wasmtime::Result<Result<(), String>> {
         if event.id.is_empty() || event.id.len() > MAX_EVENT_ID_BYTES {
             return Ok(Err(format!("event id of {} bytes is not 1 to {MAX_EVENT_ID_BYTES} bytes", event.id.len())));
