@@ -658,8 +658,9 @@ fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
 }
 
 /// Storage calls the component makes over the wasm side of the lifecycle
-/// workload, by kind, with the bytes that crossed: where a profile's host
-/// time goes, and what a change in the plugin's storage use would save.
+/// workload, per kind of call, with the bytes that crossed: where a
+/// profile's host time goes, and what a change in the plugin's storage use
+/// would save.
 fn storage_traffic(runtime: &Runtime) -> anyhow::Result<String> {
     const LOCKS: usize = 10;
     const PER_LOCK: usize = 10;
@@ -672,36 +673,100 @@ fn storage_traffic(runtime: &Runtime) -> anyhow::Result<String> {
             .with_clock(clock.clone())
             .with_routes(crate::stub_routes(runtime, "http://stub.invalid")?),
     );
-    lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?;
-    let c = counted.counts.lock().map_err(|_| anyhow::anyhow!("counts poisoned"))?;
-    let bookings = (LOCKS * PER_LOCK) as f64;
-    Ok(format!(
-        "storage over the lifecycle ({} bookings): {} get ({} bytes), {} list ({} entries, {} bytes), \
-         {} apply ({} writes, {} bytes); per booking {:.1} get, {:.1} list, {:.1} apply",
-        bookings,
-        c.gets,
-        c.get_bytes,
-        c.lists,
-        c.listed,
-        c.list_bytes,
-        c.applies,
-        c.writes,
-        c.write_bytes,
-        c.gets as f64 / bookings,
-        c.lists as f64 / bookings,
-        c.applies as f64 / bookings,
-    ))
+    let phased =
+        Phased { wasm: Wasm { tenant: &tenant, clock: &clock }, counted: &counted, processed: Default::default() };
+    lifecycle(&phased, &stub, LOCKS, PER_LOCK)?;
+    let phases = counted.phases.lock().map_err(|_| anyhow::anyhow!("counts poisoned"))?;
+    let mut out = format!("storage calls over the lifecycle of {} bookings, per export call:", LOCKS * PER_LOCK);
+    for (phase, c) in phases.iter() {
+        let n = c.calls.max(1) as f64;
+        out.push_str(&format!(
+            "\n  {phase:<8} {:>4} calls: {:.1} get ({:.0} B), {:.1} list ({:.1} entries), {:.1} apply ({:.1} writes, {:.0} B)",
+            c.calls,
+            c.gets as f64 / n,
+            c.get_bytes as f64 / n,
+            c.lists as f64 / n,
+            c.listed as f64 / n,
+            c.applies as f64 / n,
+            c.writes as f64 / n,
+            c.write_bytes as f64 / n,
+        ));
+    }
+    if let Some(c) = phases.get("tick") {
+        let n = phased.processed.get().max(1) as f64;
+        out.push_str(&format!(
+            "\n  per booking a tick processed ({}): {:.1} get, {:.1} apply ({:.0} B written)",
+            phased.processed.get(),
+            c.gets as f64 / n,
+            c.applies as f64 / n,
+            c.write_bytes as f64 / n
+        ));
+    }
+    Ok(out)
 }
 
-/// A [`MemoryStore`] that counts what goes through it.
+/// The wasm side of the lifecycle, telling a [`Counted`] store which export
+/// runs and counting the bookings ticks process.
+struct Phased<'a> {
+    wasm: Wasm<'a>,
+    counted: &'a Counted,
+    processed: std::cell::Cell<u32>,
+}
+
+impl Phased<'_> {
+    fn phase(&self, phase: &'static str) {
+        if let Ok(mut current) = self.counted.phase.lock() {
+            *current = phase;
+        }
+        if let Ok(mut phases) = self.counted.phases.lock() {
+            phases.entry(phase).or_default().calls += 1;
+        }
+    }
+}
+
+impl Lifecycle for Phased<'_> {
+    fn connect(&self) {
+        self.phase("connect");
+        self.wasm.connect();
+    }
+    fn property(&self, id: &str) {
+        self.phase("property");
+        self.wasm.property(id);
+    }
+    fn assign(&self, property: &str, lock: &str) {
+        self.phase("assign");
+        self.wasm.assign(property, lock);
+    }
+    fn booking(&self, id: &str, property: &str) {
+        self.phase("booking");
+        self.wasm.booking(id, property);
+    }
+    fn tick(&self, now: i64) -> bool {
+        self.wasm.clock.set(now);
+        let mut busy = false;
+        loop {
+            self.phase("tick");
+            let summary = expect(ok(self.wasm.tenant.on_tick(now)), "tick");
+            self.processed.set(self.processed.get() + summary.processed);
+            busy |= summary.vendor_requests > 0;
+            if !summary.more_due {
+                return busy;
+            }
+        }
+    }
+}
+
+/// A [`MemoryStore`] that counts what goes through it, per phase.
 #[derive(Default)]
 struct Counted {
     inner: MemoryStore,
-    counts: std::sync::Mutex<Counts>,
+    phase: std::sync::Mutex<&'static str>,
+    phases: std::sync::Mutex<std::collections::BTreeMap<&'static str, Counts>>,
 }
 
 #[derive(Default)]
 struct Counts {
+    calls: u64,
     gets: u64,
     get_bytes: u64,
     lists: u64,
@@ -714,8 +779,9 @@ struct Counts {
 
 impl Counted {
     fn count(&self, f: impl FnOnce(&mut Counts)) {
-        if let Ok(mut counts) = self.counts.lock() {
-            f(&mut counts);
+        let phase = self.phase.lock().map(|p| *p).unwrap_or("?");
+        if let Ok(mut phases) = self.phases.lock() {
+            f(phases.entry(phase).or_default());
         }
     }
 }
