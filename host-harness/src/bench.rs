@@ -692,6 +692,15 @@ fn storage_traffic(runtime: &Runtime) -> anyhow::Result<String> {
             c.write_bytes as f64 / n,
         ));
     }
+    for (phase, c) in phases.iter() {
+        let n = c.calls.max(1) as f64;
+        let kinds: Vec<String> = c
+            .by_prefix
+            .iter()
+            .map(|(kind, (gets, sets))| format!("{kind} {:.1}/{:.1}", *gets as f64 / n, *sets as f64 / n))
+            .collect();
+        out.push_str(&format!("\n  {phase:<8} gets/sets per call by key: {}", kinds.join(", ")));
+    }
     if let Some(c) = phases.get("tick") {
         let n = phased.processed.get().max(1) as f64;
         out.push_str(&format!(
@@ -775,6 +784,13 @@ struct Counts {
     applies: u64,
     writes: u64,
     write_bytes: u64,
+    /// Gets and set writes by the key's first segment (`bk`, `evq`, ...).
+    by_prefix: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+/// A key's first segment: the kind of record in the plugin's layout.
+fn key_kind(key: &str) -> String {
+    key.split('/').next().unwrap_or_default().to_owned()
 }
 
 impl Counted {
@@ -792,6 +808,7 @@ impl KvStore for Counted {
         self.count(|c| {
             c.gets += 1;
             c.get_bytes += value.as_ref().map_or(0, |v| v.len() as u64);
+            c.by_prefix.entry(key_kind(key)).or_default().0 += 1;
         });
         Ok(value)
     }
@@ -804,8 +821,15 @@ impl KvStore for Counted {
         let bytes =
             writes.iter().map(|w| if let Write::Set { value, .. } = w { value.len() as u64 } else { 0 }).sum::<u64>();
         let n = writes.len() as u64;
+        let kinds: Vec<String> = writes
+            .iter()
+            .filter_map(|w| if let Write::Set { key, .. } = w { Some(key_kind(key)) } else { None })
+            .collect();
         self.inner.apply_owned(writes)?;
         self.count(|c| {
+            for kind in kinds {
+                c.by_prefix.entry(kind).or_default().1 += 1;
+            }
             c.applies += 1;
             c.writes += n;
             c.write_bytes += bytes;
