@@ -56,10 +56,10 @@
 //! implementation of that interface's `Host` trait.
 //!
 //! What `Runtime` adds on top and an embedder must then do itself: limits
-//! (an epoch deadline or fuel, [`wasmtime::StoreLimits`]; the component
-//! trusts none of its own code), serialising one tenant's calls (the
-//! plugin's storage protocol assumes one call at a time per tenant), and
-//! ticking tenants at their [`WakeUps`].
+//! (an epoch deadline or fuel, and [`wasmtime::StoreLimits`]: a sandboxed
+//! plugin is not trusted to stop or to stay small by itself), serialising
+//! one tenant's calls (the plugin's storage protocol assumes one call at a
+//! time per tenant), and ticking tenants at their [`WakeUps`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The `code-events` import (R27, R28): the plugin's code and lock events,
-//! recorded in the tenant's storage ([`KvStore::record_event`]) with their
+//! recorded in the tenant's storage ([`KvStore::record_event`](crate::KvStore::record_event)) with their
 //! ids, so a repeat (the plugin reports at least once) is dropped and a
-//! host reads them in order ([`KvStore::events_after`]) for its feed and
+//! host reads them in order ([`KvStore::events_after`](crate::KvStore::events_after)) for its feed and
 //! webhooks.
 
 use crate::bindings::generated::pms::smartlock::code_events as wit;
