@@ -35,6 +35,7 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         // Only the wasm/native workload, many times: something to point a
         // profiler at.
         let runtime = Runtime::new(config)?;
+        println!("{}", storage_traffic(&runtime)?);
         for _ in 0..20 {
             let (wasm_ms, native_ms) = native_comparison(&runtime)?;
             println!("lifecycle workload: {wasm_ms:.1} ms wasm, {native_ms:.1} ms native");
@@ -318,7 +319,7 @@ fn tick_idle(runtime: &Runtime, n: usize) -> anyhow::Result<(f64, WarmCalls)> {
 }
 
 type Plugin = crate::bindings::SmartlockPlugin;
-type GuestStore = crate::wasmtime::Store<crate::imports::HostState>;
+type GuestStore = crate::wasmtime::Store<crate::HostState>;
 
 /// Median of `n` calls of `f` on one warm instance, in µs.
 fn warm(
@@ -654,4 +655,216 @@ fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
         native.push(lifecycle(&Native { host }, &stub, LOCKS, PER_LOCK)?.total);
     }
     Ok((ms(median(&mut wasm)), ms(median(&mut native))))
+}
+
+/// Storage calls the component makes over the wasm side of the lifecycle
+/// workload, per kind of call, with the bytes that crossed: where a
+/// profile's host time goes, and what a change in the plugin's storage use
+/// would save.
+fn storage_traffic(runtime: &Runtime) -> anyhow::Result<String> {
+    const LOCKS: usize = 10;
+    const PER_LOCK: usize = 10;
+    let stub = Igloohome::new(world(LOCKS), NOW);
+    let clock = Arc::new(SimClock::new(NOW));
+    let counted = Arc::new(Counted::default());
+    let tenant = runtime.tenant(
+        Tenant::new("bench-traffic", counted.clone())
+            .with_http(Arc::new(InProcessStub(stub.clone())))
+            .with_clock(clock.clone())
+            .with_routes(crate::stub_routes(runtime, "http://stub.invalid")?),
+    );
+    let phased =
+        Phased { wasm: Wasm { tenant: &tenant, clock: &clock }, counted: &counted, processed: Default::default() };
+    lifecycle(&phased, &stub, LOCKS, PER_LOCK)?;
+    let phases = counted.phases.lock().map_err(|_| anyhow::anyhow!("counts poisoned"))?;
+    let mut out = format!("storage calls over the lifecycle of {} bookings, per export call:", LOCKS * PER_LOCK);
+    for (phase, c) in phases.iter() {
+        let n = c.calls.max(1) as f64;
+        out.push_str(&format!(
+            "\n  {phase:<8} {:>4} calls: {:.1} get ({:.0} B), {:.1} list ({:.1} entries), {:.1} apply ({:.1} writes, {:.0} B)",
+            c.calls,
+            c.gets as f64 / n,
+            c.get_bytes as f64 / n,
+            c.lists as f64 / n,
+            c.listed as f64 / n,
+            c.applies as f64 / n,
+            c.writes as f64 / n,
+            c.write_bytes as f64 / n,
+        ));
+    }
+    for (phase, c) in phases.iter() {
+        let n = c.calls.max(1) as f64;
+        let kinds: Vec<String> = c
+            .by_prefix
+            .iter()
+            .map(|(kind, (gets, sets))| format!("{kind} {:.1}/{:.1}", *gets as f64 / n, *sets as f64 / n))
+            .collect();
+        out.push_str(&format!("\n  {phase:<8} gets/sets per call by key: {}", kinds.join(", ")));
+    }
+    if let Some(c) = phases.get("tick") {
+        let n = phased.processed.get().max(1) as f64;
+        out.push_str(&format!(
+            "\n  per booking a tick processed ({}): {:.1} get, {:.1} apply ({:.0} B written)",
+            phased.processed.get(),
+            c.gets as f64 / n,
+            c.applies as f64 / n,
+            c.write_bytes as f64 / n
+        ));
+    }
+    Ok(out)
+}
+
+/// The wasm side of the lifecycle, telling a [`Counted`] store which export
+/// runs and counting the bookings ticks process.
+struct Phased<'a> {
+    wasm: Wasm<'a>,
+    counted: &'a Counted,
+    processed: std::cell::Cell<u32>,
+}
+
+impl Phased<'_> {
+    fn phase(&self, phase: &'static str) {
+        if let Ok(mut current) = self.counted.phase.lock() {
+            *current = phase;
+        }
+        if let Ok(mut phases) = self.counted.phases.lock() {
+            phases.entry(phase).or_default().calls += 1;
+        }
+    }
+}
+
+impl Lifecycle for Phased<'_> {
+    fn connect(&self) {
+        self.phase("connect");
+        self.wasm.connect();
+    }
+    fn property(&self, id: &str) {
+        self.phase("property");
+        self.wasm.property(id);
+    }
+    fn assign(&self, property: &str, lock: &str) {
+        self.phase("assign");
+        self.wasm.assign(property, lock);
+    }
+    fn booking(&self, id: &str, property: &str) {
+        self.phase("booking");
+        self.wasm.booking(id, property);
+    }
+    fn tick(&self, now: i64) -> bool {
+        self.wasm.clock.set(now);
+        let mut busy = false;
+        loop {
+            self.phase("tick");
+            let summary = expect(ok(self.wasm.tenant.on_tick(now)), "tick");
+            self.processed.set(self.processed.get() + summary.processed);
+            busy |= summary.vendor_requests > 0;
+            if !summary.more_due {
+                return busy;
+            }
+        }
+    }
+}
+
+/// A [`MemoryStore`] that counts what goes through it, per phase.
+#[derive(Default)]
+struct Counted {
+    inner: MemoryStore,
+    phase: std::sync::Mutex<&'static str>,
+    phases: std::sync::Mutex<std::collections::BTreeMap<&'static str, Counts>>,
+}
+
+#[derive(Default)]
+struct Counts {
+    calls: u64,
+    gets: u64,
+    get_bytes: u64,
+    lists: u64,
+    listed: u64,
+    list_bytes: u64,
+    applies: u64,
+    writes: u64,
+    write_bytes: u64,
+    /// Gets and set writes by the key's first segment (`bk`, `evq`, ...).
+    by_prefix: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+/// A key's first segment: the kind of record in the plugin's layout.
+fn key_kind(key: &str) -> String {
+    key.split('/').next().unwrap_or_default().to_owned()
+}
+
+impl Counted {
+    fn count(&self, f: impl FnOnce(&mut Counts)) {
+        let phase = self.phase.lock().map(|p| *p).unwrap_or("?");
+        if let Ok(mut phases) = self.phases.lock() {
+            f(phases.entry(phase).or_default());
+        }
+    }
+}
+
+impl KvStore for Counted {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::StorageError> {
+        let value = self.inner.get(key)?;
+        self.count(|c| {
+            c.gets += 1;
+            c.get_bytes += value.as_ref().map_or(0, |v| v.len() as u64);
+            c.by_prefix.entry(key_kind(key)).or_default().0 += 1;
+        });
+        Ok(value)
+    }
+
+    fn apply(&self, writes: &[Write]) -> Result<(), crate::StorageError> {
+        self.apply_owned(writes.to_vec())
+    }
+
+    fn apply_owned(&self, writes: Vec<Write>) -> Result<(), crate::StorageError> {
+        let bytes =
+            writes.iter().map(|w| if let Write::Set { value, .. } = w { value.len() as u64 } else { 0 }).sum::<u64>();
+        let n = writes.len() as u64;
+        let kinds: Vec<String> = writes
+            .iter()
+            .filter_map(|w| if let Write::Set { key, .. } = w { Some(key_kind(key)) } else { None })
+            .collect();
+        self.inner.apply_owned(writes)?;
+        self.count(|c| {
+            for kind in kinds {
+                c.by_prefix.entry(kind).or_default().1 += 1;
+            }
+            c.applies += 1;
+            c.writes += n;
+            c.write_bytes += bytes;
+        });
+        Ok(())
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, crate::StorageError> {
+        let entries = self.inner.list(prefix, start_after, limit)?;
+        self.count(|c| {
+            c.lists += 1;
+            c.listed += entries.len() as u64;
+            c.list_bytes += entries.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
+        });
+        Ok(entries)
+    }
+
+    fn record_email(&self, dedup_key: &str, at: i64, subject: &str, body: &str) -> Result<bool, crate::StorageError> {
+        self.inner.record_email(dedup_key, at, subject, body)
+    }
+
+    fn emails(&self) -> Result<Vec<crate::Email>, crate::StorageError> {
+        self.inner.emails()
+    }
+
+    fn record_event(&self, id: &str, at: i64, json: &str) -> Result<bool, crate::StorageError> {
+        self.inner.record_event(id, at, json)
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<crate::StoredEvent>, crate::StorageError> {
+        self.inner.events_after(after, limit)
+    }
 }

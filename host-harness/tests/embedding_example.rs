@@ -110,6 +110,71 @@ mod readme {
     }
 }
 
+/// The README's second block (an embedder's own store data and linker),
+/// verbatim but for the indentation.
+mod readme_view {
+    use std::sync::Arc;
+
+    use smartlock_host::bindings::generated::pms::smartlock::log;
+    use smartlock_host::bindings::{SmartlockPlugin, SmartlockPluginPre};
+    use smartlock_host::wasmtime::component::{Component, HasSelf, Linker};
+    use smartlock_host::wasmtime::{self, Engine, Store, StoreLimits, StoreLimitsBuilder};
+    use smartlock_host::{SmartlockCtx, SmartlockView, Tenant, WakeUps};
+
+    /// The PMS's own store data: the plugin imports' state, and its own.
+    pub struct PmsState {
+        smartlock: SmartlockCtx,
+        limits: StoreLimits,
+        /// The plugin's log lines of this call, for the PMS's audit trail.
+        pub audit: Vec<String>,
+    }
+
+    impl SmartlockView for PmsState {
+        fn smartlock(&mut self) -> &mut SmartlockCtx {
+            &mut self.smartlock
+        }
+    }
+
+    /// The PMS serves the `log` import itself: into the call's audit trail.
+    impl log::Host for PmsState {
+        fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+            self.audit.push(format!("{level:?}: {message}"));
+            Ok(())
+        }
+    }
+
+    /// Once per process: the PMS's linker with every import of the plugin,
+    /// its own `log` in place of the library's, and the component checked
+    /// against it.
+    pub fn load(engine: &Engine, component: &[u8]) -> anyhow::Result<SmartlockPluginPre<PmsState>> {
+        let mut linker = Linker::new(engine);
+        smartlock_host::add_to_linker(&mut linker)?;
+        linker.allow_shadowing(true);
+        log::add_to_linker::<PmsState, HasSelf<PmsState>>(&mut linker, |state| state)?;
+        let component = Component::new(engine, component)?;
+        Ok(SmartlockPluginPre::new(linker.instantiate_pre(&component)?)?)
+    }
+
+    /// Runs `f` on a fresh instance for `tenant` with 64 MiB of memory at
+    /// most; returns its result and the plugin's log lines. One tenant's
+    /// calls must not overlap, and a production host also limits the
+    /// plugin's time (an epoch deadline, as `Runtime` does).
+    pub fn call<R>(
+        pre: &SmartlockPluginPre<PmsState>,
+        tenant: Arc<Tenant>,
+        wake_ups: &Arc<WakeUps>,
+        f: impl FnOnce(&SmartlockPlugin, &mut Store<PmsState>) -> wasmtime::Result<R>,
+    ) -> anyhow::Result<(R, Vec<String>)> {
+        let smartlock = SmartlockCtx::new(tenant).with_wake_ups(wake_ups.clone());
+        let limits = StoreLimitsBuilder::new().memory_size(64 << 20).trap_on_grow_failure(true).build();
+        let mut store = Store::new(pre.engine(), PmsState { smartlock, limits, audit: Vec::new() });
+        store.limiter(|state| &mut state.limits);
+        let plugin = pre.instantiate(&mut store)?;
+        let result = f(&plugin, &mut store)?;
+        Ok((result, std::mem::take(&mut store.data_mut().audit)))
+    }
+}
+
 /// How much faster than the wall clock the tenants' and the stubs' clock runs:
 /// the example's 1-second loop then steps a minute of vendor time.
 const SPEED: i64 = 60;
@@ -195,36 +260,161 @@ fn brands() -> [(&'static str, Vec<api::Credential>, &'static str); 3] {
     ]
 }
 
-/// The README's Rust block, without its fences.
-fn readme_block() -> String {
+/// The README's `n`th Rust block of its Rust section, without its fences.
+fn readme_block(n: usize) -> String {
+    const FENCE: &str = "```rust,no_run\n";
     let readme = include_str!("../../README.md");
-    let section = &readme[readme.find("### From Rust: `smartlock-host`").expect("the README's Rust section")..];
-    let start =
-        section.find("```rust,no_run\n").expect("a rust,no_run block in the section") + "```rust,no_run\n".len();
+    let mut section = &readme[readme.find("### From Rust: `smartlock-host`").expect("the README's Rust section")..];
+    section = &section[..section[1..].find("\n### ").map_or(section.len(), |end| end + 1)];
+    let mut blocks = section.match_indices(FENCE).map(|(at, _)| at + FENCE.len());
+    let start = blocks.nth(n).unwrap_or_else(|| panic!("rust,no_run block {n} in the section"));
     let len = section[start..].find("\n```\n").expect("the block's end") + 1;
     section[start..start + len].to_owned()
 }
 
-/// `mod readme`'s body, one indentation level out.
-fn readme_module() -> String {
+/// The body of `mod {name}` in this file, one indentation level out.
+fn readme_module(name: &str) -> String {
     let source = include_str!("embedding_example.rs");
-    let start = source.find("\nmod readme {\n").expect("mod readme") + "\nmod readme {\n".len();
+    let head = format!("\nmod {name} {{\n");
+    let start = source.find(&head).unwrap_or_else(|| panic!("mod {name}")) + head.len();
     let len = source[start..].find("\n}\n").expect("the module's end") + 1;
     source[start..start + len].lines().map(|line| format!("{}\n", line.strip_prefix("    ").unwrap_or(line))).collect()
 }
 
-#[test]
-fn the_test_runs_the_readme_block_as_written() {
-    let (readme, module) = (readme_block(), readme_module());
-    assert!(readme.contains("Tenant::new(") && readme.contains("pub fn first_code("), "{readme}");
+fn assert_same(readme: &str, module: &str, name: &str) {
     assert!(
         readme == module,
-        "README.md's Rust example and `mod readme` in {} differ: copy the README's block into it\n\
+        "README.md's Rust example and `mod {name}` in {} differ: copy the README's block into it\n\
          --- README ---\n{readme}\n--- test ---\n{module}",
         file!()
     );
 }
 
+#[test]
+fn the_test_runs_the_readme_block_as_written() {
+    let (readme, module) = (readme_block(0), readme_module("readme"));
+    assert!(readme.contains("Tenant::new(") && readme.contains("pub fn first_code("), "{readme}");
+    assert_same(&readme, &module, "readme");
+}
+
+#[test]
+fn the_test_runs_the_readme_view_block_as_written() {
+    let (readme, module) = (readme_block(1), readme_module("readme_view"));
+    assert!(readme.contains("impl SmartlockView for PmsState") && readme.contains("add_to_linker("), "{readme}");
+    assert_same(&readme, &module, "readme_view");
+}
+
+/// An embedder's own store data and linker (`mod readme_view`): the plugin
+/// runs through them from connect to the PIN on the stub's lock, a fresh
+/// instance per call, with the embedder's `log` collecting the plugin's
+/// lines and its `WakeUps` the plugin's wake-ups.
+#[test]
+fn an_embedder_runs_the_plugin_on_its_own_store_data_and_linker() {
+    use smartlock_host::wasmtime::{Config, Engine};
+    use smartlock_host::{MemoryStore, SimClock, WakeUps};
+    use smartlock_stubs::Vendor;
+
+    let engine = Engine::new(&Config::new()).expect("an engine");
+    let bytes = std::fs::read(host_harness::plugin_component_path()).expect("the component the build made");
+    let pre = readme_view::load(&engine, &bytes).expect("the component links against the embedder's linker");
+    let now = 1_800_000_000; // 2027-01-15T08:00:00Z
+    let world = World::new(world_config(), now);
+    let server = StubServer::start(world.clone()).expect("the stubs serve on loopback");
+    let clock = Arc::new(SimClock::new(now));
+    let wake_ups = Arc::new(WakeUps::default());
+    let storage = Arc::new(MemoryStore::new());
+
+    // The brands, asked of a tenant that may reach nothing; then the real one.
+    let nowhere = Arc::new(Tenant::new("brands", Arc::new(MemoryStore::new())).with_routes(VendorRoutes::new()));
+    let (brands, _) =
+        readme_view::call(&pre, nowhere, &wake_ups, |p, s| p.pms_smartlock_admin().call_brands(s)).expect("brands");
+    let routes = VendorRoutes::from_brands(&brands, |id| Vendor::of(id).map(|v| v.base_url(&server.base_url())))
+        .expect("routes");
+    let tenant = Arc::new(Tenant::new("acct-own", storage.clone()).with_clock(clock.clone()).with_routes(routes));
+    let mut pms = Pms { pre: &pre, tenant, wake_ups: wake_ups.clone(), audit: Vec::new() };
+
+    let brand = "igloohome".to_string();
+    let credentials = api::credentials(&[("client_id", "igloo-id"), ("client_secret", "igloo-secret")]);
+    pms.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, &brand, &credentials));
+    let property = api::Property {
+        id: "villa-7".into(),
+        name: "Villa 7".into(),
+        timezone: "Europe/Vienna".into(),
+        check_in_time: None,
+        check_out_time: None,
+    };
+    pms.call("property", |p, s| p.pms_smartlock_events().call_on_property_changed(s, &property));
+    let settings = api::Settings { days_before: None, margin_minutes: None, backup_codes: None };
+    pms.call("assign", |p, s| p.pms_smartlock_admin().call_assign(s, "villa-7", &brand, "OE1X000001", settings));
+    let booking = api::Booking {
+        id: "bk-own".into(),
+        property_id: "villa-7".into(),
+        guest_name: Some("Ana Silva".into()),
+        check_in: "2027-01-16".into(),
+        check_out: "2027-01-19".into(),
+        check_in_time: None,
+        check_out_time: None,
+        status: api::BookingStatus::Confirmed,
+    };
+    let event = api::BookingEvent { booking, property };
+    pms.call("booking", |p, s| p.pms_smartlock_events().call_on_booking_changed(s, &event));
+    // The plugin's wake-up went to the embedder's `WakeUps`.
+    assert_eq!(wake_ups.due(now), ["acct-own"], "the booking is due at once");
+
+    let mut status = None;
+    for _ in 0..30 {
+        let at = clock.advance(60);
+        world.set_time(at);
+        while pms.call("tick", |p, s| p.pms_smartlock_events().call_on_tick(s, at)).more_due {}
+        let now_status = pms.call("status", |p, s| p.pms_smartlock_admin().call_booking_status(s, "bk-own"));
+        if now_status.state == api::CodeState::OnLock {
+            status = Some(now_status);
+            break;
+        }
+    }
+    let status = status.expect("the code reached the lock within 30 minutes");
+    let pin = status.pin.clone().expect("a PIN");
+    let window = status.window.clone().expect("a window");
+
+    // The lock-side truth: the PIN opens the lock in its window.
+    world.set_time(window.start);
+    let opens = world.try_pin(Vendor::Igloohome, "OE1X000001", &pin).expect("the stub's lock");
+    assert!(opens, "PIN {pin} does not open the lock at {}: {:?}", window.start, world.pins());
+    // The embedder's own state: its `log` got the plugin's lines, its storage the records.
+    assert!(
+        pms.audit.iter().any(|line| line.ends_with("Info: PIN of booking bk-own confirmed on lock OE1X000001")),
+        "{:#?}",
+        pms.audit
+    );
+    assert!(storage.entries().iter().any(|(key, _)| key == "bk/bk-own"));
+}
+
+/// The embedder's side of the test: its calls, and the log lines they gave.
+struct Pms<'a> {
+    pre: &'a smartlock_host::bindings::SmartlockPluginPre<readme_view::PmsState>,
+    tenant: Arc<Tenant>,
+    wake_ups: Arc<smartlock_host::WakeUps>,
+    audit: Vec<String>,
+}
+
+type PmsStore = smartlock_host::wasmtime::Store<readme_view::PmsState>;
+
+impl Pms<'_> {
+    /// One export on a fresh instance; a trap or a refusal fails the test.
+    fn call<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(
+            &smartlock_host::bindings::SmartlockPlugin,
+            &mut PmsStore,
+        ) -> smartlock_host::wasmtime::Result<Result<T, api::Error>>,
+    ) -> T {
+        let (result, lines) = readme_view::call(self.pre, self.tenant.clone(), &self.wake_ups, f)
+            .unwrap_or_else(|e| panic!("{what}: {e:#}"));
+        self.audit.extend(lines);
+        result.unwrap_or_else(|e| panic!("{what}: {}", smartlock_host::PluginError::from(e)))
+    }
+}
 #[test]
 fn the_readme_example_puts_the_code_on_every_brands_lock() {
     let runtime = Runtime::new(host_harness::default_runtime_config()).expect("the plugin component loads");

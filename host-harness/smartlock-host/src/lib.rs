@@ -16,6 +16,12 @@
 //!   the real hosts of every brand the component lists and nothing else), and the
 //!   clock ([`Clock`]: [`SystemClock`], [`SimClock`]). The log import goes to
 //!   `tracing`, tagged with the tenant.
+//! - Underneath, the imports are a library: [`add_to_linker`] adds every
+//!   import of the world to an embedder's own `Linker<T>`, served from the
+//!   [`SmartlockCtx`] its store data `T` hands out through [`SmartlockView`]
+//!   (as wasmtime-wasi-http's `WasiHttpView` does). The runtime is that with
+//!   its own store data ([`HostState`]); see [`view`] for running the
+//!   component on an engine, linker and store of one's own.
 //! - [`WakeUps`] keeps the instant each tenant's plugin asked to be ticked
 //!   at (R21): tick those tenants then, with the regular tick as backstop.
 //! - [`template::substitute`] fills `{{smartlock_code}}` in guest messages
@@ -75,6 +81,7 @@ pub mod error;
 pub mod imports;
 pub mod runtime;
 pub mod template;
+pub mod view;
 pub mod wake;
 
 pub use bindings::api;
@@ -86,7 +93,8 @@ pub use imports::{
 };
 #[cfg(feature = "postgres")]
 pub use imports::{Fence, PgDb, PgStore, Turn};
-pub use runtime::{CallError, CallResult, ComponentSource, Runtime, RuntimeConfig, TenantHandle};
+pub use runtime::{CallError, CallResult, ComponentSource, HostState, Runtime, RuntimeConfig, TenantHandle};
+pub use view::{add_to_linker, SmartlockCtx, SmartlockView};
 pub use wake::WakeUps;
 /// The wasmtime this host runs on ([`TenantHandle::with_instance`] hands out its types).
 pub use wasmtime;

@@ -15,8 +15,9 @@
 //! - Memory: linear memory is capped at [`RuntimeConfig::memory_limit`]
 //!   (`StoreLimits` and the pooling allocator's slot size), table growth and
 //!   instance counts too.
-//! - WASI: linked, but nothing granted except randomness (see
-//!   [`crate::imports::HostState`]).
+//! - Imports: linked with [`crate::add_to_linker`] into a `Linker` of the
+//!   runtime's own store data, [`HostState`] (a [`SmartlockCtx`] and the
+//!   store's limits). WASI: nothing but randomness (R23).
 //! - Concurrency: calls for one tenant id are serialised (a mutex per id,
 //!   shared by every [`TenantHandle`] of that id); different tenants run in
 //!   parallel, up to [`RuntimeConfig::max_instances`] at once.
@@ -29,12 +30,15 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap,
+    UpdateDeadline,
+};
 
 use crate::bindings::{api, SmartlockPlugin, SmartlockPluginPre};
-use crate::imports::{CallLimits, HostState, Tenant};
-use crate::WakeUps;
+use crate::imports::Tenant;
+use crate::{SmartlockCtx, SmartlockView, WakeUps};
 
 /// How the runtime loads the plugin and limits its calls.
 #[derive(Debug, Clone)]
@@ -360,9 +364,7 @@ impl Runtime {
         // Exactly the contract and wasi:random: a component that imports
         // anything else (a WASI filesystem, environment, stdio) fails to
         // instantiate here, at load, instead of being handed something (R23).
-        SmartlockPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
-            .map_err(anyhow::Error::from)
-            .context("linking the host imports")?;
+        crate::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("linking the host imports")?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
@@ -697,7 +699,9 @@ impl TenantHandle {
             memory_bytes: rt.config.memory_limit,
             table_elements: rt.config.table_elements,
         };
-        let mut store = Store::new(&rt.engine, HostState::new(self.tenant.clone(), rt.wake_ups.clone(), &limits));
+        let smartlock =
+            SmartlockCtx::new(self.tenant.clone()).with_wake_ups(rt.wake_ups.clone()).with_wall_limit(limits.wall_time);
+        let mut store = Store::new(&rt.engine, HostState::new(smartlock, &limits));
         store.limiter(|state| &mut state.limits);
         let tick = rt.config.epoch_tick;
         store.set_epoch_deadline(ticks(self.call_timeout, tick));
@@ -705,8 +709,8 @@ impl TenantHandle {
         // call's wall time) is spent, else look again when it could be.
         store.epoch_deadline_callback(move |ctx| {
             let state = ctx.data();
-            let guest_left = state.guest_time_limit.saturating_sub(state.guest_elapsed());
-            let left = guest_left.min(state.wall_remaining());
+            let guest_left = state.guest_time_limit.saturating_sub(state.smartlock.guest_elapsed());
+            let left = guest_left.min(state.smartlock.wall_remaining());
             if left.is_zero() {
                 return Ok(UpdateDeadline::Interrupt);
             }
@@ -729,7 +733,7 @@ impl TenantHandle {
             Err((ran, e)) => {
                 // What the guest logged last at error level (its panic
                 // message) goes into the error.
-                let message = describe_failure(export, &e, &limits, store.data().last_error_log.as_deref());
+                let message = describe_failure(export, &e, &limits, store.data().smartlock.last_error_log());
                 let tenant = tenant.to_owned();
                 if ran {
                     tracing::error!(tenant, export, ms, message, "plugin call trapped");
@@ -740,6 +744,54 @@ impl TenantHandle {
                 }
             }
         }
+    }
+}
+
+/// Limits of one call, fixed when the call starts.
+#[derive(Debug, Clone)]
+struct CallLimits {
+    /// Time the guest itself may run (time blocked in imports not counted).
+    guest_time: Duration,
+    /// Time the whole call may take, imports included.
+    wall_time: Duration,
+    memory_bytes: usize,
+    table_elements: usize,
+}
+
+/// The runtime's store data for one call: the imports' [`SmartlockCtx`]
+/// and the store's limits (memory, tables, the guest's own time).
+///
+/// Made by the runtime for every call and dropped with it; an embedder
+/// meets it as the store type of [`TenantHandle::with_instance`]. An
+/// embedder with its own store data uses [`crate::add_to_linker`] instead.
+pub struct HostState {
+    smartlock: SmartlockCtx,
+    limits: StoreLimits,
+    guest_time_limit: Duration,
+}
+
+impl HostState {
+    fn new(smartlock: SmartlockCtx, limits: &CallLimits) -> Self {
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .table_elements(limits.table_elements)
+            .instances(64)
+            .tables(64)
+            .memories(4)
+            .trap_on_grow_failure(true)
+            .build();
+        HostState { smartlock, limits: store_limits, guest_time_limit: limits.guest_time }
+    }
+
+    /// The imports' state of this call (the tenant, its time accounting).
+    pub fn ctx(&self) -> &SmartlockCtx {
+        &self.smartlock
+    }
+}
+
+impl SmartlockView for HostState {
+    fn smartlock(&mut self) -> &mut SmartlockCtx {
+        &mut self.smartlock
     }
 }
 

@@ -5,8 +5,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use super::HostState;
 use crate::bindings::generated::pms::smartlock::clock;
+use crate::SmartlockCtx;
 
 /// A source of the current instant, in whole seconds since the Unix epoch.
 pub trait Clock: Send + Sync {
@@ -54,7 +54,7 @@ impl Clock for SimClock {
     }
 }
 
-impl clock::Host for HostState {
+impl clock::Host for SmartlockCtx {
     fn now(&mut self) -> wasmtime::Result<i64> {
         Ok(self.tenant.clock.now())
     }

@@ -2,8 +2,8 @@
 //! outbox (on its storage backend), stamped with the tenant's clock. At most
 //! one e-mail per dedup key and tenant, ever: a repeat is accepted and dropped.
 
-use super::HostState;
 use crate::bindings::generated::pms::smartlock::email as wit;
+use crate::SmartlockCtx;
 
 /// Longest dedup key, in bytes (as a storage key).
 pub const MAX_DEDUP_KEY_BYTES: usize = 512;
@@ -28,7 +28,7 @@ fn check(dedup_key: &str, subject: &str, body: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl wit::Host for HostState {
+impl wit::Host for SmartlockCtx {
     fn send_to_owner(
         &mut self,
         dedup_key: String,

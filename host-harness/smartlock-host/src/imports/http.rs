@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use ureq::config::AutoHeaderValue;
 use ureq::http::Uri;
 
-use super::HostState;
 use crate::bindings::api::BrandInfo;
 use crate::bindings::generated::pms::smartlock::http as wit;
+use crate::SmartlockCtx;
 
 /// The methods the plugin may use (the WIT `method` enum); nothing else
 /// reaches a backend.
@@ -358,7 +358,7 @@ impl From<HttpError> for wit::HttpError {
     }
 }
 
-impl HostState {
+impl SmartlockCtx {
     fn send_checked(&mut self, request: wit::Request) -> Result<HttpResponse, HttpError> {
         let tenant = self.tenant.id.clone();
         let method = HttpMethod::from(request.method);
@@ -402,7 +402,7 @@ impl HostState {
     }
 }
 
-impl wit::Host for HostState {
+impl wit::Host for SmartlockCtx {
     fn send(&mut self, request: wit::Request) -> wasmtime::Result<Result<wit::Response, wit::HttpError>> {
         Ok(self
             .send_checked(request)
@@ -418,7 +418,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::imports::{CallLimits, Tenant};
+    use crate::imports::Tenant;
 
     /// A backend that records what reaches it.
     #[derive(Default)]
@@ -431,15 +431,9 @@ mod tests {
         }
     }
 
-    fn state(routes: VendorRoutes, http: Arc<dyn HttpBackend>) -> HostState {
+    fn state(routes: VendorRoutes, http: Arc<dyn HttpBackend>) -> SmartlockCtx {
         let tenant = Tenant::new("t1", Arc::new(crate::MemoryStore::new())).with_routes(routes).with_http(http);
-        let limits = CallLimits {
-            guest_time: Duration::from_secs(5),
-            wall_time: Duration::from_secs(30),
-            memory_bytes: 1 << 20,
-            table_elements: 1000,
-        };
-        HostState::new(Arc::new(tenant), Arc::default(), &limits)
+        SmartlockCtx::new(tenant).with_wall_limit(Duration::from_secs(30))
     }
 
     fn get(url: &str) -> wit::Request {

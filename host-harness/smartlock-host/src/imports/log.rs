@@ -1,13 +1,14 @@
 //! The `log` import: plugin log lines go to `tracing` with target `plugin`
 //! and the tenant's id. Lines are capped in length and in number per call.
 
-use super::{truncate, HostState};
+use super::truncate;
 use crate::bindings::generated::pms::smartlock::log as wit;
+use crate::SmartlockCtx;
 
 /// Longest plugin log message kept, in bytes.
 const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
-impl wit::Host for HostState {
+impl wit::Host for SmartlockCtx {
     fn log(&mut self, level: wit::Level, message: String) -> wasmtime::Result<()> {
         if matches!(level, wit::Level::Error) {
             // Kept even past the line budget: a panic's message, logged just

@@ -2,10 +2,10 @@
 //!
 //! A [`Tenant`] bundles the backends one PMS account's plugin instance talks
 //! to: its storage namespace (with the e-mail outbox), its HTTP transport, its
-//! clock and its vendor routes (the HTTP allow-list). [`HostState`] is the
-//! per-call store data: the tenant, the sandboxed WASI context and the call's
-//! time accounting. Each import lives in its own file and checks its limits
-//! before it acts.
+//! clock and its vendor routes (the HTTP allow-list). The imports are served
+//! from a [`SmartlockCtx`](crate::SmartlockCtx) (the tenant, its wake-ups and
+//! the call's time accounting). Each import lives in its own file and checks
+//! its limits before it acts.
 
 pub mod clock;
 pub mod code_events;
@@ -19,9 +19,6 @@ pub mod scheduler;
 pub mod storage;
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
-
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 
 pub use self::clock::{Clock, SimClock, SystemClock};
 pub use self::http::{
@@ -99,97 +96,7 @@ impl Tenant {
     }
 }
 
-/// Limits of one call, fixed when the call starts.
-#[derive(Debug, Clone)]
-pub(crate) struct CallLimits {
-    /// Time the guest itself may run (time blocked in imports not counted).
-    pub guest_time: Duration,
-    /// Time the whole call may take, imports included.
-    pub wall_time: Duration,
-    pub memory_bytes: usize,
-    pub table_elements: usize,
-}
-
-/// Log lines the guest may write per call; later ones are dropped.
-const MAX_LOG_LINES_PER_CALL: u32 = 10_000;
-
-/// The data of one call's `Store`: the tenant, the call's limits and time
-/// accounting. There is no WASI context: the component imports only its
-/// contract and `wasi:random` (R23).
-///
-/// Made by the runtime for every call and dropped with it; an embedder only
-/// meets it as the store type of
-/// [`TenantHandle::with_instance`](crate::TenantHandle::with_instance) and
-/// cannot build or inspect one.
-pub struct HostState {
-    pub(crate) tenant: Arc<Tenant>,
-    pub(crate) wake_ups: Arc<crate::WakeUps>,
-    pub(crate) limits: StoreLimits,
-    /// The last error line the guest logged in this call (its panic
-    /// message, when it panicked): put into the trap's description.
-    pub(crate) last_error_log: Option<String>,
-    started: Instant,
-    /// Time spent blocked in host imports during this call.
-    host_time: Duration,
-    wall_deadline: Instant,
-    pub(crate) guest_time_limit: Duration,
-    log_lines: u32,
-}
-
-impl HostState {
-    pub(crate) fn new(tenant: Arc<Tenant>, wake_ups: Arc<crate::WakeUps>, limits: &CallLimits) -> Self {
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .table_elements(limits.table_elements)
-            .instances(64)
-            .tables(64)
-            .memories(4)
-            .trap_on_grow_failure(true)
-            .build();
-        let started = Instant::now();
-        HostState {
-            tenant,
-            wake_ups,
-            limits: store_limits,
-            last_error_log: None,
-            started,
-            host_time: Duration::ZERO,
-            wall_deadline: started + limits.wall_time,
-            guest_time_limit: limits.guest_time,
-            log_lines: 0,
-        }
-    }
-
-    /// Runs `f` as time blocked in the host, not counted against the guest's
-    /// time limit.
-    pub(crate) fn in_host<R>(&mut self, f: impl FnOnce(&Self) -> R) -> R {
-        let started = Instant::now();
-        let result = f(self);
-        self.host_time += started.elapsed();
-        result
-    }
-
-    /// Time the guest itself has run so far in this call.
-    pub(crate) fn guest_elapsed(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.host_time)
-    }
-
-    /// Time left before the call's wall-clock limit.
-    pub(crate) fn wall_remaining(&self) -> Duration {
-        self.wall_deadline.saturating_duration_since(Instant::now())
-    }
-
-    /// Counts one guest log line; false once the per-call budget is spent.
-    fn take_log_line(&mut self) -> bool {
-        self.log_lines = self.log_lines.saturating_add(1);
-        if self.log_lines == MAX_LOG_LINES_PER_CALL + 1 {
-            tracing::warn!(tenant = %self.tenant.id, "plugin log budget of {MAX_LOG_LINES_PER_CALL} lines per call spent; dropping the rest");
-        }
-        self.log_lines <= MAX_LOG_LINES_PER_CALL
-    }
-}
-
-impl crate::bindings::generated::pms::smartlock::types::Host for HostState {}
+impl crate::bindings::generated::pms::smartlock::types::Host for crate::SmartlockCtx {}
 
 /// Cuts `text` to at most `max` bytes on a char boundary.
 pub(crate) fn truncate(text: &str, max: usize) -> &str {

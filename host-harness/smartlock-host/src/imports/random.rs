@@ -1,13 +1,13 @@
 //! `wasi:random/random`: the only WASI interface the plugin imports (R23),
 //! for its PINs (R8). Served from the host's operating-system CSPRNG.
 
-use super::HostState;
 use crate::bindings::generated::wasi::random::random;
+use crate::SmartlockCtx;
 
 /// Bytes one call may ask for at once; a PIN needs a handful.
 const MAX_RANDOM_BYTES: u64 = 64 * 1024;
 
-impl random::Host for HostState {
+impl random::Host for SmartlockCtx {
     fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
         if len > MAX_RANDOM_BYTES {
             return Err(wasmtime::Error::msg(format!(

@@ -7,7 +7,7 @@
 //! [`MAX_VALUE_BYTES`], [`MAX_LIST_LIMIT`]) so the plugin sees one contract
 //! whatever the backend.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use super::HostState;
 use crate::bindings::generated::pms::smartlock::storage as wit;
+use crate::SmartlockCtx;
 
 /// Longest key (and prefix, and `start-after`) accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 512;
@@ -128,6 +128,14 @@ pub trait KvStore: Send + Sync {
     /// event's `seq` is the cursor that follows it.
     fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StorageError>;
 
+    /// [`apply`](Self::apply) for a batch the caller gives away: the same
+    /// contract, and a backend that keeps the keys and values as they are
+    /// (as [`MemoryStore`] does) takes them without copying. The plugin's
+    /// writes arrive this way.
+    fn apply_owned(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+        self.apply(&writes)
+    }
+
     /// Stores one value: a batch of one [`Write::Set`].
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StorageError> {
         self.apply(&[Write::Set { key: key.to_owned(), value: value.to_vec() }])
@@ -214,6 +222,10 @@ struct MemoryInner {
     entries: BTreeMap<String, Vec<u8>>,
     outbox: Vec<Email>,
     events: Vec<StoredEvent>,
+    /// The dedup keys of `outbox` and the ids of `events`: a repeat is
+    /// found without a scan.
+    email_keys: HashSet<String>,
+    event_ids: HashSet<String>,
 }
 
 impl MemoryStore {
@@ -241,15 +253,19 @@ impl KvStore for MemoryStore {
     }
 
     fn apply(&self, writes: &[Write]) -> Result<(), StorageError> {
-        check_writes(writes)?;
+        self.apply_owned(writes.to_vec())
+    }
+
+    fn apply_owned(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+        check_writes(&writes)?;
         let mut inner = self.lock();
         for write in writes {
             match write {
                 Write::Set { key, value } => {
-                    inner.entries.insert(key.clone(), value.clone());
+                    inner.entries.insert(key, value);
                 }
                 Write::Delete { key } => {
-                    inner.entries.remove(key);
+                    inner.entries.remove(&key);
                 }
             }
         }
@@ -274,7 +290,7 @@ impl KvStore for MemoryStore {
 
     fn record_email(&self, dedup_key: &str, at: i64, subject: &str, body: &str) -> Result<bool, StorageError> {
         let mut inner = self.lock();
-        if inner.outbox.iter().any(|e| e.dedup_key == dedup_key) {
+        if !inner.email_keys.insert(dedup_key.to_owned()) {
             return Ok(false);
         }
         inner.outbox.push(Email {
@@ -292,7 +308,7 @@ impl KvStore for MemoryStore {
 
     fn record_event(&self, id: &str, at: i64, json: &str) -> Result<bool, StorageError> {
         let mut inner = self.lock();
-        if inner.events.iter().any(|e| e.id == id) {
+        if !inner.event_ids.insert(id.to_owned()) {
             return Ok(false);
         }
         let seq = inner.events.len() as i64 + 1;
@@ -301,7 +317,10 @@ impl KvStore for MemoryStore {
     }
 
     fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
-        Ok(self.lock().events.iter().filter(|e| e.seq > after).take(limit as usize).cloned().collect())
+        // `seq` is the position plus one: the events after `after` start at index `after`.
+        let inner = self.lock();
+        let from = usize::try_from(after).unwrap_or(0).min(inner.events.len());
+        Ok(inner.events[from..].iter().take(limit as usize).cloned().collect())
     }
 }
 
@@ -542,7 +561,7 @@ impl From<StorageError> for wit::StorageError {
     }
 }
 
-impl HostState {
+impl SmartlockCtx {
     fn storage_result<T>(&self, op: &str, result: Result<T, StorageError>) -> Result<T, wit::StorageError> {
         if let Err(StorageError::Unavailable(message)) = &result {
             tracing::warn!(tenant = %self.tenant.id, op, %message, "storage failed");
@@ -551,19 +570,19 @@ impl HostState {
     }
 }
 
-impl wit::Host for HostState {
+impl wit::Host for SmartlockCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, wit::StorageError>> {
         let result = self.in_host(|s| s.tenant.storage.get(&key));
         Ok(self.storage_result("get", result))
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), wit::StorageError>> {
-        let result = self.in_host(|s| s.tenant.storage.set(&key, &value));
+        let result = self.in_host(|s| s.tenant.storage.apply_owned(vec![Write::Set { key, value }]));
         Ok(self.storage_result("set", result))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), wit::StorageError>> {
-        let result = self.in_host(|s| s.tenant.storage.delete(&key));
+        let result = self.in_host(|s| s.tenant.storage.apply_owned(vec![Write::Delete { key }]));
         Ok(self.storage_result("delete", result))
     }
 
@@ -575,7 +594,7 @@ impl wit::Host for HostState {
                 wit::Write::Delete(key) => Write::Delete { key },
             })
             .collect();
-        let result = self.in_host(|s| s.tenant.storage.apply(&writes));
+        let result = self.in_host(|s| s.tenant.storage.apply_owned(writes));
         Ok(self.storage_result("apply", result))
     }
 
