@@ -581,9 +581,9 @@ function doorJson(d) {
 
 /** A code status as reports spell it. */
 export function statusJson(s) {
-  // The Rust runner's one code-status shape (serve's keys), with the
-  // step's original `booking` and `lock` beside them, in its key order
-  // (reports are compared as text).
+  // The Rust runner's one code-status shape (serve's keys), then the
+  // step's original `booking` and `lock`, in its key order (reports are
+  // compared as text).
   const out = {
     booking_id: s.bookingId,
     state: s.state.replace(/-/g, '_'),
@@ -596,11 +596,11 @@ export function statusJson(s) {
     next_attempt: stamp(s.nextAttempt),
     alert_sent: s.alertSent,
     fallback: fallbackJson(s.fallback),
-    booking: s.bookingId,
-    lock: opt(s.lockId),
   };
   // Only where the booking has codes on shared doors (R26): older reports stay as they were.
   if (s.doors?.length) out.doors = s.doors.map(doorJson);
+  out.booking = s.bookingId;
+  out.lock = opt(s.lockId);
   return out;
 }
 

@@ -582,9 +582,9 @@ def _door_json(d: DoorCode) -> Json:
 
 def status_json(s: CodeStatus) -> Json:
     """A code status as reports spell it."""
-    # The Rust runner's one code-status shape (serve's keys), with the
-    # step's original ``booking`` and ``lock`` beside them, in its key order
-    # (reports are compared as text).
+    # The Rust runner's one code-status shape (serve's keys), then the
+    # step's original ``booking`` and ``lock``, in its key order (reports
+    # are compared as text).
     out: Dict[str, Json] = {
         "booking_id": s.booking_id,
         "state": s.state.replace("-", "_"),
@@ -597,12 +597,12 @@ def status_json(s: CodeStatus) -> Json:
         "next_attempt": _stamp(s.next_attempt),
         "alert_sent": s.alert_sent,
         "fallback": _fallback_json(s.fallback),
-        "booking": s.booking_id,
-        "lock": s.lock_id,
     }
     # Only where the booking has codes on shared doors (R26): older reports stay as they were.
     if s.doors:
         out["doors"] = [_door_json(d) for d in s.doors]
+    out["booking"] = s.booking_id
+    out["lock"] = s.lock_id
     return out
 
 
