@@ -159,7 +159,9 @@ def _struct(name: str, fields: Tuple[Tuple[str, _Check, bool], ...]) -> _Check:
 
 
 def _status(v: Any) -> None:
-    _STR(v)
+    # An enum read from the step serde buffers (it flattens the action).
+    if not isinstance(v, str):
+        raise _FieldError(f"invalid type: {_unexpected(v)}, expected string or map")
     if v not in ("confirmed", "cancelled"):
         raise _FieldError(f"unknown variant `{v}`, expected `confirmed` or `cancelled`")
 
@@ -518,8 +520,8 @@ def remote_json(r: RemotePath) -> Json:
 
 def event_json(e: CodeEvent) -> Json:
     """A code event as reports spell it (``event_json`` of the Rust runner):
-    snake-case states, the booking, property, brand and lock only where the
-    event has them."""
+    snake-case states, the booking, property, brand, lock and shared door
+    (R26) only where the event has them."""
     out: Dict[str, Json] = {"id": e.id, "at": utc(e.at), "state": e.kind.replace("-", "_")}
     for key, value in (
         ("booking", e.booking_id),
