@@ -20,7 +20,7 @@ use crate::template;
 use super::host::{Host, TenantEntry};
 use super::json::{
     account_json, answer, assignment_json, brand_json, call_error, check_id, lock_json, parse_brand, plugin_error,
-    status_json, utc, ApiError, Body,
+    shared_door_json, status_json, utc, ApiError, Body,
 };
 use super::keys::{self, Caller};
 use super::records::{BookingRecord, PropertyRecord};
@@ -265,6 +265,18 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
             host.touched(t.handle.id());
             Reply::no_content()
         }
+        ("GET", ["properties", p, "doors"]) => {
+            let doors = answer(t.handle.shared_doors(p))?;
+            Reply::ok(json!({"property_id": p, "doors": doors.iter().map(shared_door_json).collect::<Vec<_>>()}))
+        }
+        ("POST", ["properties", p, "doors"]) => share_door(host, &t, p, &body()?),
+        ("DELETE", ["properties", p, "doors", provider, lock_id]) => {
+            let brand = parse_brand(&host.runtime, "provider", provider)?;
+            check_id("lock_id", lock_id)?;
+            answer(t.handle.unshare_door(p, &brand.id, lock_id))?;
+            host.touched(t.handle.id());
+            Reply::no_content()
+        }
         ("GET", ["bookings", b]) => get_booking(&t, b),
         ("PUT", ["bookings", b]) => put_booking(host, &t, b, &body()?),
         ("POST", ["bookings", b, "cancel"]) => cancel_booking(host, &t, b, &Body::parse(&req.body, true)?),
@@ -344,20 +356,21 @@ fn events(host: &Host, req: &Request, tenant_id: &str) -> Result<Reply, ApiError
     Reply::ok(webhooks::feed(host, tenant_id, after, limit)?)
 }
 
-/// The property's record, its assignment and its bookings with their code
-/// status, read on one plugin instance.
+/// The property's record, its assignment, its shared doors and its bookings
+/// with their code status, read on one plugin instance.
 fn property_json(t: &TenantEntry, property: &PropertyRecord) -> Result<Value, ApiError> {
     let bookings = t.records.bookings_of(&property.id).map_err(ApiError::storage)?;
-    let (assignment, statuses) = t
+    let (assignment, doors, statuses) = t
         .handle
         .with_instance(|plugin, store| {
             let admin = plugin.pms_smartlock_admin();
             let assignment = admin.call_get_assignment(&mut *store, &property.id)?;
+            let doors = admin.call_shared_doors(&mut *store, &property.id)?;
             let mut statuses = Vec::with_capacity(bookings.len());
             for b in &bookings {
                 statuses.push(admin.call_booking_status(&mut *store, &b.id)?);
             }
-            Ok((assignment, statuses))
+            Ok((assignment, doors, statuses))
         })
         .map_err(call_error)?;
     let mut value = property.to_json();
@@ -366,6 +379,13 @@ fn property_json(t: &TenantEntry, property: &PropertyRecord) -> Result<Value, Ap
         Err(e) => {
             value["assignment"] = Value::Null;
             value["assignment_error"] = json!(plugin_error(e).message);
+        }
+    }
+    match doors {
+        Ok(doors) => value["doors"] = doors.iter().map(shared_door_json).collect(),
+        Err(e) => {
+            value["doors"] = json!([]);
+            value["doors_error"] = json!(plugin_error(e).message);
         }
     }
     value["bookings"] = bookings
@@ -422,14 +442,29 @@ fn put_property(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<R
 }
 
 fn assign(host: &Host, t: &TenantEntry, property: &str, body: &Body) -> Result<Reply, ApiError> {
-    body.only(&["provider", "lock_id", "days_before", "margin_minutes"])?;
+    body.only(&["provider", "lock_id", "days_before", "margin_minutes", "backup_codes"])?;
     let brand = parse_brand(&host.runtime, "provider", &body.string("provider")?)?;
     let lock_id = body.string("lock_id")?;
-    let days_before = body.opt_int("days_before")?;
-    let margin_minutes = body.opt_int("margin_minutes")?;
-    let a = answer(t.handle.assign(property, &brand.id, &lock_id, days_before, margin_minutes))?;
+    let settings = api::Settings {
+        days_before: body.opt_int("days_before")?,
+        margin_minutes: body.opt_int("margin_minutes")?,
+        backup_codes: body.opt_int("backup_codes")?,
+    };
+    let a = answer(t.handle.assign_with(property, &brand.id, &lock_id, settings))?;
     host.touched(t.handle.id());
     Reply::ok(assignment_json(&a))
+}
+
+/// Adds a shared door to the property (R26); adding one it has already
+/// answers the same door.
+fn share_door(host: &Host, t: &TenantEntry, property: &str, body: &Body) -> Result<Reply, ApiError> {
+    body.only(&["provider", "lock_id"])?;
+    let brand = parse_brand(&host.runtime, "provider", &body.string("provider")?)?;
+    let lock_id = body.string("lock_id")?;
+    check_id("lock_id", &lock_id)?;
+    let door = answer(t.handle.share_door(property, &brand.id, &lock_id))?;
+    host.touched(t.handle.id());
+    Reply::ok(shared_door_json(&door))
 }
 
 /// The booking's record and its code status (`null` when the plugin has none).
@@ -552,7 +587,7 @@ fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<
                 ApiError::new(
                     503,
                     "not_configured",
-                    &format!(
+                    format!(
                         "{} is not set up on this host: its {} comes from the host's configuration",
                         brand.name, field.label
                     ),
