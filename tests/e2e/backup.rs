@@ -44,7 +44,7 @@ pub fn judge_backup_nuki(report: &Report) {
 
     // Two spare codes from the start, each for 30 days.
     let pool = backups(report);
-    let first: Vec<&&PinRecord> = pool.iter().filter(|p| p.added_at < t("2026-05-01T09:00:00Z")).collect();
+    let first: Vec<&PinRecord> = pool.iter().copied().filter(|p| p.added_at < t("2026-05-01T09:00:00Z")).collect();
     assert_eq!(first.len(), 2, "two spare codes at once: {pool:?}");
     for p in &first {
         assert!(p.access_name.starts_with("Backup code"), "{p:?}");
@@ -57,7 +57,7 @@ pub fn judge_backup_nuki(report: &Report) {
     assert_eq!(report.emails.len(), 1, "{:?}", report.emails);
     let alert = &report.emails[0];
     assert_eq!(utc(alert.at), "2026-05-11T16:00:00Z");
-    let given: Vec<&&PinRecord> = first.iter().filter(|p| alert.body.contains(&p.pin)).collect();
+    let given: Vec<&PinRecord> = first.iter().copied().filter(|p| alert.body.contains(&p.pin)).collect();
     assert_eq!(given.len(), 1, "the alert names one spare code: {}", alert.body);
     let pin = given[0].pin.clone();
     assert_eq!(report.steps[6].result.as_ref().unwrap()["output"], format!("Hallo Lena, your door code is {pin}."));
@@ -92,7 +92,7 @@ pub fn judge_backup_nuki(report: &Report) {
         let until = p.removed_at.unwrap_or(t("2026-06-01T00:00:00Z"));
         assert!(p.end - until >= 7 * DAY - 3600, "moved forward before 7 days were left: {p:?}");
     }
-    let at_end: Vec<&&PinRecord> = pool.iter().filter(|p| p.removed_at.is_none()).collect();
+    let at_end: Vec<&PinRecord> = pool.iter().copied().filter(|p| p.removed_at.is_none()).collect();
     assert_eq!(at_end.len(), 2, "{pool:?}");
     assert!(pool.len() >= 4, "the two first, the replacement and the other one moved: {pool:?}");
 }

@@ -55,10 +55,6 @@ fn r24_bridge_offline_alert_one_email_naming_an_offline_code_that_covers_the_sta
     assert_eq!(p.removed_at, None);
 }
 
-fn utc_secs(s: &str) -> i64 {
-    t(s)
-}
-
 /// The steps the examples make fail on purpose: (file, step number from 1,
 /// part of the error). Every other step of every example must succeed.
 const EXPECTED_ERRORS: [(&str, usize, &str); 4] = [
