@@ -127,6 +127,7 @@ fn save_with_event<S: Storage + ?Sized>(
         booking_id: None,
         property_id: None,
         brand: Some(brand.id().to_string()),
+        door: None,
         lock_id: Some(lock.to_string()),
         at_risk,
         detail,

@@ -134,6 +134,73 @@ pub struct Fallback {
     /// and the manager has been told (one e-mail, R24).
     #[serde(default)]
     pub notice_sent: bool,
+    /// For a backup code (R25): the pool's slot it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_slot: Option<u32>,
+}
+
+/// Separates the parts of a record id that is not a booking's own: booking
+/// ids never contain control characters ([`crate::model::check_id`]).
+pub const ID_SEP: char = '\u{1f}';
+
+/// What a record's code is for. A booking's own-lock code is the default
+/// (0.2 records have no role stored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The guest's code on the property's own lock.
+    #[default]
+    Guest,
+    /// The booking's code on one of the property's shared doors (R26).
+    Door { provider: BrandId, lock_id: String, name: String },
+    /// A spare code of the property's own lock's pool (R25), given to at
+    /// most one booking at a time.
+    Backup {
+        property_id: String,
+        slot: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        given_to: Option<String>,
+    },
+}
+
+impl Role {
+    pub fn is_guest(&self) -> bool {
+        matches!(self, Role::Guest)
+    }
+
+    /// The door's name, for a door's record.
+    pub fn door_name(&self) -> Option<&str> {
+        match self {
+            Role::Door { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// The record id of a booking's code on a shared door.
+pub fn door_record_id(booking: &str, provider: BrandId, lock_id: &str) -> String {
+    format!("{booking}{ID_SEP}door{ID_SEP}{}{ID_SEP}{lock_id}", provider.id())
+}
+
+/// The record id of a backup pool's slot (1-based).
+pub fn backup_record_id(property: &str, slot: u32) -> String {
+    format!("{ID_SEP}backup{ID_SEP}{property}{ID_SEP}{slot}")
+}
+
+/// A shared door of a booking, as its own-lock record lists it (R26).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorRef {
+    pub provider: BrandId,
+    pub lock_id: String,
+}
+
+/// Another lock of the same booking (R26): the PIN is drawn to suit it too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sibling {
+    /// The record holding the booking's code there.
+    pub record: String,
+    pub lock_id: String,
+    pub pin_rule: crate::pin::PinRule,
 }
 
 /// What the booking wants, computed from facts by [`replan`].
@@ -147,6 +214,9 @@ pub struct Target {
     /// The lock's own PIN rule, where its brand reports one per lock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_rule: Option<crate::pin::PinRule>,
+    /// The booking's other locks (R26): its own lock and shared doors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub siblings: Vec<Sibling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +271,17 @@ pub struct BookingRecord {
     /// longer tried, and deleted if it reaches the lock after all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,
+    /// What the record's code is for (absent: the guest's own-lock code).
+    #[serde(default, skip_serializing_if = "Role::is_guest")]
+    pub role: Role,
+    /// The booking's shared doors whose records exist (R26), in the order
+    /// they were added; on the own-lock record only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doors: Vec<DoorRef>,
+    /// A PIN the lock refused as taken: not taken from the booking's other
+    /// locks again (R26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_pin: Option<String>,
 }
 
 /// The next thing to do for a booking.
@@ -246,6 +327,33 @@ impl BookingRecord {
             reported: Reported::default(),
             recheck_at: None,
             fallback: None,
+            role: Role::Guest,
+            doors: Vec::new(),
+            refused_pin: None,
+        }
+    }
+
+    /// A record of `role` for the booking.
+    pub fn with_role(facts: BookingFacts, role: Role) -> Self {
+        BookingRecord { role, ..BookingRecord::new(facts) }
+    }
+
+    /// The key of this record in storage and in the indexes: the booking's
+    /// id for its own-lock code, a derived id otherwise.
+    pub fn record_id(&self) -> String {
+        match &self.role {
+            Role::Guest => self.facts.id.clone(),
+            Role::Door { provider, lock_id, .. } => door_record_id(&self.facts.id, *provider, lock_id),
+            Role::Backup { property_id, slot, .. } => backup_record_id(property_id, *slot),
+        }
+    }
+
+    /// The record id in printable form (event ids, e-mail dedup keys): the
+    /// booking's id for its own code, escaped otherwise.
+    pub fn printable_id(&self) -> String {
+        match &self.role {
+            Role::Guest => self.facts.id.clone(),
+            _ => crate::keys::esc(&self.record_id()),
         }
     }
 
@@ -330,7 +438,7 @@ impl BookingRecord {
 
     /// Whether the one alert e-mail is due (R12, R13).
     pub fn alert_due(&self, now: Instant) -> bool {
-        let Some(t) = &self.target else { return false };
+        let Some(t) = self.target.as_ref().filter(|_| self.alerts()) else { return false };
         if self.alert_sent || !self.facts.confirmed || now < t.plan.alert_at || now >= t.placement.end {
             return false;
         }
@@ -349,8 +457,26 @@ impl BookingRecord {
     pub fn alert_wake(&self, now: Instant) -> Option<Instant> {
         self.target
             .as_ref()
-            .filter(|t| !self.alert_sent && now < t.plan.alert_at && self.on_lock.is_none())
+            .filter(|t| self.alerts() && !self.alert_sent && now < t.plan.alert_at && self.on_lock.is_none())
             .map(|t| t.plan.alert_at)
+    }
+
+    /// A spare backup code is moved forward when it has this long left (R25).
+    pub const POOL_ROLL_SECS: i64 = 7 * 86_400;
+
+    /// When a spare backup code's window is to be moved forward (R25).
+    pub fn pool_roll_at(&self) -> Option<Instant> {
+        match (&self.role, &self.target) {
+            (Role::Backup { given_to: None, .. }, Some(t)) if self.facts.confirmed => {
+                Some(t.placement.end - Self::POOL_ROLL_SECS)
+            }
+            _ => None,
+        }
+    }
+
+    /// Backup pool codes never alert (R25): they are nobody's code yet.
+    fn alerts(&self) -> bool {
+        !matches!(self.role, Role::Backup { .. })
     }
 
     /// Creation window for the target: from when, until when (R6, R11, R13, R14).
@@ -489,9 +615,10 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
             if rec.recheck_at.is_some_and(|r| now >= r) {
                 return Decision::Recheck;
             }
-            // Wake to delete at the end of the window (R16).
+            // Wake to delete at the end of the window (R16), or a spare
+            // backup code to move it forward (R25).
             let end = rec.kept_mid_stay_until(now).unwrap_or(code.placement.end);
-            return Decision::Wait(earliest([Some(end), alert_wake, rec.recheck_at]));
+            return Decision::Wait(earliest([Some(end), alert_wake, rec.recheck_at, rec.pool_roll_at()]));
         }
         if let Some(r) = retry_wait {
             return Decision::Wait(Some(r));
@@ -530,8 +657,20 @@ pub fn replan(
     assignment: Option<&Assignment>,
     now: Instant,
 ) -> Result<bool, schedule::ScheduleError> {
+    replan_with(rec, property, assignment, Vec::new(), now)
+}
+
+/// [`replan`] for a booking with other locks (R26): `siblings` are the
+/// booking's locks besides this record's, whose rules its PIN suits too.
+pub fn replan_with(
+    rec: &mut BookingRecord,
+    property: Option<&PropertyFacts>,
+    assignment: Option<&Assignment>,
+    siblings: Vec<Sibling>,
+    now: Instant,
+) -> Result<bool, schedule::ScheduleError> {
     let target = match (rec.facts.confirmed, property, assignment) {
-        (true, Some(p), Some(a)) => Some(target_for(&rec.facts, p, a)?),
+        (true, Some(p), Some(a)) => Some(Target { siblings, ..target_for(&rec.facts, p, a)? }),
         _ => None,
     };
     if let Some(t) = &target {
@@ -599,6 +738,7 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
         lock_name: a.lock_name.clone(),
         property_name: p.name.clone(),
         pin_rule: a.pin_rule.clone(),
+        siblings: Vec::new(),
     })
 }
 

@@ -38,6 +38,27 @@ impl PinRule {
         }
     }
 
+    /// The rule of PINs every one of `rules` takes (R26: one PIN for all of
+    /// a booking's locks); `None` when they cannot agree (lengths differ, or
+    /// no digit in common).
+    pub fn all_of<'a>(rules: impl IntoIterator<Item = &'a PinRule>) -> Option<PinRule> {
+        let mut rules = rules.into_iter();
+        let mut all = rules.next()?.clone();
+        for r in rules {
+            if r.length != all.length {
+                return None;
+            }
+            all.digits.retain(|c| r.digits.contains(c));
+            for p in &r.forbidden_prefixes {
+                if !all.forbidden_prefixes.contains(p) {
+                    all.forbidden_prefixes.push(p.clone());
+                }
+            }
+            all.no_triple_repeat |= r.no_triple_repeat;
+        }
+        (all.digits.len() > 1).then_some(all)
+    }
+
     /// Whether the lock takes `pin`.
     pub fn accepts(&self, pin: &str) -> bool {
         pin.len() == self.length

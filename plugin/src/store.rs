@@ -10,11 +10,17 @@
 //! | `token/{brand}`             | the brand's cached access token        |
 //! | `prop/{property}`           | [`PropertyFacts`]                      |
 //! | `asg/{property}`            | [`Assignment`]                         |
-//! | `bk/{booking}`              | [`BookingRecord`]                      |
+//! | `px/{property}`             | [`PropertyExtras`]: shared doors, backup pool size |
+//! | `bk/{record}`               | [`BookingRecord`] (see below)          |
 //! | `pb/{property}/{booking}`   | index: the property's bookings        |
 //! | `due/{t:012}/{booking}`     | index: when a booking next needs work  |
 //! | `pin/{lock}/{pin}`          | index: PINs held on a lock -> booking  |
 //! | `fly/{channel}/{booking}`   | index: writes in flight on a channel -> when each should be done |
+//!
+//! A record's id ([`BookingRecord::record_id`]) is the booking's id for its
+//! code on the property's own lock; a booking's code on a shared door (R26)
+//! and a backup pool's slot (R25) have derived ids with a control-character
+//! separator, so the indexes above (`{booking}` there) carry them unchanged.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -22,7 +28,7 @@ use serde::Serialize;
 use crate::brands::{BrandId, Connection};
 use crate::host::{Storage, StorageError, Write};
 use crate::lifecycle::BookingRecord;
-use crate::model::{Assignment, PropertyFacts};
+use crate::model::{Assignment, PropertyExtras, PropertyFacts};
 use crate::schedule::Instant;
 
 use crate::keys::unesc;
@@ -43,6 +49,10 @@ pub fn property_key(id: &str) -> String {
 }
 pub fn assignment_key(property: &str) -> String {
     format!("asg/{}", esc(property))
+}
+pub const EXTRAS_PREFIX: &str = "px/";
+pub fn extras_key(property: &str) -> String {
+    format!("{EXTRAS_PREFIX}{}", esc(property))
 }
 pub fn booking_key(id: &str) -> String {
     format!("bk/{}", esc(id))
@@ -126,6 +136,19 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         }
     }
 
+    /// The property's shared doors and backup pool size (none when absent).
+    pub fn extras(&self, property: &str) -> Result<PropertyExtras, StorageError> {
+        Ok(self.get(&extras_key(property))?.unwrap_or_default())
+    }
+
+    pub fn put_extras(&self, property: &str, extras: &PropertyExtras) -> Result<(), StorageError> {
+        if extras.is_empty() {
+            self.delete(&extras_key(property))
+        } else {
+            self.put(&extras_key(property), extras)
+        }
+    }
+
     pub fn connection(&self, brand: BrandId) -> Result<Option<Connection>, StorageError> {
         self.get(&connection_key(brand))
     }
@@ -143,6 +166,20 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
 
     pub fn booking(&self, id: &str) -> Result<Option<BookingRecord>, StorageError> {
         self.get(&booking_key(id))
+    }
+
+    /// The booking's records on its shared doors (R26), in the order the
+    /// doors were added (`rec` is its own-lock record).
+    pub fn door_records(&self, rec: &BookingRecord) -> Result<Vec<BookingRecord>, StorageError> {
+        let mut out = Vec::with_capacity(rec.doors.len());
+        for d in &rec.doors {
+            if let Some(door) =
+                self.booking(&crate::lifecycle::door_record_id(&rec.facts.id, d.provider, &d.lock_id))?
+            {
+                out.push(door);
+            }
+        }
+        Ok(out)
     }
 
     /// Every key under `prefix`, page by page.
@@ -192,7 +229,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
     ///
     /// The code events (R27) the change makes ride in the same batch.
     pub fn save_booking(&self, rec: &mut BookingRecord, now: Instant, extra: Vec<Write>) -> Result<(), StorageError> {
-        let id = rec.facts.id.clone();
+        let id = rec.record_id();
         let reported = rec.reported.clone();
         let mut writes = extra;
         writes.extend(crate::notify::booking_events(rec, now));

@@ -90,7 +90,13 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
                 store.delete(key)?; // stale entry; the record has its own
                 continue;
             }
+            // A backup pool's slot is kept fresh before its next step, and
+            // made anew once its guest's code is gone (R25).
+            crate::pool::maintain(host, &mut rec, now)?;
             advance(host, &mut clients, &mut rec, now)?;
+            if crate::pool::maintain(host, &mut rec, now)? {
+                advance(host, &mut clients, &mut rec, now)?;
+            }
         }
         if !full {
             break;
@@ -173,13 +179,19 @@ fn send_alert<'v, H: Host + ?Sized>(
     rec: &mut BookingRecord,
     now: Instant,
 ) -> Result<Step> {
-    if rec.fallback.is_none() {
+    // The guest's fallback is for the own lock's code only: a shared door's
+    // alert (R26) names the door and gives nothing instead.
+    if rec.fallback.is_none() && rec.role.is_guest() {
         if let Some(client) = client {
             issue_fallback(host, client, rec, now)?;
         }
+        if rec.fallback.is_none() {
+            // R25: no offline code; a spare code of the lock's pool, if any.
+            crate::pool::give(host, rec, now)?;
+        }
     }
     let mail = alert::compose(rec);
-    let key = format!("alert/{}", rec.facts.id);
+    let key = format!("alert/{}", rec.printable_id());
     match host.send_to_owner(&key, &mail.subject, &mail.body) {
         Ok(()) => {
             rec.alert_sent = true;
@@ -224,6 +236,7 @@ fn issue_fallback<H: Host + ?Sized>(
                 stay_end: t.placement.end,
                 property_name: t.property_name.clone(),
                 notice_sent: false,
+                backup_slot: None,
             });
             Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
@@ -467,6 +480,8 @@ fn pin_taken<H: Host + ?Sized>(
     let lock = job.code.placement.lock_id.as_str();
     if job.kind == JobKind::Create && rec.issued_on.as_deref() != Some(lock) {
         host.log(Level::Info, &format!("PIN taken on lock {lock}; booking {} gets another", rec.facts.id));
+        // Not taken again from the booking's other locks (R26).
+        rec.refused_pin = Some(job.code.pin.clone());
         rec.pin = None;
         rec.last_error = Some(reason);
         rec.retry_at = None;
@@ -494,7 +509,7 @@ fn submit<H: Host + ?Sized>(
     let ahead: Vec<(String, Instant)> = store
         .in_flight(&channel, caps.channel_capacity + 1)?
         .into_iter()
-        .filter(|(booking, _)| *booking != rec.facts.id)
+        .filter(|(record, _)| *record != rec.record_id())
         .collect();
     if ahead.len() as u32 >= caps.channel_capacity {
         // The channel is full: come back just after its next write is done
@@ -581,19 +596,53 @@ fn fail(rec: &mut BookingRecord, now: Instant, reason: String, retry_at: Instant
 }
 
 /// The booking's PIN if it is free on this lock and the vendor takes it,
-/// else a fresh one (R8, R17).
+/// else a fresh one (R8, R17). A booking with other locks (R26) takes the
+/// PIN one of them already has where this lock takes it and it is free
+/// here, and otherwise draws one that every lock of the booking takes and
+/// that is free on all of them.
 fn choose_pin<H: Host + ?Sized>(host: &H, rec: &BookingRecord, lock: &str, caps: &Capabilities) -> Result<String> {
     let store = Store::new(host);
-    let rule = rec
-        .target
-        .as_ref()
-        .filter(|t| t.placement.lock_id == lock)
-        .and_then(|t| t.pin_rule.clone())
-        .unwrap_or_else(|| (caps.pin_rule)());
-    let mine = |holder: Option<String>| holder.is_none_or(|h| h == rec.facts.id);
+    let target = rec.target.as_ref().filter(|t| t.placement.lock_id == lock);
+    let rule = target.and_then(|t| t.pin_rule.clone()).unwrap_or_else(|| (caps.pin_rule)());
+    let me = rec.record_id();
+    let mine = |holder: Option<String>| holder.is_none_or(|h| h == me);
     if let Some(pin) = &rec.pin {
         if rule.accepts(pin) && mine(store.pin_holder(lock, pin)?) {
             return Ok(pin.clone());
+        }
+    }
+    let siblings = target.map_or(&[][..], |t| t.siblings.as_slice());
+    if !siblings.is_empty() {
+        // The PIN another lock of the booking already has or is being given.
+        for s in siblings {
+            let Some(sibling) = store.booking(&s.record)? else { continue };
+            let Some(pin) = sibling.pin.or(sibling.job.map(|j| j.code.pin)).filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            if rec.refused_pin.as_deref() != Some(pin.as_str())
+                && rule.accepts(&pin)
+                && mine(store.pin_holder(lock, &pin)?)
+            {
+                return Ok(pin);
+            }
+        }
+        // The first to choose: one PIN for every lock of the booking.
+        let all = pin::PinRule::all_of(std::iter::once(&rule).chain(siblings.iter().map(|s| &s.pin_rule)));
+        if let Some(all) = all {
+            let drawn = pin::generate(&all, |candidate| {
+                if !mine(store.pin_holder(lock, candidate)?) {
+                    return Ok(true);
+                }
+                for s in siblings {
+                    if store.pin_holder(&s.lock_id, candidate)?.is_some_and(|h| h != s.record) {
+                        return Ok(true);
+                    }
+                }
+                Ok::<_, crate::host::StorageError>(false)
+            });
+            if let Ok(pin) = drawn {
+                return Ok(pin);
+            }
         }
     }
     pin::generate(&rule, |candidate| store.pin_holder(lock, candidate).map(|h| !mine(h)))
@@ -603,6 +652,10 @@ fn choose_pin<H: Host + ?Sized>(host: &H, rec: &BookingRecord, lock: &str, caps:
 /// The name the lock shows for the PIN: guest and booking, within the
 /// vendor's length limit.
 fn access_name(rec: &BookingRecord, caps: &Capabilities) -> String {
-    let name = format!("{} ({})", rec.facts.guest(), rec.facts.id);
+    let name = match &rec.role {
+        // A spare code of the pool (R25); once given, the guest's name.
+        crate::lifecycle::Role::Backup { slot, given_to: None, .. } => format!("Backup code {slot}"),
+        _ => format!("{} ({})", rec.facts.guest(), rec.facts.id),
+    };
     name.chars().take(caps.max_name_chars).collect()
 }

@@ -627,9 +627,10 @@ impl TenantHandle {
         self.assign_with(property_id, brand, lock_id, settings)
     }
 
-    /// [`assign`](Self::assign) with every setting, `backup_codes` (0 to 5
-    /// spare codes kept on the lock, R25) included; a `None` keeps the
-    /// current value or the default.
+    /// Dashboard: [`TenantHandle::assign`] with every setting of the
+    /// contract's `settings` record, among them `backup_codes` (0 to 5 spare
+    /// codes kept on the lock for guests whose own code could not be set,
+    /// R25). A field left `None` keeps its current value or the default.
     pub fn assign_with(
         &self,
         property_id: &str,
