@@ -300,7 +300,7 @@ fn every_route_of_the_api() {
     });
     assert_eq!(demo.delete("/properties/seaside-loft/doors/nuki/17000003").status, 204);
     assert_eq!(demo.get("/properties/seaside-loft/doors").body["doors"], json!([]));
-    refused(&demo.delete("/properties/seaside-loft/doors/nuki/17000003"), 404, "not_found", None);
+    refused(&demo.delete("/properties/seaside-loft/doors/nuki/17000003"), 404, "not_found", Some("lock_id"));
     refused(&demo.delete("/properties/seaside-loft/doors/august/1"), 400, "invalid_input", Some("provider"));
 
     // Reads: a property with its bookings and codes, the list, a booking.

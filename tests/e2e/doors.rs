@@ -145,15 +145,14 @@ pub fn judge_shared_entrance(report: &Report) {
 #[test]
 fn r26_a_door_that_refuses_the_pin_as_taken_gets_its_own_and_the_message_names_each_door() {
     // Paris, March 20-22 (15:00 / 11:00 by default, margin 30): window
-    // 13:30Z-10:30Z; created March 17 00:00 Paris = March 16 23:00Z. The
-    // entrance is unreachable when the code is made, so the flat's PIN is
-    // on L1 alone; then someone sets that very PIN on the entrance by hand
-    // and the entrance comes back: it refuses the PIN as taken.
+    // 13:30Z-10:30Z; created March 17 00:00 Paris = March 16 23:00Z, on L1
+    // alone. Then someone sets that very PIN on the entrance by hand, and
+    // the entrance is shared with p1: it refuses the PIN as taken.
     let start = "2026-03-01T08:00:00Z";
     let mut h = harness_with_entrance(start);
     let mut steps = setup();
+    steps.pop(); // the entrance is shared later
     steps.push(booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
-    steps.push(nuki_link("2026-03-10T12:00:00Z", false));
     apply_steps(&mut h, steps);
     h.advance_to(t("2026-03-17T06:00:00Z"));
     let status = h.plugin.booking_status("b1").expect("no trap").expect("status");
@@ -162,7 +161,7 @@ fn r26_a_door_that_refuses_the_pin_as_taken_gets_its_own_and_the_message_names_e
     let nuki = h.world.nuki().expect("nuki stub");
     nuki.set_code_by_hand(ENTRANCE, &own_pin, t("2026-03-01T00:00:00Z"), t("2026-04-30T00:00:00Z"))
         .expect("set by hand");
-    apply_steps(&mut h, vec![nuki_link("2026-03-17T07:00:00Z", true)]);
+    apply_steps(&mut h, vec![share_entrance("2026-03-17T06:05:00Z", "p1")]);
     h.advance_to(t("2026-03-18T12:00:00Z"));
 
     let status = h.plugin.booking_status("b1").expect("no trap").expect("status");

@@ -721,16 +721,17 @@
 
   function renderDoors(box, p, flash, problem) {
     const doors = p.doors || [];
-    const error = el('p', { class: 'error', role: 'alert', id: nextId('door-err') }, problem || '');
-    const ok = el('p', { class: 'success', role: 'status' }, flash || '');
+    // Hidden while empty: a row's own messages stay the only ones until a door changes.
+    const error = el('p', { class: 'error', role: 'alert', id: nextId('door-err'), hidden: !problem }, problem || '');
+    const ok = el('p', { class: 'success', role: 'status', hidden: !flash }, flash || '');
     const reload = async (message) => {
       p.doors = (await call('GET', `/properties/${enc(p.id)}/doors`)).doors;
       renderDoors(box, p, message);
     };
     // Runs the API calls of one change; on a refusal shows what is there now, with the reason.
     const change = async (control, calls, message) => {
-      error.textContent = '';
-      ok.textContent = '';
+      error.hidden = true;
+      ok.hidden = true;
       control.disabled = true;
       try {
         for (const c of calls) await c();
@@ -738,8 +739,10 @@
         const again = box.querySelector('[data-focus-door]');
         if (again) again.focus();
       } catch (e) {
-        try { await reload(''); } catch (ignored) { /* keep the rows shown */ }
-        box.querySelector('.error').textContent = e.message;
+        try { p.doors = (await call('GET', `/properties/${enc(p.id)}/doors`)).doors; } catch (ignored) { /* keep the rows shown */ }
+        renderDoors(box, p, '', e.message);
+        const again = box.querySelector('select');
+        if (again) again.focus();
       }
     };
     const add = (provider, lockId) => () => call('POST', `/properties/${enc(p.id)}/doors`, { provider, lock_id: lockId });
