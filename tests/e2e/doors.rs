@@ -12,6 +12,8 @@ use crate::common::*;
 
 /// The Nuki entrance every test shares.
 const ENTRANCE: &str = "18205286200";
+/// A second Nuki door (a garden gate).
+const GATE: &str = "18205286201";
 const NUKI_TOKEN: &str = "nuki-door-token";
 
 /// The standard igloohome world plus a Nuki account with the entrance.
@@ -23,7 +25,10 @@ fn file(name: &str, start: &str, steps: Vec<Value>) -> Value {
         "igloohome": world(),
         "nuki": {
             "accounts": [{"api_token": NUKI_TOKEN, "name": "Sea View Rentals"}],
-            "locks": [{"id": ENTRANCE, "name": "Entrance", "keypad": true, "online": true}]
+            "locks": [
+                {"id": ENTRANCE, "name": "Entrance", "keypad": true, "online": true},
+                {"id": GATE, "name": "Gate", "keypad": true, "online": true}
+            ]
         },
         "steps": steps,
     })
@@ -146,12 +151,14 @@ pub fn judge_shared_entrance(report: &Report) {
 fn r26_a_door_that_refuses_the_pin_as_taken_gets_its_own_and_the_message_names_each_door() {
     // Paris, March 20-22 (15:00 / 11:00 by default, margin 30): window
     // 13:30Z-10:30Z; created March 17 00:00 Paris = March 16 23:00Z, on L1
-    // alone. Then someone sets that very PIN on the entrance by hand, and
-    // the entrance is shared with p1: it refuses the PIN as taken.
+    // and the gate (one PIN both brands' rules accept). Then someone sets
+    // that very PIN on the entrance by hand, and the entrance is shared
+    // with p1 too: it refuses the PIN as taken.
     let start = "2026-03-01T08:00:00Z";
     let mut h = harness_with_entrance(start);
     let mut steps = setup();
-    steps.pop(); // the entrance is shared later
+    steps.pop(); // the entrance is shared later; the gate from the start
+    steps.push(step("2026-03-01T08:03:00Z", "share_door", json!({"property": "p1", "lock": GATE, "provider": "nuki"})));
     steps.push(booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
     apply_steps(&mut h, steps);
     h.advance_to(t("2026-03-17T06:00:00Z"));
@@ -165,8 +172,10 @@ fn r26_a_door_that_refuses_the_pin_as_taken_gets_its_own_and_the_message_names_e
     h.advance_to(t("2026-03-18T12:00:00Z"));
 
     let status = h.plugin.booking_status("b1").expect("no trap").expect("status");
-    assert_eq!(status.doors.len(), 1, "{status:?}");
-    let door = &status.doors[0];
+    assert_eq!(status.doors.len(), 2, "{status:?}");
+    let gate = &status.doors[0];
+    assert_eq!((gate.door_name.as_str(), gate.pin.as_deref()), ("Gate", Some(own_pin.as_str())), "{gate:?}");
+    let door = &status.doors[1];
     assert_eq!((door.door_name.as_str(), door.state), ("Entrance", host_harness::api::CodeState::OnLock), "{door:?}");
     let door_pin = door.pin.clone().expect("the entrance's PIN");
     assert_ne!(door_pin, own_pin, "the entrance refused the flat's PIN");
@@ -190,8 +199,9 @@ fn r26_a_door_that_refuses_the_pin_as_taken_gets_its_own_and_the_message_names_e
     let message = h.plugin.render_variable("smartlock_code", "b1").expect("no trap").expect("rendered");
     assert!(message.contains(&format!("Front door: {own_pin}")), "{message}");
     assert!(message.contains(&format!("Entrance: {door_pin}")), "{message}");
+    assert!(message.contains(&format!("Gate: {own_pin}")), "{message}");
     h.advance_to(t("2026-03-20T15:00:00Z"));
-    for (lock, provider) in [("L1", "igloohome"), (ENTRANCE, "nuki")] {
+    for (lock, provider) in [("L1", "igloohome"), (ENTRANCE, "nuki"), (GATE, "nuki")] {
         let tried = h
             .apply(
                 &serde_json::from_value(json!({"do": "try_pin", "lock": lock, "provider": provider, "booking": "b1"}))

@@ -416,6 +416,7 @@ test('R25, R26: backup codes in the settings, shared doors of any connected bran
       await closeBrand(page);
       drawer = await openBrand(page, 'igloohome');
       const r = row(drawer, 'seaside-loft');
+      await r.locator('li.door').nth(3).waitFor();
       assert.equal(await r.locator('li.door').count(), 4);
       assert.equal(await r.getByRole('button', { name: 'Add a shared door to Seaside Loft' }).isDisabled(), true);
       assert.match(await r.locator('.doors').innerText(), /Seaside Loft has 4 shared doors, the most it can have/);
@@ -424,13 +425,14 @@ test('R25, R26: backup codes in the settings, shared doors of any connected bran
       // The property's summary names its doors.
       await waitForText(page.locator('details[data-property="seaside-loft"] summary'),
         /shared doors “Chalet entrance”, “Annex door”, “Back door”, “Cellar door”/);
-      for (const [provider, lockId] of [['nuki', '17000001'], ['nuki', '17000003'], ['igloohome', 'OE1X000002'], ['igloohome', 'OE1X000004']]) {
-        assert.equal((await api('DELETE', `/properties/seaside-loft/doors/${provider}/${lockId}`)).status, 204);
-      }
-      assert.equal((await api('DELETE', '/properties/seaside-loft/assignment')).status, 204);
     });
     assert.deepEqual(problems, [], 'no script errors in the page');
   } finally {
+    // The tests after this one find Seaside Loft as they would without it.
+    for (const [provider, lockId] of await doorsOf()) {
+      await api('DELETE', `/properties/seaside-loft/doors/${provider}/${lockId}`);
+    }
+    await api('DELETE', '/properties/seaside-loft/assignment');
     await report();
   }
 });

@@ -589,6 +589,10 @@
     filter.addEventListener('input', applyFilter);
     applyFilter();
     if (!props.length) view.append(el('p', { class: 'muted' }, 'No properties yet: the PMS adds them through the API.'));
+    else {
+      view.append(el('p', { class: 'help' }, `Under each property, its shared doors: an entrance or gate other properties `
+        + `use too, of any connected brand. Each guest also gets a code there (at most ${MAX_DOORS} per property).`));
+    }
     view.append(filter, count, list);
     return view;
   }
@@ -780,11 +784,9 @@
       select.focus();
     });
     box.replaceChildren(
-      el('p', { class: 'doors-title' }, 'Shared doors',
-        el('span', { class: 'help' }, ` · an entrance or gate other properties use too: each guest also gets a code there (at most ${MAX_DOORS})`)),
-      list,
-      el('div', {}, addButton, full ? el('span', { class: 'help' }, ` ${p.name} has ${MAX_DOORS} shared doors, the most it can have.`) : null),
-      error, ok);
+      el('div', { class: 'doors-head' }, el('span', { class: 'doors-title' }, 'Shared doors'), addButton,
+        full ? el('span', { class: 'help' }, `${p.name} has ${MAX_DOORS} shared doors, the most it can have.`) : null),
+      list, error, ok);
   }
 
   function settingsForm(li, b, p, locks, error, ok) {
