@@ -287,6 +287,8 @@ fn r26_a_door_offline_on_the_eve_gets_its_own_alert_naming_the_door_and_the_flat
     let mail = &report.emails[0];
     assert_eq!(utc(mail.at), "2026-03-19T17:00:00Z");
     assert!(mail.subject.contains("Entrance") || mail.body.contains("Entrance"), "names the door: {mail:?}");
+    // The key the service's outbox reads the booking from (serve::api's DOOR_ALERT_MARK).
+    assert!(mail.dedup_key.starts_with("alert/b1%1Fdoor%1F"), "{}", mail.dedup_key);
     assert!(!mail.body.contains(SECRET) && !mail.subject.contains(SECRET), "R2");
 
     let own = the_code(&report, "b1", "L1", ("2026-03-20T13:30:00Z", "2026-03-22T10:30:00Z"));

@@ -311,13 +311,28 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
 
 /// The plugin's e-mail dedup key of a booking's alert (R12): `alert/{booking}`.
 const ALERT_KEY_PREFIX: &str = "alert/";
+/// What follows the booking id in the dedup key of the alert about one of
+/// its shared doors (R26): `alert/{booking}%1Fdoor%1F...`, the plugin's
+/// record id of that door's code, percent-escaped as a whole (a booking id
+/// never holds the unit separator `%1F` stands for).
+const DOOR_ALERT_MARK: &str = "%1Fdoor%1F";
+
+/// The booking an alert's dedup key (after `alert/`) is about.
+fn alert_booking(key: &str) -> String {
+    match key.split_once(DOOR_ALERT_MARK) {
+        Some((escaped, _)) => percent_encoding::percent_decode_str(escaped).decode_utf8_lossy().into_owned(),
+        None => key.to_string(),
+    }
+}
 
 /// One outbox entry; an alert names its booking (`kind` `"alert"`,
-/// `booking_id`), any other e-mail has `kind` `"other"`.
+/// `booking_id`), whether it is about the booking's own lock or one of its
+/// shared doors; any other e-mail has `kind` `"other"`.
 fn email_json(e: &crate::imports::Email) -> Value {
     let mut value = json!({"at": utc(e.at), "subject": e.subject, "body": e.body});
     match e.dedup_key.strip_prefix(ALERT_KEY_PREFIX) {
-        Some(booking) => {
+        Some(key) => {
+            let booking = alert_booking(key);
             value["kind"] = json!("alert");
             value["booking_id"] = json!(booking);
         }
@@ -602,4 +617,15 @@ fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<
     tracing::info!(tenant = t.handle.id(), provider = %brand.id, "account connected");
     host.touched(t.handle.id());
     Reply::ok(account_json(&account))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_names_its_booking_whether_about_its_own_lock_or_a_shared_door() {
+        assert_eq!(alert_booking("HMX-42/b"), "HMX-42/b");
+        assert_eq!(alert_booking("HMX-42%2Fb%1Fdoor%1Fnuki%1F18205286200"), "HMX-42/b");
+    }
 }
