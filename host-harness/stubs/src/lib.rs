@@ -355,3 +355,18 @@ pub fn rfc3339_utc(secs: i64) -> String {
 pub fn rfc3339_offset(secs: i64) -> String {
     DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, false)
 }
+
+#[cfg(test)]
+mod pin_kind_tests {
+    use super::PinKind;
+
+    #[test]
+    fn a_spare_code_is_told_apart_by_its_access_name() {
+        assert_eq!(PinKind::of_access_name("Backup code 1"), PinKind::Backup);
+        assert_eq!(PinKind::of_access_name("Backup code 5"), PinKind::Backup);
+        // Given to a guest and renamed after them: the guest's code.
+        assert_eq!(PinKind::of_access_name("Ana Silva (b1)"), PinKind::Code);
+        assert_eq!(PinKind::of_access_name("Guest (b1)"), PinKind::Code);
+        assert_eq!(PinKind::of_access_name("backup code 1"), PinKind::Code, "as the plugin names it, exactly");
+    }
+}
