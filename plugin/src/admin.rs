@@ -222,14 +222,7 @@ pub fn assign_with<H: Host + ?Sized>(
     let (lock_name, channel, remote, pin_rule) = match &current {
         Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.channel.clone(), a.remote(), a.pin_rule.clone()),
         _ => {
-            let locks = brands::client(host, &conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
-            let lock = locks
-                .into_iter()
-                .find(|l| l.id == lock_id)
-                .ok_or_else(|| PluginError::not_found("lock-id", lock_id))?;
-            let (Some(channel), Some(remote)) = (lock.channel(), lock.remote.clone()) else {
-                return Err(lock_not_remote(&lock, provider));
-            };
+            let (lock, channel, remote) = remote_lock(host, &conn, provider, lock_id)?;
             (lock.name, channel, remote, lock.pin_rule)
         }
     };
@@ -324,11 +317,7 @@ pub fn share_door<H: Host + ?Sized>(
         ));
     }
     let conn = connection(host, provider)?;
-    let locks = brands::client(host, &conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
-    let lock = locks.into_iter().find(|l| l.id == lock_id).ok_or_else(|| PluginError::not_found("lock-id", lock_id))?;
-    let (Some(channel), Some(remote)) = (lock.channel(), lock.remote.clone()) else {
-        return Err(lock_not_remote(&lock, provider));
-    };
+    let (lock, channel, remote) = remote_lock(host, &conn, provider, lock_id)?;
     let door = SharedDoor {
         property_id: property_id.to_string(),
         provider,
@@ -373,6 +362,22 @@ pub fn unshare_door<H: Host + ?Sized>(host: &H, property_id: &str, provider: Bra
 pub fn shared_doors<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<Vec<SharedDoor>> {
     model::check_id("property-id", property_id)?;
     Ok(Store::new(host).extras(property_id)?.doors)
+}
+
+/// The lock as its brand lists it, with the channel and remote path codes
+/// reach it by (R3): not-found or lock-not-remote otherwise.
+fn remote_lock<H: Host + ?Sized>(
+    host: &H,
+    conn: &Connection,
+    provider: BrandId,
+    lock_id: &str,
+) -> Result<(LockInfo, String, brands::Remote)> {
+    let locks = brands::client(host, conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
+    let lock = locks.into_iter().find(|l| l.id == lock_id).ok_or_else(|| PluginError::not_found("lock-id", lock_id))?;
+    match (lock.channel(), lock.remote.clone()) {
+        (Some(channel), Some(remote)) => Ok((lock, channel, remote)),
+        _ => Err(lock_not_remote(&lock, provider)),
+    }
 }
 
 /// R3: the sentence says what the lock needs and where to fix it.

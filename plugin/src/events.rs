@@ -17,7 +17,7 @@ pub fn on_booking_changed<H: Host + ?Sized>(host: &H, booking: BookingFacts, pro
     }
     let now = host.now();
     let store = Store::new(host);
-    let settings = Settings::load(&store, &property.id)?;
+    let settings = PropertyLocks::load(&store, &property.id)?;
     // A booking moved to another property follows that property's lock (the
     // property index is moved by the save, the old code deleted by the tick).
     let load = |booking: BookingFacts| -> Result<BookingRecord> {
@@ -64,18 +64,17 @@ pub fn on_property_changed<H: Host + ?Sized>(host: &H, property: PropertyFacts) 
     Ok(())
 }
 
-/// What a property's codes are planned with: its own lock while its brand
-/// is connected, and its shared doors whose brands are connected (R26).
-pub struct Settings {
+/// What a property's bookings' codes are planned with: its own lock while
+/// its brand is connected, and its shared doors whose brands are connected
+/// (R26). The backup pool (R25) is planned by `pool`.
+pub struct PropertyLocks {
     pub assignment: Option<Assignment>,
     pub doors: Vec<SharedDoor>,
-    /// The size of the own lock's backup pool (R25).
-    pub backup_codes: u32,
 }
 
-impl Settings {
+impl PropertyLocks {
     /// One read of the property's extras besides its assignment's.
-    pub fn load<S: Storage + ?Sized>(store: &Store<'_, S>, property: &str) -> Result<Settings> {
+    pub fn load<S: Storage + ?Sized>(store: &Store<'_, S>, property: &str) -> Result<PropertyLocks> {
         let assignment = store.connected_assignment(property)?;
         let extras = store.extras(property)?;
         let mut doors = Vec::with_capacity(extras.doors.len());
@@ -84,7 +83,7 @@ impl Settings {
                 doors.push(d);
             }
         }
-        Ok(Settings { assignment, doors, backup_codes: extras.backup_codes })
+        Ok(PropertyLocks { assignment, doors })
     }
 }
 
@@ -97,7 +96,7 @@ pub fn plan_booking<S: Storage + ?Sized>(
     store: &Store<'_, S>,
     rec: &mut BookingRecord,
     property: Option<&PropertyFacts>,
-    settings: &Settings,
+    settings: &PropertyLocks,
     now: Instant,
 ) -> Result<(bool, Vec<BookingRecord>)> {
     let assignment = settings.assignment.as_ref();
@@ -117,24 +116,23 @@ pub fn plan_booking<S: Storage + ?Sized>(
             (a, s)
         })
         .collect();
-    // A backup code the booking holds follows its stay (R25).
-    let slot = crate::pool::follow(store, rec, now)?;
-    if doors.is_empty() && rec.doors.is_empty() {
-        // The common case: the own lock only, planned as always.
-        return Ok((replan(rec, property, assignment, now)?, slot.into_iter().collect()));
-    }
     let sibling_doors = || doors.iter().map(|(_, s)| s.clone());
     let mut changed = replan_with(rec, property, assignment, sibling_doors().collect(), now)?;
-    let mut out: Vec<BookingRecord> = slot.into_iter().collect();
+    // A backup code the booking holds follows its stay (R25).
+    let mut out: Vec<BookingRecord> = crate::pool::follow(store, rec, now)?.into_iter().collect();
+    changed |= !out.is_empty();
+    if doors.is_empty() && rec.doors.is_empty() {
+        // The common case: the own lock only, planned as always.
+        return Ok((changed, out));
+    }
     for (a, sibling) in &doors {
         let others: Vec<Sibling> =
             own.clone().into_iter().chain(sibling_doors().filter(|s| s.record != sibling.record)).collect();
         let role = Role::Door { provider: a.provider, lock_id: a.lock_id.clone(), name: a.lock_name.clone() };
-        let mut door = load_door(store, rec, role)?;
-        let renamed = door.role.door_name() != Some(a.lock_name.as_str());
-        if renamed {
-            door.role = Role::Door { provider: a.provider, lock_id: a.lock_id.clone(), name: a.lock_name.clone() };
-        }
+        let mut door = load_door(store, rec, role.clone())?;
+        // The door's name as last listed (events and messages show it).
+        let renamed = door.role != role;
+        door.role = role;
         if replan_with(&mut door, property, Some(a), others, now)? || renamed {
             out.push(door);
         }
@@ -175,7 +173,7 @@ fn load_door<S: Storage + ?Sized>(store: &Store<'_, S>, rec: &BookingRecord, rol
 pub fn replan_property<H: Host + ?Sized>(host: &H, property_id: &str, now: Instant) -> Result<()> {
     let store = Store::new(host);
     let property = store.property(property_id)?;
-    let settings = Settings::load(&store, property_id)?;
+    let settings = PropertyLocks::load(&store, property_id)?;
     let mut changed = Vec::new();
     for id in store.bookings_of_property(property_id)? {
         // Doors' records are planned with their booking's; the backup pool

@@ -8,6 +8,13 @@
 //! [`Decision`]; the tick (see `tick.rs`) carries decisions out, one vendor
 //! call at a time, saving the record *before* each call that depends on it.
 //!
+//! One record is one code on one lock. A booking's code on the property's
+//! own lock is its record of the default [`Role::Guest`]; its code on each
+//! shared door (R26) and each slot of the own lock's backup pool (R25) are
+//! records of their own ([`Role::Door`], [`Role::Backup`], with derived
+//! [`BookingRecord::record_id`]s), planned by `events` and `pool` and
+//! carried out by the same [`decide`] and tick.
+//!
 //! Crash safety rests on one rule: a write whose outcome is unknown
 //! (`job_id: None` — saved before the request left, or the request got no
 //! clear answer) is resolved before anything else is sent. Where the vendor
@@ -134,9 +141,9 @@ pub struct Fallback {
     /// and the manager has been told (one e-mail, R24).
     #[serde(default)]
     pub notice_sent: bool,
-    /// For a backup code (R25): the pool's slot it came from.
+    /// For a backup code (R25): the record of the pool's slot it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup_slot: Option<u32>,
+    pub backup: Option<String>,
 }
 
 /// Separates the parts of a record id that is not a booking's own: booking
@@ -1017,5 +1024,22 @@ mod tests {
             }
             other => panic!("expected a create, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn r25_r26_record_ids_are_apart_from_booking_ids_and_0_2_records_are_guests() {
+        let door = door_record_id("b1", BrandId::parse("nuki").unwrap(), "L9");
+        let slot = backup_record_id("p1", 2);
+        for id in [&door, &slot] {
+            assert!(crate::model::check_id("booking.id", id).is_err(), "{id:?} could be a booking's");
+        }
+        let mut rec = planned(MAR15_0000);
+        assert_eq!(rec.record_id(), "b1");
+        let json = serde_json::to_value(&rec).unwrap();
+        assert!(json.get("role").is_none() && json.get("doors").is_none(), "a guest's record is stored as in 0.2");
+        rec.role = Role::Door { provider: BrandId::parse("nuki").unwrap(), lock_id: "L9".into(), name: "Gate".into() };
+        assert_eq!(rec.record_id(), door);
+        let back: BookingRecord = serde_json::from_value(serde_json::to_value(&rec).unwrap()).unwrap();
+        assert_eq!(back, rec);
     }
 }

@@ -177,4 +177,19 @@ mod tests {
         let strict = PinRule { no_triple_repeat: true, ..PinRule::any_digits() };
         assert!(!strict.accepts("411152") && strict.accepts("411522") && !strict.accepts("41152"));
     }
+
+    #[test]
+    fn r26_one_pin_suits_every_rule_of_a_bookings_locks() {
+        let nuki = (crate::brands::nuki::BRAND.capabilities.pin_rule)();
+        let strict = PinRule { no_triple_repeat: true, forbidden_prefixes: vec!["9".into()], ..PinRule::any_digits() };
+        let all = PinRule::all_of([&PinRule::any_digits(), &nuki, &strict]).expect("they agree");
+        for _ in 0..1000 {
+            let pin = generate(&all, |_| Ok::<_, String>(false)).unwrap();
+            for rule in [&PinRule::any_digits(), &nuki, &strict] {
+                assert!(rule.accepts(&pin), "{pin} by {rule:?}");
+            }
+        }
+        let four = PinRule { length: 4, ..PinRule::any_digits() };
+        assert_eq!(PinRule::all_of([&nuki, &four]), None, "lengths differ: each lock draws its own");
+    }
 }

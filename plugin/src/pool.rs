@@ -193,6 +193,19 @@ pub fn maintain<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instan
     }
 }
 
+/// After a slot's steps: a spare code is looked at again when it is to be
+/// moved forward, whatever else it waits for (a slot whose creation gave up
+/// is made anew then).
+pub fn keep_awake<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<()> {
+    let Some(roll) = rec.pool_roll_at() else { return Ok(()) };
+    let roll = roll.max(now + 1);
+    if rec.next_due.is_none_or(|due| due > roll) {
+        rec.next_due = Some(roll);
+        Store::new(host).save_booking(rec, host.now(), Vec::new())?;
+    }
+    Ok(())
+}
+
 /// R25: gives the guest of `rec` (whose own code is not on the lock) a
 /// spare code of the pool on the same lock, if one is on it: the slot wants
 /// the stay's window from now on, under the guest's name, and the booking
@@ -212,7 +225,7 @@ pub fn give<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -
         };
         spare.role =
             Role::Backup { property_id: rec.facts.property_id.clone(), slot, given_to: Some(rec.facts.id.clone()) };
-        spare.facts = rec.facts.clone();
+        spare.facts = slot_facts(rec, &rec.facts.property_id);
         follow_stay(&mut spare, &t, now);
         store.save_booking(&mut spare, host.now(), Vec::new())?;
         host.log(Level::Warn, &format!("booking {} gets backup code {slot} instead (R25)", rec.facts.id));
@@ -230,12 +243,22 @@ pub fn give<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -
             property_name: t.property_name.clone(),
             stay_end: t.placement.end,
             notice_sent: false,
-            backup_slot: Some(slot),
+            backup: Some(spare.record_id()),
         });
         store.save_booking(rec, host.now(), Vec::new())?;
         return Ok(());
     }
     Ok(())
+}
+
+/// A given slot's facts: its guest's, in the pool's property (a booking
+/// moved elsewhere no longer holds it).
+fn slot_facts(rec: &BookingRecord, pool_property: &str) -> BookingFacts {
+    BookingFacts {
+        property_id: pool_property.to_string(),
+        confirmed: rec.facts.confirmed && rec.facts.property_id == pool_property,
+        ..rec.facts.clone()
+    }
 }
 
 /// The given slot wants the stay's window (narrowed from its 30 days).
@@ -259,16 +282,18 @@ pub fn follow<S: Storage + ?Sized>(
     rec: &mut BookingRecord,
     now: Instant,
 ) -> Result<Option<BookingRecord>> {
-    let Some(slot) = rec.fallback.as_ref().and_then(|fb| fb.backup_slot) else { return Ok(None) };
-    let Some(mut spare) = store.booking(&backup_record_id(&rec.facts.property_id, slot))? else { return Ok(None) };
-    if !matches!(&spare.role, Role::Backup { given_to: Some(b), .. } if *b == rec.facts.id) {
+    let Some(id) = rec.fallback.as_ref().and_then(|fb| fb.backup.clone()) else { return Ok(None) };
+    let Some(mut spare) = store.booking(&id)? else { return Ok(None) };
+    let Role::Backup { property_id, given_to: Some(holder), .. } = spare.role.clone() else { return Ok(None) };
+    if holder != rec.facts.id {
         return Ok(None);
     }
     let before = spare.clone();
-    spare.facts = rec.facts.clone();
-    if !rec.facts.confirmed {
-        // A cancelled booking's backup code goes at once (R15); the slot
-        // comes back to the pool once it is gone ([`maintain`]).
+    spare.facts = slot_facts(rec, &property_id);
+    if !spare.facts.confirmed {
+        // A cancelled booking's backup code goes at once (R15), as does one
+        // of a booking moved to another property; the slot comes back to
+        // the pool once it is gone ([`maintain`]).
         if before.facts.confirmed {
             spare.retry_at = None;
             spare.next_due = Some(now);
@@ -277,6 +302,8 @@ pub fn follow<S: Storage + ?Sized>(
         follow_stay(&mut spare, t, now);
         if let Some(fb) = rec.fallback.as_mut() {
             (fb.start, fb.end, fb.stay_end) = (t.placement.start, t.placement.end, t.placement.end);
+            // The property's lock changed: the code goes with the guest.
+            (fb.provider, fb.lock_id) = (t.placement.provider, t.placement.lock_id.clone());
         }
     }
     Ok((spare != before).then_some(spare))

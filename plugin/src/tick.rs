@@ -97,6 +97,7 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
             if crate::pool::maintain(host, &mut rec, now)? {
                 advance(host, &mut clients, &mut rec, now)?;
             }
+            crate::pool::keep_awake(host, &mut rec, now)?;
         }
         if !full {
             break;
@@ -236,7 +237,7 @@ fn issue_fallback<H: Host + ?Sized>(
                 stay_end: t.placement.end,
                 property_name: t.property_name.clone(),
                 notice_sent: false,
-                backup_slot: None,
+                backup: None,
             });
             Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }

@@ -288,6 +288,21 @@ fn r26_a_door_whose_code_fails_sends_its_own_alert_naming_the_door() {
     assert!(mails[0].subject.contains("Entrance") && mails[0].body.contains("Entrance"), "{:?}", mails[0]);
 }
 
+#[test]
+fn r26_r18_disconnecting_a_brand_removes_its_doors_and_leaves_their_codes_to_expire() {
+    let w = world(T0 - DAY, 0);
+    w.share(ENTRANCE);
+    w.book("bk-1");
+    w.run(T0 + 600);
+    let pin = admin::booking_status(&w.host, "bk-1").unwrap().pin.expect("pin");
+    admin::disconnect(&w.host, nuki()).expect("disconnect");
+    assert!(admin::shared_doors(&w.host, "p1").unwrap().is_empty());
+    let status = admin::booking_status(&w.host, "bk-1").expect("status");
+    assert_eq!(status.doors[0].code.state, CodeState::LeftToExpire, "{status:?}");
+    w.run(START + 60);
+    assert!(w.stub.opens(ENTRANCE, &pin, START + 60), "no vendor call removes it (R18)");
+}
+
 // ------------------------------------------------------------ R25 backup codes
 
 #[test]
@@ -365,13 +380,21 @@ fn r25_a_guest_whose_code_fails_gets_a_backup_code_narrowed_to_the_stay_then_rep
     assert_eq!((live[0].pin.as_str(), live[0].start, live[0].end), (spare.as_str(), START, END));
     assert_eq!(live[0].access_name, "Meier (bk-1)");
 
+    // One more night: the backup code follows the stay.
+    let longer = BookingFacts { check_out: "2026-03-23".into(), ..booking("bk-1") };
+    events::on_booking_changed(&w.host, longer, property()).expect("longer");
+    w.run(EVE + 4 * 3600);
+    let live = w.live(OWN);
+    assert_eq!((live.len(), live[0].pin.as_str(), live[0].end), (1, spare.as_str(), END + DAY), "{live:?}");
+    assert_eq!(admin::booking_status(&w.host, "bk-1").unwrap().fallback.map(|f| f.window.end), Some(END + DAY));
+
     // After check-out + margin it goes (R16) and the pool gets a fresh one.
-    w.run(END + 3600);
+    w.run(END + DAY + 3600);
     let live = w.live(OWN);
     assert_eq!(live.len(), 1, "{live:?}");
     assert_ne!(live[0].pin, spare);
     assert_eq!(live[0].access_name, "Backup code 1");
-    assert!(!w.stub.opens(OWN, &spare, END + 3600));
+    assert!(!w.stub.opens(OWN, &spare, END + DAY + 3600));
 }
 
 #[test]
