@@ -69,8 +69,8 @@ pub struct Placement {
     pub provider: BrandId,
     pub lock_id: String,
     /// What serialises writes to the lock: the device linking it to the
-    /// cloud, or the lock itself (stored under its 0.1 name too).
-    #[serde(alias = "bridge_id")]
+    /// cloud, or the lock itself (0.1's name for it is read by
+    /// [`crate::brands::legacy`]).
     pub channel: String,
     pub start: Instant,
     pub end: Instant,
@@ -289,7 +289,37 @@ pub struct BookingRecord {
     /// locks again (R26).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_pin: Option<String>,
+    /// What storage holds of the record, as last loaded or saved (not
+    /// stored): a save that would write it unchanged is skipped.
+    #[serde(skip)]
+    pub stored: Stored,
 }
+
+/// A fingerprint of a record's stored bytes. Records compare equal whatever
+/// it is: it says where the record came from, not what it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stored(Option<(u64, usize)>);
+
+impl Stored {
+    pub fn of(bytes: &[u8]) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        Stored(Some((h.finish(), bytes.len())))
+    }
+
+    /// Whether storage already holds exactly these bytes.
+    pub fn holds(&self, bytes: &[u8]) -> bool {
+        self.0.is_some() && Stored::of(bytes).0 == self.0
+    }
+}
+
+impl PartialEq for Stored {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Stored {}
 
 /// The next thing to do for a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,6 +367,7 @@ impl BookingRecord {
             role: Role::Guest,
             doors: Vec::new(),
             refused_pin: None,
+            stored: Stored::default(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! `on-tick`: finds the bookings that are due through the time-ordered due
 //! index and carries out their [`Decision`]s against each booking's vendor,
-//! through the [`Vendor`] seam only.
+//! through the [`Vendor`] trait only.
 
 use crate::alert;
 use crate::brands::{
@@ -27,7 +27,7 @@ const MAX_STEPS_PER_BOOKING: usize = 4;
 /// Due-index page: small, because an idle tick only needs to see that the
 /// head of the index is in the future.
 const DUE_PAGE: u32 = 16;
-/// A busy channel (a gateway doing another command) is tried again this soon.
+/// A busy channel (the channel's device doing another command) is tried again this soon.
 const BUSY_RETRY_SECS: i64 = 60;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -116,8 +116,21 @@ fn advance<'a, H: Host + ?Sized>(
     now: Instant,
 ) -> Result<()> {
     let store = Store::new(host);
+    // A step's outcome is saved with the next step's record or with the
+    // wait that ends the booking's turn: one save per step. Steps that must
+    // store something before a request or an e-mail (a submit, a fallback
+    // code) save it themselves.
+    let mut unsaved = false;
     for _ in 0..MAX_STEPS_PER_BOOKING {
         let decision = decide(rec, now);
+        if let Decision::Wait(wake) = decision {
+            rec.next_due = wake.map(|w| w.max(now + 1));
+            store.save_booking(rec, host.now(), Vec::new())?;
+            return Ok(());
+        }
+        if unsaved {
+            store.save_booking(rec, host.now(), Vec::new())?;
+        }
         let provider = match &decision {
             Decision::Poll(_) | Decision::Resolve => rec.job.as_ref().map(|j| j.code.placement.provider),
             Decision::Recheck => rec.on_lock.as_ref().map(|c| c.placement.provider),
@@ -140,19 +153,16 @@ fn advance<'a, H: Host + ?Sized>(
             None => None,
         };
         let step = match (decision, client) {
-            (Decision::Wait(wake), _) => {
-                rec.next_due = wake.map(|w| w.max(now + 1));
-                store.save_booking(rec, host.now(), Vec::new())?;
-                return Ok(());
-            }
             (Decision::Alert, client) => send_alert(host, client, rec, now)?,
             (Decision::FallbackNotice, _) => send_fallback_notice(host, rec, now)?,
             (Decision::Poll(handle), Some(client)) => poll(host, client, rec, &handle, now)?,
             (Decision::Resolve, Some(client)) => resolve(host, client, rec, now)?,
             (Decision::Recheck, Some(client)) => recheck(host, client, rec, now)?,
             (Decision::Submit(kind, code), Some(client)) => submit(host, client, rec, kind, code, now)?,
-            (_, None) => Step::Wait(now + POLL_SECS), // unreachable: every vendor step has a client
+            // Unreachable: a wait returned above, every vendor step has a client.
+            (Decision::Wait(_), _) | (_, None) => Step::Wait(now + POLL_SECS),
         };
+        unsaved = true;
         if let Step::Wait(at) = step {
             // A pending write's next look never passes the eve's alert (R12).
             rec.next_due = Some(rec.alert_wake(now).map_or(at, |alert| at.min(alert)));
@@ -197,7 +207,6 @@ fn send_alert<'v, H: Host + ?Sized>(
         Ok(()) => {
             rec.alert_sent = true;
             host.log(Level::Warn, &format!("alert sent for booking {}", rec.facts.id));
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Err(e) => {
@@ -257,7 +266,6 @@ fn send_fallback_notice<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now
             if let Some(fb) = rec.fallback.as_mut() {
                 fb.notice_sent = true;
             }
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Err(e) => {
@@ -311,7 +319,6 @@ fn poll<H: Host + ?Sized>(
                 fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + RETRY_SECS);
                 rec.job = Some(Job { job_id: None, ..job });
             }
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         // Not done when it should have been: the channel is slow or offline.
@@ -324,7 +331,6 @@ fn poll<H: Host + ?Sized>(
         // The brand holds it until then: no slot taken, not lost, looked at then.
         Ok(Confirmed::Deferred(at)) => {
             rec.job = Some(Job { held_until: Some(at), ..job });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Wait(at.max(now + 1)))
         }
         Ok(Confirmed::Done(code_id)) => {
@@ -347,7 +353,6 @@ fn poll<H: Host + ?Sized>(
                 caps.link_check
             );
             fail(rec, now, plain, job.submitted_at + RETRY_SECS);
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Ok(Confirmed::PinTaken(reason)) => {
@@ -384,7 +389,6 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             // Still timed from its first sending: a write that stays pending
             // is lost again at once, so it is looked at hourly, not every minute.
             rec.job = Some(Job { job_id: Some(id), ..job });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // The code is there with another window: it is on the lock as listed
         // (the next decision moves it).
@@ -392,18 +396,15 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             rec.job = None;
             rec.issued_on = Some(job.code.placement.lock_id.clone());
             rec.on_lock = Some(Code { code_id: Some(id), ..job.code });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // It did not happen: the record's own state decides what to send
         // again (same PIN). A moved code that vanished is created anew.
         (JobKind::Update, Found::Absent) => {
             rec.job = None;
             rec.on_lock = None;
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         (_, Found::Absent | Found::OnLock(_) | Found::OtherWindow(_)) => {
             rec.job = None;
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
     }
     Ok(Step::Next)
@@ -436,7 +437,6 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             return Ok(Step::Wait(now + POLL_SECS));
         }
     }
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(Step::Next)
 }
 
@@ -464,7 +464,6 @@ fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id
     rec.attempts_failed = 0;
     rec.retry_at = None;
     rec.last_error = None;
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -490,7 +489,6 @@ fn pin_taken<H: Host + ?Sized>(
     } else {
         fail(rec, now, reason, now + RETRY_SECS);
     }
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -578,7 +576,6 @@ fn submit<H: Host + ?Sized>(
             }
         }
     }
-    store.save_booking(rec, host.now(), Vec::new())?;
     // A brand that refuses at once (a link offline, a 5xx)
     // may have just failed the immediate attempt of a last-minute booking:
     // its alert is due now (R13), not at the next hourly retry.
