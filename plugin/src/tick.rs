@@ -294,6 +294,22 @@ fn spec<'c>(rec: &BookingRecord, code: &'c Code, name: &'c str) -> CodeSpec<'c> 
     }
 }
 
+/// A write that did not happen: no longer pending, tried again an hour
+/// after it was sent.
+fn write_failed<H: Host + ?Sized>(
+    host: &H,
+    rec: &mut BookingRecord,
+    job: &Job,
+    reason: &str,
+    plain: String,
+    now: Instant,
+) -> Result<Step> {
+    host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
+    rec.job = None;
+    fail(rec, now, plain, job.submitted_at + RETRY_SECS);
+    Ok(Step::Next)
+}
+
 /// Looks at a pending write.
 fn poll<H: Host + ?Sized>(
     host: &H,
@@ -342,18 +358,20 @@ fn poll<H: Host + ?Sized>(
             settle(host, rec, job, code_id)?;
             Ok(Step::Next)
         }
-        Ok(Confirmed::Failed(reason)) => {
-            host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
+        Ok(Confirmed::Unreachable(reason)) => {
+            // Only a link reported down makes the lock unreachable (R28).
             let p = &job.code.placement;
             health::unreachable(host, p.provider, &p.lock_id, p.start, &reason, now)?;
-            rec.job = None;
             let plain = format!(
                 "{}: check that {}; it is tried again every hour",
                 crate::brands::plain(&reason),
                 caps.link_check
             );
-            fail(rec, now, plain, job.submitted_at + RETRY_SECS);
-            Ok(Step::Next)
+            write_failed(host, rec, &job, &reason, plain, now)
+        }
+        Ok(Confirmed::Failed(reason)) => {
+            let plain = format!("{}; it is tried again every hour", crate::brands::plain(&reason));
+            write_failed(host, rec, &job, &reason, plain, now)
         }
         Ok(Confirmed::PinTaken(reason)) => {
             rec.job = None;
@@ -425,7 +443,7 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
         Ok(Confirmed::Done(_)) => rec.recheck_at = None,
         Ok(Confirmed::Provisional(_, at)) => rec.recheck_at = Some(at.max(now + POLL_SECS)),
         Ok(Confirmed::Pending | Confirmed::Deferred(_)) => rec.recheck_at = Some(now + POLL_SECS),
-        Ok(Confirmed::Failed(reason) | Confirmed::PinTaken(reason)) => {
+        Ok(Confirmed::Failed(reason) | Confirmed::Unreachable(reason) | Confirmed::PinTaken(reason)) => {
             host.log(Level::Warn, &format!("code of booking {} did not reach the lock: {reason}", rec.facts.id));
             rec.on_lock = None;
             rec.recheck_at = None;
@@ -656,4 +674,96 @@ fn access_name(rec: &BookingRecord, caps: &Capabilities) -> String {
         _ => format!("{} ({})", rec.facts.guest(), rec.facts.id),
     };
     name.chars().take(caps.max_name_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brands::{LockInfo, Op};
+    use crate::lifecycle::Placement;
+    use crate::memory_host::{MemoryHost, NoNetwork};
+    use crate::model::BookingFacts;
+
+    const NOW: Instant = 1_773_662_400;
+
+    /// A vendor whose every write comes back with `outcome`.
+    struct Answers(Confirmed, BrandId);
+
+    impl Vendor for Answers {
+        fn capabilities(&self) -> &'static Capabilities {
+            self.1.capabilities()
+        }
+        fn requests(&self) -> u32 {
+            0
+        }
+        fn verify(&mut self) -> Result<Option<String>, VendorError> {
+            Ok(None)
+        }
+        fn locks(&mut self) -> Result<Vec<LockInfo>, VendorError> {
+            Ok(Vec::new())
+        }
+        fn create(&mut self, _: &CodeSpec) -> Result<Submitted, VendorError> {
+            Ok(Submitted::Pending("h".into()))
+        }
+        fn update(&mut self, c: &CodeSpec) -> Result<Submitted, VendorError> {
+            self.create(c)
+        }
+        fn delete(&mut self, c: &CodeSpec) -> Result<Submitted, VendorError> {
+            self.create(c)
+        }
+        fn confirm(&mut self, _: Op, _: &CodeSpec, _: &str) -> Result<Confirmed, VendorError> {
+            Ok(self.0.clone())
+        }
+        fn find(&mut self, _: &CodeSpec) -> Result<Found, VendorError> {
+            Ok(Found::Absent)
+        }
+    }
+
+    /// Polls a write due tomorrow whose vendor answers `outcome`: whether
+    /// the lock is then unreachable (R28), and the record.
+    fn poll_once(outcome: Confirmed) -> (bool, BookingRecord) {
+        let host = MemoryHost::new(NoNetwork, NOW);
+        let brand = crate::brands::legacy_brand();
+        let facts = BookingFacts {
+            id: "b1".into(),
+            property_id: "p1".into(),
+            guest_name: None,
+            check_in: "2026-03-17".into(),
+            check_out: "2026-03-19".into(),
+            check_in_time: None,
+            check_out_time: None,
+            confirmed: true,
+        };
+        let placement = Placement {
+            provider: brand,
+            lock_id: "L1".into(),
+            channel: "B1".into(),
+            start: NOW + 86_400,
+            end: NOW + 3 * 86_400,
+        };
+        let mut rec = BookingRecord::new(facts);
+        rec.job = Some(Job {
+            kind: JobKind::Create,
+            code: Code { pin: "482913".into(), placement, code_id: None },
+            job_id: Some("h".into()),
+            submitted_at: NOW - 60,
+            done_by: NOW - 30,
+            held_until: None,
+        });
+        let mut vendor = Answers(outcome, brand);
+        poll(&host, &mut vendor, &mut rec, "h", NOW).expect("poll");
+        let down = health::of(&host, brand, "L1").expect("health").unreachable_since.is_some();
+        (down, rec)
+    }
+
+    #[test]
+    fn r28_only_a_write_failed_for_a_link_down_marks_the_lock_unreachable() {
+        let (down, rec) = poll_once(Confirmed::Failed("the lock has no free PIN slot".into()));
+        assert!(!down, "a refused write says nothing of the link");
+        assert_eq!((rec.job, rec.attempts_failed), (None, 1), "still a failed attempt, retried hourly");
+        assert!(rec.last_error.as_deref().is_some_and(|e| !e.contains("check that")), "{:?}", rec.last_error);
+        let (down, rec) = poll_once(Confirmed::Unreachable("the bridge is offline".into()));
+        assert!(down);
+        assert_eq!((rec.job, rec.attempts_failed), (None, 1));
+    }
 }
