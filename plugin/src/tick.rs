@@ -14,7 +14,7 @@ use crate::lifecycle::{
     RETRY_SECS,
 };
 use crate::pin;
-use crate::schedule::{self, Instant};
+use crate::schedule::Instant;
 use crate::store::{self, Store, DUE_PREFIX};
 
 /// Bookings looked at per tick, and vendor requests made per tick: a tick
@@ -277,11 +277,7 @@ fn send_fallback_notice<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now
 
 /// The code as the vendor is asked to hold it.
 fn spec<'c>(rec: &BookingRecord, code: &'c Code, name: &'c str) -> CodeSpec<'c> {
-    let timezone = rec
-        .target
-        .as_ref()
-        .and_then(|t| schedule::parse_timezone("timezone", &t.timezone).ok())
-        .unwrap_or(chrono_tz::UTC);
+    let timezone = rec.target.as_ref().map_or(chrono_tz::UTC, |t| t.timezone.tz());
     CodeSpec {
         lock_id: &code.placement.lock_id,
         channel: &code.placement.channel,
