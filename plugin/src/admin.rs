@@ -7,9 +7,9 @@ use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
 pub use crate::lifecycle::CodeState;
 use crate::lifecycle::{BookingRecord, JobKind};
-use crate::model::{self, Assignment, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
+use crate::model::{self, Assignment, PropertyExtras, SharedDoor, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
 use crate::schedule::{self, Instant};
-use crate::store::{self, Store};
+use crate::store::{self, Store, EXTRAS_PREFIX};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -100,11 +100,18 @@ pub fn disconnect<H: Host + ?Sized>(host: &H, provider: BrandId) -> Result<()> {
     }
     // Credentials first: from this write on, no tick can reach the vendor.
     store.apply(vec![Write::Delete(store::connection_key(provider)), Write::Delete(store::token_key(provider))])?;
-    let mut properties = Vec::new();
     for a in assignments(host)? {
         if a.provider == provider {
             store.delete(&store::assignment_key(&a.property_id))?;
-            properties.push(a.property_id);
+        }
+    }
+    // Its shared doors go like its assignments (R26).
+    for key in store.keys_with_prefix(EXTRAS_PREFIX)? {
+        let Some(mut extras) = store.get::<PropertyExtras>(&key)? else { continue };
+        let before = extras.doors.len();
+        extras.doors.retain(|d| d.provider != provider);
+        if extras.doors.len() != before {
+            store.put(&key, &extras)?;
         }
     }
     for key in store.keys_with_prefix("bk/")? {
@@ -147,6 +154,28 @@ pub fn assign<H: Host + ?Sized>(
     days_before: Option<i32>,
     margin_minutes: Option<i32>,
 ) -> Result<Assignment> {
+    assign_with(host, property_id, provider, lock_id, Settings { days_before, margin_minutes, backup_codes: None })
+}
+
+/// The settings of an assignment as the panel gives them (`None` keeps the
+/// current value, or the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub days_before: Option<i32>,
+    pub margin_minutes: Option<i32>,
+    /// R25: spare codes kept on the lock, 0..=5.
+    pub backup_codes: Option<i32>,
+}
+
+/// [`assign`] with every setting, the backup pool's size (R25) included.
+pub fn assign_with<H: Host + ?Sized>(
+    host: &H,
+    property_id: &str,
+    provider: BrandId,
+    lock_id: &str,
+    settings: Settings,
+) -> Result<Assignment> {
+    let Settings { days_before, margin_minutes, backup_codes } = settings;
     model::check_id("property-id", property_id)?;
     model::check_id("lock-id", lock_id)?;
     let store = Store::new(host);
@@ -180,6 +209,9 @@ pub fn assign<H: Host + ?Sized>(
         }
         (Err(e), Err(_)) => return Err(e),
     };
+    let extras = store.extras(property_id)?;
+    let pool_current = if current.is_some() { extras.backup_codes } else { 0 };
+    let backup_codes = model::settle_setting("backup-codes", backup_codes, model::BACKUP_CODES_RANGE, pool_current)?;
     if store.property(property_id)?.is_none() {
         return Err(PluginError::not_found("property-id", property_id));
     }
@@ -190,14 +222,7 @@ pub fn assign<H: Host + ?Sized>(
     let (lock_name, channel, remote, pin_rule) = match &current {
         Some(a) if a.lock_id == lock_id => (a.lock_name.clone(), a.channel.clone(), a.remote(), a.pin_rule.clone()),
         _ => {
-            let locks = brands::client(host, &conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
-            let lock = locks
-                .into_iter()
-                .find(|l| l.id == lock_id)
-                .ok_or_else(|| PluginError::not_found("lock-id", lock_id))?;
-            let (Some(channel), Some(remote)) = (lock.channel(), lock.remote.clone()) else {
-                return Err(lock_not_remote(&lock, provider));
-            };
+            let (lock, channel, remote) = remote_lock(host, &conn, provider, lock_id)?;
             (lock.name, channel, remote, lock.pin_rule)
         }
     };
@@ -212,6 +237,9 @@ pub fn assign<H: Host + ?Sized>(
         margin_minutes,
         pin_rule,
     };
+    if extras.doors.iter().any(|d| d.is(provider, lock_id)) {
+        return Err(PluginError::invalid("lock-id", "is one of the property's shared doors; remove it there first"));
+    }
     // Plans are computed for every booking before anything is written, so
     // an impossible plan refuses the whole change.
     store.put(&store::assignment_key(property_id), &assignment)?;
@@ -222,6 +250,10 @@ pub fn assign<H: Host + ?Sized>(
         }
         return Err(e);
     }
+    if backup_codes != extras.backup_codes {
+        store.put_extras(property_id, &PropertyExtras { backup_codes, ..extras })?;
+    }
+    crate::pool::sync(host, property_id, host.now())?;
     host.log(Level::Info, &format!("property {property_id}: lock {lock_id} assigned"));
     Ok(assignment)
 }
@@ -235,6 +267,12 @@ pub fn unassign<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<()> {
     }
     store.delete(&store::assignment_key(property_id))?;
     replan_property(host, property_id, host.now())?;
+    // The pool goes with the lock (R25).
+    let extras = store.extras(property_id)?;
+    if extras.backup_codes > 0 {
+        store.put_extras(property_id, &PropertyExtras { backup_codes: 0, ..extras })?;
+    }
+    crate::pool::sync(host, property_id, host.now())?;
     host.log(Level::Info, &format!("property {property_id}: lock removed"));
     Ok(())
 }
@@ -242,6 +280,104 @@ pub fn unassign<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<()> {
 pub fn assignment<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<Option<Assignment>> {
     model::check_id("property-id", property_id)?;
     Ok(Store::new(host).assignment(property_id)?)
+}
+
+/// The size of the property's backup pool (R25; 0 when none).
+pub fn backup_codes<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<u32> {
+    model::check_id("property-id", property_id)?;
+    Ok(Store::new(host).extras(property_id)?.backup_codes)
+}
+
+/// R26: adds a shared door to the property (at most 4), checked like an
+/// assignment's lock; the property's bookings get codes on it on their own
+/// schedule. A door the property has already is returned unchanged.
+pub fn share_door<H: Host + ?Sized>(
+    host: &H,
+    property_id: &str,
+    provider: BrandId,
+    lock_id: &str,
+) -> Result<SharedDoor> {
+    model::check_id("property-id", property_id)?;
+    model::check_id("lock-id", lock_id)?;
+    let store = Store::new(host);
+    if store.property(property_id)?.is_none() {
+        return Err(PluginError::not_found("property-id", property_id));
+    }
+    let mut extras = store.extras(property_id)?;
+    if let Some(door) = extras.doors.iter().find(|d| d.is(provider, lock_id)) {
+        return Ok(door.clone());
+    }
+    if store.assignment(property_id)?.is_some_and(|a| a.provider == provider && a.lock_id == lock_id) {
+        return Err(PluginError::invalid("lock-id", "is the property's own lock, not a shared door"));
+    }
+    if extras.doors.len() >= model::MAX_SHARED_DOORS {
+        return Err(PluginError::invalid(
+            "lock-id",
+            format!("a property has at most {} shared doors", model::MAX_SHARED_DOORS),
+        ));
+    }
+    let conn = connection(host, provider)?;
+    let (lock, channel, remote) = remote_lock(host, &conn, provider, lock_id)?;
+    let door = SharedDoor {
+        property_id: property_id.to_string(),
+        provider,
+        lock_id: lock_id.to_string(),
+        lock_name: lock.name,
+        channel,
+        remote,
+        pin_rule: lock.pin_rule,
+    };
+    let before = extras.clone();
+    extras.doors.push(door.clone());
+    store.put_extras(property_id, &extras)?;
+    if let Err(e) = replan_property(host, property_id, host.now()) {
+        store.put_extras(property_id, &before)?;
+        return Err(e);
+    }
+    host.log(Level::Info, &format!("property {property_id}: shared door {lock_id} added"));
+    Ok(door)
+}
+
+/// R26, R17: removes a shared door from the property; codes on it whose
+/// window has not started are deleted, a guest mid-stay keeps theirs.
+pub fn unshare_door<H: Host + ?Sized>(host: &H, property_id: &str, provider: BrandId, lock_id: &str) -> Result<()> {
+    model::check_id("property-id", property_id)?;
+    model::check_id("lock-id", lock_id)?;
+    let store = Store::new(host);
+    let mut extras = store.extras(property_id)?;
+    if !extras.doors.iter().any(|d| d.is(provider, lock_id)) {
+        if store.property(property_id)?.is_none() {
+            return Err(PluginError::not_found("property-id", property_id));
+        }
+        return Err(PluginError::not_found("lock-id", lock_id));
+    }
+    extras.doors.retain(|d| !d.is(provider, lock_id));
+    store.put_extras(property_id, &extras)?;
+    replan_property(host, property_id, host.now())?;
+    host.log(Level::Info, &format!("property {property_id}: shared door {lock_id} removed"));
+    Ok(())
+}
+
+/// The property's shared doors in the order they were added (R26).
+pub fn shared_doors<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<Vec<SharedDoor>> {
+    model::check_id("property-id", property_id)?;
+    Ok(Store::new(host).extras(property_id)?.doors)
+}
+
+/// The lock as its brand lists it, with the channel and remote path codes
+/// reach it by (R3): not-found or lock-not-remote otherwise.
+fn remote_lock<H: Host + ?Sized>(
+    host: &H,
+    conn: &Connection,
+    provider: BrandId,
+    lock_id: &str,
+) -> Result<(LockInfo, String, brands::Remote)> {
+    let locks = brands::client(host, conn).locks().map_err(|e| vendor_to_plugin(host, provider, e))?;
+    let lock = locks.into_iter().find(|l| l.id == lock_id).ok_or_else(|| PluginError::not_found("lock-id", lock_id))?;
+    match (lock.channel(), lock.remote.clone()) {
+        (Some(channel), Some(remote)) => Ok((lock, channel, remote)),
+        _ => Err(lock_not_remote(&lock, provider)),
+    }
 }
 
 /// R3: the sentence says what the lock needs and where to fix it.
@@ -287,6 +423,16 @@ pub struct CodeStatus {
     pub next_attempt: Option<Instant>,
     pub alert_sent: bool,
     pub fallback: Option<FallbackStatus>,
+    /// The booking's codes on its shared doors (R26), in the order the
+    /// doors were added.
+    pub doors: Vec<DoorStatus>,
+}
+
+/// A booking's code on one shared door (R26).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorStatus {
+    pub name: String,
+    pub code: CodeStatus,
 }
 
 /// The fallback code the guest got (R24), for the dashboard.
@@ -301,8 +447,19 @@ pub struct FallbackStatus {
 
 pub fn booking_status<H: Host + ?Sized>(host: &H, booking_id: &str) -> Result<CodeStatus> {
     model::check_id("booking-id", booking_id)?;
-    let rec = Store::new(host).booking(booking_id)?.ok_or_else(|| PluginError::not_found("booking-id", booking_id))?;
-    Ok(status_of(&rec, host.now()))
+    let store = Store::new(host);
+    let rec = store.booking(booking_id)?.ok_or_else(|| PluginError::not_found("booking-id", booking_id))?;
+    let now = host.now();
+    let mut status = status_of(&rec, now);
+    for door in store.door_records(&rec)? {
+        // A door the property no longer shares shows while it holds a code.
+        if door.target.is_none() && door.on_lock.is_none() && door.job.is_none() {
+            continue;
+        }
+        let name = door.role.door_name().unwrap_or_default().to_string();
+        status.doors.push(DoorStatus { name, code: status_of(&door, now) });
+    }
+    Ok(status)
 }
 
 pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
@@ -338,5 +495,6 @@ pub fn status_of(rec: &BookingRecord, now: Instant) -> CodeStatus {
             rule: crate::alert::guest_rule(fb),
             revocable: fb.revocable,
         }),
+        doors: Vec::new(),
     }
 }

@@ -34,9 +34,15 @@ pub fn compose(rec: &BookingRecord) -> Mail {
     if let Some(fb) = &rec.fallback {
         return compose_with_fallback(rec, fb, &property, &lock, &opens, &error, link_check);
     }
-    let subject = format!("Action needed: no door code yet for {guest} at {property} (check-in {check_in_date})");
+    // A shared door's code (R26) has its own alert, naming the door.
+    let (at_door, the_lock) = match rec.role.door_name() {
+        Some(door) => (format!(", {door}"), format!("the shared door \"{door}\"")),
+        None => (String::new(), "the lock".to_string()),
+    };
+    let subject =
+        format!("Action needed: no door code yet for {guest} at {property}{at_door} (check-in {check_in_date})");
     let body = format!(
-        "The door code for {guest}, arriving on {check_in_date}, could not be put on the lock yet.\n\
+        "The door code for {guest}, arriving on {check_in_date}, could not be put on {the_lock} yet.\n\
          \n\
          Property:  {property}\n\
          Guest:     {guest} (booking {booking})\n\
@@ -79,27 +85,47 @@ fn compose_with_fallback(
     };
     // The problem without its retry advice: the regular code is no longer tried.
     let error = error.split([':', ';']).next().unwrap_or(error).trim();
-    let subject = format!("Door code for {guest} at {property}: an offline code was issued (check-in {check_in_date})");
+    let what = fallback_what(fb);
+    let how = if fb.kind == BACKUP {
+        "a spare code the lock already holds; it is narrowed to the stay once the lock can be reached again"
+    } else {
+        "the lock checks it by itself, without its link to the cloud"
+    };
+    let label = if fb.kind == BACKUP { "Backup code: " } else { "Offline code:" };
+    let subject = format!("Door code for {guest} at {property}: {what} was issued (check-in {check_in_date})");
     let body = format!(
         "The door code for {guest}, arriving on {check_in_date}, could not be put on the lock in time, so the guest \
-         got an offline code instead: the lock checks it by itself, without its link to the cloud.\n\
+         got {what} instead: {how}.\n\
          \n\
          Property:      {property}\n\
          Guest:         {guest} (booking {booking})\n\
          Check-in:      {check_in_date}; the door code should open from {opens}\n\
          Lock:          {lock}\n\
-         Offline code:  {pin}, valid from {from} to {until}\n\
+         {label}  {pin}, valid from {from} to {until}\n\
          Problem:       {error}\n\
          {rule}\
          \n\
          What to do:\n\
-         1. Nothing, if the guest's message already shows the code ({{{{smartlock_code}}}} now gives the offline \
+         1. Nothing, if the guest's message already shows the code ({{{{smartlock_code}}}} now gives the {kind} \
          code). Otherwise send it to the guest.\n\
          2. Check that {link_check}. The regular code is no longer tried for this booking. {revocable}\n\
          No further e-mail is sent for this booking.\n",
         pin = fb.pin,
+        kind = fb.kind,
     );
     Mail { subject, body }
+}
+
+/// The kind of a fallback code from the lock's backup pool (R25).
+pub const BACKUP: &str = "backup";
+
+/// "an offline code" or "a backup code", for sentences.
+pub fn fallback_what(fb: &Fallback) -> &'static str {
+    if fb.kind == BACKUP {
+        "a backup code"
+    } else {
+        "an offline code"
+    }
 }
 
 /// What the guest must do with a fallback code, if anything.

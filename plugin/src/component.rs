@@ -126,7 +126,7 @@ impl core::Notifier for WitHost {
             property_id: e.property_id.clone(),
             brand: e.brand.clone(),
             lock_id: e.lock_id.clone(),
-            door: None,
+            door: e.door.clone(),
             at_risk: e.at_risk,
             detail: e.detail.clone(),
         })
@@ -227,6 +227,7 @@ fn remote_out(r: Remote) -> admin::RemotePath {
 }
 
 fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
+    let backup_codes = core_admin::backup_codes(&WitHost, &a.property_id).unwrap_or(0);
     admin::Assignment {
         remote: remote_out(a.remote()),
         property_id: a.property_id,
@@ -235,7 +236,57 @@ fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
         lock_name: a.lock_name,
         days_before: a.days_before,
         margin_minutes: a.margin_minutes,
-        backup_codes: 0,
+        backup_codes,
+    }
+}
+
+fn shared_door_out(d: crate::model::SharedDoor) -> admin::SharedDoor {
+    admin::SharedDoor {
+        property_id: d.property_id,
+        brand: d.provider.id().to_string(),
+        lock_id: d.lock_id,
+        lock_name: d.lock_name,
+        remote: remote_out(d.remote),
+    }
+}
+
+fn window_out(w: core_admin::Window) -> admin::Window {
+    admin::Window { start: w.start, end: w.end, start_local: w.start_local, end_local: w.end_local }
+}
+
+fn state_out(state: core_admin::CodeState) -> admin::CodeState {
+    use core_admin::CodeState as S;
+    match state {
+        S::None => admin::CodeState::None,
+        S::Scheduled => admin::CodeState::Scheduled,
+        S::Creating => admin::CodeState::Creating,
+        S::OnLock => admin::CodeState::OnLock,
+        S::Moving => admin::CodeState::Moving,
+        S::Deleting => admin::CodeState::Deleting,
+        S::Retrying => admin::CodeState::Retrying,
+        S::Failed => admin::CodeState::Failed,
+        S::Removed => admin::CodeState::Removed,
+        S::LeftToExpire => admin::CodeState::LeftToExpire,
+    }
+}
+
+fn fallback_out(f: core_admin::FallbackStatus) -> admin::FallbackCode {
+    admin::FallbackCode { kind: f.kind, pin: f.pin, window: window_out(f.window), rule: f.rule, revocable: f.revocable }
+}
+
+fn door_out(d: core_admin::DoorStatus) -> admin::DoorCode {
+    let s = d.code;
+    admin::DoorCode {
+        brand: s.brand.map(|b| b.id().to_string()).unwrap_or_default(),
+        lock_id: s.lock_id.unwrap_or_default(),
+        door_name: d.name,
+        state: state_out(s.state),
+        pin: s.pin,
+        window: s.window.map(window_out),
+        last_error: s.last_error,
+        next_attempt: s.next_attempt,
+        alert_sent: s.alert_sent,
+        fallback: s.fallback.map(fallback_out),
     }
 }
 
@@ -363,13 +414,16 @@ impl admin::Guest for Component {
         settings: admin::Settings,
     ) -> Result<admin::Assignment, types::Error> {
         log_panics();
-        then_wake(core_admin::assign(
+        then_wake(core_admin::assign_with(
             &WitHost,
             &property_id,
             brand_in(&brand)?,
             &lock_id,
-            settings.days_before,
-            settings.margin_minutes,
+            core_admin::Settings {
+                days_before: settings.days_before,
+                margin_minutes: settings.margin_minutes,
+                backup_codes: settings.backup_codes,
+            },
         ))
         .map(assignment_out)
     }
@@ -384,62 +438,39 @@ impl admin::Guest for Component {
         core_admin::assignment(&WitHost, &property_id).map(|a| a.map(assignment_out)).map_err(to_wit_error)
     }
 
-    fn share_door(_property_id: String, _brand: String, _lock_id: String) -> Result<admin::SharedDoor, types::Error> {
-        Err(types::Error::VendorUnavailable("shared doors are not built yet".into()))
+    fn share_door(property_id: String, brand: String, lock_id: String) -> Result<admin::SharedDoor, types::Error> {
+        log_panics();
+        then_wake(core_admin::share_door(&WitHost, &property_id, brand_in(&brand)?, &lock_id)).map(shared_door_out)
     }
 
-    fn unshare_door(_property_id: String, _brand: String, _lock_id: String) -> Result<(), types::Error> {
-        Err(types::Error::VendorUnavailable("shared doors are not built yet".into()))
+    fn unshare_door(property_id: String, brand: String, lock_id: String) -> Result<(), types::Error> {
+        log_panics();
+        then_wake(core_admin::unshare_door(&WitHost, &property_id, brand_in(&brand)?, &lock_id))
     }
 
-    fn shared_doors(_property_id: String) -> Result<Vec<admin::SharedDoor>, types::Error> {
-        Ok(Vec::new())
+    fn shared_doors(property_id: String) -> Result<Vec<admin::SharedDoor>, types::Error> {
+        log_panics();
+        core_admin::shared_doors(&WitHost, &property_id)
+            .map(|doors| doors.into_iter().map(shared_door_out).collect())
+            .map_err(to_wit_error)
     }
 
     fn booking_status(booking_id: String) -> Result<admin::CodeStatus, types::Error> {
         log_panics();
-        use core_admin::CodeState as S;
         core_admin::booking_status(&WitHost, &booking_id)
             .map(|s| admin::CodeStatus {
                 booking_id: s.booking_id,
-                state: match s.state {
-                    S::None => admin::CodeState::None,
-                    S::Scheduled => admin::CodeState::Scheduled,
-                    S::Creating => admin::CodeState::Creating,
-                    S::OnLock => admin::CodeState::OnLock,
-                    S::Moving => admin::CodeState::Moving,
-                    S::Deleting => admin::CodeState::Deleting,
-                    S::Retrying => admin::CodeState::Retrying,
-                    S::Failed => admin::CodeState::Failed,
-                    S::Removed => admin::CodeState::Removed,
-                    S::LeftToExpire => admin::CodeState::LeftToExpire,
-                },
+                state: state_out(s.state),
                 pin: s.pin,
                 brand: s.brand.map(|b| b.id().to_string()),
                 lock_id: s.lock_id,
-                window: s.window.map(|w| admin::Window {
-                    start: w.start,
-                    end: w.end,
-                    start_local: w.start_local,
-                    end_local: w.end_local,
-                }),
+                window: s.window.map(window_out),
                 create_at: s.create_at,
                 last_error: s.last_error,
                 next_attempt: s.next_attempt,
                 alert_sent: s.alert_sent,
-                fallback: s.fallback.map(|f| admin::FallbackCode {
-                    kind: f.kind,
-                    pin: f.pin,
-                    window: admin::Window {
-                        start: f.window.start,
-                        end: f.window.end,
-                        start_local: f.window.start_local,
-                        end_local: f.window.end_local,
-                    },
-                    rule: f.rule,
-                    revocable: f.revocable,
-                }),
-                doors: Vec::new(),
+                fallback: s.fallback.map(fallback_out),
+                doors: s.doors.into_iter().map(door_out).collect(),
             })
             .map_err(to_wit_error)
     }

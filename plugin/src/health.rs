@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::brands::BrandId;
 use crate::host::{Storage, StorageError};
-use crate::lifecycle::BookingRecord;
-use crate::model::Assignment;
+use crate::lifecycle::{BookingRecord, Role};
+use crate::model::{Assignment, PropertyExtras};
 use crate::notify;
 use crate::schedule::Instant;
 use crate::status::{CodeEvent, EventKind};
@@ -45,18 +45,30 @@ pub fn of<S: Storage + ?Sized>(storage: &S, brand: BrandId, lock: &str) -> Resul
 /// and not on the lock yet.
 fn at_risk<S: Storage + ?Sized>(storage: &S, brand: BrandId, lock: &str, now: Instant) -> Result<u32, StorageError> {
     let store = Store::new(storage);
-    let mut n = 0u32;
+    // The properties with this lock: as their own, or as a shared door (R26).
+    let mut properties = Vec::new();
     for asg_key in store.keys_with_prefix("asg/")? {
         let Some(a) = store.get::<Assignment>(&asg_key)? else { continue };
-        if a.provider != brand || a.lock_id != lock {
-            continue;
+        if a.provider == brand && a.lock_id == lock {
+            properties.push(a.property_id);
         }
-        for id in store.bookings_of_property(&a.property_id)? {
+    }
+    for key in store.keys_with_prefix(store::EXTRAS_PREFIX)? {
+        let Some(extras) = store.get::<PropertyExtras>(&key)? else { continue };
+        if let Some(d) = extras.doors.iter().find(|d| d.is(brand, lock)) {
+            properties.push(d.property_id.clone());
+        }
+    }
+    let mut n = 0u32;
+    for property in properties {
+        for id in store.bookings_of_property(&property)? {
             let Some(rec) = store.get::<BookingRecord>(&store::booking_key(&id))? else { continue };
             let due_soon = rec.target.as_ref().is_some_and(|t| {
                 t.placement.lock_id == lock && t.placement.start <= now + AT_RISK_WITHIN_SECS && now < t.placement.end
             });
-            if due_soon && rec.facts.confirmed && rec.on_lock.is_none() {
+            // A spare backup code (R25) is nobody's stay.
+            let spare = matches!(rec.role, Role::Backup { given_to: None, .. });
+            if due_soon && !spare && rec.facts.confirmed && rec.on_lock.is_none() {
                 n += 1;
             }
         }
@@ -127,6 +139,7 @@ fn save_with_event<S: Storage + ?Sized>(
         booking_id: None,
         property_id: None,
         brand: Some(brand.id().to_string()),
+        door: None,
         lock_id: Some(lock.to_string()),
         at_risk,
         detail,

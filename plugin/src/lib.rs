@@ -18,6 +18,7 @@ pub mod memory_host;
 pub mod model;
 pub mod notify;
 pub mod pin;
+pub mod pool;
 pub mod render;
 pub mod schedule;
 pub mod status;

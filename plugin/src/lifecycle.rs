@@ -8,6 +8,13 @@
 //! [`Decision`]; the tick (see `tick.rs`) carries decisions out, one vendor
 //! call at a time, saving the record *before* each call that depends on it.
 //!
+//! One record is one code on one lock. A booking's code on the property's
+//! own lock is its record of the default [`Role::Guest`]; its code on each
+//! shared door (R26) and each slot of the own lock's backup pool (R25) are
+//! records of their own ([`Role::Door`], [`Role::Backup`], with derived
+//! [`BookingRecord::record_id`]s), planned by `events` and `pool` and
+//! carried out by the same [`decide`] and tick.
+//!
 //! Crash safety rests on one rule: a write whose outcome is unknown
 //! (`job_id: None` — saved before the request left, or the request got no
 //! clear answer) is resolved before anything else is sent. Where the vendor
@@ -62,8 +69,8 @@ pub struct Placement {
     pub provider: BrandId,
     pub lock_id: String,
     /// What serialises writes to the lock: the device linking it to the
-    /// cloud, or the lock itself (stored under its 0.1 name too).
-    #[serde(alias = "bridge_id")]
+    /// cloud, or the lock itself (0.1's name for it is read by
+    /// [`crate::brands::legacy`]).
     pub channel: String,
     pub start: Instant,
     pub end: Instant,
@@ -134,6 +141,73 @@ pub struct Fallback {
     /// and the manager has been told (one e-mail, R24).
     #[serde(default)]
     pub notice_sent: bool,
+    /// For a backup code (R25): the record of the pool's slot it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+}
+
+/// Separates the parts of a record id that is not a booking's own: booking
+/// ids never contain control characters ([`crate::model::check_id`]).
+pub const ID_SEP: char = '\u{1f}';
+
+/// What a record's code is for. A booking's own-lock code is the default
+/// (0.2 records have no role stored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The guest's code on the property's own lock.
+    #[default]
+    Guest,
+    /// The booking's code on one of the property's shared doors (R26).
+    Door { provider: BrandId, lock_id: String, name: String },
+    /// A spare code of the property's own lock's pool (R25), given to at
+    /// most one booking at a time.
+    Backup {
+        property_id: String,
+        slot: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        given_to: Option<String>,
+    },
+}
+
+impl Role {
+    pub fn is_guest(&self) -> bool {
+        matches!(self, Role::Guest)
+    }
+
+    /// The door's name, for a door's record.
+    pub fn door_name(&self) -> Option<&str> {
+        match self {
+            Role::Door { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// The record id of a booking's code on a shared door.
+pub fn door_record_id(booking: &str, provider: BrandId, lock_id: &str) -> String {
+    format!("{booking}{ID_SEP}door{ID_SEP}{}{ID_SEP}{lock_id}", provider.id())
+}
+
+/// The record id of a backup pool's slot (1-based).
+pub fn backup_record_id(property: &str, slot: u32) -> String {
+    format!("{ID_SEP}backup{ID_SEP}{property}{ID_SEP}{slot}")
+}
+
+/// A shared door of a booking, as its own-lock record lists it (R26).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorRef {
+    pub provider: BrandId,
+    pub lock_id: String,
+}
+
+/// Another lock of the same booking (R26): the PIN is drawn to suit it too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sibling {
+    /// The record holding the booking's code there.
+    pub record: String,
+    pub lock_id: String,
+    pub pin_rule: crate::pin::PinRule,
 }
 
 /// What the booking wants, computed from facts by [`replan`].
@@ -141,12 +215,15 @@ pub struct Fallback {
 pub struct Target {
     pub placement: Placement,
     pub plan: Plan,
-    pub timezone: String,
+    pub timezone: schedule::Zone,
     pub lock_name: String,
     pub property_name: String,
     /// The lock's own PIN rule, where its brand reports one per lock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_rule: Option<crate::pin::PinRule>,
+    /// The booking's other locks (R26): its own lock and shared doors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub siblings: Vec<Sibling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +255,7 @@ pub struct BookingRecord {
     /// The property's timezone when the booking was last planned: the code
     /// status shows local times with it even once the target is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
+    pub timezone: Option<schedule::Zone>,
     /// The margin (R10) of the property's assignment when the booking was
     /// last planned with one: once the property has no lock, a code kept
     /// mid-stay is held to the stay's current check-out plus it.
@@ -201,7 +278,48 @@ pub struct BookingRecord {
     /// longer tried, and deleted if it reaches the lock after all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,
+    /// What the record's code is for (absent: the guest's own-lock code).
+    #[serde(default, skip_serializing_if = "Role::is_guest")]
+    pub role: Role,
+    /// The booking's shared doors whose records exist (R26), in the order
+    /// they were added; on the own-lock record only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doors: Vec<DoorRef>,
+    /// A PIN the lock refused as taken: not taken from the booking's other
+    /// locks again (R26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_pin: Option<String>,
+    /// What storage holds of the record, as last loaded or saved (not
+    /// stored): a save that would write it unchanged is skipped.
+    #[serde(skip)]
+    pub stored: Stored,
 }
+
+/// A fingerprint of a record's stored bytes. Records compare equal whatever
+/// it is: it says where the record came from, not what it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stored(Option<(u64, usize)>);
+
+impl Stored {
+    pub fn of(bytes: &[u8]) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        Stored(Some((h.finish(), bytes.len())))
+    }
+
+    /// Whether storage already holds exactly these bytes.
+    pub fn holds(&self, bytes: &[u8]) -> bool {
+        self.0.is_some() && Stored::of(bytes).0 == self.0
+    }
+}
+
+impl PartialEq for Stored {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Stored {}
 
 /// The next thing to do for a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,6 +364,34 @@ impl BookingRecord {
             reported: Reported::default(),
             recheck_at: None,
             fallback: None,
+            role: Role::Guest,
+            doors: Vec::new(),
+            refused_pin: None,
+            stored: Stored::default(),
+        }
+    }
+
+    /// A record of `role` for the booking.
+    pub fn with_role(facts: BookingFacts, role: Role) -> Self {
+        BookingRecord { role, ..BookingRecord::new(facts) }
+    }
+
+    /// The key of this record in storage and in the indexes: the booking's
+    /// id for its own-lock code, a derived id otherwise.
+    pub fn record_id(&self) -> String {
+        match &self.role {
+            Role::Guest => self.facts.id.clone(),
+            Role::Door { provider, lock_id, .. } => door_record_id(&self.facts.id, *provider, lock_id),
+            Role::Backup { property_id, slot, .. } => backup_record_id(property_id, *slot),
+        }
+    }
+
+    /// The record id in printable form (event ids, e-mail dedup keys): the
+    /// booking's id for its own code, escaped otherwise.
+    pub fn printable_id(&self) -> String {
+        match &self.role {
+            Role::Guest => self.facts.id.clone(),
+            _ => crate::keys::esc(&self.record_id()),
         }
     }
 
@@ -330,7 +476,7 @@ impl BookingRecord {
 
     /// Whether the one alert e-mail is due (R12, R13).
     pub fn alert_due(&self, now: Instant) -> bool {
-        let Some(t) = &self.target else { return false };
+        let Some(t) = self.target.as_ref().filter(|_| self.alerts()) else { return false };
         if self.alert_sent || !self.facts.confirmed || now < t.plan.alert_at || now >= t.placement.end {
             return false;
         }
@@ -349,8 +495,26 @@ impl BookingRecord {
     pub fn alert_wake(&self, now: Instant) -> Option<Instant> {
         self.target
             .as_ref()
-            .filter(|t| !self.alert_sent && now < t.plan.alert_at && self.on_lock.is_none())
+            .filter(|t| self.alerts() && !self.alert_sent && now < t.plan.alert_at && self.on_lock.is_none())
             .map(|t| t.plan.alert_at)
+    }
+
+    /// A spare backup code is moved forward when it has this long left (R25).
+    pub const POOL_ROLL_SECS: i64 = 7 * 86_400;
+
+    /// When a spare backup code's window is to be moved forward (R25).
+    pub fn pool_roll_at(&self) -> Option<Instant> {
+        match (&self.role, &self.target) {
+            (Role::Backup { given_to: None, .. }, Some(t)) if self.facts.confirmed => {
+                Some(t.placement.end - Self::POOL_ROLL_SECS)
+            }
+            _ => None,
+        }
+    }
+
+    /// Backup pool codes never alert (R25): they are nobody's code yet.
+    fn alerts(&self) -> bool {
+        !matches!(self.role, Role::Backup { .. })
     }
 
     /// Creation window for the target: from when, until when (R6, R11, R13, R14).
@@ -381,12 +545,7 @@ impl BookingRecord {
     /// The property's zone for showing the booking's times: the target's,
     /// else the one it was last planned with, else UTC.
     pub fn zone(&self) -> chrono_tz::Tz {
-        self.target
-            .as_ref()
-            .map(|t| t.timezone.as_str())
-            .or(self.timezone.as_deref())
-            .and_then(|z| schedule::parse_timezone("timezone", z).ok())
-            .unwrap_or(chrono_tz::UTC)
+        self.target.as_ref().map(|t| t.timezone).or(self.timezone).map_or(chrono_tz::UTC, schedule::Zone::tz)
     }
 
     /// The code's state at `now` (one definition, for the status, the events
@@ -489,9 +648,10 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
             if rec.recheck_at.is_some_and(|r| now >= r) {
                 return Decision::Recheck;
             }
-            // Wake to delete at the end of the window (R16).
+            // Wake to delete at the end of the window (R16), or a spare
+            // backup code to move it forward (R25).
             let end = rec.kept_mid_stay_until(now).unwrap_or(code.placement.end);
-            return Decision::Wait(earliest([Some(end), alert_wake, rec.recheck_at]));
+            return Decision::Wait(earliest([Some(end), alert_wake, rec.recheck_at, rec.pool_roll_at()]));
         }
         if let Some(r) = retry_wait {
             return Decision::Wait(Some(r));
@@ -530,12 +690,24 @@ pub fn replan(
     assignment: Option<&Assignment>,
     now: Instant,
 ) -> Result<bool, schedule::ScheduleError> {
+    replan_with(rec, property, assignment, Vec::new(), now)
+}
+
+/// [`replan`] for a booking with other locks (R26): `siblings` are the
+/// booking's locks besides this record's, whose rules its PIN suits too.
+pub fn replan_with(
+    rec: &mut BookingRecord,
+    property: Option<&PropertyFacts>,
+    assignment: Option<&Assignment>,
+    siblings: Vec<Sibling>,
+    now: Instant,
+) -> Result<bool, schedule::ScheduleError> {
     let target = match (rec.facts.confirmed, property, assignment) {
-        (true, Some(p), Some(a)) => Some(target_for(&rec.facts, p, a)?),
+        (true, Some(p), Some(a)) => Some(Target { siblings, ..target_for(&rec.facts, p, a)? }),
         _ => None,
     };
     if let Some(t) = &target {
-        rec.timezone = Some(t.timezone.clone());
+        rec.timezone = Some(t.timezone);
     }
     let margin_before = rec.margin_minutes;
     if let Some(a) = assignment {
@@ -550,7 +722,8 @@ pub fn replan(
         (None, true, Some(p)) if holds_code => {
             let margin = rec.margin_minutes.unwrap_or(*schedule::MARGIN_MINUTES_RANGE.end());
             // The window does not depend on days_before.
-            let plan = plan_for(&rec.facts, p, crate::model::DEFAULT_DAYS_BEFORE, margin)?;
+            let zone = schedule::Zone::parse("property.timezone", &p.timezone)?;
+            let plan = plan_for(&rec.facts, p, zone, crate::model::DEFAULT_DAYS_BEFORE, margin)?;
             Some((plan.window_start, plan.window_end))
         }
         _ => None,
@@ -585,7 +758,8 @@ pub fn replan(
 }
 
 fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Target, schedule::ScheduleError> {
-    let plan = plan_for(b, p, a.days_before, a.margin_minutes)?;
+    let zone = schedule::Zone::parse("property.timezone", &p.timezone)?;
+    let plan = plan_for(b, p, zone, a.days_before, a.margin_minutes)?;
     Ok(Target {
         placement: Placement {
             provider: a.provider,
@@ -595,20 +769,21 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
             end: plan.window_end,
         },
         plan,
-        timezone: p.timezone.clone(),
+        timezone: zone,
         lock_name: a.lock_name.clone(),
         property_name: p.name.clone(),
         pin_rule: a.pin_rule.clone(),
+        siblings: Vec::new(),
     })
 }
 
 fn plan_for(
     b: &BookingFacts,
     p: &PropertyFacts,
+    zone: schedule::Zone,
     days_before: u32,
     margin_minutes: u32,
 ) -> Result<Plan, schedule::ScheduleError> {
-    let tz = schedule::parse_timezone("property.timezone", &p.timezone)?;
     let parse_opt =
         |field: &'static str, v: &Option<String>| v.as_deref().map(|s| schedule::parse_time(field, s)).transpose();
     let (check_in_time, check_out_time) = schedule::resolve_times(
@@ -618,7 +793,7 @@ fn plan_for(
         parse_opt("property.check-out-time", &p.check_out_time)?,
     );
     schedule::plan(&PlanInput {
-        tz,
+        tz: zone.tz(),
         check_in: schedule::parse_date("booking.check-in", &b.check_in)?,
         check_out: schedule::parse_date("booking.check-out", &b.check_out)?,
         check_in_time,
@@ -877,5 +1052,22 @@ mod tests {
             }
             other => panic!("expected a create, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn r25_r26_record_ids_are_apart_from_booking_ids_and_0_2_records_are_guests() {
+        let door = door_record_id("b1", BrandId::parse("nuki").unwrap(), "L9");
+        let slot = backup_record_id("p1", 2);
+        for id in [&door, &slot] {
+            assert!(crate::model::check_id("booking.id", id).is_err(), "{id:?} could be a booking's");
+        }
+        let mut rec = planned(MAR15_0000);
+        assert_eq!(rec.record_id(), "b1");
+        let json = serde_json::to_value(&rec).unwrap();
+        assert!(json.get("role").is_none() && json.get("doors").is_none(), "a guest's record is stored as in 0.2");
+        rec.role = Role::Door { provider: BrandId::parse("nuki").unwrap(), lock_id: "L9".into(), name: "Gate".into() };
+        assert_eq!(rec.record_id(), door);
+        let back: BookingRecord = serde_json::from_value(serde_json::to_value(&rec).unwrap()).unwrap();
+        assert_eq!(back, rec);
     }
 }

@@ -85,8 +85,8 @@ pub struct Assignment {
     pub lock_id: String,
     pub lock_name: String,
     /// What serialises writes to the lock: the device linking it to the
-    /// cloud, else the lock itself (stored under its 0.1 name before 0.2).
-    #[serde(alias = "bridge_id")]
+    /// cloud, else the lock itself (0.1's name for it is read by
+    /// [`crate::brands::legacy`]).
     pub channel: String,
     /// How codes reach the lock (absent before 0.2: the legacy brand's link).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,6 +107,68 @@ impl Assignment {
     /// The PIN rule codes on this lock follow (R8).
     pub fn pin_rule(&self) -> PinRule {
         self.pin_rule.clone().unwrap_or_else(|| (self.provider.capabilities().pin_rule)())
+    }
+}
+
+/// A lock several properties use besides their own (R26): every booking of
+/// the property also gets a code on it, planned with the property's
+/// assignment's days-before and margin (or the defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedDoor {
+    pub property_id: String,
+    pub provider: BrandId,
+    pub lock_id: String,
+    pub lock_name: String,
+    pub channel: String,
+    pub remote: Remote,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_rule: Option<PinRule>,
+}
+
+impl SharedDoor {
+    /// The door as an assignment of the property with `settings`' days and
+    /// margin (the defaults when the property has no lock of its own): its
+    /// codes are planned exactly like the own lock's.
+    pub fn as_assignment(&self, settings: Option<&Assignment>) -> Assignment {
+        let (days_before, margin_minutes) =
+            settings.map_or((DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES), |a| (a.days_before, a.margin_minutes));
+        Assignment {
+            property_id: self.property_id.clone(),
+            provider: self.provider,
+            lock_id: self.lock_id.clone(),
+            lock_name: self.lock_name.clone(),
+            channel: self.channel.clone(),
+            remote: Some(self.remote.clone()),
+            days_before,
+            margin_minutes,
+            pin_rule: self.pin_rule.clone(),
+        }
+    }
+
+    pub fn is(&self, provider: BrandId, lock_id: &str) -> bool {
+        self.provider == provider && self.lock_id == lock_id
+    }
+}
+
+/// R26: shared doors per property.
+pub const MAX_SHARED_DOORS: usize = 4;
+/// R25: spare codes per property's lock.
+pub const BACKUP_CODES_RANGE: std::ops::RangeInclusive<u32> = 0..=5;
+
+/// What a property has besides its own lock, in one small record read once
+/// per planning: its shared doors in the order they were added (R26) and
+/// the size of its own lock's backup pool (R25). Absent = none of either.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyExtras {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doors: Vec<SharedDoor>,
+    #[serde(default)]
+    pub backup_codes: u32,
+}
+
+impl PropertyExtras {
+    pub fn is_empty(&self) -> bool {
+        self.doors.is_empty() && self.backup_codes == 0
     }
 }
 

@@ -10,7 +10,7 @@
 //! and one booking's events keep their order (their keys sort by sequence).
 
 use crate::host::{Host, Level, StorageError, Write};
-use crate::lifecycle::BookingRecord;
+use crate::lifecycle::{BookingRecord, Role};
 use crate::schedule::{self, Instant};
 use crate::status::{CodeEvent, CodeState, EventKind, Reported};
 
@@ -31,6 +31,11 @@ pub fn queue(scope: &str, seq: u64, event: &CodeEvent) -> Result<Write, StorageE
 /// queue writes for them; `rec.reported` moves on. Nothing when nothing a
 /// PMS would see changed.
 pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
+    if matches!(rec.role, Role::Backup { .. }) {
+        // A backup pool's code is nobody's code (R25): giving it to a
+        // booking is that booking's fallback event.
+        return Vec::new();
+    }
     let state = rec.code_state(now);
     let code = rec.on_lock.as_ref().or(rec.job.as_ref().map(|j| &j.code));
     let placement = code.map(|c| &c.placement).or(rec.target.as_ref().map(|t| &t.placement));
@@ -89,7 +94,12 @@ pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
         let rule = crate::alert::guest_rule(fb).map(|r| format!("; the guest must {r}")).unwrap_or_default();
         kinds.push((
             EventKind::Fallback,
-            format!("the guest got an offline code instead, valid from {} to {}{rule}", local(fb.start), local(fb.end)),
+            format!(
+                "the guest got {} instead, valid from {} to {}{rule}",
+                crate::alert::fallback_what(fb),
+                local(fb.start),
+                local(fb.end)
+            ),
         ));
     }
     if rec.alert_sent && !before.alert_sent {
@@ -97,21 +107,24 @@ pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
     }
 
     let mut writes = Vec::new();
+    let scope = rec.record_id();
+    let printable = rec.printable_id();
     for (kind, detail) in kinds {
         let seq = rec.reported.seq;
         rec.reported.seq += 1;
         let event = CodeEvent {
-            id: format!("{}:{seq}", rec.facts.id),
+            id: format!("{printable}:{seq}"),
             at: now,
             kind,
             booking_id: Some(rec.facts.id.clone()),
             property_id: Some(rec.facts.property_id.clone()),
             brand: placement.map(|p| p.provider.id().to_string()),
             lock_id: placement.map(|p| p.lock_id.clone()),
+            door: rec.role.door_name().map(str::to_string),
             at_risk: None,
             detail,
         };
-        if let Ok(w) = queue(&rec.facts.id, seq, &event) {
+        if let Ok(w) = queue(&scope, seq, &event) {
             writes.push(w);
         }
     }

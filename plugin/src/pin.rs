@@ -38,6 +38,27 @@ impl PinRule {
         }
     }
 
+    /// The rule of PINs every one of `rules` takes (R26: one PIN for all of
+    /// a booking's locks); `None` when they cannot agree (lengths differ, or
+    /// no digit in common).
+    pub fn all_of<'a>(rules: impl IntoIterator<Item = &'a PinRule>) -> Option<PinRule> {
+        let mut rules = rules.into_iter();
+        let mut all = rules.next()?.clone();
+        for r in rules {
+            if r.length != all.length {
+                return None;
+            }
+            all.digits.retain(|c| r.digits.contains(c));
+            for p in &r.forbidden_prefixes {
+                if !all.forbidden_prefixes.contains(p) {
+                    all.forbidden_prefixes.push(p.clone());
+                }
+            }
+            all.no_triple_repeat |= r.no_triple_repeat;
+        }
+        (all.digits.len() > 1).then_some(all)
+    }
+
     /// Whether the lock takes `pin`.
     pub fn accepts(&self, pin: &str) -> bool {
         pin.len() == self.length
@@ -155,5 +176,20 @@ mod tests {
         assert!(nuki.accepts("482913"));
         let strict = PinRule { no_triple_repeat: true, ..PinRule::any_digits() };
         assert!(!strict.accepts("411152") && strict.accepts("411522") && !strict.accepts("41152"));
+    }
+
+    #[test]
+    fn r26_one_pin_suits_every_rule_of_a_bookings_locks() {
+        let nuki = (crate::brands::nuki::BRAND.capabilities.pin_rule)();
+        let strict = PinRule { no_triple_repeat: true, forbidden_prefixes: vec!["9".into()], ..PinRule::any_digits() };
+        let all = PinRule::all_of([&PinRule::any_digits(), &nuki, &strict]).expect("they agree");
+        for _ in 0..1000 {
+            let pin = generate(&all, |_| Ok::<_, String>(false)).unwrap();
+            for rule in [&PinRule::any_digits(), &nuki, &strict] {
+                assert!(rule.accepts(&pin), "{pin} by {rule:?}");
+            }
+        }
+        let four = PinRule { length: 4, ..PinRule::any_digits() };
+        assert_eq!(PinRule::all_of([&nuki, &four]), None, "lengths differ: each lock draws its own");
     }
 }

@@ -49,6 +49,9 @@ pub struct CodeEvent {
     /// The brand's id.
     pub brand: Option<String>,
     pub lock_id: Option<String>,
+    /// The door's name when the lock is a shared door of the property (R26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<String>,
     pub at_risk: Option<u32>,
     pub detail: String,
 }

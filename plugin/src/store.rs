@@ -10,11 +10,17 @@
 //! | `token/{brand}`             | the brand's cached access token        |
 //! | `prop/{property}`           | [`PropertyFacts`]                      |
 //! | `asg/{property}`            | [`Assignment`]                         |
-//! | `bk/{booking}`              | [`BookingRecord`]                      |
+//! | `px/{property}`             | [`PropertyExtras`]: shared doors, backup pool size |
+//! | `bk/{record}`               | [`BookingRecord`] (see below)          |
 //! | `pb/{property}/{booking}`   | index: the property's bookings        |
 //! | `due/{t:012}/{booking}`     | index: when a booking next needs work  |
 //! | `pin/{lock}/{pin}`          | index: PINs held on a lock -> booking  |
 //! | `fly/{channel}/{booking}`   | index: writes in flight on a channel -> when each should be done |
+//!
+//! A record's id ([`BookingRecord::record_id`]) is the booking's id for its
+//! code on the property's own lock; a booking's code on a shared door (R26)
+//! and a backup pool's slot (R25) have derived ids with a control-character
+//! separator, so the indexes above (`{booking}` there) carry them unchanged.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -22,7 +28,7 @@ use serde::Serialize;
 use crate::brands::{BrandId, Connection};
 use crate::host::{Storage, StorageError, Write};
 use crate::lifecycle::BookingRecord;
-use crate::model::{Assignment, PropertyFacts};
+use crate::model::{Assignment, PropertyExtras, PropertyFacts};
 use crate::schedule::Instant;
 
 use crate::keys::unesc;
@@ -43,6 +49,10 @@ pub fn property_key(id: &str) -> String {
 }
 pub fn assignment_key(property: &str) -> String {
     format!("asg/{}", esc(property))
+}
+pub const EXTRAS_PREFIX: &str = "px/";
+pub fn extras_key(property: &str) -> String {
+    format!("{EXTRAS_PREFIX}{}", esc(property))
 }
 pub fn booking_key(id: &str) -> String {
     format!("bk/{}", esc(id))
@@ -73,6 +83,19 @@ fn in_flight_key(channel: &str, booking: &str) -> String {
     format!("fly/{}/{}", esc(channel), esc(booking))
 }
 
+/// Reads a stored record; state written by 0.1 is brought to today's names
+/// first (only when its bytes hold one of 0.1's).
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StorageError> {
+    // Unreadable state is reported, never guessed at.
+    let unreadable = |e: serde_json::Error| StorageError::Unavailable(format!("record {key} is unreadable: {e}"));
+    if crate::brands::legacy::needs_upgrade(bytes) {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(unreadable)?;
+        crate::brands::legacy::upgrade(&mut value);
+        return serde_json::from_value(value).map_err(unreadable);
+    }
+    serde_json::from_slice(bytes).map_err(unreadable)
+}
+
 /// Typed access to the host storage.
 pub struct Store<'h, S: Storage + ?Sized> {
     storage: &'h S,
@@ -90,10 +113,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
         match self.storage.get(key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                // Unreadable state is reported, never guessed at.
-                .map_err(|e| StorageError::Unavailable(format!("record {key} is unreadable: {e}"))),
+            Some(bytes) => decode(key, &bytes).map(Some),
         }
     }
 
@@ -126,6 +146,19 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         }
     }
 
+    /// The property's shared doors and backup pool size (none when absent).
+    pub fn extras(&self, property: &str) -> Result<PropertyExtras, StorageError> {
+        Ok(self.get(&extras_key(property))?.unwrap_or_default())
+    }
+
+    pub fn put_extras(&self, property: &str, extras: &PropertyExtras) -> Result<(), StorageError> {
+        if extras.is_empty() {
+            self.delete(&extras_key(property))
+        } else {
+            self.put(&extras_key(property), extras)
+        }
+    }
+
     pub fn connection(&self, brand: BrandId) -> Result<Option<Connection>, StorageError> {
         self.get(&connection_key(brand))
     }
@@ -141,8 +174,28 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         Ok(out)
     }
 
+    /// A booking's record, remembering what storage holds of it (a save
+    /// that would not change it is skipped).
     pub fn booking(&self, id: &str) -> Result<Option<BookingRecord>, StorageError> {
-        self.get(&booking_key(id))
+        let key = booking_key(id);
+        let Some(bytes) = self.storage.get(&key)? else { return Ok(None) };
+        let mut rec: BookingRecord = decode(&key, &bytes)?;
+        rec.stored = crate::lifecycle::Stored::of(&bytes);
+        Ok(Some(rec))
+    }
+
+    /// The booking's records on its shared doors (R26), in the order the
+    /// doors were added (`rec` is its own-lock record).
+    pub fn door_records(&self, rec: &BookingRecord) -> Result<Vec<BookingRecord>, StorageError> {
+        let mut out = Vec::with_capacity(rec.doors.len());
+        for d in &rec.doors {
+            if let Some(door) =
+                self.booking(&crate::lifecycle::door_record_id(&rec.facts.id, d.provider, &d.lock_id))?
+            {
+                out.push(door);
+            }
+        }
+        Ok(out)
     }
 
     /// Every key under `prefix`, page by page.
@@ -192,7 +245,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
     ///
     /// The code events (R27) the change makes ride in the same batch.
     pub fn save_booking(&self, rec: &mut BookingRecord, now: Instant, extra: Vec<Write>) -> Result<(), StorageError> {
-        let id = rec.facts.id.clone();
+        let id = rec.record_id();
         let reported = rec.reported.clone();
         let mut writes = extra;
         writes.extend(crate::notify::booking_events(rec, now));
@@ -236,19 +289,28 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         }
 
         rec.indexed = want;
-        match set(&booking_key(&id), rec) {
-            Ok(w) => writes.push(w),
+        let key = booking_key(&id);
+        let bytes = match serde_json::to_vec(rec) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 rec.indexed = have;
                 rec.reported = reported;
-                return Err(e);
+                return Err(StorageError::Unavailable(format!("cannot encode {key}: {e}")));
             }
+        };
+        if writes.is_empty() && rec.stored.holds(&bytes) {
+            // Storage holds exactly this already, indexes included.
+            return Ok(());
         }
+        let stored = crate::lifecycle::Stored::of(&bytes);
+        writes.push(Write::Set(key, bytes));
         self.storage.apply(writes).inspect_err(|_| {
             // The batch did not happen: the record's idea of its indexes
             // and reports must stay what storage holds.
             rec.indexed = have.clone();
             rec.reported = reported.clone();
-        })
+        })?;
+        rec.stored = stored;
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! `on-tick`: finds the bookings that are due through the time-ordered due
 //! index and carries out their [`Decision`]s against each booking's vendor,
-//! through the [`Vendor`] seam only.
+//! through the [`Vendor`] trait only.
 
 use crate::alert;
 use crate::brands::{
@@ -14,7 +14,7 @@ use crate::lifecycle::{
     RETRY_SECS,
 };
 use crate::pin;
-use crate::schedule::{self, Instant};
+use crate::schedule::Instant;
 use crate::store::{self, Store, DUE_PREFIX};
 
 /// Bookings looked at per tick, and vendor requests made per tick: a tick
@@ -27,7 +27,7 @@ const MAX_STEPS_PER_BOOKING: usize = 4;
 /// Due-index page: small, because an idle tick only needs to see that the
 /// head of the index is in the future.
 const DUE_PAGE: u32 = 16;
-/// A busy channel (a gateway doing another command) is tried again this soon.
+/// A busy channel (the channel's device doing another command) is tried again this soon.
 const BUSY_RETRY_SECS: i64 = 60;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -90,7 +90,14 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
                 store.delete(key)?; // stale entry; the record has its own
                 continue;
             }
+            // A backup pool's slot is kept fresh before its next step, and
+            // made anew once its guest's code is gone (R25).
+            crate::pool::maintain(host, &mut rec, now)?;
             advance(host, &mut clients, &mut rec, now)?;
+            if crate::pool::maintain(host, &mut rec, now)? {
+                advance(host, &mut clients, &mut rec, now)?;
+            }
+            crate::pool::keep_awake(host, &mut rec, now)?;
         }
         if !full {
             break;
@@ -109,8 +116,21 @@ fn advance<'a, H: Host + ?Sized>(
     now: Instant,
 ) -> Result<()> {
     let store = Store::new(host);
+    // A step's outcome is saved with the next step's record or with the
+    // wait that ends the booking's turn: one save per step. Steps that must
+    // store something before a request or an e-mail (a submit, a fallback
+    // code) save it themselves.
+    let mut unsaved = false;
     for _ in 0..MAX_STEPS_PER_BOOKING {
         let decision = decide(rec, now);
+        if let Decision::Wait(wake) = decision {
+            rec.next_due = wake.map(|w| w.max(now + 1));
+            store.save_booking(rec, host.now(), Vec::new())?;
+            return Ok(());
+        }
+        if unsaved {
+            store.save_booking(rec, host.now(), Vec::new())?;
+        }
         let provider = match &decision {
             Decision::Poll(_) | Decision::Resolve => rec.job.as_ref().map(|j| j.code.placement.provider),
             Decision::Recheck => rec.on_lock.as_ref().map(|c| c.placement.provider),
@@ -133,19 +153,16 @@ fn advance<'a, H: Host + ?Sized>(
             None => None,
         };
         let step = match (decision, client) {
-            (Decision::Wait(wake), _) => {
-                rec.next_due = wake.map(|w| w.max(now + 1));
-                store.save_booking(rec, host.now(), Vec::new())?;
-                return Ok(());
-            }
             (Decision::Alert, client) => send_alert(host, client, rec, now)?,
             (Decision::FallbackNotice, _) => send_fallback_notice(host, rec, now)?,
             (Decision::Poll(handle), Some(client)) => poll(host, client, rec, &handle, now)?,
             (Decision::Resolve, Some(client)) => resolve(host, client, rec, now)?,
             (Decision::Recheck, Some(client)) => recheck(host, client, rec, now)?,
             (Decision::Submit(kind, code), Some(client)) => submit(host, client, rec, kind, code, now)?,
-            (_, None) => Step::Wait(now + POLL_SECS), // unreachable: every vendor step has a client
+            // Unreachable: a wait returned above, every vendor step has a client.
+            (Decision::Wait(_), _) | (_, None) => Step::Wait(now + POLL_SECS),
         };
+        unsaved = true;
         if let Step::Wait(at) = step {
             // A pending write's next look never passes the eve's alert (R12).
             rec.next_due = Some(rec.alert_wake(now).map_or(at, |alert| at.min(alert)));
@@ -173,18 +190,23 @@ fn send_alert<'v, H: Host + ?Sized>(
     rec: &mut BookingRecord,
     now: Instant,
 ) -> Result<Step> {
-    if rec.fallback.is_none() {
+    // The guest's fallback is for the own lock's code only: a shared door's
+    // alert (R26) names the door and gives nothing instead.
+    if rec.fallback.is_none() && rec.role.is_guest() {
         if let Some(client) = client {
             issue_fallback(host, client, rec, now)?;
         }
+        if rec.fallback.is_none() {
+            // R25: no offline code; a spare code of the lock's pool, if any.
+            crate::pool::give(host, rec, now)?;
+        }
     }
     let mail = alert::compose(rec);
-    let key = format!("alert/{}", rec.facts.id);
+    let key = format!("alert/{}", rec.printable_id());
     match host.send_to_owner(&key, &mail.subject, &mail.body) {
         Ok(()) => {
             rec.alert_sent = true;
             host.log(Level::Warn, &format!("alert sent for booking {}", rec.facts.id));
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Err(e) => {
@@ -224,6 +246,7 @@ fn issue_fallback<H: Host + ?Sized>(
                 stay_end: t.placement.end,
                 property_name: t.property_name.clone(),
                 notice_sent: false,
+                backup: None,
             });
             Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
@@ -243,7 +266,6 @@ fn send_fallback_notice<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now
             if let Some(fb) = rec.fallback.as_mut() {
                 fb.notice_sent = true;
             }
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Err(e) => {
@@ -255,11 +277,7 @@ fn send_fallback_notice<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now
 
 /// The code as the vendor is asked to hold it.
 fn spec<'c>(rec: &BookingRecord, code: &'c Code, name: &'c str) -> CodeSpec<'c> {
-    let timezone = rec
-        .target
-        .as_ref()
-        .and_then(|t| schedule::parse_timezone("timezone", &t.timezone).ok())
-        .unwrap_or(chrono_tz::UTC);
+    let timezone = rec.target.as_ref().map_or(chrono_tz::UTC, |t| t.timezone.tz());
     CodeSpec {
         lock_id: &code.placement.lock_id,
         channel: &code.placement.channel,
@@ -270,6 +288,22 @@ fn spec<'c>(rec: &BookingRecord, code: &'c Code, name: &'c str) -> CodeSpec<'c> 
         timezone,
         code_id: code.code_id.as_deref(),
     }
+}
+
+/// A write that did not happen: no longer pending, tried again an hour
+/// after it was sent.
+fn write_failed<H: Host + ?Sized>(
+    host: &H,
+    rec: &mut BookingRecord,
+    job: &Job,
+    reason: &str,
+    plain: String,
+    now: Instant,
+) -> Result<Step> {
+    host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
+    rec.job = None;
+    fail(rec, now, plain, job.submitted_at + RETRY_SECS);
+    Ok(Step::Next)
 }
 
 /// Looks at a pending write.
@@ -297,7 +331,6 @@ fn poll<H: Host + ?Sized>(
                 fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + RETRY_SECS);
                 rec.job = Some(Job { job_id: None, ..job });
             }
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         // Not done when it should have been: the channel is slow or offline.
@@ -310,7 +343,6 @@ fn poll<H: Host + ?Sized>(
         // The brand holds it until then: no slot taken, not lost, looked at then.
         Ok(Confirmed::Deferred(at)) => {
             rec.job = Some(Job { held_until: Some(at), ..job });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Wait(at.max(now + 1)))
         }
         Ok(Confirmed::Done(code_id)) => {
@@ -322,19 +354,20 @@ fn poll<H: Host + ?Sized>(
             settle(host, rec, job, code_id)?;
             Ok(Step::Next)
         }
-        Ok(Confirmed::Failed(reason)) => {
-            host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
+        Ok(Confirmed::Unreachable(reason)) => {
+            // Only a link reported down makes the lock unreachable (R28).
             let p = &job.code.placement;
             health::unreachable(host, p.provider, &p.lock_id, p.start, &reason, now)?;
-            rec.job = None;
             let plain = format!(
                 "{}: check that {}; it is tried again every hour",
                 crate::brands::plain(&reason),
                 caps.link_check
             );
-            fail(rec, now, plain, job.submitted_at + RETRY_SECS);
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
-            Ok(Step::Next)
+            write_failed(host, rec, &job, &reason, plain, now)
+        }
+        Ok(Confirmed::Failed(reason)) => {
+            let plain = format!("{}; it is tried again every hour", crate::brands::plain(&reason));
+            write_failed(host, rec, &job, &reason, plain, now)
         }
         Ok(Confirmed::PinTaken(reason)) => {
             rec.job = None;
@@ -370,7 +403,6 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             // Still timed from its first sending: a write that stays pending
             // is lost again at once, so it is looked at hourly, not every minute.
             rec.job = Some(Job { job_id: Some(id), ..job });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // The code is there with another window: it is on the lock as listed
         // (the next decision moves it).
@@ -378,18 +410,15 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             rec.job = None;
             rec.issued_on = Some(job.code.placement.lock_id.clone());
             rec.on_lock = Some(Code { code_id: Some(id), ..job.code });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // It did not happen: the record's own state decides what to send
         // again (same PIN). A moved code that vanished is created anew.
         (JobKind::Update, Found::Absent) => {
             rec.job = None;
             rec.on_lock = None;
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         (_, Found::Absent | Found::OnLock(_) | Found::OtherWindow(_)) => {
             rec.job = None;
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
     }
     Ok(Step::Next)
@@ -410,7 +439,7 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
         Ok(Confirmed::Done(_)) => rec.recheck_at = None,
         Ok(Confirmed::Provisional(_, at)) => rec.recheck_at = Some(at.max(now + POLL_SECS)),
         Ok(Confirmed::Pending | Confirmed::Deferred(_)) => rec.recheck_at = Some(now + POLL_SECS),
-        Ok(Confirmed::Failed(reason) | Confirmed::PinTaken(reason)) => {
+        Ok(Confirmed::Failed(reason) | Confirmed::Unreachable(reason) | Confirmed::PinTaken(reason)) => {
             host.log(Level::Warn, &format!("code of booking {} did not reach the lock: {reason}", rec.facts.id));
             rec.on_lock = None;
             rec.recheck_at = None;
@@ -422,7 +451,6 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             return Ok(Step::Wait(now + POLL_SECS));
         }
     }
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(Step::Next)
 }
 
@@ -450,7 +478,6 @@ fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id
     rec.attempts_failed = 0;
     rec.retry_at = None;
     rec.last_error = None;
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -467,6 +494,8 @@ fn pin_taken<H: Host + ?Sized>(
     let lock = job.code.placement.lock_id.as_str();
     if job.kind == JobKind::Create && rec.issued_on.as_deref() != Some(lock) {
         host.log(Level::Info, &format!("PIN taken on lock {lock}; booking {} gets another", rec.facts.id));
+        // Not taken again from the booking's other locks (R26).
+        rec.refused_pin = Some(job.code.pin.clone());
         rec.pin = None;
         rec.last_error = Some(reason);
         rec.retry_at = None;
@@ -474,7 +503,6 @@ fn pin_taken<H: Host + ?Sized>(
     } else {
         fail(rec, now, reason, now + RETRY_SECS);
     }
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -494,7 +522,7 @@ fn submit<H: Host + ?Sized>(
     let ahead: Vec<(String, Instant)> = store
         .in_flight(&channel, caps.channel_capacity + 1)?
         .into_iter()
-        .filter(|(booking, _)| *booking != rec.facts.id)
+        .filter(|(record, _)| *record != rec.record_id())
         .collect();
     if ahead.len() as u32 >= caps.channel_capacity {
         // The channel is full: come back just after its next write is done
@@ -562,7 +590,6 @@ fn submit<H: Host + ?Sized>(
             }
         }
     }
-    store.save_booking(rec, host.now(), Vec::new())?;
     // A brand that refuses at once (a link offline, a 5xx)
     // may have just failed the immediate attempt of a last-minute booking:
     // its alert is due now (R13), not at the next hourly retry.
@@ -581,19 +608,53 @@ fn fail(rec: &mut BookingRecord, now: Instant, reason: String, retry_at: Instant
 }
 
 /// The booking's PIN if it is free on this lock and the vendor takes it,
-/// else a fresh one (R8, R17).
+/// else a fresh one (R8, R17). A booking with other locks (R26) takes the
+/// PIN one of them already has where this lock takes it and it is free
+/// here, and otherwise draws one that every lock of the booking takes and
+/// that is free on all of them.
 fn choose_pin<H: Host + ?Sized>(host: &H, rec: &BookingRecord, lock: &str, caps: &Capabilities) -> Result<String> {
     let store = Store::new(host);
-    let rule = rec
-        .target
-        .as_ref()
-        .filter(|t| t.placement.lock_id == lock)
-        .and_then(|t| t.pin_rule.clone())
-        .unwrap_or_else(|| (caps.pin_rule)());
-    let mine = |holder: Option<String>| holder.is_none_or(|h| h == rec.facts.id);
+    let target = rec.target.as_ref().filter(|t| t.placement.lock_id == lock);
+    let rule = target.and_then(|t| t.pin_rule.clone()).unwrap_or_else(|| (caps.pin_rule)());
+    let me = rec.record_id();
+    let mine = |holder: Option<String>| holder.is_none_or(|h| h == me);
     if let Some(pin) = &rec.pin {
         if rule.accepts(pin) && mine(store.pin_holder(lock, pin)?) {
             return Ok(pin.clone());
+        }
+    }
+    let siblings = target.map_or(&[][..], |t| t.siblings.as_slice());
+    if !siblings.is_empty() {
+        // The PIN another lock of the booking already has or is being given.
+        for s in siblings {
+            let Some(sibling) = store.booking(&s.record)? else { continue };
+            let Some(pin) = sibling.pin.or(sibling.job.map(|j| j.code.pin)).filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            if rec.refused_pin.as_deref() != Some(pin.as_str())
+                && rule.accepts(&pin)
+                && mine(store.pin_holder(lock, &pin)?)
+            {
+                return Ok(pin);
+            }
+        }
+        // The first to choose: one PIN for every lock of the booking.
+        let all = pin::PinRule::all_of(std::iter::once(&rule).chain(siblings.iter().map(|s| &s.pin_rule)));
+        if let Some(all) = all {
+            let drawn = pin::generate(&all, |candidate| {
+                if !mine(store.pin_holder(lock, candidate)?) {
+                    return Ok(true);
+                }
+                for s in siblings {
+                    if store.pin_holder(&s.lock_id, candidate)?.is_some_and(|h| h != s.record) {
+                        return Ok(true);
+                    }
+                }
+                Ok::<_, crate::host::StorageError>(false)
+            });
+            if let Ok(pin) = drawn {
+                return Ok(pin);
+            }
         }
     }
     pin::generate(&rule, |candidate| store.pin_holder(lock, candidate).map(|h| !mine(h)))
@@ -603,6 +664,102 @@ fn choose_pin<H: Host + ?Sized>(host: &H, rec: &BookingRecord, lock: &str, caps:
 /// The name the lock shows for the PIN: guest and booking, within the
 /// vendor's length limit.
 fn access_name(rec: &BookingRecord, caps: &Capabilities) -> String {
-    let name = format!("{} ({})", rec.facts.guest(), rec.facts.id);
+    let name = match &rec.role {
+        // A spare code of the pool (R25); once given, the guest's name.
+        crate::lifecycle::Role::Backup { slot, given_to: None, .. } => format!("Backup code {slot}"),
+        _ => format!("{} ({})", rec.facts.guest(), rec.facts.id),
+    };
     name.chars().take(caps.max_name_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brands::{LockInfo, Op};
+    use crate::lifecycle::Placement;
+    use crate::memory_host::{MemoryHost, NoNetwork};
+    use crate::model::BookingFacts;
+
+    const NOW: Instant = 1_773_662_400;
+
+    /// A vendor whose every write comes back with `outcome`.
+    struct Answers(Confirmed, BrandId);
+
+    impl Vendor for Answers {
+        fn capabilities(&self) -> &'static Capabilities {
+            self.1.capabilities()
+        }
+        fn requests(&self) -> u32 {
+            0
+        }
+        fn verify(&mut self) -> Result<Option<String>, VendorError> {
+            Ok(None)
+        }
+        fn locks(&mut self) -> Result<Vec<LockInfo>, VendorError> {
+            Ok(Vec::new())
+        }
+        fn create(&mut self, _: &CodeSpec) -> Result<Submitted, VendorError> {
+            Ok(Submitted::Pending("h".into()))
+        }
+        fn update(&mut self, c: &CodeSpec) -> Result<Submitted, VendorError> {
+            self.create(c)
+        }
+        fn delete(&mut self, c: &CodeSpec) -> Result<Submitted, VendorError> {
+            self.create(c)
+        }
+        fn confirm(&mut self, _: Op, _: &CodeSpec, _: &str) -> Result<Confirmed, VendorError> {
+            Ok(self.0.clone())
+        }
+        fn find(&mut self, _: &CodeSpec) -> Result<Found, VendorError> {
+            Ok(Found::Absent)
+        }
+    }
+
+    /// Polls a write due tomorrow whose vendor answers `outcome`: whether
+    /// the lock is then unreachable (R28), and the record.
+    fn poll_once(outcome: Confirmed) -> (bool, BookingRecord) {
+        let host = MemoryHost::new(NoNetwork, NOW);
+        let brand = crate::brands::legacy_brand();
+        let facts = BookingFacts {
+            id: "b1".into(),
+            property_id: "p1".into(),
+            guest_name: None,
+            check_in: "2026-03-17".into(),
+            check_out: "2026-03-19".into(),
+            check_in_time: None,
+            check_out_time: None,
+            confirmed: true,
+        };
+        let placement = Placement {
+            provider: brand,
+            lock_id: "L1".into(),
+            channel: "B1".into(),
+            start: NOW + 86_400,
+            end: NOW + 3 * 86_400,
+        };
+        let mut rec = BookingRecord::new(facts);
+        rec.job = Some(Job {
+            kind: JobKind::Create,
+            code: Code { pin: "482913".into(), placement, code_id: None },
+            job_id: Some("h".into()),
+            submitted_at: NOW - 60,
+            done_by: NOW - 30,
+            held_until: None,
+        });
+        let mut vendor = Answers(outcome, brand);
+        poll(&host, &mut vendor, &mut rec, "h", NOW).expect("poll");
+        let down = health::of(&host, brand, "L1").expect("health").unreachable_since.is_some();
+        (down, rec)
+    }
+
+    #[test]
+    fn r28_only_a_write_failed_for_a_link_down_marks_the_lock_unreachable() {
+        let (down, rec) = poll_once(Confirmed::Failed("the lock has no free PIN slot".into()));
+        assert!(!down, "a refused write says nothing of the link");
+        assert_eq!((rec.job, rec.attempts_failed), (None, 1), "still a failed attempt, retried hourly");
+        assert!(rec.last_error.as_deref().is_some_and(|e| !e.contains("check that")), "{:?}", rec.last_error);
+        let (down, rec) = poll_once(Confirmed::Unreachable("the bridge is offline".into()));
+        assert!(down);
+        assert_eq!((rec.job, rec.attempts_failed), (None, 1));
+    }
 }

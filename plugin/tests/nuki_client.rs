@@ -2,24 +2,20 @@
 //! plugin's `HttpRequest` becomes a `StubRequest` for `Service::handle`, on
 //! a `MemoryHost` whose clock moves together with the stub's.
 
-use std::cell::RefCell;
-
 use serde_json::Value;
+
+mod common;
+use common::{lock, StubHttp, END, START, T0};
 
 use smartlock_plugin::brands::nuki::{Client, API_BASE, OFFLINE};
 use smartlock_plugin::brands::{CodeSpec, Confirmed, Found, Op, Remote, Submitted, Vendor, VendorError};
-use smartlock_plugin::host::{Http, HttpError, HttpRequest, HttpResponse, Method};
+use smartlock_plugin::host::Method;
 use smartlock_plugin::memory_host::MemoryHost;
 use smartlock_plugin::schedule::Instant;
-use smartlock_stubs::nuki::{Nuki, NukiAccount, NukiConfig, NukiEndpoint, NukiLock, OfflineWrites, PUSH_TIMEOUT};
-use smartlock_stubs::{PinRecord, Service, StubRequest};
+use smartlock_stubs::nuki::{Nuki, NukiAccount, NukiConfig, NukiEndpoint, PUSH_TIMEOUT};
+use smartlock_stubs::PinRecord;
 
 const TOKEN: &str = "nuki-t0ken-s3cret-never-logged";
-/// 2026-03-14T23:00:00Z.
-const T0: Instant = 1_773_529_200;
-/// 2026-03-20T13:30:00Z and 2026-03-22T10:30:00Z.
-const START: Instant = 1_774_013_400;
-const END: Instant = 1_774_175_400;
 /// A write is carried out 30 s after its 204; the plugin looks 2 s later.
 const SETTLE: i64 = 32;
 
@@ -37,59 +33,9 @@ const L5: &str = "789";
 const PIN: &str = "482957";
 const NAME: &str = "Meier (bk-4711)";
 
-struct StubHttp {
-    stub: Nuki,
-    sent: RefCell<Vec<HttpRequest>>,
-}
-
-impl Http for StubHttp {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
-        self.sent.borrow_mut().push(request.clone());
-        let path = request
-            .url
-            .strip_prefix(API_BASE)
-            .ok_or_else(|| HttpError::Forbidden(format!("not the Nuki API: {}", request.url)))?;
-        let method = match request.method {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Delete => "DELETE",
-        };
-        let resp = Service::handle(
-            &self.stub,
-            &StubRequest {
-                method: method.into(),
-                path_and_query: path.into(),
-                headers: request.headers.clone(),
-                body: request.body.clone(),
-            },
-        );
-        if resp.status == 0 {
-            return Err(HttpError::Timeout);
-        }
-        Ok(HttpResponse {
-            status: resp.status,
-            headers: resp.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
-            body: resp.body,
-        })
-    }
-}
-
 struct World {
     stub: Nuki,
     host: MemoryHost<StubHttp>,
-}
-
-fn lock(id: &str, name: &str, keypad: bool, online: bool) -> NukiLock {
-    NukiLock {
-        id: id.into(),
-        name: name.into(),
-        keypad,
-        online,
-        offline_writes: OfflineWrites::Drop,
-        ghost_deletes: false,
-        never_confirm: false,
-    }
 }
 
 fn world() -> World {
@@ -106,7 +52,7 @@ fn world() -> World {
         ],
     };
     let stub = Nuki::new(config, T0);
-    let host = MemoryHost::new(StubHttp { stub: stub.clone(), sent: RefCell::new(Vec::new()) }, T0);
+    let host = MemoryHost::new(StubHttp::new(stub.clone()), T0);
     World { stub, host }
 }
 
@@ -468,7 +414,7 @@ fn a_create_to_an_offline_lock_fails_saying_the_lock_is_offline() {
     assert_eq!(c.confirm(Op::Create, &code, ""), Ok(Confirmed::Pending), "still queued by the server");
     w.advance(PUSH_TIMEOUT);
     match c.confirm(Op::Create, &code, "") {
-        Ok(Confirmed::Failed(reason)) => {
+        Ok(Confirmed::Unreachable(reason)) => {
             assert!(reason.contains(OFFLINE), "{reason}");
             assert!(reason.contains("the Nuki lock is offline (not reachable through its bridge or Wi-Fi)"));
         }
@@ -488,7 +434,7 @@ fn updates_and_deletes_an_offline_lock_drops_fail_saying_so() {
     assert_eq!(c.update(&moved), Ok(Submitted::Pending(id.clone())));
     w.advance(PUSH_TIMEOUT + 2);
     match c.confirm(Op::Update, &moved, &id) {
-        Ok(Confirmed::Failed(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
+        Ok(Confirmed::Unreachable(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
         other => panic!("{other:?}"),
     }
     // The listing shows the old window again.
@@ -498,7 +444,7 @@ fn updates_and_deletes_an_offline_lock_drops_fail_saying_so() {
     assert_eq!(c.delete(&code), Ok(Submitted::Pending(id.clone())));
     w.advance(PUSH_TIMEOUT + 2);
     match c.confirm(Op::Delete, &code, &id) {
-        Ok(Confirmed::Failed(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
+        Ok(Confirmed::Unreachable(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(w.count(NukiEndpoint::Sync), 0, "no sync for an unreachable lock");
