@@ -148,9 +148,25 @@ pub enum Action {
         provider: ProviderIn,
         days_before: Option<i64>,
         margin_minutes: Option<i64>,
+        /// Spare codes kept on the lock (R25), 0 to 5.
+        backup_codes: Option<i64>,
     },
     Unassign {
         property: String,
+    },
+    /// Adds a shared door to the property (R26).
+    ShareDoor {
+        property: String,
+        lock: String,
+        #[serde(default)]
+        provider: ProviderIn,
+    },
+    /// Removes a shared door from the property (R26, R17).
+    UnshareDoor {
+        property: String,
+        lock: String,
+        #[serde(default)]
+        provider: ProviderIn,
     },
     Booking {
         booking: BookingIn,
@@ -211,6 +227,8 @@ impl Action {
             Action::Property { .. } => "property",
             Action::Assign { .. } => "assign",
             Action::Unassign { .. } => "unassign",
+            Action::ShareDoor { .. } => "share_door",
+            Action::UnshareDoor { .. } => "unshare_door",
             Action::Booking { .. } => "booking",
             Action::Bridge { .. } => "bridge",
             Action::Fault { .. } => "fault",
@@ -302,7 +320,7 @@ impl Scenario {
                         zones.insert(property.id.clone(), tz);
                     }
                 }
-                Action::Assign { property, lock, provider, .. } => {
+                Action::Assign { property, lock, provider, .. } | Action::ShareDoor { property, lock, provider } => {
                     if let Some(tz) = zones.get(property) {
                         locks.insert((*provider, lock.clone()), *tz);
                     }
@@ -646,7 +664,7 @@ impl Harness {
 }
 
 /// Every recorded code event, as the report's `events` spells them (SCENARIOS:
-/// `{"id", "at", "state", "booking"?, "property"?, "lock"?, "detail"}`).
+/// `{"id", "at", "state", "booking"?, "property"?, "provider"?, "lock"?, "door"?, "at_risk"?, "detail"}`).
 pub fn report_events(storage: &dyn KvStore) -> anyhow::Result<Vec<Value>> {
     let mut out = Vec::new();
     let mut after = 0;
@@ -687,6 +705,10 @@ pub fn event_json(e: &api::CodeEvent) -> Value {
         if let Some(v) = value {
             out.insert(key.into(), json!(v));
         }
+    }
+    // A shared door's events name the door (R26); the property's own lock has none.
+    if let Some(door) = &e.door {
+        out.insert("door".into(), json!(door));
     }
     if let Some(n) = e.at_risk {
         out.insert("at_risk".into(), json!(n));
@@ -887,15 +909,14 @@ impl Driver {
                 self.properties.insert(prop.id.clone(), prop);
                 Ok(json!({}))
             }
-            Action::Assign { property, lock, provider, days_before, margin_minutes } => {
-                let a = answer(p.assign(
-                    property,
-                    provider.api(),
-                    lock,
-                    days_before.map(saturate),
-                    margin_minutes.map(saturate),
-                ))?;
-                Ok(json!({
+            Action::Assign { property, lock, provider, days_before, margin_minutes, backup_codes } => {
+                let settings = api::Settings {
+                    days_before: days_before.map(saturate),
+                    margin_minutes: margin_minutes.map(saturate),
+                    backup_codes: backup_codes.map(saturate),
+                };
+                let a = answer(p.assign_with(property, provider.api(), lock, settings))?;
+                let mut result = json!({
                     "property": a.property_id,
                     "provider": provider,
                     "lock": a.lock_id,
@@ -903,9 +924,26 @@ impl Driver {
                     "remote": remote_json(&a.remote),
                     "days_before": a.days_before,
                     "margin_minutes": a.margin_minutes,
-                }))
+                });
+                // Only when there is a pool (R25): reports without one read as before.
+                if a.backup_codes > 0 {
+                    result["backup_codes"] = json!(a.backup_codes);
+                }
+                Ok(result)
             }
             Action::Unassign { property } => answer(p.unassign(property)).map(|()| json!({})),
+            Action::ShareDoor { property, lock, provider } => {
+                let door = answer(p.share_door(property, provider.api(), lock))?;
+                Ok(json!({
+                    "property": door.property_id,
+                    "provider": provider,
+                    "lock": door.lock_id,
+                    "name": door.lock_name,
+                }))
+            }
+            Action::UnshareDoor { property, lock, provider } => {
+                answer(p.unshare_door(property, provider.api(), lock)).map(|()| json!({}))
+            }
             Action::Booking { booking } => {
                 let property = self.properties.get(&booking.property).cloned().ok_or_else(|| {
                     format!("unknown property \"{}\": add it with a `property` step first", booking.property)

@@ -1,5 +1,5 @@
 //! The Node.js host (`host-harness/node`, R22): its own tests, among them the
-//! conformance tests that replay the shared and example scenario files
+//! conformance tests that replay the repository's example scenario files
 //! through both hosts and require the same lock-side outcome. Run here so
 //! the README's one test command covers them; they use this build's
 //! component and `host-harness stub`. Both hosts also refuse each bad

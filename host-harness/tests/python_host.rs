@@ -1,5 +1,5 @@
 //! The Python host (`host-harness/python`, R22): its own tests, among them
-//! the conformance tests that replay the shared and example scenario files
+//! the conformance tests that replay the repository's example scenario files
 //! through both hosts and require the same lock-side outcome, the sandbox
 //! tests against the hostile fixture, the README's embedding example and
 //! `mypy --strict`. Run here so the README's one test command covers them;

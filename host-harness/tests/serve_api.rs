@@ -34,14 +34,19 @@ fn wait_for_pins(server: &Server, what: &str, ok: impl Fn(&[Value]) -> bool) -> 
 }
 
 fn wait_for_state(api: &Api, booking: &str, state: &str) -> Value {
+    wait_for(api, booking, |code| code["state"] == state)
+}
+
+/// Waits (on the simulated clock) until the booking's code status satisfies `ok`.
+fn wait_for(api: &Api, booking: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let a = api.get(&format!("/bookings/{booking}/code"));
         assert_eq!(a.status, 200, "{a:?}");
-        if a.body["state"] == state {
+        if ok(&a.body) {
             return a.body;
         }
-        assert!(Instant::now() < deadline, "booking {booking} never reached {state}: {}", a.body);
+        assert!(Instant::now() < deadline, "booking {booking}'s code never got there: {}", a.body);
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -75,6 +80,9 @@ fn every_route_of_the_api() {
         ("/api/tenants/{tenant}/properties/{property}/assignment", "get"),
         ("/api/tenants/{tenant}/properties/{property}/assignment", "put"),
         ("/api/tenants/{tenant}/properties/{property}/assignment", "delete"),
+        ("/api/tenants/{tenant}/properties/{property}/doors", "get"),
+        ("/api/tenants/{tenant}/properties/{property}/doors", "post"),
+        ("/api/tenants/{tenant}/properties/{property}/doors/{provider}/{lock_id}", "delete"),
         ("/api/tenants/{tenant}/bookings/{booking}", "get"),
         ("/api/tenants/{tenant}/bookings/{booking}", "put"),
         ("/api/tenants/{tenant}/bookings/{booking}/cancel", "post"),
@@ -209,14 +217,53 @@ fn every_route_of_the_api() {
     assert_eq!(
         assigned.body,
         json!({"property_id": "seaside-loft", "provider": "igloohome", "lock_id": "OE1X000001", "lock_name": "Front door",
-               "remote": {"kind": "bridge", "id": "EB1X000001"}, "days_before": 3, "margin_minutes": 45})
+               "remote": {"kind": "bridge", "id": "EB1X000001"}, "days_before": 3, "margin_minutes": 45, "backup_codes": 0})
     );
+    let backups = demo.put(
+        "/properties/seaside-loft/assignment",
+        json!({"provider": "igloohome", "lock_id": "OE1X000001", "backup_codes": 6}),
+    );
+    assert_eq!(refused(&backups, 400, "invalid_input", Some("backup_codes")), "backup_codes must be between 0 and 5");
+    assert_eq!(demo.get("/properties/seaside-loft/assignment").body["assignment"]["backup_codes"], 0);
     assert_eq!(demo.get("/properties/seaside-loft/assignment").body["assignment"], assigned.body);
 
     // R4 across brands: refused until the other brand's lock is removed.
     let other = demo.put("/properties/seaside-loft/assignment", json!({"provider": "nuki", "lock_id": "17000001"}));
     refused(&other, 409, "other_provider_assigned", None);
     assert_eq!(demo.get("/properties/seaside-loft/assignment").body["assignment"]["provider"], "igloohome");
+
+    // R26: the property's shared doors, under the tenant's key.
+    let doors = demo.url("/properties/seaside-loft/doors");
+    let annex = json!({"provider": "nuki", "lock_id": "17000003"});
+    refused(&send("GET", &doors, None, None, &[]), 401, "unauthorized", None);
+    refused(&send("POST", &doors, Some(&annex.to_string()), None, &[]), 401, "unauthorized", None);
+    refused(&send("DELETE", &format!("{doors}/nuki/17000003"), None, None, &[]), 401, "unauthorized", None);
+    refused(
+        &demo.post("/properties/seaside-loft/doors", json!({"provider": "nuki"})),
+        400,
+        "invalid_input",
+        Some("lock_id"),
+    );
+    let august = json!({"provider": "august", "lock_id": "1"});
+    refused(&demo.post("/properties/seaside-loft/doors", august), 400, "invalid_input", Some("provider"));
+    let stray = json!({"provider": "nuki", "lock_id": "17000003", "name": "Annex"});
+    refused(&demo.post("/properties/seaside-loft/doors", stray), 400, "invalid_input", Some("name"));
+    let own = json!({"provider": "igloohome", "lock_id": "OE1X000001"});
+    refused(&demo.post("/properties/seaside-loft/doors", own), 400, "invalid_input", Some("lock_id"));
+    refused(&demo.post("/properties/nowhere/doors", annex.clone()), 404, "not_found", Some("property_id"));
+    assert_eq!(demo.get("/properties/seaside-loft/doors").body, json!({"property_id": "seaside-loft", "doors": []}));
+    let shared = demo.post("/properties/seaside-loft/doors", annex.clone());
+    assert_eq!(
+        (shared.status, shared.body.clone()),
+        (
+            200,
+            json!({"property_id": "seaside-loft", "provider": "nuki", "lock_id": "17000003", "lock_name": "Annex door",
+                   "remote": {"kind": "keypad"}})
+        )
+    );
+    assert_eq!(demo.post("/properties/seaside-loft/doors", annex).body, shared.body, "adding it again: the same door");
+    assert_eq!(demo.get("/properties/seaside-loft/doors").body["doors"], json!([shared.body]));
+    assert_eq!(demo.get("/properties/seaside-loft").body["doors"], json!([shared.body]));
 
     // The code reaches the lock on the simulated clock (wake-ups, R21), and renders (R19, R20).
     let code = wait_for_state(&demo, "seaside-loft-1", "on_lock");
@@ -240,6 +287,21 @@ fn every_route_of_the_api() {
     let none_yet = demo.post("/bookings/seaside-loft-3/render", json!({"template": "Code {{smartlock_code}}"}));
     assert_eq!(none_yet.body["text"], "Code {{smartlock_code}}", "no code yet: left for other plugins");
     refused(&demo.post("/bookings/seaside-loft-1/render", json!({})), 400, "invalid_input", Some("template"));
+
+    // The booking's code on the shared door is in its status, and on that lock.
+    let door_code = wait_for(&demo, "seaside-loft-1", |code| code["doors"][0]["state"] == "on_lock");
+    assert_eq!(
+        (&door_code["doors"][0]["door"], &door_code["doors"][0]["lock"]),
+        (&json!("Annex door"), &json!("17000003"))
+    );
+    let door_pin = door_code["doors"][0]["pin"].as_str().expect("the door's PIN").to_string();
+    wait_for_pins(&server, "the code on the shared door", |pins| {
+        pins.iter().any(|p| p["lock"] == "17000003" && p["pin"] == door_pin.as_str() && p["removed_at"].is_null())
+    });
+    assert_eq!(demo.delete("/properties/seaside-loft/doors/nuki/17000003").status, 204);
+    assert_eq!(demo.get("/properties/seaside-loft/doors").body["doors"], json!([]));
+    refused(&demo.delete("/properties/seaside-loft/doors/nuki/17000003"), 404, "not_found", Some("lock_id"));
+    refused(&demo.delete("/properties/seaside-loft/doors/august/1"), 400, "invalid_input", Some("provider"));
 
     // Reads: a property with its bookings and codes, the list, a booking.
     let property = demo.get("/properties/seaside-loft");

@@ -31,15 +31,14 @@ pub fn on_booking_changed<H: Host + ?Sized>(host: &H, booking: BookingFacts, pro
     };
     // Planned before anything is written: a booking that cannot be planned
     // is refused whole, the event's property facts included.
-    let mut rec = load(booking.clone())?;
-    let mut others = plan_booking(&store, &mut rec, Some(&property), &settings, now)?.1;
+    let mut rec = load(booking)?;
+    let others = plan_booking(&store, &mut rec, Some(&property), &settings, now)?.1;
     // The event carries the property as the host knows it now: a change
-    // there re-plans the property's other bookings too, this one as stored
-    // among them, so it is loaded and planned again on top of that.
-    if store.property(&property.id)?.as_ref() != Some(&property) {
-        on_property_changed(host, property.clone())?;
-        rec = load(booking)?;
-        others = plan_booking(&store, &mut rec, Some(&property), &settings, now)?.1;
+    // there re-plans the property's other bookings too (this one is planned
+    // already, with these facts: once).
+    let previous = store.property(&property.id)?;
+    if previous.as_ref() != Some(&property) {
+        change_property(host, &property, previous, &settings, Some(&rec.facts.id))?;
     }
     store.save_booking(&mut rec, host.now(), Vec::new())?;
     for mut other in others {
@@ -52,8 +51,23 @@ pub fn on_property_changed<H: Host + ?Sized>(host: &H, property: PropertyFacts) 
     property.validate("property.")?;
     let store = Store::new(host);
     let previous = store.property(&property.id)?;
-    store.put(&store::property_key(&property.id), &property)?;
-    if let Err(e) = replan_property(host, &property.id, host.now()) {
+    let settings = PropertyLocks::load(&store, &property.id)?;
+    change_property(host, &property, previous, &settings, None)
+}
+
+/// Stores the property's facts (`previous`: as stored until now) and
+/// re-plans its bookings with `settings`, but `planned` (a booking its
+/// caller plans and saves itself).
+fn change_property<H: Host + ?Sized>(
+    host: &H,
+    property: &PropertyFacts,
+    previous: Option<PropertyFacts>,
+    settings: &PropertyLocks,
+    planned: Option<&str>,
+) -> Result<()> {
+    let store = Store::new(host);
+    store.put(&store::property_key(&property.id), property)?;
+    if let Err(e) = replan_bookings(host, &property.id, Some(property), settings, host.now(), planned) {
         // Refuse the whole change: put the old facts back.
         match previous {
             Some(p) => store.put(&store::property_key(&p.id), &p)?,
@@ -174,18 +188,32 @@ pub fn replan_property<H: Host + ?Sized>(host: &H, property_id: &str, now: Insta
     let store = Store::new(host);
     let property = store.property(property_id)?;
     let settings = PropertyLocks::load(&store, property_id)?;
+    replan_bookings(host, property_id, property.as_ref(), &settings, now, None)
+}
+
+/// Re-plans the property's bookings with these facts and locks, but the
+/// booking `planned`, if any.
+fn replan_bookings<H: Host + ?Sized>(
+    host: &H,
+    property_id: &str,
+    property: Option<&PropertyFacts>,
+    settings: &PropertyLocks,
+    now: Instant,
+    planned: Option<&str>,
+) -> Result<()> {
+    let store = Store::new(host);
     let mut changed = Vec::new();
     for id in store.bookings_of_property(property_id)? {
         // Doors' records are planned with their booking's; the backup pool
         // by its own module.
-        if id.contains(ID_SEP) {
+        if id.contains(ID_SEP) || planned == Some(id.as_str()) {
             continue;
         }
         let Some(mut rec) = store.booking(&id)? else { continue };
         if rec.facts.property_id != property_id {
             continue;
         }
-        let (own, doors) = plan_booking(&store, &mut rec, property.as_ref(), &settings, now)?;
+        let (own, doors) = plan_booking(&store, &mut rec, property, settings, now)?;
         if own {
             changed.push(rec);
         }

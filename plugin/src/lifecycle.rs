@@ -69,8 +69,8 @@ pub struct Placement {
     pub provider: BrandId,
     pub lock_id: String,
     /// What serialises writes to the lock: the device linking it to the
-    /// cloud, or the lock itself (stored under its 0.1 name too).
-    #[serde(alias = "bridge_id")]
+    /// cloud, or the lock itself (0.1's name for it is read by
+    /// [`crate::brands::legacy`]).
     pub channel: String,
     pub start: Instant,
     pub end: Instant,
@@ -215,7 +215,7 @@ pub struct Sibling {
 pub struct Target {
     pub placement: Placement,
     pub plan: Plan,
-    pub timezone: String,
+    pub timezone: schedule::Zone,
     pub lock_name: String,
     pub property_name: String,
     /// The lock's own PIN rule, where its brand reports one per lock.
@@ -255,7 +255,7 @@ pub struct BookingRecord {
     /// The property's timezone when the booking was last planned: the code
     /// status shows local times with it even once the target is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
+    pub timezone: Option<schedule::Zone>,
     /// The margin (R10) of the property's assignment when the booking was
     /// last planned with one: once the property has no lock, a code kept
     /// mid-stay is held to the stay's current check-out plus it.
@@ -289,7 +289,37 @@ pub struct BookingRecord {
     /// locks again (R26).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_pin: Option<String>,
+    /// What storage holds of the record, as last loaded or saved (not
+    /// stored): a save that would write it unchanged is skipped.
+    #[serde(skip)]
+    pub stored: Stored,
 }
+
+/// A fingerprint of a record's stored bytes. Records compare equal whatever
+/// it is: it says where the record came from, not what it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stored(Option<(u64, usize)>);
+
+impl Stored {
+    pub fn of(bytes: &[u8]) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        Stored(Some((h.finish(), bytes.len())))
+    }
+
+    /// Whether storage already holds exactly these bytes.
+    pub fn holds(&self, bytes: &[u8]) -> bool {
+        self.0.is_some() && Stored::of(bytes).0 == self.0
+    }
+}
+
+impl PartialEq for Stored {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Stored {}
 
 /// The next thing to do for a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,6 +367,7 @@ impl BookingRecord {
             role: Role::Guest,
             doors: Vec::new(),
             refused_pin: None,
+            stored: Stored::default(),
         }
     }
 
@@ -514,12 +545,7 @@ impl BookingRecord {
     /// The property's zone for showing the booking's times: the target's,
     /// else the one it was last planned with, else UTC.
     pub fn zone(&self) -> chrono_tz::Tz {
-        self.target
-            .as_ref()
-            .map(|t| t.timezone.as_str())
-            .or(self.timezone.as_deref())
-            .and_then(|z| schedule::parse_timezone("timezone", z).ok())
-            .unwrap_or(chrono_tz::UTC)
+        self.target.as_ref().map(|t| t.timezone).or(self.timezone).map_or(chrono_tz::UTC, schedule::Zone::tz)
     }
 
     /// The code's state at `now` (one definition, for the status, the events
@@ -681,7 +707,7 @@ pub fn replan_with(
         _ => None,
     };
     if let Some(t) = &target {
-        rec.timezone = Some(t.timezone.clone());
+        rec.timezone = Some(t.timezone);
     }
     let margin_before = rec.margin_minutes;
     if let Some(a) = assignment {
@@ -696,7 +722,8 @@ pub fn replan_with(
         (None, true, Some(p)) if holds_code => {
             let margin = rec.margin_minutes.unwrap_or(*schedule::MARGIN_MINUTES_RANGE.end());
             // The window does not depend on days_before.
-            let plan = plan_for(&rec.facts, p, crate::model::DEFAULT_DAYS_BEFORE, margin)?;
+            let zone = schedule::Zone::parse("property.timezone", &p.timezone)?;
+            let plan = plan_for(&rec.facts, p, zone, crate::model::DEFAULT_DAYS_BEFORE, margin)?;
             Some((plan.window_start, plan.window_end))
         }
         _ => None,
@@ -731,7 +758,8 @@ pub fn replan_with(
 }
 
 fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Target, schedule::ScheduleError> {
-    let plan = plan_for(b, p, a.days_before, a.margin_minutes)?;
+    let zone = schedule::Zone::parse("property.timezone", &p.timezone)?;
+    let plan = plan_for(b, p, zone, a.days_before, a.margin_minutes)?;
     Ok(Target {
         placement: Placement {
             provider: a.provider,
@@ -741,7 +769,7 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
             end: plan.window_end,
         },
         plan,
-        timezone: p.timezone.clone(),
+        timezone: zone,
         lock_name: a.lock_name.clone(),
         property_name: p.name.clone(),
         pin_rule: a.pin_rule.clone(),
@@ -752,10 +780,10 @@ fn target_for(b: &BookingFacts, p: &PropertyFacts, a: &Assignment) -> Result<Tar
 fn plan_for(
     b: &BookingFacts,
     p: &PropertyFacts,
+    zone: schedule::Zone,
     days_before: u32,
     margin_minutes: u32,
 ) -> Result<Plan, schedule::ScheduleError> {
-    let tz = schedule::parse_timezone("property.timezone", &p.timezone)?;
     let parse_opt =
         |field: &'static str, v: &Option<String>| v.as_deref().map(|s| schedule::parse_time(field, s)).transpose();
     let (check_in_time, check_out_time) = schedule::resolve_times(
@@ -765,7 +793,7 @@ fn plan_for(
         parse_opt("property.check-out-time", &p.check_out_time)?,
     );
     schedule::plan(&PlanInput {
-        tz,
+        tz: zone.tz(),
         check_in: schedule::parse_date("booking.check-in", &b.check_in)?,
         check_out: schedule::parse_date("booking.check-out", &b.check_out)?,
         check_in_time,

@@ -31,6 +31,42 @@ pub struct MemoryHost<N: Http> {
     pub events: RefCell<Vec<CodeEvent>>,
     /// Storage reads so far (`get` and `list` calls): what a change costs.
     pub reads: Cell<u64>,
+    /// Storage calls and bytes so far, by kind (what crosses the host
+    /// boundary: through wasm each call and each byte is copied).
+    pub calls: Cell<StorageCalls>,
+}
+
+/// Storage calls and the bytes they carried, counted by [`MemoryHost`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StorageCalls {
+    pub gets: u64,
+    pub lists: u64,
+    pub applies: u64,
+    /// Values returned by `get` and `list` (keys and values).
+    pub bytes_read: u64,
+    /// Keys and values sent by `apply`.
+    pub bytes_written: u64,
+}
+
+impl std::ops::Sub for StorageCalls {
+    type Output = StorageCalls;
+    fn sub(self, o: StorageCalls) -> StorageCalls {
+        StorageCalls {
+            gets: self.gets - o.gets,
+            lists: self.lists - o.lists,
+            applies: self.applies - o.applies,
+            bytes_read: self.bytes_read - o.bytes_read,
+            bytes_written: self.bytes_written - o.bytes_written,
+        }
+    }
+}
+
+impl<N: Http> MemoryHost<N> {
+    fn count(&self, f: impl FnOnce(&mut StorageCalls)) {
+        let mut c = self.calls.get();
+        f(&mut c);
+        self.calls.set(c);
+    }
 }
 
 impl<N: Http> MemoryHost<N> {
@@ -44,6 +80,7 @@ impl<N: Http> MemoryHost<N> {
             wake: Cell::new(None),
             events: RefCell::new(Vec::new()),
             reads: Cell::new(0),
+            calls: Cell::new(StorageCalls::default()),
         }
     }
 }
@@ -57,10 +94,27 @@ impl<N: Http> Http for MemoryHost<N> {
 impl<N: Http> Storage for MemoryHost<N> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         self.reads.set(self.reads.get() + 1);
-        Ok(self.kv.borrow().get(key).cloned())
+        let value = self.kv.borrow().get(key).cloned();
+        let n = value.as_ref().map_or(0, |v| v.len() as u64);
+        self.count(|c| {
+            c.gets += 1;
+            c.bytes_read += n;
+        });
+        Ok(value)
     }
 
     fn apply(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+        let n: usize = writes
+            .iter()
+            .map(|w| match w {
+                Write::Set(k, v) => k.len() + v.len(),
+                Write::Delete(k) => k.len(),
+            })
+            .sum();
+        self.count(|c| {
+            c.applies += 1;
+            c.bytes_written += n as u64;
+        });
         let mut kv = self.kv.borrow_mut();
         for w in writes {
             match w {
@@ -88,12 +142,18 @@ impl<N: Http> Storage for MemoryHost<N> {
             Some(a) if a >= prefix => Bound::Excluded(a.to_string()),
             _ => Bound::Included(prefix.to_string()),
         };
-        Ok(kv
+        let page: Vec<(String, Vec<u8>)> = kv
             .range((lower, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit as usize)
             .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+            .collect();
+        let n: usize = page.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.count(|c| {
+            c.lists += 1;
+            c.bytes_read += n as u64;
+        });
+        Ok(page)
     }
 }
 

@@ -85,8 +85,8 @@ pub struct Assignment {
     pub lock_id: String,
     pub lock_name: String,
     /// What serialises writes to the lock: the device linking it to the
-    /// cloud, else the lock itself (stored under its 0.1 name before 0.2).
-    #[serde(alias = "bridge_id")]
+    /// cloud, else the lock itself (0.1's name for it is read by
+    /// [`crate::brands::legacy`]).
     pub channel: String,
     /// How codes reach the lock (absent before 0.2: the legacy brand's link).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -38,8 +38,9 @@ fn spare_facts(property: &str, slot: u32) -> BookingFacts {
 
 /// A spare code's target on `a`'s lock: valid from `now` for 30 days, never
 /// alerted (the lifecycle skips alerts for slots).
-fn spare_target(a: &Assignment, p: &PropertyFacts, now: Instant) -> Target {
-    spare_target_at(
+fn spare_target(a: &Assignment, p: &PropertyFacts, now: Instant) -> Result<Target> {
+    let zone = crate::schedule::Zone::parse("property.timezone", &p.timezone)?;
+    Ok(spare_target_at(
         Placement {
             provider: a.provider,
             lock_id: a.lock_id.clone(),
@@ -47,16 +48,16 @@ fn spare_target(a: &Assignment, p: &PropertyFacts, now: Instant) -> Target {
             start: now,
             end: now + SPARE_SECS,
         },
-        p.timezone.clone(),
+        zone,
         a.lock_name.clone(),
         p.name.clone(),
         a.pin_rule.clone(),
-    )
+    ))
 }
 
 fn spare_target_at(
     placement: Placement,
-    timezone: String,
+    timezone: crate::schedule::Zone,
     lock_name: String,
     property_name: String,
     pin_rule: Option<crate::pin::PinRule>,
@@ -80,7 +81,7 @@ fn refresh(rec: &mut BookingRecord, property: &str, slot: u32, target: Target, n
         spare_facts(property, slot),
         Role::Backup { property_id: property.to_string(), slot, given_to: None },
     );
-    fresh.timezone = Some(target.timezone.clone());
+    fresh.timezone = Some(target.timezone);
     fresh.target = Some(target);
     fresh.eligible_at = Some(now);
     fresh.next_due = Some(now);
@@ -137,7 +138,7 @@ pub fn sync<H: Host + ?Sized>(host: &H, property_id: &str, now: Instant) -> Resu
                 if on_lock {
                     continue;
                 }
-                refresh(&mut rec, property_id, slot, spare_target(a, p, now), now);
+                refresh(&mut rec, property_id, slot, spare_target(a, p, now)?, now);
             }
             None if !rec.facts.confirmed => continue,
             None => retire(&mut rec, now),
@@ -265,7 +266,7 @@ fn slot_facts(rec: &BookingRecord, pool_property: &str) -> BookingFacts {
 fn follow_stay(spare: &mut BookingRecord, stay: &Target, now: Instant) {
     let target = Target { siblings: Vec::new(), ..stay.clone() };
     if spare.target.as_ref() != Some(&target) {
-        spare.timezone = Some(target.timezone.clone());
+        spare.timezone = Some(target.timezone);
         spare.target = Some(target);
         spare.eligible_at = Some(now);
         spare.retry_at = None;

@@ -56,6 +56,34 @@ pub fn parse_timezone(field: &'static str, s: &str) -> Result<Tz, ScheduleError>
     s.parse::<Tz>().map_err(|_| invalid(field, format!("unknown IANA timezone {}", quoted(s))))
 }
 
+/// An IANA timezone parsed once: stored as its name, read back by parsing
+/// it (a record's zone is not parsed again each time it is used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(pub Tz);
+
+impl Zone {
+    pub fn parse(field: &'static str, s: &str) -> Result<Zone, ScheduleError> {
+        parse_timezone(field, s).map(Zone)
+    }
+
+    pub fn tz(self) -> Tz {
+        self.0
+    }
+}
+
+impl serde::Serialize for Zone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Zone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Zone, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Zone::parse("timezone", &name).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Parses two ASCII digits at `bytes[at..at + 2]`.
 fn two_digits(bytes: &[u8], at: usize) -> Option<u32> {
     match bytes.get(at..at + 2)? {
@@ -374,6 +402,18 @@ pub fn format_utc(t: Instant) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_is_stored_by_its_name_and_read_back_parsed() {
+        for name in ["Europe/Paris", "US/Eastern", "UTC"] {
+            let json = serde_json::to_string(&Zone::parse("tz", name).unwrap()).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            let back: Zone = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.tz().name(), name);
+        }
+        let err = serde_json::from_str::<Zone>("\"Mars/Olympus\"").unwrap_err().to_string();
+        assert!(err.contains("Mars/Olympus"), "{err}");
+    }
     use chrono_tz::{Africa, America, Asia, Australia, Europe, Pacific};
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

@@ -83,6 +83,19 @@ fn in_flight_key(channel: &str, booking: &str) -> String {
     format!("fly/{}/{}", esc(channel), esc(booking))
 }
 
+/// Reads a stored record; state written by 0.1 is brought to today's names
+/// first (only when its bytes hold one of 0.1's).
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StorageError> {
+    // Unreadable state is reported, never guessed at.
+    let unreadable = |e: serde_json::Error| StorageError::Unavailable(format!("record {key} is unreadable: {e}"));
+    if crate::brands::legacy::needs_upgrade(bytes) {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(unreadable)?;
+        crate::brands::legacy::upgrade(&mut value);
+        return serde_json::from_value(value).map_err(unreadable);
+    }
+    serde_json::from_slice(bytes).map_err(unreadable)
+}
+
 /// Typed access to the host storage.
 pub struct Store<'h, S: Storage + ?Sized> {
     storage: &'h S,
@@ -100,10 +113,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
         match self.storage.get(key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                // Unreadable state is reported, never guessed at.
-                .map_err(|e| StorageError::Unavailable(format!("record {key} is unreadable: {e}"))),
+            Some(bytes) => decode(key, &bytes).map(Some),
         }
     }
 
@@ -164,8 +174,14 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         Ok(out)
     }
 
+    /// A booking's record, remembering what storage holds of it (a save
+    /// that would not change it is skipped).
     pub fn booking(&self, id: &str) -> Result<Option<BookingRecord>, StorageError> {
-        self.get(&booking_key(id))
+        let key = booking_key(id);
+        let Some(bytes) = self.storage.get(&key)? else { return Ok(None) };
+        let mut rec: BookingRecord = decode(&key, &bytes)?;
+        rec.stored = crate::lifecycle::Stored::of(&bytes);
+        Ok(Some(rec))
     }
 
     /// The booking's records on its shared doors (R26), in the order the
@@ -273,19 +289,28 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         }
 
         rec.indexed = want;
-        match set(&booking_key(&id), rec) {
-            Ok(w) => writes.push(w),
+        let key = booking_key(&id);
+        let bytes = match serde_json::to_vec(rec) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 rec.indexed = have;
                 rec.reported = reported;
-                return Err(e);
+                return Err(StorageError::Unavailable(format!("cannot encode {key}: {e}")));
             }
+        };
+        if writes.is_empty() && rec.stored.holds(&bytes) {
+            // Storage holds exactly this already, indexes included.
+            return Ok(());
         }
+        let stored = crate::lifecycle::Stored::of(&bytes);
+        writes.push(Write::Set(key, bytes));
         self.storage.apply(writes).inspect_err(|_| {
             // The batch did not happen: the record's idea of its indexes
             // and reports must stay what storage holds.
             rec.indexed = have.clone();
             rec.reported = reported.clone();
-        })
+        })?;
+        rec.stored = stored;
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! `on-tick`: finds the bookings that are due through the time-ordered due
 //! index and carries out their [`Decision`]s against each booking's vendor,
-//! through the [`Vendor`] seam only.
+//! through the [`Vendor`] trait only.
 
 use crate::alert;
 use crate::brands::{
@@ -14,7 +14,7 @@ use crate::lifecycle::{
     RETRY_SECS,
 };
 use crate::pin;
-use crate::schedule::{self, Instant};
+use crate::schedule::Instant;
 use crate::store::{self, Store, DUE_PREFIX};
 
 /// Bookings looked at per tick, and vendor requests made per tick: a tick
@@ -27,7 +27,7 @@ const MAX_STEPS_PER_BOOKING: usize = 4;
 /// Due-index page: small, because an idle tick only needs to see that the
 /// head of the index is in the future.
 const DUE_PAGE: u32 = 16;
-/// A busy channel (a gateway doing another command) is tried again this soon.
+/// A busy channel (the channel's device doing another command) is tried again this soon.
 const BUSY_RETRY_SECS: i64 = 60;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -116,8 +116,21 @@ fn advance<'a, H: Host + ?Sized>(
     now: Instant,
 ) -> Result<()> {
     let store = Store::new(host);
+    // A step's outcome is saved with the next step's record or with the
+    // wait that ends the booking's turn: one save per step. Steps that must
+    // store something before a request or an e-mail (a submit, a fallback
+    // code) save it themselves.
+    let mut unsaved = false;
     for _ in 0..MAX_STEPS_PER_BOOKING {
         let decision = decide(rec, now);
+        if let Decision::Wait(wake) = decision {
+            rec.next_due = wake.map(|w| w.max(now + 1));
+            store.save_booking(rec, host.now(), Vec::new())?;
+            return Ok(());
+        }
+        if unsaved {
+            store.save_booking(rec, host.now(), Vec::new())?;
+        }
         let provider = match &decision {
             Decision::Poll(_) | Decision::Resolve => rec.job.as_ref().map(|j| j.code.placement.provider),
             Decision::Recheck => rec.on_lock.as_ref().map(|c| c.placement.provider),
@@ -140,19 +153,16 @@ fn advance<'a, H: Host + ?Sized>(
             None => None,
         };
         let step = match (decision, client) {
-            (Decision::Wait(wake), _) => {
-                rec.next_due = wake.map(|w| w.max(now + 1));
-                store.save_booking(rec, host.now(), Vec::new())?;
-                return Ok(());
-            }
             (Decision::Alert, client) => send_alert(host, client, rec, now)?,
             (Decision::FallbackNotice, _) => send_fallback_notice(host, rec, now)?,
             (Decision::Poll(handle), Some(client)) => poll(host, client, rec, &handle, now)?,
             (Decision::Resolve, Some(client)) => resolve(host, client, rec, now)?,
             (Decision::Recheck, Some(client)) => recheck(host, client, rec, now)?,
             (Decision::Submit(kind, code), Some(client)) => submit(host, client, rec, kind, code, now)?,
-            (_, None) => Step::Wait(now + POLL_SECS), // unreachable: every vendor step has a client
+            // Unreachable: a wait returned above, every vendor step has a client.
+            (Decision::Wait(_), _) | (_, None) => Step::Wait(now + POLL_SECS),
         };
+        unsaved = true;
         if let Step::Wait(at) = step {
             // A pending write's next look never passes the eve's alert (R12).
             rec.next_due = Some(rec.alert_wake(now).map_or(at, |alert| at.min(alert)));
@@ -197,7 +207,6 @@ fn send_alert<'v, H: Host + ?Sized>(
         Ok(()) => {
             rec.alert_sent = true;
             host.log(Level::Warn, &format!("alert sent for booking {}", rec.facts.id));
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Err(e) => {
@@ -257,7 +266,6 @@ fn send_fallback_notice<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now
             if let Some(fb) = rec.fallback.as_mut() {
                 fb.notice_sent = true;
             }
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         Err(e) => {
@@ -269,11 +277,7 @@ fn send_fallback_notice<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now
 
 /// The code as the vendor is asked to hold it.
 fn spec<'c>(rec: &BookingRecord, code: &'c Code, name: &'c str) -> CodeSpec<'c> {
-    let timezone = rec
-        .target
-        .as_ref()
-        .and_then(|t| schedule::parse_timezone("timezone", &t.timezone).ok())
-        .unwrap_or(chrono_tz::UTC);
+    let timezone = rec.target.as_ref().map_or(chrono_tz::UTC, |t| t.timezone.tz());
     CodeSpec {
         lock_id: &code.placement.lock_id,
         channel: &code.placement.channel,
@@ -284,6 +288,22 @@ fn spec<'c>(rec: &BookingRecord, code: &'c Code, name: &'c str) -> CodeSpec<'c> 
         timezone,
         code_id: code.code_id.as_deref(),
     }
+}
+
+/// A write that did not happen: no longer pending, tried again an hour
+/// after it was sent.
+fn write_failed<H: Host + ?Sized>(
+    host: &H,
+    rec: &mut BookingRecord,
+    job: &Job,
+    reason: &str,
+    plain: String,
+    now: Instant,
+) -> Result<Step> {
+    host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
+    rec.job = None;
+    fail(rec, now, plain, job.submitted_at + RETRY_SECS);
+    Ok(Step::Next)
 }
 
 /// Looks at a pending write.
@@ -311,7 +331,6 @@ fn poll<H: Host + ?Sized>(
                 fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + RETRY_SECS);
                 rec.job = Some(Job { job_id: None, ..job });
             }
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Next)
         }
         // Not done when it should have been: the channel is slow or offline.
@@ -324,7 +343,6 @@ fn poll<H: Host + ?Sized>(
         // The brand holds it until then: no slot taken, not lost, looked at then.
         Ok(Confirmed::Deferred(at)) => {
             rec.job = Some(Job { held_until: Some(at), ..job });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
             Ok(Step::Wait(at.max(now + 1)))
         }
         Ok(Confirmed::Done(code_id)) => {
@@ -336,19 +354,20 @@ fn poll<H: Host + ?Sized>(
             settle(host, rec, job, code_id)?;
             Ok(Step::Next)
         }
-        Ok(Confirmed::Failed(reason)) => {
-            host.log(Level::Warn, &format!("write of booking {} failed: {reason}", rec.facts.id));
+        Ok(Confirmed::Unreachable(reason)) => {
+            // Only a link reported down makes the lock unreachable (R28).
             let p = &job.code.placement;
             health::unreachable(host, p.provider, &p.lock_id, p.start, &reason, now)?;
-            rec.job = None;
             let plain = format!(
                 "{}: check that {}; it is tried again every hour",
                 crate::brands::plain(&reason),
                 caps.link_check
             );
-            fail(rec, now, plain, job.submitted_at + RETRY_SECS);
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
-            Ok(Step::Next)
+            write_failed(host, rec, &job, &reason, plain, now)
+        }
+        Ok(Confirmed::Failed(reason)) => {
+            let plain = format!("{}; it is tried again every hour", crate::brands::plain(&reason));
+            write_failed(host, rec, &job, &reason, plain, now)
         }
         Ok(Confirmed::PinTaken(reason)) => {
             rec.job = None;
@@ -384,7 +403,6 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             // Still timed from its first sending: a write that stays pending
             // is lost again at once, so it is looked at hourly, not every minute.
             rec.job = Some(Job { job_id: Some(id), ..job });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // The code is there with another window: it is on the lock as listed
         // (the next decision moves it).
@@ -392,18 +410,15 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             rec.job = None;
             rec.issued_on = Some(job.code.placement.lock_id.clone());
             rec.on_lock = Some(Code { code_id: Some(id), ..job.code });
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         // It did not happen: the record's own state decides what to send
         // again (same PIN). A moved code that vanished is created anew.
         (JobKind::Update, Found::Absent) => {
             rec.job = None;
             rec.on_lock = None;
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
         (_, Found::Absent | Found::OnLock(_) | Found::OtherWindow(_)) => {
             rec.job = None;
-            Store::new(host).save_booking(rec, host.now(), Vec::new())?;
         }
     }
     Ok(Step::Next)
@@ -424,7 +439,7 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
         Ok(Confirmed::Done(_)) => rec.recheck_at = None,
         Ok(Confirmed::Provisional(_, at)) => rec.recheck_at = Some(at.max(now + POLL_SECS)),
         Ok(Confirmed::Pending | Confirmed::Deferred(_)) => rec.recheck_at = Some(now + POLL_SECS),
-        Ok(Confirmed::Failed(reason) | Confirmed::PinTaken(reason)) => {
+        Ok(Confirmed::Failed(reason) | Confirmed::Unreachable(reason) | Confirmed::PinTaken(reason)) => {
             host.log(Level::Warn, &format!("code of booking {} did not reach the lock: {reason}", rec.facts.id));
             rec.on_lock = None;
             rec.recheck_at = None;
@@ -436,7 +451,6 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
             return Ok(Step::Wait(now + POLL_SECS));
         }
     }
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(Step::Next)
 }
 
@@ -464,7 +478,6 @@ fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id
     rec.attempts_failed = 0;
     rec.retry_at = None;
     rec.last_error = None;
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -490,7 +503,6 @@ fn pin_taken<H: Host + ?Sized>(
     } else {
         fail(rec, now, reason, now + RETRY_SECS);
     }
-    Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }
 
@@ -578,7 +590,6 @@ fn submit<H: Host + ?Sized>(
             }
         }
     }
-    store.save_booking(rec, host.now(), Vec::new())?;
     // A brand that refuses at once (a link offline, a 5xx)
     // may have just failed the immediate attempt of a last-minute booking:
     // its alert is due now (R13), not at the next hourly retry.
@@ -659,4 +670,96 @@ fn access_name(rec: &BookingRecord, caps: &Capabilities) -> String {
         _ => format!("{} ({})", rec.facts.guest(), rec.facts.id),
     };
     name.chars().take(caps.max_name_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brands::{LockInfo, Op};
+    use crate::lifecycle::Placement;
+    use crate::memory_host::{MemoryHost, NoNetwork};
+    use crate::model::BookingFacts;
+
+    const NOW: Instant = 1_773_662_400;
+
+    /// A vendor whose every write comes back with `outcome`.
+    struct Answers(Confirmed, BrandId);
+
+    impl Vendor for Answers {
+        fn capabilities(&self) -> &'static Capabilities {
+            self.1.capabilities()
+        }
+        fn requests(&self) -> u32 {
+            0
+        }
+        fn verify(&mut self) -> Result<Option<String>, VendorError> {
+            Ok(None)
+        }
+        fn locks(&mut self) -> Result<Vec<LockInfo>, VendorError> {
+            Ok(Vec::new())
+        }
+        fn create(&mut self, _: &CodeSpec) -> Result<Submitted, VendorError> {
+            Ok(Submitted::Pending("h".into()))
+        }
+        fn update(&mut self, c: &CodeSpec) -> Result<Submitted, VendorError> {
+            self.create(c)
+        }
+        fn delete(&mut self, c: &CodeSpec) -> Result<Submitted, VendorError> {
+            self.create(c)
+        }
+        fn confirm(&mut self, _: Op, _: &CodeSpec, _: &str) -> Result<Confirmed, VendorError> {
+            Ok(self.0.clone())
+        }
+        fn find(&mut self, _: &CodeSpec) -> Result<Found, VendorError> {
+            Ok(Found::Absent)
+        }
+    }
+
+    /// Polls a write due tomorrow whose vendor answers `outcome`: whether
+    /// the lock is then unreachable (R28), and the record.
+    fn poll_once(outcome: Confirmed) -> (bool, BookingRecord) {
+        let host = MemoryHost::new(NoNetwork, NOW);
+        let brand = crate::brands::legacy_brand();
+        let facts = BookingFacts {
+            id: "b1".into(),
+            property_id: "p1".into(),
+            guest_name: None,
+            check_in: "2026-03-17".into(),
+            check_out: "2026-03-19".into(),
+            check_in_time: None,
+            check_out_time: None,
+            confirmed: true,
+        };
+        let placement = Placement {
+            provider: brand,
+            lock_id: "L1".into(),
+            channel: "B1".into(),
+            start: NOW + 86_400,
+            end: NOW + 3 * 86_400,
+        };
+        let mut rec = BookingRecord::new(facts);
+        rec.job = Some(Job {
+            kind: JobKind::Create,
+            code: Code { pin: "482913".into(), placement, code_id: None },
+            job_id: Some("h".into()),
+            submitted_at: NOW - 60,
+            done_by: NOW - 30,
+            held_until: None,
+        });
+        let mut vendor = Answers(outcome, brand);
+        poll(&host, &mut vendor, &mut rec, "h", NOW).expect("poll");
+        let down = health::of(&host, brand, "L1").expect("health").unreachable_since.is_some();
+        (down, rec)
+    }
+
+    #[test]
+    fn r28_only_a_write_failed_for_a_link_down_marks_the_lock_unreachable() {
+        let (down, rec) = poll_once(Confirmed::Failed("the lock has no free PIN slot".into()));
+        assert!(!down, "a refused write says nothing of the link");
+        assert_eq!((rec.job, rec.attempts_failed), (None, 1), "still a failed attempt, retried hourly");
+        assert!(rec.last_error.as_deref().is_some_and(|e| !e.contains("check that")), "{:?}", rec.last_error);
+        let (down, rec) = poll_once(Confirmed::Unreachable("the bridge is offline".into()));
+        assert!(down);
+        assert_eq!((rec.job, rec.attempts_failed), (None, 1));
+    }
 }

@@ -450,3 +450,54 @@ fn r25_a_cancelled_booking_loses_its_backup_code() {
     assert_ne!(live[0].pin, spare);
     assert_eq!(w.render("bk-1"), None);
 }
+
+// ------------------------------------------------------------ storage cost
+
+/// Storage calls per booking (issue 17: parse once, save once): a booking's
+/// change, the ticks that create and confirm its code, and a property change
+/// over it. Printed for the record; the bounds keep them from creeping back.
+#[test]
+fn storage_calls_per_booking_stay_within_bounds() {
+    use smartlock_plugin::memory_host::StorageCalls;
+    let w = world(T0 - DAY, 0);
+    let calls = || w.host.calls.get();
+
+    let before = calls();
+    w.book("bk-1");
+    let changed: StorageCalls = calls() - before;
+
+    w.host.now.set(T0);
+    w.stub.set_time(T0);
+    let before = calls();
+    w.run(T0 + 600);
+    let created: StorageCalls = calls() - before;
+    assert_eq!(admin::booking_status(&w.host, "bk-1").unwrap().state, CodeState::OnLock);
+
+    let before = calls();
+    events::on_property_changed(&w.host, PropertyFacts { name: "Sea View II".into(), ..property() }).expect("property");
+    let property_changed: StorageCalls = calls() - before;
+
+    let before = calls();
+    events::on_booking_changed(&w.host, booking("bk-1"), PropertyFacts { name: "Sea View II".into(), ..property() })
+        .expect("booking");
+    let unchanged: StorageCalls = calls() - before;
+    let before = calls();
+    events::on_booking_changed(&w.host, booking("bk-1"), PropertyFacts { name: "Sea View III".into(), ..property() })
+        .expect("booking");
+    let with_property: StorageCalls = calls() - before;
+
+    println!("on-booking-changed: {changed:?}");
+    println!("ticks creating and confirming the code: {created:?}");
+    println!("on-property-changed (one booking): {property_changed:?}");
+    println!("on-booking-changed, nothing new: {unchanged:?}");
+    println!("on-booking-changed with new property facts: {with_property:?}");
+    assert!(changed.gets + changed.lists <= 5 && changed.applies <= 1, "{changed:?}");
+    // The save before the request, the one after it, the one of the
+    // confirmation (before: five, a step's save and its wait's apart).
+    assert!(created.applies <= 3, "{created:?}");
+    assert!(property_changed.applies <= 2, "{property_changed:?}");
+    assert_eq!(unchanged.applies, 0, "a save that would change nothing is skipped: {unchanged:?}");
+    // The booking is planned once, not once more among the property's.
+    assert!(with_property.gets <= 5 && with_property.applies <= 2, "{with_property:?}");
+    assert!(property_changed.gets <= 5, "{property_changed:?}");
+}

@@ -414,7 +414,7 @@ fn a_create_to_an_offline_lock_fails_saying_the_lock_is_offline() {
     assert_eq!(c.confirm(Op::Create, &code, ""), Ok(Confirmed::Pending), "still queued by the server");
     w.advance(PUSH_TIMEOUT);
     match c.confirm(Op::Create, &code, "") {
-        Ok(Confirmed::Failed(reason)) => {
+        Ok(Confirmed::Unreachable(reason)) => {
             assert!(reason.contains(OFFLINE), "{reason}");
             assert!(reason.contains("the Nuki lock is offline (not reachable through its bridge or Wi-Fi)"));
         }
@@ -434,7 +434,7 @@ fn updates_and_deletes_an_offline_lock_drops_fail_saying_so() {
     assert_eq!(c.update(&moved), Ok(Submitted::Pending(id.clone())));
     w.advance(PUSH_TIMEOUT + 2);
     match c.confirm(Op::Update, &moved, &id) {
-        Ok(Confirmed::Failed(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
+        Ok(Confirmed::Unreachable(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
         other => panic!("{other:?}"),
     }
     // The listing shows the old window again.
@@ -444,7 +444,7 @@ fn updates_and_deletes_an_offline_lock_drops_fail_saying_so() {
     assert_eq!(c.delete(&code), Ok(Submitted::Pending(id.clone())));
     w.advance(PUSH_TIMEOUT + 2);
     match c.confirm(Op::Delete, &code, &id) {
-        Ok(Confirmed::Failed(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
+        Ok(Confirmed::Unreachable(reason)) => assert!(reason.starts_with(OFFLINE), "{reason}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(w.count(NukiEndpoint::Sync), 0, "no sync for an unreachable lock");

@@ -111,3 +111,22 @@ fn r30_a_0_2_tenant_is_read_shown_rendered_and_ticked_as_it_is() {
     assert_eq!(summary.vendor_requests, 0);
     assert_eq!(*host.kv.borrow(), before);
 }
+
+/// 0.1 stored a lock's channel under its legacy brand's name: an assignment
+/// and a booking's placements written so are read as the channel still.
+#[test]
+fn r30_a_0_1_channel_name_is_read_as_the_channel() {
+    let host = v0_2_tenant();
+    let legacy = |key: &str| {
+        let raw = String::from_utf8(host.kv.borrow()[key].clone()).unwrap();
+        put(&host, key, &raw.replace("\"channel\"", "\"bridge_id\""));
+    };
+    legacy("asg/p1");
+    legacy("bk/b1");
+    assert!(String::from_utf8(host.kv.borrow()["bk/b1"].clone()).unwrap().contains("bridge_id"));
+    let a = admin::assignment(&host, "p1").expect("read").expect("assigned");
+    assert_eq!((a.channel.as_str(), a.remote().via.as_deref()), ("B1", Some("B1")));
+    let status = admin::booking_status(&host, "b1").expect("status");
+    assert_eq!((status.state, status.lock_id.as_deref()), (CodeState::OnLock, Some("L1")));
+    assert_eq!(render::render_variable(&host, "smartlock_code", "b1").as_deref(), Some("482913"));
+}

@@ -55,13 +55,11 @@ fn r24_bridge_offline_alert_one_email_naming_an_offline_code_that_covers_the_sta
     assert_eq!(p.removed_at, None);
 }
 
-fn utc_secs(s: &str) -> i64 {
-    t(s)
-}
-
 /// The steps the examples make fail on purpose: (file, step number from 1,
 /// part of the error). Every other step of every example must succeed.
-const EXPECTED_ERRORS: [(&str, usize, &str); 3] = [
+const EXPECTED_ERRORS: [(&str, usize, &str); 4] = [
+    // R25: 9 backup codes is out of range.
+    ("backup-nuki.json", 3, "backup_codes must be between 0 and 5"),
     // R4: studio holds a TTLock lock; Nuki's is refused until it is removed.
     ("three-brands.json", 13, "already has a TTLock lock"),
     // R1: a wrong password first.
@@ -99,6 +97,16 @@ fn every_example_file_is_valid_and_runs() {
         }
     }
     assert!(count >= 7, "examples run: {count}");
+}
+
+#[test]
+fn r26_shared_entrance_example_each_guest_opens_their_flat_and_the_entrance_with_different_pins() {
+    crate::doors::judge_shared_entrance(&example("shared-entrance.json"));
+}
+
+#[test]
+fn r25_nuki_backup_example_gives_a_spare_code_narrows_replaces_and_rolls_the_pool() {
+    crate::backup::judge_backup_nuki(&example("backup-nuki.json"));
 }
 
 #[test]

@@ -3,8 +3,10 @@
 //! lock-side truth. Test names start with the SPEC rule they prove.
 
 mod account;
+mod backup;
 mod changes;
 mod common;
+mod doors;
 mod events;
 mod examples;
 mod failures;

@@ -33,6 +33,9 @@ export const EXPORTS = {
   assign: (p, propertyId, brand, lockId, settings) => p.admin.assign(propertyId, brand, lockId, settingsIn(settings)),
   unassign: (p, propertyId) => p.admin.unassign(propertyId),
   'get-assignment': (p, propertyId) => p.admin.getAssignment(propertyId),
+  'share-door': (p, propertyId, brand, lockId) => p.admin.shareDoor(propertyId, brand, lockId),
+  'unshare-door': (p, propertyId, brand, lockId) => p.admin.unshareDoor(propertyId, brand, lockId),
+  'shared-doors': (p, propertyId) => p.admin.sharedDoors(propertyId),
   'booking-status': (p, bookingId) => p.admin.bookingStatus(bookingId),
 };
 

@@ -130,11 +130,15 @@ export function connectCredentials(brand, given, supplied = {}) {
   return out;
 }
 
-/** An assignment's WIT `settings`: `{daysBefore?, marginMinutes?}`, a field left out keeps its value (R5). */
+/**
+ * An assignment's WIT `settings`: `{daysBefore?, marginMinutes?,
+ * backupCodes?}`, a field left out keeps its value (R5, R25).
+ */
 export function settingsIn(settings = {}) {
   const out = {};
-  if (settings.daysBefore !== undefined && settings.daysBefore !== null) out.daysBefore = settings.daysBefore;
-  if (settings.marginMinutes !== undefined && settings.marginMinutes !== null) out.marginMinutes = settings.marginMinutes;
+  for (const name of ['daysBefore', 'marginMinutes', 'backupCodes']) {
+    if (settings[name] !== undefined && settings[name] !== null) out[name] = settings[name];
+  }
   return out;
 }
 
@@ -164,6 +168,7 @@ export function eventToJson(e) {
     property_id: opt(e.propertyId),
     brand: opt(e.brand),
     lock_id: opt(e.lockId),
+    door: opt(e.door),
     at_risk: opt(e.atRisk),
     detail: e.detail,
   });
@@ -177,6 +182,7 @@ export function eventFromJson(json) {
   if (e.property_id != null) out.propertyId = e.property_id;
   if (e.brand != null) out.brand = e.brand;
   if (e.lock_id != null) out.lockId = e.lock_id;
+  if (e.door != null) out.door = e.door;
   if (e.at_risk != null) out.atRisk = e.at_risk;
   out.detail = e.detail;
   return out;

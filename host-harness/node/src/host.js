@@ -438,8 +438,9 @@ export class TenantHandle {
 
   /**
    * Puts a lock on a property or changes its lock or settings (R4, R5):
-   * `settings` `{daysBefore?, marginMinutes?}`, a field left out keeps its
-   * value (or the default).
+   * `settings` `{daysBefore?, marginMinutes?, backupCodes?}` (backup codes:
+   * spare codes kept on the lock, R25), a field left out keeps its value
+   * (or the default).
    */
   assign(propertyId, brand, lockId, settings = {}) {
     return this._call('assign', [propertyId, brand, lockId, settings]);
@@ -455,7 +456,26 @@ export class TenantHandle {
     return this._call('get-assignment', [propertyId]);
   }
 
-  /** Where a booking's code is: state, PIN, window, last error, next attempt. */
+  /**
+   * Adds a shared door to a property (R26): a lock other properties may use
+   * too, of any connected brand; every booking of the property also gets a
+   * code on it. At most 4 per property; adding one it has changes nothing.
+   */
+  shareDoor(propertyId, brand, lockId) {
+    return this._call('share-door', [propertyId, brand, lockId]);
+  }
+
+  /** Removes a shared door: codes not started yet are deleted, a guest mid-stay keeps theirs (R17). */
+  unshareDoor(propertyId, brand, lockId) {
+    return this._call('unshare-door', [propertyId, brand, lockId]);
+  }
+
+  /** The property's shared doors, in the order they were added. */
+  sharedDoors(propertyId) {
+    return this._call('shared-doors', [propertyId]);
+  }
+
+  /** Where a booking's code is: state, PIN, window, last error, next attempt, fallback, its codes on shared doors. */
   bookingStatus(bookingId) {
     return this._call('booking-status', [bookingId]);
   }

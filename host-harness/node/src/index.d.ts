@@ -97,6 +97,8 @@ export interface Settings {
   daysBefore?: number;
   /** 0 to 240, default 30. */
   marginMinutes?: number;
+  /** Spare codes kept on the lock while it can be reached (R25): 0 to 5, default 0. */
+  backupCodes?: number;
 }
 
 export interface LockInfo {
@@ -115,6 +117,22 @@ export interface Assignment {
   remote: RemotePath;
   daysBefore: number;
   marginMinutes: number;
+  /** Spare codes kept on the lock (R25), 0 to 5. */
+  backupCodes: number;
+}
+
+/**
+ * A lock several properties use besides their own (a building entrance, a
+ * gate), of any connected brand: every booking of the property also gets a
+ * code on it (R26).
+ */
+export interface SharedDoor {
+  propertyId: string;
+  brand: BrandId;
+  lockId: string;
+  /** The door's name as its brand lists it; the guest's message and the alert name the door with it. */
+  lockName: string;
+  remote: RemotePath;
 }
 
 export type CodeState =
@@ -147,6 +165,39 @@ export interface CodeStatus {
   lastError?: string;
   nextAttempt?: Instant;
   alertSent: boolean;
+  /** The code the guest got instead (R24, R25), if any. */
+  fallback?: FallbackCode;
+  /** The booking's codes on the property's shared doors (R26), in the order the doors were added. */
+  doors: DoorCode[];
+}
+
+/** A code the guest got because the regular one could not be put on the lock in time (R24, R25). */
+export interface FallbackCode {
+  /** "offline": computed by the brand's cloud, checked by the lock itself; "backup": a spare code of the lock's pool. */
+  kind: string;
+  /** What the guest types ({{smartlock_code}} renders it). */
+  pin: string;
+  window: CodeWindow;
+  /** What the guest must do, e.g. "enter it once within 24 hours of the start"; undefined when there is no rule. */
+  rule?: string;
+  /** Whether it can be withdrawn (an offline code usually cannot). */
+  revocable: boolean;
+}
+
+/** A booking's code on one shared door (R26): its own writes, retries and alert. */
+export interface DoorCode {
+  brand: BrandId;
+  lockId: string;
+  /** The door's name, as the guest's message shows it. */
+  doorName: string;
+  state: CodeState;
+  /** The booking's own PIN wherever the door takes it. */
+  pin?: string;
+  window?: CodeWindow;
+  lastError?: string;
+  nextAttempt?: Instant;
+  alertSent: boolean;
+  fallback?: FallbackCode;
 }
 
 /** The WIT `error` variant. */
@@ -216,6 +267,8 @@ export interface CodeEvent {
   propertyId?: string;
   brand?: BrandId;
   lockId?: string;
+  /** The door's name when the lock is one of the property's shared doors (R26). */
+  door?: string;
   atRisk?: number;
   detail: string;
 }
@@ -545,6 +598,12 @@ export class TenantHandle {
   assign(propertyId: string, brand: BrandId, lockId: string, settings?: Settings): Promise<Assignment>;
   unassign(propertyId: string): Promise<void>;
   getAssignment(propertyId: string): Promise<Assignment | undefined>;
+  /** Adds a shared door (R26); at most 4 per property, adding one twice changes nothing. */
+  shareDoor(propertyId: string, brand: BrandId, lockId: string): Promise<SharedDoor>;
+  /** Removes a shared door: codes not started are deleted, a guest mid-stay keeps theirs (R17). */
+  unshareDoor(propertyId: string, brand: BrandId, lockId: string): Promise<void>;
+  /** The property's shared doors, in the order they were added. */
+  sharedDoors(propertyId: string): Promise<SharedDoor[]>;
   bookingStatus(bookingId: string): Promise<CodeStatus>;
   /**
    * Several raw calls on one fresh instance (benchmarks): bigint instants, jco's errors. Runs on

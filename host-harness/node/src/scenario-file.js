@@ -308,8 +308,11 @@ export function stepFields(brands) {
       optional('provider', PROVIDER),
       optional('days_before', OPT_I64),
       optional('margin_minutes', OPT_I64),
+      optional('backup_codes', OPT_I64),
     ],
     unassign: [required('property', is.string)],
+    share_door: [required('property', is.string), required('lock', is.string), optional('provider', PROVIDER)],
+    unshare_door: [required('property', is.string), required('lock', is.string), optional('provider', PROVIDER)],
     booking: [required('booking', BOOKING_IN)],
     bridge: [required('bridge', is.string), required('online', is.bool), optional('provider', PROVIDER)],
     fault: [

@@ -361,6 +361,7 @@ export class Driver {
         const a = await p.assign(step.property, provider, step.lock, {
           daysBefore: saturate(step.days_before),
           marginMinutes: saturate(step.margin_minutes),
+          backupCodes: saturate(step.backup_codes),
         });
         return {
           property: a.propertyId,
@@ -370,10 +371,19 @@ export class Driver {
           remote: remoteJson(a.remote),
           days_before: a.daysBefore,
           margin_minutes: a.marginMinutes,
+          // Only where there is a pool (R25): older reports stay as they were.
+          ...(a.backupCodes > 0 ? { backup_codes: a.backupCodes } : {}),
         };
       }
       case 'unassign':
         await p.unassign(step.property);
+        return {};
+      case 'share_door': {
+        const door = await p.shareDoor(step.property, provider, step.lock);
+        return { property: door.propertyId, provider, lock: door.lockId, name: door.lockName };
+      }
+      case 'unshare_door':
+        await p.unshareDoor(step.property, provider, step.lock);
         return {};
       case 'booking': {
         const b = step.booking;
@@ -508,8 +518,8 @@ const stateName = (kind) => kind.replace(/-/g, '_');
 /**
  * One code event as reports, feeds and webhooks spell it (the Rust
  * runner's `event_json`): `{"id", "at", "state", "booking"?, "property"?,
- * "provider"?, "lock"?, "at_risk"?, "detail"}`, each optional key only
- * where the event has it.
+ * "provider"?, "lock"?, "door"?, "at_risk"?, "detail"}`, each optional key
+ * only where the event has it.
  */
 export function eventJson(e) {
   const out = { id: e.id, at: utc(e.at), state: stateName(e.kind) };
@@ -518,6 +528,7 @@ export function eventJson(e) {
     ['property', e.propertyId],
     ['provider', e.brand],
     ['lock', e.lockId],
+    ['door', e.door],
   ]) {
     if (value !== undefined && value !== null) out[key] = value;
   }
@@ -537,47 +548,60 @@ export function reportEvents(events) {
   }
 }
 
+const opt = (v) => (v === undefined ? null : v);
+const stamp = (t) => (t === undefined ? null : utc(t));
+
+/** A code window as reports spell it (`null` when there is none). */
+function windowJson(w) {
+  if (w === undefined || w === null) return null;
+  return { start: utc(w.start), end: utc(w.end), start_local: w.startLocal, end_local: w.endLocal };
+}
+
+/** A fallback code (R24, R25) as reports spell it (`null` when there is none). */
+function fallbackJson(f) {
+  if (f === undefined || f === null) return null;
+  return { kind: f.kind, pin: f.pin, window: windowJson(f.window), rule: opt(f.rule), revocable: f.revocable };
+}
+
+/** A booking's code on a shared door (R26) as reports spell it. */
+function doorJson(d) {
+  return {
+    provider: d.brand,
+    lock: d.lockId,
+    door: d.doorName,
+    state: d.state.replace(/-/g, '_'),
+    pin: opt(d.pin),
+    window: windowJson(d.window),
+    last_error: opt(d.lastError),
+    next_attempt: stamp(d.nextAttempt),
+    alert_sent: d.alertSent,
+    fallback: fallbackJson(d.fallback),
+  };
+}
+
 /** A code status as reports spell it. */
 export function statusJson(s) {
-  const opt = (v) => (v === undefined ? null : v);
-  // The Rust runner's one code-status shape (serve's keys), with the
-  // step's original `booking` and `lock` beside them.
-  const fallback = s.fallback === undefined ? null : {
-    kind: s.fallback.kind,
-    pin: s.fallback.pin,
-    window: {
-      start: utc(s.fallback.window.start),
-      end: utc(s.fallback.window.end),
-      start_local: s.fallback.window.startLocal,
-      end_local: s.fallback.window.endLocal,
-    },
-    rule: opt(s.fallback.rule),
-    revocable: s.fallback.revocable,
-  };
-  // In the Rust runner's key order (reports are compared as text).
-  return {
+  // The Rust runner's one code-status shape (serve's keys), then the
+  // step's original `booking` and `lock`, in its key order (reports are
+  // compared as text).
+  const out = {
     booking_id: s.bookingId,
     state: s.state.replace(/-/g, '_'),
     pin: opt(s.pin),
     provider: opt(s.brand),
     lock_id: opt(s.lockId),
-    window:
-      s.window === undefined
-        ? null
-        : {
-            start: utc(s.window.start),
-            end: utc(s.window.end),
-            start_local: s.window.startLocal,
-            end_local: s.window.endLocal,
-          },
-    create_at: s.createAt === undefined ? null : utc(s.createAt),
+    window: windowJson(s.window),
+    create_at: stamp(s.createAt),
     last_error: opt(s.lastError),
-    next_attempt: s.nextAttempt === undefined ? null : utc(s.nextAttempt),
+    next_attempt: stamp(s.nextAttempt),
     alert_sent: s.alertSent,
-    fallback,
-    booking: s.bookingId,
-    lock: opt(s.lockId),
+    fallback: fallbackJson(s.fallback),
   };
+  // Only where the booking has codes on shared doors (R26): older reports stay as they were.
+  if (s.doors?.length) out.doors = s.doors.map(doorJson);
+  out.booking = s.bookingId;
+  out.lock = opt(s.lockId);
+  return out;
 }
 
 /**

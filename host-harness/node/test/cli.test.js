@@ -127,6 +127,18 @@ test('scenario parsing: defaults, instants, and the checks', () => {
     JSON.stringify({ ...minimal, steps: [{ at: minimal.steps[0].at, do: 'connect', provider: 'seam', api_key: 'k' }, minimal.steps[1]] }),
     brands,
   );
+  // R25, R26: the new steps and field, read as the Rust runner reads them.
+  const withStep = (step) => JSON.stringify({ ...minimal, steps: [{ at: minimal.steps[0].at, ...step }, minimal.steps[1]] });
+  const shared = parseScenario(withStep({ do: 'share_door', property: 'p1', lock: 'L1', provider: 'nuki' }), brands);
+  assert.deepEqual([shared.steps[0].do, shared.steps[0].provider], ['share_door', 'nuki']);
+  assert.throws(
+    () => parseScenario(withStep({ do: 'unshare_door', property: 'p1' }), brands),
+    /: step 1 \(unshare_door\): missing field `lock`$/,
+  );
+  assert.throws(
+    () => parseScenario(withStep({ do: 'assign', property: 'p1', lock: 'L1', backup_codes: '2' }), brands),
+    /: step 1 \(assign\): invalid type: string "2", expected i64$/,
+  );
   // Without the brands, any provider passes (the checks the component's list decides are skipped).
   assert.equal(
     parseScenario(JSON.stringify({ ...minimal, steps: [{ ...minimal.steps[0], provider: 'acme' }, minimal.steps[1]] })).steps[0]

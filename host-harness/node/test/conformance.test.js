@@ -1,5 +1,5 @@
 // R22: the Node host passes the same scenario files with the same
-// lock-side outcome as the Rust host. Every file of shared/scenarios/ and
+// lock-side outcome as the Rust host. Every file of the repository's
 // examples/ (and test/scenarios/) runs through `host-harness scenario` and
 // through this package's runner (the default host: calls in its worker
 // threads, the tenant's instance kept between calls; one file again with a
@@ -19,30 +19,21 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Host, LoadedComponent, silentLogger } from '../src/index.js';
 import { REPO_ROOT, harnessBinary, runScenarioFile } from '../src/scenario.js';
 
-const SHARED = process.env.SMARTLOCK_SHARED_DIR || resolve(REPO_ROOT, '../shared');
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
+/** The scenario files, from the repository alone (a clone is enough). */
 function scenarioFiles() {
-  const dirs = [join(SHARED, 'scenarios'), join(REPO_ROOT, 'examples'), join(HERE, 'scenarios')];
+  const dirs = [join(REPO_ROOT, 'examples'), join(HERE, 'scenarios')];
   const seen = new Set();
   const files = [];
   for (const dir of dirs) {
-    if (!existsSync(dir)) {
-      // Only the shared folder may be absent (a checkout without ../shared),
-      // and never in CI: a conformance run without it would prove less.
-      const inCI = !['', '0', 'false'].includes((process.env.CI || '').toLowerCase());
-      if (dir !== join(SHARED, 'scenarios') || inCI) {
-        throw new Error(`the scenario folder ${dir} is missing: the conformance tests need it`);
-      }
-      console.log(`# conformance: ${dir} is absent; the shared scenarios are not replayed`);
-      continue;
-    }
+    if (!existsSync(dir)) throw new Error(`the scenario folder ${dir} is missing: the conformance tests need it`);
     for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       const path = join(dir, name);
       const hash = createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -139,7 +130,7 @@ async function compare(file, nodeHost) {
 }
 
 for (const file of scenarioFiles()) {
-  const name = file.replace(REPO_ROOT + '/', '').replace(resolve(SHARED) + '/', 'shared/');
+  const name = file.replace(REPO_ROOT + '/', '');
   test(`R22 ${name}: the Node host gives the Rust host's lock-side outcome`, async () => {
     await compare(file, host);
   });

@@ -115,7 +115,7 @@ function checkEvents(stored, pin) {
   );
   // smartlock-host's serde encoding, so either host reads the table.
   const raw = JSON.parse(stored.find((e) => eventFromJson(e.json).kind === 'on-lock').json);
-  assert.deepEqual(Object.keys(raw), ['id', 'at', 'kind', 'booking_id', 'property_id', 'brand', 'lock_id', 'at_risk', 'detail']);
+  assert.deepEqual(Object.keys(raw), ['id', 'at', 'kind', 'booking_id', 'property_id', 'brand', 'lock_id', 'door', 'at_risk', 'detail']);
   assert.equal(raw.kind, 'OnLock');
   assert.equal(raw.at_risk, null);
   // No PIN in any event (R27).

@@ -2,7 +2,8 @@
 // `host-harness serve --demo` (its vendor stubs and demo data): connect,
 // filter, assign, settings, a code on the (fast) simulated clock, message
 // preview, remove, disconnect, each judged also on the demo stubs' own
-// record of the locks; the brand switch of R4; and the keys of R31: no key,
+// record of the locks; the brand switch of R4; backup codes and shared
+// doors (R25, R26); and the keys of R31: no key,
 // a tenant's API key, a wrong key.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -355,6 +356,83 @@ test('R4: a property holds one lock, whatever the brand, until it is removed', a
     });
     assert.deepEqual(problems, [], 'no script errors in the page');
   } finally {
+    await report();
+  }
+});
+
+test('R25, R26: backup codes in the settings, shared doors of any connected brand under a property', async () => {
+  const { page, problems } = browser;
+  const api = apiClient(server.base, 'demo');
+  const { step, report } = stepper('shared-doors', page);
+  const doorsOf = async () => (await api('GET', '/properties/seaside-loft/doors')).body.doors.map((d) => [d.provider, d.lock_id]);
+  let drawer;
+  try {
+    await step('Backup codes: out of range refused, then saved', async () => {
+      for (const [brandId, body] of [
+        ['igloohome', { client_id: 'demo-igloohome-id', client_secret: 'demo-igloohome-secret' }],
+        ['nuki', { api_token: 'demo-nuki-token' }],
+      ]) assert.equal((await api('POST', `/accounts/${brandId}`, body)).status, 200);
+      const assigned = await api('PUT', '/properties/seaside-loft/assignment', { provider: 'igloohome', lock_id: 'OE1X000001' });
+      assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
+      await openPanel(page, server.base);
+      drawer = await openBrand(page, 'igloohome');
+      const r = row(drawer, 'seaside-loft');
+      await r.getByLabel('Backup codes').fill('6');
+      await r.getByRole('button', { name: 'Save settings' }).click();
+      assert.equal(await waitForText(r.getByRole('alert'), /\S/), 'backup_codes must be between 0 and 5');
+      assert.equal(await r.getByLabel('Backup codes').getAttribute('aria-invalid'), 'true');
+      await r.getByLabel('Backup codes').fill('2');
+      await r.getByRole('button', { name: 'Save settings' }).click();
+      await waitForText(r.getByRole('status'), /and 2 backup codes are kept on the lock/);
+      assert.equal((await api('GET', '/properties/seaside-loft/assignment')).body.assignment.backup_codes, 2);
+    });
+
+    await step('Add a shared door of another brand', async (snap) => {
+      const r = row(drawer, 'seaside-loft');
+      await r.getByRole('button', { name: 'Add a shared door to Seaside Loft' }).click();
+      const select = r.getByRole('combobox', { name: 'New shared door' });
+      assert.equal(await select.locator('option', { hasText: 'Front door' }).isDisabled(), true, 'not its own lock');
+      assert.equal(await select.locator('option', { hasText: 'Ski room' }).innerText(), 'Ski room (needs a keypad)');
+      await select.selectOption({ label: 'Annex door' });
+      await waitForText(r.locator('.doors [role="status"]'), /Annex door is a shared door of Seaside Loft/);
+      assert.deepEqual(await doorsOf(), [['nuki', '17000003']]);
+      await snap('shared door added');
+    });
+
+    await step('Change the door, then remove it', async () => {
+      const r = row(drawer, 'seaside-loft');
+      await r.getByRole('combobox', { name: 'Shared door 1' }).selectOption({ label: 'Back door' });
+      await waitForText(r.locator('.doors [role="status"]'), /The shared door is now Back door/);
+      assert.deepEqual(await doorsOf(), [['igloohome', 'OE1X000002']]);
+      await r.getByRole('button', { name: 'Remove the shared door Back door from Seaside Loft' }).click();
+      await waitForText(r.locator('.doors [role="status"]'), /Back door is no longer a shared door of Seaside Loft/);
+      assert.deepEqual(await doorsOf(), []);
+    });
+
+    await step('At most 4 shared doors', async (snap) => {
+      for (const [provider, lockId] of [['nuki', '17000001'], ['nuki', '17000003'], ['igloohome', 'OE1X000002'], ['igloohome', 'OE1X000004']]) {
+        assert.equal((await api('POST', '/properties/seaside-loft/doors', { provider, lock_id: lockId })).status, 200);
+      }
+      await closeBrand(page);
+      drawer = await openBrand(page, 'igloohome');
+      const r = row(drawer, 'seaside-loft');
+      await r.locator('li.door').nth(3).waitFor();
+      assert.equal(await r.locator('li.door').count(), 4);
+      assert.equal(await r.getByRole('button', { name: 'Add a shared door to Seaside Loft' }).isDisabled(), true);
+      assert.match(await r.locator('.doors').innerText(), /Seaside Loft has 4 shared doors, the most it can have/);
+      await snap('four shared doors');
+      await closeBrand(page);
+      // The property's summary names its doors.
+      await waitForText(page.locator('details[data-property="seaside-loft"] summary'),
+        /shared doors “Chalet entrance”, “Annex door”, “Back door”, “Cellar door”/);
+    });
+    assert.deepEqual(problems, [], 'no script errors in the page');
+  } finally {
+    // The tests after this one find Seaside Loft as they would without it.
+    for (const [provider, lockId] of await doorsOf()) {
+      await api('DELETE', `/properties/seaside-loft/doors/${provider}/${lockId}`);
+    }
+    await api('DELETE', '/properties/seaside-loft/assignment');
     await report();
   }
 });

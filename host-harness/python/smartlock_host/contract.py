@@ -53,6 +53,9 @@ EXPORTS: Dict[str, Tuple[str, ...]] = {
         "assign",
         "unassign",
         "get-assignment",
+        "share-door",
+        "unshare-door",
+        "shared-doors",
         "booking-status",
     ),
 }
@@ -219,6 +222,22 @@ class Assignment:
     remote: RemotePath
     days_before: int
     margin_minutes: int
+    #: Spare codes kept on the lock while it can be reached (R25), 0 to 5.
+    backup_codes: int = 0
+
+
+@dataclass(frozen=True)
+class SharedDoor:
+    """A lock several properties use besides their own (a building entrance,
+    a gate), of any connected brand: every booking of the property also
+    gets a code on it (WIT ``shared-door``, R26)."""
+
+    property_id: str
+    brand: BrandId
+    lock_id: str
+    #: The door's name as its brand lists it; the guest's message and the alert name the door with it.
+    lock_name: str
+    remote: RemotePath
 
 
 @dataclass(frozen=True)
@@ -246,19 +265,43 @@ class CodeStatus:
     last_error: Optional[str]
     next_attempt: Optional[int]
     alert_sent: bool
-    #: The fallback code the guest got instead (R24), if any.
+    #: The fallback code the guest got instead (R24, R25), if any.
     fallback: Optional["FallbackCode"] = None
+    #: The booking's codes on the property's shared doors (R26), in the
+    #: order the doors were added; empty when it has none.
+    doors: Tuple["DoorCode", ...] = ()
 
 
 @dataclass(frozen=True)
 class FallbackCode:
-    """A code the guest got instead of the regular one (R24)."""
+    """A code the guest got instead of the regular one (R24, R25). ``kind``:
+    "offline" (computed by the brand's cloud, checked by the lock itself) or
+    "backup" (a spare code of the lock's pool)."""
 
     kind: str
     pin: str
     window: Window
     rule: Optional[str]
     revocable: bool
+
+
+@dataclass(frozen=True)
+class DoorCode:
+    """A booking's code on one shared door (WIT ``door-code``, R26): each
+    door has its own writes, retries and alert."""
+
+    brand: BrandId
+    lock_id: str
+    #: The door's name, as the guest's message shows it.
+    door_name: str
+    state: CodeState
+    #: The booking's own PIN wherever the door takes it.
+    pin: Optional[str]
+    window: Optional[Window]
+    last_error: Optional[str]
+    next_attempt: Optional[int]
+    alert_sent: bool
+    fallback: Optional[FallbackCode]
 
 
 @dataclass(frozen=True)
@@ -277,6 +320,8 @@ class CodeEvent:
     at_risk: Optional[int]
     #: A plain sentence for the PMS's staff.
     detail: str
+    #: The door's name when the lock is one of the property's shared doors (R26).
+    door: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -333,8 +378,8 @@ def credentials_to_wit(credentials: List[Credential]) -> List[Record]:
     return [record(name=c.name, value=c.value) for c in credentials]
 
 
-def settings_to_wit(days_before: Optional[int], margin_minutes: Optional[int]) -> Record:
-    return record(days_before=days_before, margin_minutes=margin_minutes)
+def settings_to_wit(days_before: Optional[int], margin_minutes: Optional[int], backup_codes: Optional[int] = None) -> Record:
+    return record(days_before=days_before, margin_minutes=margin_minutes, backup_codes=backup_codes)
 
 
 def brand_from_wit(r: Any) -> BrandInfo:
@@ -380,6 +425,17 @@ def assignment_from_wit(r: Any) -> Assignment:
         remote=remote_from_wit(r.remote),
         days_before=field_of(r, "days-before"),
         margin_minutes=field_of(r, "margin-minutes"),
+        backup_codes=field_of(r, "backup-codes"),
+    )
+
+
+def shared_door_from_wit(r: Any) -> SharedDoor:
+    return SharedDoor(
+        property_id=field_of(r, "property-id"),
+        brand=r.brand,
+        lock_id=field_of(r, "lock-id"),
+        lock_name=field_of(r, "lock-name"),
+        remote=remote_from_wit(r.remote),
     )
 
 
@@ -392,6 +448,7 @@ def code_event_from_wit(r: Any) -> CodeEvent:
         property_id=field_of(r, "property-id"),
         brand=r.brand,
         lock_id=field_of(r, "lock-id"),
+        door=r.door,
         at_risk=field_of(r, "at-risk"),
         detail=r.detail,
     )
@@ -417,6 +474,7 @@ def code_event_to_json(e: CodeEvent) -> str:
             "property_id": e.property_id,
             "brand": e.brand,
             "lock_id": e.lock_id,
+            "door": e.door,
             "at_risk": e.at_risk,
             "detail": e.detail,
         },
@@ -439,6 +497,7 @@ def code_event_from_json(text: str) -> CodeEvent:
         property_id=d.get("property_id"),
         brand=d.get("brand"),
         lock_id=d.get("lock_id"),
+        door=d.get("door"),
         at_risk=d.get("at_risk"),
         detail=d["detail"],
     )
@@ -448,15 +507,31 @@ def window_from_wit(w: Any) -> Window:
     return Window(start=w.start, end=w.end, start_local=field_of(w, "start-local"), end_local=field_of(w, "end-local"))
 
 
+def fallback_from_wit(f: Any) -> Optional[FallbackCode]:
+    if f is None:
+        return None
+    return FallbackCode(kind=f.kind, pin=f.pin, window=window_from_wit(f.window), rule=f.rule, revocable=f.revocable)
+
+
+def door_code_from_wit(r: Any) -> DoorCode:
+    w = r.window
+    return DoorCode(
+        brand=r.brand,
+        lock_id=field_of(r, "lock-id"),
+        door_name=field_of(r, "door-name"),
+        state=cast(CodeState, r.state),
+        pin=r.pin,
+        window=None if w is None else window_from_wit(w),
+        last_error=field_of(r, "last-error"),
+        next_attempt=field_of(r, "next-attempt"),
+        alert_sent=field_of(r, "alert-sent"),
+        fallback=fallback_from_wit(r.fallback),
+    )
+
+
 def status_from_wit(r: Any) -> CodeStatus:
     w = r.window
     window = None if w is None else window_from_wit(w)
-    f = getattr(r, "fallback", None)
-    fallback = (
-        None
-        if f is None
-        else FallbackCode(kind=f.kind, pin=f.pin, window=window_from_wit(f.window), rule=f.rule, revocable=f.revocable)
-    )
     return CodeStatus(
         booking_id=field_of(r, "booking-id"),
         state=cast(CodeState, r.state),
@@ -468,7 +543,8 @@ def status_from_wit(r: Any) -> CodeStatus:
         last_error=field_of(r, "last-error"),
         next_attempt=field_of(r, "next-attempt"),
         alert_sent=field_of(r, "alert-sent"),
-        fallback=fallback,
+        fallback=fallback_from_wit(r.fallback),
+        doors=tuple(door_code_from_wit(d) for d in r.doors),
     )
 
 

@@ -56,6 +56,7 @@ from .contract import (
     Credential,
     LockInfo,
     Property,
+    SharedDoor,
     TickSummary,
     learn_brand_names,
 )
@@ -762,10 +763,13 @@ class TenantHandle:
         lock_id: str,
         days_before: Optional[int] = None,
         margin_minutes: Optional[int] = None,
+        backup_codes: Optional[int] = None,
     ) -> Assignment:
         """Puts a lock on a property or changes its lock or settings; ``None``
-        keeps a setting, or the default (5 days, 30 minutes) (R4, R5, R14, R17)."""
-        settings = contract.settings_to_wit(_s32(days_before), _s32(margin_minutes))
+        keeps a setting, or the default (5 days, 30 minutes, no backup codes)
+        (R4, R5, R14, R17). ``backup_codes`` (0 to 5): spare codes kept on
+        the lock for a guest whose own code cannot be set in time (R25)."""
+        settings = contract.settings_to_wit(_s32(days_before), _s32(margin_minutes), _s32(backup_codes))
         value = self._result("assign", lambda i: i.call("assign", property_id, brand, lock_id, settings))
         return contract.assignment_from_wit(value)
 
@@ -778,8 +782,27 @@ class TenantHandle:
         value = self._result("get-assignment", lambda i: i.call("get-assignment", property_id))
         return None if value is None else contract.assignment_from_wit(value)
 
+    def share_door(self, property_id: str, brand: BrandId, lock_id: str) -> SharedDoor:
+        """Adds a shared door to the property (R26): a lock other properties
+        may use too, of any connected brand; every booking of the property
+        also gets a code on it. At most 4 per property; adding one it has
+        changes nothing."""
+        value = self._result("share-door", lambda i: i.call("share-door", property_id, brand, lock_id))
+        return contract.shared_door_from_wit(value)
+
+    def unshare_door(self, property_id: str, brand: BrandId, lock_id: str) -> None:
+        """Removes a shared door: codes not started yet are deleted, a guest
+        mid-stay keeps theirs until check-out (R17)."""
+        self._result("unshare-door", lambda i: i.call("unshare-door", property_id, brand, lock_id))
+
+    def shared_doors(self, property_id: str) -> List[SharedDoor]:
+        """The property's shared doors, in the order they were added."""
+        value = self._result("shared-doors", lambda i: i.call("shared-doors", property_id))
+        return [contract.shared_door_from_wit(d) for d in value]
+
     def booking_status(self, booking_id: str) -> CodeStatus:
-        """Where the booking's code is (state, PIN, window, last error, next attempt)."""
+        """Where the booking's code is (state, PIN, window, last error, next
+        attempt, fallback code) and its codes on shared doors (``doors``)."""
         return contract.status_from_wit(self._result("booking-status", lambda i: i.call("booking-status", booking_id)))
 
     def with_instance(self, f: Callable[[PluginInstance], T]) -> T:

@@ -16,7 +16,7 @@ import tempfile
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 from urllib.parse import urlsplit
 
 from . import paths
@@ -28,8 +28,11 @@ from .contract import (
     CodeEvent,
     CodeStatus,
     Credential,
+    DoorCode,
+    FallbackCode,
     Property,
     RemotePath,
+    Window,
     code_event_from_json,
 )
 from .errors import CallError, PluginError
@@ -72,22 +75,150 @@ FAULT_ENDPOINTS: Dict[str, Tuple[str, ...]] = {
     ),
 }
 FAULT_KINDS = ("status", "malformed", "truncated")
-STEP_KINDS = (
-    "connect",
-    "disconnect",
-    "property",
-    "assign",
-    "unassign",
-    "booking",
-    "bridge",
-    "fault",
-    "revoke_tokens",
-    "render",
-    "status",
-    "try_pin",
-    "restart",
-    "end",
+
+
+# ---- the fields of a step, checked with serde's words (the Rust runner reads
+# the file with serde: a bad field is `step N (kind): <serde's message>`)
+
+
+class _FieldError(Exception):
+    """A value serde would refuse, in serde's words."""
+
+
+def _unexpected(v: Any) -> str:
+    """serde's ``Unexpected`` of a JSON value."""
+    if isinstance(v, bool):
+        return f"boolean `{'true' if v else 'false'}`"
+    if isinstance(v, int):
+        return f"integer `{v}`"
+    if isinstance(v, float):
+        return f"floating point `{v!r}`"
+    if isinstance(v, str):
+        return f"string {json.dumps(v, ensure_ascii=False)}"
+    if v is None:
+        return "null"
+    return "sequence" if isinstance(v, list) else "map"
+
+
+#: A field's check: raises :class:`_FieldError`.
+_Check = Callable[[Any], None]
+
+
+def _of_type(test: Callable[[Any], bool], expected: str) -> _Check:
+    def check(v: Any) -> None:
+        if not test(v):
+            raise _FieldError(f"invalid type: {_unexpected(v)}, expected {expected}")
+
+    return check
+
+
+_STR = _of_type(lambda v: isinstance(v, str), "a string")
+_BOOL = _of_type(lambda v: isinstance(v, bool), "a boolean")
+_I64 = _of_type(lambda v: isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63, "i64")
+
+
+def _unsigned(bits: int) -> _Check:
+    name = f"u{bits}"
+    is_int = _of_type(lambda v: isinstance(v, int) and not isinstance(v, bool), name)
+
+    def check(v: Any) -> None:
+        is_int(v)
+        if not 0 <= v < 2**bits:
+            raise _FieldError(f"invalid value: integer `{v}`, expected {name}")
+
+    return check
+
+
+def _optional(check: _Check) -> _Check:
+    def check_some(v: Any) -> None:
+        if v is not None:
+            check(v)
+
+    return check_some
+
+
+def _fields(fields: Tuple[Tuple[str, _Check, bool], ...], value: Dict[str, Any]) -> None:
+    """serde's derived struct: each known field in the file's order, then
+    the first missing required one in the declaration's order."""
+    checks = {name: check for name, check, _ in fields}
+    for key, v in value.items():
+        if key in checks:
+            checks[key](v)
+    for name, _, required in fields:
+        if required and name not in value:
+            raise _FieldError(f"missing field `{name}`")
+
+
+def _struct(name: str, fields: Tuple[Tuple[str, _Check, bool], ...]) -> _Check:
+    def check(v: Any) -> None:
+        if not isinstance(v, dict):
+            raise _FieldError(f"invalid type: {_unexpected(v)}, expected struct {name}")
+        _fields(fields, v)
+
+    return check
+
+
+def _status(v: Any) -> None:
+    # An enum read from the step serde buffers (it flattens the action).
+    if not isinstance(v, str):
+        raise _FieldError(f"invalid type: {_unexpected(v)}, expected string or map")
+    if v not in ("confirmed", "cancelled"):
+        raise _FieldError(f"unknown variant `{v}`, expected `confirmed` or `cancelled`")
+
+
+_OPT_STR = _optional(_STR)
+_OPT_I64 = _optional(_I64)
+_PROPERTY_IN = _struct(
+    "PropertyIn",
+    (("id", _STR, True), ("name", _STR, True), ("timezone", _STR, True), ("check_in_time", _OPT_STR, False), ("check_out_time", _OPT_STR, False)),
 )
+_BOOKING_IN = _struct(
+    "BookingIn",
+    (
+        ("id", _STR, True),
+        ("property", _STR, True),
+        ("guest_name", _OPT_STR, False),
+        ("check_in", _STR, True),
+        ("check_out", _STR, True),
+        ("check_in_time", _OPT_STR, False),
+        ("check_out_time", _OPT_STR, False),
+        ("status", _status, True),
+    ),
+)
+#: The step kinds (``do``) and the fields the Rust runner reads of each
+#: (``provider`` and a connect's credentials are checked apart):
+#: ``(name, check, required)``.
+STEP_FIELDS: Dict[str, Tuple[Tuple[str, _Check, bool], ...]] = {
+    "connect": (),
+    "disconnect": (),
+    "property": (("property", _PROPERTY_IN, True),),
+    "assign": (
+        ("property", _STR, True),
+        ("lock", _STR, True),
+        ("days_before", _OPT_I64, False),
+        ("margin_minutes", _OPT_I64, False),
+        ("backup_codes", _OPT_I64, False),
+    ),
+    "unassign": (("property", _STR, True),),
+    "share_door": (("property", _STR, True), ("lock", _STR, True)),
+    "unshare_door": (("property", _STR, True), ("lock", _STR, True)),
+    "booking": (("booking", _BOOKING_IN, True),),
+    "bridge": (("bridge", _STR, True), ("online", _BOOL, True)),
+    "fault": (
+        ("endpoint", _STR, True),
+        ("status", _unsigned(16), False),
+        ("count", _unsigned(32), True),
+        ("kind", _OPT_STR, False),
+        ("errcode", _OPT_I64, False),
+    ),
+    "revoke_tokens": (),
+    "render": (("booking", _STR, True), ("template", _STR, True)),
+    "status": (("booking", _STR, True),),
+    "try_pin": (("lock", _STR, True), ("pin", _OPT_STR, False), ("booking", _OPT_STR, False)),
+    "restart": (),
+    "end": (),
+}
+STEP_KINDS = tuple(STEP_FIELDS)
 #: A report's pin, as `host-harness scenario` writes it.
 PIN_FIELDS = ("provider", "lock", "pin", "access_name", "start", "end", "added_at", "removed_at", "kind")
 #: Events fetched per page when the report reads them.
@@ -179,6 +310,10 @@ class Scenario:
             kind = step.get("do")
             if kind not in STEP_KINDS:
                 raise InvalidScenario(f"invalid scenario: step {n}: unknown step kind {json.dumps(kind)}")
+            try:
+                _fields(STEP_FIELDS[kind], step)
+            except _FieldError as e:
+                raise InvalidScenario(f"step {n} ({kind}): {e}") from None
             at = parse_instant(step.get("at"), f"step {n}: at")
             if at < previous:
                 raise InvalidScenario(
@@ -196,8 +331,6 @@ class Scenario:
                     raise InvalidScenario(f"step {n}: unknown {provider} endpoint {json.dumps(step.get('endpoint'))}")
                 if step.get("kind") is not None and step["kind"] not in FAULT_KINDS:
                     raise InvalidScenario(f"step {n}: unknown fault kind {json.dumps(step['kind'])}")
-            if kind == "try_pin" and not isinstance(step.get("lock"), str):
-                raise InvalidScenario(f"invalid scenario: step {n} (try_pin): missing field `lock`")
         if not steps or steps[-1].get("do") != "end":
             raise InvalidScenario("the last step must be `end`")
         return scenario
@@ -387,10 +520,16 @@ def remote_json(r: RemotePath) -> Json:
 
 def event_json(e: CodeEvent) -> Json:
     """A code event as reports spell it (``event_json`` of the Rust runner):
-    snake-case states, the booking, property, brand and lock only where the
-    event has them."""
+    snake-case states, the booking, property, brand, lock and shared door
+    (R26) only where the event has them."""
     out: Dict[str, Json] = {"id": e.id, "at": utc(e.at), "state": e.kind.replace("-", "_")}
-    for key, value in (("booking", e.booking_id), ("property", e.property_id), ("provider", e.brand), ("lock", e.lock_id)):
+    for key, value in (
+        ("booking", e.booking_id),
+        ("property", e.property_id),
+        ("provider", e.brand),
+        ("lock", e.lock_id),
+        ("door", e.door),
+    ):
         if value is not None:
             out[key] = value
     if e.at_risk is not None:
@@ -411,42 +550,62 @@ def report_events(storage: KvStore) -> List[Json]:
         out.extend(event_json(code_event_from_json(stored.json)) for stored in page)
 
 
+def _stamp(t: Optional[int]) -> Optional[str]:
+    return None if t is None else utc(t)
+
+
+def _window_json(w: Optional[Window]) -> Json:
+    if w is None:
+        return None
+    return {"start": utc(w.start), "end": utc(w.end), "start_local": w.start_local, "end_local": w.end_local}
+
+
+def _fallback_json(f: Optional[FallbackCode]) -> Json:
+    if f is None:
+        return None
+    return {"kind": f.kind, "pin": f.pin, "window": _window_json(f.window), "rule": f.rule, "revocable": f.revocable}
+
+
+def _door_json(d: DoorCode) -> Json:
+    """A booking's code on a shared door (R26) as reports spell it."""
+    return {
+        "provider": d.brand,
+        "lock": d.lock_id,
+        "door": d.door_name,
+        "state": d.state.replace("-", "_"),
+        "pin": d.pin,
+        "window": _window_json(d.window),
+        "last_error": d.last_error,
+        "next_attempt": _stamp(d.next_attempt),
+        "alert_sent": d.alert_sent,
+        "fallback": _fallback_json(d.fallback),
+    }
+
+
 def status_json(s: CodeStatus) -> Json:
     """A code status as reports spell it."""
-    w = s.window
-    f = s.fallback
-    # The Rust runner's one code-status shape (serve's keys), with the
-    # step's original ``booking`` and ``lock`` beside them.
-    return {
+    # The Rust runner's one code-status shape (serve's keys), then the
+    # step's original ``booking`` and ``lock``, in its key order (reports
+    # are compared as text).
+    out: Dict[str, Json] = {
         "booking_id": s.booking_id,
         "state": s.state.replace("-", "_"),
         "pin": s.pin,
         "provider": s.brand,
         "lock_id": s.lock_id,
-        "window": None
-        if w is None
-        else {"start": utc(w.start), "end": utc(w.end), "start_local": w.start_local, "end_local": w.end_local},
-        "create_at": None if s.create_at is None else utc(s.create_at),
+        "window": _window_json(s.window),
+        "create_at": _stamp(s.create_at),
         "last_error": s.last_error,
-        "next_attempt": None if s.next_attempt is None else utc(s.next_attempt),
+        "next_attempt": _stamp(s.next_attempt),
         "alert_sent": s.alert_sent,
-        "fallback": None
-        if f is None
-        else {
-            "kind": f.kind,
-            "pin": f.pin,
-            "window": {
-                "start": utc(f.window.start),
-                "end": utc(f.window.end),
-                "start_local": f.window.start_local,
-                "end_local": f.window.end_local,
-            },
-            "rule": f.rule,
-            "revocable": f.revocable,
-        },
-        "booking": s.booking_id,
-        "lock": s.lock_id,
+        "fallback": _fallback_json(s.fallback),
     }
+    # Only where the booking has codes on shared doors (R26): older reports stay as they were.
+    if s.doors:
+        out["doors"] = [_door_json(d) for d in s.doors]
+    out["booking"] = s.booking_id
+    out["lock"] = s.lock_id
+    return out
 
 
 class Driver:
@@ -557,9 +716,14 @@ class Driver:
             return {}
         if kind == "assign":
             a = p.assign(
-                step["property"], provider, step["lock"], _saturate(step.get("days_before")), _saturate(step.get("margin_minutes"))
+                step["property"],
+                provider,
+                step["lock"],
+                _saturate(step.get("days_before")),
+                _saturate(step.get("margin_minutes")),
+                _saturate(step.get("backup_codes")),
             )
-            return {
+            assigned: Dict[str, Json] = {
                 "property": a.property_id,
                 "provider": provider,
                 "lock": a.lock_id,
@@ -568,8 +732,18 @@ class Driver:
                 "days_before": a.days_before,
                 "margin_minutes": a.margin_minutes,
             }
+            # Only where there is a pool (R25): older reports stay as they were.
+            if a.backup_codes > 0:
+                assigned["backup_codes"] = a.backup_codes
+            return assigned
         if kind == "unassign":
             p.unassign(step["property"])
+            return {}
+        if kind == "share_door":
+            door = p.share_door(step["property"], provider, step["lock"])
+            return {"property": door.property_id, "provider": provider, "lock": door.lock_id, "name": door.lock_name}
+        if kind == "unshare_door":
+            p.unshare_door(step["property"], provider, step["lock"])
             return {}
         if kind == "booking":
             b = step["booking"]

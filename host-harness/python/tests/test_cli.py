@@ -97,3 +97,26 @@ def test_a_file_that_cannot_be_run_is_one_line_and_exit_status_2(name: str, cont
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert expected in lines[0] and lines[0].startswith("error: "), lines[0]
+
+
+#: Files of the Node host's ``test/scenarios/bad/`` refused for one step's
+#: field (serde's words in the Rust host), the new steps' among them.
+FIELD_REFUSALS = (
+    "assign-without-lock.json",
+    "booking-without-property.json",
+    "days-before-fraction.json",
+    "lock-null.json",
+    "share-door-without-lock.json",
+    "unshare-door-lock-a-number.json",
+    "backup-codes-a-string.json",
+)
+
+
+@pytest.mark.parametrize("name", FIELD_REFUSALS)
+def test_a_bad_step_field_is_refused_with_the_rust_hosts_line(name: str, repo: Path, harness: Path) -> None:
+    folder = repo / "host-harness" / "node" / "test" / "scenarios" / "bad"
+    rust = subprocess.run([str(harness), "scenario", name], cwd=folder, capture_output=True, text=True)
+    python = cli(["scenario", name], folder)
+    assert (rust.returncode, python.returncode) == (2, 2), rust.stderr + python.stderr
+    assert python.stdout == ""
+    assert python.stderr.strip() == rust.stderr.strip()

@@ -1,7 +1,7 @@
 """R22: the Python host passes the same scenario files with the same
-lock-side outcome as the Rust host. Every file of shared/scenarios/ and
-examples/ (and this package's tests/scenarios/: every refusal's sentence, a
-restart, an alert; and the Node host's test/scenarios/, when present) runs through
+lock-side outcome as the Rust host. Every file of the repository's examples/
+(and this package's tests/scenarios/: every refusal's sentence, a restart,
+an alert; and the Node host's test/scenarios/, when present) runs through
 ``host-harness scenario`` and through this package's runner; the reports
 must agree, as the Node host's conformance test compares them:
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -33,20 +32,12 @@ import pytest
 from smartlock_host import Runtime, paths
 from smartlock_host.scenario import Scenario, run_scenario
 
-from support import in_ci
-
-
-def _shared_dir() -> Path:
-    root = paths.repo_root()
-    assert root is not None
-    return Path(os.environ.get("SMARTLOCK_SHARED_DIR") or root.parent / "shared")
-
 
 def scenario_files() -> List[Path]:
+    """The scenario files, from the repository alone (a clone is enough)."""
     root = paths.repo_root()
     assert root is not None
     folders = [
-        (_shared_dir() / "scenarios", True),
         (root / "examples", True),
         (root / "host-harness" / "node" / "test" / "scenarios", False),
         (Path(__file__).parent / "scenarios", True),
@@ -55,9 +46,7 @@ def scenario_files() -> List[Path]:
     files: List[Path] = []
     for folder, required in folders:
         if not folder.is_dir():
-            # Only the shared folder may be absent (a checkout without
-            # ../shared), and never in CI: a run without it proves less.
-            if required and (folder != _shared_dir() / "scenarios" or in_ci()):
+            if required:
                 raise AssertionError(f"the scenario folder {folder} is missing: the conformance tests need it")
             continue
         for path in sorted(folder.glob("*.json")):

@@ -6,7 +6,6 @@ imports anything more is refused."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator, Tuple
 
@@ -36,6 +35,8 @@ from smartlock_host.errors import InstantiateError
 from smartlock_host.runtime import _IMPORTS
 from smartlock_host.scenario import StubProcess, parse_instant, report_events, stub_routes
 
+from support import stub_world
+
 START = "2026-06-01T08:00:00Z"
 WORLD = {
     "start": START,
@@ -52,9 +53,7 @@ WORLD = {
 
 @pytest.fixture(scope="module")
 def stub(harness: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StubProcess]:
-    config = tmp_path_factory.mktemp("world") / "world.json"
-    config.write_text(json.dumps(WORLD))
-    with StubProcess(config, binary=harness, forward_stderr=False) as process:
+    with stub_world(harness, tmp_path_factory.mktemp("world"), WORLD) as process:
         yield process
 
 
@@ -200,7 +199,7 @@ def test_a_code_event_is_recorded_once_per_id_and_a_storage_failure_is_the_repor
 
     def event(id: str) -> object:
         return contract.record(
-            id=id, at=100, kind="on-lock", booking_id="b1", property_id=None, brand="nuki", lock_id="L1", at_risk=None, detail="On the lock."
+            id=id, at=100, kind="on-lock", booking_id="b1", property_id=None, brand="nuki", lock_id="L1", door=None, at_risk=None, detail="On the lock."
         )
 
     class FakeCall:

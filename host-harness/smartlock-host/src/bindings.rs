@@ -18,8 +18,8 @@ pub mod generated {
 /// The contract's types, as the host's callers name them.
 pub mod api {
     pub use super::generated::exports::pms::smartlock::admin::{
-        Account, Assignment, BrandInfo, CodeState, CodeStatus, Credential, CredentialField, LockInfo, RemotePath,
-        Settings, Window,
+        Account, Assignment, BrandInfo, CodeState, CodeStatus, Credential, CredentialField, DoorCode, FallbackCode,
+        LockInfo, RemotePath, Settings, SharedDoor, Window,
     };
     pub use super::generated::exports::pms::smartlock::events::TickSummary;
     pub use super::generated::pms::smartlock::code_events::{CodeEvent, EventKind};

@@ -644,6 +644,27 @@ impl TenantHandle {
         self.call("assign", |p, s| p.pms_smartlock_admin().call_assign(s, property_id, &brand, lock_id, settings))
     }
 
+    /// Dashboard: adds a shared door (a building entrance, a gate) to a
+    /// property (R26): its bookings also get a code on that lock, which may
+    /// be of another brand than the property's own. At most 4 per property;
+    /// adding a door the property has already changes nothing.
+    pub fn share_door(&self, property_id: &str, brand: &str, lock_id: &str) -> CallResult<api::SharedDoor> {
+        let brand = brand.to_owned();
+        self.call("share-door", |p, s| p.pms_smartlock_admin().call_share_door(s, property_id, &brand, lock_id))
+    }
+
+    /// Dashboard: removes a shared door from a property; codes whose window
+    /// has not started are deleted, a guest mid-stay keeps theirs (R17).
+    pub fn unshare_door(&self, property_id: &str, brand: &str, lock_id: &str) -> CallResult<()> {
+        let brand = brand.to_owned();
+        self.call("unshare-door", |p, s| p.pms_smartlock_admin().call_unshare_door(s, property_id, &brand, lock_id))
+    }
+
+    /// Dashboard: the property's shared doors, in the order they were added.
+    pub fn shared_doors(&self, property_id: &str) -> CallResult<Vec<api::SharedDoor>> {
+        self.call("shared-doors", |p, s| p.pms_smartlock_admin().call_shared_doors(s, property_id))
+    }
+
     /// Dashboard: removes the property's lock (R17); its bookings' codes
     /// are cleaned up on later ticks.
     pub fn unassign(&self, property_id: &str) -> CallResult<()> {

@@ -20,7 +20,7 @@ use crate::template;
 use super::host::{Host, TenantEntry};
 use super::json::{
     account_json, answer, assignment_json, brand_json, call_error, check_id, lock_json, parse_brand, plugin_error,
-    status_json, utc, ApiError, Body,
+    shared_door_json, status_json, utc, ApiError, Body,
 };
 use super::keys::{self, Caller};
 use super::records::{BookingRecord, PropertyRecord};
@@ -265,6 +265,18 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
             host.touched(t.handle.id());
             Reply::no_content()
         }
+        ("GET", ["properties", p, "doors"]) => {
+            let doors = answer(t.handle.shared_doors(p))?;
+            Reply::ok(json!({"property_id": p, "doors": doors.iter().map(shared_door_json).collect::<Vec<_>>()}))
+        }
+        ("POST", ["properties", p, "doors"]) => share_door(host, &t, p, &body()?),
+        ("DELETE", ["properties", p, "doors", provider, lock_id]) => {
+            let brand = parse_brand(&host.runtime, "provider", provider)?;
+            check_id("lock_id", lock_id)?;
+            answer(t.handle.unshare_door(p, &brand.id, lock_id))?;
+            host.touched(t.handle.id());
+            Reply::no_content()
+        }
         ("GET", ["bookings", b]) => get_booking(&t, b),
         ("PUT", ["bookings", b]) => put_booking(host, &t, b, &body()?),
         ("POST", ["bookings", b, "cancel"]) => cancel_booking(host, &t, b, &Body::parse(&req.body, true)?),
@@ -299,13 +311,28 @@ fn tenant_route(host: &Host, req: &Request, method: &str, tenant_id: &str, rest:
 
 /// The plugin's e-mail dedup key of a booking's alert (R12): `alert/{booking}`.
 const ALERT_KEY_PREFIX: &str = "alert/";
+/// What follows the booking id in the dedup key of the alert about one of
+/// its shared doors (R26): `alert/{booking}%1Fdoor%1F...`, the plugin's
+/// record id of that door's code, percent-escaped as a whole (a booking id
+/// never holds the unit separator `%1F` stands for).
+const DOOR_ALERT_MARK: &str = "%1Fdoor%1F";
+
+/// The booking an alert's dedup key (after `alert/`) is about.
+fn alert_booking(key: &str) -> String {
+    match key.split_once(DOOR_ALERT_MARK) {
+        Some((escaped, _)) => percent_encoding::percent_decode_str(escaped).decode_utf8_lossy().into_owned(),
+        None => key.to_string(),
+    }
+}
 
 /// One outbox entry; an alert names its booking (`kind` `"alert"`,
-/// `booking_id`), any other e-mail has `kind` `"other"`.
+/// `booking_id`), whether it is about the booking's own lock or one of its
+/// shared doors; any other e-mail has `kind` `"other"`.
 fn email_json(e: &crate::imports::Email) -> Value {
     let mut value = json!({"at": utc(e.at), "subject": e.subject, "body": e.body});
     match e.dedup_key.strip_prefix(ALERT_KEY_PREFIX) {
-        Some(booking) => {
+        Some(key) => {
+            let booking = alert_booking(key);
             value["kind"] = json!("alert");
             value["booking_id"] = json!(booking);
         }
@@ -344,20 +371,21 @@ fn events(host: &Host, req: &Request, tenant_id: &str) -> Result<Reply, ApiError
     Reply::ok(webhooks::feed(host, tenant_id, after, limit)?)
 }
 
-/// The property's record, its assignment and its bookings with their code
-/// status, read on one plugin instance.
+/// The property's record, its assignment, its shared doors and its bookings
+/// with their code status, read on one plugin instance.
 fn property_json(t: &TenantEntry, property: &PropertyRecord) -> Result<Value, ApiError> {
     let bookings = t.records.bookings_of(&property.id).map_err(ApiError::storage)?;
-    let (assignment, statuses) = t
+    let (assignment, doors, statuses) = t
         .handle
         .with_instance(|plugin, store| {
             let admin = plugin.pms_smartlock_admin();
             let assignment = admin.call_get_assignment(&mut *store, &property.id)?;
+            let doors = admin.call_shared_doors(&mut *store, &property.id)?;
             let mut statuses = Vec::with_capacity(bookings.len());
             for b in &bookings {
                 statuses.push(admin.call_booking_status(&mut *store, &b.id)?);
             }
-            Ok((assignment, statuses))
+            Ok((assignment, doors, statuses))
         })
         .map_err(call_error)?;
     let mut value = property.to_json();
@@ -366,6 +394,13 @@ fn property_json(t: &TenantEntry, property: &PropertyRecord) -> Result<Value, Ap
         Err(e) => {
             value["assignment"] = Value::Null;
             value["assignment_error"] = json!(plugin_error(e).message);
+        }
+    }
+    match doors {
+        Ok(doors) => value["doors"] = doors.iter().map(shared_door_json).collect(),
+        Err(e) => {
+            value["doors"] = json!([]);
+            value["doors_error"] = json!(plugin_error(e).message);
         }
     }
     value["bookings"] = bookings
@@ -422,14 +457,29 @@ fn put_property(host: &Host, t: &TenantEntry, id: &str, body: &Body) -> Result<R
 }
 
 fn assign(host: &Host, t: &TenantEntry, property: &str, body: &Body) -> Result<Reply, ApiError> {
-    body.only(&["provider", "lock_id", "days_before", "margin_minutes"])?;
+    body.only(&["provider", "lock_id", "days_before", "margin_minutes", "backup_codes"])?;
     let brand = parse_brand(&host.runtime, "provider", &body.string("provider")?)?;
     let lock_id = body.string("lock_id")?;
-    let days_before = body.opt_int("days_before")?;
-    let margin_minutes = body.opt_int("margin_minutes")?;
-    let a = answer(t.handle.assign(property, &brand.id, &lock_id, days_before, margin_minutes))?;
+    let settings = api::Settings {
+        days_before: body.opt_int("days_before")?,
+        margin_minutes: body.opt_int("margin_minutes")?,
+        backup_codes: body.opt_int("backup_codes")?,
+    };
+    let a = answer(t.handle.assign_with(property, &brand.id, &lock_id, settings))?;
     host.touched(t.handle.id());
     Reply::ok(assignment_json(&a))
+}
+
+/// Adds a shared door to the property (R26); adding one it has already
+/// answers the same door.
+fn share_door(host: &Host, t: &TenantEntry, property: &str, body: &Body) -> Result<Reply, ApiError> {
+    body.only(&["provider", "lock_id"])?;
+    let brand = parse_brand(&host.runtime, "provider", &body.string("provider")?)?;
+    let lock_id = body.string("lock_id")?;
+    check_id("lock_id", &lock_id)?;
+    let door = answer(t.handle.share_door(property, &brand.id, &lock_id))?;
+    host.touched(t.handle.id());
+    Reply::ok(shared_door_json(&door))
 }
 
 /// The booking's record and its code status (`null` when the plugin has none).
@@ -552,7 +602,7 @@ fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<
                 ApiError::new(
                     503,
                     "not_configured",
-                    &format!(
+                    format!(
                         "{} is not set up on this host: its {} comes from the host's configuration",
                         brand.name, field.label
                     ),
@@ -567,4 +617,15 @@ fn connect(host: &Host, t: &TenantEntry, provider: &str, body: &Body) -> Result<
     tracing::info!(tenant = t.handle.id(), provider = %brand.id, "account connected");
     host.touched(t.handle.id());
     Reply::ok(account_json(&account))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_names_its_booking_whether_about_its_own_lock_or_a_shared_door() {
+        assert_eq!(alert_booking("HMX-42/b"), "HMX-42/b");
+        assert_eq!(alert_booking("HMX-42%2Fb%1Fdoor%1Fnuki%1F18205286200"), "HMX-42/b");
+    }
 }

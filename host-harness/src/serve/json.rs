@@ -213,6 +213,7 @@ pub fn assignment_json(a: &api::Assignment) -> Value {
         "remote": remote_json(&a.remote),
         "days_before": a.days_before,
         "margin_minutes": a.margin_minutes,
+        "backup_codes": a.backup_codes,
     })
 }
 
@@ -231,39 +232,76 @@ pub fn code_state_name(s: api::CodeState) -> &'static str {
     }
 }
 
-/// A booking's code status; instants as RFC 3339 UTC, the window also in
-/// the property's local time.
-/// A booking's code status: the one JSON shape of it, for the API and the
-/// scenario reports (SCENARIOS: `status`).
-pub fn status_json(s: &api::CodeStatus) -> Value {
+/// A code window: instants as RFC 3339 UTC, and in the property's local time.
+fn window_json(w: &api::Window) -> Value {
     json!({
+        "start": utc(w.start),
+        "end": utc(w.end),
+        "start_local": w.start_local,
+        "end_local": w.end_local,
+    })
+}
+
+/// The code a guest got instead of their own (R24, R25).
+fn fallback_json(f: &api::FallbackCode) -> Value {
+    json!({
+        "kind": f.kind,
+        "pin": f.pin,
+        "window": window_json(&f.window),
+        "rule": f.rule,
+        "revocable": f.revocable,
+    })
+}
+
+/// A booking's code on one shared door (R26).
+pub fn door_code_json(d: &api::DoorCode) -> Value {
+    json!({
+        "provider": d.brand,
+        "lock": d.lock_id,
+        "door": d.door_name,
+        "state": code_state_name(d.state),
+        "pin": d.pin,
+        "window": d.window.as_ref().map(window_json),
+        "last_error": d.last_error,
+        "next_attempt": d.next_attempt.map(utc),
+        "alert_sent": d.alert_sent,
+        "fallback": d.fallback.as_ref().map(fallback_json),
+    })
+}
+
+/// A booking's code status: the one JSON shape of it, for the API and the
+/// scenario reports (SCENARIOS: `status`). Instants are RFC 3339 UTC, the
+/// window also in the property's local time. `doors` (R26) is there only
+/// when the booking has codes on shared doors, so a booking without any
+/// reads as it always did.
+pub fn status_json(s: &api::CodeStatus) -> Value {
+    let mut v = json!({
         "booking_id": s.booking_id,
         "state": code_state_name(s.state),
         "pin": s.pin,
         "provider": s.brand,
         "lock_id": s.lock_id,
-        "window": s.window.as_ref().map(|w| json!({
-            "start": utc(w.start),
-            "end": utc(w.end),
-            "start_local": w.start_local,
-            "end_local": w.end_local,
-        })),
+        "window": s.window.as_ref().map(window_json),
         "create_at": s.create_at.map(utc),
         "last_error": s.last_error,
         "next_attempt": s.next_attempt.map(utc),
         "alert_sent": s.alert_sent,
-        "fallback": s.fallback.as_ref().map(|f| json!({
-            "kind": f.kind,
-            "pin": f.pin,
-            "window": {
-                "start": utc(f.window.start),
-                "end": utc(f.window.end),
-                "start_local": f.window.start_local,
-                "end_local": f.window.end_local,
-            },
-            "rule": f.rule,
-            "revocable": f.revocable,
-        })),
+        "fallback": s.fallback.as_ref().map(fallback_json),
+    });
+    if !s.doors.is_empty() {
+        v["doors"] = s.doors.iter().map(door_code_json).collect();
+    }
+    v
+}
+
+/// A property's shared door (R26).
+pub fn shared_door_json(d: &api::SharedDoor) -> Value {
+    json!({
+        "property_id": d.property_id,
+        "provider": d.brand,
+        "lock_id": d.lock_id,
+        "lock_name": d.lock_name,
+        "remote": remote_json(&d.remote),
     })
 }
 

@@ -177,7 +177,22 @@ pub enum PinKind {
     Offline,
 }
 
+/// How a spare backup code's access name starts on the lock (R25): `Backup code N`.
+pub const BACKUP_NAME_PREFIX: &str = "Backup code";
+
 impl PinKind {
+    /// The kind of a PIN the plugin set, from its access name: "backup" for
+    /// a spare code of the lock's pool (named `Backup code N`), "code"
+    /// otherwise, so a backup code given to a guest and renamed after them
+    /// reads as that guest's code.
+    pub fn of_access_name(name: &str) -> PinKind {
+        if name.starts_with(BACKUP_NAME_PREFIX) {
+            PinKind::Backup
+        } else {
+            PinKind::Code
+        }
+    }
+
     /// The name in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -202,7 +217,8 @@ pub struct PinRecord {
     pub added_at: i64,
     /// When the bridge deleted it (the delete job's completion).
     pub removed_at: Option<i64>,
-    /// A PIN the plugin set, or an offline code the vendor issued.
+    /// A PIN the plugin set (a guest's code or a spare backup code, told
+    /// apart by the access name), or an offline code the vendor issued.
     pub kind: PinKind,
 }
 
@@ -338,4 +354,19 @@ pub fn rfc3339_utc(secs: i64) -> String {
 /// `2026-03-20T14:30:00+00:00` (the API's own style).
 pub fn rfc3339_offset(secs: i64) -> String {
     DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+#[cfg(test)]
+mod pin_kind_tests {
+    use super::PinKind;
+
+    #[test]
+    fn a_spare_code_is_told_apart_by_its_access_name() {
+        assert_eq!(PinKind::of_access_name("Backup code 1"), PinKind::Backup);
+        assert_eq!(PinKind::of_access_name("Backup code 5"), PinKind::Backup);
+        // Given to a guest and renamed after them: the guest's code.
+        assert_eq!(PinKind::of_access_name("Ana Silva (b1)"), PinKind::Code);
+        assert_eq!(PinKind::of_access_name("Guest (b1)"), PinKind::Code);
+        assert_eq!(PinKind::of_access_name("backup code 1"), PinKind::Code, "as the plugin names it, exactly");
+    }
 }

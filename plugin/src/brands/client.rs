@@ -190,8 +190,13 @@ pub enum Confirmed {
     /// later (a just-in-time device): looked at again at this instant, and a
     /// failure then is treated as the code never having reached the lock (R29).
     Provisional(Option<String>, Instant),
-    /// Not carried out (job failed or expired, write lost): retried hourly.
+    /// Not carried out (job failed, write lost or refused): retried hourly.
     Failed(String),
+    /// Not carried out because the lock, or its link to the cloud, is down
+    /// as the brand reports it: retried hourly like [`Confirmed::Failed`],
+    /// and the lock counts as unreachable (R28). A write refused for any
+    /// other reason is `Failed` and says nothing of the lock's health.
+    Unreachable(String),
     /// Not carried out because the PIN is already on the lock: a new PIN at once.
     PinTaken(String),
 }

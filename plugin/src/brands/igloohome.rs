@@ -371,7 +371,13 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
                     "the bridge did not put the code on the lock ({}, job status {s})",
                     crate::text::clip_to(msg, 160)
                 );
-                Ok(if is_pin_taken(msg) { Confirmed::PinTaken(reason) } else { Confirmed::Failed(reason) })
+                Ok(if is_pin_taken(msg) {
+                    Confirmed::PinTaken(reason)
+                } else if is_link_down(msg) {
+                    Confirmed::Unreachable(reason)
+                } else {
+                    Confirmed::Failed(reason)
+                })
             }
             (Some(true), None) => Err(malformed("completed job without a jobStatus")),
             (None, None) => Err(malformed("job status without `completed`")),
@@ -493,6 +499,14 @@ fn is_pin_taken(reason: &str) -> bool {
     reason.contains("pin") && (reason.contains("already exists") || reason.contains("duplicate"))
 }
 
+/// A failed job that says the bridge (the lock's link) was down: it went
+/// offline, or the job expired unpicked, which is how an offline bridge
+/// shows. A job without a message failed or expired: counted as down too.
+fn is_link_down(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("offline") || reason.contains("expired")
+}
+
 fn unavailable(detail: impl Into<String>) -> VendorError {
     VendorError::Unavailable { brand: NAME, detail: detail.into() }
 }
@@ -598,4 +612,19 @@ fn jwt_claim(jwt: &str, claim: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     v.get(claim).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R28: a job that expired or whose bridge went offline says the link
+    /// was down; a lock that refused the PIN does not.
+    #[test]
+    fn r28_a_failed_job_says_the_link_was_down_only_when_it_was() {
+        assert!(is_link_down("job expired: the bridge did not pick it up in time"));
+        assert!(is_link_down("bridge went offline while carrying out the job"));
+        assert!(!is_link_down("the lock has no free PIN slot"));
+        assert!(is_pin_taken("pin already exists on the lock") && !is_link_down("pin already exists on the lock"));
+    }
 }

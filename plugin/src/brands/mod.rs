@@ -14,6 +14,7 @@
 
 mod client;
 mod descriptor;
+pub(crate) mod legacy;
 mod tokens;
 
 pub mod igloohome;

@@ -231,9 +231,13 @@ impl<'h, H: Host + ?Sized> Client<'h, H> {
         }
     }
 
-    /// [`Self::unreachable`], else `fallback`.
-    fn failure_reason(&mut self, lock_id: &str, tail: &str, fallback: &str) -> String {
-        self.unreachable(lock_id, tail).unwrap_or_else(|| fallback.to_string())
+    /// A write that did not happen: the lock unreachable where its state
+    /// says so ([`Self::unreachable`]), else failed for `fallback`.
+    fn failure(&mut self, lock_id: &str, tail: &str, fallback: &str) -> Confirmed {
+        match self.unreachable(lock_id, tail) {
+            Some(reason) => Confirmed::Unreachable(reason),
+            None => Confirmed::Failed(fallback.to_string()),
+        }
     }
 
     fn put_code(&mut self, code: &CodeSpec) -> Result<Submitted, VendorError> {
@@ -344,19 +348,18 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
                 let Some(auth) = pick(&list, pin, prefer) else {
                     // Listed with the new values as soon as it was accepted:
                     // gone now means the server dropped the write.
-                    let reason = match op {
-                        Op::Create => self.failure_reason(
+                    return Ok(match op {
+                        Op::Create => self.failure(
                             code.lock_id,
                             "the code did not reach it",
                             "the Nuki lock did not take the code (was it offline for a while?)",
                         ),
-                        _ => self.failure_reason(
+                        _ => self.failure(
                             code.lock_id,
                             "the code did not reach it",
                             "the code is no longer on the Nuki lock",
                         ),
-                    };
-                    return Ok(Confirmed::Failed(reason));
+                    });
                 };
                 if auth.pending {
                     return Ok(Confirmed::Pending);
@@ -366,11 +369,11 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
                 }
                 match op {
                     // The server shows the old values again: the move was lost.
-                    Op::Update => Ok(Confirmed::Failed(self.failure_reason(
+                    Op::Update => Ok(self.failure(
                         code.lock_id,
                         "the new dates did not reach it",
                         "the Nuki lock did not take the new dates of the code (was it offline for a while?)",
-                    ))),
+                    )),
                     // Listed with our PIN but not as we asked (changed by
                     // hand?): the lifecycle's lost-job timeout resolves it.
                     _ => Ok(Confirmed::Pending),
@@ -389,7 +392,7 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
                 // server copy keeps until a sync, or a delete an offline
                 // lock never got.
                 if let Some(reason) = self.unreachable(code.lock_id, "the code is still on it") {
-                    return Ok(Confirmed::Failed(reason));
+                    return Ok(Confirmed::Unreachable(reason));
                 }
                 let resp = self.send(Method::Post, &format!("/smartlock/{}/sync", segment(code.lock_id)), None)?;
                 check_status(&resp)?;

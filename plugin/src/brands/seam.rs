@@ -389,7 +389,7 @@ impl<H: Host + ?Sized> Vendor for Client<'_, H> {
             Op::Delete => Ok(match found {
                 None => Confirmed::Done(None),
                 Some(c) => match c.errors.iter().find(|e| e.code == "failed_to_remove_from_device") {
-                    Some(e) => Confirmed::Failed(issue_sentence(e)),
+                    Some(e) => failed(e),
                     None => Confirmed::Pending,
                 },
             }),
@@ -442,7 +442,7 @@ fn judge(c: &AccessCode, device_errors: &[Issue], asked: &CodeSpec, jit: bool, n
     if let Some(e) = c.errors.iter().chain(device_errors).next() {
         return match issue_kind(&e.code) {
             IssueKind::PinClash => Confirmed::PinTaken(issue_sentence(e)),
-            _ => Confirmed::Failed(issue_sentence(e)),
+            _ => failed(e),
         };
     }
     if c.code.as_deref() != Some(asked.pin) || !c.holds_window(asked) {
@@ -845,6 +845,15 @@ fn issue_kind(code: &str) -> IssueKind {
     }
 }
 
+/// A write the issue stopped: the lock unreachable where the issue says the
+/// lock or its link is offline (R28), else failed.
+fn failed(e: &Issue) -> Confirmed {
+    match issue_kind(&e.code) {
+        IssueKind::Offline => Confirmed::Unreachable(issue_sentence(e)),
+        _ => Confirmed::Failed(issue_sentence(e)),
+    }
+}
+
 /// The issue in plain words, its code in parentheses (cut by
 /// [`super::plain`] for the manager, kept for the log).
 fn issue_sentence(e: &Issue) -> String {
@@ -1240,7 +1249,13 @@ mod tests {
         }
         // Errors win over `set`; the device's errors count too.
         let offline = Issue { code: "device_disconnected".into(), message: String::new() };
-        assert!(matches!(judge(&c(json!({"status": "set"})), &[offline], &s, false, before), Confirmed::Failed(_)));
+        assert!(matches!(
+            judge(&c(json!({"status": "set"})), &[offline], &s, false, before),
+            Confirmed::Unreachable(_)
+        ));
+        // R28: a lock that refuses the code is not an unreachable one.
+        let full = c(json!({"errors": [{"error_code": "no_space_for_access_code_on_device", "message": "m"}]}));
+        assert!(matches!(judge(&full, &[], &s, false, before), Confirmed::Failed(_)));
         let clash = c(json!({"errors": [{"error_code": "duplicate_code_on_device", "message": "m"}]}));
         assert!(matches!(judge(&clash, &[], &s, false, before), Confirmed::PinTaken(_)));
         // A move not yet applied: the old window is still listed.

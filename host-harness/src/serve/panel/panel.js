@@ -56,6 +56,7 @@
     properties: [],
     emails: [], // the outbox (alert e-mails), read while some booking's alert was sent
     drawer: null,
+    doorLocks: [], // [{brand, locks}] of every connected brand, for the shared doors' dropdowns
     rendered: new Map(), // property id -> {node, sig}
   };
 
@@ -542,10 +543,16 @@
   }
 
   async function connectedView(b, acct, flash) {
-    const [locks, props] = await Promise.all([
+    const others = (state.brands || []).filter((x) => x.id !== b.id && state.accounts && state.accounts[x.id]);
+    const [locks, props, ...otherLocks] = await Promise.all([
       call('GET', `/accounts/${enc(b.id)}/locks`).then((d) => d.locks, (e) => e),
       call('GET', '/properties').then((d) => d.properties, (e) => e),
+      ...others.map((x) => call('GET', `/accounts/${enc(x.id)}/locks`).then((d) => d.locks, () => [])),
     ]);
+    // Shared doors may be of any connected brand: their dropdowns list every brand's locks, in the brands' order.
+    const byBrand = new Map(others.map((x, i) => [x.id, otherLocks[i]]));
+    byBrand.set(b.id, locks instanceof Error ? [] : locks);
+    state.doorLocks = (state.brands || []).filter((x) => byBrand.has(x.id)).map((x) => ({ brand: x, locks: byBrand.get(x.id) }));
     const view = el('div', {},
       flash ? el('p', { class: flash.kind, role: 'status' }, flash.text) : null,
       accountRow(b, acct),
@@ -582,6 +589,10 @@
     filter.addEventListener('input', applyFilter);
     applyFilter();
     if (!props.length) view.append(el('p', { class: 'muted' }, 'No properties yet: the PMS adds them through the API.'));
+    else {
+      view.append(el('p', { class: 'help' }, `Under each property, its shared doors: an entrance or gate other properties `
+        + `use too, of any connected brand. Each guest also gets a code there (at most ${MAX_DOORS} per property).`));
+    }
     view.append(filter, count, list);
     return view;
   }
@@ -671,7 +682,111 @@
     }
     if (mine) parts.push(settingsForm(li, b, p, locks, error, ok));
     parts.push(error, ok);
+    const doors = el('div', { class: 'doors' });
+    renderDoors(doors, p);
+    parts.push(doors);
     li.replaceChildren(...parts);
+  }
+
+  // ---- shared doors (R26) -------------------------------------------------
+
+  // A property's shared doors: locks several properties use (an entrance, a
+  // gate), of any connected brand. Each has its own dropdown and a remove
+  // button; at most MAX_DOORS. Every change reloads the property's doors.
+  const MAX_DOORS = 4;
+  const doorValue = (provider, lockId) => JSON.stringify([provider, lockId]);
+
+  // The locks of every connected brand, grouped by brand; `door` (if any) stays
+  // listed even when its brand's list no longer has it.
+  function doorOptions(p, door, placeholder) {
+    const chosen = door ? doorValue(door.provider, door.lock_id) : '';
+    const own = p.assignment ? doorValue(p.assignment.provider, p.assignment.lock_id) : '';
+    const taken = new Set((p.doors || []).map((d) => doorValue(d.provider, d.lock_id)));
+    const options = [el('option', { value: '', disabled: true, selected: !chosen }, placeholder)];
+    let listed = false;
+    for (const g of state.doorLocks) {
+      options.push(el('optgroup', { label: g.brand.name }, g.locks.map((l) => {
+        const value = doorValue(g.brand.id, l.id);
+        listed = listed || value === chosen;
+        const notes = [];
+        if (!l.assignable) notes.push(`needs ${l.needs || 'remote access'}`);
+        if (value === own) notes.push(`${p.name}'s own lock`);
+        else if (value !== chosen && taken.has(value)) notes.push('already a shared door here');
+        return el('option', {
+          value, selected: value === chosen, disabled: value !== chosen && (!l.assignable || value === own || taken.has(value)),
+        }, notes.length ? `${l.name} (${notes.join('; ')})` : l.name);
+      })));
+    }
+    if (door && !listed) {
+      options.push(el('option', { value: chosen, selected: true }, `${door.lock_name} (${brand(door.provider).name})`));
+    }
+    return options;
+  }
+
+  function renderDoors(box, p, flash, problem) {
+    const doors = p.doors || [];
+    // Hidden while empty: a row's own messages stay the only ones until a door changes.
+    const error = el('p', { class: 'error', role: 'alert', id: nextId('door-err'), hidden: !problem }, problem || '');
+    const ok = el('p', { class: 'success', role: 'status', hidden: !flash }, flash || '');
+    const reload = async (message) => {
+      p.doors = (await call('GET', `/properties/${enc(p.id)}/doors`)).doors;
+      renderDoors(box, p, message);
+    };
+    // Runs the API calls of one change; on a refusal shows what is there now, with the reason.
+    const change = async (control, calls, message) => {
+      error.hidden = true;
+      ok.hidden = true;
+      control.disabled = true;
+      try {
+        for (const c of calls) await c();
+        await reload(message);
+        const again = box.querySelector('[data-focus-door]');
+        if (again) again.focus();
+      } catch (e) {
+        try { p.doors = (await call('GET', `/properties/${enc(p.id)}/doors`)).doors; } catch (ignored) { /* keep the rows shown */ }
+        renderDoors(box, p, '', e.message);
+        const again = box.querySelector('select');
+        if (again) again.focus();
+      }
+    };
+    const add = (provider, lockId) => () => call('POST', `/properties/${enc(p.id)}/doors`, { provider, lock_id: lockId });
+    const remove = (d) => () => call('DELETE', `/properties/${enc(p.id)}/doors/${enc(d.provider)}/${enc(d.lock_id)}`);
+    const rows = doors.map((d, i) => {
+      const id = nextId('door');
+      const select = el('select', { id, 'aria-describedby': error.id }, doorOptions(p, d, 'Choose a lock'));
+      select.addEventListener('change', () => {
+        const [provider, lockId] = JSON.parse(select.value);
+        change(select, [add(provider, lockId), remove(d)], `The shared door is now ${select.selectedOptions[0].textContent}.`);
+      });
+      const drop = el('button', { type: 'button', class: 'danger', 'aria-label': `Remove the shared door ${d.lock_name} from ${p.name}` }, 'Remove');
+      drop.addEventListener('click', () => change(drop, [remove(d)], `${d.lock_name} is no longer a shared door of ${p.name}.`));
+      return el('li', { class: 'door', 'data-door': doorValue(d.provider, d.lock_id) },
+        el('label', { for: id }, `Shared door ${i + 1}`), select, drop);
+    });
+    const list = el('ul', { class: 'door-list', 'aria-label': `Shared doors of ${p.name}` }, rows);
+    const full = doors.length >= MAX_DOORS;
+    const addButton = el('button', {
+      type: 'button', class: 'secondary', disabled: full || !state.doorLocks.length, 'data-focus-door': '',
+      'aria-label': `Add a shared door to ${p.name}`,
+    }, 'Add shared door');
+    addButton.addEventListener('click', () => {
+      addButton.hidden = true;
+      const id = nextId('door');
+      const select = el('select', { id, 'aria-describedby': error.id }, doorOptions(p, null, 'Choose the door\'s lock'));
+      const cancel = el('button', { type: 'button', class: 'secondary' }, 'Cancel');
+      const row = el('li', { class: 'door new' }, el('label', { for: id }, 'New shared door'), select, cancel);
+      select.addEventListener('change', () => {
+        const [provider, lockId] = JSON.parse(select.value);
+        change(select, [add(provider, lockId)], `${select.selectedOptions[0].textContent} is a shared door of ${p.name}.`);
+      });
+      cancel.addEventListener('click', () => { row.remove(); addButton.hidden = false; addButton.focus(); });
+      list.append(row);
+      select.focus();
+    });
+    box.replaceChildren(
+      el('div', { class: 'doors-head' }, el('span', { class: 'doors-title' }, 'Shared doors'), addButton,
+        full ? el('span', { class: 'help' }, `${p.name} has ${MAX_DOORS} shared doors, the most it can have.`) : null),
+      list, error, ok);
   }
 
   function settingsForm(li, b, p, locks, error, ok) {
@@ -684,17 +799,24 @@
       type: 'number', name: 'margin_minutes', min: 0, max: 240, step: 1, inputmode: 'numeric', value: a.margin_minutes,
       'aria-describedby': error.id,
     });
+    const backups = el('input', {
+      type: 'number', name: 'backup_codes', min: 0, max: 5, step: 1, inputmode: 'numeric', value: a.backup_codes || 0,
+      'aria-describedby': error.id,
+    });
+    const inputs = [days, margin, backups];
     const remove = el('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${a.lock_name} from ${p.name}` }, 'Remove');
     const save = el('button', { type: 'submit', class: 'secondary' }, 'Save settings');
     const form = el('form', { class: 'settings', novalidate: true, 'aria-label': `Code settings for ${p.name}` },
       el('label', {}, 'Generate codes', days, 'days before arrival'),
       el('label', {}, 'Access margin', margin, 'minutes'),
+      el('label', { title: 'Spare codes kept on the lock for a guest whose own code could not be set in time (0 to 5)' },
+        'Backup codes', backups),
       save, remove);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       error.textContent = '';
       ok.textContent = '';
-      [days, margin].forEach((i) => i.removeAttribute('aria-invalid'));
+      inputs.forEach((i) => i.removeAttribute('aria-invalid'));
       const value = (input, what) => {
         const n = input.value.trim() === '' ? NaN : Number(input.value);
         if (!Number.isInteger(n)) {
@@ -708,14 +830,17 @@
         const body = {
           provider: b.id, lock_id: a.lock_id,
           days_before: value(days, 'days'), margin_minutes: value(margin, 'minutes'),
+          backup_codes: value(backups, 'backup codes'),
         };
         const next = await call('PUT', `/properties/${enc(p.id)}/assignment`, body);
         p.assignment = next;
+        const spare = next.backup_codes
+          ? `, and ${next.backup_codes} backup code${next.backup_codes === 1 ? ' is' : 's are'} kept on the lock` : '';
         renderAssignment(li, b, p, locks,
-          `Saved: codes are generated ${next.days_before} days before arrival, with a ${next.margin_minutes}-minute access margin.`);
+          `Saved: codes are generated ${next.days_before} days before arrival, with a ${next.margin_minutes}-minute access margin${spare}.`);
       } catch (e) {
         error.textContent = e.message;
-        const bad = [days, margin].find((i) => i.name === e.field);
+        const bad = inputs.find((i) => i.name === e.field);
         if (bad) {
           bad.setAttribute('aria-invalid', 'true');
           bad.focus();
@@ -841,7 +966,11 @@
     const stateCell = cell('Code', 'code-state',
       el('span', { class: `state state-${waiting ? 'waiting' : stateName}` }, label),
       c && c.last_error ? el('div', { class: 'last-error' }, `Last error: ${c.last_error}`) : null,
-      c && c.alert_sent ? el('div', { class: 'muted' }, 'Manager alerted') : null);
+      c && c.alert_sent ? el('div', { class: 'muted' }, 'Manager alerted') : null,
+      // Each shared door's code (R26): its own state, and its PIN when it differs.
+      ((c && c.doors) || []).map((d) => el('div', { class: 'door-code' }, `${d.door}: ${STATES[d.state] || d.state}`,
+        d.pin && PIN_SHOWN.has(d.state) && d.pin !== c.pin ? `, PIN ${d.pin}` : '',
+        d.alert_sent ? ' (manager alerted)' : '')));
     const pin = c && c.pin && PIN_SHOWN.has(c.state) ? c.pin : '—';
     const window = c && c.window
       ? `${fmtInstant(c.window.start, p.timezone)} → ${fmtInstant(c.window.end, p.timezone)} (${p.timezone})`
@@ -864,10 +993,12 @@
   function propertyContent(p) {
     const a = p.assignment;
     const lock = a ? `${brand(a.provider).name} lock “${a.lock_name}”` : 'no lock';
+    const doors = (p.doors || []).length
+      ? ` · shared door${p.doors.length === 1 ? '' : 's'} ${p.doors.map((d) => `“${d.lock_name}”`).join(', ')}` : '';
     const summary = el('summary', {},
       el('span', { class: 'prop-name' }, p.name),
       el('span', { class: 'meta' }, ` · ${p.timezone}, `, el('span', { class: 'tz-now', 'data-tz-now': p.timezone }),
-        ` · ${lock} · ${p.bookings.length} booking${p.bookings.length === 1 ? '' : 's'}`));
+        ` · ${lock}${doors} · ${p.bookings.length} booking${p.bookings.length === 1 ? '' : 's'}`));
     if (!p.bookings.length) return [summary, el('p', { class: 'muted' }, 'No bookings.')];
     const table = el('table', { class: 'bookings' },
       el('caption', { class: 'visually-hidden' }, `Bookings of ${p.name}, times in ${p.timezone}`),

@@ -321,6 +321,7 @@ impl State {
                 if current.len() >= MAX_PINS_PER_LOCK {
                     return Err("the lock has no free PIN slot".into());
                 }
+                let kind = PinKind::of_access_name(&access_name);
                 self.pins.push(PinRecord {
                     provider: "igloohome",
                     lock,
@@ -330,7 +331,7 @@ impl State {
                     end,
                     added_at: at,
                     removed_at: None,
-                    kind: PinKind::Code,
+                    kind,
                 });
                 Ok(())
             }

@@ -1298,10 +1298,8 @@ mod over_http {
         assert_eq!((status, one["deviceId"].clone()), (200, json!(L1)));
 
         // Job creation as the client's JSON encoder spells it.
-        let body = format!(
-            "{{\"jobType\": 4, \"jobData\": {{\"accessName\": \"Guest\", \"pin\": \"482913\", \"pinType\": 4, \
-             \"startDate\": \"2026-03-01T10:00:00+01:00\", \"endDate\": \"2026-03-02T10:00:00+01:00\"}}}}"
-        );
+        let body = "{\"jobType\": 4, \"jobData\": {\"accessName\": \"Guest\", \"pin\": \"482913\", \"pinType\": 4, \
+             \"startDate\": \"2026-03-01T10:00:00+01:00\", \"endDate\": \"2026-03-02T10:00:00+01:00\"}}";
         let raw = format!(
             "POST /igloohome/devices/{L1}/jobs/bridges/{B1} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {bearer}\r\n\
              Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\nUser-Agent: Python/3.12 aiohttp/3.11.11\r\n\

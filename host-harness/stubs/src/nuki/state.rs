@@ -546,7 +546,7 @@ impl State {
                     end,
                     added_at: at,
                     removed_at: None,
-                    kind: crate::PinKind::Code,
+                    kind: crate::PinKind::of_access_name(&c.name),
                 });
             }
         }

@@ -354,7 +354,7 @@ impl State {
                             end,
                             added_at: t,
                             removed_at: None,
-                            kind: PinKind::Code,
+                            kind: PinKind::of_access_name(&spec.name),
                         });
                         let c = &mut self.codes[i];
                         c.record = Some(self.pins.len() - 1);

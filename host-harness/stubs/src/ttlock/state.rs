@@ -379,7 +379,7 @@ impl State {
             end: end_ms.div_euclid(1000),
             added_at: self.now,
             removed_at: None,
-            kind: crate::PinKind::Code,
+            kind: crate::PinKind::of_access_name(name),
         });
         self.pins.len() - 1
     }
