@@ -14,10 +14,14 @@ wit_bindgen::generate!({
 use exports::pms::smartlock::{admin, events, messages};
 use pms::smartlock::{clock, code_events, email, http, log, scheduler, storage, types};
 
-use crate::brands::{BrandId, Fields, Remote};
+use std::cell::Cell;
+
+use crate::brands::{BrandId, Fields, Remote, TOKEN_PREFIX};
 use crate::error::PluginError;
 use crate::host::{self as core, Level};
 use crate::model::{BookingFacts, PropertyFacts};
+use crate::notify::OUTBOX_PREFIX;
+use crate::store::DUE_PREFIX;
 use crate::{admin as core_admin, events as core_events, render, tick, wake};
 
 /// The host as seen through the WIT imports.
@@ -62,6 +66,7 @@ impl core::Storage for WitHost {
                 core::Write::Delete(key) => storage::Write::Delete(key),
             })
             .collect();
+        CALL.with(|c| c.saw(&writes));
         storage::apply(&writes).map_err(storage_err)
     }
 
@@ -139,16 +144,71 @@ impl core::Scheduler for WitHost {
     }
 }
 
-/// Passes an export's result through after telling the host when the plugin
-/// next needs a tick (R21); every export that may change the schedule ends here.
+/// What the current export call wrote that matters at its end: whether it
+/// queued code events and whether it touched the due index. Every storage
+/// write passes through [`WitHost`]'s `apply`, which records it here; the
+/// component is single-threaded, so one call owns it.
+#[derive(Default)]
+struct CallWrites {
+    queued_events: Cell<bool>,
+    due_changed: Cell<bool>,
+}
+
+impl CallWrites {
+    fn saw(&self, writes: &[storage::Write]) {
+        for w in writes {
+            let key = match w {
+                storage::Write::Set(e) => e.key.as_str(),
+                storage::Write::Delete(key) => key.as_str(),
+            };
+            if key.starts_with(OUTBOX_PREFIX) && matches!(w, storage::Write::Set(_)) {
+                self.queued_events.set(true);
+            } else if key.starts_with(DUE_PREFIX) {
+                self.due_changed.set(true);
+            } else if key.starts_with(TOKEN_PREFIX) {
+                // Written by another path than the token cache's own save
+                // (which remembers after its write): read it back.
+                crate::brands::forget_tokens();
+            }
+        }
+    }
+}
+
+thread_local! {
+    static CALL: CallWrites = CallWrites::default();
+}
+
+/// The span of one export call: starts with nothing written and no token
+/// known, and forgets the tokens again at its end.
+struct CallScope {
+    _tokens: crate::brands::TokenScope,
+}
+
+fn begin_call() -> CallScope {
+    log_panics();
+    CALL.with(|c| {
+        c.queued_events.set(false);
+        c.due_changed.set(false);
+    });
+    CallScope { _tokens: crate::brands::TokenScope::begin() }
+}
+
+/// Passes an export's result through after handing over the code events it
+/// queued (R27) and, when it changed the due index, telling the host when
+/// the plugin next needs a tick (R21). A call that changed neither makes no
+/// storage call here: the host's last wake-up still stands.
 fn then_wake<T>(result: Result<T, PluginError>) -> Result<T, types::Error> {
-    flush_events();
-    wake::report(&WitHost, None);
+    if CALL.with(|c| c.queued_events.get()) {
+        flush_events();
+    }
+    if CALL.with(|c| c.due_changed.get()) {
+        wake::report(&WitHost, None);
+    }
     result.map_err(to_wit_error)
 }
 
 /// Hands the queued code events to the host (R27); a storage failure
-/// leaves them queued for the next export.
+/// leaves them queued for a later export (at the latest the next tick).
 fn flush_events() {
     if let Err(e) = crate::notify::flush(&WitHost) {
         log::log(log::Level::Warn, &format!("code events stay queued: {e}"));
@@ -322,21 +382,32 @@ struct Component;
 
 impl events::Guest for Component {
     fn on_booking_changed(event: types::BookingEvent) -> Result<(), types::Error> {
-        log_panics();
+        let _call = begin_call();
         then_wake(core_events::on_booking_changed(&WitHost, booking_in(event.booking), property_in(event.property)))
     }
 
     fn on_property_changed(property: types::Property) -> Result<(), types::Error> {
-        log_panics();
+        let _call = begin_call();
         then_wake(core_events::on_property_changed(&WitHost, property_in(property)))
     }
 
     fn on_tick(now: types::Instant) -> Result<events::TickSummary, types::Error> {
-        log_panics();
+        let _call = begin_call();
         let summary = tick::on_tick(&WitHost, now);
+        // Every tick sweeps the queue, whether or not it queued events: it
+        // is the backstop that delivers events an earlier call left queued
+        // (a host that refused one, a trap between the write and the hand-over).
         flush_events();
-        // A tick that stopped at its budget has work due now.
-        wake::report(&WitHost, summary.as_ref().is_ok_and(|s| s.more_due).then_some(now));
+        // Every tick reports its wake-up, changed or not: it restores the
+        // host's entry after a host restart and replaces one in the past. A
+        // tick that stopped at its budget has work due now, and "now" needs
+        // no look at the index.
+        let more_due = summary.as_ref().is_ok_and(|s| s.more_due);
+        if more_due {
+            scheduler::wake_at(Some(now));
+        } else {
+            wake::report(&WitHost, None);
+        }
         summary
             .map(|s| events::TickSummary {
                 processed: s.processed,
@@ -349,19 +420,19 @@ impl events::Guest for Component {
 
 impl messages::Guest for Component {
     fn render_variable(name: String, booking_id: String) -> Option<String> {
-        log_panics();
+        let _call = begin_call();
         render::render_variable(&WitHost, &name, &booking_id)
     }
 }
 
 impl admin::Guest for Component {
     fn brands() -> Vec<admin::BrandInfo> {
-        log_panics();
+        let _call = begin_call();
         BrandId::all().map(brand_info).collect()
     }
 
     fn connect(brand: String, credentials: Vec<admin::Credential>) -> Result<admin::Account, types::Error> {
-        log_panics();
+        let _call = begin_call();
         let brand = brand_in(&brand)?;
         let fields: Fields = credentials.into_iter().map(|c| (c.name, c.value)).collect();
         then_wake(core_admin::connect(&WitHost, brand, fields))
@@ -369,12 +440,12 @@ impl admin::Guest for Component {
     }
 
     fn disconnect(brand: String) -> Result<(), types::Error> {
-        log_panics();
+        let _call = begin_call();
         then_wake(core_admin::disconnect(&WitHost, brand_in(&brand)?))
     }
 
     fn accounts() -> Result<Vec<admin::Account>, types::Error> {
-        log_panics();
+        let _call = begin_call();
         core_admin::accounts(&WitHost)
             .map(|list| {
                 list.into_iter().map(|a| admin::Account { brand: a.provider.id().to_string(), name: a.name }).collect()
@@ -383,7 +454,7 @@ impl admin::Guest for Component {
     }
 
     fn list_locks(brand: String) -> Result<Vec<admin::LockInfo>, types::Error> {
-        log_panics();
+        let _call = begin_call();
         let id = brand_in(&brand)?;
         core_admin::list_locks(&WitHost, id)
             .map(|locks| {
@@ -413,7 +484,7 @@ impl admin::Guest for Component {
         lock_id: String,
         settings: admin::Settings,
     ) -> Result<admin::Assignment, types::Error> {
-        log_panics();
+        let _call = begin_call();
         then_wake(core_admin::assign_with(
             &WitHost,
             &property_id,
@@ -429,34 +500,34 @@ impl admin::Guest for Component {
     }
 
     fn unassign(property_id: String) -> Result<(), types::Error> {
-        log_panics();
+        let _call = begin_call();
         then_wake(core_admin::unassign(&WitHost, &property_id))
     }
 
     fn get_assignment(property_id: String) -> Result<Option<admin::Assignment>, types::Error> {
-        log_panics();
+        let _call = begin_call();
         core_admin::assignment(&WitHost, &property_id).map(|a| a.map(assignment_out)).map_err(to_wit_error)
     }
 
     fn share_door(property_id: String, brand: String, lock_id: String) -> Result<admin::SharedDoor, types::Error> {
-        log_panics();
+        let _call = begin_call();
         then_wake(core_admin::share_door(&WitHost, &property_id, brand_in(&brand)?, &lock_id)).map(shared_door_out)
     }
 
     fn unshare_door(property_id: String, brand: String, lock_id: String) -> Result<(), types::Error> {
-        log_panics();
+        let _call = begin_call();
         then_wake(core_admin::unshare_door(&WitHost, &property_id, brand_in(&brand)?, &lock_id))
     }
 
     fn shared_doors(property_id: String) -> Result<Vec<admin::SharedDoor>, types::Error> {
-        log_panics();
+        let _call = begin_call();
         core_admin::shared_doors(&WitHost, &property_id)
             .map(|doors| doors.into_iter().map(shared_door_out).collect())
             .map_err(to_wit_error)
     }
 
     fn booking_status(booking_id: String) -> Result<admin::CodeStatus, types::Error> {
-        log_panics();
+        let _call = begin_call();
         core_admin::booking_status(&WitHost, &booking_id)
             .map(|s| admin::CodeStatus {
                 booking_id: s.booking_id,

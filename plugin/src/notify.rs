@@ -5,7 +5,8 @@
 //! describes (the store's `save_booking` derives booking events by
 //! comparing the record's state with what it last reported), queued under
 //! `evq/`, and handed to the host's `code-events` import by [`flush`] at the
-//! end of every export; an event leaves the queue only once the host took
+//! end of the export that queued it and of every tick (which also delivers
+//! what an earlier call left queued); an event leaves the queue only once the host took
 //! it. So a crash loses none (at least once), a repeat carries the same id,
 //! and one booking's events keep their order (their keys sort by sequence).
 
@@ -144,7 +145,7 @@ pub fn flush<H: Host + ?Sized>(host: &H) -> Result<(), StorageError> {
                 Ok(event) => {
                     if let Err(e) = host.report(&event) {
                         host.log(Level::Warn, &format!("the host did not take event {}: {e}", event.id));
-                        host.apply(done)?;
+                        drop_taken(host, done)?;
                         return Ok(());
                     }
                 }
@@ -152,9 +153,17 @@ pub fn flush<H: Host + ?Sized>(host: &H) -> Result<(), StorageError> {
             }
             done.push(Write::Delete(key));
         }
-        host.apply(done)?;
+        drop_taken(host, done)?;
         if !full {
             return Ok(());
         }
     }
+}
+
+/// Deletes the events the host took; no storage call when there are none.
+fn drop_taken<H: Host + ?Sized>(host: &H, done: Vec<Write>) -> Result<(), StorageError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    host.apply(done)
 }

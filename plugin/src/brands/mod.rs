@@ -24,7 +24,8 @@ pub mod ttlock;
 
 pub use client::*;
 pub use descriptor::{fields, Brand, BrandId, Connection, CredentialField, Credentials, FieldProblem, Fields};
-pub use tokens::{token_key, CachedToken, TokenCache};
+pub use tokens::{forget_all as forget_tokens, CallScope as TokenScope};
+pub use tokens::{token_key, CachedToken, TokenCache, TOKEN_PREFIX};
 
 use crate::host::Host;
 
