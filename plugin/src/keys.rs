@@ -21,7 +21,10 @@ pub fn unesc(s: &str) -> Option<String> {
 
 /// A write that stores `value` as JSON under `key`.
 pub fn set<T: Serialize>(key: &str, value: &T) -> Result<Write, StorageError> {
-    serde_json::to_vec(value)
-        .map(|bytes| Write::Set(key.to_string(), bytes))
-        .map_err(|e| StorageError::Unavailable(format!("cannot encode {key}: {e}")))
+    encode(key, value).map(|bytes| Write::Set(key.to_string(), bytes))
+}
+
+/// `value` as the JSON stored under `key` (the key names it in the error).
+pub fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(value).map_err(|e| StorageError::Unavailable(format!("cannot encode {key}: {e}")))
 }

@@ -290,12 +290,12 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
 
         rec.indexed = want;
         let key = booking_key(&id);
-        let bytes = match serde_json::to_vec(rec) {
+        let bytes = match crate::keys::encode(&key, rec) {
             Ok(bytes) => bytes,
             Err(e) => {
                 rec.indexed = have;
                 rec.reported = reported;
-                return Err(StorageError::Unavailable(format!("cannot encode {key}: {e}")));
+                return Err(e);
             }
         };
         if writes.is_empty() && rec.stored.holds(&bytes) {
