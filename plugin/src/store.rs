@@ -84,16 +84,23 @@ fn in_flight_key(channel: &str, booking: &str) -> String {
 }
 
 /// Reads a stored record; state written by 0.1 is brought to today's names
-/// first (only when its bytes hold one of 0.1's).
+/// first (only when it does not read as it is and its bytes hold one of
+/// 0.1's).
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StorageError> {
     // Unreadable state is reported, never guessed at.
     let unreadable = |e: serde_json::Error| StorageError::Unavailable(format!("record {key} is unreadable: {e}"));
-    if crate::brands::legacy::needs_upgrade(bytes) {
-        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(unreadable)?;
-        crate::brands::legacy::upgrade(&mut value);
-        return serde_json::from_value(value).map_err(unreadable);
+    // Today's records parse as they are. Only a record that does not (a
+    // required field missing) is looked at for 0.1's names: records written
+    // since 0.2 never pay for the search.
+    match serde_json::from_slice(bytes) {
+        Ok(record) => Ok(record),
+        Err(e) if crate::brands::legacy::needs_upgrade(bytes) => {
+            let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| unreadable(e))?;
+            crate::brands::legacy::upgrade(&mut value);
+            serde_json::from_value(value).map_err(unreadable)
+        }
+        Err(e) => Err(unreadable(e)),
     }
-    serde_json::from_slice(bytes).map_err(unreadable)
 }
 
 /// Typed access to the host storage.

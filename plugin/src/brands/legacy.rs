@@ -6,15 +6,16 @@ use serde_json::{Map, Value};
 
 /// 0.1 named a lock's channel after the legacy brand's link device.
 const OLD_CHANNEL: &str = "bridge_id";
+/// How [`OLD_CHANNEL`] appears as a key in stored JSON.
+const OLD_CHANNEL_QUOTED: &str = "\"bridge_id\"";
 const CHANNEL: &str = "channel";
 /// Only objects describing a lock (an assignment, a code's placement) had it.
 const LOCK_FIELD: &str = "lock_id";
 
-/// Whether raw stored bytes may hold a 0.1 name (a cheap look before any
-/// parsing: records written since never do).
+/// Whether raw stored bytes may hold a 0.1 name. Asked only of a record
+/// that does not read as it is: records written since 0.2 never do.
 pub fn needs_upgrade(raw: &[u8]) -> bool {
-    let needle = format!("\"{OLD_CHANNEL}\"");
-    raw.windows(needle.len()).any(|w| w == needle.as_bytes())
+    memchr::memmem::find(raw, OLD_CHANNEL_QUOTED.as_bytes()).is_some()
 }
 
 /// Renames 0.1's names to today's, at any depth, in place.
