@@ -836,6 +836,7 @@ mod tests {
             days_before: 5,
             margin_minutes: 30,
             pin_rule: None,
+            backup_codes: 0,
         }
     }
 

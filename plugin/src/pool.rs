@@ -109,8 +109,8 @@ fn retire(rec: &mut BookingRecord, now: Instant) {
 /// assignment or the setting changes.
 pub fn sync<H: Host + ?Sized>(host: &H, property_id: &str, now: Instant) -> Result<()> {
     let store = Store::new(host);
-    let wanted = store.extras(property_id)?.backup_codes;
     let assignment = store.connected_assignment(property_id)?;
+    let wanted = assignment.as_ref().map_or(0, |a| a.backup_codes);
     let property = store.property(property_id)?;
     for slot in 1..=*BACKUP_CODES_RANGE.end() {
         let id = backup_record_id(property_id, slot);
@@ -171,13 +171,15 @@ pub fn maintain<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instan
             if rec.on_lock.is_none() && rec.job.is_none() && (!rec.facts.confirmed || now >= t.placement.end) =>
         {
             let store = Store::new(host);
-            let still = store.extras(&property_id)?.backup_codes >= slot;
-            let lock = store.connected_assignment(&property_id)?.filter(|a| a.lock_id == t.placement.lock_id);
+            // The lock still has the slot in its pool.
+            let lock = store
+                .connected_assignment(&property_id)?
+                .filter(|a| a.lock_id == t.placement.lock_id && a.backup_codes >= slot);
             host.log(
                 Level::Info,
                 &format!("backup code {slot} of property {property_id} is back from booking {booking}"),
             );
-            match lock.filter(|_| still) {
+            match lock {
                 Some(a) => {
                     let placement = Placement { start: now, end: now + SPARE_SECS, ..t.placement };
                     let target = spare_target_at(placement, t.timezone, a.lock_name, t.property_name, a.pin_rule);
@@ -215,7 +217,7 @@ pub fn keep_awake<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Inst
 pub fn give<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<()> {
     let Some(t) = rec.target.clone() else { return Ok(()) };
     let store = Store::new(host);
-    let count = store.extras(&rec.facts.property_id)?.backup_codes;
+    let count = store.assignment(&rec.facts.property_id)?.map_or(0, |a| a.backup_codes);
     for slot in 1..=count {
         let Some(mut spare) = store.booking(&backup_record_id(&rec.facts.property_id, slot))? else { continue };
         let free = matches!(spare.role, Role::Backup { given_to: None, .. }) && spare.facts.confirmed;
