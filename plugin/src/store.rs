@@ -209,7 +209,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         let key = booking_key(id);
         let Some(bytes) = self.storage.get(&key)? else { return Ok(None) };
         let mut rec: BookingRecord = decode(&key, &bytes)?;
-        rec.stored = crate::lifecycle::Stored::of(&bytes);
+        rec.stored = crate::lifecycle::Stored::of(bytes);
         Ok(Some(rec))
     }
 
@@ -331,7 +331,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
             // Storage holds exactly this already, indexes included.
             return Ok(());
         }
-        let stored = crate::lifecycle::Stored::of(&bytes);
+        let stored = crate::lifecycle::Stored::of(bytes.clone());
         writes.push(Write::Set(key, bytes));
         self.storage.apply(writes).inspect_err(|_| {
             // The batch did not happen: the record's idea of its indexes
