@@ -218,6 +218,7 @@ fn fill(storage: &dyn KvStore, n: usize) -> anyhow::Result<()> {
         days_before: 5,
         margin_minutes: 30,
         pin_rule: None,
+        backup_codes: 0,
     };
     let credentials =
         igloohome().brand().credentials(credential_fields()).map_err(|e| anyhow::anyhow!("credentials: {e:?}"))?;

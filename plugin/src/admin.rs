@@ -209,8 +209,7 @@ pub fn assign_with<H: Host + ?Sized>(
         }
         (Err(e), Err(_)) => return Err(e),
     };
-    let extras = store.extras(property_id)?;
-    let pool_current = if current.is_some() { extras.backup_codes } else { 0 };
+    let pool_current = current.as_ref().map_or(0, |a| a.backup_codes);
     let backup_codes = model::settle_setting("backup-codes", backup_codes, model::BACKUP_CODES_RANGE, pool_current)?;
     if store.property(property_id)?.is_none() {
         return Err(PluginError::not_found("property-id", property_id));
@@ -236,7 +235,9 @@ pub fn assign_with<H: Host + ?Sized>(
         days_before,
         margin_minutes,
         pin_rule,
+        backup_codes,
     };
+    let extras = store.extras(property_id)?;
     if extras.doors.iter().any(|d| d.is(provider, lock_id)) {
         return Err(PluginError::invalid("lock-id", "is one of the property's shared doors; remove it there first"));
     }
@@ -250,9 +251,7 @@ pub fn assign_with<H: Host + ?Sized>(
         }
         return Err(e);
     }
-    if backup_codes != extras.backup_codes {
-        store.put_extras(property_id, &PropertyExtras { backup_codes, ..extras })?;
-    }
+    store.forget_pool_0_3(property_id, &extras)?;
     crate::pool::sync(host, property_id, host.now())?;
     host.log(Level::Info, &format!("property {property_id}: lock {lock_id} assigned"));
     Ok(assignment)
@@ -265,13 +264,10 @@ pub fn unassign<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<()> {
     if store.assignment(property_id)?.is_none() {
         return Err(PluginError::not_found("property-id", property_id));
     }
+    // The pool goes with the lock (R25).
     store.delete(&store::assignment_key(property_id))?;
     replan_property(host, property_id, host.now())?;
-    // The pool goes with the lock (R25).
-    let extras = store.extras(property_id)?;
-    if extras.backup_codes > 0 {
-        store.put_extras(property_id, &PropertyExtras { backup_codes: 0, ..extras })?;
-    }
+    store.forget_pool_0_3(property_id, &store.extras(property_id)?)?;
     crate::pool::sync(host, property_id, host.now())?;
     host.log(Level::Info, &format!("property {property_id}: lock removed"));
     Ok(())
@@ -285,7 +281,7 @@ pub fn assignment<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<Optio
 /// The size of the property's backup pool (R25; 0 when none).
 pub fn backup_codes<H: Host + ?Sized>(host: &H, property_id: &str) -> Result<u32> {
     model::check_id("property-id", property_id)?;
-    Ok(Store::new(host).extras(property_id)?.backup_codes)
+    Ok(Store::new(host).assignment(property_id)?.map_or(0, |a| a.backup_codes))
 }
 
 /// R26: adds a shared door to the property (at most 4), checked like an

@@ -287,7 +287,6 @@ fn remote_out(r: Remote) -> admin::RemotePath {
 }
 
 fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
-    let backup_codes = core_admin::backup_codes(&WitHost, &a.property_id).unwrap_or(0);
     admin::Assignment {
         remote: remote_out(a.remote()),
         property_id: a.property_id,
@@ -296,7 +295,7 @@ fn assignment_out(a: crate::model::Assignment) -> admin::Assignment {
         lock_name: a.lock_name,
         days_before: a.days_before,
         margin_minutes: a.margin_minutes,
-        backup_codes,
+        backup_codes: a.backup_codes,
     }
 }
 

@@ -13,7 +13,9 @@
 //! shared door (R26) and each slot of the own lock's backup pool (R25) are
 //! records of their own ([`Role::Door`], [`Role::Backup`], with derived
 //! [`BookingRecord::record_id`]s), planned by `events` and `pool` and
-//! carried out by the same [`decide`] and tick.
+//! carried out by the same [`decide`] and tick; a slot's own replanning (a
+//! spare code moved forward, a slot back from its guest) is one of its
+//! decisions ([`Decision::Replan`]).
 //!
 //! Crash safety rests on one rule: a write whose outcome is unknown
 //! (`job_id: None` — saved before the request left, or the request got no
@@ -295,22 +297,20 @@ pub struct BookingRecord {
     pub stored: Stored,
 }
 
-/// A fingerprint of a record's stored bytes. Records compare equal whatever
-/// it is: it says where the record came from, not what it is.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Stored(Option<(u64, usize)>);
+/// The bytes storage holds of a record, as last loaded or saved. Records
+/// compare equal whatever they are: they say where the record came from,
+/// not what it is.
+#[derive(Debug, Clone, Default)]
+pub struct Stored(Option<Vec<u8>>);
 
 impl Stored {
-    pub fn of(bytes: &[u8]) -> Self {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut h);
-        Stored(Some((h.finish(), bytes.len())))
+    pub fn of(bytes: Vec<u8>) -> Self {
+        Stored(Some(bytes))
     }
 
     /// Whether storage already holds exactly these bytes.
     pub fn holds(&self, bytes: &[u8]) -> bool {
-        self.0.is_some() && Stored::of(bytes).0 == self.0
+        self.0.as_deref() == Some(bytes)
     }
 }
 
@@ -320,6 +320,19 @@ impl PartialEq for Stored {
     }
 }
 impl Eq for Stored {}
+
+/// Why a backup pool's slot is planned anew (R25): its target follows from
+/// its own record and the property's assignment, not from a booking's facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolReplan {
+    /// The spare code has less than [`BookingRecord::POOL_ROLL_SECS`] left:
+    /// it is moved forward.
+    MoveForward,
+    /// The code given to a guest is gone from the lock (the stay ended,
+    /// R16, or the booking was cancelled, R15): the slot gets a fresh spare
+    /// code if the pool still has it, else it is retired.
+    BackFromGuest,
+}
 
 /// The next thing to do for a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,6 +350,8 @@ pub enum Decision {
     FallbackNotice,
     /// Look again at a code the brand confirmed ahead of the lock (R29).
     Recheck,
+    /// Plan a backup pool's slot anew before its next step (R25).
+    Replan(PoolReplan),
     /// Nothing to do before this instant (`None`: until something changes).
     Wait(Option<Instant>),
 }
@@ -512,6 +527,26 @@ impl BookingRecord {
         }
     }
 
+    /// What a backup pool's slot needs planned before anything else (R25).
+    pub fn pool_replan(&self, now: Instant) -> Option<PoolReplan> {
+        let Role::Backup { given_to, .. } = &self.role else { return None };
+        let t = &self.target.as_ref()?.placement;
+        match given_to {
+            None if self.facts.confirmed && t.end - now <= Self::POOL_ROLL_SECS => Some(PoolReplan::MoveForward),
+            Some(_) if self.on_lock.is_none() && self.job.is_none() && (!self.facts.confirmed || now >= t.end) => {
+                Some(PoolReplan::BackFromGuest)
+            }
+            _ => None,
+        }
+    }
+
+    /// When the record is looked at next, given that it waits for `wake`: a
+    /// spare backup code also wakes to be moved forward, whatever else it
+    /// waits for (a slot whose creation gave up is made anew then, R25).
+    pub fn wake(&self, wake: Option<Instant>, now: Instant) -> Option<Instant> {
+        earliest([wake, self.pool_roll_at().map(|roll| roll.max(now + 1))])
+    }
+
     /// Backup pool codes never alert (R25): they are nobody's code yet.
     fn alerts(&self) -> bool {
         !matches!(self.role, Role::Backup { .. })
@@ -607,6 +642,11 @@ fn move_or_delete(code: &Code, want: Option<Placement>) -> Decision {
 /// The next step for a record at `now` (pure). The vendor's capabilities
 /// come from the record's own placements.
 pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
+    // A pool's slot is planned by the tick (it reads the property's
+    // assignment), before its next step.
+    if let Some(why) = rec.pool_replan(now) {
+        return Decision::Replan(why);
+    }
     if rec.left_to_expire {
         return Decision::Wait(None);
     }
@@ -836,6 +876,7 @@ mod tests {
             days_before: 5,
             margin_minutes: 30,
             pin_rule: None,
+            backup_codes: 0,
         }
     }
 
@@ -1052,6 +1093,49 @@ mod tests {
             }
             other => panic!("expected a create, got {other:?}"),
         }
+    }
+
+    /// A spare code of slot 1 on L1, confirmed there, valid 30 days from `from`.
+    fn spare(from: Instant) -> BookingRecord {
+        let mut rec = planned(MAR15_0000);
+        rec.role = Role::Backup { property_id: "p1".into(), slot: 1, given_to: None };
+        let t = rec.target.as_mut().unwrap();
+        (t.placement.start, t.placement.end) = (from, from + 30 * 86_400);
+        confirm_on_lock(&mut rec);
+        rec
+    }
+
+    #[test]
+    fn r25_a_slot_is_replanned_before_its_next_step_and_a_spare_wakes_to_move_forward() {
+        let rec = spare(MAR15_0000);
+        let roll = MAR15_0000 + 23 * 86_400;
+        assert_eq!(rec.pool_roll_at(), Some(roll));
+        assert_eq!(decide(&rec, roll - 1), Decision::Wait(Some(roll)));
+        assert_eq!(decide(&rec, roll), Decision::Replan(PoolReplan::MoveForward));
+        // Whatever else it waits for, it wakes then (not for guests).
+        assert_eq!(rec.wake(None, MAR15_0000), Some(roll));
+        assert_eq!(rec.wake(Some(roll + 5), MAR15_0000), Some(roll));
+        assert_eq!(rec.wake(None, roll + 60), Some(roll + 61));
+        assert_eq!(planned(MAR15_0000).wake(None, MAR15_0000), None);
+
+        // Given to a guest: back to the pool once its code is gone, and not
+        // before (its delete comes first).
+        let mut given = spare(MAR15_0000);
+        given.role = Role::Backup { property_id: "p1".into(), slot: 1, given_to: Some("b1".into()) };
+        given.facts.confirmed = false;
+        assert!(matches!(decide(&given, MAR15_0000 + 60), Decision::Submit(JobKind::Delete, _)));
+        given.on_lock = None;
+        assert_eq!(decide(&given, MAR15_0000 + 60), Decision::Replan(PoolReplan::BackFromGuest));
+        assert_eq!(planned(MAR15_0000).pool_replan(MAR22_1130 + 86_400), None, "a guest's record is no slot");
+    }
+
+    #[test]
+    fn a_save_is_skipped_only_for_the_very_bytes_storage_holds() {
+        let held = Stored::of(br#"{"pin":"482913"}"#.to_vec());
+        assert!(held.holds(br#"{"pin":"482913"}"#));
+        assert!(!held.holds(br#"{"pin":"482914"}"#), "same length, other bytes");
+        assert!(!held.holds(br#"{"pin":"48291"}"#));
+        assert!(!Stored::default().holds(b""), "a record never loaded or saved is always written");
     }
 
     #[test]

@@ -96,6 +96,12 @@ pub struct Assignment {
     /// The lock's own PIN rule where its brand reports one per lock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_rule: Option<PinRule>,
+    /// R25: spare codes kept on the lock, 0..=5. Always stored: a record
+    /// without it was written by 0.3.0, which kept the size in the
+    /// property's extras ([`PropertyExtras::backup_codes_0_3`]), and
+    /// [`crate::store::Store::assignment`] reads it there.
+    #[serde(default)]
+    pub backup_codes: u32,
 }
 
 impl Assignment {
@@ -142,6 +148,8 @@ impl SharedDoor {
             days_before,
             margin_minutes,
             pin_rule: self.pin_rule.clone(),
+            // The pool is the own lock's (R25).
+            backup_codes: 0,
         }
     }
 
@@ -156,19 +164,27 @@ pub const MAX_SHARED_DOORS: usize = 4;
 pub const BACKUP_CODES_RANGE: std::ops::RangeInclusive<u32> = 0..=5;
 
 /// What a property has besides its own lock, in one small record read once
-/// per planning: its shared doors in the order they were added (R26) and
-/// the size of its own lock's backup pool (R25). Absent = none of either.
+/// per planning: its shared doors in the order they were added (R26).
+/// Absent = none.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PropertyExtras {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub doors: Vec<SharedDoor>,
-    #[serde(default)]
-    pub backup_codes: u32,
+    /// The own lock's backup pool size (R25) where 0.3.0 kept it. It is the
+    /// [`Assignment::backup_codes`] of an assignment stored by 0.3.0 (which
+    /// lacks that field), kept here unchanged until that assignment is saved
+    /// again; nothing else reads or sets it.
+    #[serde(default, rename = "backup_codes", skip_serializing_if = "is_zero")]
+    pub backup_codes_0_3: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl PropertyExtras {
     pub fn is_empty(&self) -> bool {
-        self.doors.is_empty() && self.backup_codes == 0
+        self.doors.is_empty() && self.backup_codes_0_3 == 0
     }
 }
 

@@ -9,12 +9,13 @@
 //!
 //! A slot is a [`BookingRecord`] of role [`Role::Backup`]: the lifecycle and
 //! the tick carry out its writes like any code's; this module only sets
-//! what each slot wants.
+//! what each slot wants, when the pool changes ([`sync`]), when a slot's
+//! own decision says so ([`replan`]) and when a guest gets or keeps one.
 
 use crate::alert::BACKUP;
 use crate::error::Result;
 use crate::host::{Host, Level, Storage};
-use crate::lifecycle::{backup_record_id, BookingRecord, Fallback, Placement, Role, Target};
+use crate::lifecycle::{backup_record_id, BookingRecord, Fallback, Placement, PoolReplan, Role, Target};
 use crate::model::{Assignment, BookingFacts, PropertyFacts, BACKUP_CODES_RANGE};
 use crate::schedule::{Instant, Plan};
 use crate::store::Store;
@@ -109,8 +110,8 @@ fn retire(rec: &mut BookingRecord, now: Instant) {
 /// assignment or the setting changes.
 pub fn sync<H: Host + ?Sized>(host: &H, property_id: &str, now: Instant) -> Result<()> {
     let store = Store::new(host);
-    let wanted = store.extras(property_id)?.backup_codes;
     let assignment = store.connected_assignment(property_id)?;
+    let wanted = assignment.as_ref().map_or(0, |a| a.backup_codes);
     let property = store.property(property_id)?;
     for slot in 1..=*BACKUP_CODES_RANGE.end() {
         let id = backup_record_id(property_id, slot);
@@ -148,36 +149,34 @@ pub fn sync<H: Host + ?Sized>(host: &H, property_id: &str, now: Instant) -> Resu
     Ok(())
 }
 
-/// Before a slot's next step (the tick): a spare code with less than 7
-/// days left is moved forward 30 days; a code that was given to a guest
-/// and is gone from the lock (the stay ended, R16, or the booking was
-/// cancelled, R15) is replaced by a fresh spare one, if the pool still has
-/// the slot.
-/// Returns whether it changed the slot.
-pub fn maintain<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<bool> {
-    let Role::Backup { property_id, slot, given_to } = rec.role.clone() else { return Ok(false) };
-    let Some(t) = rec.target.clone() else { return Ok(false) };
-    match given_to {
-        None if rec.facts.confirmed && t.placement.end - now <= BookingRecord::POOL_ROLL_SECS => {
+/// Carries out a slot's [`Decision::Replan`](crate::lifecycle::Decision):
+/// a spare code with less than 7 days left is moved forward 30 days; a
+/// slot whose guest's code is gone from the lock gets a fresh spare code if
+/// the property's lock still has the slot in its pool, else it is retired.
+/// Nothing is written: the change rides with the slot's next save.
+pub fn replan<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, why: PoolReplan, now: Instant) -> Result<()> {
+    let Role::Backup { property_id, slot, given_to } = rec.role.clone() else { return Ok(()) };
+    let Some(t) = rec.target.clone() else { return Ok(()) };
+    match why {
+        PoolReplan::MoveForward => {
             let placement = Placement { start: now, end: now + SPARE_SECS, ..t.placement };
             let target = spare_target_at(placement, t.timezone, t.lock_name, t.property_name, t.pin_rule);
             rec.target = Some(target);
             rec.eligible_at = Some(now);
             rec.retry_at = None;
             rec.attempts_failed = 0;
-            Ok(true)
         }
-        Some(booking)
-            if rec.on_lock.is_none() && rec.job.is_none() && (!rec.facts.confirmed || now >= t.placement.end) =>
-        {
-            let store = Store::new(host);
-            let still = store.extras(&property_id)?.backup_codes >= slot;
-            let lock = store.connected_assignment(&property_id)?.filter(|a| a.lock_id == t.placement.lock_id);
+        PoolReplan::BackFromGuest => {
+            // The lock still has the slot in its pool.
+            let lock = Store::new(host)
+                .connected_assignment(&property_id)?
+                .filter(|a| a.lock_id == t.placement.lock_id && a.backup_codes >= slot);
+            let booking = given_to.unwrap_or_default();
             host.log(
                 Level::Info,
                 &format!("backup code {slot} of property {property_id} is back from booking {booking}"),
             );
-            match lock.filter(|_| still) {
+            match lock {
                 Some(a) => {
                     let placement = Placement { start: now, end: now + SPARE_SECS, ..t.placement };
                     let target = spare_target_at(placement, t.timezone, a.lock_name, t.property_name, a.pin_rule);
@@ -188,21 +187,7 @@ pub fn maintain<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instan
                     retire(rec, now);
                 }
             }
-            Ok(true)
         }
-        _ => Ok(false),
-    }
-}
-
-/// After a slot's steps: a spare code is looked at again when it is to be
-/// moved forward, whatever else it waits for (a slot whose creation gave up
-/// is made anew then).
-pub fn keep_awake<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<()> {
-    let Some(roll) = rec.pool_roll_at() else { return Ok(()) };
-    let roll = roll.max(now + 1);
-    if rec.next_due.is_none_or(|due| due > roll) {
-        rec.next_due = Some(roll);
-        Store::new(host).save_booking(rec, host.now(), Vec::new())?;
     }
     Ok(())
 }
@@ -215,7 +200,7 @@ pub fn keep_awake<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Inst
 pub fn give<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, now: Instant) -> Result<()> {
     let Some(t) = rec.target.clone() else { return Ok(()) };
     let store = Store::new(host);
-    let count = store.extras(&rec.facts.property_id)?.backup_codes;
+    let count = store.assignment(&rec.facts.property_id)?.map_or(0, |a| a.backup_codes);
     for slot in 1..=count {
         let Some(mut spare) = store.booking(&backup_record_id(&rec.facts.property_id, slot))? else { continue };
         let free = matches!(spare.role, Role::Backup { given_to: None, .. }) && spare.facts.confirmed;
@@ -294,7 +279,7 @@ pub fn follow<S: Storage + ?Sized>(
     if !spare.facts.confirmed {
         // A cancelled booking's backup code goes at once (R15), as does one
         // of a booking moved to another property; the slot comes back to
-        // the pool once it is gone ([`maintain`]).
+        // the pool once it is gone ([`replan`]).
         if before.facts.confirmed {
             spare.retry_at = None;
             spare.next_due = Some(now);

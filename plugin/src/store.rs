@@ -9,8 +9,8 @@
 //! | `acct/{brand}`              | [`Connection`] (credentials)           |
 //! | `token/{brand}`             | the brand's cached access token        |
 //! | `prop/{property}`           | [`PropertyFacts`]                      |
-//! | `asg/{property}`            | [`Assignment`]                         |
-//! | `px/{property}`             | [`PropertyExtras`]: shared doors, backup pool size |
+//! | `asg/{property}`            | [`Assignment`] (backup pool size included) |
+//! | `px/{property}`             | [`PropertyExtras`]: shared doors (and 0.3.0's pool size) |
 //! | `bk/{record}`               | [`BookingRecord`] (see below)          |
 //! | `pb/{property}/{booking}`   | index: the property's bookings        |
 //! | `due/{t:012}/{booking}`     | index: when a booking next needs work  |
@@ -103,6 +103,16 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StorageErro
     }
 }
 
+/// Whether a stored assignment names its backup pool size (0.3.0's did
+/// not: it kept the size in the property's extras).
+fn names_pool(key: &str, bytes: &[u8]) -> Result<bool, StorageError> {
+    #[derive(serde::Deserialize)]
+    struct Pool {
+        backup_codes: Option<serde::de::IgnoredAny>,
+    }
+    decode::<Pool>(key, bytes).map(|p| p.backup_codes.is_some())
+}
+
 /// Typed access to the host storage.
 pub struct Store<'h, S: Storage + ?Sized> {
     storage: &'h S,
@@ -140,8 +150,27 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         self.get(&property_key(id))
     }
 
+    /// The property's assignment. One stored by 0.3.0 lacks its backup
+    /// pool size, which is then read from the property's extras, where
+    /// 0.3.0 kept it; the next save of the assignment stores it in the
+    /// assignment ([`Store::forget_pool_0_3`] then clears the old place).
     pub fn assignment(&self, property: &str) -> Result<Option<Assignment>, StorageError> {
-        self.get(&assignment_key(property))
+        let key = assignment_key(property);
+        let Some(bytes) = self.storage.get(&key)? else { return Ok(None) };
+        let mut a: Assignment = decode(&key, &bytes)?;
+        if a.backup_codes == 0 && !names_pool(&key, &bytes)? {
+            a.backup_codes = self.extras(property)?.backup_codes_0_3;
+        }
+        Ok(Some(a))
+    }
+
+    /// Once the assignment holds the pool size (or is gone with its pool),
+    /// the size 0.3.0 kept in the property's extras goes (`extras` as read).
+    pub fn forget_pool_0_3(&self, property: &str, extras: &PropertyExtras) -> Result<(), StorageError> {
+        if extras.backup_codes_0_3 == 0 {
+            return Ok(());
+        }
+        self.put_extras(property, &PropertyExtras { backup_codes_0_3: 0, ..extras.clone() })
     }
 
     /// The property's assignment while its vendor is connected (a code can
@@ -153,7 +182,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         }
     }
 
-    /// The property's shared doors and backup pool size (none when absent).
+    /// The property's shared doors (none when absent).
     pub fn extras(&self, property: &str) -> Result<PropertyExtras, StorageError> {
         Ok(self.get(&extras_key(property))?.unwrap_or_default())
     }
@@ -187,7 +216,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
         let key = booking_key(id);
         let Some(bytes) = self.storage.get(&key)? else { return Ok(None) };
         let mut rec: BookingRecord = decode(&key, &bytes)?;
-        rec.stored = crate::lifecycle::Stored::of(&bytes);
+        rec.stored = crate::lifecycle::Stored::of(bytes);
         Ok(Some(rec))
     }
 
@@ -309,7 +338,7 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
             // Storage holds exactly this already, indexes included.
             return Ok(());
         }
-        let stored = crate::lifecycle::Stored::of(&bytes);
+        let stored = crate::lifecycle::Stored::of(bytes.clone());
         writes.push(Write::Set(key, bytes));
         self.storage.apply(writes).inspect_err(|_| {
             // The batch did not happen: the record's idea of its indexes

@@ -22,8 +22,14 @@ use crate::store::{self, Store, DUE_PREFIX};
 /// next tick (`more_due` tells the host it may call again at once).
 pub const MAX_BOOKINGS_PER_TICK: u32 = 200;
 pub const MAX_REQUESTS_PER_TICK: u32 = 120;
-/// Decisions carried out per booking per tick (e.g. poll, then delete).
+/// Decisions carried out per booking per tick (e.g. poll, then delete);
+/// a backup pool's slot planned anew (R25) gets as many again.
 const MAX_STEPS_PER_BOOKING: usize = 4;
+/// A backup pool's slot is planned anew (moved forward, or back from its
+/// guest, R25) at most this often per tick: before its steps and once they
+/// made it due. Neither is due right after the other, so the bound only
+/// keeps a turn finite.
+const MAX_REPLANS_PER_BOOKING: usize = 2;
 /// Due-index page: small, because an idle tick only needs to see that the
 /// head of the index is in the future.
 const DUE_PAGE: u32 = 16;
@@ -90,14 +96,7 @@ pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> 
                 store.delete(key)?; // stale entry; the record has its own
                 continue;
             }
-            // A backup pool's slot is kept fresh before its next step, and
-            // made anew once its guest's code is gone (R25).
-            crate::pool::maintain(host, &mut rec, now)?;
             advance(host, &mut clients, &mut rec, now)?;
-            if crate::pool::maintain(host, &mut rec, now)? {
-                advance(host, &mut clients, &mut rec, now)?;
-            }
-            crate::pool::keep_awake(host, &mut rec, now)?;
         }
         if !full {
             break;
@@ -121,12 +120,36 @@ fn advance<'a, H: Host + ?Sized>(
     // store something before a request or an e-mail (a submit, a fallback
     // code) save it themselves.
     let mut unsaved = false;
-    for _ in 0..MAX_STEPS_PER_BOOKING {
+    let mut steps = 0;
+    let mut replans = 0;
+    // Once a step says to wait: when. The turn ends then, unless a backup
+    // pool's slot is to be planned anew first (R25).
+    let mut waiting: Option<Instant> = None;
+    let wake = loop {
         let decision = decide(rec, now);
+        if let Decision::Replan(why) = decision {
+            if replans == MAX_REPLANS_PER_BOOKING {
+                break Some(now + 1);
+            }
+            if unsaved {
+                store.save_booking(rec, host.now(), Vec::new())?;
+                unsaved = false;
+            }
+            // The new plan follows from what is stored (a crash before the
+            // next save plans it again): it rides with that save. The slot
+            // then gets a turn of its own.
+            crate::pool::replan(host, rec, why, now)?;
+            (replans, steps, waiting) = (replans + 1, 0, None);
+            continue;
+        }
+        if waiting.is_some() {
+            break waiting;
+        }
+        if steps == MAX_STEPS_PER_BOOKING {
+            break Some(now + 1);
+        }
         if let Decision::Wait(wake) = decision {
-            rec.next_due = wake.map(|w| w.max(now + 1));
-            store.save_booking(rec, host.now(), Vec::new())?;
-            return Ok(());
+            break wake.map(|w| w.max(now + 1));
         }
         if unsaved {
             store.save_booking(rec, host.now(), Vec::new())?;
@@ -137,18 +160,14 @@ fn advance<'a, H: Host + ?Sized>(
             Decision::Submit(_, code) => Some(code.placement.provider),
             // The alert's fallback code comes from the target lock's brand (R24).
             Decision::Alert => rec.target.as_ref().map(|t| t.placement.provider),
-            Decision::FallbackNotice | Decision::Wait(_) => None,
+            Decision::FallbackNotice | Decision::Replan(_) | Decision::Wait(_) => None,
         };
         let client = match provider {
             Some(p) => match clients.get(p) {
                 Some(client) => Some(client),
-                None => {
-                    // Not connected: nothing can be done until a connect
-                    // re-plans the booking.
-                    rec.next_due = None;
-                    store.save_booking(rec, host.now(), Vec::new())?;
-                    return Ok(());
-                }
+                // Not connected: nothing can be done until a connect
+                // re-plans the booking.
+                None => break None,
             },
             None => None,
         };
@@ -159,18 +178,18 @@ fn advance<'a, H: Host + ?Sized>(
             (Decision::Resolve, Some(client)) => resolve(host, client, rec, now)?,
             (Decision::Recheck, Some(client)) => recheck(host, client, rec, now)?,
             (Decision::Submit(kind, code), Some(client)) => submit(host, client, rec, kind, code, now)?,
-            // Unreachable: a wait returned above, every vendor step has a client.
-            (Decision::Wait(_), _) | (_, None) => Step::Wait(now + POLL_SECS),
+            // Unreachable: a wait and a replan are taken above, every vendor
+            // step has a client.
+            (Decision::Wait(_) | Decision::Replan(_), _) | (_, None) => Step::Wait(now + POLL_SECS),
         };
         unsaved = true;
+        steps += 1;
         if let Step::Wait(at) = step {
             // A pending write's next look never passes the eve's alert (R12).
-            rec.next_due = Some(rec.alert_wake(now).map_or(at, |alert| at.min(alert)));
-            store.save_booking(rec, host.now(), Vec::new())?;
-            return Ok(());
+            waiting = Some(rec.alert_wake(now).map_or(at, |alert| at.min(alert)));
         }
-    }
-    rec.next_due = Some(now + 1);
+    };
+    rec.next_due = rec.wake(wake, now);
     store.save_booking(rec, host.now(), Vec::new())?;
     Ok(())
 }

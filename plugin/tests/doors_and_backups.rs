@@ -501,3 +501,82 @@ fn storage_calls_per_booking_stay_within_bounds() {
     assert!(with_property.gets <= 5 && with_property.applies <= 2, "{with_property:?}");
     assert!(property_changed.gets <= 5, "{property_changed:?}");
 }
+
+// ------------------------------------------------------------ 0.3.0's layout
+
+/// Puts the property's state back the way the released 0.3.0 stored it: the
+/// pool size in the property's extras (`px/p1`), none in the assignment.
+fn as_0_3_0(w: &World, pool: u32) {
+    let mut kv = w.host.kv.borrow_mut();
+    let mut asg: serde_json::Value = serde_json::from_slice(&kv["asg/p1"]).unwrap();
+    asg.as_object_mut().unwrap().remove("backup_codes").expect("today's assignment names its pool");
+    kv.insert("asg/p1".into(), serde_json::to_vec(&asg).unwrap());
+    kv.insert("px/p1".into(), format!(r#"{{"backup_codes":{pool}}}"#).into_bytes());
+}
+
+fn stored(w: &World, key: &str) -> Option<serde_json::Value> {
+    w.host.kv.borrow().get(key).map(|b| serde_json::from_slice(b).unwrap())
+}
+
+#[test]
+fn r25_a_pool_size_stored_by_0_3_0_reads_the_same_and_moves_into_the_assignment_when_it_is_saved() {
+    let w = world(T0, 2);
+    w.run(T0 + 600);
+    let spares: Vec<String> = w.live(OWN).iter().map(|p| p.pin.clone()).collect();
+    assert_eq!(spares.len(), 2);
+    as_0_3_0(&w, 2);
+
+    let a = admin::assignment(&w.host, "p1").unwrap().unwrap();
+    assert_eq!((a.backup_codes, admin::backup_codes(&w.host, "p1").unwrap()), (2, 2));
+    // Reading it writes nothing; a door shared meanwhile keeps the old place.
+    w.share(ENTRANCE);
+    let px = stored(&w, "px/p1").unwrap();
+    assert_eq!((px["backup_codes"].as_u64(), px["doors"].as_array().map(Vec::len)), (Some(2), Some(1)), "{px}");
+    assert_eq!(admin::backup_codes(&w.host, "p1").unwrap(), 2);
+
+    // A slot's code still rolls forward and the pool stays whole.
+    w.run(T0 + 24 * DAY);
+    let live: Vec<String> = w.live(OWN).iter().map(|p| p.pin.clone()).collect();
+    assert_eq!(live, spares, "the same two spare codes, moved forward");
+
+    // The next save of the assignment (another setting) holds the size; the
+    // old place forgets it, the doors stay.
+    let settings = Settings { days_before: Some(3), ..Settings::default() };
+    let saved = admin::assign_with(&w.host, "p1", nuki(), OWN, settings).unwrap();
+    assert_eq!(saved.backup_codes, 2);
+    assert_eq!(stored(&w, "asg/p1").unwrap()["backup_codes"], 2);
+    let px = stored(&w, "px/p1").unwrap();
+    assert!(px.get("backup_codes").is_none() && px["doors"].as_array().map(Vec::len) == Some(1), "{px}");
+    w.run(T0 + 24 * DAY + 600);
+    assert_eq!(w.live(OWN).iter().filter(|p| p.access_name.starts_with("Backup code")).count(), 2);
+}
+
+#[test]
+fn r25_a_0_3_0_pool_size_that_cannot_be_read_is_an_error_not_zero() {
+    use smartlock_plugin::host::{Storage, StorageError, Write};
+    use smartlock_plugin::store::Store;
+
+    /// The tenant's storage, with the property's extras unreadable.
+    struct ExtrasDown<'h>(&'h MemoryHost<StubHttp>);
+    impl Storage for ExtrasDown<'_> {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+            if key.starts_with("px/") {
+                return Err(StorageError::Unavailable("the database is down".into()));
+            }
+            self.0.get(key)
+        }
+        fn apply(&self, writes: Vec<Write>) -> Result<(), StorageError> {
+            self.0.apply(writes)
+        }
+        fn list(&self, prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+            self.0.list(prefix, after, limit)
+        }
+    }
+
+    let w = world(T0, 2);
+    let down = ExtrasDown(&w.host);
+    // Today's layout does not need the extras for the pool size.
+    assert_eq!(Store::new(&down).assignment("p1").unwrap().map(|a| a.backup_codes), Some(2));
+    as_0_3_0(&w, 2);
+    assert!(matches!(Store::new(&down).assignment("p1"), Err(StorageError::Unavailable(_))));
+}
