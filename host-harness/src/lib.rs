@@ -33,16 +33,17 @@ pub fn stub_routes(runtime: &Runtime, base: &str) -> anyhow::Result<VendorRoutes
 /// when stderr is a terminal. Does nothing if a subscriber is already
 /// installed.
 pub fn init_tracing() {
-    init_tracing_with(false);
+    init_tracing_with(false, "info");
 }
 
-/// Logging to stderr as [`init_tracing`]; with `simulated`, each line is
-/// stamped with the simulated instant a scenario run is at
-/// ([`simulated_log_clock`]) instead of the wall clock.
-pub fn init_tracing_with(simulated: bool) {
+/// Logging to stderr as [`init_tracing`], with `default` as the filter when
+/// `RUST_LOG` is unset; with `simulated`, each line is stamped with the
+/// simulated instant a scenario run is at ([`simulated_log_clock`]) instead
+/// of the wall clock.
+pub fn init_tracing_with(simulated: bool, default: &str) {
     use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

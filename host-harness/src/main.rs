@@ -180,7 +180,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    host_harness::init_tracing_with(matches!(cli.command, Command::Scenario { .. }));
+    // The benches print figures: the plugin's info lines would be thousands
+    // of terminal writes inside what they time, paid by the wasm side only
+    // (the native side of `native_ratio` keeps its log in memory).
+    let default_log =
+        if matches!(cli.command, Command::Bench { .. } | Command::BenchMultinode { .. }) { "warn" } else { "info" };
+    host_harness::init_tracing_with(matches!(cli.command, Command::Scenario { .. }), default_log);
     let mut config = RuntimeConfig { cache_dir: cli.cache_dir, ..host_harness::default_runtime_config() };
     if let Some(component) = cli.component {
         config.component = component.into();

@@ -93,7 +93,9 @@ pub use imports::{
 };
 #[cfg(feature = "postgres")]
 pub use imports::{Fence, PgDb, PgStore, Turn};
-pub use runtime::{CallError, CallResult, ComponentSource, HostState, Runtime, RuntimeConfig, TenantHandle};
+pub use runtime::{
+    CallError, CallResult, ComponentSource, HostState, Runtime, RuntimeConfig, TenantHandle, KEEP_RESIDENT_DIRTY_PAGES,
+};
 pub use view::{add_to_linker, SmartlockCtx, SmartlockView};
 pub use wake::WakeUps;
 /// The wasmtime this host runs on ([`TenantHandle::with_instance`] hands out its types).

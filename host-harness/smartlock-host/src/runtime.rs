@@ -30,13 +30,15 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap,
-    UpdateDeadline,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 
-use crate::bindings::{api, SmartlockPlugin, SmartlockPluginPre};
+use crate::bindings::generated::exports::pms::smartlock::{admin, events, messages};
+use crate::bindings::generated::SmartlockPluginIndices;
+use crate::bindings::{api, SmartlockPlugin};
 use crate::imports::Tenant;
 use crate::{SmartlockCtx, SmartlockView, WakeUps};
 
@@ -64,12 +66,30 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Epoch period: the granularity of the time limit (default 10 ms).
     pub epoch_tick: Duration,
-    /// Bytes of each pooled linear memory reset with `memset` and kept
-    /// resident between calls, instead of being returned to the kernel
-    /// (default 0: `madvise`). Keeping them trades a copy on every call for
-    /// fewer page faults; which wins depends on the machine (see the README's
-    /// Performance section and `host-harness bench`).
+    /// Bytes of each pooled linear memory kept mapped between calls and
+    /// reset in place, instead of being returned to the kernel with
+    /// `madvise` (and faulted in again, page by page, by the next call).
+    ///
+    /// Default: [`KEEP_RESIDENT_DIRTY_PAGES`] where the kernel reports which
+    /// pages a call wrote (Linux 6.7+, `PAGEMAP_SCAN`), so that only those
+    /// are reset; 0 elsewhere, where keeping memory resident means a
+    /// `memset` of all of it on every call. See the README's Performance
+    /// section and `host-harness bench`, which measures both settings.
     pub keep_resident_bytes: usize,
+}
+
+/// [`RuntimeConfig::keep_resident_bytes`] where only dirtied pages are
+/// reset: more than a call of the bench's lifecycle workload writes (so no
+/// call pays page faults for memory the previous one used), small enough
+/// that 32 idle slots hold at most 256 MiB.
+pub const KEEP_RESIDENT_DIRTY_PAGES: usize = 8 << 20;
+
+fn default_keep_resident() -> usize {
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        KEEP_RESIDENT_DIRTY_PAGES
+    } else {
+        0
+    }
 }
 
 /// Where the plugin component comes from.
@@ -124,7 +144,7 @@ impl RuntimeConfig {
             table_elements: 20_000,
             max_instances: 32,
             epoch_tick: Duration::from_millis(10),
-            keep_resident_bytes: 0,
+            keep_resident_bytes: default_keep_resident(),
         }
     }
 }
@@ -166,7 +186,8 @@ pub struct Runtime {
 struct Inner {
     engine: Engine,
     component: Component,
-    pre: SmartlockPluginPre<HostState>,
+    pre: InstancePre<HostState>,
+    exports: ExportIndices,
     config: RuntimeConfig,
     component_size: usize,
     load_time: Duration,
@@ -233,7 +254,11 @@ fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .table_elements(config.table_elements)
         .max_unused_warm_slots(n)
         .linear_memory_keep_resident(config.keep_resident_bytes)
-        .table_keep_resident(64 << 10);
+        .table_keep_resident(64 << 10)
+        // Where the kernel can say which pages a call wrote (Linux 6.7+),
+        // only those are reset, and they stay mapped; elsewhere this is a
+        // no-op and `keep_resident_bytes` is memset whole.
+        .pagemap_scan(Enabled::Auto);
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
         .epoch_interruption(true)
@@ -369,7 +394,7 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .context("the component's imports do not match the host")?;
-        let pre = SmartlockPluginPre::new(pre)
+        let exports = ExportIndices::new(&pre)
             .map_err(anyhow::Error::from)
             .context("the component does not export the smartlock-plugin world")?;
         spawn_epoch_ticker(&engine, config.epoch_tick)?;
@@ -380,6 +405,7 @@ impl Runtime {
                 engine,
                 component,
                 pre,
+                exports,
                 config,
                 component_size,
                 load_time,
@@ -437,7 +463,7 @@ impl Runtime {
             let scratch =
                 Tenant::new("brands", Arc::new(crate::MemoryStore::new())).with_routes(crate::VendorRoutes::new());
             let handle = self.handle(scratch);
-            match handle.call("brands", |p, s| p.pms_smartlock_admin().call_brands(s)) {
+            match handle.call("brands", |p, s| p.admin(s)?.call_brands(s)) {
                 Ok(brands) => {
                     crate::error::learn_brand_names(&brands);
                     brands
@@ -533,13 +559,13 @@ impl TenantHandle {
     /// booking and its property each time). The plugin records it and plans
     /// its code; vendor calls happen on later ticks, so this is fast.
     pub fn on_booking_changed(&self, event: &api::BookingEvent) -> CallResult<()> {
-        self.call("on-booking-changed", |p, s| p.pms_smartlock_events().call_on_booking_changed(s, event))
+        self.call("on-booking-changed", |p, s| p.events(s)?.call_on_booking_changed(s, event))
     }
 
     /// Call when a property is created or its name, timezone or default
     /// check-in/out times change; its bookings' codes are re-planned (R14).
     pub fn on_property_changed(&self, property: &api::Property) -> CallResult<()> {
-        self.call("on-property-changed", |p, s| p.pms_smartlock_events().call_on_property_changed(s, property))
+        self.call("on-property-changed", |p, s| p.events(s)?.call_on_property_changed(s, property))
     }
 
     /// The instant (seconds since the epoch) this tenant's plugin last asked
@@ -556,7 +582,7 @@ impl TenantHandle {
     /// [`wake_up`](Self::wake_up). When the summary says
     /// [`more_due`](api::TickSummary::more_due), call again right away.
     pub fn on_tick(&self, now: api::Instant) -> CallResult<api::TickSummary> {
-        let result = self.call("on-tick", |p, s| p.pms_smartlock_events().call_on_tick(s, now));
+        let result = self.call("on-tick", |p, s| p.events(s)?.call_on_tick(s, now));
         if !matches!(result, Ok(Ok(_))) && self.wake_up().is_some_and(|at| at <= now) {
             // A tick that failed left its wake-up in the past: drop it, so a
             // host loop does not tick this tenant again at once, forever; the
@@ -572,7 +598,7 @@ impl TenantHandle {
     /// variable for other plugins. Usually called through
     /// [`template::substitute`](crate::template::substitute).
     pub fn render_variable(&self, name: &str, booking_id: &str) -> Result<Option<String>, CallError> {
-        self.call("render-variable", |p, s| p.pms_smartlock_messages().call_render_variable(s, name, booking_id))
+        self.call("render-variable", |p, s| p.messages(s)?.call_render_variable(s, name, booking_id))
     }
 
     /// Dashboard: checks the vendor credentials (the plugin requests a token
@@ -584,7 +610,7 @@ impl TenantHandle {
     /// ([`api::BrandInfo::credentials`]); every field is required.
     pub fn connect(&self, brand: &str, credentials: &[api::Credential]) -> CallResult<api::Account> {
         let brand = brand.to_owned();
-        self.call("connect", |p, s| p.pms_smartlock_admin().call_connect(s, &brand, credentials))
+        self.call("connect", |p, s| p.admin(s)?.call_connect(s, &brand, credentials))
     }
 
     /// Dashboard: forgets the provider's credentials and assignments and
@@ -592,12 +618,12 @@ impl TenantHandle {
     /// (R18). Makes no vendor call.
     pub fn disconnect(&self, brand: &str) -> CallResult<()> {
         let brand = brand.to_owned();
-        self.call("disconnect", |p, s| p.pms_smartlock_admin().call_disconnect(s, &brand))
+        self.call("disconnect", |p, s| p.admin(s)?.call_disconnect(s, &brand))
     }
 
     /// Dashboard: the connected vendor accounts (from storage, no vendor call).
     pub fn accounts(&self) -> CallResult<Vec<api::Account>> {
-        self.call("accounts", |p, s| p.pms_smartlock_admin().call_accounts(s))
+        self.call("accounts", |p, s| p.admin(s)?.call_accounts(s))
     }
 
     /// Dashboard: the locks of the connected account with their bridges
@@ -605,7 +631,7 @@ impl TenantHandle {
     /// an account.
     pub fn list_locks(&self, brand: &str) -> CallResult<Vec<api::LockInfo>> {
         let brand = brand.to_owned();
-        self.call("list-locks", |p, s| p.pms_smartlock_admin().call_list_locks(s, &brand))
+        self.call("list-locks", |p, s| p.admin(s)?.call_list_locks(s, &brand))
     }
 
     /// Dashboard: puts a lock on a property, or changes its lock or settings
@@ -641,7 +667,7 @@ impl TenantHandle {
         settings: api::Settings,
     ) -> CallResult<api::Assignment> {
         let brand = brand.to_owned();
-        self.call("assign", |p, s| p.pms_smartlock_admin().call_assign(s, property_id, &brand, lock_id, settings))
+        self.call("assign", |p, s| p.admin(s)?.call_assign(s, property_id, &brand, lock_id, settings))
     }
 
     /// Dashboard: adds a shared door (a building entrance, a gate) to a
@@ -650,25 +676,25 @@ impl TenantHandle {
     /// adding a door the property has already changes nothing.
     pub fn share_door(&self, property_id: &str, brand: &str, lock_id: &str) -> CallResult<api::SharedDoor> {
         let brand = brand.to_owned();
-        self.call("share-door", |p, s| p.pms_smartlock_admin().call_share_door(s, property_id, &brand, lock_id))
+        self.call("share-door", |p, s| p.admin(s)?.call_share_door(s, property_id, &brand, lock_id))
     }
 
     /// Dashboard: removes a shared door from a property; codes whose window
     /// has not started are deleted, a guest mid-stay keeps theirs (R17).
     pub fn unshare_door(&self, property_id: &str, brand: &str, lock_id: &str) -> CallResult<()> {
         let brand = brand.to_owned();
-        self.call("unshare-door", |p, s| p.pms_smartlock_admin().call_unshare_door(s, property_id, &brand, lock_id))
+        self.call("unshare-door", |p, s| p.admin(s)?.call_unshare_door(s, property_id, &brand, lock_id))
     }
 
     /// Dashboard: the property's shared doors, in the order they were added.
     pub fn shared_doors(&self, property_id: &str) -> CallResult<Vec<api::SharedDoor>> {
-        self.call("shared-doors", |p, s| p.pms_smartlock_admin().call_shared_doors(s, property_id))
+        self.call("shared-doors", |p, s| p.admin(s)?.call_shared_doors(s, property_id))
     }
 
     /// Dashboard: removes the property's lock (R17); its bookings' codes
     /// are cleaned up on later ticks.
     pub fn unassign(&self, property_id: &str) -> CallResult<()> {
-        self.call("unassign", |p, s| p.pms_smartlock_admin().call_unassign(s, property_id))
+        self.call("unassign", |p, s| p.admin(s)?.call_unassign(s, property_id))
     }
 
     /// Dashboard: the property's lock and code settings, `None` when it has
@@ -676,14 +702,14 @@ impl TenantHandle {
     pub fn assignment(&self, property_id: &str) -> CallResult<Option<api::Assignment>> {
         // Both bindgens call it `get-assignment`: the WIT function shares its
         // name with the `assignment` record.
-        self.call("assignment", |p, s| p.pms_smartlock_admin().call_get_assignment(s, property_id))
+        self.call("assignment", |p, s| p.admin(s)?.call_get_assignment(s, property_id))
     }
 
     /// Dashboard: where the booking's code is (state, PIN, window, last
     /// vendor error, next attempt); [`api::Error::NotFound`] for a booking
     /// the plugin was never told about.
     pub fn booking_status(&self, booking_id: &str) -> CallResult<api::CodeStatus> {
-        self.call("booking-status", |p, s| p.pms_smartlock_admin().call_booking_status(s, booking_id))
+        self.call("booking-status", |p, s| p.admin(s)?.call_booking_status(s, booking_id))
     }
 
     /// Runs `f` with one fresh instance and its store, under the same
@@ -696,14 +722,17 @@ impl TenantHandle {
         &self,
         f: impl FnOnce(&SmartlockPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        self.call("with-instance", f)
+        self.call("with-instance", |exports, store| {
+            let plugin = exports.world(store)?;
+            f(&plugin, store)
+        })
     }
 
     /// Runs one export in a fresh instance, in the tenant's turn.
     fn call<R>(
         &self,
         export: &'static str,
-        f: impl FnOnce(&SmartlockPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let _turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
         let rt = &self.runtime.inner;
@@ -742,7 +771,7 @@ impl TenantHandle {
         // guest's start code trapping); otherwise the host could not make an
         // instance.
         let outcome = match rt.pre.instantiate(&mut store) {
-            Ok(plugin) => f(&plugin, &mut store).map_err(|e| (true, e)),
+            Ok(instance) => f(Exports { instance, indices: &rt.exports }, &mut store).map_err(|e| (true, e)),
             Err(e) => Err((e.downcast_ref::<Trap>().is_some(), e)),
         };
         let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -765,6 +794,54 @@ impl TenantHandle {
                 }
             }
         }
+    }
+}
+
+/// Where the component's exports are, found once when it is loaded.
+///
+/// A call loads only the interface it uses: loading an interface checks the
+/// types of each of its functions, and checking the whole world (about 25
+/// functions) on every call was a fifth of a call's set-up in `host-harness
+/// bench`.
+struct ExportIndices {
+    world: SmartlockPluginIndices,
+    admin: admin::GuestIndices,
+    events: events::GuestIndices,
+    messages: messages::GuestIndices,
+}
+
+impl ExportIndices {
+    fn new(pre: &InstancePre<HostState>) -> wasmtime::Result<ExportIndices> {
+        Ok(ExportIndices {
+            world: SmartlockPluginIndices::new(pre)?,
+            admin: admin::GuestIndices::new(pre)?,
+            events: events::GuestIndices::new(pre)?,
+            messages: messages::GuestIndices::new(pre)?,
+        })
+    }
+}
+
+/// One fresh instance's exports, each interface loaded when asked for.
+struct Exports<'a> {
+    instance: Instance,
+    indices: &'a ExportIndices,
+}
+
+impl Exports<'_> {
+    fn admin(&self, store: &mut Store<HostState>) -> wasmtime::Result<admin::Guest> {
+        self.indices.admin.load(store, &self.instance)
+    }
+
+    fn events(&self, store: &mut Store<HostState>) -> wasmtime::Result<events::Guest> {
+        self.indices.events.load(store, &self.instance)
+    }
+
+    fn messages(&self, store: &mut Store<HostState>) -> wasmtime::Result<messages::Guest> {
+        self.indices.messages.load(store, &self.instance)
+    }
+
+    fn world(&self, store: &mut Store<HostState>) -> wasmtime::Result<SmartlockPlugin> {
+        self.indices.world.load(store, &self.instance)
     }
 }
 

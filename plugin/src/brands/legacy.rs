@@ -15,7 +15,8 @@ const LOCK_FIELD: &str = "lock_id";
 /// Whether raw stored bytes may hold a 0.1 name. Asked only of a record
 /// that does not read as it is: records written since 0.2 never do.
 pub fn needs_upgrade(raw: &[u8]) -> bool {
-    memchr::memmem::find(raw, OLD_CHANNEL_QUOTED.as_bytes()).is_some()
+    let needle = OLD_CHANNEL_QUOTED.as_bytes();
+    raw.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Renames 0.1's names to today's, at any depth, in place.
