@@ -89,8 +89,8 @@ mod tests {
             reason: "must be between 0 and 240".into(),
         }));
         assert_eq!(e.to_string(), "margin_minutes must be between 0 and 240");
-        let e = PluginError::from(api::Error::LockNotRemote("the lock \"Front\" needs a bridge".into()));
-        assert_eq!(e.to_string(), "the lock \"Front\" needs a bridge");
+        let e = PluginError::from(api::Error::LockNotRemote("the lock \"Front\" cannot be reached remotely".into()));
+        assert_eq!(e.to_string(), "the lock \"Front\" cannot be reached remotely");
         let e = PluginError::from(api::Error::NotConnected("acme".into()));
         assert_eq!(e.to_string(), "no acme account is connected", "an id no component listed");
         learn_brand_names(&[api::BrandInfo {

@@ -38,9 +38,11 @@
 //! // May reach every brand's real hosts (`runtime.brands()`), nothing else.
 //! let account = runtime.tenant(Tenant::new("acct-42", Arc::new(db.tenant("acct-42"))));
 //! // Each call: the outer Result is a trap, the inner the plugin's answer.
-//! // The brand's connect form, as data: `runtime.brands()` lists its fields.
+//! // The brand's connect form, as data: `runtime.brands()` lists each
+//! // brand's id and fields; the PMS asks its user for their values.
+//! let Some(brand) = runtime.brands().first() else { anyhow::bail!("the component lists no brand") };
 //! let credentials = api::credentials(&[("client_id", "client-id"), ("client_secret", "client-secret")]);
-//! match account.connect("igloohome", &credentials)? {
+//! match account.connect(&brand.id, &credentials)? {
 //!     Ok(acct) => println!("connected: {}", acct.name),
 //!     Err(e) => println!("refused: {}", PluginError::from(e)),
 //! }

@@ -626,8 +626,8 @@ impl TenantHandle {
         self.call("accounts", |p, s| p.admin(s)?.call_accounts(s))
     }
 
-    /// Dashboard: the locks of the connected account with their bridges
-    /// (R3), fetched from the vendor; [`api::Error::NotConnected`] without
+    /// Dashboard: the locks of the connected account, each with what links
+    /// it to the vendor's cloud (R3), fetched from the vendor; [`api::Error::NotConnected`] without
     /// an account.
     pub fn list_locks(&self, brand: &str) -> CallResult<Vec<api::LockInfo>> {
         let brand = brand.to_owned();
@@ -642,7 +642,8 @@ impl TenantHandle {
     /// check-in and after check-out. `None` keeps the current value, or the
     /// default (5 days, 30 minutes) on a new assignment; out-of-range values
     /// are [`api::Error::InvalidInput`]. A lock codes cannot reach remotely
-    /// (no bridge, keypad, gateway or Wi-Fi) is [`api::Error::LockNotRemote`].
+    /// (nothing links it to the vendor's cloud) is
+    /// [`api::Error::LockNotRemote`].
     pub fn assign(
         &self,
         property_id: &str,
