@@ -102,6 +102,18 @@ fn report(text: &str) -> HashMap<&str, &str> {
     text.lines().filter_map(|line| line.split_once('=')).collect()
 }
 
+/// Pooled memory is kept mapped between calls and reset in place
+/// (`RuntimeConfig::keep_resident_bytes`): no call may find what an earlier
+/// one wrote, of its own tenant or another.
+#[test]
+fn sandbox_a_call_never_sees_the_memory_of_an_earlier_call() {
+    let (a, b) = (tenant("sandbox-memory-a"), tenant("sandbox-memory-b"));
+    for (handle, tag) in [(&a, "secret-of-a-1"), (&a, "secret-of-a-2"), (&b, "secret-of-b"), (&a, "secret-of-a-3")] {
+        let answer = handle.render_variable("remember", tag).expect("the call runs");
+        assert_eq!(answer.as_deref(), Some("calls before: 0, found: "), "{tag}");
+    }
+}
+
 #[test]
 fn sandbox_infinite_loop_is_interrupted_and_the_next_call_works() {
     let handle = tenant("sandbox-loop");
