@@ -101,6 +101,13 @@ pub struct Capabilities {
     pub confirmation: Confirmation,
     /// Whether a code can be moved to a new window in place (R14).
     pub moves_in_place: bool,
+    /// Whether a write the brand accepted but has not yet confirmed already
+    /// names the code at the brand (the handle of [`Submitted::Pending`] is
+    /// the code's id), and the brand takes a move or delete of that code at
+    /// once. A change of plan is then sent while the write is unconfirmed,
+    /// instead of waiting for a confirmation that may come only near the
+    /// stay's start (or never) while the old code stays due to reach the lock.
+    pub amends_unconfirmed: bool,
     /// Whether codes on a lock can be listed, so that a write whose outcome
     /// is unknown is resolved by looking instead of by undoing it.
     pub lists_codes: bool,

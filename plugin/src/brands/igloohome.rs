@@ -66,6 +66,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     pin_rule: PinRule::any_digits,
     confirmation: Confirmation::Job,
     moves_in_place: false,
+    amends_unconfirmed: false,
     lists_codes: false,
     channel_capacity: 4,
     write_secs: 30,

@@ -71,6 +71,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     pin_rule: keypad_rule,
     confirmation: Confirmation::Listing,
     moves_in_place: true,
+    amends_unconfirmed: false,
     lists_codes: true,
     channel_capacity: 4,
     write_secs: 30,

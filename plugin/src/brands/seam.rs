@@ -18,7 +18,10 @@
 //!   has started only `set` counts, so a look after the start catches a
 //!   code Seam then failed to program.
 //! - `access_codes/update` moves a code in place keeping its PIN (R14); a
-//!   code Seam no longer knows is created anew with the same PIN.
+//!   code Seam no longer knows is created anew with the same PIN. A create's
+//!   answer names the code (`access_code_id`), so a move or delete is sent
+//!   while Seam still holds the code unconfirmed
+//!   ([`Capabilities::amends_unconfirmed`]).
 //! - Seam removes a time-bound code itself at its end: a delete answered 404
 //!   is done (R16).
 //! - 409 `duplicate_access_code` is the PIN taken on that lock (R8), unless
@@ -81,6 +84,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     pin_rule: PinRule::any_digits,
     confirmation: Confirmation::Listing,
     moves_in_place: true,
+    amends_unconfirmed: true,
     lists_codes: true,
     channel_capacity: 10,
     write_secs: 60,

@@ -100,6 +100,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     pin_rule: PinRule::any_digits,
     confirmation: Confirmation::Synchronous,
     moves_in_place: true,
+    amends_unconfirmed: false,
     lists_codes: true,
     channel_capacity: 1,
     write_secs: 0,
