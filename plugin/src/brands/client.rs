@@ -113,6 +113,11 @@ pub struct Capabilities {
     pub lists_codes: bool,
     /// Writes in flight at once on one channel (bridge, lock, gateway).
     pub channel_capacity: u32,
+    /// Where the brand limits how many writes a channel takes in a span of
+    /// time (Seam: 10 a minute per device), whether or not they are still
+    /// in flight: writes beyond it wait. `None`: only
+    /// [`Capabilities::channel_capacity`] paces them.
+    pub write_budget: Option<WriteBudget>,
     /// How long one write takes on its channel.
     pub write_secs: i64,
     /// A queued write the channel has not started this long after it was
@@ -133,6 +138,13 @@ pub struct Capabilities {
     /// What the manager types to connect, and where it comes from, e.g.
     /// "the Client ID and Client Secret from the igloohome developer portal".
     pub credentials: &'static str,
+}
+
+/// At most `writes` writes on one channel in any `window_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteBudget {
+    pub writes: u32,
+    pub window_secs: i64,
 }
 
 /// One code as the vendor is asked to hold it. Instants are absolute; each

@@ -69,6 +69,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     amends_unconfirmed: false,
     lists_codes: false,
     channel_capacity: 4,
+    write_budget: None,
     write_secs: 30,
     queue_expiry_secs: 120,
     max_name_chars: 60,

@@ -74,6 +74,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     amends_unconfirmed: false,
     lists_codes: true,
     channel_capacity: 4,
+    write_budget: None,
     write_secs: 30,
     queue_expiry_secs: 0,
     max_name_chars: 20,

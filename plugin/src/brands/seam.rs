@@ -35,7 +35,7 @@ use serde_json::{json, Value};
 
 use super::{
     Brand, Capabilities, CodeSpec, Confirmation, Confirmed, CredentialField, Credentials as Stored, Fields, Found,
-    LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
+    LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError, WriteBudget,
 };
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
 use crate::pin::{PinRule, PIN_LEN};
@@ -78,8 +78,10 @@ pub fn client<'h, H: Host + ?Sized>(
 }
 
 /// Writes are accepted at once and carried out by Seam on its own schedule;
-/// confirmed from the code itself. Seam allows 10 creates a minute per
-/// device: ten writes in flight per lock, one minute each.
+/// confirmed from the code itself. Seam allows 10 creates (and 10 updates,
+/// 20 deletes) a minute per device: at most 10 writes a minute on a lock,
+/// whether Seam still works on them or holds them for later, and ten
+/// unconfirmed at once, one looked at every 6 s (a minute's budget spread).
 const CAPABILITIES: Capabilities = Capabilities {
     pin_rule: PinRule::any_digits,
     confirmation: Confirmation::Listing,
@@ -87,7 +89,8 @@ const CAPABILITIES: Capabilities = Capabilities {
     amends_unconfirmed: true,
     lists_codes: true,
     channel_capacity: 10,
-    write_secs: 60,
+    write_budget: Some(WriteBudget { writes: 10, window_secs: 60 }),
+    write_secs: 6,
     queue_expiry_secs: 0,
     max_name_chars: 40,
     needs: "online access codes through Seam",

@@ -103,6 +103,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     amends_unconfirmed: false,
     lists_codes: true,
     channel_capacity: 1,
+    write_budget: None,
     write_secs: 0,
     queue_expiry_secs: 0,
     max_name_chars: 50,
