@@ -662,10 +662,14 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
     }
     if let Some(job) = &rec.job {
         let caps = job.code.placement.provider.capabilities();
-        // A write the brand holds (Deferred) names the code at the brand by
-        // its handle: a change of plan is made there at once, as for a code
-        // on the lock, instead of waiting for the brand to load the old one.
-        if let (Some(_), Some(handle), JobKind::Create | JobKind::Update) = (job.held_until, &job.job_id, job.kind) {
+        // A write the brand holds (Deferred), or any unconfirmed write of a
+        // brand whose handle is the code's own id, names the code at the
+        // brand: a change of plan is made there at once, as for a code on the
+        // lock, instead of waiting for a confirmation that may come only
+        // near the start, or never, while the old code stays due to reach
+        // the lock (R14, R15).
+        let amendable = job.held_until.is_some() || caps.amends_unconfirmed;
+        if let (true, Some(handle), JobKind::Create | JobKind::Update) = (amendable, &job.job_id, job.kind) {
             let want = rec.wanted_placement(now);
             if want.as_ref() != Some(&job.code.placement) {
                 return move_or_delete(&Code { code_id: Some(handle.clone()), ..job.code.clone() }, want);
@@ -1093,6 +1097,48 @@ mod tests {
             }
             other => panic!("expected a create, got {other:?}"),
         }
+    }
+
+    /// A create on `brand` accepted under handle "ac-1" and not confirmed yet
+    /// (not held either), then the booking changed by `change`.
+    fn unconfirmed_then(brand: &str, change: impl FnOnce(&mut BookingFacts)) -> BookingRecord {
+        let a = Assignment { provider: BrandId::parse(brand).unwrap(), ..assignment("L1") };
+        let mut rec = BookingRecord::new(booking(true));
+        replan(&mut rec, Some(&property()), Some(&a), MAR15_0000).unwrap();
+        let placement = rec.target.as_ref().unwrap().placement.clone();
+        rec.pin = Some("482913".into());
+        rec.job = Some(Job {
+            kind: JobKind::Create,
+            code: Code { pin: "482913".into(), placement, code_id: None },
+            job_id: Some("ac-1".into()),
+            submitted_at: MAR15_0000,
+            done_by: MAR15_0000 + 60,
+            held_until: None,
+        });
+        change(&mut rec.facts);
+        replan(&mut rec, Some(&property()), Some(&a), MAR15_0000 + 600).unwrap();
+        rec
+    }
+
+    #[test]
+    fn r14_r15_an_unconfirmed_code_the_brand_names_is_moved_or_deleted_at_once() {
+        // Seam: the handle is the code's id, amendable before Seam confirms it.
+        let moved = unconfirmed_then("seam", |f| f.check_out = "2026-03-23".into());
+        match decide(&moved, MAR15_0000 + 600) {
+            Decision::Submit(JobKind::Update, c) => {
+                assert_eq!((c.pin.as_str(), c.code_id.as_deref()), ("482913", Some("ac-1")), "same PIN, same code");
+                assert_eq!(c.placement.end, MAR22_1130 + 86_400);
+            }
+            other => panic!("expected an update, got {other:?}"),
+        }
+        let cancelled = unconfirmed_then("seam", |f| f.confirmed = false);
+        assert!(matches!(
+            decide(&cancelled, MAR15_0000 + 600),
+            Decision::Submit(JobKind::Delete, c) if c.code_id.as_deref() == Some("ac-1")
+        ));
+        // A brand whose handle is a job's: the job is looked at first.
+        let job = unconfirmed_then("igloohome", |f| f.confirmed = false);
+        assert_eq!(decide(&job, MAR15_0000 + 600), Decision::Poll("ac-1".into()));
     }
 
     /// A spare code of slot 1 on L1, confirmed there, valid 30 days from `from`.

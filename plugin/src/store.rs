@@ -16,6 +16,7 @@
 //! | `due/{t:012}/{booking}`     | index: when a booking next needs work  |
 //! | `pin/{lock}/{pin}`          | index: PINs held on a lock -> booking  |
 //! | `fly/{channel}/{booking}`   | index: writes in flight on a channel -> when each should be done |
+//! | `sent/{channel}`            | when the channel's latest writes were sent, where its brand has a write budget |
 //!
 //! A record's id ([`BookingRecord::record_id`]) is the booking's id for its
 //! code on the property's own lock; a booking's code on a shared door (R26)
@@ -81,6 +82,11 @@ pub fn in_flight_prefix(channel: &str) -> String {
 }
 fn in_flight_key(channel: &str, booking: &str) -> String {
     format!("fly/{}/{}", esc(channel), esc(booking))
+}
+/// Written only with the job a write belongs to ([`Store::save_booking`]'s
+/// batch), so a write is counted exactly when its job is stored.
+pub fn sent_key(channel: &str) -> String {
+    format!("sent/{}", esc(channel))
 }
 
 /// Reads a stored record; state written by 0.1 is brought to today's names
@@ -273,6 +279,12 @@ impl<'h, S: Storage + ?Sized> Store<'h, S> {
                 Some((k.strip_prefix(&prefix).and_then(unesc)?, done_by))
             })
             .collect())
+    }
+
+    /// When the channel's latest writes were sent (at most its brand's
+    /// [`crate::brands::WriteBudget`]'s count of them), oldest first.
+    pub fn sent(&self, channel: &str) -> Result<Vec<Instant>, StorageError> {
+        Ok(self.get(&sent_key(channel))?.unwrap_or_default())
     }
 
     /// Writes the record and brings its index entries in line with it, all

@@ -549,6 +549,20 @@ fn submit<H: Host + ?Sized>(
         let next_free = ahead.iter().map(|(_, done_by)| *done_by).min().unwrap_or(now);
         return Ok(Step::Wait((next_free + POLL_SLACK_SECS + 1).clamp(now + 1, now + POLL_SECS)));
     }
+    // The brand's budget of writes on the channel: one more is counted in
+    // the batch that stores the job, or the write waits for the oldest
+    // counted one to leave the window.
+    let mut counted = Vec::new();
+    if let Some(budget) = caps.write_budget {
+        let mut sent = store.sent(&channel)?;
+        sent.retain(|&at| at > now - budget.window_secs && at <= now);
+        if sent.len() as u32 >= budget.writes {
+            let oldest = sent.iter().copied().min().unwrap_or(now);
+            return Ok(Step::Wait((oldest + budget.window_secs).max(now + 1)));
+        }
+        sent.push(now);
+        counted.push(store::set(&store::sent_key(&channel), &sent)?);
+    }
     if kind == JobKind::Create {
         code.pin = choose_pin(host, rec, &code.placement.lock_id, caps)?;
         rec.pin = Some(code.pin.clone());
@@ -560,7 +574,7 @@ fn submit<H: Host + ?Sized>(
     let done_by = starts + caps.write_secs;
     rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by, held_until: None });
     rec.next_due = Some(done_by + POLL_SLACK_SECS);
-    store.save_booking(rec, host.now(), Vec::new())?;
+    store.save_booking(rec, host.now(), counted)?;
 
     let name = access_name(rec, caps);
     let spec = spec(rec, &code, &name);
@@ -734,11 +748,9 @@ mod tests {
         }
     }
 
-    /// Polls a write due tomorrow whose vendor answers `outcome`: whether
-    /// the lock is then unreachable (R28), and the record.
-    fn poll_once(outcome: Confirmed) -> (bool, BookingRecord) {
-        let host = MemoryHost::new(NoNetwork, NOW);
-        let brand = crate::brands::legacy_brand();
+    /// Booking b1 (no write yet) and its code "482913" on L1 of `brand`
+    /// (channel B1), for a stay from tomorrow.
+    fn b1_on(brand: BrandId) -> (BookingRecord, Code) {
         let facts = BookingFacts {
             id: "b1".into(),
             property_id: "p1".into(),
@@ -756,10 +768,18 @@ mod tests {
             start: NOW + 86_400,
             end: NOW + 3 * 86_400,
         };
-        let mut rec = BookingRecord::new(facts);
+        (BookingRecord::new(facts), Code { pin: "482913".into(), placement, code_id: None })
+    }
+
+    /// Polls a write due tomorrow whose vendor answers `outcome`: whether
+    /// the lock is then unreachable (R28), and the record.
+    fn poll_once(outcome: Confirmed) -> (bool, BookingRecord) {
+        let host = MemoryHost::new(NoNetwork, NOW);
+        let brand = crate::brands::legacy_brand();
+        let (mut rec, code) = b1_on(brand);
         rec.job = Some(Job {
             kind: JobKind::Create,
-            code: Code { pin: "482913".into(), placement, code_id: None },
+            code,
             job_id: Some("h".into()),
             submitted_at: NOW - 60,
             done_by: NOW - 30,
@@ -769,6 +789,33 @@ mod tests {
         poll(&host, &mut vendor, &mut rec, "h", NOW).expect("poll");
         let down = health::of(&host, brand, "L1").expect("health").unreachable_since.is_some();
         (down, rec)
+    }
+
+    /// A brand with a write budget (Seam: 10 a minute per device) sends no
+    /// write beyond it, even with its channel free: the write waits until
+    /// the oldest counted one leaves the window, and is counted once sent.
+    #[test]
+    fn rate_limit_a_write_beyond_the_brands_budget_waits_for_the_window() {
+        let brand = BrandId::parse("seam").expect("seam");
+        let budget = brand.capabilities().write_budget.expect("Seam has a write budget");
+        let host = MemoryHost::new(NoNetwork, NOW);
+        let store = Store::new(&host);
+        let full: Vec<Instant> = (0..i64::from(budget.writes)).map(|k| NOW - 30 + k).collect();
+        store.put(&store::sent_key("B1"), &full).expect("put");
+        let (mut rec, code) = b1_on(brand);
+        let mut vendor = Answers(Confirmed::Pending, brand);
+        let step = submit(&host, &mut vendor, &mut rec, JobKind::Create, code.clone(), NOW).expect("submit");
+        assert!(matches!(step, Step::Wait(at) if at == NOW - 30 + budget.window_secs), "waits for the oldest");
+        assert_eq!(rec.job, None, "nothing sent");
+
+        // A minute after the oldest: sent, and counted with its job.
+        let later = NOW - 30 + budget.window_secs;
+        let step = submit(&host, &mut vendor, &mut rec, JobKind::Create, code, later).expect("submit");
+        assert!(matches!(step, Step::Wait(_)));
+        assert_eq!(rec.job.as_ref().and_then(|j| j.job_id.as_deref()), Some("h"), "sent");
+        let sent = store.sent("B1").expect("sent");
+        assert_eq!(sent.len() as u32, budget.writes, "{sent:?}");
+        assert_eq!((sent[0], sent.last().copied()), (NOW - 29, Some(later)), "the oldest left, this one counted");
     }
 
     #[test]

@@ -9,20 +9,6 @@ use host_harness::stubs::seam::Programming;
 use crate::common::*;
 use crate::sm::*;
 
-/// Days_before 2: created March 17 23:00Z, inside Seam's 72 h, so Seam
-/// loads the code at once (an offline device shows it at once).
-const CREATE_IN_72H: &str = "2026-03-17T23:00:00Z";
-
-fn in_72h_on(lock: &str) -> Vec<serde_json::Value> {
-    let mut steps = paris_on(START, lock, 2, 30);
-    steps.push(booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
-    steps
-}
-
-fn set_programming(h: &Harness, lock: &str, mode: Programming) {
-    h.world.seam().expect("seam stub").set_programming(lock, mode).expect("known device");
-}
-
 fn states(h: &Harness, booking: &str, state: &str) -> Vec<String> {
     events_of(h, booking).into_iter().filter(|(_, s)| s == state).map(|(at, _)| at).collect()
 }

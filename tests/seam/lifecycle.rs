@@ -2,6 +2,7 @@
 //! Seam loads it (72 h ahead, or 60 min for just-in-time devices), moved in
 //! place (R14), deleted (R15), removed by Seam at its end (R16).
 
+use host_harness::stubs::seam::Programming;
 use serde_json::json;
 
 use crate::common::*;
@@ -145,4 +146,67 @@ fn r16_seam_a_code_seam_removed_at_its_end_is_done_on_a_404() {
     assert_eq!(h.world.http_counts().requests, asked, "nothing left to do");
     assert_eq!(at_state(&h, "b1", "deleted").len(), 1, "{:?}", events_of(&h, "b1"));
     assert!(emails(&h).is_empty());
+}
+
+/// b1 created inside Seam's 72 h on a Schlage whose programming Seam never
+/// confirms: at `changed_at` Seam still holds the code `unset`, neither set
+/// nor scheduled, and the plugin's create is unconfirmed. The harness, and
+/// the PIN Seam holds.
+fn held_unset_until(changed_at: &str) -> (host_harness::scenario::Harness, String) {
+    let mut h = harness_with(&in_72h_on(SCHLAGE));
+    set_programming(&h, SCHLAGE, Programming::NeverConfirm);
+    h.advance_to(t(changed_at) - 60);
+    let codes = seam_codes(&h, SCHLAGE);
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    assert_eq!(codes[0]["status"], "unset", "{}", codes[0]);
+    assert_ne!(codes[0]["is_scheduled_on_device"], json!(true), "{}", codes[0]);
+    assert!(sm_pins(&h).is_empty(), "nothing on the lock");
+    assert_ne!(status(&h, "b1").state, host_harness::api::CodeState::OnLock, "not confirmed");
+    let pin = codes[0]["code"].as_str().expect("the PIN Seam holds").to_string();
+    assert_eq!(status(&h, "b1").pin.as_deref(), Some(pin.as_str()));
+    (h, pin)
+}
+
+/// Seam keeps a code `unset` until it is on the lock (and a time-bound one
+/// until its start): a cancellation meanwhile deletes it from Seam at the
+/// next tick, so Seam never sets it on the lock later.
+#[test]
+fn r15_seam_a_cancelled_booking_whose_code_seam_holds_unset_is_deleted_and_never_reaches_the_lock() {
+    let changed = "2026-03-18T09:00:00Z";
+    let (mut h, pin) = held_unset_until(changed);
+    apply_ok(&mut h, cancel(changed, "b1", "p1", "2026-03-20", "2026-03-22"));
+    h.advance_to(t(changed) + 20 * 60);
+    assert!(seam_codes(&h, SCHLAGE).is_empty(), "deleted from Seam at the next tick");
+    assert_eq!(sm_count(&h, "access_codes_delete"), 1);
+    // Seam would now program what it still held: nothing is left to program.
+    set_programming(&h, SCHLAGE, Programming::Normal);
+    h.advance_to(t("2026-03-23T00:00:00Z"));
+    assert!(sm_pins(&h).is_empty(), "the cancelled guest's code never reached the lock: {:?}", sm_pins(&h));
+    assert!(!opens(&h, SCHLAGE, &pin, WINDOW_START));
+    assert_eq!(sm_count(&h, "access_codes_create"), 1, "never made anew");
+    let s = status(&h, "b1");
+    assert_eq!(s.last_error, None, "{s:?}");
+}
+
+/// A stay moved while Seam holds its code `unset` is moved in place at
+/// Seam keeping the PIN; once Seam programs it, the lock opens for the
+/// new window only.
+#[test]
+fn r14_seam_a_code_seam_holds_unset_is_moved_in_place_keeping_its_pin() {
+    let changed = "2026-03-18T09:00:00Z";
+    let (mut h, pin) = held_unset_until(changed);
+    apply_ok(&mut h, booking(changed, "b1", "p1", "2026-03-20", "2026-03-23"));
+    h.advance_to(t(changed) + 20 * 60);
+    assert_eq!(sm_count(&h, "access_codes_update"), 1, "moved at Seam at the next tick");
+    let codes = seam_codes(&h, SCHLAGE);
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    assert_eq!(codes[0]["code"], json!(pin), "the same PIN");
+    // March 23, 11:00 + 30 min CET.
+    assert_eq!(t(codes[0]["ends_at"].as_str().expect("ends_at")), t("2026-03-23T10:30:00Z"), "{}", codes[0]);
+    set_programming(&h, SCHLAGE, Programming::Normal);
+    h.advance_to(t("2026-03-24T00:00:00Z"));
+    assert_opens_exactly(&h, SCHLAGE, &pin, WINDOW_START, "2026-03-23T10:30:00Z");
+    let codes = codes_of(&sm_pins(&h), "b1");
+    assert!(!codes.is_empty() && codes.iter().all(|c| c.pin == pin), "same PIN throughout: {codes:?}");
+    assert_eq!(sm_count(&h, "access_codes_create"), 1, "never made anew");
 }

@@ -32,10 +32,7 @@ pub const YALE: &str = "5d9c6f0e-0000-4000-8000-000000000007";
 // margin 30 → created 2026-03-14T23:00Z, window 13:30Z-10:30Z.
 pub use crate::tt::{CREATE_AT, START, WINDOW_END, WINDOW_START};
 // The brand-free driver and looks at the plugin.
-pub use crate::tt::{
-    apply_err, apply_ok, booking_at_times, cancel, codes_of, drive, drive_reports, in_time_order, render,
-    render_output, rendered, status, stored, the_code,
-};
+pub use crate::tt::{apply_err, apply_ok, cancel, codes_of, drive, render, rendered, status, the_code};
 
 /// [`WINDOW_START`] − 72 h: Seam loads a natively scheduled code.
 pub const LOAD_AT: &str = "2026-03-17T13:30:00Z";
@@ -115,6 +112,18 @@ pub fn standard_on(lock: &str) -> Vec<Value> {
     steps
 }
 
+/// Days_before 2: created March 17 23:00Z, inside Seam's 72 h, so Seam
+/// loads the code at once (an offline device shows it at once).
+pub const CREATE_IN_72H: &str = "2026-03-17T23:00:00Z";
+
+/// [`paris_on`] from [`START`] with days_before 2 (margin 30) and the
+/// standard booking b1 (March 20-22): created at [`CREATE_IN_72H`].
+pub fn in_72h_on(lock: &str) -> Vec<Value> {
+    let mut steps = paris_on(START, lock, 2, 30);
+    steps.push(booking("2026-03-01T09:00:00Z", "b1", "p1", "2026-03-20", "2026-03-22"));
+    steps
+}
+
 /// A harness on the Seam world, its clock at [`START`].
 pub fn harness_sm() -> Harness {
     harness_sm_on(seam_world())
@@ -189,6 +198,12 @@ pub fn events_of(h: &Harness, booking: &str) -> Vec<(String, String)> {
 /// The e-mails the plugin queued so far.
 pub fn emails(h: &Harness) -> Vec<host_harness::imports::Email> {
     h.storage.emails().expect("outbox reads")
+}
+
+/// How Seam's programming of codes on `lock` goes from now on (the stub's
+/// knob: normal, never confirmed, failing for good, a false `set`).
+pub fn set_programming(h: &Harness, lock: &str, mode: host_harness::stubs::seam::Programming) {
+    h.world.seam().expect("seam stub").set_programming(lock, mode).expect("known device");
 }
 
 /// Asks the Seam stub itself, as the workspace owner would in Seam Console:

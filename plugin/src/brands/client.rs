@@ -101,11 +101,23 @@ pub struct Capabilities {
     pub confirmation: Confirmation,
     /// Whether a code can be moved to a new window in place (R14).
     pub moves_in_place: bool,
+    /// Whether a write the brand accepted but has not yet confirmed already
+    /// names the code at the brand (the handle of [`Submitted::Pending`] is
+    /// the code's id), and the brand takes a move or delete of that code at
+    /// once. A change of plan is then sent while the write is unconfirmed,
+    /// instead of waiting for a confirmation that may come only near the
+    /// stay's start (or never) while the old code stays due to reach the lock.
+    pub amends_unconfirmed: bool,
     /// Whether codes on a lock can be listed, so that a write whose outcome
     /// is unknown is resolved by looking instead of by undoing it.
     pub lists_codes: bool,
     /// Writes in flight at once on one channel (bridge, lock, gateway).
     pub channel_capacity: u32,
+    /// Where the brand limits how many writes a channel takes in a span of
+    /// time (Seam: 10 a minute per device), whether or not they are still
+    /// in flight: writes beyond it wait. `None`: only
+    /// [`Capabilities::channel_capacity`] paces them.
+    pub write_budget: Option<WriteBudget>,
     /// How long one write takes on its channel.
     pub write_secs: i64,
     /// A queued write the channel has not started this long after it was
@@ -126,6 +138,13 @@ pub struct Capabilities {
     /// What the manager types to connect, and where it comes from, e.g.
     /// "the Client ID and Client Secret from the igloohome developer portal".
     pub credentials: &'static str,
+}
+
+/// At most `writes` writes on one channel in any `window_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteBudget {
+    pub writes: u32,
+    pub window_secs: i64,
 }
 
 /// One code as the vendor is asked to hold it. Instants are absolute; each

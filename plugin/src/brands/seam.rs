@@ -18,7 +18,10 @@
 //!   has started only `set` counts, so a look after the start catches a
 //!   code Seam then failed to program.
 //! - `access_codes/update` moves a code in place keeping its PIN (R14); a
-//!   code Seam no longer knows is created anew with the same PIN.
+//!   code Seam no longer knows is created anew with the same PIN. A create's
+//!   answer names the code (`access_code_id`), so a move or delete is sent
+//!   while Seam still holds the code unconfirmed
+//!   ([`Capabilities::amends_unconfirmed`]).
 //! - Seam removes a time-bound code itself at its end: a delete answered 404
 //!   is done (R16).
 //! - 409 `duplicate_access_code` is the PIN taken on that lock (R8), unless
@@ -32,7 +35,7 @@ use serde_json::{json, Value};
 
 use super::{
     Brand, Capabilities, CodeSpec, Confirmation, Confirmed, CredentialField, Credentials as Stored, Fields, Found,
-    LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError,
+    LockInfo, Op, Remote, Submitted, TokenCache, Vendor, VendorError, WriteBudget,
 };
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
 use crate::pin::{PinRule, PIN_LEN};
@@ -75,15 +78,19 @@ pub fn client<'h, H: Host + ?Sized>(
 }
 
 /// Writes are accepted at once and carried out by Seam on its own schedule;
-/// confirmed from the code itself. Seam allows 10 creates a minute per
-/// device: ten writes in flight per lock, one minute each.
+/// confirmed from the code itself. Seam allows 10 creates (and 10 updates,
+/// 20 deletes) a minute per device: at most 10 writes a minute on a lock,
+/// whether Seam still works on them or holds them for later, and ten
+/// unconfirmed at once, one looked at every 6 s (a minute's budget spread).
 const CAPABILITIES: Capabilities = Capabilities {
     pin_rule: PinRule::any_digits,
     confirmation: Confirmation::Listing,
     moves_in_place: true,
+    amends_unconfirmed: true,
     lists_codes: true,
     channel_capacity: 10,
-    write_secs: 60,
+    write_budget: Some(WriteBudget { writes: 10, window_secs: 60 }),
+    write_secs: 6,
     queue_expiry_secs: 0,
     max_name_chars: 40,
     needs: "online access codes through Seam",
