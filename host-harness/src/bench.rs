@@ -92,6 +92,7 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         "burst_25_minutes": round(burst_minutes, 2),
         "burst_25_requests_per_booking": round(burst_requests, 2),
         "keep_resident_bytes": config.keep_resident_bytes,
+        "warm_instances": config.warm_instances,
         "instantiate_us_other_pooling": round(calls_other.instantiate_us, 1),
         "tick_idle_us_1k_other_pooling": round(tick_1k_other, 1),
         "other_pooling_keep_resident_bytes": other_resident,
@@ -269,8 +270,10 @@ struct WarmCalls {
     booking_changed_us: f64,
 }
 
-/// `on-tick` with nothing due over `n` stored future bookings (SQLite), one
-/// fresh instance per call as a host makes them; plus per-call figures.
+/// `on-tick` with nothing due over `n` stored future bookings (SQLite), on
+/// the instances the runtime's settings give (kept between calls unless
+/// `warm_instances` is 0); plus per-call figures (`instantiate_us`: a fresh
+/// instance).
 fn tick_idle(runtime: &Runtime, n: usize) -> anyhow::Result<(f64, WarmCalls)> {
     let dir = tempfile::tempdir()?;
     let db = SqliteDb::open(dir.path().join("bench.sqlite"))?;
@@ -638,13 +641,14 @@ fn codes_through_loopback(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
 }
 
 /// The same lifecycle workload in wasm and natively, both against in-memory
-/// storage and the in-process stub; medians of 3 runs each, in ms.
+/// storage and the in-process stub; medians of 7 runs each, in ms (of 3,
+/// the figure moved by ±0.1 from run to run on a quiet machine).
 fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
     const LOCKS: usize = 10;
     const PER_LOCK: usize = 10;
     let mut wasm = Vec::new();
     let mut native = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..7 {
         let stub = Igloohome::new(world(LOCKS), NOW);
         let clock = Arc::new(SimClock::new(NOW));
         let tenant = runtime.tenant(

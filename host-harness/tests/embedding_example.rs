@@ -51,7 +51,8 @@ mod readme {
         credentials: &[api::Credential],
     ) -> anyhow::Result<String> {
         let account = runtime.tenant(tenant);
-        // Each call gets a fresh instance. The outer Result is a trap (`CallError`),
+        // A trap drops the call's instance: the next call gets a clean one. The
+        // outer Result is a trap (`CallError`),
         // the inner the plugin's refusal: `PluginError` is a plain sentence.
         account.connect(brand, credentials)?.map_err(PluginError::from)?;
         let locks = account.list_locks(brand)?.map_err(PluginError::from)?;

@@ -102,16 +102,54 @@ fn report(text: &str) -> HashMap<&str, &str> {
     text.lines().filter_map(|line| line.split_once('=')).collect()
 }
 
-/// Pooled memory is kept mapped between calls and reset in place
-/// (`RuntimeConfig::keep_resident_bytes`): no call may find what an earlier
+/// The hostile fixture on a runtime of its own, keeping at most `warm`
+/// tenants' instances between calls.
+fn runtime_keeping(warm: u32) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        call_timeout: CALL_TIMEOUT,
+        memory_limit: MEMORY_LIMIT,
+        warm_instances: warm,
+        ..RuntimeConfig::new(std::path::PathBuf::from(env!("HOSTILE_FIXTURE_WASM")))
+    })
+    .expect("the hostile fixture loads")
+}
+
+fn remember(handle: &TenantHandle, tag: &str) -> String {
+    handle.render_variable("remember", tag).expect("the call runs").expect("an answer")
+}
+
+/// Without warm instances every call starts from a clean instance, though
+/// pooled memory stays mapped and is reset in place
+/// (`RuntimeConfig::keep_resident_bytes`): no call finds what an earlier
 /// one wrote, of its own tenant or another.
 #[test]
 fn sandbox_a_call_never_sees_the_memory_of_an_earlier_call() {
-    let (a, b) = (tenant("sandbox-memory-a"), tenant("sandbox-memory-b"));
+    let runtime = runtime_keeping(0);
+    let (a, b) = (tenant_of(&runtime, "memory-a"), tenant_of(&runtime, "memory-b"));
     for (handle, tag) in [(&a, "secret-of-a-1"), (&a, "secret-of-a-2"), (&b, "secret-of-b"), (&a, "secret-of-a-3")] {
-        let answer = handle.render_variable("remember", tag).expect("the call runs");
-        assert_eq!(answer.as_deref(), Some("calls before: 0, found: "), "{tag}");
+        assert_eq!(remember(handle, tag), "calls before: 0, found: ", "{tag}");
     }
+}
+
+/// A tenant's instance is kept for its own next call, never handed to
+/// another tenant, dropped when it traps, and the least recently used goes
+/// first when more tenants call than are kept.
+#[test]
+fn sandbox_a_kept_instance_serves_only_its_tenant_and_never_after_a_trap() {
+    let runtime = runtime_keeping(1);
+    let (a, b) = (tenant_of(&runtime, "warm-a"), tenant_of(&runtime, "warm-b"));
+    assert_eq!(remember(&a, "secret-of-a-1"), "calls before: 0, found: ");
+    assert_eq!(remember(&a, "secret-of-a-2"), "calls before: 1, found: secret-of-a-1", "kept for a");
+    // b gets a fresh instance; a's, the one kept, makes way for b's.
+    assert_eq!(remember(&b, "secret-of-b-1"), "calls before: 0, found: ");
+    assert_eq!(remember(&a, "secret-of-a-3"), "calls before: 0, found: ", "a's instance was dropped for b's");
+    assert_eq!(remember(&a, "secret-of-a-4"), "calls before: 1, found: secret-of-a-3");
+    expect_trap(a.render_variable("panic", ""), "warm-a");
+    assert_eq!(remember(&a, "secret-of-a-5"), "calls before: 0, found: ", "a trap drops the instance");
+}
+
+fn tenant_of(runtime: &Runtime, id: &str) -> TenantHandle {
+    runtime.tenant(Tenant::new(id, Arc::new(MemoryStore::new())))
 }
 
 #[test]

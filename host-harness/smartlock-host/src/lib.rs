@@ -66,8 +66,12 @@
 //!   minutes, and for the ids [`WakeUps::due`] returns (sleep until
 //!   [`WakeUps::earliest`]); call again at once while
 //!   [`api::TickSummary::more_due`] is true.
+//! - Instances: a tenant's instance is kept for its next call
+//!   ([`RuntimeConfig::warm_instances`] tenants at once, never shared
+//!   between tenants); set it to 0 for a fresh instance on every call.
 //! - Errors: `Err(`[`CallError`]`)` is a host-side failure for operators (a
-//!   trap is logged at error level; the next call gets a clean instance).
+//!   trap is logged at error level and drops the instance; the next call
+//!   gets a clean one).
 //!   `Ok(Err(e))` is the plugin refusing the request; show
 //!   [`PluginError::from(e)`](PluginError) to the user.
 //! - E-mail: the plugin only queues e-mails to the account owner in the
@@ -96,7 +100,8 @@ pub use imports::{
 #[cfg(feature = "postgres")]
 pub use imports::{Fence, PgDb, PgStore, Turn};
 pub use runtime::{
-    CallError, CallResult, ComponentSource, HostState, Runtime, RuntimeConfig, TenantHandle, KEEP_RESIDENT_DIRTY_PAGES,
+    CallError, CallResult, ComponentSource, HostState, Runtime, RuntimeConfig, TenantHandle, CALLS_PER_WARM_INSTANCE,
+    KEEP_RESIDENT_DIRTY_PAGES,
 };
 pub use view::{add_to_linker, SmartlockCtx, SmartlockView};
 pub use wake::WakeUps;

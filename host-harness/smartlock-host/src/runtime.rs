@@ -2,9 +2,19 @@
 //!
 //! As in wasmtime's `examples/fast_instantiation.rs`: the [`Engine`], the
 //! [`Component`], the [`Linker`] and the `InstancePre` are made once per
-//! [`Runtime`]; every call gets a fresh `Store` (and so a fresh instance) with
-//! limits on it. A trap (panic, time limit, memory cap) fails that one call
-//! with [`CallError::Trap`]; the next call starts from a clean instance.
+//! [`Runtime`]; a call runs in its own `Store` (an instance) with limits on
+//! it. A trap (panic, time limit, memory cap) fails that one call with
+//! [`CallError::Trap`] and its instance is dropped: the next call starts
+//! from a clean instance.
+//!
+//! - Warm instances: the instance of a call that ended without a trap is
+//!   kept for the same tenant's next call, for up to
+//!   [`RuntimeConfig::warm_instances`] tenants at once (least recently used
+//!   first out) and [`CALLS_PER_WARM_INSTANCE`] calls. Never across
+//!   tenants: an instance only ever serves the tenant id it was made for.
+//!   Each call still gets its own limits, clock budget and imports' state;
+//!   what carries over is the guest's memory, which the plugin does not use
+//!   between calls (it keeps its state in storage).
 //!
 //! - Time: an epoch ticker thread advances the engine's epoch every
 //!   [`RuntimeConfig::epoch_tick`]. A call may run for
@@ -66,6 +76,12 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Epoch period: the granularity of the time limit (default 10 ms).
     pub epoch_tick: Duration,
+    /// Tenants whose instance is kept after a call that ended without a trap,
+    /// for their next call (default 8; 0: every call gets a fresh instance).
+    /// Making an instance and resetting its memory is about a fifth of a
+    /// short call (`host-harness bench`). These instances come on top of
+    /// [`RuntimeConfig::max_instances`] in the pool.
+    pub warm_instances: u32,
     /// Bytes of each pooled linear memory kept mapped between calls and
     /// reset in place, instead of being returned to the kernel with
     /// `madvise` (and faulted in again, page by page, by the next call).
@@ -145,6 +161,7 @@ impl RuntimeConfig {
             max_instances: 32,
             epoch_tick: Duration::from_millis(10),
             keep_resident_bytes: default_keep_resident(),
+            warm_instances: 8,
         }
     }
 }
@@ -200,6 +217,48 @@ struct Inner {
     wake_ups: Arc<WakeUps>,
     /// The component's brands (R30), asked once.
     brands: std::sync::OnceLock<Vec<api::BrandInfo>>,
+    /// Instances kept for their tenant's next call, least recently used
+    /// first (at most `config.warm_instances`).
+    warm: Mutex<std::collections::VecDeque<Warm>>,
+}
+
+/// How many calls one instance serves before it is dropped: a bound on what
+/// a long-lived guest heap could gather.
+pub const CALLS_PER_WARM_INSTANCE: u32 = 256;
+
+/// An instance kept for its tenant's next call.
+struct Warm {
+    tenant: String,
+    store: Store<HostState>,
+    instance: Instance,
+    /// Calls it has served.
+    calls: u32,
+}
+
+impl Inner {
+    /// The tenant's kept instance, taken out of the cache.
+    fn take_warm(&self, tenant: &str) -> Option<Warm> {
+        let mut warm = self.warm.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = warm.iter().position(|w| w.tenant == tenant)?;
+        warm.remove(at)
+    }
+
+    /// Keeps an instance for its tenant's next call, dropping the least
+    /// recently used one beyond the cap.
+    fn keep_warm(&self, kept: Warm) {
+        if self.config.warm_instances == 0 || kept.calls >= CALLS_PER_WARM_INSTANCE {
+            return;
+        }
+        let evicted = {
+            let mut warm = self.warm.lock().unwrap_or_else(PoisonError::into_inner);
+            // Out before in: the pool never holds more than it was sized for.
+            let evicted = (warm.len() >= self.config.warm_instances as usize).then(|| warm.pop_front()).flatten();
+            warm.push_back(kept);
+            evicted
+        };
+        // Dropped outside the lock: dropping resets the instance's memory.
+        drop(evicted);
+    }
 }
 
 /// A counting semaphore over the instance pool's slots.
@@ -242,7 +301,8 @@ impl std::fmt::Debug for Runtime {
 }
 
 fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
-    let n = config.max_instances.max(1);
+    // Calls running at once, plus the instances kept warm between calls.
+    let n = config.max_instances.max(1).saturating_add(config.warm_instances);
     let mut pool = PoolingAllocationConfig::new();
     // A component is a handful of core instances (the module, shims, fixups);
     // the plugin has one linear memory and a few tables.
@@ -413,6 +473,7 @@ impl Runtime {
                 slots: Slots { free: Mutex::new(config_slots), freed: Condvar::new() },
                 wake_ups: Arc::default(),
                 brands: std::sync::OnceLock::new(),
+                warm: Mutex::new(std::collections::VecDeque::new()),
             }),
         })
     }
@@ -713,7 +774,8 @@ impl TenantHandle {
         self.call("booking-status", |p, s| p.admin(s)?.call_booking_status(s, booking_id))
     }
 
-    /// Runs `f` with one fresh instance and its store, under the same
+    /// Runs `f` with one fresh instance and its store (never a kept one,
+    /// and not kept afterwards), under the same
     /// limits and turn as every call: several exports on one (warm) instance,
     /// or none at all (the benchmark's instantiation cost).
     ///
@@ -723,16 +785,29 @@ impl TenantHandle {
         &self,
         f: impl FnOnce(&SmartlockPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        self.call("with-instance", |exports, store| {
+        self.run("with-instance", false, |exports, store| {
             let plugin = exports.world(store)?;
             f(&plugin, store)
         })
     }
 
-    /// Runs one export in a fresh instance, in the tenant's turn.
+    /// Runs one export in the tenant's turn, on its kept instance if it has
+    /// one, else on a fresh one.
     fn call<R>(
         &self,
         export: &'static str,
+        f: impl FnOnce(Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        self.run(export, true, f)
+    }
+
+    /// Runs `f` in the tenant's turn; `warm`: on the tenant's kept instance
+    /// if there is one, and the instance is kept afterwards unless it
+    /// trapped.
+    fn run<R>(
+        &self,
+        export: &'static str,
+        warm: bool,
         f: impl FnOnce(Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let _turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
@@ -752,28 +827,48 @@ impl TenantHandle {
         };
         let smartlock =
             SmartlockCtx::new(self.tenant.clone()).with_wake_ups(rt.wake_ups.clone()).with_wall_limit(limits.wall_time);
-        let mut store = Store::new(&rt.engine, HostState::new(smartlock, &limits));
-        store.limiter(|state| &mut state.limits);
         let tick = rt.config.epoch_tick;
-        store.set_epoch_deadline(ticks(self.call_timeout, tick));
-        // At each deadline: interrupt if the plugin's own time (or the
-        // call's wall time) is spent, else look again when it could be.
-        store.epoch_deadline_callback(move |ctx| {
-            let state = ctx.data();
-            let guest_left = state.guest_time_limit.saturating_sub(state.smartlock.guest_elapsed());
-            let left = guest_left.min(state.smartlock.wall_remaining());
-            if left.is_zero() {
-                return Ok(UpdateDeadline::Interrupt);
-            }
-            Ok(UpdateDeadline::Continue(ticks(left, tick).max(1)))
-        });
-
+        let kept = if warm { rt.take_warm(tenant) } else { None };
         // `ran`: the plugin's code ran (a trap while instantiating is the
         // guest's start code trapping); otherwise the host could not make an
         // instance.
-        let outcome = match rt.pre.instantiate(&mut store) {
-            Ok(instance) => f(Exports { instance, indices: &rt.exports }, &mut store).map_err(|e| (true, e)),
-            Err(e) => Err((e.downcast_ref::<Trap>().is_some(), e)),
+        let (mut store, instance, calls) = match kept {
+            Some(Warm { mut store, instance, calls, .. }) => {
+                // This call's imports' state, limits and clock budget.
+                *store.data_mut() = HostState::new(smartlock, &limits);
+                store.set_epoch_deadline(ticks(self.call_timeout, tick));
+                (store, Ok(instance), calls)
+            }
+            None => {
+                let mut store = Store::new(&rt.engine, HostState::new(smartlock, &limits));
+                store.limiter(|state| &mut state.limits);
+                store.set_epoch_deadline(ticks(self.call_timeout, tick));
+                // At each deadline: interrupt if the plugin's own time (or the
+                // call's wall time) is spent, else look again when it could be.
+                store.epoch_deadline_callback(move |ctx| {
+                    let state = ctx.data();
+                    let guest_left = state.guest_time_limit.saturating_sub(state.smartlock.guest_elapsed());
+                    let left = guest_left.min(state.smartlock.wall_remaining());
+                    if left.is_zero() {
+                        return Ok(UpdateDeadline::Interrupt);
+                    }
+                    Ok(UpdateDeadline::Continue(ticks(left, tick).max(1)))
+                });
+                let instance = rt.pre.instantiate(&mut store);
+                (store, instance, 0)
+            }
+        };
+        let outcome = match instance {
+            Ok(instance) => match f(Exports { instance, indices: &rt.exports }, &mut store) {
+                Ok(result) => {
+                    if warm {
+                        rt.keep_warm(Warm { tenant: tenant.to_owned(), store, instance, calls: calls + 1 });
+                    }
+                    Ok(result)
+                }
+                Err(e) => Err((true, e, store)),
+            },
+            Err(e) => Err((e.downcast_ref::<Trap>().is_some(), e, store)),
         };
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         match outcome {
@@ -781,9 +876,9 @@ impl TenantHandle {
                 tracing::debug!(tenant, export, ms, "plugin call");
                 Ok(result)
             }
-            Err((ran, e)) => {
+            Err((ran, e, store)) => {
                 // What the guest logged last at error level (its panic
-                // message) goes into the error.
+                // message) goes into the error; the instance is dropped.
                 let message = describe_failure(export, &e, &limits, store.data().smartlock.last_error_log());
                 let tenant = tenant.to_owned();
                 if ran {
@@ -822,7 +917,7 @@ impl ExportIndices {
     }
 }
 
-/// One fresh instance's exports, each interface loaded when asked for.
+/// One instance's exports, each interface loaded when asked for.
 struct Exports<'a> {
     instance: Instance,
     indices: &'a ExportIndices,
