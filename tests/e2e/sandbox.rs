@@ -40,7 +40,7 @@ fn runtime() -> Runtime {
 }
 
 fn tenant(id: &str) -> TenantHandle {
-    runtime().tenant(Tenant::new(id, Arc::new(MemoryStore::new())))
+    tenant_of(&runtime(), id)
 }
 
 /// The tenant answers a harmless call normally.
@@ -148,6 +148,7 @@ fn sandbox_a_kept_instance_serves_only_its_tenant_and_never_after_a_trap() {
     assert_eq!(remember(&a, "secret-of-a-5"), "calls before: 0, found: ", "a trap drops the instance");
 }
 
+/// Tenant `id` of `runtime`, with storage of its own.
 fn tenant_of(runtime: &Runtime, id: &str) -> TenantHandle {
     runtime.tenant(Tenant::new(id, Arc::new(MemoryStore::new())))
 }

@@ -97,7 +97,8 @@ pub struct RuntimeConfig {
 /// [`RuntimeConfig::keep_resident_bytes`] where only dirtied pages are
 /// reset: more than a call of the bench's lifecycle workload writes (so no
 /// call pays page faults for memory the previous one used), small enough
-/// that 32 idle slots hold at most 256 MiB.
+/// that each idle pool slot (`max_instances` + `warm_instances` of them)
+/// holds at most 8 MiB.
 pub const KEEP_RESIDENT_DIRTY_PAGES: usize = 8 << 20;
 
 fn default_keep_resident() -> usize {
