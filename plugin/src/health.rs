@@ -32,8 +32,11 @@ pub struct LockHealth {
     pub seq: u64,
 }
 
+/// Where every lock's health record is kept.
+pub const KEY_ROOT: &str = "health/";
+
 fn key(brand: BrandId, lock: &str) -> String {
-    format!("health/{}/{}", brand.id(), store::esc(lock))
+    format!("{KEY_ROOT}{}/{}", brand.id(), store::esc(lock))
 }
 
 /// The lock's health record (default: reachable, no events yet).

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod alert;
 pub mod brands;
+pub mod cache;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -77,11 +77,13 @@ pub fn parse_due_key(key: &str) -> Option<(Instant, String)> {
 pub fn pin_key(lock: &str, pin: &str) -> String {
     format!("pin/{}/{}", esc(lock), pin)
 }
+/// Where every channel's writes in flight are indexed.
+pub const IN_FLIGHT_ROOT: &str = "fly/";
 pub fn in_flight_prefix(channel: &str) -> String {
-    format!("fly/{}/", esc(channel))
+    format!("{IN_FLIGHT_ROOT}{}/", esc(channel))
 }
 fn in_flight_key(channel: &str, booking: &str) -> String {
-    format!("fly/{}/{}", esc(channel), esc(booking))
+    format!("{IN_FLIGHT_ROOT}{}/{}", esc(channel), esc(booking))
 }
 /// Written only with the job a write belongs to ([`Store::save_booking`]'s
 /// batch), so a write is counted exactly when its job is stored.

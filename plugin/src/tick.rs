@@ -6,9 +6,10 @@ use crate::alert;
 use crate::brands::{
     self, BrandId, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
 };
+use crate::cache::Cached;
 use crate::error::{PluginError, Result};
 use crate::health;
-use crate::host::{Host, Level};
+use crate::host::{Host, Level, Log, Storage};
 use crate::lifecycle::{
     decide, BookingRecord, Code, Decision, Fallback, Job, JobKind, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS,
     RETRY_SECS,
@@ -65,6 +66,9 @@ impl<'a, H: Host + ?Sized> Clients<'a, H> {
 }
 
 pub fn on_tick<H: Host + ?Sized>(host: &H, now: Instant) -> Result<TickSummary> {
+    // Each booking's step asks after its channel's writes in flight and its
+    // lock's health, which many bookings share: read once per call.
+    let host = &Cached::new(host, &[store::IN_FLIGHT_ROOT, health::KEY_ROOT]);
     let store = Store::new(host);
     let mut summary = TickSummary::default();
     let connections = store.connections()?;
