@@ -1,12 +1,13 @@
 //! The dashboard panel: connect (R1, R2), locks (R3), assignments (R4, R5,
 //! R17), disconnect (R18) and code status.
 
+use crate::brands::Op;
 use crate::brands::{self, BrandId, CachedToken, Connection, FieldProblem, Fields, LockInfo, VendorError};
 use crate::error::{PluginError, Result};
 use crate::events::replan_property;
 use crate::host::{Host, Level, Write};
+use crate::lifecycle::BookingRecord;
 pub use crate::lifecycle::CodeState;
-use crate::lifecycle::{BookingRecord, JobKind};
 use crate::model::{self, Assignment, PropertyExtras, SharedDoor, DEFAULT_DAYS_BEFORE, DEFAULT_MARGIN_MINUTES};
 use crate::schedule::{self, Instant};
 use crate::store::{self, Store, EXTRAS_PREFIX};
@@ -123,7 +124,7 @@ pub fn disconnect<H: Host + ?Sized>(host: &H, provider: BrandId) -> Result<()> {
         if !(code_there || job_there || planned_there) {
             continue;
         }
-        let leaves_code = code_there || rec.job.as_ref().is_some_and(|j| j.kind != JobKind::Delete && job_there);
+        let leaves_code = code_there || rec.job.as_ref().is_some_and(|j| j.kind != Op::Delete && job_there);
         rec.target = None;
         rec.job = None;
         rec.next_due = None;

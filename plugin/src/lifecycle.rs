@@ -18,7 +18,7 @@
 //! decisions ([`Decision::Replan`]).
 //!
 //! Crash safety rests on one rule: a write whose outcome is unknown
-//! (`job_id: None` — saved before the request left, or the request got no
+//! (`handle: None` — saved before the request left, or the request got no
 //! clear answer) is resolved before anything else is sent. Where the vendor
 //! lists a lock's codes the listing says whether it happened; where it does
 //! not the PIN is first deleted (idempotent), then
@@ -27,14 +27,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::brands::BrandId;
+use crate::brands::{BrandId, Op};
 use crate::model::{Assignment, BookingFacts, PropertyFacts};
 use crate::schedule::{self, Instant, Plan, PlanInput};
 pub use crate::status::CodeState;
 use crate::status::Reported;
-
-/// What a job does: create, move in place, or delete a code.
-pub use crate::brands::Op as JobKind;
 
 /// Hourly retries (R11, R16).
 pub const RETRY_SECS: i64 = 3600;
@@ -91,10 +88,13 @@ pub struct Code {
 /// A write of this booking on its way to the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
-    pub kind: JobKind,
+    pub kind: Op,
     pub code: Code,
-    /// `None` while the submission's outcome is unknown.
-    pub job_id: Option<String>,
+    /// The brand's handle of the pending write, to look it up by;
+    /// `None` while the submission's outcome is unknown. Stored as
+    /// `job_id`, its name before 0.3.0, so older state reads as it is.
+    #[serde(rename = "job_id")]
+    pub handle: Option<String>,
     pub submitted_at: Instant,
     /// When the channel should have carried it out, after the writes queued
     /// ahead of it (R21: it is looked at then, not before).
@@ -342,7 +342,7 @@ pub enum Decision {
     /// A write's outcome is unknown: look for the code on the lock's listing.
     Resolve,
     /// Queue a job for this code.
-    Submit(JobKind, Code),
+    Submit(Op, Code),
     /// Send the one alert e-mail (R12, R13), with a fallback code where the
     /// brand has one (R24).
     Alert,
@@ -593,11 +593,11 @@ impl BookingRecord {
             let same = Some(job.code.placement.lock_id.as_str()) == target_lock;
             let wanted_after = self.wanted_placement(now).is_some();
             match job.kind {
-                JobKind::Create if self.issued_on.as_deref() == target_lock => CodeState::Moving,
-                JobKind::Create => CodeState::Creating,
-                JobKind::Update => CodeState::Moving,
-                JobKind::Delete if same && wanted_after => CodeState::Moving,
-                JobKind::Delete => CodeState::Deleting,
+                Op::Create if self.issued_on.as_deref() == target_lock => CodeState::Moving,
+                Op::Create => CodeState::Creating,
+                Op::Update => CodeState::Moving,
+                Op::Delete if same && wanted_after => CodeState::Moving,
+                Op::Delete => CodeState::Deleting,
             }
         } else if self.on_lock.is_some() {
             CodeState::OnLock
@@ -633,9 +633,9 @@ fn move_or_delete(code: &Code, want: Option<Placement>) -> Decision {
                 && to.provider == code.placement.provider
                 && to.provider.capabilities().moves_in_place =>
         {
-            Decision::Submit(JobKind::Update, Code { placement: to, ..code.clone() })
+            Decision::Submit(Op::Update, Code { placement: to, ..code.clone() })
         }
-        _ => Decision::Submit(JobKind::Delete, code.clone()),
+        _ => Decision::Submit(Op::Delete, code.clone()),
     }
 }
 
@@ -669,19 +669,19 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         // near the start, or never, while the old code stays due to reach
         // the lock (R14, R15).
         let amendable = job.held_until.is_some() || caps.amends_unconfirmed;
-        if let (true, Some(handle), JobKind::Create | JobKind::Update) = (amendable, &job.job_id, job.kind) {
+        if let (true, Some(handle), Op::Create | Op::Update) = (amendable, &job.handle, job.kind) {
             let want = rec.wanted_placement(now);
             if want.as_ref() != Some(&job.code.placement) {
                 return move_or_delete(&Code { code_id: Some(handle.clone()), ..job.code.clone() }, want);
             }
         }
-        return match (&job.job_id, retry_wait) {
+        return match (&job.handle, retry_wait) {
             (Some(id), _) => Decision::Poll(id.clone()),
             // Unknown outcome, honouring the retry pace: look where the vendor
             // lists codes, else undo (delete is idempotent).
             (None, Some(r)) => Decision::Wait(earliest([Some(r), rec.alert_wake(now)])),
             (None, None) if caps.lists_codes => Decision::Resolve,
-            (None, None) => Decision::Submit(JobKind::Delete, job.code.clone()),
+            (None, None) => Decision::Submit(Op::Delete, job.code.clone()),
         };
     }
     let want = rec.wanted_placement(now);
@@ -719,7 +719,7 @@ pub fn decide(rec: &BookingRecord, now: Instant) -> Decision {
         return Decision::Wait(earliest([next, alert_wake]));
     }
     let pin = rec.pin.clone().unwrap_or_default(); // chosen by the tick if empty
-    Decision::Submit(JobKind::Create, Code { pin, placement, code_id: None })
+    Decision::Submit(Op::Create, Code { pin, placement, code_id: None })
 }
 
 fn earliest<const N: usize>(candidates: [Option<Instant>; N]) -> Option<Instant> {
@@ -923,13 +923,13 @@ mod tests {
     #[test]
     fn r6_creation_is_submitted_at_the_creation_instant() {
         let rec = planned(MAR15_0000 - 86_400);
-        assert!(matches!(decide(&rec, MAR15_0000), Decision::Submit(JobKind::Create, _)));
+        assert!(matches!(decide(&rec, MAR15_0000), Decision::Submit(Op::Create, _)));
     }
 
     #[test]
     fn r7_late_arrival_is_created_at_once() {
         let rec = planned(MAR15_0000 + 3 * 86_400);
-        assert!(matches!(decide(&rec, MAR15_0000 + 3 * 86_400), Decision::Submit(JobKind::Create, _)));
+        assert!(matches!(decide(&rec, MAR15_0000 + 3 * 86_400), Decision::Submit(Op::Create, _)));
     }
 
     #[test]
@@ -938,23 +938,23 @@ mod tests {
         let placement = rec.target.as_ref().unwrap().placement.clone();
         let code = Code { pin: "482913".into(), placement, code_id: None };
         rec.job = Some(Job {
-            kind: JobKind::Create,
+            kind: Op::Create,
             code: code.clone(),
-            job_id: Some("j1".into()),
+            handle: Some("j1".into()),
             submitted_at: MAR15_0000,
             done_by: MAR15_0000 + 30,
             held_until: None,
         });
         assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Poll("j1".into()));
         rec.job = Some(Job {
-            kind: JobKind::Create,
+            kind: Op::Create,
             code: code.clone(),
-            job_id: None,
+            handle: None,
             submitted_at: MAR15_0000,
             done_by: MAR15_0000 + 30,
             held_until: None,
         });
-        assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Submit(JobKind::Delete, code));
+        assert_eq!(decide(&rec, MAR15_0000 + 900), Decision::Submit(Op::Delete, code));
     }
 
     #[test]
@@ -962,7 +962,7 @@ mod tests {
         let mut rec = planned(MAR15_0000);
         confirm_on_lock(&mut rec);
         assert_eq!(decide(&rec, MAR20_1430), Decision::Wait(Some(MAR22_1130)));
-        assert!(matches!(decide(&rec, MAR22_1130), Decision::Submit(JobKind::Delete, _)));
+        assert!(matches!(decide(&rec, MAR22_1130), Decision::Submit(Op::Delete, _)));
     }
 
     #[test]
@@ -975,7 +975,7 @@ mod tests {
         confirm_on_lock(&mut rec);
         rec.facts.confirmed = false;
         replan(&mut rec, Some(&property()), Some(&assignment("L1")), MAR15_0000).unwrap();
-        assert!(matches!(decide(&rec, MAR15_0000 + 60), Decision::Submit(JobKind::Delete, _)));
+        assert!(matches!(decide(&rec, MAR15_0000 + 60), Decision::Submit(Op::Delete, _)));
     }
 
     #[test]
@@ -989,7 +989,7 @@ mod tests {
         confirm_on_lock(&mut rec);
         replan(&mut rec, Some(&property()), Some(&assignment("L2")), MAR15_0000 + 3600).unwrap();
         assert!(
-            matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(JobKind::Delete, c) if c.placement.lock_id == "L1")
+            matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(Op::Delete, c) if c.placement.lock_id == "L1")
         );
     }
 
@@ -1011,7 +1011,7 @@ mod tests {
         rec.facts.confirmed = false;
         assert!(replan(&mut rec, Some(&property()), None, mid + 60).unwrap());
         assert_eq!(rec.next_due, Some(mid + 60));
-        assert!(matches!(decide(&rec, mid + 60), Decision::Submit(JobKind::Delete, c) if c.placement.lock_id == "L1"));
+        assert!(matches!(decide(&rec, mid + 60), Decision::Submit(Op::Delete, c) if c.placement.lock_id == "L1"));
         // A record stored before the stay was kept: the same.
         let mut rec = kept_after_unassign(mid);
         rec.stay = None;
@@ -1029,7 +1029,7 @@ mod tests {
         assert_eq!(rec.next_due, Some(mid + 60));
         let new_end = MAR22_1130 - 86_400; // March 21 11:30 Paris
         assert_eq!(decide(&rec, mid + 60), Decision::Wait(Some(new_end)));
-        assert!(matches!(decide(&rec, new_end), Decision::Submit(JobKind::Delete, _)));
+        assert!(matches!(decide(&rec, new_end), Decision::Submit(Op::Delete, _)));
         // Longer again: the kept code is not extended past its own window.
         rec.facts.check_out = "2026-03-25".into();
         assert!(replan(&mut rec, Some(&property()), None, mid + 120).unwrap());
@@ -1037,7 +1037,7 @@ mod tests {
         // Moved to start later: no longer mid-stay, so it goes at once (R17).
         rec.facts.check_in = "2026-03-21".into();
         assert!(replan(&mut rec, Some(&property()), None, mid + 180).unwrap());
-        assert!(matches!(decide(&rec, mid + 180), Decision::Submit(JobKind::Delete, _)));
+        assert!(matches!(decide(&rec, mid + 180), Decision::Submit(Op::Delete, _)));
     }
 
     #[test]
@@ -1064,7 +1064,7 @@ mod tests {
     #[test]
     fn r13_last_minute_booking_alerts_only_after_a_failed_attempt() {
         let mut rec = planned(MAR19_1800 + 3600);
-        assert!(matches!(decide(&rec, MAR19_1800 + 3600), Decision::Submit(JobKind::Create, _)));
+        assert!(matches!(decide(&rec, MAR19_1800 + 3600), Decision::Submit(Op::Create, _)));
         rec.attempts_failed = 1;
         rec.retry_at = Some(MAR19_1800 + 7200);
         assert_eq!(decide(&rec, MAR19_1800 + 3700), Decision::Alert);
@@ -1073,7 +1073,7 @@ mod tests {
     #[test]
     fn r13_after_the_deadline_tries_until_the_window_starts() {
         let mut rec = planned(MAR20_0000 + 3600);
-        assert!(matches!(decide(&rec, MAR20_0000 + 3600), Decision::Submit(JobKind::Create, _)));
+        assert!(matches!(decide(&rec, MAR20_0000 + 3600), Decision::Submit(Op::Create, _)));
         rec.attempts_failed = 1;
         rec.alert_sent = true;
         rec.retry_at = Some(MAR20_0000 + 7200);
@@ -1088,10 +1088,10 @@ mod tests {
         confirm_on_lock(&mut rec);
         rec.facts.check_out = "2026-03-23".into();
         replan(&mut rec, Some(&property()), Some(&assignment("L1")), MAR15_0000 + 3600).unwrap();
-        assert!(matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(JobKind::Delete, _)));
+        assert!(matches!(decide(&rec, MAR15_0000 + 3600), Decision::Submit(Op::Delete, _)));
         rec.on_lock = None; // delete confirmed
         match decide(&rec, MAR15_0000 + 3700) {
-            Decision::Submit(JobKind::Create, code) => {
+            Decision::Submit(Op::Create, code) => {
                 assert_eq!(code.pin, "482913");
                 assert_eq!(code.placement.end, MAR22_1130 + 86_400);
             }
@@ -1108,9 +1108,9 @@ mod tests {
         let placement = rec.target.as_ref().unwrap().placement.clone();
         rec.pin = Some("482913".into());
         rec.job = Some(Job {
-            kind: JobKind::Create,
+            kind: Op::Create,
             code: Code { pin: "482913".into(), placement, code_id: None },
-            job_id: Some("ac-1".into()),
+            handle: Some("ac-1".into()),
             submitted_at: MAR15_0000,
             done_by: MAR15_0000 + 60,
             held_until: None,
@@ -1125,7 +1125,7 @@ mod tests {
         // Seam: the handle is the code's id, amendable before Seam confirms it.
         let moved = unconfirmed_then("seam", |f| f.check_out = "2026-03-23".into());
         match decide(&moved, MAR15_0000 + 600) {
-            Decision::Submit(JobKind::Update, c) => {
+            Decision::Submit(Op::Update, c) => {
                 assert_eq!((c.pin.as_str(), c.code_id.as_deref()), ("482913", Some("ac-1")), "same PIN, same code");
                 assert_eq!(c.placement.end, MAR22_1130 + 86_400);
             }
@@ -1134,7 +1134,7 @@ mod tests {
         let cancelled = unconfirmed_then("seam", |f| f.confirmed = false);
         assert!(matches!(
             decide(&cancelled, MAR15_0000 + 600),
-            Decision::Submit(JobKind::Delete, c) if c.code_id.as_deref() == Some("ac-1")
+            Decision::Submit(Op::Delete, c) if c.code_id.as_deref() == Some("ac-1")
         ));
         // A brand whose handle is a job's: the job is looked at first.
         let job = unconfirmed_then("igloohome", |f| f.confirmed = false);
@@ -1169,7 +1169,7 @@ mod tests {
         let mut given = spare(MAR15_0000);
         given.role = Role::Backup { property_id: "p1".into(), slot: 1, given_to: Some("b1".into()) };
         given.facts.confirmed = false;
-        assert!(matches!(decide(&given, MAR15_0000 + 60), Decision::Submit(JobKind::Delete, _)));
+        assert!(matches!(decide(&given, MAR15_0000 + 60), Decision::Submit(Op::Delete, _)));
         given.on_lock = None;
         assert_eq!(decide(&given, MAR15_0000 + 60), Decision::Replan(PoolReplan::BackFromGuest));
         assert_eq!(planned(MAR15_0000).pool_replan(MAR22_1130 + 86_400), None, "a guest's record is no slot");

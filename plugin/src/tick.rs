@@ -4,15 +4,15 @@
 
 use crate::alert;
 use crate::brands::{
-    self, BrandId, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Submitted, Vendor, VendorError,
+    self, BrandId, Capabilities, CodeSpec, Confirmation, Confirmed, Connection, Found, Op, Submitted, Vendor,
+    VendorError,
 };
 use crate::cache::Cached;
 use crate::error::{PluginError, Result};
 use crate::health;
 use crate::host::{Host, Level, Log, Storage};
 use crate::lifecycle::{
-    decide, BookingRecord, Code, Decision, Fallback, Job, JobKind, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS,
-    RETRY_SECS,
+    decide, BookingRecord, Code, Decision, Fallback, Job, JOB_LOST_SECS, POLL_SECS, POLL_SLACK_SECS, RETRY_SECS,
 };
 use crate::pin;
 use crate::schedule::Instant;
@@ -352,7 +352,7 @@ fn poll<H: Host + ?Sized>(
             } else {
                 // An attempt that failed: resolved (and redone) at the hourly pace.
                 fail(rec, now, "the lock did not take the code within 30 minutes".into(), now + RETRY_SECS);
-                rec.job = Some(Job { job_id: None, ..job });
+                rec.job = Some(Job { handle: None, ..job });
             }
             Ok(Step::Next)
         }
@@ -419,24 +419,24 @@ fn resolve<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
     host.log(Level::Info, &format!("booking {}: {:?} of unknown outcome resolved: {found:?}", rec.facts.id, job.kind));
     match (job.kind, found) {
         // It happened.
-        (JobKind::Create | JobKind::Update, Found::OnLock(id)) => settle(host, rec, job, Some(id))?,
-        (JobKind::Delete, Found::Absent) => settle(host, rec, job, None)?,
+        (Op::Create | Op::Update, Found::OnLock(id)) => settle(host, rec, job, Some(id))?,
+        (Op::Delete, Found::Absent) => settle(host, rec, job, None)?,
         // It is under way: confirm it like any pending write.
         (_, Found::Pending(id)) => {
             // Still timed from its first sending: a write that stays pending
             // is lost again at once, so it is looked at hourly, not every minute.
-            rec.job = Some(Job { job_id: Some(id), ..job });
+            rec.job = Some(Job { handle: Some(id), ..job });
         }
         // The code is there with another window: it is on the lock as listed
         // (the next decision moves it).
-        (JobKind::Create, Found::OtherWindow(id)) => {
+        (Op::Create, Found::OtherWindow(id)) => {
             rec.job = None;
             rec.issued_on = Some(job.code.placement.lock_id.clone());
             rec.on_lock = Some(Code { code_id: Some(id), ..job.code });
         }
         // It did not happen: the record's own state decides what to send
         // again (same PIN). A moved code that vanished is created anew.
-        (JobKind::Update, Found::Absent) => {
+        (Op::Update, Found::Absent) => {
             rec.job = None;
             rec.on_lock = None;
         }
@@ -458,7 +458,7 @@ fn recheck<H: Host + ?Sized>(host: &H, client: &mut dyn Vendor, rec: &mut Bookin
     let caps = client.capabilities();
     let name = access_name(rec, caps);
     let handle = code.code_id.clone().unwrap_or_default();
-    match client.confirm(JobKind::Create, &spec(rec, &code, &name), &handle) {
+    match client.confirm(Op::Create, &spec(rec, &code, &name), &handle) {
         Ok(Confirmed::Done(_)) => rec.recheck_at = None,
         Ok(Confirmed::Provisional(_, at)) => rec.recheck_at = Some(at.max(now + POLL_SECS)),
         Ok(Confirmed::Pending | Confirmed::Deferred(_)) => rec.recheck_at = Some(now + POLL_SECS),
@@ -482,14 +482,14 @@ fn settle<H: Host + ?Sized>(host: &H, rec: &mut BookingRecord, job: Job, code_id
     let lock = job.code.placement.lock_id.clone();
     health::reachable(host, job.code.placement.provider, &lock, host.now())?;
     match job.kind {
-        JobKind::Create | JobKind::Update => {
+        Op::Create | Op::Update => {
             host.log(Level::Info, &format!("PIN of booking {} confirmed on lock {lock}", rec.facts.id));
             rec.issued_on = Some(lock);
             rec.pin = Some(job.code.pin.clone());
             let code_id = code_id.or(job.code.code_id.clone());
             rec.on_lock = Some(Code { code_id, ..job.code });
         }
-        JobKind::Delete => {
+        Op::Delete => {
             host.log(Level::Info, &format!("PIN of booking {} deleted from lock {lock}", rec.facts.id));
             rec.recheck_at = None;
             if rec.on_lock.as_ref().is_some_and(|c| c.placement.lock_id == lock) {
@@ -515,7 +515,7 @@ fn pin_taken<H: Host + ?Sized>(
     now: Instant,
 ) -> Result<()> {
     let lock = job.code.placement.lock_id.as_str();
-    if job.kind == JobKind::Create && rec.issued_on.as_deref() != Some(lock) {
+    if job.kind == Op::Create && rec.issued_on.as_deref() != Some(lock) {
         host.log(Level::Info, &format!("PIN taken on lock {lock}; booking {} gets another", rec.facts.id));
         // Not taken again from the booking's other locks (R26).
         rec.refused_pin = Some(job.code.pin.clone());
@@ -535,7 +535,7 @@ fn submit<H: Host + ?Sized>(
     host: &H,
     client: &mut dyn Vendor,
     rec: &mut BookingRecord,
-    kind: JobKind,
+    kind: Op,
     mut code: Code,
     now: Instant,
 ) -> Result<Step> {
@@ -567,7 +567,7 @@ fn submit<H: Host + ?Sized>(
         sent.push(now);
         counted.push(store::set(&store::sent_key(&channel), &sent)?);
     }
-    if kind == JobKind::Create {
+    if kind == Op::Create {
         code.pin = choose_pin(host, rec, &code.placement.lock_id, caps)?;
         rec.pin = Some(code.pin.clone());
     }
@@ -576,21 +576,21 @@ fn submit<H: Host + ?Sized>(
     // before (a look at a pending write is a wasted request).
     let starts = ahead.iter().map(|(_, done_by)| *done_by).max().unwrap_or(now).max(now);
     let done_by = starts + caps.write_secs;
-    rec.job = Some(Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by, held_until: None });
+    rec.job = Some(Job { kind, code: code.clone(), handle: None, submitted_at: now, done_by, held_until: None });
     rec.next_due = Some(done_by + POLL_SLACK_SECS);
     store.save_booking(rec, host.now(), counted)?;
 
     let name = access_name(rec, caps);
     let spec = spec(rec, &code, &name);
     let result = match kind {
-        JobKind::Create => client.create(&spec),
-        JobKind::Update => client.update(&spec),
-        JobKind::Delete => client.delete(&spec),
+        Op::Create => client.create(&spec),
+        Op::Update => client.update(&spec),
+        Op::Delete => client.delete(&spec),
     };
-    let job = Job { kind, code: code.clone(), job_id: None, submitted_at: now, done_by, held_until: None };
+    let job = Job { kind, code: code.clone(), handle: None, submitted_at: now, done_by, held_until: None };
     match result {
         Ok(Submitted::Pending(handle)) => {
-            rec.job = Some(Job { job_id: Some(handle), ..job });
+            rec.job = Some(Job { handle: Some(handle), ..job });
             if caps.confirmation == Confirmation::Synchronous {
                 rec.next_due = Some(now + 1);
             }
@@ -712,7 +712,7 @@ fn access_name(rec: &BookingRecord, caps: &Capabilities) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::brands::{LockInfo, Op};
+    use crate::brands::LockInfo;
     use crate::lifecycle::Placement;
     use crate::memory_host::{MemoryHost, NoNetwork};
     use crate::model::BookingFacts;
@@ -782,9 +782,9 @@ mod tests {
         let brand = crate::brands::legacy_brand();
         let (mut rec, code) = b1_on(brand);
         rec.job = Some(Job {
-            kind: JobKind::Create,
+            kind: Op::Create,
             code,
-            job_id: Some("h".into()),
+            handle: Some("h".into()),
             submitted_at: NOW - 60,
             done_by: NOW - 30,
             held_until: None,
@@ -808,15 +808,15 @@ mod tests {
         store.put(&store::sent_key("B1"), &full).expect("put");
         let (mut rec, code) = b1_on(brand);
         let mut vendor = Answers(Confirmed::Pending, brand);
-        let step = submit(&host, &mut vendor, &mut rec, JobKind::Create, code.clone(), NOW).expect("submit");
+        let step = submit(&host, &mut vendor, &mut rec, Op::Create, code.clone(), NOW).expect("submit");
         assert!(matches!(step, Step::Wait(at) if at == NOW - 30 + budget.window_secs), "waits for the oldest");
         assert_eq!(rec.job, None, "nothing sent");
 
         // A minute after the oldest: sent, and counted with its job.
         let later = NOW - 30 + budget.window_secs;
-        let step = submit(&host, &mut vendor, &mut rec, JobKind::Create, code, later).expect("submit");
+        let step = submit(&host, &mut vendor, &mut rec, Op::Create, code, later).expect("submit");
         assert!(matches!(step, Step::Wait(_)));
-        assert_eq!(rec.job.as_ref().and_then(|j| j.job_id.as_deref()), Some("h"), "sent");
+        assert_eq!(rec.job.as_ref().and_then(|j| j.handle.as_deref()), Some("h"), "sent");
         let sent = store.sent("B1").expect("sent");
         assert_eq!(sent.len() as u32, budget.writes, "{sent:?}");
         assert_eq!((sent[0], sent.last().copied()), (NOW - 29, Some(later)), "the oldest left, this one counted");

@@ -360,7 +360,8 @@ pub trait Vendor {
     }
 }
 
-/// The kinds of write.
+/// What a write does to a code on a lock: create it, move it in place (same
+/// PIN, new window), or delete it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     Create,
