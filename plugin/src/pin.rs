@@ -118,12 +118,20 @@ fn random_pin(rule: &PinRule) -> Result<String, PinError> {
     if base == 0 || rule.length == 0 {
         return Err(PinError::Exhausted(0));
     }
+    let limit = (1u64 << 32) - ((1u64 << 32) % base);
     let mut pin = String::with_capacity(rule.length);
+    // One draw from the source for the whole PIN (each draw is a call into
+    // the host); a sample rejected is replaced by a draw of its own.
+    let mut samples = vec![0u8; 4 * rule.length];
+    getrandom::fill(&mut samples).map_err(|e| PinError::Random(e.to_string()))?;
+    let mut samples = samples.chunks_exact(4);
     while pin.len() < rule.length {
         let mut buf = [0u8; 4];
-        getrandom::fill(&mut buf).map_err(|e| PinError::Random(e.to_string()))?;
+        match samples.next() {
+            Some(s) => buf.copy_from_slice(s),
+            None => getrandom::fill(&mut buf).map_err(|e| PinError::Random(e.to_string()))?,
+        }
         let n = u64::from(u32::from_le_bytes(buf));
-        let limit = (1u64 << 32) - ((1u64 << 32) % base);
         if n < limit {
             pin.push(alphabet[(n % base) as usize]);
         }
