@@ -37,8 +37,11 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         let runtime = Runtime::new(config)?;
         println!("{}", storage_traffic(&runtime)?);
         for _ in 0..20 {
-            let (wasm_ms, native_ms) = native_comparison(&runtime)?;
-            println!("lifecycle workload: {wasm_ms:.1} ms wasm, {native_ms:.1} ms native");
+            let c = native_comparison(&runtime)?;
+            println!(
+                "lifecycle workload: {:.1} ms wasm, {:.1} ms native, ratio {:.2}",
+                c.wasm_ms, c.native_ms, c.ratio
+            );
         }
         return Ok(());
     }
@@ -64,7 +67,7 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
     let (tick_1k, calls_1k) = tick_idle(&runtime, 1_000)?;
     let (tick_100k, calls_100k) = tick_idle(&runtime, 100_000)?;
     let (codes_per_second, requests_per_booking) = codes_through_loopback(&runtime)?;
-    let (wasm_ms, native_ms) = native_comparison(&runtime)?;
+    let comparison = native_comparison(&runtime)?;
     // The other pooling setting, measured in the same run (see
     // `RuntimeConfig::keep_resident_bytes`): pages returned with `madvise`
     // where the default keeps them, else 2 MiB kept (and memset whole).
@@ -87,7 +90,7 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
         "tick_idle_us_100k": round(tick_100k, 1),
         "codes_per_second": round(codes_per_second, 0),
         "http_requests_per_booking": round(requests_per_booking, 3),
-        "native_ratio": round(wasm_ms / native_ms, 2),
+        "native_ratio": round(comparison.ratio, 2),
         "last_minute_code_s": last_minute,
         "burst_25_minutes": round(burst_minutes, 2),
         "burst_25_requests_per_booking": round(burst_requests, 2),
@@ -109,7 +112,10 @@ pub fn run(config: RuntimeConfig, as_json: bool, profile_native: bool) -> anyhow
             calls_100k.render_us.round(),
             calls_1k.render_us.round()
         );
-        println!("{:<28} {:.1} ms wasm, {:.1} ms native", "lifecycle workload", wasm_ms, native_ms);
+        println!(
+            "{:<28} {:.1} ms wasm, {:.1} ms native (medians), ratio {:.2} (median of {COMPARISON_PAIRS} pairs)",
+            "lifecycle workload", comparison.wasm_ms, comparison.native_ms, comparison.ratio
+        );
         println!("{:<28} {:.1} s", "bench took", started.elapsed().as_secs_f64());
     }
     Ok(())
@@ -641,14 +647,26 @@ fn codes_through_loopback(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
 }
 
 /// The same lifecycle workload in wasm and natively, both against in-memory
-/// storage and the in-process stub; medians of 7 runs each, in ms (of 3,
-/// the figure moved by ±0.1 from run to run on a quiet machine).
-fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
+/// storage and the in-process stub, as pairs of runs one right after the
+/// other (each side first in every other pair).
+struct Comparison {
+    /// Medians of each side's runs, in ms.
+    wasm_ms: f64,
+    native_ms: f64,
+    /// The median of the pairs' ratios (wasm ÷ native). A burst of load on
+    /// a shared machine slows both runs of a pair about alike, where it
+    /// would move one side's median and not the other's: of 7 runs a side,
+    /// the ratio of the medians moved by ±0.2 between runs.
+    ratio: f64,
+}
+
+/// Pairs of runs [`native_comparison`] makes.
+const COMPARISON_PAIRS: usize = 15;
+
+fn native_comparison(runtime: &Runtime) -> anyhow::Result<Comparison> {
     const LOCKS: usize = 10;
     const PER_LOCK: usize = 10;
-    let mut wasm = Vec::new();
-    let mut native = Vec::new();
-    for _ in 0..7 {
+    let wasm_run = || -> anyhow::Result<Duration> {
         let stub = Igloohome::new(world(LOCKS), NOW);
         let clock = Arc::new(SimClock::new(NOW));
         let tenant = runtime.tenant(
@@ -657,13 +675,34 @@ fn native_comparison(runtime: &Runtime) -> anyhow::Result<(f64, f64)> {
                 .with_clock(clock.clone())
                 .with_routes(crate::stub_routes(runtime, "http://stub.invalid")?),
         );
-        wasm.push(lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?.total);
-
+        Ok(lifecycle(&Wasm { tenant: &tenant, clock: &clock }, &stub, LOCKS, PER_LOCK)?.total)
+    };
+    let native_run = || -> anyhow::Result<Duration> {
         let stub = Igloohome::new(world(LOCKS), NOW);
         let host = MemoryHost::new(InProcessStub(stub.clone()), NOW);
-        native.push(lifecycle(&Native { host }, &stub, LOCKS, PER_LOCK)?.total);
+        Ok(lifecycle(&Native { host }, &stub, LOCKS, PER_LOCK)?.total)
+    };
+    let mut wasm = Vec::new();
+    let mut native = Vec::new();
+    let mut ratios = Vec::new();
+    for pair in 0..COMPARISON_PAIRS {
+        let (w, n) = if pair % 2 == 0 {
+            let w = wasm_run()?;
+            (w, native_run()?)
+        } else {
+            let n = native_run()?;
+            (wasm_run()?, n)
+        };
+        ratios.push(w.as_secs_f64() / n.as_secs_f64().max(f64::MIN_POSITIVE));
+        wasm.push(w);
+        native.push(n);
     }
-    Ok((ms(median(&mut wasm)), ms(median(&mut native))))
+    ratios.sort_by(f64::total_cmp);
+    Ok(Comparison {
+        wasm_ms: ms(median(&mut wasm)),
+        native_ms: ms(median(&mut native)),
+        ratio: ratios[ratios.len() / 2],
+    })
 }
 
 /// Storage calls the component makes over the wasm side of the lifecycle
