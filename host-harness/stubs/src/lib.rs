@@ -62,15 +62,23 @@ impl Vendor {
 }
 
 impl Vendor {
-    /// Where a world served at `base` serves this vendor's real paths: the
-    /// base URL a host routes the brand's origins to (igloohome at the
-    /// root, the others under `/{name}`).
-    pub fn base_url(self, base: &str) -> String {
-        let base = base.trim_end_matches('/');
+    /// The path below a world's base at which the world serves this
+    /// vendor's real paths: `""` for igloohome (served at the root), and
+    /// `/{name}` for the others. The one statement of the world's layout:
+    /// [`Vendor::base_url`], the world's routing and `GET /_admin/layout`
+    /// all follow it.
+    pub fn path_prefix(self) -> String {
         match self {
-            Vendor::Igloohome => base.to_string(),
-            other => format!("{base}/{}", other.as_str()),
+            Vendor::Igloohome => String::new(),
+            other => format!("/{}", other.as_str()),
         }
+    }
+
+    /// Where a world served at `base` serves this vendor's real paths: the
+    /// base URL a host routes the brand's origins to ([`Vendor::path_prefix`]
+    /// below `base`).
+    pub fn base_url(self, base: &str) -> String {
+        format!("{}{}", base.trim_end_matches('/'), self.path_prefix())
     }
 
     /// The vendor a brand id names.

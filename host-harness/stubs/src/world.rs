@@ -3,7 +3,7 @@
 //! admin API and merged reports.
 //!
 //! Routing (the host sends each brand's origins to its place here,
-//! [`Vendor::base_url`]):
+//! [`Vendor::base_url`]; `GET /_admin/layout` tells it over HTTP):
 //! - `/nuki/...` goes to the Nuki stub as `/...` (Nuki's real paths);
 //! - `/ttlock/...` goes to the TTLock stub as `/...`;
 //! - `/seam/...` goes to the Seam stub as `/...`;
@@ -619,15 +619,20 @@ vendor_stub!(Ttlock, http_totals);
 vendor_stub!(Seam, http_totals);
 
 /// The path prefixes of the vendors not served at the root.
-const PREFIXES: [(Vendor, &str); 3] = [(Vendor::Nuki, "/nuki"), (Vendor::Ttlock, "/ttlock"), (Vendor::Seam, "/seam")];
-
 /// Which vendor a request target is for, and the target that vendor's stub
-/// gets: its prefix stripped (`/nuki/smartlock?x` -> `/smartlock?x`);
-/// igloohome's unchanged.
+/// gets: its [`Vendor::path_prefix`] stripped (`/nuki/smartlock?x` ->
+/// `/smartlock?x`); a target under no prefix goes unchanged to the vendor
+/// served at the root.
 fn dispatch(target: &str) -> (Vendor, String) {
     let path = origin_form(target);
-    for (vendor, prefix) in PREFIXES {
-        if let Some(rest) = path.strip_prefix(prefix) {
+    let mut root = Vendor::Igloohome;
+    for vendor in Vendor::ALL {
+        let prefix = vendor.path_prefix();
+        if prefix.is_empty() {
+            root = vendor;
+            continue;
+        }
+        if let Some(rest) = path.strip_prefix(prefix.as_str()) {
             if rest.starts_with('/') {
                 return (vendor, rest.to_string());
             }
@@ -636,7 +641,7 @@ fn dispatch(target: &str) -> (Vendor, String) {
             }
         }
     }
-    (Vendor::Igloohome, target.to_string())
+    (root, target.to_string())
 }
 
 /// [`Vendor`] order of a [`PinRecord::provider`].

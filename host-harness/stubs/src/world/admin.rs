@@ -21,6 +21,13 @@
 //! - `POST /_admin/page-size` `{"page_size": n}` (igloohome)
 //! - `POST /_admin/try-pin` `{"provider"?, "lock", "pin"}` -> `{"opens":
 //!   bool}`: a guest types `pin` on the lock now (see [`World::try_pin`])
+//! - `GET  /_admin/layout` -> `{"brands": {"igloohome": "", "nuki":
+//!   "/nuki", ...}}`: for every vendor the stubs serve, the path below the
+//!   world's base URL at which its real API is served
+//!   ([`Vendor::path_prefix`]), so a host can route each brand's origins
+//!   without knowing the layout. Every vendor is listed, held by this world
+//!   or not (one it does not hold answers 404 there), so the answer does not
+//!   depend on the scenario; a brand not listed has no stub.
 //! - `GET  /_admin/pins` -> the report's `pins` array, every vendor's
 //! - `GET  /_admin/http` -> the report's `http` object, every vendor's,
 //!   with `max_in_flight_per_account`: the most requests ever in flight at
@@ -105,6 +112,7 @@ pub(crate) fn handle(world: &World, req: &StubRequest, route: &[String]) -> Stub
             let opens = world.try_pin(vendor, string(&b, "lock")?, string(&b, "pin")?).map_err(|e| world_error(&e))?;
             Ok(StubResponse::json(200, &json!({ "opens": opens })))
         }),
+        ("GET", ["layout"]) => Ok(StubResponse::json(200, &layout_json())),
         ("GET", ["pins"]) => Ok(StubResponse::json(200, &world.report_pins_json())),
         ("GET", ["http"]) => {
             let mut http = world.http_json();
@@ -114,6 +122,13 @@ pub(crate) fn handle(world: &World, req: &StubRequest, route: &[String]) -> Stub
         _ => Err(error(404, "no such admin route")),
     };
     result.unwrap_or_else(|e| e)
+}
+
+/// `GET /_admin/layout`'s answer: every vendor's path prefix.
+fn layout_json() -> Value {
+    let brands: Map<String, Value> =
+        Vendor::ALL.into_iter().map(|v| (v.as_str().to_string(), Value::String(v.path_prefix()))).collect();
+    json!({ "brands": brands })
 }
 
 fn set_time(world: &World, b: &Body) -> Result<StubResponse, StubResponse> {

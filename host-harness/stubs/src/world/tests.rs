@@ -361,6 +361,35 @@ fn http_counts_merge_plain_and_prefixed_keys_of_present_vendors() {
 
 // ---------------------------------------------------------- admin API
 
+/// The prefix `GET /_admin/layout` gives a vendor, checked to be a string.
+fn prefix_of(layout: &Value, vendor: Vendor) -> String {
+    layout["brands"][vendor.as_str()].as_str().expect("a prefix string").to_string()
+}
+
+#[test]
+fn admin_layout_tells_where_every_vendor_is_served() {
+    let w = world_of(&["nuki"]);
+    let r = admin(&w, "GET", "/_admin/layout", "");
+    assert_eq!(r.status, 200);
+    let layout = r.json_body();
+    assert_eq!(layout, json!({"brands": {"igloohome": "", "nuki": "/nuki", "ttlock": "/ttlock", "seam": "/seam"}}));
+    for vendor in Vendor::ALL {
+        let prefix = prefix_of(&layout, vendor);
+        assert_eq!(format!("http://127.0.0.1:9{prefix}"), vendor.base_url("http://127.0.0.1:9/"), "{vendor}");
+    }
+    // What it says is where the world serves a vendor it holds ...
+    let nuki = prefix_of(&layout, Vendor::Nuki);
+    assert_eq!(nuki_get(&w, &format!("{nuki}/smartlock/{NUKI_LOCK}")).status, 200);
+    // ... and every vendor is listed, held or not: one the world lacks answers 404 there.
+    let ttlock = prefix_of(&layout, Vendor::Ttlock);
+    let r = w.handle(&request("POST", &format!("{ttlock}/oauth2/token"), &[FORM], ttlock_token_body().as_bytes()));
+    assert_eq!(r.status, 404);
+    assert_eq!(admin(&world(), "GET", "/_admin/layout", "").json_body(), layout, "the same whatever the world holds");
+    // Read-only, and not counted as a request.
+    assert_eq!(admin(&w, "POST", "/_admin/layout", "{}").status, 404);
+    assert_eq!(w.http_json()["requests"], json!(1), "only the Nuki call");
+}
+
 #[test]
 fn admin_routes_drive_every_vendor() {
     let w = world();
