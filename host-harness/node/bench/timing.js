@@ -106,7 +106,7 @@ async function nodeFigures() {
       mailer: db.outbox('bench'),
       clock: new SimClock(NOW),
       http: new SyncHttpClient({ timeoutMs: 2000 }),
-      routes: stubRoutes(stub.base, component.brands),
+      routes: await stubRoutes(stub.base, component.brands),
     };
     const setup = new Host(component, { logger: silentLogger });
     const s = setup.tenant('bench', backends);

@@ -413,7 +413,8 @@ export class TenantHandle {
 
   /**
    * Checks a brand's credentials against the vendor and stores them (R1):
-   * `connect('nuki', {api_token: '...'})`, or a list of `{name, value}`.
+   * `connect(brandId, {field: 'value'})` (the fields of the brand's
+   * `credentials` form, by name), or a list of `{name, value}`.
    * Every field of the brand's form is required, host-supplied ones
    * included (see `connectCredentials`).
    */

@@ -65,7 +65,7 @@ export interface BrandInfo {
   name: string;
   /** The connect form, in order. */
   credentials: readonly CredentialField[];
-  /** What a lock needs for codes to reach it remotely, e.g. "a bridge". */
+  /** What a lock needs for codes to reach it remotely, in the brand's words (a device, a subscription). */
   lockNeeds: string;
   /** Where the brand's API lives (`https://host`): the default allow-list. */
   origins: readonly string[];
@@ -85,7 +85,7 @@ export interface Account {
   name: string;
 }
 
-/** How codes reach a lock: `kind` ("bridge", "gateway", "keypad", "wifi", "cloud"), `via` the device carrying them. */
+/** How codes reach a lock: `kind`, the link as the brand names it; `via`, the device carrying them, if any. */
 export interface RemotePath {
   kind: string;
   via?: string;

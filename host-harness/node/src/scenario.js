@@ -15,7 +15,7 @@ import { InstantiateError, PluginError, TrapError } from './errors.js';
 import { Host, LoadedComponent } from './host.js';
 import { SyncHttpClient, VendorRoutes } from './http.js';
 import { SqliteDb } from './storage.js';
-import { harnessBinary, REPO_ROOT } from './locate.js';
+import { BUILD_COMMAND, harnessBinary, REPO_ROOT } from './locate.js';
 import { checkScenario, InvalidScenario, readScenarioFile } from './scenario-file.js';
 import { substitute } from './template.js';
 
@@ -43,6 +43,23 @@ export function parseScenario(text, brands = null) {
   const { scenario, deferred } = checkScenario(text, brands);
   if (deferred) throw new InvalidScenario(deferred);
   return scenario;
+}
+
+/** One request to the admin API of the stub world served at `base`; resolves to `{status, body}`. */
+async function adminRequest(base, method, route, body) {
+  const res = await fetch(`${base.replace(/\/+$/, '')}/_admin/${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { error: text };
+  }
+  return { status: res.status, body: json };
 }
 
 /**
@@ -93,24 +110,11 @@ export class StubProcess {
     /** `http://127.0.0.1:PORT` */
     this.base = base;
     this._now = null;
-    this._onlineRoute = null;
   }
 
   /** One admin request; resolves to `{status, body}`. */
   async admin(method, route, body) {
-    const res = await fetch(`${this.base}/_admin/${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = { error: text };
-    }
-    return { status: res.status, body: json };
+    return adminRequest(this.base, method, route, body);
   }
 
   async _ok(method, route, body) {
@@ -126,18 +130,9 @@ export class StubProcess {
     this._now = now;
   }
 
-  /** Takes a device carrying a brand's codes (a bridge, a gateway, a lock's own link) off or on line. */
+  /** Takes the link carrying a brand's codes to its locks (a device by its id, or a lock's own link) off or on line. */
   async setOnline(provider, id, online) {
-    if (this._onlineRoute !== 'bridge') {
-      const r = await this.admin('POST', 'online', { provider, id, online });
-      if (r.status !== 404 || r.body?.error !== 'no such admin route') {
-        this._onlineRoute = 'online';
-        if (r.status !== 200) throw new StepFailure(r.body?.error ?? `the stub answered ${r.status}`);
-        return;
-      }
-      this._onlineRoute = 'bridge'; // a stub from before `/_admin/online`
-    }
-    await this._ok('POST', 'bridge', { provider, bridge: id, online });
+    await this._ok('POST', 'online', { provider, id, online });
   }
 
   async fault({ provider, endpoint, status, count, kind, errcode }) {
@@ -198,27 +193,51 @@ export class StubProcess {
 class StepFailure extends Error {}
 
 /**
- * The one brand a `host-harness stub` world serves at its root; every
- * other brand it serves below `/{brand id}`. This is the stub world's
- * layout, not knowledge of the brand: host-harness/stubs/src/lib.rs
- * (`Vendor::base_url`) and stubs/src/world.rs document it. The world's
- * admin API has no route that tells it, so it is written down here, once.
+ * Where the stub world served at `base` serves each brand's real paths:
+ * `{brandId: pathPrefix}` from its `GET /_admin/layout` (the world knows
+ * its own layout, host-harness/stubs `Vendor::path_prefix`; this host
+ * does not write it down). Throws when the world does not tell it (a stub
+ * built before the route).
  */
-export const STUB_ROOT_BRAND = 'igloohome';
+export async function stubLayout(base) {
+  const r = await adminRequest(base, 'GET', 'layout');
+  const brands = r.body?.brands;
+  const valid =
+    r.status === 200 &&
+    brands !== null &&
+    typeof brands === 'object' &&
+    !Array.isArray(brands) &&
+    Object.values(brands).every((p) => typeof p === 'string' && (p === '' || p.startsWith('/')));
+  if (!valid) {
+    throw new Error(
+      `the stub world at ${base} did not tell its layout (GET /_admin/layout answered ${r.status}): ` +
+        `rebuild it with \`${BUILD_COMMAND}\``,
+    );
+  }
+  return brands;
+}
 
-/** Where a stub world served at `base` serves brand `id`'s real paths (`Vendor::base_url`'s rule). */
-export function stubBase(base, id) {
-  const root = base.replace(/\/+$/, '');
-  return id === STUB_ROOT_BRAND ? root : `${root}/${id}`;
+/** Brand `id`'s place below `base` in `layout` (`stubLayout`), or null: not a stub brand. */
+function placeIn(base, layout, id) {
+  if (!Object.hasOwn(layout, id)) return null;
+  return base.replace(/\/+$/, '') + layout[id];
+}
+
+/** Where the stub world served at `base` serves brand `id`'s real paths (null: it has no stub of it). */
+export async function stubBase(base, id) {
+  return placeIn(base, await stubLayout(base), id);
 }
 
 /**
  * The allow-list of a scenario run: every origin of the component's
- * `brands`, sent to the brand's place in the stub world at `base`
- * (smartlock-host's `stub_routes`). A brand the world lacks answers 404.
+ * `brands`, sent to the brand's place in the stub world at `base` as that
+ * world tells it (`stubLayout`); smartlock-host's `stub_routes`. A brand
+ * the world lists but does not hold answers 404 there; one it does not
+ * list (no stub of it) goes to its own origins, as in the Rust runner.
  */
-export function stubRoutes(base, brands) {
-  return VendorRoutes.fromBrands(brands, (id) => stubBase(base, id));
+export async function stubRoutes(base, brands) {
+  const layout = await stubLayout(base);
+  return VendorRoutes.fromBrands(brands, (id) => placeIn(base, layout, id));
 }
 
 /**
@@ -229,9 +248,10 @@ export function stubRoutes(base, brands) {
  */
 export class Driver {
   /**
-   * @param {{host: Host, stub: StubProcess, db: SqliteDb, start: number, tickMinutes: number, wakeUps?: boolean, logger?: object}} options
+   * `routes`: where the brands' origins go (`await stubRoutes(stub.base, host.component.brands)`).
+   * @param {{host: Host, stub: StubProcess, routes: VendorRoutes, db: SqliteDb, start: number, tickMinutes: number, wakeUps?: boolean, logger?: object}} options
    */
-  constructor({ host, stub, db, start, tickMinutes, wakeUps = true, logger }) {
+  constructor({ host, stub, routes, db, start, tickMinutes, wakeUps = true, logger }) {
     this.host = host;
     this.stub = stub;
     this.db = db;
@@ -244,7 +264,7 @@ export class Driver {
       events: db.events(TENANT),
       http: new SyncHttpClient({ timeoutMs: STUB_HTTP_TIMEOUT_MS }),
       clock: this.clock,
-      routes: stubRoutes(stub.base, this.brands),
+      routes,
       ...(logger ? { logger } : {}),
     };
     this.plugin = host.tenant(TENANT, this.backends);
@@ -504,8 +524,8 @@ function saturate(v) {
 
 /**
  * How codes reach a lock (a WIT `remote-path`), as reports spell it:
- * `{"bridge": "B1"}` for a link through a device, `{"keypad": true}` for a
- * direct one.
+ * `{kind: via}` for a link through a device, `{kind: true}` for a direct
+ * one.
  */
 export function remoteJson(remote) {
   if (remote === undefined || remote === null) return null;
@@ -627,12 +647,14 @@ export async function runScenarioFile(path, options = {}) {
     displayPath,
   });
   let host = options.host;
+  let routes;
   try {
     for (const n of faultSteps) {
       const refused = await stub.checkFault(scenario.steps[n - 1]);
       if (refused) throw new InvalidScenario(`${displayPath}: step ${n}: ${refused}`);
     }
     if (deferred) throw new InvalidScenario(`${displayPath}: ${deferred}`);
+    routes = await stubRoutes(stub.base, component.brands);
     if (stubStderr) for (const d of held.splice(0)) stubStderr.write(d);
     sink.target = stubStderr ?? { write() {} };
     if (!host) {
@@ -653,6 +675,7 @@ export async function runScenarioFile(path, options = {}) {
     driver = new Driver({
       host,
       stub,
+      routes,
       db,
       start: scenario.startSecs,
       tickMinutes: scenario.tickMinutes,

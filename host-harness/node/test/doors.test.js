@@ -56,7 +56,7 @@ test('R25, R26: backup codes on the own lock; a shared door of another brand get
       events: db.events('doors'),
       clock,
       http: new SyncHttpClient({ timeoutMs: 2000 }),
-      routes: stubRoutes(stub.base, component.brands),
+      routes: await stubRoutes(stub.base, component.brands),
     });
     await t.connect('igloohome', { client_id: 'demo-id', client_secret: 'demo-secret' });
     await t.connect('nuki', { api_token: 'nuki-demo-token' });

@@ -133,7 +133,7 @@ test('code events: recorded once per id in the SQLite events table (the worker w
     events: db.events('ev'),
     clock: new SimClock(NOW),
     http: new SyncHttpClient({ timeoutMs: 2000 }),
-    routes: stubRoutes(stub.base, component.brands),
+    routes: await stubRoutes(stub.base, component.brands),
   };
   try {
     await stub.setTime(NOW);
@@ -170,7 +170,7 @@ test("code events: a PMS's own backend (served from the host's thread) gets each
         events,
         clock: new SimClock(NOW),
         http: new SyncHttpClient({ timeoutMs: 2000 }),
-        routes: stubRoutes(stub.base, component.brands),
+        routes: await stubRoutes(stub.base, component.brands),
       }),
     );
     checkEvents(events.after(0, 1000), pin);

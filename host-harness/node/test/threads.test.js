@@ -106,7 +106,7 @@ test('a tick whose vendor answers after 2 s leaves the event loop turning (lag u
     mailer: db.outbox('lag'),
     clock: new SimClock(NOW),
     http: new SyncHttpClient({ timeoutMs: 10_000 }),
-    routes: stubRoutes(vendor.base, component.brands),
+    routes: await stubRoutes(vendor.base, component.brands),
   });
   try {
     await t.connect('igloohome', { client_id: 'demo-id', client_secret: 'demo-secret' });
@@ -149,20 +149,17 @@ test('tenants run side by side; one tenant waiting for its vendor holds up only 
   const host = new Host(component, { logger: silentLogger, workers: 2 });
   await host.ready();
   const db = new SqliteDb(join(dir, 'parallel.sqlite'));
-  const backends = (id) => ({
-    storage: db.tenant(id),
-    mailer: db.outbox(id),
-    clock: new SimClock(NOW),
-    routes: stubRoutes(vendor.base, component.brands),
-  });
+  const routes = await stubRoutes(vendor.base, component.brands); // asks the world its layout, through the vendor here
+  const backends = (id) => ({ storage: db.tenant(id), mailer: db.outbox(id), clock: new SimClock(NOW), routes });
   const slow = host.tenant('slow', backends('slow'));
   const fast = host.tenant('fast', backends('fast'));
   try {
     vendor.delayMs = 1500;
+    const received = vendor.received;
     const order = [];
     const connecting = slow.connect('igloohome', { client_id: 'demo-id', client_secret: 'demo-secret' }).then((a) => (order.push('slow connect'), a));
     const slowAfter = slow.accounts().then((a) => (order.push('slow accounts'), a));
-    while (vendor.received === 0) await new Promise((r) => setTimeout(r, 5)); // the slow tenant is at the vendor
+    while (vendor.received === received) await new Promise((r) => setTimeout(r, 5)); // the slow tenant is at the vendor
     await fast.onPropertyChanged(property);
     assert.deepEqual(await fast.accounts(), []);
     order.push('fast done');
