@@ -136,9 +136,11 @@ export class SqliteDb {
     try {
       this.db = new Database(path);
       this.db.pragma('busy_timeout = 5000');
+      // The schema first: it sets a new file's page size, which WAL mode
+      // would fix at the default.
+      this.db.exec(SCHEMA);
       if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
-      this.db.exec(SCHEMA);
       const db = this.db;
       this.stmt = {
         get: db.prepare('SELECT value FROM kv WHERE tenant = ? AND key = ?').pluck(),

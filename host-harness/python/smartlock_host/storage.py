@@ -298,10 +298,12 @@ class SqliteDb:
                 _owner_only(Path(self.path))
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout = 5000")
+            # The schema first: it sets a new file's page size, which WAL
+            # mode would fix at the default.
+            self._conn.executescript(schema())
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.executescript(schema())
         except (sqlite3.Error, OSError) as e:
             raise StorageError("unavailable", f"{self.path}: {e}") from e
 

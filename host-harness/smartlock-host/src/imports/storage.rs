@@ -398,9 +398,11 @@ impl SqliteDb {
         owner_only(&path).map_err(|e| StorageError::Unavailable(format!("{}: {e}", path.display())))?;
         let conn = Connection::open(&path).map_err(unavailable)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
+        // The schema first: it sets a new file's page size, which WAL mode
+        // would fix at the default.
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
         Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)), path })
     }
 
@@ -742,6 +744,31 @@ mod tests {
         assert_eq!(t.emails().unwrap().len(), 1);
         assert_eq!(t.emails().unwrap()[0].at, 10);
         assert_eq!(t.get("booking/b1").unwrap().as_deref(), Some(&b"state"[..]));
+    }
+
+    fn page_size(db: &SqliteDb) -> i64 {
+        db.lock().query_row("PRAGMA page_size", [], |row| row.get(0)).unwrap()
+    }
+
+    /// A booking record (1 to 2 KB) fits in its b-tree cell, so a lookup
+    /// reads no overflow pages; a file made with SQLite's default pages
+    /// keeps them and works as before.
+    #[test]
+    fn sqlite_new_files_get_16_kib_pages_and_older_files_keep_theirs() {
+        let db = SqliteDb::open(temp_db("pages")).unwrap();
+        assert_eq!(page_size(&db), 16384);
+        assert_eq!(db.lock().query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0)).unwrap(), "wal");
+
+        let path = temp_db("old-pages");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch(&SCHEMA.replace("PRAGMA page_size = 16384;", "")).unwrap();
+            conn.execute("INSERT INTO kv (tenant, key, value) VALUES ('t', 'k', x'01')", []).unwrap();
+        }
+        let db = SqliteDb::open(&path).unwrap();
+        assert_eq!(page_size(&db), 4096);
+        assert_eq!(db.tenant("t").get("k").unwrap(), Some(vec![1]));
     }
 
     #[test]
