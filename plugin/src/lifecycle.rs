@@ -932,6 +932,27 @@ mod tests {
         assert!(matches!(decide(&rec, MAR15_0000 + 3 * 86_400), Decision::Submit(Op::Create, _)));
     }
 
+    /// A pending write's handle is stored under `job_id`, its name before
+    /// 0.3.0: a record saved by an earlier version reads with its handle,
+    /// and one saved now reads in an earlier version.
+    #[test]
+    fn r30_a_jobs_handle_is_stored_under_its_earlier_name() {
+        let placement = planned(MAR15_0000).target.unwrap().placement;
+        let job = Job {
+            kind: Op::Update,
+            code: Code { pin: "482913".into(), placement, code_id: None },
+            handle: Some("j1".into()),
+            submitted_at: MAR15_0000,
+            done_by: MAR15_0000 + 30,
+            held_until: None,
+        };
+        let stored = serde_json::to_value(&job).unwrap();
+        assert_eq!(stored["job_id"], "j1");
+        assert!(stored.get("handle").is_none(), "{stored}");
+        let read: Job = serde_json::from_value(stored).unwrap();
+        assert_eq!(read, job);
+    }
+
     #[test]
     fn queued_job_is_polled_and_unknown_outcome_is_undone_first() {
         let mut rec = planned(MAR15_0000);
