@@ -122,14 +122,15 @@ fn random_pin(rule: &PinRule) -> Result<String, PinError> {
     let mut pin = String::with_capacity(rule.length);
     // One draw from the source for the whole PIN (each draw is a call into
     // the host); a sample rejected is replaced by a draw of its own.
+    let draw = |buf: &mut [u8]| getrandom::fill(buf).map_err(|e| PinError::Random(e.to_string()));
     let mut samples = vec![0u8; 4 * rule.length];
-    getrandom::fill(&mut samples).map_err(|e| PinError::Random(e.to_string()))?;
+    draw(&mut samples)?;
     let mut samples = samples.chunks_exact(4);
     while pin.len() < rule.length {
         let mut buf = [0u8; 4];
         match samples.next() {
             Some(s) => buf.copy_from_slice(s),
-            None => getrandom::fill(&mut buf).map_err(|e| PinError::Random(e.to_string()))?,
+            None => draw(&mut buf)?,
         }
         let n = u64::from(u32::from_le_bytes(buf));
         if n < limit {
