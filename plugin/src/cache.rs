@@ -66,15 +66,7 @@ impl<H: Storage + ?Sized> Storage for Cached<'_, H> {
     }
 
     fn apply(&self, writes: Vec<Write>) -> Result<(), StorageError> {
-        let remembered: Vec<Write> = writes
-            .iter()
-            .filter(|w| {
-                self.covers(match w {
-                    Write::Set(k, _) | Write::Delete(k) => k,
-                })
-            })
-            .cloned()
-            .collect();
+        let remembered: Vec<Write> = writes.iter().filter(|w| self.covers(w.key())).cloned().collect();
         if let Err(e) = self.host.apply(writes) {
             *self.memory.borrow_mut() = Memory::default();
             return Err(e);

@@ -63,6 +63,15 @@ pub enum Write {
     Delete(String),
 }
 
+impl Write {
+    /// The key it sets or deletes.
+    pub fn key(&self) -> &str {
+        match self {
+            Write::Set(key, _) | Write::Delete(key) => key,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Trace,
