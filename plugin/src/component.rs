@@ -198,10 +198,11 @@ fn begin_call() -> CallScope {
 /// the plugin next needs a tick (R21). A call that changed neither makes no
 /// storage call here: the host's last wake-up still stands.
 fn then_wake<T>(result: Result<T, PluginError>) -> Result<T, types::Error> {
-    if CALL.with(|c| c.queued_events.get()) {
-        flush_events();
-    }
-    if CALL.with(|c| c.due_changed.get()) {
+    let backlog = CALL.with(|c| c.queued_events.get()) && flush_events();
+    if backlog {
+        // Events are due now: a tick right away hands over the rest.
+        scheduler::wake_at(Some(clock::now()));
+    } else if CALL.with(|c| c.due_changed.get()) {
         wake::report(&WitHost, None);
     }
     result.map_err(to_wit_error)
@@ -209,10 +210,13 @@ fn then_wake<T>(result: Result<T, PluginError>) -> Result<T, types::Error> {
 
 /// Hands the queued code events to the host (R27); a storage failure
 /// leaves them queued for a later export (at the latest the next tick).
-fn flush_events() {
-    if let Err(e) = crate::notify::flush(&WitHost) {
+/// True when events are left queued for a tick right away (the call's
+/// bound, [`crate::notify::MAX_FLUSH_PER_CALL`], stopped it).
+fn flush_events() -> bool {
+    crate::notify::flush(&WitHost).unwrap_or_else(|e| {
         log::log(log::Level::Warn, &format!("code events stay queued: {e}"));
-    }
+        false
+    })
 }
 
 fn to_wit_error(e: PluginError) -> types::Error {
@@ -396,12 +400,12 @@ impl events::Guest for Component {
         // Every tick sweeps the queue, whether or not it queued events: it
         // is the backstop that delivers events an earlier call left queued
         // (a host that refused one, a trap between the write and the hand-over).
-        flush_events();
+        let backlog = flush_events();
         // Every tick reports its wake-up, changed or not: it restores the
         // host's entry after a host restart and replaces one in the past. A
-        // tick that stopped at its budget has work due now, and "now" needs
-        // no look at the index.
-        let more_due = summary.as_ref().is_ok_and(|s| s.more_due);
+        // tick that stopped at its budget, or left events queued at the
+        // flush's, has work due now, and "now" needs no look at the index.
+        let more_due = backlog || summary.as_ref().is_ok_and(|s| s.more_due);
         if more_due {
             scheduler::wake_at(Some(now));
         } else {
@@ -411,7 +415,7 @@ impl events::Guest for Component {
             .map(|s| events::TickSummary {
                 processed: s.processed,
                 vendor_requests: s.vendor_requests,
-                more_due: s.more_due,
+                more_due: s.more_due || backlog,
             })
             .map_err(to_wit_error)
     }

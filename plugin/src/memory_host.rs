@@ -1,5 +1,6 @@
-//! An in-memory [`Host`](crate::host::Host) for native unit tests and the
-//! harness's native benchmark. HTTP goes to whatever [`Http`] is plugged in.
+//! An in-memory [`Host`](crate::host::Host) for native unit tests (and the
+//! benchmark's second native figure, `native_ratio_test_host`). HTTP goes to
+//! whatever [`Http`] is plugged in.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -29,6 +30,8 @@ pub struct MemoryHost<N: Http> {
     pub wake: Cell<Option<Option<Instant>>>,
     /// Code events the plugin reported (R27), in order.
     pub events: RefCell<Vec<CodeEvent>>,
+    /// Once `events` holds this many, a report is refused (a busy host).
+    pub event_capacity: Cell<usize>,
     /// Storage reads so far (`get` and `list` calls): what a change costs.
     pub reads: Cell<u64>,
     /// Storage calls and bytes so far, by kind (what crosses the host
@@ -79,6 +82,7 @@ impl<N: Http> MemoryHost<N> {
             logs: RefCell::new(Vec::new()),
             wake: Cell::new(None),
             events: RefCell::new(Vec::new()),
+            event_capacity: Cell::new(usize::MAX),
             reads: Cell::new(0),
             calls: Cell::new(StorageCalls::default()),
         }
@@ -192,7 +196,11 @@ impl<N: Http> Scheduler for MemoryHost<N> {
 
 impl<N: Http> Notifier for MemoryHost<N> {
     fn report(&self, event: &CodeEvent) -> Result<(), String> {
-        self.events.borrow_mut().push(event.clone());
+        let mut events = self.events.borrow_mut();
+        if events.len() >= self.event_capacity.get() {
+            return Err("the host is busy".into());
+        }
+        events.push(event.clone());
         Ok(())
     }
 }

@@ -6,8 +6,8 @@
 //! comparing the record's state with what it last reported), queued under
 //! `evq/`, and handed to the host's `code-events` import by [`flush`] at the
 //! end of the export that queued it and of every tick (which also delivers
-//! what an earlier call left queued); an event leaves the queue only once the host took
-//! it. So a crash loses none (at least once), a repeat carries the same id,
+//! what an earlier call left queued), at most [`MAX_FLUSH_PER_CALL`] a call;
+//! an event leaves the queue only once the host took it. So a crash loses none (at least once), a repeat carries the same id,
 //! and one booking's events keep their order (their keys sort by sequence).
 
 use crate::host::{Host, Level, StorageError, Write};
@@ -18,6 +18,11 @@ use crate::status::{CodeEvent, CodeState, EventKind, Reported};
 pub const OUTBOX_PREFIX: &str = "evq/";
 /// Events handed to the host per page of the queue.
 const FLUSH_PAGE: u32 = 64;
+/// Events handed to the host in one export call at most. A backlog (a host
+/// that refused events for a while) goes out over the next ticks, each far
+/// inside the call's time limit, where handing it over in one call could
+/// spend that limit and trap the call, again and again.
+pub const MAX_FLUSH_PER_CALL: u32 = 16 * FLUSH_PAGE;
 
 fn outbox_key(scope: &str, seq: u64) -> String {
     format!("{OUTBOX_PREFIX}{}/{seq:010}", crate::keys::esc(scope))
@@ -132,10 +137,14 @@ pub fn booking_events(rec: &mut BookingRecord, now: Instant) -> Vec<Write> {
     writes
 }
 
-/// Hands every queued event to the host, oldest first per scope, and drops
-/// those it took. A host that refuses one keeps it (and the rest) queued for
-/// the next export.
-pub fn flush<H: Host + ?Sized>(host: &H) -> Result<(), StorageError> {
+/// Hands queued events to the host, oldest first per scope, and drops
+/// those it took: all of them, or [`MAX_FLUSH_PER_CALL`]. A host that
+/// refuses one keeps it (and the rest) queued for the next export.
+///
+/// True when the bound stopped it with events still queued: the caller
+/// asks for a tick right away (the events are due now).
+pub fn flush<H: Host + ?Sized>(host: &H) -> Result<bool, StorageError> {
+    let mut handed = 0;
     loop {
         let page = host.list(OUTBOX_PREFIX, None, FLUSH_PAGE)?;
         let full = page.len() as u32 == FLUSH_PAGE;
@@ -146,16 +155,21 @@ pub fn flush<H: Host + ?Sized>(host: &H) -> Result<(), StorageError> {
                     if let Err(e) = host.report(&event) {
                         host.log(Level::Warn, &format!("the host did not take event {}: {e}", event.id));
                         drop_taken(host, done)?;
-                        return Ok(());
+                        return Ok(false);
                     }
                 }
                 Err(e) => host.log(Level::Warn, &format!("dropping unreadable queued event {key}: {e}")),
             }
             done.push(Write::Delete(key));
+            handed += 1;
         }
         drop_taken(host, done)?;
         if !full {
-            return Ok(());
+            return Ok(false);
+        }
+        if handed >= MAX_FLUSH_PER_CALL {
+            // More may be queued: a full page was the last one read.
+            return Ok(!host.list(OUTBOX_PREFIX, None, 1)?.is_empty());
         }
     }
 }
@@ -166,4 +180,69 @@ fn drop_taken<H: Host + ?Sized>(host: &H, done: Vec<Write>) -> Result<(), Storag
         return Ok(());
     }
     host.apply(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Storage;
+    use crate::memory_host::{MemoryHost, NoNetwork};
+    use crate::status::EventKind;
+
+    fn event(n: u64) -> CodeEvent {
+        CodeEvent {
+            id: format!("b1:{n}"),
+            at: 1_000 + n as i64,
+            kind: EventKind::Scheduled,
+            booking_id: Some("b1".into()),
+            property_id: Some("p1".into()),
+            brand: None,
+            lock_id: None,
+            door: None,
+            at_risk: None,
+            detail: String::new(),
+        }
+    }
+
+    fn queue_events(host: &MemoryHost<NoNetwork>, n: u64) {
+        let writes = (0..n).map(|i| queue("b1", i, &event(i)).expect("queued")).collect();
+        host.apply(writes).expect("stored");
+    }
+
+    fn queued(host: &MemoryHost<NoNetwork>) -> usize {
+        host.list(OUTBOX_PREFIX, None, u32::MAX).expect("listed").len()
+    }
+
+    #[test]
+    fn a_backlog_goes_out_a_bounded_part_per_call_in_order() {
+        let host = MemoryHost::new(NoNetwork, 0);
+        let n = u64::from(MAX_FLUSH_PER_CALL) + 100;
+        queue_events(&host, n);
+        assert!(flush(&host).expect("flushed"), "events are left for a tick right away");
+        assert_eq!(host.events.borrow().len(), MAX_FLUSH_PER_CALL as usize);
+        assert_eq!(queued(&host), 100);
+        assert!(!flush(&host).expect("flushed"), "the rest fits in one call");
+        assert_eq!(queued(&host), 0);
+        let ids: Vec<String> = host.events.borrow().iter().map(|e| e.id.clone()).collect();
+        let expected: Vec<String> = (0..n).map(|i| format!("b1:{i}")).collect();
+        assert_eq!(ids, expected, "each once, in order");
+    }
+
+    #[test]
+    fn exactly_the_bound_leaves_nothing_and_asks_for_no_tick() {
+        let host = MemoryHost::new(NoNetwork, 0);
+        queue_events(&host, u64::from(MAX_FLUSH_PER_CALL));
+        assert!(!flush(&host).expect("flushed"));
+        assert_eq!(queued(&host), 0);
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_rest_queued_and_asks_for_no_tick_at_once() {
+        let host = MemoryHost::new(NoNetwork, 0);
+        host.event_capacity.set(70);
+        queue_events(&host, 200);
+        assert!(!flush(&host).expect("flushed"), "a refusing host is not asked again at once");
+        assert_eq!(host.events.borrow().len(), 70);
+        assert_eq!(queued(&host), 130, "what was taken left the queue, the rest stayed");
+    }
 }
