@@ -181,8 +181,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The benches print figures: the plugin's info lines would be thousands
-    // of terminal writes inside what they time, paid by the wasm side only
-    // (the native side of `native_ratio` keeps its log in memory).
+    // of terminal writes inside what they time (both sides of `native_ratio`
+    // log through `tracing`; the plugin's test host keeps its lines in memory).
     let default_log =
         if matches!(cli.command, Command::Bench { .. } | Command::BenchMultinode { .. }) { "warn" } else { "info" };
     host_harness::init_tracing_with(matches!(cli.command, Command::Scenario { .. }), default_log);

@@ -1,6 +1,7 @@
 //! The host imports as small traits, so the domain logic runs unchanged in
-//! the component (backed by the WIT imports) and natively (backed by
-//! [`crate::memory_host::MemoryHost`] in unit tests and the benchmark).
+//! the component (backed by the WIT imports) and natively: on
+//! [`crate::memory_host::MemoryHost`] in unit tests, and on a real host's
+//! services in the benchmark's native side.
 
 use crate::schedule::Instant;
 
