@@ -87,8 +87,9 @@ def _scenario(file: Path, out: Optional[Path], config: RuntimeConfig) -> int:
     from .runtime import Runtime
     from .scenario import Scenario, report_text, run_scenario
 
-    scenario = Scenario.load(file, str(file))
+    # The component first: a file's brand ids and connect fields are its (R30).
     runtime = Runtime(config)
+    scenario = Scenario.load(file, str(file), list(runtime.brands()))
     text = report_text(run_scenario(scenario, runtime))
     if out is not None:
         out.write_text(text + "\n", encoding="utf-8")

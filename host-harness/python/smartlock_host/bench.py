@@ -37,13 +37,16 @@ from .clock import SimClock
 from .contract import Booking, BookingEvent, Property
 from .http import HttpClient
 from .runtime import PluginInstance, Runtime, RuntimeConfig, Tenant
-from .scenario import DEFAULT_PROVIDER, StubProcess, stub_routes
+from .scenario import StubProcess, stub_routes
 from .storage import SqliteDb
 
 #: host-harness bench's "now": 2027-01-04T00:00:00Z.
 NOW = 1_799_020_800
 BOOKINGS = 1000
 PROPERTY = Property(id="p1", name="Bench House", timezone="Europe/Paris")
+#: The brand of the workload's stub world (one account, one lock behind a
+#: bridge, as ``host-harness bench`` has).
+BRAND = "igloohome"
 
 Figures = Dict[str, Any]
 
@@ -91,7 +94,7 @@ def python_figures(config: RuntimeConfig, binary: Optional[Path] = None) -> Figu
     with tempfile.TemporaryDirectory(prefix="smartlock-py-bench-") as folder:
         world = {
             "start": datetime.fromtimestamp(NOW, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            DEFAULT_PROVIDER: {
+            BRAND: {
                 "accounts": [{"client_id": "bench-id", "client_secret": "bench-secret", "name": "Bench"}],
                 "locks": [{"id": "L1", "name": "Front door", "bridge": "B1"}],
                 "bridges": [{"id": "B1", "name": "Hall bridge", "online": True}],
@@ -108,9 +111,9 @@ def python_figures(config: RuntimeConfig, binary: Optional[Path] = None) -> Figu
                 routes=stub_routes(list(runtime.brands()), stub.base),
             )
             t = runtime.tenant(tenant)
-            t.connect(DEFAULT_PROVIDER, {"client_id": "bench-id", "client_secret": "bench-secret"})
+            t.connect(BRAND, {"client_id": "bench-id", "client_secret": "bench-secret"})
             t.on_property_changed(PROPERTY)
-            t.assign("p1", DEFAULT_PROVIDER, "L1", 5, 30)
+            t.assign("p1", BRAND, "L1", 5, 30)
             for i in range(BOOKINGS):
                 t.on_booking_changed(_booking(f"bk-{i:06d}", i % 250))
             # New bookings are looked at once on the next tick(s); then nothing is due.

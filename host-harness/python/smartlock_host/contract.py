@@ -193,8 +193,8 @@ class Account:
 
 @dataclass(frozen=True)
 class RemotePath:
-    """How codes reach a lock, as the brand names it (``kind``: e.g. "bridge",
-    "keypad", "wifi"), and the device carrying them when it is not the lock."""
+    """How codes reach a lock, as the brand names it (``kind``), and the
+    device carrying them when it is not the lock (``via``)."""
 
     kind: str
     via: Optional[str] = None

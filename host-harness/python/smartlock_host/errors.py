@@ -3,7 +3,7 @@
 - :class:`PluginError`: the plugin refused the request (its WIT ``error``
   variant). ``str(e)`` is the plain sentence a dashboard can show, the same
   sentence the other hosts print (``margin_minutes must be between 0 and
-  240``, ``no nuki account is connected``); one subclass per case.
+  240``, ``no <brand name> account is connected``); one subclass per case.
 - :class:`CallError`: a host-side failure, for operators: :class:`TrapError`
   (the plugin trapped: panic, time limit, memory, a failed host import) and
   :class:`InstantiateError` (no instance could be made). Only that call

@@ -12,6 +12,8 @@ from typing import Iterable, Optional
 
 #: The component the repository's build makes, relative to its root.
 PLUGIN_WASM = Path("target/wasm/wasm32-unknown-unknown/wasm-release/smartlock_plugin.component.wasm")
+#: The command that builds the component and the ``host-harness`` binary.
+BUILD_COMMAND = "cargo build -p host-harness"
 #: The hostile fixture component (`cargo test -p smartlock-e2e --no-run` builds it).
 HOSTILE_WASM = Path("target/wasm/wasm32-unknown-unknown/wasm-release/smartlock_hostile_fixture.component.wasm")
 
@@ -68,10 +70,10 @@ def harness_binary(build: bool = True) -> Path:
         raise FileNotFoundError("no host-harness binary: set SMARTLOCK_HOST_HARNESS (or run inside the repository)")
     path = root / "target" / "debug" / "host-harness"
     if not path.exists() and build:
-        sys.stderr.write("smartlock_host: cargo build -p host-harness\n")
-        done = subprocess.run(["cargo", "build", "-p", "host-harness"], cwd=root, stdout=sys.stderr)
+        sys.stderr.write(f"smartlock_host: {BUILD_COMMAND}\n")
+        done = subprocess.run(BUILD_COMMAND.split(), cwd=root, stdout=sys.stderr)
         if done.returncode != 0:
-            raise RuntimeError(f"cargo build -p host-harness failed (exit {done.returncode})")
+            raise RuntimeError(f"{BUILD_COMMAND} failed (exit {done.returncode})")
     if not path.exists():
         raise FileNotFoundError(f"no host-harness binary at {path}")
     return path

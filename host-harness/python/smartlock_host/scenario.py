@@ -16,7 +16,7 @@ import tempfile
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 from urllib.parse import urlsplit
 
 from . import paths
@@ -50,31 +50,11 @@ STUB_HTTP_TIMEOUT = 2.0
 #: Extra ``on-tick`` calls at one instant while the plugin says more is due.
 MAX_TICK_REPEATS = 20
 
-# The vocabulary of the scenario file format and of the stub world it
-# describes (`docs/scenarios.md`, host-harness/stubs): not the host's
-# knowledge of brands. What a brand is — its connect form, its origins —
-# comes from the component (`Runtime.brands`).
-
-#: The ``provider`` a step without one means; the stub world serves it at
-#: its root and every other vendor under ``/{id}`` (``Vendor::base_url``).
-DEFAULT_PROVIDER = "igloohome"
-#: The vendors a stub world holds, with their fault endpoints as scenario files name them.
-FAULT_ENDPOINTS: Dict[str, Tuple[str, ...]] = {
-    DEFAULT_PROVIDER: ("token", "devices", "jobs", "job_status", "algopin"),
-    "nuki": ("smartlock", "auth_list", "auth_create", "auth_update", "auth_delete"),
-    "ttlock": ("token", "lock_list", "gateway", "pwd_add", "pwd_change", "pwd_delete", "pwd_get"),
-    "seam": (
-        "workspaces_get",
-        "devices_list",
-        "devices_get",
-        "access_codes_create",
-        "access_codes_get",
-        "access_codes_list",
-        "access_codes_update",
-        "access_codes_delete",
-    ),
-}
-FAULT_KINDS = ("status", "malformed", "truncated")
+# This runner names no brand. What a brand is (its id, connect form,
+# origins) comes from the component (`Runtime.brands`), in its order: the
+# first is the one a step without ``provider`` means. Where the stub world
+# serves each brand, and which fault endpoints and kinds it has, come from
+# the running world (`GET /_admin/layout`, a fault armed with count 0).
 
 
 # ---- the fields of a step, checked with serde's words (the Rust runner reads
@@ -158,12 +138,30 @@ def _struct(name: str, fields: Tuple[Tuple[str, _Check, bool], ...]) -> _Check:
     return check
 
 
-def _status(v: Any) -> None:
-    # An enum read from the step serde buffers (it flattens the action).
-    if not isinstance(v, str):
-        raise _FieldError(f"invalid type: {_unexpected(v)}, expected string or map")
-    if v not in ("confirmed", "cancelled"):
-        raise _FieldError(f"unknown variant `{v}`, expected `confirmed` or `cancelled`")
+def _one_of(names: Sequence[str]) -> str:
+    """serde's list of expected variants."""
+    quoted = [f"`{n}`" for n in names]
+    if len(quoted) == 1:
+        return quoted[0]
+    if len(quoted) == 2:
+        return f"{quoted[0]} or {quoted[1]}"
+    return "one of " + ", ".join(quoted)
+
+
+def _variant(names: Optional[Sequence[str]]) -> _Check:
+    """A unit-variant enum read from the step serde buffers (it flattens
+    the action): one of ``names`` (``None``: any name)."""
+
+    def check(v: Any) -> None:
+        if not isinstance(v, str):
+            raise _FieldError(f"invalid type: {_unexpected(v)}, expected string or map")
+        if names is not None and v not in names:
+            raise _FieldError(f"unknown variant `{v}`, expected {_one_of(names)}")
+
+    return check
+
+
+_status = _variant(("confirmed", "cancelled"))
 
 
 _OPT_STR = _optional(_STR)
@@ -186,8 +184,8 @@ _BOOKING_IN = _struct(
     ),
 )
 #: The step kinds (``do``) and the fields the Rust runner reads of each
-#: (``provider`` and a connect's credentials are checked apart):
-#: ``(name, check, required)``.
+#: (``provider``, one of the component's brand ids, and a connect's
+#: credentials are checked apart): ``(name, check, required)``.
 STEP_FIELDS: Dict[str, Tuple[Tuple[str, _Check, bool], ...]] = {
     "connect": (),
     "disconnect": (),
@@ -219,24 +217,62 @@ STEP_FIELDS: Dict[str, Tuple[Tuple[str, _Check, bool], ...]] = {
     "end": (),
 }
 STEP_KINDS = tuple(STEP_FIELDS)
+#: The step kinds that take a ``provider`` (others ignore one, as serde does).
+PROVIDER_STEPS = frozenset(
+    ("connect", "disconnect", "assign", "share_door", "unshare_door", "bridge", "fault", "revoke_tokens", "try_pin")
+)
 #: A report's pin, as `host-harness scenario` writes it.
 PIN_FIELDS = ("provider", "lock", "pin", "access_name", "start", "end", "added_at", "removed_at", "kind")
 #: Events fetched per page when the report reads them.
 EVENTS_PAGE = 500
 
 
-def stub_base_url(base: str, brand_id: str) -> Optional[str]:
-    """Where a stub world at ``base`` serves a brand's real paths (``None``:
-    the world holds no stub of that brand)."""
-    if brand_id not in FAULT_ENDPOINTS:
-        return None
-    base = base.rstrip("/")
-    return base if brand_id == DEFAULT_PROVIDER else f"{base}/{brand_id}"
+def _admin_request(base: str, method: str, route: str, body: Optional[Any] = None) -> Tuple[int, Any]:
+    """One request to the admin API of the stub world served at ``base``: ``(status, JSON body)``."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+    try:
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {} if payload is None else {"content-type": "application/json"}
+        conn.request(method, f"{parts.path.rstrip('/')}/_admin/{route}", body=payload, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = {"error": text}
+    return response.status, value
+
+
+def stub_layout(base: str) -> Dict[str, str]:
+    """Where the stub world served at ``base`` serves each brand's real
+    paths: ``{brand id: path prefix}`` from its ``GET /_admin/layout`` (the
+    world knows its own layout, host-harness/stubs ``Vendor::path_prefix``;
+    this host does not write it down). Raises :class:`RuntimeError` when the
+    world does not tell it (a stub built before the route)."""
+    status, value = _admin_request(base, "GET", "layout")
+    brands = value.get("brands") if isinstance(value, dict) else None
+    if (
+        status != 200
+        or not isinstance(brands, dict)
+        or not all(isinstance(p, str) and (p == "" or p.startswith("/")) for p in brands.values())
+    ):
+        raise RuntimeError(
+            f"the stub world at {base} did not tell its layout (GET /_admin/layout answered {status}): "
+            f"rebuild it with `{paths.BUILD_COMMAND}`"
+        )
+    return brands
 
 
 def stub_routes(brands: List[BrandInfo], base: str) -> VendorRoutes:
-    """Every origin of ``brands`` sent to its place in the stub world at ``base``."""
-    return VendorRoutes.from_brands(brands, lambda brand_id: stub_base_url(base, brand_id))
+    """Every origin of ``brands`` sent to the brand's place in the stub
+    world at ``base``, as that world tells it (:func:`stub_layout`). A brand
+    the world does not list (no stub of it) goes to its own origins."""
+    layout = stub_layout(base)
+    root = base.rstrip("/")
+    return VendorRoutes.from_brands(brands, lambda brand_id: root + layout[brand_id] if brand_id in layout else None)
 
 Json = Any
 
@@ -271,8 +307,32 @@ def _rfc3339_offset(t: int) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+def step_provider(step: Dict[str, Json], brands: Sequence[BrandInfo]) -> Optional[str]:
+    """The brand a step is for: its ``provider``, else the component's first
+    brand (``None``: the component lists none)."""
+    given = step.get("provider")
+    if given is not None:
+        return str(given)
+    return brands[0].id if brands else None
+
+
+def _step_fields(kind: str, brand_ids: Optional[Sequence[str]]) -> Tuple[Tuple[str, _Check, bool], ...]:
+    """The fields of a step of ``kind``, its ``provider`` one of ``brand_ids`` (``None``: any name)."""
+    fields = STEP_FIELDS[kind]
+    if kind in PROVIDER_STEPS:
+        fields += (("provider", _variant(brand_ids), False),)
+    return fields
+
+
 class Scenario:
-    """A checked scenario: the file's JSON, with instants as seconds."""
+    """A checked scenario: the file's JSON, with instants as seconds.
+
+    The Rust runner's checks, in its order: the brand-dependent ones (a
+    step's ``provider``, a ``connect`` step's fields) against the
+    component's brands (:meth:`check_brands`), each ``fault`` step by the
+    stub world the run starts (:func:`run_scenario`). An error after a
+    ``fault`` step waits for that check (:attr:`deferred`), so the one told
+    is the first of the file."""
 
     def __init__(self, data: Dict[str, Json], path: Optional[Path] = None) -> None:
         self.data = data
@@ -282,10 +342,17 @@ class Scenario:
         self.wake_ups: bool = data.get("wake_ups", True) is not False
         self.start: int = parse_instant(data["start"], "start")
         self.steps: List[Dict[str, Json]] = data["steps"]
+        #: The name messages give the file (:meth:`load`'s ``display``).
+        self.display: Optional[str] = None
+        #: The numbers of the ``fault`` steps the stub world checks before the run.
+        self.fault_steps: List[int] = []
+        #: The first error after a ``fault`` step, told once those pass.
+        self.deferred: Optional[str] = None
 
     @staticmethod
-    def parse(text: str, path: Optional[Path] = None) -> "Scenario":
-        """Parses and checks a scenario (the checks of the Rust runner)."""
+    def parse(text: str, path: Optional[Path] = None, brands: Optional[Sequence[BrandInfo]] = None) -> "Scenario":
+        """Parses and checks a scenario (the checks of the Rust runner; those
+        of :meth:`check_brands` too when ``brands``, the component's, are given)."""
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
@@ -301,9 +368,9 @@ class Scenario:
         if not isinstance(tick_minutes, int) or isinstance(tick_minutes, bool) or not 1 <= tick_minutes <= 24 * 60:
             raise InvalidScenario("tick_minutes must be between 1 and 1440")
         scenario = Scenario(data, path)
-        previous = scenario.start
-        steps = data["steps"]
-        for i, step in enumerate(steps):
+        brand_ids = None if brands is None else [b.id for b in brands]
+        # Every step's fields first, as serde reads the whole file before the checks.
+        for i, step in enumerate(scenario.steps):
             n = i + 1
             if not isinstance(step, dict):
                 raise InvalidScenario(f"invalid scenario: step {n} is not an object")
@@ -311,48 +378,86 @@ class Scenario:
             if kind not in STEP_KINDS:
                 raise InvalidScenario(f"invalid scenario: step {n}: unknown step kind {json.dumps(kind)}")
             try:
-                _fields(STEP_FIELDS[kind], step)
+                _fields(_step_fields(kind, brand_ids), step)
             except _FieldError as e:
                 raise InvalidScenario(f"step {n} ({kind}): {e}") from None
-            at = parse_instant(step.get("at"), f"step {n}: at")
-            if at < previous:
-                raise InvalidScenario(
-                    f"step {n} ({kind}) at {_rfc3339_offset(at)} is before the previous step or the start"
-                )
-            previous = at
-            step["_at"] = at
-            provider = step.get("provider", DEFAULT_PROVIDER)
-            if provider not in FAULT_ENDPOINTS:
-                raise InvalidScenario(f"invalid scenario: step {n}: unknown provider {json.dumps(provider)}")
-            if kind == "end" and n != len(steps):
-                raise InvalidScenario(f"step {n}: `end` must be the last step")
-            if kind == "fault":
-                if step.get("endpoint") not in FAULT_ENDPOINTS[provider]:
-                    raise InvalidScenario(f"step {n}: unknown {provider} endpoint {json.dumps(step.get('endpoint'))}")
-                if step.get("kind") is not None and step["kind"] not in FAULT_KINDS:
-                    raise InvalidScenario(f"step {n}: unknown fault kind {json.dumps(step['kind'])}")
-        if not steps or steps[-1].get("do") != "end":
-            raise InvalidScenario("the last step must be `end`")
+            step["_at"] = parse_instant(step.get("at"), f"step {n}: at")
+        scenario._check_steps(brands)
         return scenario
 
-    def check_brands(self, brands: List[BrandInfo]) -> None:
-        """Checks every ``connect`` step against the brand's connect form:
-        each field the manager types (not host-supplied) must be given."""
-        by_id = {b.id: b for b in brands}
+    def check_brands(self, brands: Sequence[BrandInfo]) -> None:
+        """The checks that need the component's brands: each step's
+        ``provider`` is one of their ids, and each ``connect`` step gives
+        every field of the brand's connect form the manager types (not
+        host-supplied). Messages name the file as :meth:`load` does."""
+        brand_ids = [b.id for b in brands]
         for i, step in enumerate(self.steps):
-            if step.get("do") != "connect":
-                continue
-            provider = step.get("provider", DEFAULT_PROVIDER)
-            brand = by_id.get(provider)
-            if brand is None:
-                raise InvalidScenario(f"invalid scenario: step {i + 1}: the plugin has no brand {json.dumps(provider)}")
-            for f in brand.credentials:
-                if not f.host_supplied and step.get(f.name) is None:
-                    raise InvalidScenario(f"step {i + 1} (connect {provider}): `{f.name}` is missing")
+            if step["do"] in PROVIDER_STEPS and "provider" in step:
+                try:
+                    _variant(brand_ids)(step["provider"])
+                except _FieldError as e:
+                    raise self._invalid(f"step {i + 1} ({step['do']}): {e}") from None
+        self._check_steps(brands)
+
+    def _check_steps(self, brands: Optional[Sequence[BrandInfo]]) -> None:
+        """The Rust runner's checks of the steps, in order (``connect``
+        steps only with ``brands``); an error after a ``fault`` step is kept
+        in :attr:`deferred`, the ``fault`` steps' numbers in :attr:`fault_steps`."""
+        self.fault_steps = []
+        self.deferred = None
+        by_id = None if brands is None else {b.id: b for b in brands}
+        previous = self.start
+        for i, step in enumerate(self.steps):
+            n, kind, at = i + 1, step["do"], step["_at"]
+            message: Optional[str] = None
+            if at < previous:
+                message = f"step {n} ({kind}) at {_rfc3339_offset(at)} is before the previous step or the start"
+            elif kind == "end" and n != len(self.steps):
+                message = f"step {n}: `end` must be the last step"
+            elif kind == "fault":
+                self.fault_steps.append(n)
+            elif kind == "connect" and by_id is not None and brands is not None:
+                provider = step_provider(step, brands)
+                brand = by_id.get(provider or "")
+                if brand is None:
+                    message = f"invalid scenario: step {n}: the plugin has no brand {json.dumps(provider)}"
+                else:
+                    missing = [f.name for f in brand.credentials if not f.host_supplied and step.get(f.name) is None]
+                    if missing:
+                        message = f"step {n} (connect {provider}): `{missing[0]}` is missing"
+            previous = at
+            if message is not None:
+                self._later(message)
+                return
+        if not self.steps or self.steps[-1]["do"] != "end":
+            self._later("the last step must be `end`")
+
+    def _later(self, message: str) -> None:
+        """Raises the error at once, or keeps it until the ``fault`` steps before it are checked."""
+        if not self.fault_steps:
+            raise self._invalid(message)
+        self.deferred = message
+
+    def _invalid(self, message: str) -> InvalidScenario:
+        return InvalidScenario(message if self.display is None else f"{self.display}: {message}")
+
+    def check_faults(self, stub: "StubProcess", brands: Sequence[BrandInfo]) -> None:
+        """Has the stub world check each ``fault`` step (armed with count 0,
+        which arms nothing: the world knows its brands' endpoints and fault
+        kinds), then tells an error kept until then."""
+        for n in self.fault_steps:
+            step = self.steps[n - 1]
+            refused = stub.check_fault(step, step_provider(step, brands) or "")
+            if refused is not None:
+                raise self._invalid(f"step {n}: {refused}")
+        if self.deferred is not None:
+            raise self._invalid(self.deferred)
 
     @staticmethod
-    def load(path: Union[str, Path], display: Optional[str] = None) -> "Scenario":
-        """Reads and checks a scenario file; messages name it ``display``."""
+    def load(
+        path: Union[str, Path], display: Optional[str] = None, brands: Optional[Sequence[BrandInfo]] = None
+    ) -> "Scenario":
+        """Reads and checks a scenario file (see :meth:`parse`); messages name it ``display``."""
         shown = display if display is not None else str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -360,16 +465,27 @@ class Scenario:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             raise InvalidScenario(f"cannot read {shown}: {reason}") from e
         try:
-            return Scenario.parse(text, Path(path).resolve())
+            scenario = Scenario.parse(text, Path(path).resolve(), brands)
         except InvalidScenario as e:
             raise InvalidScenario(f"{shown}: {e}") from e
+        scenario.display = shown
+        return scenario
 
 
 class StubProcess:
     """The vendor stubs in a ``host-harness stub`` process: its base URL and
-    its admin API (clock, links, faults, lock-side truth)."""
+    its admin API (clock, links, faults, lock-side truth). Its log goes to
+    this process's stderr once it serves (``forward_stderr``); with
+    ``hold_log``, only from :meth:`release_log` on (a run refused after the
+    stub started is one line)."""
 
-    def __init__(self, config_path: Union[str, Path], binary: Optional[Path] = None, forward_stderr: bool = True):
+    def __init__(
+        self,
+        config_path: Union[str, Path],
+        binary: Optional[Path] = None,
+        forward_stderr: bool = True,
+        hold_log: bool = False,
+    ):
         binary = binary or paths.harness_binary()
         self.process = subprocess.Popen(
             [str(binary), "stub", "--config", str(config_path), "--port", "0"],
@@ -379,6 +495,9 @@ class StubProcess:
         )
         self._stderr_tail = b""
         self._forward = forward_stderr
+        #: The log since the stub began serving, while it is held.
+        self._held: Optional[List[bytes]] = [] if hold_log else None
+        self._log_lock = threading.Lock()
         self._serving = threading.Event()
         self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
         self._reader.start()
@@ -395,9 +514,6 @@ class StubProcess:
         self._serving.set()
         #: ``http://127.0.0.1:PORT``
         self.base = line
-        parts = urlsplit(line)
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 80
         self._now: Optional[int] = None
 
     def _drain_stderr(self) -> None:
@@ -406,32 +522,40 @@ class StubProcess:
         assert self.process.stderr is not None
         for chunk in iter(lambda: self.process.stderr.readline() if self.process.stderr else b"", b""):
             self._stderr_tail = (self._stderr_tail + chunk)[-8192:]
-            if self._forward and self._serving.is_set():
-                sys.stderr.buffer.write(chunk)
-                sys.stderr.flush()
+            if self._serving.is_set():
+                with self._log_lock:
+                    if self._held is not None:
+                        self._held.append(chunk)
+                    else:
+                        self._write_log([chunk])
+
+    def _write_log(self, chunks: List[bytes]) -> None:
+        if self._forward and chunks:
+            sys.stderr.buffer.write(b"".join(chunks))
+            sys.stderr.flush()
+
+    def release_log(self) -> None:
+        """Forwards the log held so far (``hold_log``), and every line after it."""
+        with self._log_lock:
+            held, self._held = self._held, None
+            self._write_log(held or [])
 
     def admin(self, method: str, route: str, body: Optional[Json] = None) -> Tuple[int, Json]:
         """One admin request: ``(status, JSON body)``."""
-        conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
-        try:
-            payload = None if body is None else json.dumps(body).encode()
-            headers = {} if payload is None else {"content-type": "application/json"}
-            conn.request(method, f"/_admin/{route}", body=payload, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        finally:
-            conn.close()
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = {"error": text}
-        return response.status, value
+        return _admin_request(self.base, method, route, body)
+
+    def _refusal(self, method: str, route: str, body: Optional[Json] = None) -> Tuple[Optional[str], Json]:
+        """One admin request: ``(None, JSON body)``, or the stub's error and the body."""
+        status, value = self.admin(method, route, body)
+        if status == 200:
+            return None, value
+        error = value.get("error") if isinstance(value, dict) else None
+        return str(error or f"the stub answered {status}"), value
 
     def _ok(self, method: str, route: str, body: Optional[Json] = None) -> Json:
-        status, value = self.admin(method, route, body)
-        if status != 200:
-            error = value.get("error") if isinstance(value, dict) else None
-            raise StepFailure(error or f"the stub answered {status}")
+        refused, value = self._refusal(method, route, body)
+        if refused is not None:
+            raise StepFailure(refused)
         return value
 
     def set_time(self, now: int) -> None:
@@ -442,21 +566,33 @@ class StubProcess:
         self._now = now
 
     def set_online(self, provider: str, id: str, online: bool) -> None:
-        """Takes a vendor's device (bridge, gateway, lock) off or on line."""
+        """Takes the link carrying a brand's codes to its locks (a device by
+        its id, or a lock's own link) off or on line."""
         self._ok("POST", "online", {"provider": provider, "id": id, "online": online})
 
-    def fault(self, step: Dict[str, Json], provider: str) -> None:
+    @staticmethod
+    def _fault_body(step: Dict[str, Json], provider: str, count: int) -> Dict[str, Json]:
         body: Dict[str, Json] = {
             "provider": provider,
             "endpoint": step["endpoint"],
             "status": step.get("status") or 0,
-            "count": step["count"],
+            "count": count,
         }
         if step.get("kind") is not None:
             body["kind"] = step["kind"]
         if step.get("errcode") is not None:
             body["errcode"] = step["errcode"]
-        self._ok("POST", "fault", body)
+        return body
+
+    def fault(self, step: Dict[str, Json], provider: str) -> None:
+        """Arms a scenario's ``fault`` step."""
+        self._ok("POST", "fault", self._fault_body(step, provider, step["count"]))
+
+    def check_fault(self, step: Dict[str, Json], provider: str) -> Optional[str]:
+        """Checks a scenario's ``fault`` step as the Rust runner does before
+        a run (the stub knows its brands' endpoints and fault kinds): armed
+        with count 0, which arms nothing. The stub's refusal, or ``None``."""
+        return self._refusal("POST", "fault", self._fault_body(step, provider, 0))[0]
 
     def revoke_tokens(self, provider: str) -> None:
         self._ok("POST", "revoke-tokens", {"provider": provider})
@@ -513,8 +649,8 @@ def _saturate(v: Optional[int]) -> Optional[int]:
 
 
 def remote_json(r: RemotePath) -> Json:
-    """How codes reach a lock, as reports spell it: ``{"bridge": "B1"}`` for
-    a link through a device, ``{"keypad": true}`` for a direct one."""
+    """How codes reach a lock, as reports spell it: ``{kind: via}`` for a
+    link through a device, ``{kind: true}`` for a direct one."""
     return {r.kind: True if r.via is None else r.via}
 
 
@@ -620,12 +756,14 @@ class Driver:
         self.runtime = runtime
         self.stub = stub
         self.clock = SimClock(start)
+        #: The component's brands (R30): ids, connect forms, origins.
+        self.brands = list(runtime.brands())
         self.tenant = Tenant(
             id=TENANT,
             storage=db.tenant(TENANT),
             http=HttpClient(timeout=STUB_HTTP_TIMEOUT),
             clock=self.clock,
-            routes=stub_routes(list(runtime.brands()), stub.base),
+            routes=stub_routes(self.brands, stub.base),
         )
         self.plugin: TenantHandle = runtime.tenant(self.tenant)
         self.properties: Dict[str, Property] = {}
@@ -701,7 +839,7 @@ class Driver:
 
     def _apply(self, step: Dict[str, Json]) -> Json:
         p = self.plugin
-        provider = str(step.get("provider", DEFAULT_PROVIDER))
+        provider = step_provider(step, self.brands) or ""
         kind = step["do"]
         if kind == "connect":
             account = p.connect(provider, self._credentials(provider, step))
@@ -854,17 +992,22 @@ def run_scenario(
     forward_stub_stderr: bool = True,
 ) -> Dict[str, Json]:
     """Runs a scenario to its ``end`` step and returns the report (the
-    object ``host-harness scenario`` prints)."""
+    object ``host-harness scenario`` prints). The stub world checks the
+    file's worlds as it starts, then its ``fault`` steps
+    (:meth:`Scenario.check_faults`); its log is held until they pass."""
     if scenario.path is None:
         raise ValueError("the stub reads the scenario's file: load it with Scenario.load")
     runtime = runtime or Runtime(RuntimeConfig(paths.plugin_component()))
-    scenario.check_brands(list(runtime.brands()))
+    brands = list(runtime.brands())
+    scenario.check_brands(brands)
     with tempfile.TemporaryDirectory(prefix="smartlock-py-scenario-") as folder:
-        stub = StubProcess(scenario.path, binary=binary, forward_stderr=forward_stub_stderr)
+        stub = StubProcess(scenario.path, binary=binary, forward_stderr=forward_stub_stderr, hold_log=True)
         db = SqliteDb(Path(folder) / "harness.sqlite")
         try:
+            scenario.check_faults(stub, brands)
+            stub.release_log()
             driver = Driver(runtime, stub, db, scenario.start, scenario.tick_minutes, scenario.wake_ups)
-            for brand in runtime.brands():
+            for brand in brands:
                 world = scenario.data.get(brand.id)
                 if isinstance(world, dict) and isinstance(world.get("app"), dict):
                     driver.host_config[brand.id] = world["app"]

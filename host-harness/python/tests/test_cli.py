@@ -77,12 +77,13 @@ def test_report_writes_the_file_and_nothing_to_stdout(tmp_path: Path) -> None:
         (
             "fault.json",
             dict(MINIMAL, steps=[{"at": MINIMAL["start"], "do": "fault", "endpoint": "nope", "status": 500, "count": 1}, MINIMAL["steps"][1]]),
-            'step 1: unknown igloohome endpoint "nope"',
+            # The stub world's words, as the Rust and Node hosts print them.
+            'fault.json: step 1: unknown endpoint "nope" (expected token, devices, jobs, job_status or algopin)',
         ),
         (
             "connect.json",
             dict(MINIMAL, steps=[{"at": MINIMAL["start"], "do": "connect", "client_id": "a"}, MINIMAL["steps"][1]]),
-            "step 1 (connect igloohome): `client_secret` is missing",
+            "connect.json: step 1 (connect igloohome): `client_secret` is missing",
         ),
         ("world.json", dict(MINIMAL, igloohome={"accounts": "nope"}), "error: "),
         ("missing.json", None, "error: cannot read missing.json: "),
@@ -110,10 +111,25 @@ FIELD_REFUSALS = (
     "unshare-door-lock-a-number.json",
     "backup-codes-a-string.json",
 )
+#: Files refused for what the component's brands or the stub world say of
+#: them (a step's provider, a connect's form, a fault step), or for the
+#: steps' order: the same first error as the Rust host's, in its words.
+CHECK_REFUSALS = (
+    "unknown-provider.json",
+    "provider-a-number.json",
+    "connect-without-secret.json",
+    "connect-without-token.json",
+    "fault-unknown-endpoint.json",
+    "fault-unknown-kind.json",
+    "fault-brand-not-in-world.json",
+    "end-not-last.json",
+    "steps-out-of-order.json",
+    "no-end.json",
+)
 
 
-@pytest.mark.parametrize("name", FIELD_REFUSALS)
-def test_a_bad_step_field_is_refused_with_the_rust_hosts_line(name: str, repo: Path, harness: Path) -> None:
+@pytest.mark.parametrize("name", FIELD_REFUSALS + CHECK_REFUSALS)
+def test_a_bad_step_is_refused_with_the_rust_hosts_line(name: str, repo: Path, harness: Path) -> None:
     folder = repo / "host-harness" / "node" / "test" / "scenarios" / "bad"
     rust = subprocess.run([str(harness), "scenario", name], cwd=folder, capture_output=True, text=True)
     python = cli(["scenario", name], folder)

@@ -7,13 +7,15 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import List, Tuple
 
 import pytest
 
 from smartlock_host import BrandInfo, HttpClient, HttpError, HttpRequest, MemoryStore, Runtime, Tenant, VendorRoutes
 from smartlock_host.http import parse_target
-from smartlock_host.scenario import stub_routes
+from smartlock_host.scenario import stub_layout, stub_routes
+from support import stub_world
 
 #: A brand as the component lists it, with two origins.
 IGLOO = BrandInfo(
@@ -23,6 +25,9 @@ IGLOO = BrandInfo(
     lock_needs="a bridge",
     origins=("https://auth.igloohome.co", "https://api.igloodeveloper.co"),
 )
+
+#: A stub world of one vendor: its layout places every brand all the same.
+ONE_VENDOR = {"start": "2026-03-01T08:00:00Z", "nuki": {"accounts": [{"api_token": "t", "name": "Acct"}], "locks": []}}
 
 
 def test_routes_rewrite_vendor_origins_and_refuse_others() -> None:
@@ -62,7 +67,7 @@ def test_the_default_allow_list_is_every_origin_the_components_brands_list() -> 
     assert spelled.resolve("https://api.nuki.io/x") == "http://127.0.0.1:9/nuki/x"
 
 
-def test_every_vendor_routes_to_itself_or_to_its_place_in_the_stub(runtime: Runtime) -> None:
+def test_every_vendor_routes_to_itself_or_to_its_place_in_the_stub(runtime: Runtime, harness: Path, tmp_path: Path) -> None:
     brands = list(runtime.brands())
     real = runtime.tenant(Tenant("routes", MemoryStore())).tenant.routes
     assert real.origins() == [origin for brand in brands for origin in brand.origins]
@@ -74,17 +79,39 @@ def test_every_vendor_routes_to_itself_or_to_its_place_in_the_stub(runtime: Runt
         "https://euapi.ttlock.com/v3/lock/list?pageNo=1",
     ]:
         assert real.resolve(url) == url
-    stub = stub_routes(brands, "http://127.0.0.1:9/")
+    # Where the world tells it serves each brand (GET /_admin/layout).
+    with stub_world(harness, tmp_path, ONE_VENDOR) as world:
+        base = world.base
+        stub = stub_routes(brands, base + "/")
     for url, sent in [
-        ("https://auth.igloohome.co/oauth2/token", "http://127.0.0.1:9/oauth2/token"),
-        ("https://api.nuki.io/smartlock?x=1", "http://127.0.0.1:9/nuki/smartlock?x=1"),
-        ("https://api.nuki.io", "http://127.0.0.1:9/nuki/"),
-        ("https://EUAPI.ttlock.com:443/v3/lock/list?pageNo=1", "http://127.0.0.1:9/ttlock/v3/lock/list?pageNo=1"),
+        ("https://auth.igloohome.co/oauth2/token", f"{base}/oauth2/token"),
+        ("https://api.nuki.io/smartlock?x=1", f"{base}/nuki/smartlock?x=1"),
+        ("https://api.nuki.io", f"{base}/nuki/"),
+        ("https://EUAPI.ttlock.com:443/v3/lock/list?pageNo=1", f"{base}/ttlock/v3/lock/list?pageNo=1"),
     ]:
         assert stub.resolve(url) == sent, url
     for refused in ["http://api.nuki.io/smartlock", "https://euapi.ttlock.com:8443/x", "https://api.nuki.io.evil.example/"]:
         with pytest.raises(HttpError):
             stub.resolve(refused)
+
+
+def test_a_brand_the_stub_world_does_not_list_goes_to_its_own_origins(harness: Path, tmp_path: Path) -> None:
+    other = BrandInfo(id="not-a-stub-brand", name="Other", credentials=(), lock_needs="", origins=("https://api.example.com",))
+    with stub_world(harness, tmp_path, ONE_VENDOR) as world:
+        assert other.id not in stub_layout(world.base)
+        routes = stub_routes([other], world.base)
+    assert routes.resolve("https://api.example.com/x") == "https://api.example.com/x"
+
+
+def test_a_world_that_does_not_tell_its_layout_is_refused_naming_the_command_that_rebuilds_it() -> None:
+    body = b'{"error": "no such admin route"}'
+    base, seen, server = serve(
+        [b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)]
+    )
+    with pytest.raises(RuntimeError, match=r"GET /_admin/layout answered 404.*cargo build -p host-harness"):
+        stub_routes([IGLOO], base)
+    server.join(timeout=5)
+    assert seen[0].startswith(b"GET /_admin/layout HTTP/1.1\r\n")
 
 
 def test_a_target_keeps_path_and_query_for_the_route_and_the_path_alone_for_the_log() -> None:

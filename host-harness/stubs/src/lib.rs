@@ -74,6 +74,12 @@ impl Vendor {
         }
     }
 
+    /// The vendor a world serves at its root: the one whose
+    /// [`Vendor::path_prefix`] is empty.
+    pub fn root() -> Vendor {
+        Vendor::ALL.into_iter().find(|v| v.path_prefix().is_empty()).expect("path_prefix serves one vendor at the root")
+    }
+
     /// Where a world served at `base` serves this vendor's real paths: the
     /// base URL a host routes the brand's origins to ([`Vendor::path_prefix`]
     /// below `base`).

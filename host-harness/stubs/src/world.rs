@@ -618,18 +618,15 @@ vendor_stub!(Nuki, http_totals);
 vendor_stub!(Ttlock, http_totals);
 vendor_stub!(Seam, http_totals);
 
-/// The path prefixes of the vendors not served at the root.
 /// Which vendor a request target is for, and the target that vendor's stub
 /// gets: its [`Vendor::path_prefix`] stripped (`/nuki/smartlock?x` ->
 /// `/smartlock?x`); a target under no prefix goes unchanged to the vendor
-/// served at the root.
+/// served at the root ([`Vendor::root`]).
 fn dispatch(target: &str) -> (Vendor, String) {
     let path = origin_form(target);
-    let mut root = Vendor::Igloohome;
     for vendor in Vendor::ALL {
         let prefix = vendor.path_prefix();
         if prefix.is_empty() {
-            root = vendor;
             continue;
         }
         if let Some(rest) = path.strip_prefix(prefix.as_str()) {
@@ -641,7 +638,7 @@ fn dispatch(target: &str) -> (Vendor, String) {
             }
         }
     }
-    (root, target.to_string())
+    (Vendor::root(), target.to_string())
 }
 
 /// [`Vendor`] order of a [`PinRecord::provider`].
