@@ -540,12 +540,6 @@ impl<N: guest_host::Http> NativeHost for MemoryHost<N> {
     }
 }
 
-impl NativeHost for native::Services {
-    fn set_now(&self, now: i64) {
-        native::Services::set_now(self, now);
-    }
-}
-
 impl<H: NativeHost> Lifecycle for Native<H> {
     fn connect(&self) {
         self.host.set_now(NOW);
@@ -576,25 +570,17 @@ impl<H: NativeHost> Lifecycle for Native<H> {
         let property =
             PropertyFacts { id: p.id, name: p.name, timezone: p.timezone, check_in_time: None, check_out_time: None };
         expect_native(smartlock_plugin::events::on_booking_changed(&self.host, facts, property), "booking");
-        // What the component does after an export that queued events and
-        // moved the due index.
-        let backlog = expect_native(smartlock_plugin::notify::flush(&self.host).map_err(Into::into), "events");
-        assert!(!backlog, "a booking queues a few events");
-        smartlock_plugin::wake::report(&self.host, None);
+        // How the component ends the call: a new booking queues events and
+        // moves the due index.
+        smartlock_plugin::wake::end_call(&self.host, true, true);
     }
     fn tick(&self, now: i64) -> bool {
         self.host.set_now(now);
         let mut busy = false;
         loop {
             let summary = expect_native(smartlock_plugin::tick::on_tick(&self.host, now), "tick");
-            // What the component's `on-tick` does after the tick's work.
-            let backlog = expect_native(smartlock_plugin::notify::flush(&self.host).map_err(Into::into), "events");
-            let more_due = summary.more_due || backlog;
-            if more_due {
-                guest_host::Scheduler::wake_at(&self.host, Some(now));
-            } else {
-                smartlock_plugin::wake::report(&self.host, None);
-            }
+            // How the component's `on-tick` ends.
+            let more_due = smartlock_plugin::wake::end_tick(&self.host, now, summary.more_due);
             busy |= summary.vendor_requests > 0;
             if !more_due {
                 return busy;

@@ -193,30 +193,14 @@ fn begin_call() -> CallScope {
     CallScope { _tokens: crate::brands::TokenScope::begin() }
 }
 
-/// Passes an export's result through after handing over the code events it
-/// queued (R27) and, when it changed the due index, telling the host when
-/// the plugin next needs a tick (R21). A call that changed neither makes no
-/// storage call here: the host's last wake-up still stands.
+/// Passes an export's result through after ending the call as every export
+/// does ([`wake::end_call`]): the code events it queued handed over (R27)
+/// and, when it changed the due index, the host told when the plugin next
+/// needs a tick (R21).
 fn then_wake<T>(result: Result<T, PluginError>) -> Result<T, types::Error> {
-    let backlog = CALL.with(|c| c.queued_events.get()) && flush_events();
-    if backlog {
-        // Events are due now: a tick right away hands over the rest.
-        scheduler::wake_at(Some(clock::now()));
-    } else if CALL.with(|c| c.due_changed.get()) {
-        wake::report(&WitHost, None);
-    }
+    let (queued_events, due_changed) = CALL.with(|c| (c.queued_events.get(), c.due_changed.get()));
+    wake::end_call(&WitHost, queued_events, due_changed);
     result.map_err(to_wit_error)
-}
-
-/// Hands the queued code events to the host (R27); a storage failure
-/// leaves them queued for a later export (at the latest the next tick).
-/// True when events are left queued for a tick right away (the call's
-/// bound, [`crate::notify::MAX_FLUSH_PER_CALL`], stopped it).
-fn flush_events() -> bool {
-    crate::notify::flush(&WitHost).unwrap_or_else(|e| {
-        log::log(log::Level::Warn, &format!("code events stay queued: {e}"));
-        false
-    })
 }
 
 fn to_wit_error(e: PluginError) -> types::Error {
@@ -397,26 +381,9 @@ impl events::Guest for Component {
     fn on_tick(now: types::Instant) -> Result<events::TickSummary, types::Error> {
         let _call = begin_call();
         let summary = tick::on_tick(&WitHost, now);
-        // Every tick sweeps the queue, whether or not it queued events: it
-        // is the backstop that delivers events an earlier call left queued
-        // (a host that refused one, a trap between the write and the hand-over).
-        let backlog = flush_events();
-        // Every tick reports its wake-up, changed or not: it restores the
-        // host's entry after a host restart and replaces one in the past. A
-        // tick that stopped at its budget, or left events queued at the
-        // flush's, has work due now, and "now" needs no look at the index.
-        let more_due = backlog || summary.as_ref().is_ok_and(|s| s.more_due);
-        if more_due {
-            scheduler::wake_at(Some(now));
-        } else {
-            wake::report(&WitHost, None);
-        }
+        let more_due = wake::end_tick(&WitHost, now, summary.as_ref().is_ok_and(|s| s.more_due));
         summary
-            .map(|s| events::TickSummary {
-                processed: s.processed,
-                vendor_requests: s.vendor_requests,
-                more_due: s.more_due || backlog,
-            })
+            .map(|s| events::TickSummary { processed: s.processed, vendor_requests: s.vendor_requests, more_due })
             .map_err(to_wit_error)
     }
 }

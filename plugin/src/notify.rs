@@ -6,9 +6,11 @@
 //! comparing the record's state with what it last reported), queued under
 //! `evq/`, and handed to the host's `code-events` import by [`flush`] at the
 //! end of the export that queued it and of every tick (which also delivers
-//! what an earlier call left queued), at most [`MAX_FLUSH_PER_CALL`] a call;
-//! an event leaves the queue only once the host took it. So a crash loses none (at least once), a repeat carries the same id,
-//! and one booking's events keep their order (their keys sort by sequence).
+//! what an earlier call left queued), at most [`MAX_FLUSH_PER_CALL`] a call
+//! ([`crate::wake::end_call`], [`crate::wake::end_tick`]); an event leaves
+//! the queue only once the host took it. So a crash loses none (at least
+//! once), a repeat carries the same id, and one booking's events keep their
+//! order (their keys sort by sequence).
 
 use crate::host::{Host, Level, StorageError, Write};
 use crate::lifecycle::{BookingRecord, Role};

@@ -37,8 +37,10 @@ impl Services {
     pub(super) fn new(tenant: Tenant, clock: Arc<SimClock>) -> Self {
         Services { tenant: tenant.with_clock(clock.clone()), clock, wake_ups: WakeUps::new() }
     }
+}
 
-    pub(super) fn set_now(&self, now: i64) {
+impl super::NativeHost for Services {
+    fn set_now(&self, now: i64) {
         self.clock.set(now);
     }
 }
